@@ -1,0 +1,109 @@
+"""What a provider plugin supplies: a deployment's parts, its lifecycle and its capabilities."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from enum import StrEnum
+from typing import Any, ClassVar
+
+from faaskeeper.api.channel import ChannelListener, ClientChannel
+from faaskeeper.api.queue import Queue
+from faaskeeper.api.storage import SystemStorage, UserStorage
+from faaskeeper.config import Config
+
+
+class Capability(StrEnum):
+    """What a provider declares it can do; the conformance suite skips tests by these."""
+
+    #: Queues implement :class:`~faaskeeper.api.queue.PollingQueue` (receive, ack, release).
+    POLLING_QUEUES = "polling-queues"
+    #: Several OS processes on one machine can share one deployment.
+    MULTI_PROCESS = "multi-process"
+    #: Acknowledged writes survive kill -9 of every process.
+    DURABLE = "durable"
+
+
+class FunctionHost(ABC):
+    """Runs the writer and distributor functions inside the client's process.
+
+    Providers whose platform triggers functions itself (a cloud) have none.
+    """
+
+    @abstractmethod
+    def start(self) -> None: ...
+
+    @abstractmethod
+    def wake(self) -> None:
+        """A message was just sent: look at the queues now."""
+
+    @abstractmethod
+    def stop(self) -> None: ...
+
+
+class Deployment(ABC):
+    """One deployment's parts, opened from a client config."""
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+
+    @property
+    @abstractmethod
+    def system_storage(self) -> SystemStorage: ...
+
+    @property
+    @abstractmethod
+    def user_storage(self) -> UserStorage: ...
+
+    @property
+    @abstractmethod
+    def writer_queue(self) -> Queue: ...
+
+    @property
+    @abstractmethod
+    def distributor_queue(self) -> Queue: ...
+
+    @property
+    @abstractmethod
+    def channel(self) -> ClientChannel: ...
+
+    @abstractmethod
+    def listener(self, port: int = -1) -> ChannelListener:
+        """A client-side listener for this deployment's client channel."""
+
+    def function_host(self) -> FunctionHost | None:
+        """The in-process function host, where this provider runs functions in client processes."""
+        return None
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Release connections."""
+
+
+class Provider(ABC):
+    """A FaaSKeeper provider: registered by a plugin through ``faaskeeper_register_providers``."""
+
+    name: ClassVar[str]
+    capabilities: ClassVar[frozenset[Capability]] = frozenset()
+
+    def validate_config(self, config: Config) -> None:  # noqa: B027 - optional hook
+        """Raise ConfigurationException naming the key if the provider section is unusable."""
+
+    @abstractmethod
+    def open(self, config: Config) -> Deployment:
+        """Connect to an existing deployment (the local provider creates it on first use)."""
+
+    @abstractmethod
+    def deploy(self, config: Config, *, clean: bool = False) -> Config:
+        """Create (or, with ``clean``, recreate) the deployment; return the config clients load."""
+
+    @abstractmethod
+    def remove(self, config: Config) -> None:
+        """Delete the deployment and everything it holds."""
+
+    def status(self, config: Config) -> dict[str, Any]:
+        """Resources, sessions, node count and queue depths of a deployment."""
+        deployment = self.open(config)
+        try:
+            storage = deployment.system_storage
+            return {"provider": self.name, "nodes": storage.count_nodes(), "sessions": len(storage.list_sessions())}
+        finally:
+            deployment.close()

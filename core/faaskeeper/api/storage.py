@@ -1,0 +1,223 @@
+"""System storage (authoritative, functions only) and user storage (what clients read)."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from faaskeeper.node import Node, Stat
+
+
+@dataclass(frozen=True)
+class Lock:
+    """A writer's hold on a node: a unique token and the time it was taken (seconds, float)."""
+
+    token: str
+    timestamp: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"token": self.token, "timestamp": self.timestamp}
+
+    @staticmethod
+    def from_dict(data: dict[str, Any]) -> Lock:
+        return Lock(str(data["token"]), float(data["timestamp"]))
+
+
+@dataclass(frozen=True)
+class NodeState:
+    """The committed state of one node in system storage.
+
+    ``exists`` is False for a tombstone: a deleted node whose delete is still pending in the
+    distributor, or a placeholder holding a lock for a create.
+    """
+
+    exists: bool
+    stat: Stat = field(default_factory=Stat)
+    children: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"exists": self.exists, "stat": self.stat.to_dict(), "children": list(self.children)}
+
+    @staticmethod
+    def from_dict(data: dict[str, Any]) -> NodeState:
+        return NodeState(
+            exists=bool(data["exists"]),
+            stat=Stat.from_dict(data["stat"]),
+            children=tuple(data["children"]),
+        )
+
+    def with_txn(self, txn: int, *, created: bool, modified: bool, children_changed: bool) -> NodeState:
+        """Fill in the transaction id of the write that produced this state."""
+        changes: dict[str, int] = {}
+        if created:
+            changes["czxid"] = txn
+        if created or modified:
+            changes["mzxid"] = txn
+        if created or children_changed:
+            changes["pzxid"] = txn
+        return replace(self, stat=self.stat.updated(**changes)) if changes else self
+
+
+@dataclass(frozen=True)
+class SystemNode:
+    """One node's row in system storage: state, lock and the transactions pending in the distributor."""
+
+    path: str
+    state: NodeState
+    lock: Lock | None = None
+    pending: tuple[int, ...] = ()
+
+    @property
+    def exists(self) -> bool:
+        return self.state.exists
+
+
+@dataclass(frozen=True)
+class NodeUpdate:
+    """The new state of one node in a commit; ``txn_fields`` says which counters take the txn id."""
+
+    path: str
+    state: NodeState
+    created: bool = False
+    modified: bool = False
+    children_changed: bool = False
+
+    def resolved(self, txn: int) -> NodeState:
+        return self.state.with_txn(
+            txn, created=self.created, modified=self.modified, children_changed=self.children_changed
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "path": self.path,
+            "state": self.state.to_dict(),
+            "created": self.created,
+            "modified": self.modified,
+            "children_changed": self.children_changed,
+        }
+
+    @staticmethod
+    def from_dict(data: dict[str, Any]) -> NodeUpdate:
+        return NodeUpdate(
+            path=str(data["path"]),
+            state=NodeState.from_dict(data["state"]),
+            created=bool(data["created"]),
+            modified=bool(data["modified"]),
+            children_changed=bool(data["children_changed"]),
+        )
+
+
+@dataclass(frozen=True)
+class Commit:
+    """A write made durable in system storage, atomically over every node it touches.
+
+    Conditional on every node still being locked with ``lock_token``; sets each node's new
+    state (counters resolved to ``txn``), appends ``txn`` to its pending list and unlocks it.
+    When ``request_seq`` is set, the session's ``last_seq`` advances to it in the same
+    transaction, so a redelivered request is recognised as done.
+    """
+
+    txn: int
+    lock_token: str
+    updates: tuple[NodeUpdate, ...]
+    session_id: str
+    request_seq: int | None
+
+
+@dataclass
+class SessionRecord:
+    """A client session as system storage holds it."""
+
+    session_id: str
+    channel: str
+    token_digest: str
+    heartbeat: bool = True
+    created: float = 0.0
+    last_seq: int = 0
+    last_outcome: dict[str, Any] | None = None
+    status: str = "active"
+    last_seen: float = 0.0
+
+
+class SystemStorage(ABC):
+    """Authoritative per-node state, sessions and the distributor's progress.
+
+    Only the functions use it. Every method is atomic on its own.
+    """
+
+    @abstractmethod
+    def lock_node(self, path: str, lock: Lock, max_hold: float) -> SystemNode | None:
+        """Take ``lock`` on ``path`` if it is unlocked or its lock is older than ``max_hold`` seconds.
+
+        Returns the node as it was when locked (a non-existing placeholder if absent), or
+        ``None`` when another holder has it. Locking is also the read.
+        """
+
+    @abstractmethod
+    def unlock_node(self, path: str, lock: Lock) -> None:
+        """Release ``lock`` if still held; drop the row if it is a placeholder with nothing pending."""
+
+    @abstractmethod
+    def commit(self, commit: Commit) -> bool:
+        """Apply ``commit`` atomically; False (and nothing written) if any lock is no longer held."""
+
+    @abstractmethod
+    def read_node(self, path: str) -> SystemNode | None:
+        """The node's row, or None if system storage has none."""
+
+    @abstractmethod
+    def finish_transaction(self, paths: Sequence[str], txn: int) -> None:
+        """After the distributor applied ``txn``: remove it from the pending lists of ``paths`` and
+        drop tombstones left with nothing pending and no lock. Atomic."""
+
+    @abstractmethod
+    def ephemeral_nodes(self, session_id: str) -> list[str]:
+        """Paths of the existing ephemeral nodes owned by ``session_id``."""
+
+    @abstractmethod
+    def create_session(self, session: SessionRecord) -> bool:
+        """Store a new session; False if the id is taken."""
+
+    @abstractmethod
+    def read_session(self, session_id: str) -> SessionRecord | None: ...
+
+    @abstractmethod
+    def record_outcome(self, session_id: str, seq: int, outcome: dict[str, Any]) -> bool:
+        """Advance the session's ``last_seq`` to ``seq`` with a failed request's reply, if it is behind."""
+
+    @abstractmethod
+    def delete_session(self, session_id: str) -> None: ...
+
+    @abstractmethod
+    def list_sessions(self) -> list[SessionRecord]: ...
+
+    @abstractmethod
+    def count_nodes(self) -> int:
+        """Existing nodes, the root included."""
+
+
+class UserStorage(ABC):
+    """What clients read directly: per node its data, stat and children.
+
+    Written only by the distributor, in transaction order.
+    """
+
+    @abstractmethod
+    def read(self, path: str, *, with_data: bool = True) -> Node | None:
+        """The node, or None if it does not exist. One request."""
+
+    def read_many(self, paths: Iterable[str]) -> list[Node | None]:
+        return [self.read(p) for p in paths]
+
+    @abstractmethod
+    def write(self, node: Node) -> None:
+        """Store the node with its data (create or set_data)."""
+
+    @abstractmethod
+    def update_metadata(self, path: str, stat: Stat, children: Sequence[str]) -> None:
+        """Replace stat and children, keeping the data (a child added or removed)."""
+
+    @abstractmethod
+    def delete(self, path: str) -> None: ...

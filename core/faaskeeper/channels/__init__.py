@@ -1,0 +1,1 @@
+"""Client channel implementations that need no cloud SDK."""

@@ -1,0 +1,179 @@
+"""Client and deployment configuration, in the upstream FaaSKeeper JSON format.
+
+``Config.deserialize`` accepts the upstream keys (``cloud-provider``, ``deployment-name``,
+``user-storage``, ``worker-queue``, ...). Keys that do not apply to a provider are optional; the
+provider's own section (``"aws": {...}``, ``"local": {...}``) is checked by its plugin.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from enum import Enum
+from pathlib import Path
+from typing import Any, TypeVar
+
+from faaskeeper.exceptions import ConfigurationException
+
+DEFAULT_MAX_DATA_SIZE = 1024 * 1024
+
+
+class StorageType(Enum):
+    PERSISTENT = "persistent"
+    KEY_VALUE = "key-value"
+
+    @staticmethod
+    def deserialize(val: str) -> StorageType:
+        return _enum(StorageType, "user-storage", val)
+
+
+class QueueType(Enum):
+    DYNAMODB = "dynamodb"
+    SQS = "sqs"
+    PUBSUB = "pubsub"
+    LOCAL = "local"
+
+    @staticmethod
+    def deserialize(val: str) -> QueueType:
+        return _enum(QueueType, "worker-queue", val)
+
+
+class ClientChannel(Enum):
+    TCP = "tcp"
+    SQS = "sqs"
+    PUBSUB = "pubsub"
+
+    @staticmethod
+    def deserialize(val: str) -> ClientChannel:
+        return _enum(ClientChannel, "client-channel", val)
+
+
+E = TypeVar("E", bound=Enum)
+
+
+def _enum(cls: type[E], key: str, val: object) -> E:
+    for member in cls:
+        if member.value == val:
+            return member
+    allowed = " | ".join(str(m.value) for m in cls)
+    raise ConfigurationException(f"Config key {key!r} must be one of {allowed}, got {val!r}")
+
+
+def _bool(key: str, val: object) -> bool:
+    if isinstance(val, bool):
+        return val
+    if isinstance(val, str) and val.lower() in ("true", "false"):
+        return val.lower() == "true"
+    raise ConfigurationException(f"Config key {key!r} must be true or false, got {val!r}")
+
+
+def _number(key: str, val: object, *, integer: bool = False, minimum: float = 0) -> float:
+    if isinstance(val, bool) or not isinstance(val, int | float) or (integer and not isinstance(val, int)):
+        kind = "an integer" if integer else "a number"
+        raise ConfigurationException(f"Config key {key!r} must be {kind}, got {val!r}")
+    if val < minimum:
+        raise ConfigurationException(f"Config key {key!r} must be at least {minimum:g}, got {val!r}")
+    return val
+
+
+def _string(key: str, val: object) -> str:
+    if not isinstance(val, str) or not val:
+        raise ConfigurationException(f"Config key {key!r} must be a non-empty string, got {val!r}")
+    return val
+
+
+@dataclass
+class Config:
+    """A FaaSKeeper deployment as a client (or a function) connects to it."""
+
+    cloud_provider: str
+    deployment_name: str
+    deployment_region: str | None = None
+    user_storage: StorageType = StorageType.PERSISTENT
+    writer_queue: QueueType | None = None
+    distributor_queue: QueueType | None = None
+    client_channel: ClientChannel = ClientChannel.TCP
+    heartbeat_frequency: float = 5.0
+    verbose: bool = False
+    port: int = -1
+    max_data_size: int = DEFAULT_MAX_DATA_SIZE
+    provider_section: dict[str, Any] = field(default_factory=dict)
+    raw: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    @property
+    def provider_config(self) -> dict[str, Any]:
+        """The provider's own section (``"aws": {...}``), as given."""
+        return self.provider_section
+
+    @staticmethod
+    def deserialize(data: dict[str, Any]) -> Config:
+        if not isinstance(data, dict):
+            raise ConfigurationException(f"A config must be a JSON object, got {type(data).__name__}")
+        for key in ("cloud-provider", "deployment-name"):
+            if key not in data:
+                raise ConfigurationException(f"Config is missing the required key {key!r}")
+        provider = _string("cloud-provider", data["cloud-provider"])
+        section = data.get(provider, {})
+        if not isinstance(section, dict):
+            raise ConfigurationException(f"Config key {provider!r} must be an object with the provider's settings")
+        cfg = Config(
+            cloud_provider=provider,
+            deployment_name=_string("deployment-name", data["deployment-name"]),
+            provider_section=dict(section),
+            raw=dict(data),
+        )
+        if data.get("deployment-region") is not None:
+            cfg.deployment_region = _string("deployment-region", data["deployment-region"])
+        if "user-storage" in data:
+            cfg.user_storage = StorageType.deserialize(data["user-storage"])
+        if "worker-queue" in data:
+            cfg.writer_queue = _enum(QueueType, "worker-queue", data["worker-queue"])
+        if "distributor-queue" in data:
+            cfg.distributor_queue = _enum(QueueType, "distributor-queue", data["distributor-queue"])
+        if "client-channel" in data:
+            cfg.client_channel = ClientChannel.deserialize(data["client-channel"])
+        if "heartbeat-frequency" in data:
+            cfg.heartbeat_frequency = _number("heartbeat-frequency", data["heartbeat-frequency"], minimum=0.01)
+        if "verbose" in data:
+            cfg.verbose = _bool("verbose", data["verbose"])
+        if "port" in data:
+            cfg.port = int(_number("port", data["port"], integer=True, minimum=-1))
+        if "max-data-size" in data:
+            cfg.max_data_size = int(_number("max-data-size", data["max-data-size"], integer=True, minimum=1))
+        return cfg
+
+    @staticmethod
+    def from_file(path: str | Path) -> Config:
+        try:
+            text = Path(path).read_text()
+        except OSError as err:
+            raise ConfigurationException(f"Cannot read config file {path}: {err.strerror}") from err
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as err:
+            raise ConfigurationException(f"Config file {path} is not valid JSON: {err}") from err
+        return Config.deserialize(data)
+
+    def serialize(self) -> dict[str, Any]:
+        out: dict[str, Any] = dict(self.raw)
+        out.update(
+            {
+                "cloud-provider": self.cloud_provider,
+                "deployment-name": self.deployment_name,
+                "user-storage": self.user_storage.value,
+                "client-channel": self.client_channel.value,
+                "heartbeat-frequency": self.heartbeat_frequency,
+                "verbose": self.verbose,
+                "port": self.port,
+                self.cloud_provider: dict(self.provider_section),
+            }
+        )
+        if self.max_data_size != DEFAULT_MAX_DATA_SIZE:
+            out["max-data-size"] = self.max_data_size
+        if self.deployment_region is not None:
+            out["deployment-region"] = self.deployment_region
+        if self.writer_queue is not None:
+            out["worker-queue"] = self.writer_queue.value
+        if self.distributor_queue is not None:
+            out["distributor-queue"] = self.distributor_queue.value
+        return out

@@ -1,0 +1,140 @@
+"""The exceptions FaaSKeeper raises to its users.
+
+Every error that crosses the client API or a provider boundary is one of these; cloud SDK
+errors are translated into :class:`ProviderException` at each provider's boundary.
+"""
+
+from __future__ import annotations
+
+
+class FaaSKeeperException(Exception):
+    """Base of every FaaSKeeper error."""
+
+    #: Stable error code carried in replies from the functions to the client.
+    code = "FaaSKeeperError"
+
+    def __init__(self, msg: str) -> None:
+        super().__init__(msg)
+
+
+class ProviderException(FaaSKeeperException):
+    """A provider's cloud service or local backend failed."""
+
+    code = "ProviderError"
+
+
+class UnknownProviderException(FaaSKeeperException):
+    """No installed plugin provides the requested provider."""
+
+    code = "UnknownProvider"
+
+
+class ConfigurationException(FaaSKeeperException):
+    """A configuration is missing a key or holds a value of the wrong form."""
+
+    code = "BadConfiguration"
+
+
+class SessionClosingException(FaaSKeeperException):
+    code = "SessionClosing"
+
+    def __init__(self, msg: str = "Illegal operation while the session is closing") -> None:
+        super().__init__(msg)
+
+
+class SessionExpiredException(FaaSKeeperException):
+    code = "SessionExpired"
+
+    def __init__(self, msg: str = "Illegal operation on an expired or closed session") -> None:
+        super().__init__(msg)
+
+
+class TimeoutException(FaaSKeeperException):
+    code = "Timeout"
+
+    def __init__(self, seconds: float | str) -> None:
+        if isinstance(seconds, str):
+            super().__init__(seconds)
+        else:
+            super().__init__(f"Operation timed out after {seconds:g} [s]")
+
+
+class WatchSetFailureException(FaaSKeeperException):
+    code = "WatchSetFailure"
+
+
+class ZooKeeperException(FaaSKeeperException):
+    """Errors that mirror ZooKeeper's error codes."""
+
+    code = "ZooKeeperError"
+
+
+class NodeExistsException(ZooKeeperException):
+    code = "NodeExists"
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        super().__init__(f"Node {path} exists")
+
+
+class NodeDoesntExistException(ZooKeeperException):
+    code = "NoNode"
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        super().__init__(f"Node {path} does not exist")
+
+
+class NotEmptyException(ZooKeeperException):
+    code = "NotEmpty"
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        super().__init__(f"Node {path} has children")
+
+
+class BadVersionError(ZooKeeperException):
+    code = "BadVersion"
+
+    def __init__(self, version: int, path: str | None = None) -> None:
+        self.version = version
+        self.path = path
+        where = f" of {path}" if path else ""
+        super().__init__(f"Update failed: version {version}{where} does not match the node's version")
+
+
+class NoChildrenForEphemeralsException(ZooKeeperException):
+    code = "NoChildrenForEphemerals"
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        super().__init__(f"Node {path} is ephemeral and cannot have children")
+
+
+class MalformedInputException(ZooKeeperException):
+    code = "MalformedInput"
+
+
+_BY_CODE: dict[str, type[FaaSKeeperException]] = {}
+
+
+def _index(cls: type[FaaSKeeperException]) -> None:
+    _BY_CODE[cls.code] = cls
+    for sub in cls.__subclasses__():
+        _index(sub)
+
+
+def from_code(code: str, message: str, path: str | None = None, version: int | None = None) -> Exception:
+    """Rebuild the exception a function reported with ``code``."""
+    if not _BY_CODE:
+        _index(FaaSKeeperException)
+    cls = _BY_CODE.get(code, FaaSKeeperException)
+    if cls in (NodeExistsException, NodeDoesntExistException, NotEmptyException, NoChildrenForEphemeralsException):
+        return cls(path or "")  # type: ignore[call-arg]
+    if cls is BadVersionError:
+        return BadVersionError(version if version is not None else -1, path)
+    if cls is TimeoutException:
+        return TimeoutException(message)
+    if cls in (SessionClosingException, SessionExpiredException):
+        return cls(message)
+    return cls(message)

@@ -1,0 +1,1 @@
+"""The write protocol as provider-agnostic function logic."""

@@ -1,0 +1,44 @@
+"""Processing a batch of queue messages in order, the way the platforms report partial failures."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from faaskeeper.api.queue import QueueMessage
+from faaskeeper.protocol.codec import MalformedMessage
+
+log = logging.getLogger("faaskeeper.functions")
+
+
+@dataclass
+class BatchResult:
+    """Which messages are done, which must be redelivered, and which go to the dead-letter queue."""
+
+    succeeded: list[QueueMessage] = field(default_factory=list)
+    failed: list[QueueMessage] = field(default_factory=list)
+    dead: list[tuple[QueueMessage, str]] = field(default_factory=list)
+
+
+def run_batch(messages: list[QueueMessage], handle: Callable[[QueueMessage], None]) -> BatchResult:
+    """Handle messages in order. A failure blocks the rest of its group (FIFO is kept); a
+    malformed message is dead-lettered and the group goes on."""
+    result = BatchResult()
+    blocked: set[str] = set()
+    for message in messages:
+        if message.group in blocked:
+            result.failed.append(message)
+            continue
+        try:
+            handle(message)
+        except MalformedMessage as err:
+            log.error("dead-lettering message %s: %s", message.message_id, err)
+            result.dead.append((message, str(err)))
+        except Exception:
+            log.exception("message %s failed; it will be redelivered", message.message_id)
+            result.failed.append(message)
+            blocked.add(message.group)
+        else:
+            result.succeeded.append(message)
+    return result

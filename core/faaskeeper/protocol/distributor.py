@@ -1,0 +1,91 @@
+"""The distributor function: applies committed writes to user storage in transaction order.
+
+Triggered by the distributor queue (one FIFO group, so one total order). For each event it
+decides whether the write committed, finishes the commit if its writer died between push and
+commit, applies it to user storage, then tells the client. Redelivered events are harmless: an
+event whose transaction is no longer pending was either applied before or never committed.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from faaskeeper.api.channel import ClientChannel
+from faaskeeper.api.queue import QueueMessage
+from faaskeeper.api.storage import Commit, SystemStorage, UserStorage
+from faaskeeper.exceptions import ProviderException
+from faaskeeper.node import Node
+from faaskeeper.protocol.messages import DistributorEvent, EventKind, Reply
+from faaskeeper.protocol.settings import FunctionSettings
+
+log = logging.getLogger("faaskeeper.distributor")
+
+
+class Distributor:
+    def __init__(
+        self,
+        system: SystemStorage,
+        user: UserStorage,
+        channel: ClientChannel,
+        settings: FunctionSettings,
+    ) -> None:
+        self._system = system
+        self._user = user
+        self._channel = channel
+        self._settings = settings
+
+    def handle(self, message: QueueMessage) -> None:
+        event = DistributorEvent.decode(message.body)
+        txn = message.sequence
+        if event.kind is EventKind.BARRIER:
+            self._reply(event.reply_to, Reply.success(event.seq))
+            return
+        if not self._committed(event, txn):
+            log.info("transaction %d (%s %s) did not commit; dropped", txn, event.op, event.primary_path)
+            return
+        self._apply(event, txn)
+        self._settings.fault("distributor.applied")
+        if event.counts_for_session:
+            primary = event.updates[0].resolved(txn)
+            self._reply(event.reply_to, Reply.success(event.seq, event.result_path, primary.stat))
+        self._settings.fault("distributor.replied")
+        self._system.finish_transaction([u.path for u in event.updates], txn)
+
+    def _committed(self, event: DistributorEvent, txn: int) -> bool:
+        node = self._system.read_node(event.primary_path)
+        if node is None:
+            return False
+        if txn in node.pending:
+            return True
+        if node.lock is None or node.lock.token != event.lock_token:
+            return False
+        # The writer pushed but has not committed: it died or is slow. The commit is the same
+        # conditional transaction either way, so whichever of us runs it first wins.
+        commit = Commit(
+            txn=txn,
+            lock_token=event.lock_token,
+            updates=event.updates,
+            session_id=event.session_id,
+            request_seq=event.seq if event.counts_for_session else None,
+        )
+        if self._system.commit(commit):
+            log.info("finished the commit of transaction %d for its writer", txn)
+            return True
+        node = self._system.read_node(event.primary_path)
+        return node is not None and txn in node.pending
+
+    def _apply(self, event: DistributorEvent, txn: int) -> None:
+        for update in event.updates:
+            state = update.resolved(txn)
+            if not state.exists:
+                self._user.delete(update.path)
+            elif update.path == event.data_path:
+                self._user.write(Node(update.path, event.data, state.stat, list(state.children)))
+            else:
+                self._user.update_metadata(update.path, state.stat, state.children)
+
+    def _reply(self, address: str, reply: Reply) -> None:
+        try:
+            self._channel.send(address, reply.encode())
+        except ProviderException as err:
+            log.warning("client at %s unreachable: %s", address, err)

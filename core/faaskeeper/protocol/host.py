@@ -1,0 +1,112 @@
+"""Runs the functions in the client's own process over polling queues (the local provider's way).
+
+Each process sharing a deployment runs one host; any host may take any message, so a message
+whose process died is redelivered to another after its visibility timeout, as a cloud would.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+
+from faaskeeper.api.provider import FunctionHost
+from faaskeeper.api.queue import PollingQueue, QueueMessage
+from faaskeeper.protocol.batch import BatchResult, run_batch
+from faaskeeper.protocol.settings import FunctionCrash
+
+log = logging.getLogger("faaskeeper.host")
+
+
+class PollingFunctionHost(FunctionHost):
+    def __init__(
+        self,
+        triggers: list[tuple[PollingQueue, Callable[[QueueMessage], None]]],
+        *,
+        visibility_timeout: float,
+        max_receives: int = 5,
+        batch_size: int = 10,
+        idle_poll: float = 0.05,
+        name: str = "faaskeeper-functions",
+    ) -> None:
+        self._triggers = triggers
+        self._visibility_timeout = visibility_timeout
+        self._max_receives = max_receives
+        self._batch_size = batch_size
+        self._idle_poll = idle_poll
+        self._name = name
+        self._wakeup = threading.Event()
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+        #: Set when a fault hook killed a function: the host stops as the process would.
+        self.crashed: FunctionCrash | None = None
+
+    def start(self) -> None:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name=self._name, daemon=True)
+            self._thread.start()
+
+    def wake(self) -> None:
+        self._wakeup.set()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self._wakeup.set()
+        if self._thread is not None and self._thread is not threading.current_thread():
+            self._thread.join(timeout=10)
+        self._thread = None
+
+    def run_once(self) -> bool:
+        """Give every trigger one batch; True if any message was handled."""
+        busy = False
+        for queue, handler in self._triggers:
+            messages = queue.receive(self._batch_size, self._visibility_timeout)
+            if not messages:
+                continue
+            busy = True
+            self._settle(queue, self._screen(queue, messages, handler))
+        return busy
+
+    def _screen(
+        self, queue: PollingQueue, messages: list[QueueMessage], handler: Callable[[QueueMessage], None]
+    ) -> BatchResult:
+        fresh = []
+        result = BatchResult()
+        for message in messages:
+            if message.receive_count > self._max_receives:
+                result.dead.append((message, f"failed {message.receive_count - 1} deliveries"))
+            else:
+                fresh.append(message)
+        outcome = run_batch(fresh, handler)
+        outcome.dead.extend(result.dead)
+        return outcome
+
+    @staticmethod
+    def _settle(queue: PollingQueue, result: BatchResult) -> None:
+        for message in result.succeeded:
+            queue.ack(message)
+        for message, reason in result.dead:
+            queue.dead_letter(message, reason)
+        for message in result.failed:
+            queue.release(message, delay=0.05 * message.receive_count)
+
+    def _run(self) -> None:
+        delay = 0.0005
+        while not self._stopping.is_set():
+            try:
+                busy = self.run_once()
+            except FunctionCrash as crash:
+                log.error("function crashed at %s; host stops", crash)
+                self.crashed = crash
+                return
+            except Exception:
+                log.exception("function host iteration failed")
+                busy = False
+            if busy:
+                delay = 0.0005
+                continue
+            if self._wakeup.wait(delay):
+                self._wakeup.clear()
+                delay = 0.0005
+            else:
+                delay = min(delay * 2, self._idle_poll)

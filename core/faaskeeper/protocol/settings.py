@@ -1,0 +1,47 @@
+"""Tunables of the functions: lock expiry, retries and backoff, data limits, fault points."""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from faaskeeper.config import DEFAULT_MAX_DATA_SIZE
+
+#: Called at each named step of a function; raising there simulates the function dying.
+FaultHook = Callable[[str], None]
+
+
+class FunctionCrash(BaseException):
+    """Raised by a fault hook to kill a function mid-step; never caught by the protocol."""
+
+
+@dataclass(frozen=True)
+class FunctionSettings:
+    #: Seconds a writer may hold a node lock before another writer may take it over.
+    lock_max_hold: float = 5.0
+    #: Allowance for clock differences between function instances, added to ``lock_max_hold``.
+    clock_drift: float = 0.0
+    #: Attempts to take the locks of one write before giving up (the message is retried later).
+    lock_attempts: int = 60
+    backoff_initial: float = 0.0005
+    backoff_max: float = 0.05
+    #: Attempts at lock-push-commit when a commit finds its lock lost.
+    commit_attempts: int = 5
+    max_data_size: int = DEFAULT_MAX_DATA_SIZE
+    faults: FaultHook | None = None
+    clock: Callable[[], float] = time.time
+
+    @property
+    def lock_expiry(self) -> float:
+        return self.lock_max_hold + self.clock_drift
+
+    def fault(self, point: str) -> None:
+        if self.faults is not None:
+            self.faults(point)
+
+    def backoff(self, attempt: int) -> float:
+        """Full-jitter exponential backoff for ``attempt`` (0-based)."""
+        ceiling = min(self.backoff_max, self.backoff_initial * (2**attempt))
+        return random.uniform(ceiling / 2, ceiling)

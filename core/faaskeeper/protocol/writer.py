@@ -1,0 +1,315 @@
+"""The writer function: lock, validate, push to the distributor, commit and unlock.
+
+Triggered by the writer queue (FIFO per session). Every step is safe to redo: a request the
+session already finished is recognised by its sequence number, and a write whose writer died
+between push and commit is finished by the distributor.
+"""
+
+from __future__ import annotations
+
+import bisect
+import logging
+import time
+import uuid
+from collections.abc import Callable
+
+from faaskeeper import paths
+from faaskeeper.api.channel import ClientChannel
+from faaskeeper.api.queue import Queue, QueueMessage
+from faaskeeper.api.storage import Commit, Lock, NodeState, NodeUpdate, SessionRecord, SystemNode, SystemStorage
+from faaskeeper.exceptions import (
+    BadVersionError,
+    FaaSKeeperException,
+    NoChildrenForEphemeralsException,
+    NodeDoesntExistException,
+    NodeExistsException,
+    NotEmptyException,
+    ProviderException,
+)
+from faaskeeper.node import Stat
+from faaskeeper.protocol.codec import MalformedMessage
+from faaskeeper.protocol.messages import DistributorEvent, EventKind, Op, Reply, WriteRequest, token_digest
+from faaskeeper.protocol.settings import FunctionSettings
+
+log = logging.getLogger("faaskeeper.writer")
+
+DISTRIBUTOR_GROUP = "distributor"
+
+
+class LockContention(Exception):
+    """The locks of a write could not be taken in the allowed attempts; the message is retried."""
+
+
+class _Plan:
+    """A validated write, holding its locks, ready to push and commit."""
+
+    def __init__(self, lock: Lock, locked: list[str], updates: tuple[NodeUpdate, ...], result_path: str) -> None:
+        self.lock = lock
+        self.locked = locked
+        self.updates = updates
+        self.result_path = result_path
+
+
+class Writer:
+    def __init__(
+        self,
+        system: SystemStorage,
+        distributor_queue: Queue,
+        channel: ClientChannel,
+        settings: FunctionSettings,
+    ) -> None:
+        self._system = system
+        self._queue = distributor_queue
+        self._channel = channel
+        self._settings = settings
+
+    def handle(self, message: QueueMessage) -> None:
+        """Process one writer-queue message. Raises MalformedMessage for messages to dead-letter;
+        any other exception means the message must be redelivered."""
+        request = WriteRequest.decode(message.body, self._settings.max_data_size)
+        if request.op is Op.REGISTER_SESSION:
+            self._register(request)
+            return
+        session = self._system.read_session(request.session_id)
+        if session is None:
+            log.warning("dropping %s for unknown or expired session %s", request.op, request.session_id)
+            return
+        if session.token_digest != token_digest(request.token):
+            raise MalformedMessage(f"request claims session {request.session_id} with a wrong token")
+        if request.seq <= session.last_seq:
+            self._resend_outcome(request, session)
+            return
+        if request.op is Op.DEREGISTER_SESSION:
+            self._deregister(request, session)
+            return
+        try:
+            self._execute(request, session, counts_for_session=True)
+        except (NodeExistsException, NodeDoesntExistException, NotEmptyException, BadVersionError,
+                NoChildrenForEphemeralsException) as err:
+            self._fail(request, session, err)
+
+    # -- sessions -------------------------------------------------------------------------
+
+    def _register(self, request: WriteRequest) -> None:
+        now = self._settings.clock()
+        record = SessionRecord(
+            session_id=request.session_id,
+            channel=request.channel,
+            token_digest=token_digest(request.token),
+            heartbeat=request.heartbeat,
+            created=now,
+            last_seq=request.seq,
+            last_seen=now,
+        )
+        if not self._system.create_session(record):
+            existing = self._system.read_session(request.session_id)
+            if existing is None or existing.token_digest != record.token_digest:
+                raise MalformedMessage(f"session id {request.session_id} is already registered")
+        self._reply(request.channel, Reply.success(request.seq))
+
+    def _deregister(self, request: WriteRequest, session: SessionRecord) -> None:
+        for path in self._system.ephemeral_nodes(session.session_id):
+            delete = WriteRequest(Op.DELETE, session.session_id, request.token, request.seq, path=path)
+            try:
+                self._execute(delete, session, counts_for_session=False)
+            except NodeDoesntExistException:
+                pass
+        barrier = DistributorEvent(
+            kind=EventKind.BARRIER,
+            session_id=session.session_id,
+            seq=request.seq,
+            reply_to=session.channel,
+            op=Op.DEREGISTER_SESSION,
+        )
+        self._queue.send(barrier.encode(), DISTRIBUTOR_GROUP, f"{request.request_id}:close")
+        self._settings.fault("writer.deregister.pushed")
+        self._system.delete_session(session.session_id)
+
+    def _resend_outcome(self, request: WriteRequest, session: SessionRecord) -> None:
+        outcome = session.last_outcome
+        if outcome is not None and outcome.get("seq") == request.seq:
+            self._reply(session.channel, Reply.from_dict(outcome))
+
+    def _fail(self, request: WriteRequest, session: SessionRecord, err: FaaSKeeperException) -> None:
+        reply = Reply.failure(request.seq, err)
+        if self._system.record_outcome(session.session_id, request.seq, reply.to_dict()):
+            self._settings.fault("writer.failure.recorded")
+            self._reply(session.channel, reply)
+
+    def _reply(self, address: str, reply: Reply) -> None:
+        try:
+            self._channel.send(address, reply.encode())
+        except ProviderException as err:
+            log.warning("client at %s unreachable: %s", address, err)
+
+    # -- writes ---------------------------------------------------------------------------
+
+    def _execute(self, request: WriteRequest, session: SessionRecord, *, counts_for_session: bool) -> None:
+        settings = self._settings
+        for _attempt in range(settings.commit_attempts):
+            plan = self._plan(request)
+            settings.fault("writer.locked")
+            if settings.clock() - plan.lock.timestamp > settings.lock_max_hold / 2:
+                # Too close to expiry: another writer may take the lock before our commit.
+                self._unlock(plan)
+                continue
+            event = DistributorEvent(
+                kind=EventKind.COMMIT,
+                session_id=session.session_id,
+                seq=request.seq,
+                reply_to=session.channel,
+                op=request.op,
+                lock_token=plan.lock.token,
+                updates=plan.updates,
+                data_path=plan.result_path if request.op in (Op.CREATE, Op.SET_DATA) else None,
+                data=request.data,
+                result_path=plan.result_path,
+                counts_for_session=counts_for_session,
+            )
+            txn = self._queue.send(event.encode(), DISTRIBUTOR_GROUP, f"{request.request_id}:{plan.lock.token}")
+            settings.fault("writer.pushed")
+            commit = Commit(
+                txn=txn,
+                lock_token=plan.lock.token,
+                updates=plan.updates,
+                session_id=session.session_id,
+                request_seq=request.seq if counts_for_session else None,
+            )
+            if self._system.commit(commit):
+                settings.fault("writer.committed")
+                return
+            if self._finished_elsewhere(request, plan, counts_for_session):
+                return
+            log.warning("lost the lock of %s before commit; retrying", request.path)
+        raise LockContention(f"could not commit {request.op} {request.path}")
+
+    def _finished_elsewhere(self, request: WriteRequest, plan: _Plan, counts_for_session: bool) -> bool:
+        """Whether the distributor committed this write on our behalf."""
+        if counts_for_session:
+            current = self._system.read_session(request.session_id)
+            return current is not None and current.last_seq >= request.seq
+        # Only session-close deletes of ephemeral nodes do not count for the session.
+        node = self._system.read_node(plan.updates[0].path)
+        return node is None or not node.exists
+
+    def _plan(self, request: WriteRequest) -> _Plan:
+        token = uuid.uuid4().hex
+        if request.op is Op.SET_DATA:
+            lock, nodes = self._acquire(token, request.path, None)
+            try:
+                return self._plan_set_data(request, lock, nodes)
+            except FaaSKeeperException:
+                self._release(lock, nodes)
+                raise
+        parent_path = paths.parent(request.path)
+        if request.op is Op.CREATE:
+            lock, nodes = self._acquire(token, parent_path, lambda parent: self._created_path(request, parent))
+            try:
+                return self._plan_create(request, lock, parent_path, nodes)
+            except FaaSKeeperException:
+                self._release(lock, nodes)
+                raise
+        lock, nodes = self._acquire(token, parent_path, lambda _parent: request.path)
+        try:
+            return self._plan_delete(request, lock, parent_path, nodes)
+        except FaaSKeeperException:
+            self._release(lock, nodes)
+            raise
+
+    @staticmethod
+    def _created_path(request: WriteRequest, parent: SystemNode) -> str | None:
+        if not parent.exists:
+            return None
+        if request.sequential:
+            return paths.sequential(request.path, parent.state.stat.cversion)
+        return request.path
+
+    def _plan_create(self, request: WriteRequest, lock: Lock, parent_path: str, nodes: dict[str, SystemNode]) -> _Plan:
+        parent = nodes[parent_path]
+        if not parent.exists:
+            raise NodeDoesntExistException(parent_path)
+        if parent.state.stat.ephemeral_owner is not None:
+            raise NoChildrenForEphemeralsException(parent_path)
+        path = next(p for p in nodes if p != parent_path)
+        if nodes[path].exists:
+            raise NodeExistsException(path)
+        now = int(self._settings.clock() * 1000)
+        owner = request.session_id if request.ephemeral else None
+        stat = Stat(ctime=now, mtime=now, ephemeral_owner=owner, data_length=len(request.data))
+        children = list(parent.state.children)
+        bisect.insort(children, paths.name(path))
+        parent_stat = parent.state.stat.updated(
+            cversion=parent.state.stat.cversion + 1, num_children=len(children)
+        )
+        updates = (
+            NodeUpdate(path, NodeState(True, stat, ()), created=True),
+            NodeUpdate(parent_path, NodeState(True, parent_stat, tuple(children)), children_changed=True),
+        )
+        return _Plan(lock, list(nodes), updates, path)
+
+    def _plan_set_data(self, request: WriteRequest, lock: Lock, nodes: dict[str, SystemNode]) -> _Plan:
+        node = nodes[request.path]
+        if not node.exists:
+            raise NodeDoesntExistException(request.path)
+        stat = node.state.stat
+        if request.version != -1 and request.version != stat.version:
+            raise BadVersionError(request.version, request.path)
+        now = int(self._settings.clock() * 1000)
+        new = stat.updated(version=stat.version + 1, mtime=now, data_length=len(request.data))
+        updates = (NodeUpdate(request.path, NodeState(True, new, node.state.children), modified=True),)
+        return _Plan(lock, [request.path], updates, request.path)
+
+    def _plan_delete(self, request: WriteRequest, lock: Lock, parent_path: str, nodes: dict[str, SystemNode]) -> _Plan:
+        node = nodes.get(request.path)
+        if node is None or not node.exists:
+            raise NodeDoesntExistException(request.path)
+        stat = node.state.stat
+        if request.version != -1 and request.version != stat.version:
+            raise BadVersionError(request.version, request.path)
+        if node.state.children:
+            raise NotEmptyException(request.path)
+        parent = nodes[parent_path]
+        children = [c for c in parent.state.children if c != paths.name(request.path)]
+        parent_stat = parent.state.stat.updated(
+            cversion=parent.state.stat.cversion + 1, num_children=len(children)
+        )
+        updates = (
+            NodeUpdate(request.path, NodeState(False, stat, ()), modified=True),
+            NodeUpdate(parent_path, NodeState(True, parent_stat, tuple(children)), children_changed=True),
+        )
+        return _Plan(lock, list(nodes), updates, request.path)
+
+    # -- locks ----------------------------------------------------------------------------
+
+    def _acquire(
+        self, token: str, first: str, second: Callable[[SystemNode], str | None] | None
+    ) -> tuple[Lock, dict[str, SystemNode]]:
+        """Lock ``first``, then the node ``second`` names from it (parents before children).
+
+        Retries with backoff while another writer holds either lock; every retry uses a fresh
+        timestamp so the hold time counts from the last attempt."""
+        settings = self._settings
+        for attempt in range(settings.lock_attempts):
+            lock = Lock(token, settings.clock())
+            nodes: dict[str, SystemNode] = {}
+            head = self._system.lock_node(first, lock, settings.lock_expiry)
+            if head is not None:
+                nodes[first] = head
+                path = second(head) if second is not None else None
+                if path is None:
+                    return lock, nodes
+                tail = self._system.lock_node(path, lock, settings.lock_expiry)
+                if tail is not None:
+                    nodes[path] = tail
+                    return lock, nodes
+                self._system.unlock_node(first, lock)
+            time.sleep(settings.backoff(attempt))
+        raise LockContention(f"node {first} stayed locked for {settings.lock_attempts} attempts")
+
+    def _release(self, lock: Lock, nodes: dict[str, SystemNode]) -> None:
+        for path in reversed(list(nodes)):
+            self._system.unlock_node(path, lock)
+
+    def _unlock(self, plan: _Plan) -> None:
+        for path in reversed(plan.locked):
+            self._system.unlock_node(path, plan.lock)

@@ -1,0 +1,1 @@
+"""The embedded local provider: one SQLite file holds a whole deployment; no server, no daemon."""

@@ -1,0 +1,159 @@
+"""System storage in the deployment file: node rows with locks and pending transactions, sessions."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import asdict
+from typing import Any
+
+from faaskeeper.api.storage import Commit, Lock, NodeState, SessionRecord, SystemNode, SystemStorage
+from faaskeeper_local.database import Database
+
+_ROOT_STATE = json.dumps(NodeState(True).to_dict())
+
+
+def _node(row: Any) -> SystemNode:
+    path, state, lock_token, lock_ts, pending = row
+    lock = Lock(lock_token, lock_ts) if lock_token is not None else None
+    return SystemNode(path, NodeState.from_dict(json.loads(state)), lock, tuple(json.loads(pending)))
+
+
+def _session(row: Any) -> SessionRecord:
+    record, last_seq, last_outcome = row
+    data = json.loads(record)
+    data["last_seq"] = last_seq
+    data["last_outcome"] = json.loads(last_outcome) if last_outcome else None
+    return SessionRecord(**data)
+
+
+class LocalSystemStorage(SystemStorage):
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    def ensure_root(self) -> None:
+        with self._db.transaction() as conn:
+            conn.execute(
+                "INSERT OR IGNORE INTO system_nodes (path, state, node_exists) VALUES ('/', ?, 1)", (_ROOT_STATE,)
+            )
+
+    def lock_node(self, path: str, lock: Lock, max_hold: float) -> SystemNode | None:
+        with self._db.transaction() as conn:
+            row = conn.execute(
+                "SELECT path, state, lock_token, lock_ts, pending FROM system_nodes WHERE path = ?", (path,)
+            ).fetchone()
+            if row is None:
+                state = NodeState(False)
+                conn.execute(
+                    "INSERT INTO system_nodes (path, state, node_exists, lock_token, lock_ts) VALUES (?, ?, 0, ?, ?)",
+                    (path, json.dumps(state.to_dict()), lock.token, lock.timestamp),
+                )
+                return SystemNode(path, state, lock, ())
+            node = _node(row)
+            if node.lock is not None and node.lock.timestamp >= lock.timestamp - max_hold:
+                return None
+            conn.execute(
+                "UPDATE system_nodes SET lock_token = ?, lock_ts = ? WHERE path = ?",
+                (lock.token, lock.timestamp, path),
+            )
+            return SystemNode(path, node.state, lock, node.pending)
+
+    def unlock_node(self, path: str, lock: Lock) -> None:
+        with self._db.transaction() as conn:
+            conn.execute(
+                "DELETE FROM system_nodes WHERE path = ? AND lock_token = ? AND node_exists = 0 AND pending = '[]'",
+                (path, lock.token),
+            )
+            conn.execute(
+                "UPDATE system_nodes SET lock_token = NULL, lock_ts = NULL WHERE path = ? AND lock_token = ?",
+                (path, lock.token),
+            )
+
+    def commit(self, commit: Commit) -> bool:
+        with self._db.transaction() as conn:
+            rows = {}
+            for update in commit.updates:
+                row = conn.execute(
+                    "SELECT lock_token, pending FROM system_nodes WHERE path = ?", (update.path,)
+                ).fetchone()
+                if row is None or row[0] != commit.lock_token:
+                    return False
+                rows[update.path] = json.loads(row[1])
+            for update in commit.updates:
+                state = update.resolved(commit.txn)
+                owner = state.stat.ephemeral_owner if state.exists else None
+                conn.execute(
+                    "UPDATE system_nodes SET state = ?, node_exists = ?, ephemeral_owner = ?, lock_token = NULL, "
+                    "lock_ts = NULL, pending = ? WHERE path = ?",
+                    (json.dumps(state.to_dict()), int(state.exists), owner,
+                     json.dumps([*rows[update.path], commit.txn]), update.path),
+                )
+            if commit.request_seq is not None:
+                conn.execute(
+                    "UPDATE sessions SET last_seq = MAX(last_seq, ?), last_outcome = NULL WHERE session_id = ?",
+                    (commit.request_seq, commit.session_id),
+                )
+            return True
+
+    def read_node(self, path: str) -> SystemNode | None:
+        rows = self._db.query(
+            "SELECT path, state, lock_token, lock_ts, pending FROM system_nodes WHERE path = ?", (path,)
+        )
+        return _node(rows[0]) if rows else None
+
+    def finish_transaction(self, paths: Sequence[str], txn: int) -> None:
+        with self._db.transaction() as conn:
+            for path in paths:
+                row = conn.execute("SELECT pending FROM system_nodes WHERE path = ?", (path,)).fetchone()
+                if row is None:
+                    continue
+                pending = [t for t in json.loads(row[0]) if t != txn]
+                conn.execute("UPDATE system_nodes SET pending = ? WHERE path = ?", (json.dumps(pending), path))
+                conn.execute(
+                    "DELETE FROM system_nodes WHERE path = ? AND node_exists = 0 AND pending = '[]' "
+                    "AND lock_token IS NULL",
+                    (path,),
+                )
+
+    def ephemeral_nodes(self, session_id: str) -> list[str]:
+        rows = self._db.query(
+            "SELECT path FROM system_nodes WHERE ephemeral_owner = ? AND node_exists = 1 ORDER BY path",
+            (session_id,),
+        )
+        return [r[0] for r in rows]
+
+    def create_session(self, session: SessionRecord) -> bool:
+        data = asdict(session)
+        last_seq = data.pop("last_seq")
+        data.pop("last_outcome")
+        with self._db.transaction() as conn:
+            cursor = conn.execute(
+                "INSERT OR IGNORE INTO sessions (session_id, record, last_seq) VALUES (?, ?, ?)",
+                (session.session_id, json.dumps(data), last_seq),
+            )
+            return cursor.rowcount == 1
+
+    def read_session(self, session_id: str) -> SessionRecord | None:
+        rows = self._db.query(
+            "SELECT record, last_seq, last_outcome FROM sessions WHERE session_id = ?", (session_id,)
+        )
+        return _session(rows[0]) if rows else None
+
+    def record_outcome(self, session_id: str, seq: int, outcome: dict[str, Any]) -> bool:
+        with self._db.transaction() as conn:
+            cursor = conn.execute(
+                "UPDATE sessions SET last_seq = ?, last_outcome = ? WHERE session_id = ? AND last_seq < ?",
+                (seq, json.dumps(outcome), session_id, seq),
+            )
+            return cursor.rowcount == 1
+
+    def delete_session(self, session_id: str) -> None:
+        with self._db.transaction() as conn:
+            conn.execute("DELETE FROM sessions WHERE session_id = ?", (session_id,))
+
+    def list_sessions(self) -> list[SessionRecord]:
+        rows = self._db.query("SELECT record, last_seq, last_outcome FROM sessions ORDER BY session_id")
+        return [_session(r) for r in rows]
+
+    def count_nodes(self) -> int:
+        return int(self._db.query("SELECT COUNT(*) FROM system_nodes WHERE node_exists = 1")[0][0])
