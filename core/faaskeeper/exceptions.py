@@ -124,13 +124,18 @@ def _index(cls: type[FaaSKeeperException]) -> None:
         _index(sub)
 
 
-def from_code(code: str, message: str, path: str | None = None, version: int | None = None) -> Exception:
+def from_code(code: str, message: str, path: str | None = None, version: int | None = None) -> FaaSKeeperException:
     """Rebuild the exception a function reported with ``code``."""
     if not _BY_CODE:
         _index(FaaSKeeperException)
     cls = _BY_CODE.get(code, FaaSKeeperException)
-    if cls in (NodeExistsException, NodeDoesntExistException, NotEmptyException, NoChildrenForEphemeralsException):
-        return cls(path or "")  # type: ignore[call-arg]
+    if cls in (
+        NodeExistsException,
+        NodeDoesntExistException,
+        NotEmptyException,
+        NoChildrenForEphemeralsException,
+    ):
+        return cls(path or "")
     if cls is BadVersionError:
         return BadVersionError(version if version is not None else -1, path)
     if cls is TimeoutException:

@@ -104,6 +104,10 @@ class Provider(ABC):
         deployment = self.open(config)
         try:
             storage = deployment.system_storage
-            return {"provider": self.name, "nodes": storage.count_nodes(), "sessions": len(storage.list_sessions())}
+            return {
+                "provider": self.name,
+                "nodes": storage.count_nodes(),
+                "sessions": len(storage.list_sessions()),
+            }
         finally:
             deployment.close()

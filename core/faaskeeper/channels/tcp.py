@@ -6,6 +6,7 @@ the same process as the sender is reached without a socket.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import socket
 import struct
@@ -186,8 +187,6 @@ class TcpListener(ChannelListener):
             _in_process.pop(self.address, None)
         self._server.close()
         for conn in self._connections:
-            try:
+            with contextlib.suppress(OSError):
                 conn.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
             conn.close()

@@ -112,8 +112,12 @@ class FaaSKeeperClient:
         self._seq = 0
         self._closing = False
         request = WriteRequest(
-            Op.REGISTER_SESSION, self._session_id, self._token, 0,
-            channel=self._listener.address, heartbeat=self._heartbeat,
+            Op.REGISTER_SESSION,
+            self._session_id,
+            self._token,
+            0,
+            channel=self._listener.address,
+            heartbeat=self._heartbeat,
         )
         try:
             self._submit(request, lambda _reply: None).get(self._timeout)
@@ -128,8 +132,9 @@ class FaaSKeeperClient:
         if self._session_id is None or self._closing:
             return
         try:
-            future = self._submit(WriteRequest(Op.DEREGISTER_SESSION, self._session_id, self._token, 0),
-                                  lambda _reply: None)
+            future = self._submit(
+                WriteRequest(Op.DEREGISTER_SESSION, self._session_id, self._token, 0), lambda _reply: None
+            )
             self._closing = True
             future.get(self._timeout)
             log.info("closed session %s", self._session_id)
@@ -182,9 +187,16 @@ class FaaSKeeperClient:
         with self._send_lock:
             self._seq += 1
             request = WriteRequest(
-                request.op, request.session_id, request.token, self._seq, path=request.path,
-                data=request.data, version=request.version, flags=request.flags,
-                channel=request.channel, heartbeat=request.heartbeat,
+                request.op,
+                request.session_id,
+                request.token,
+                self._seq,
+                path=request.path,
+                data=request.data,
+                version=request.version,
+                flags=request.flags,
+                channel=request.channel,
+                heartbeat=request.heartbeat,
             )
             self._pipeline.add_write(request.seq, future, _checked(convert))
             self._deployment.writer_queue.send(request.encode(), request.session_id, request.request_id)
@@ -232,8 +244,9 @@ class FaaSKeeperClient:
         def convert(reply: Reply) -> Node:
             return Node(reply.path or path, value, reply.stat or Node(path).stat)
 
-        return self._submit(WriteRequest(Op.CREATE, session, self._token, 0, path=path, data=value, flags=flags),
-                            convert)
+        return self._submit(
+            WriteRequest(Op.CREATE, session, self._token, 0, path=path, data=value, flags=flags), convert
+        )
 
     def set_data(self, path: str, value: bytes = b"", version: int = -1) -> Node:
         """Replace a node's data, if ``version`` is -1 or matches; returns the node's new state."""
@@ -249,8 +262,10 @@ class FaaSKeeperClient:
         def convert(reply: Reply) -> Node:
             return Node(path, value, reply.stat or Node(path).stat)
 
-        return self._submit(WriteRequest(Op.SET_DATA, session, self._token, 0, path=path, data=value,
-                                         version=version), convert)
+        return self._submit(
+            WriteRequest(Op.SET_DATA, session, self._token, 0, path=path, data=value, version=version),
+            convert,
+        )
 
     def delete(self, path: str, version: int = -1) -> None:
         """Delete a node without children, if ``version`` is -1 or matches."""
@@ -260,8 +275,9 @@ class FaaSKeeperClient:
         session = self._active()
         paths.validate_path(path, allow_root=False)
         version = self._check_version(version)
-        return self._submit(WriteRequest(Op.DELETE, session, self._token, 0, path=path, version=version),
-                            lambda _reply: None)
+        return self._submit(
+            WriteRequest(Op.DELETE, session, self._token, 0, path=path, version=version), lambda _reply: None
+        )
 
     # -- reads ----------------------------------------------------------------------------
 

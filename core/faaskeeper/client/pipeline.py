@@ -103,7 +103,8 @@ class Pipeline:
             _run_read(item.future, item.read)
             return
         reply = item.reply
-        assert reply is not None and item.convert is not None
+        assert reply is not None
+        assert item.convert is not None
         try:
             item.future.set_result(item.convert(reply))
         except FaaSKeeperException as err:

@@ -97,13 +97,23 @@ class WriteRequest:
                 if flags & ~(FLAG_EPHEMERAL | FLAG_SEQUENTIAL):
                     raise MalformedMessage(f"unknown flags {flags}")
                 request = WriteRequest(
-                    op=op, session_id=session, token=request.token, seq=seq, path=path, data=data,
-                    version=get(header, "version", int), flags=flags,
+                    op=op,
+                    session_id=session,
+                    token=request.token,
+                    seq=seq,
+                    path=path,
+                    data=data,
+                    version=get(header, "version", int),
+                    flags=flags,
                 )
             elif op is Op.REGISTER_SESSION:
                 request = WriteRequest(
-                    op=op, session_id=session, token=request.token, seq=seq,
-                    channel=get(header, "channel", str), heartbeat=get(header, "heartbeat", bool),
+                    op=op,
+                    session_id=session,
+                    token=request.token,
+                    seq=seq,
+                    channel=get(header, "channel", str),
+                    heartbeat=get(header, "heartbeat", bool),
                 )
             return request
 

@@ -8,6 +8,7 @@ between push and commit is finished by the distributor.
 from __future__ import annotations
 
 import bisect
+import contextlib
 import logging
 import time
 import uuid
@@ -16,7 +17,15 @@ from collections.abc import Callable
 from faaskeeper import paths
 from faaskeeper.api.channel import ClientChannel
 from faaskeeper.api.queue import Queue, QueueMessage
-from faaskeeper.api.storage import Commit, Lock, NodeState, NodeUpdate, SessionRecord, SystemNode, SystemStorage
+from faaskeeper.api.storage import (
+    Commit,
+    Lock,
+    NodeState,
+    NodeUpdate,
+    SessionRecord,
+    SystemNode,
+    SystemStorage,
+)
 from faaskeeper.exceptions import (
     BadVersionError,
     FaaSKeeperException,
@@ -84,8 +93,13 @@ class Writer:
             return
         try:
             self._execute(request, session, counts_for_session=True)
-        except (NodeExistsException, NodeDoesntExistException, NotEmptyException, BadVersionError,
-                NoChildrenForEphemeralsException) as err:
+        except (
+            NodeExistsException,
+            NodeDoesntExistException,
+            NotEmptyException,
+            BadVersionError,
+            NoChildrenForEphemeralsException,
+        ) as err:
             self._fail(request, session, err)
 
     # -- sessions -------------------------------------------------------------------------
@@ -110,10 +124,8 @@ class Writer:
     def _deregister(self, request: WriteRequest, session: SessionRecord) -> None:
         for path in self._system.ephemeral_nodes(session.session_id):
             delete = WriteRequest(Op.DELETE, session.session_id, request.token, request.seq, path=path)
-            try:
+            with contextlib.suppress(NodeDoesntExistException):
                 self._execute(delete, session, counts_for_session=False)
-            except NodeDoesntExistException:
-                pass
         barrier = DistributorEvent(
             kind=EventKind.BARRIER,
             session_id=session.session_id,
@@ -238,9 +250,7 @@ class Writer:
         stat = Stat(ctime=now, mtime=now, ephemeral_owner=owner, data_length=len(request.data))
         children = list(parent.state.children)
         bisect.insort(children, paths.name(path))
-        parent_stat = parent.state.stat.updated(
-            cversion=parent.state.stat.cversion + 1, num_children=len(children)
-        )
+        parent_stat = parent.state.stat.updated(cversion=parent.state.stat.cversion + 1, num_children=len(children))
         updates = (
             NodeUpdate(path, NodeState(True, stat, ()), created=True),
             NodeUpdate(parent_path, NodeState(True, parent_stat, tuple(children)), children_changed=True),
@@ -270,9 +280,7 @@ class Writer:
             raise NotEmptyException(request.path)
         parent = nodes[parent_path]
         children = [c for c in parent.state.children if c != paths.name(request.path)]
-        parent_stat = parent.state.stat.updated(
-            cversion=parent.state.stat.cversion + 1, num_children=len(children)
-        )
+        parent_stat = parent.state.stat.updated(cversion=parent.state.stat.cversion + 1, num_children=len(children))
         updates = (
             NodeUpdate(request.path, NodeState(False, stat, ()), modified=True),
             NodeUpdate(parent_path, NodeState(True, parent_stat, tuple(children)), children_changed=True),

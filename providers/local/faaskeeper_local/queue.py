@@ -51,8 +51,7 @@ class LocalQueue(PollingQueue):
                 return []
             receipt = uuid.uuid4().hex
             rows = conn.execute(
-                "SELECT seq, body, receive_count FROM queue_messages WHERE queue = ? AND grp = ? "
-                "ORDER BY seq LIMIT ?",
+                "SELECT seq, body, receive_count FROM queue_messages WHERE queue = ? AND grp = ? ORDER BY seq LIMIT ?",
                 (self.name, head[0], max_messages),
             ).fetchall()
             conn.executemany(
@@ -62,8 +61,12 @@ class LocalQueue(PollingQueue):
             )
         return [
             QueueMessage(
-                body=bytes(body), sequence=seq, group=head[0], message_id=str(seq),
-                receive_count=count + 1, receipt=receipt,
+                body=bytes(body),
+                sequence=seq,
+                group=head[0],
+                message_id=str(seq),
+                receive_count=count + 1,
+                receipt=receipt,
             )
             for seq, body, count in rows
         ]
@@ -71,7 +74,8 @@ class LocalQueue(PollingQueue):
     def ack(self, message: QueueMessage) -> None:
         with self._db.transaction() as conn:
             conn.execute(
-                "DELETE FROM queue_messages WHERE seq = ? AND receipt = ?", (message.sequence, message.receipt)
+                "DELETE FROM queue_messages WHERE seq = ? AND receipt = ?",
+                (message.sequence, message.receipt),
             )
 
     def release(self, message: QueueMessage, delay: float = 0.0) -> None:
@@ -84,7 +88,8 @@ class LocalQueue(PollingQueue):
     def dead_letter(self, message: QueueMessage, reason: str) -> None:
         with self._db.transaction() as conn:
             deleted = conn.execute(
-                "DELETE FROM queue_messages WHERE seq = ? AND receipt = ?", (message.sequence, message.receipt)
+                "DELETE FROM queue_messages WHERE seq = ? AND receipt = ?",
+                (message.sequence, message.receipt),
             ).rowcount
             if deleted:
                 conn.execute(

@@ -35,8 +35,11 @@ class LocalSettings:
         if not isinstance(path, str) or not path:
             raise ConfigurationException(f"Config key 'local.path' must be a directory path, got {path!r}")
         values: dict[str, float] = {}
-        for key, attr in (("lock-max-hold", "lock_max_hold"), ("visibility-timeout", "visibility_timeout"),
-                          ("max-receives", "max_receives")):
+        for key, attr in (
+            ("lock-max-hold", "lock_max_hold"),
+            ("visibility-timeout", "visibility_timeout"),
+            ("max-receives", "max_receives"),
+        ):
             if key in section:
                 value = section[key]
                 if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:

@@ -34,7 +34,8 @@ class LocalSystemStorage(SystemStorage):
     def ensure_root(self) -> None:
         with self._db.transaction() as conn:
             conn.execute(
-                "INSERT OR IGNORE INTO system_nodes (path, state, node_exists) VALUES ('/', ?, 1)", (_ROOT_STATE,)
+                "INSERT OR IGNORE INTO system_nodes (path, state, node_exists) VALUES ('/', ?, 1)",
+                (_ROOT_STATE,),
             )
 
     def lock_node(self, path: str, lock: Lock, max_hold: float) -> SystemNode | None:
@@ -85,8 +86,13 @@ class LocalSystemStorage(SystemStorage):
                 conn.execute(
                     "UPDATE system_nodes SET state = ?, node_exists = ?, ephemeral_owner = ?, lock_token = NULL, "
                     "lock_ts = NULL, pending = ? WHERE path = ?",
-                    (json.dumps(state.to_dict()), int(state.exists), owner,
-                     json.dumps([*rows[update.path], commit.txn]), update.path),
+                    (
+                        json.dumps(state.to_dict()),
+                        int(state.exists),
+                        owner,
+                        json.dumps([*rows[update.path], commit.txn]),
+                        update.path,
+                    ),
                 )
             if commit.request_seq is not None:
                 conn.execute(
@@ -134,9 +140,7 @@ class LocalSystemStorage(SystemStorage):
             return cursor.rowcount == 1
 
     def read_session(self, session_id: str) -> SessionRecord | None:
-        rows = self._db.query(
-            "SELECT record, last_seq, last_outcome FROM sessions WHERE session_id = ?", (session_id,)
-        )
+        rows = self._db.query("SELECT record, last_seq, last_outcome FROM sessions WHERE session_id = ?", (session_id,))
         return _session(rows[0]) if rows else None
 
     def record_outcome(self, session_id: str, seq: int, outcome: dict[str, Any]) -> bool:

@@ -1,0 +1,1 @@
+"""The ``fk`` command: deploy, remove and inspect FaaSKeeper deployments."""

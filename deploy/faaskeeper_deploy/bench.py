@@ -1,0 +1,1 @@
+"""``fk bench``: placeholder module replaced by the benchmark implementation."""

@@ -1,0 +1,168 @@
+"""Several OS processes on one local deployment, and kill -9 of all of them mid-stream."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from faaskeeper.client import FaaSKeeperClient
+from faaskeeper_local.deployment import LocalDeployment
+from faaskeeper_local.provider import LocalProvider
+
+WORKER = str(Path(__file__).with_name("worker.py"))
+
+pytestmark = pytest.mark.slow
+
+
+def spawn(config, *args: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, WORKER, json.dumps(config.serialize()), *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def records(output: str) -> list[dict]:
+    return [json.loads(line) for line in output.splitlines() if line.strip()]
+
+
+def run_script(config, *ops: dict) -> list[dict]:
+    proc = spawn(config, "script", *(json.dumps(op) for op in ops))
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    return records(out)[1:]
+
+
+def read_line(proc: subprocess.Popen[str], timeout: float = 30) -> dict:
+    assert proc.stdout is not None
+    deadline = time.monotonic() + timeout
+    line = proc.stdout.readline()
+    assert line, f"worker exited: {proc.stderr.read() if proc.stderr else ''}"
+    assert time.monotonic() < deadline
+    return json.loads(line)
+
+
+def test_two_processes_share_one_deployment(config, client):
+    first = run_script(
+        config,
+        {"op": "create", "path": "/app", "data": "v0"},
+        {"op": "create", "path": "/app/config", "data": "a"},
+        {"op": "create", "path": "/app/lock-", "sequential": True},
+        {"op": "create", "path": "/app/config", "data": "dup"},
+        {"op": "set", "path": "/app/config", "data": "b", "version": 0},
+    )
+    assert [r["ok"] for r in first[:5]] == [True, True, True, False, True]
+    assert first[2]["path"] == "/app/lock-0000000001"
+    assert first[3]["error"] == "NodeExistsException"
+
+    second = run_script(
+        config,
+        {"op": "get", "path": "/app/config"},
+        {"op": "set", "path": "/app/config", "data": "c", "version": 0},
+        {"op": "create", "path": "/app/lock-", "sequential": True},
+        {"op": "children", "path": "/app"},
+        {"op": "delete", "path": "/app"},
+        {"op": "create", "path": "/app/lock-0000000001/x"},
+    )
+    assert second[0] == {"op": "get", "path": "/app/config", "data": "b", "ok": True}
+    assert second[1]["error"] == "BadVersionError"
+    assert second[2]["path"] == "/app/lock-0000000002"
+    assert second[3]["children"] == ["/app/config", "/app/lock-0000000001", "/app/lock-0000000002"]
+    assert second[4]["error"] == "NotEmptyException"
+    assert second[5]["ok"] is True
+    assert client.get_data("/app/config").data == b"b"
+    assert client.exists("/app/lock-0000000001/x") is not None
+
+
+def test_ephemeral_node_vanishes_for_every_process_when_session_stops(config, client):
+    out = run_script(config, {"op": "create", "path": "/eph", "ephemeral": True}, {"op": "get", "path": "/eph"})
+    assert out[0]["ok"] and out[1]["ok"]
+    assert out[-1] == {"op": "stopped"}
+    assert client.exists("/eph") is None
+
+
+def test_kill_all_processes_mid_stream_loses_no_acknowledged_write(config):
+    setup = FaaSKeeperClient(config)
+    setup.start()
+    setup.create("/s1", b"")
+    setup.create("/s2", b"")
+    setup.stop()
+
+    workers = [spawn(config, "stream", "/s1"), spawn(config, "stream", "/s2")]
+    time.sleep(2.5)
+    for proc in workers:
+        proc.send_signal(signal.SIGKILL)
+    acked: dict[str, list[dict]] = {}
+    for proc, prefix in zip(workers, ["/s1", "/s2"], strict=True):
+        out, _ = proc.communicate(timeout=10)
+        assert proc.returncode == -signal.SIGKILL
+        acked[prefix] = [r for r in records(out) if r["op"] in ("create", "set")]
+        assert len(acked[prefix]) > 10, "the stream should have acknowledged writes before the kill"
+
+    # Restart: a new process's functions pick up what the dead ones left in flight.
+    client = FaaSKeeperClient(config)
+    client.start()
+    try:
+        for prefix, ops in acked.items():
+            for op in ops:
+                if op["op"] == "create":
+                    node = client.get_data(op["path"])
+                    assert node.stat.czxid == op["zxid"]
+            last_set = max((op for op in ops if op["op"] == "set"), key=lambda op: op["version"])
+            # The last acknowledged set_data is there, or a later one that was in flight.
+            assert client.exists(prefix).stat.version >= last_set["version"]
+        deployment = LocalDeployment(config, LocalProvider().open(config).settings)
+        try:
+            deadline = time.monotonic() + 15
+            while deployment.writer_queue.depth() or deployment.distributor_queue.depth():
+                assert time.monotonic() < deadline, "queues did not drain after restart"
+                time.sleep(0.1)
+            rows = deployment.system_storage._db.query("SELECT path FROM system_nodes WHERE lock_token IS NOT NULL")
+            assert rows == [], f"locks left behind: {rows}"
+            assert deployment.writer_queue.dead_letters() == []
+            assert deployment.distributor_queue.dead_letters() == []
+        finally:
+            deployment.close()
+        # Every node takes a write at once: nothing is stuck.
+        for prefix in acked:
+            client.set_data(prefix, b"after restart")
+            assert client.get_data(prefix).data == b"after restart"
+        # The in-flight create of each stream was applied exactly once or not at all.
+        for prefix, ops in acked.items():
+            created = [op for op in ops if op["op"] == "create"]
+            n = len(created)
+            children = {c.path for c in client.get_children("/")}
+            assert f"{prefix}-{n - 1}" in children
+            assert f"{prefix}-{n + 1}" not in children
+    finally:
+        client.stop()
+
+
+@pytest.mark.parametrize(
+    "point", ["writer.locked", "writer.pushed", "writer.committed", "distributor.applied", "distributor.replied"]
+)
+def test_process_dying_inside_a_function_converges(config, client, point):
+    client.create("/c", b"before")
+    proc = spawn(config, "crash-at", point, "script", json.dumps({"op": "set", "path": "/c", "data": "during"}))
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 137, err
+    # The dead process never got its answer. Its write was taken from the queue but not
+    # finished: after the visibility timeout this process's functions redeliver it, and it is
+    # applied exactly once, with no lock left behind.
+    deadline = time.monotonic() + 15
+    while client.get_data("/c").data != b"during":
+        assert time.monotonic() < deadline, f"the write interrupted at {point} was never applied"
+        time.sleep(0.05)
+    assert client.get_data("/c").stat.version == 1
+    client.set_data("/c", b"after")
+    final = client.get_data("/c")
+    assert final.data == b"after"
+    assert final.stat.version == 2

@@ -1,0 +1,90 @@
+import json
+
+import pytest
+
+from faaskeeper.config import ClientChannel, Config, QueueType, StorageType
+from faaskeeper.exceptions import ConfigurationException
+
+UPSTREAM = {
+    "verbose": "false",
+    "cloud-provider": "aws",
+    "deployment-name": "dev",
+    "deployment-region": "us-east-1",
+    "user-storage": "key-value",
+    "worker-queue": "sqs",
+    "distributor-queue": "sqs",
+    "client-channel": "sqs",
+    "heartbeat-frequency": 5,
+    "port": 13001,
+    "aws": {"data-bucket": "faaskeeper-dev-data"},
+}
+
+
+def test_upstream_keys_are_accepted():
+    cfg = Config.deserialize(UPSTREAM)
+    assert cfg.cloud_provider == "aws"
+    assert cfg.deployment_name == "dev"
+    assert cfg.deployment_region == "us-east-1"
+    assert cfg.user_storage is StorageType.KEY_VALUE
+    assert cfg.writer_queue is QueueType.SQS
+    assert cfg.distributor_queue is QueueType.SQS
+    assert cfg.client_channel is ClientChannel.SQS
+    assert cfg.heartbeat_frequency == 5
+    assert cfg.port == 13001
+    assert cfg.verbose is False  # the string "false" is false
+    assert cfg.provider_config == {"data-bucket": "faaskeeper-dev-data"}
+
+
+def test_minimal_local_config():
+    cfg = Config.deserialize({"cloud-provider": "local", "deployment-name": "x", "local": {"path": "/tmp/x"}})
+    assert cfg.user_storage is StorageType.PERSISTENT
+    assert cfg.max_data_size == 1024 * 1024
+    assert cfg.provider_config == {"path": "/tmp/x"}
+
+
+def test_serialize_round_trip():
+    cfg = Config.deserialize(UPSTREAM)
+    again = Config.deserialize(json.loads(json.dumps(cfg.serialize())))
+    assert again.serialize() == cfg.serialize()
+
+
+@pytest.mark.parametrize("missing", ["cloud-provider", "deployment-name"])
+def test_missing_required_key_is_named(missing):
+    data = dict(UPSTREAM)
+    del data[missing]
+    with pytest.raises(ConfigurationException, match=repr(missing)):
+        Config.deserialize(data)
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "expected"),
+    [
+        ("user-storage", "disk", "persistent | key-value"),
+        ("client-channel", "udp", "'client-channel'"),
+        ("worker-queue", "kafka", "'worker-queue'"),
+        ("verbose", "yes", "true or false"),
+        ("heartbeat-frequency", "5", "'heartbeat-frequency' must be a number"),
+        ("port", 1.5, "'port' must be an integer"),
+        ("max-data-size", 0, "'max-data-size' must be at least 1"),
+        ("aws", [], "'aws' must be an object"),
+    ],
+)
+def test_bad_values_name_key_and_form(key, value, expected):
+    data = dict(UPSTREAM)
+    data[key] = value
+    with pytest.raises(ConfigurationException, match=expected):
+        Config.deserialize(data)
+
+
+def test_not_an_object():
+    with pytest.raises(ConfigurationException, match="JSON object"):
+        Config.deserialize([])  # type: ignore[arg-type]
+
+
+def test_from_file_errors(tmp_path):
+    with pytest.raises(ConfigurationException, match="Cannot read"):
+        Config.from_file(tmp_path / "missing.json")
+    bad = tmp_path / "bad.json"
+    bad.write_text("{not json")
+    with pytest.raises(ConfigurationException, match="not valid JSON"):
+        Config.from_file(bad)
