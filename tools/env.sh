@@ -1,0 +1,21 @@
+# Shared by tools/*: the project's virtualenv, created and kept in sync with pyproject.toml.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+VENV="${FK_VENV:-$ROOT/.venv}"
+PY="$VENV/bin/python"
+
+ensure_venv() {
+    local extras="$1"
+    if [ ! -x "$PY" ]; then
+        echo "==> creating virtualenv $VENV"
+        python3 -m venv "$VENV"
+    fi
+    local stamp="$VENV/.fk-installed-$extras"
+    if [ ! -f "$stamp" ] || [ "$ROOT/pyproject.toml" -nt "$stamp" ]; then
+        echo "==> installing faaskeeper[$extras] into $VENV"
+        "$PY" -m pip install --quiet --upgrade pip
+        "$PY" -m pip install --quiet -e "$ROOT[$extras]"
+        touch "$stamp"
+    fi
+    export PATH="$VENV/bin:$PATH"
+}
