@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from faaskeeper.version import EpochCounter, SystemCounter, Version
@@ -30,7 +30,7 @@ class Stat:
     num_children: int = 0
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return {name: getattr(self, name) for name in _STAT_FIELDS}
 
     @staticmethod
     def from_dict(data: dict[str, Any]) -> Stat:
@@ -38,6 +38,8 @@ class Stat:
 
     def updated(self, **changes: Any) -> Stat:
         return replace(self, **changes)
+
+
 
 
 _STAT_FIELDS = tuple(Stat.__dataclass_fields__)

@@ -74,6 +74,9 @@ class Database:
         self._local = threading.local()
         self._connections: list[sqlite3.Connection] = []
         self._guard = threading.Lock()
+        # Threads of one process queue here rather than in SQLite's busy handler, which sleeps
+        # in steps of milliseconds; other processes still meet SQLite's file lock.
+        self._writer = threading.Lock()
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as err:
@@ -107,22 +110,24 @@ class Database:
     def transaction(self) -> Iterator[sqlite3.Connection]:
         """A write transaction, holding the file's write lock from the start."""
         conn = self._connection()
-        try:
-            conn.execute("BEGIN IMMEDIATE")
-        except sqlite3.Error as err:
-            raise ProviderException(f"Deployment file {self.path} is unavailable: {err}") from err
-        try:
-            yield conn
-        except sqlite3.Error as err:
-            conn.execute("ROLLBACK")
-            raise ProviderException(f"Deployment file {self.path} failed: {err}") from err
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        try:
-            conn.execute("COMMIT")
-        except sqlite3.Error as err:
-            raise ProviderException(f"Deployment file {self.path} failed to commit: {err}") from err
+        with self._writer:
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+            except sqlite3.Error as err:
+                raise ProviderException(f"Deployment file {self.path} is unavailable: {err}") from err
+            try:
+                yield conn
+            except sqlite3.Error as err:
+                conn.execute("ROLLBACK")
+                raise ProviderException(f"Deployment file {self.path} failed: {err}") from err
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            try:
+                conn.execute("COMMIT")
+            except sqlite3.Error as err:
+                conn.execute("ROLLBACK")
+                raise ProviderException(f"Deployment file {self.path} failed to commit: {err}") from err
 
     def query(self, sql: str, params: tuple[Any, ...] = ()) -> list[Any]:
         """One read-only statement (a consistent snapshot)."""
