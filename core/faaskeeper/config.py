@@ -94,11 +94,17 @@ class Config:
     distributor_queue: QueueType | None = None
     client_channel: ClientChannel = ClientChannel.TCP
     heartbeat_frequency: float = 5.0
+    #: Seconds a session may miss heartbeats before it expires; default 3 heartbeat periods.
+    session_timeout: float | None = None
     verbose: bool = False
     port: int = -1
     max_data_size: int = DEFAULT_MAX_DATA_SIZE
     provider_section: dict[str, Any] = field(default_factory=dict)
     raw: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    @property
+    def effective_session_timeout(self) -> float:
+        return self.session_timeout if self.session_timeout is not None else 3 * self.heartbeat_frequency
 
     @property
     def provider_config(self) -> dict[str, Any]:
@@ -134,6 +140,8 @@ class Config:
             cfg.client_channel = ClientChannel.deserialize(data["client-channel"])
         if "heartbeat-frequency" in data:
             cfg.heartbeat_frequency = _number("heartbeat-frequency", data["heartbeat-frequency"], minimum=0.01)
+        if "session-timeout" in data:
+            cfg.session_timeout = _number("session-timeout", data["session-timeout"], minimum=0.01)
         if "verbose" in data:
             cfg.verbose = _bool("verbose", data["verbose"])
         if "port" in data:
@@ -168,6 +176,8 @@ class Config:
                 self.cloud_provider: dict(self.provider_section),
             }
         )
+        if self.session_timeout is not None:
+            out["session-timeout"] = self.session_timeout
         if self.max_data_size != DEFAULT_MAX_DATA_SIZE:
             out["max-data-size"] = self.max_data_size
         if self.deployment_region is not None:

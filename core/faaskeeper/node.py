@@ -40,8 +40,6 @@ class Stat:
         return replace(self, **changes)
 
 
-
-
 _STAT_FIELDS = tuple(Stat.__dataclass_fields__)
 
 

@@ -15,6 +15,8 @@ from faaskeeper.api.storage import (
     SystemNode,
     SystemStorage,
     UserStorage,
+    WatchKind,
+    WatchRecord,
 )
 
 __all__ = [
@@ -35,4 +37,6 @@ __all__ = [
     "SystemNode",
     "SystemStorage",
     "UserStorage",
+    "WatchKind",
+    "WatchRecord",
 ]

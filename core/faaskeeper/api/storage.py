@@ -5,6 +5,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
+from enum import StrEnum
 from typing import Any
 
 from faaskeeper.node import Node, Stat
@@ -138,7 +139,34 @@ class SessionRecord:
     last_seq: int = 0
     last_outcome: dict[str, Any] | None = None
     status: str = "active"
-    last_seen: float = 0.0
+    #: When the session first missed a heartbeat; 0.0 while it answers.
+    silent_since: float = 0.0
+
+
+class WatchKind(StrEnum):
+    """What a watch was set by: get_data, exists or get_children."""
+
+    DATA = "data"
+    EXISTS = "exists"
+    CHILDREN = "children"
+
+
+#: The counter of an exists watch set on a node that did not exist.
+NO_NODE = -1
+
+
+@dataclass(frozen=True)
+class WatchRecord:
+    """A watch in system storage: set by ``session_id`` on ``path`` when the node's counter was
+    ``counter`` (mzxid for data and exists, pzxid for children, NO_NODE for a missing node).
+    It fires on a write with a larger transaction id, never on an older one."""
+
+    path: str
+    kind: WatchKind
+    session_id: str
+    counter: int
+    #: The session's client channel address, so firing needs no session lookup.
+    address: str = ""
 
 
 class SystemStorage(ABC):
@@ -196,6 +224,32 @@ class SystemStorage(ABC):
     @abstractmethod
     def count_nodes(self) -> int:
         """Existing nodes, the root included."""
+
+    # -- watches --------------------------------------------------------------------------
+
+    @abstractmethod
+    def add_watch(self, watch: WatchRecord) -> None:
+        """Store a watch; one per (path, kind, session), the larger counter wins."""
+
+    @abstractmethod
+    def triggered_watches(self, path: str, kinds: Sequence[WatchKind], txn: int) -> list[WatchRecord]:
+        """The watches on ``path`` of ``kinds`` set before transaction ``txn`` (counter < txn)."""
+
+    @abstractmethod
+    def remove_watches(self, watches: Sequence[WatchRecord]) -> None:
+        """Delete fired watches, each only if its counter is unchanged (not set again since)."""
+
+    @abstractmethod
+    def remove_session_watches(self, session_id: str) -> None: ...
+
+    @abstractmethod
+    def count_watches(self) -> int: ...
+
+    # -- sessions' liveness ---------------------------------------------------------------
+
+    @abstractmethod
+    def touch_session(self, session_id: str, silent_since: float) -> None:
+        """Record when the session started missing heartbeats (0.0: it answers again)."""
 
 
 class UserStorage(ABC):

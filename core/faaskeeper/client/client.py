@@ -10,14 +10,19 @@ import json
 import logging
 import secrets
 import threading
+import time
 import uuid
+from collections.abc import Callable
+from enum import Enum
 from typing import Any
 
 from faaskeeper import paths
 from faaskeeper.api.channel import ChannelListener
 from faaskeeper.api.provider import Deployment, FunctionHost
+from faaskeeper.api.storage import NO_NODE, WatchKind, WatchRecord
 from faaskeeper.client.futures import CallbackRunner, Future
 from faaskeeper.client.pipeline import Pipeline
+from faaskeeper.client.watches import Key, WatchRegistry
 from faaskeeper.config import Config
 from faaskeeper.exceptions import (
     FaaSKeeperException,
@@ -26,15 +31,32 @@ from faaskeeper.exceptions import (
     NodeExistsException,
     SessionClosingException,
     SessionExpiredException,
+    TimeoutException,
+    WatchSetFailureException,
     from_code,
 )
 from faaskeeper.node import Node
 from faaskeeper.plugins.manager import get_provider
-from faaskeeper.protocol.messages import FLAG_EPHEMERAL, FLAG_SEQUENTIAL, Op, Reply, WriteRequest
+from faaskeeper.protocol.messages import FLAG_EPHEMERAL, FLAG_SEQUENTIAL, Op, Reply, WriteRequest, pong
+from faaskeeper.watch import WatchCallbackType, WatchEventType
 
 log = logging.getLogger("faaskeeper.client")
 
 DEFAULT_TIMEOUT = 30.0
+
+
+class SessionState(Enum):
+    """A session's state as kazoo's KazooState names it."""
+
+    #: Registered, and the service's heartbeats arrive.
+    CONNECTED = "CONNECTED"
+    #: Heartbeats stopped arriving; the session may still be alive.
+    SUSPENDED = "SUSPENDED"
+    #: The session expired or was closed; its ephemeral nodes and watches are gone.
+    LOST = "LOST"
+
+
+SessionListener = Callable[[SessionState], None]
 
 
 class FaaSKeeperClient:
@@ -42,7 +64,8 @@ class FaaSKeeperClient:
 
     :param cfg: the deployment's client config
     :param port: port the client channel listens on; -1 picks a free one
-    :param heartbeat: whether the service should keep this session alive by heartbeats
+    :param heartbeat: whether the service keeps this session alive by heartbeats (and expires
+        it when they go unanswered)
     :param verbose: log operations at INFO level
     :param debug: log everything at DEBUG level
     :param timeout: seconds a synchronous operation waits before TimeoutException
@@ -69,11 +92,17 @@ class FaaSKeeperClient:
         self._seq = 0
         self._send_lock = threading.Lock()
         self._closing = False
+        self._state = SessionState.LOST
+        self._listeners: list[SessionListener] = []
+        self._last_ping = 0.0
         self._deployment: Deployment | None = None
         self._listener: ChannelListener | None = None
         self._host: FunctionHost | None = None
         self._runner: CallbackRunner | None = None
-        self._pipeline = Pipeline()
+        self._pipeline: Pipeline | None = None
+        self._watches: WatchRegistry | None = None
+        self._monitor: threading.Thread | None = None
+        self._monitor_stop = threading.Event()
         if debug:
             logging.getLogger("faaskeeper").setLevel(logging.DEBUG)
         elif verbose or cfg.verbose:
@@ -87,11 +116,24 @@ class FaaSKeeperClient:
 
     @property
     def session_status(self) -> str:
-        return "CONNECTED" if self._session_id is not None and not self._closing else "DISCONNECTED"
+        """ "CONNECTED" while the session is usable, else "DISCONNECTED" (the upstream client's strings)."""
+        usable = self._session_id is not None and not self._closing and self._state is not SessionState.LOST
+        return "CONNECTED" if usable else "DISCONNECTED"
+
+    @property
+    def state(self) -> SessionState:
+        return self._state
 
     @property
     def config(self) -> Config:
         return self._config
+
+    def add_listener(self, listener: SessionListener) -> None:
+        """Call ``listener(state)`` on each change of the session's state (on the callback thread)."""
+        self._listeners.append(listener)
+
+    def remove_listener(self, listener: SessionListener) -> None:
+        self._listeners.remove(listener)
 
     def start(self) -> str:
         """Connect and register a new session; returns the session id."""
@@ -102,6 +144,7 @@ class FaaSKeeperClient:
         self._deployment = provider.open(self._config)
         self._runner = CallbackRunner()
         self._pipeline = Pipeline()
+        self._watches = WatchRegistry(self._runner.submit)
         self._host = self._deployment.function_host()
         if self._host is not None:
             self._host.start()
@@ -124,6 +167,12 @@ class FaaSKeeperClient:
         except BaseException:
             self._shutdown()
             raise
+        self._last_ping = time.monotonic()
+        self._set_state(SessionState.CONNECTED)
+        if self._heartbeat:
+            self._monitor_stop.clear()
+            self._monitor = threading.Thread(target=self._watch_heartbeats, name="faaskeeper-session", daemon=True)
+            self._monitor.start()
         log.info("registered session %s", self._session_id)
         return self._session_id
 
@@ -132,17 +181,26 @@ class FaaSKeeperClient:
         if self._session_id is None or self._closing:
             return
         try:
-            future = self._submit(
-                WriteRequest(Op.DEREGISTER_SESSION, self._session_id, self._token, 0), lambda _reply: None
-            )
-            self._closing = True
-            future.get(self._timeout)
-            log.info("closed session %s", self._session_id)
+            if self._state is not SessionState.LOST:
+                future = self._submit(
+                    WriteRequest(Op.DEREGISTER_SESSION, self._session_id, self._token, 0), lambda _reply: None
+                )
+                self._closing = True
+                future.get(self._timeout)
+                log.info("closed session %s", self._session_id)
         finally:
+            self._set_state(SessionState.LOST)
             self._shutdown()
 
     def _shutdown(self) -> None:
-        self._pipeline.fail_all(SessionExpiredException("The session was closed"))
+        self._monitor_stop.set()
+        if self._monitor is not None and self._monitor is not threading.current_thread():
+            self._monitor.join(timeout=5)
+        if self._pipeline is not None:
+            self._pipeline.fail_all(SessionExpiredException("The session was closed"))
+            self._pipeline.stop()
+        if self._watches is not None:
+            self._watches.drop_all()
         if self._listener is not None:
             self._listener.stop()
         if self._host is not None:
@@ -152,6 +210,8 @@ class FaaSKeeperClient:
         if self._deployment is not None:
             self._deployment.close()
         self._listener = self._host = self._runner = self._deployment = None
+        self._pipeline = None
+        self._monitor = None
         self._session_id = None
         self._closing = False
 
@@ -163,6 +223,38 @@ class FaaSKeeperClient:
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
+    def _set_state(self, state: SessionState) -> None:
+        if state is self._state:
+            return
+        self._state = state
+        log.info("session %s is %s", self._session_id, state.value)
+        runner = self._runner
+        for listener in list(self._listeners):
+            if runner is not None:
+                runner.submit(lambda listener=listener: listener(state))  # type: ignore[misc]
+            else:
+                listener(state)
+
+    def _watch_heartbeats(self) -> None:
+        """SUSPENDED when the service's heartbeats stop arriving; CONNECTED when they resume."""
+        period = self._config.heartbeat_frequency
+        while not self._monitor_stop.wait(period / 2):
+            if self._state is SessionState.LOST:
+                return
+            silent = time.monotonic() - self._last_ping
+            if silent > 2 * period + 0.5:
+                self._set_state(SessionState.SUSPENDED)
+
+    def _lost(self) -> None:
+        """The service expired this session: fail what is pending, drop watches, refuse further calls."""
+        if self._state is SessionState.LOST:
+            return
+        self._set_state(SessionState.LOST)
+        if self._pipeline is not None:
+            self._pipeline.fail_all(SessionExpiredException())
+        if self._watches is not None:
+            self._watches.drop_all()
+
     # -- transport ------------------------------------------------------------------------
 
     def _on_message(self, payload: bytes) -> bytes | None:
@@ -172,17 +264,31 @@ class FaaSKeeperClient:
         except (ValueError, AttributeError):
             log.warning("ignoring a malformed message on the client channel")
             return None
-        if kind == "result":
-            try:
+        try:
+            if kind == "result":
                 reply = Reply.from_dict(message)
-            except (KeyError, TypeError, ValueError):
-                log.warning("ignoring a malformed result on the client channel")
-                return None
-            self._pipeline.on_reply(reply)
+                if not reply.ok and reply.error == SessionExpiredException.code:
+                    self._lost()
+                elif self._pipeline is not None:
+                    self._pipeline.on_reply(reply)
+            elif kind == "watch":
+                if self._watches is not None:
+                    self._watches.notify(str(message["path"]), WatchEventType(message["event"]), int(message["txn"]))
+            elif kind == "ping":
+                self._last_ping = time.monotonic()
+                if self._state is SessionState.SUSPENDED:
+                    self._set_state(SessionState.CONNECTED)
+                return pong(self._session_id or "") if self._state is not SessionState.LOST else None
+            elif kind == "expired" and message.get("session") == self._session_id:
+                self._lost()
+        except (KeyError, TypeError, ValueError):
+            log.warning("ignoring a malformed %s message on the client channel", kind)
         return None
 
     def _submit(self, request: WriteRequest, convert: Any) -> Future:
         assert self._deployment is not None
+        assert self._pipeline is not None
+        assert self._listener is not None
         future = Future(self._runner)
         with self._send_lock:
             self._seq += 1
@@ -197,15 +303,18 @@ class FaaSKeeperClient:
                 flags=request.flags,
                 channel=request.channel,
                 heartbeat=request.heartbeat,
+                reply_to=self._listener.address,
             )
-            self._pipeline.add_write(request.seq, future, _checked(convert))
-            self._deployment.writer_queue.send(request.encode(), request.session_id, request.request_id)
+            queue, body, rid = self._deployment.writer_queue, request.encode(), request.request_id
+            self._pipeline.add_write(
+                request.seq, future, _checked(convert), lambda: queue.send(body, request.session_id, rid)
+            )
         if self._host is not None:
             self._host.wake()
         return future
 
     def _active(self) -> str:
-        if self._session_id is None:
+        if self._session_id is None or self._state is SessionState.LOST:
             raise SessionExpiredException()
         if self._closing:
             raise SessionClosingException()
@@ -225,6 +334,12 @@ class FaaSKeeperClient:
         if isinstance(version, bool) or not isinstance(version, int) or version < -1:
             raise MalformedInputException(f"version must be an integer >= -1, got {version!r}")
         return version
+
+    @staticmethod
+    def _check_watch(watch: object) -> WatchCallbackType | None:
+        if watch is not None and not callable(watch):
+            raise MalformedInputException(f"watch must be a callable taking a WatchedEvent, got {watch!r}")
+        return watch
 
     # -- writes ---------------------------------------------------------------------------
 
@@ -263,8 +378,7 @@ class FaaSKeeperClient:
             return Node(path, value, reply.stat or Node(path).stat)
 
         return self._submit(
-            WriteRequest(Op.SET_DATA, session, self._token, 0, path=path, data=value, version=version),
-            convert,
+            WriteRequest(Op.SET_DATA, session, self._token, 0, path=path, data=value, version=version), convert
         )
 
     def delete(self, path: str, version: int = -1) -> None:
@@ -281,65 +395,139 @@ class FaaSKeeperClient:
 
     # -- reads ----------------------------------------------------------------------------
 
-    def _read(self, read: Any) -> Future:
+    def _read(self, read: Callable[[], Any]) -> Future:
         self._active()
+        assert self._pipeline is not None
         future = Future(self._runner)
         self._pipeline.add_read(future, read)
         return future
 
-    def _storage_read(self, path: str, with_data: bool) -> Node | None:
-        assert self._deployment is not None
-        return self._deployment.user_storage.read(path, with_data=with_data)
+    def _fetch(self, path: str, with_data: bool) -> Node | None:
+        """One read of user storage, after any notification it shows is owed (watch-before-data)."""
+        deployment, watches = self._deployment, self._watches
+        if deployment is None or watches is None:
+            raise SessionExpiredException()
+        node = deployment.user_storage.read(path, with_data=with_data)
+        self._await_owed(watches.owed(path, node))
+        return node
 
-    def get_data(self, path: str, watch: Any = None) -> Node:
-        """The node with its data; NodeDoesntExistException if it does not exist."""
+    def _await_owed(self, owed: list[Key]) -> None:
+        if owed and self._watches is not None and not self._watches.wait_for(owed, self._timeout):
+            raise TimeoutException(f"Notifications for {owed} did not arrive within {self._timeout:g} s")
+
+    def _set_watch(
+        self, path: str, kind: WatchKind, node: Node | None, callback: WatchCallbackType, with_data: bool
+    ) -> None:
+        """Register a watch on the version ``node`` of ``path`` that the caller just read.
+
+        Held locally first, stored next, then the node is read again: if it changed meanwhile
+        the distributor may have looked for watches before ours was stored, so it fires now."""
+        deployment, watches, session = self._deployment, self._watches, self._session_id
+        if deployment is None or watches is None or session is None or self._listener is None:
+            raise SessionExpiredException()
+        counter = _counter(kind, node)
+        held_at = watches.hold(path, kind, counter, callback)
+        record = WatchRecord(path, kind, session, held_at, self._listener.address)
+        try:
+            deployment.system_storage.add_watch(record)
+        except FaaSKeeperException as err:
+            raise WatchSetFailureException(f"Could not set a {kind} watch on {path}: {err}") from err
+        again = deployment.user_storage.read(path, with_data=with_data)
+        change = _change(kind, node, again)
+        if change is not None and watches.fire_now(path, kind, change, _counter(kind, again)):
+            deployment.system_storage.remove_watches([record])
+
+    def get_data(self, path: str, watch: WatchCallbackType | None = None) -> Node:
+        """The node with its data; NodeDoesntExistException if it does not exist.
+
+        ``watch`` is called once, with a WatchedEvent, when the node's data changes or it is deleted."""
         result: Node = self.get_data_async(path, watch).get(self._timeout)
         return result
 
-    def get_data_async(self, path: str, watch: Any = None) -> Future:
+    def get_data_async(self, path: str, watch: WatchCallbackType | None = None) -> Future:
         paths.validate_path(path)
-        _no_watches_yet(watch)
+        callback = self._check_watch(watch)
 
         def read() -> Node:
-            node = self._storage_read(path, True)
+            node = self._fetch(path, True)
             if node is None:
                 raise NodeDoesntExistException(path)
+            if callback is not None:
+                self._set_watch(path, WatchKind.DATA, node, callback, False)
             return node
 
         return self._read(read)
 
-    def exists(self, path: str, watch: Any = None) -> Node | None:
-        """The node's stat (no data), or None if it does not exist."""
+    def exists(self, path: str, watch: WatchCallbackType | None = None) -> Node | None:
+        """The node's stat (no data), or None if it does not exist.
+
+        ``watch`` is called once when the node is created, changed or deleted."""
         result: Node | None = self.exists_async(path, watch).get(self._timeout)
         return result
 
-    def exists_async(self, path: str, watch: Any = None) -> Future:
+    def exists_async(self, path: str, watch: WatchCallbackType | None = None) -> Future:
         paths.validate_path(path)
-        _no_watches_yet(watch)
-        return self._read(lambda: self._storage_read(path, False))
+        callback = self._check_watch(watch)
 
-    def get_children(self, path: str, include_data: bool = False, watch: Any = None) -> list[Node]:
-        """The node's children in name order; with ``include_data``, each with its data and stat."""
+        def read() -> Node | None:
+            node = self._fetch(path, False)
+            if callback is not None:
+                self._set_watch(path, WatchKind.EXISTS, node, callback, False)
+            return node
+
+        return self._read(read)
+
+    def get_children(self, path: str, include_data: bool = False, watch: WatchCallbackType | None = None) -> list[Node]:
+        """The node's children in name order; with ``include_data``, each with its data and stat.
+
+        ``watch`` is called once when a child is created or deleted, or the node is deleted."""
         result: list[Node] = self.get_children_async(path, include_data, watch).get(self._timeout)
         return result
 
-    def get_children_async(self, path: str, include_data: bool = False, watch: Any = None) -> Future:
+    def get_children_async(
+        self, path: str, include_data: bool = False, watch: WatchCallbackType | None = None
+    ) -> Future:
         paths.validate_path(path)
-        _no_watches_yet(watch)
+        callback = self._check_watch(watch)
 
         def read() -> list[Node]:
-            node = self._storage_read(path, False)
+            node = self._fetch(path, False)
             if node is None:
                 raise NodeDoesntExistException(path)
-            names = node.children or []
-            child_paths = [paths.join(path, name) for name in names]
+            if callback is not None:
+                self._set_watch(path, WatchKind.CHILDREN, node, callback, False)
+            child_paths = [paths.join(path, name) for name in node.children or []]
             if not include_data:
                 return [Node(p) for p in child_paths]
             assert self._deployment is not None
+            assert self._watches is not None
             found = self._deployment.user_storage.read_many(child_paths)
+            for child_path, child in zip(child_paths, found, strict=True):
+                self._await_owed(self._watches.owed(child_path, child))
             return [n for n in found if n is not None]
 
         return self._read(read)
+
+
+def _counter(kind: WatchKind, node: Node | None) -> int:
+    """The counter a watch of ``kind`` is set at when the node reads as ``node``."""
+    if node is None:
+        return NO_NODE
+    return node.stat.pzxid if kind is WatchKind.CHILDREN else node.stat.mzxid
+
+
+def _change(kind: WatchKind, before: Node | None, after: Node | None) -> WatchEventType | None:
+    """The event between two reads of a node that a watch of ``kind`` fires on, if any."""
+    if before is None:
+        return WatchEventType.NODE_CREATED if after is not None else None
+    if after is None:
+        return WatchEventType.NODE_DELETED
+    if kind is WatchKind.CHILDREN:
+        return WatchEventType.NODE_CHILDREN_CHANGED if after.stat.pzxid != before.stat.pzxid else None
+    if after.stat.czxid != before.stat.czxid:
+        # Deleted and created again between the reads: the watch saw the delete.
+        return WatchEventType.NODE_DELETED
+    return WatchEventType.NODE_DATA_CHANGED if after.stat.mzxid != before.stat.mzxid else None
 
 
 def _checked(convert: Any) -> Any:
@@ -351,8 +539,3 @@ def _checked(convert: Any) -> Any:
         return convert(reply)
 
     return run
-
-
-def _no_watches_yet(watch: object) -> None:
-    if watch is not None:
-        raise FaaSKeeperException("Watches are not available in this version of the client")

@@ -1,8 +1,10 @@
-"""Per-session ordering: operations complete in the order they were issued.
+"""Per-session ordering: operations take effect and complete in the order they were issued.
 
 Writes are sent at once and complete when their reply arrives; replies may arrive out of order
 (a failed write is answered by the writer, a successful one later by the distributor). A read
-waits until every earlier operation has completed, so a session reads its own writes.
+waits until every earlier operation has completed, so a session reads its own writes, and the
+writes issued after a waiting read are held back until it has run, so it cannot see them.
+Queued work runs on the pipeline's own thread, never on the thread that delivers replies.
 """
 
 from __future__ import annotations
@@ -20,95 +22,128 @@ ReplyConverter = Callable[[Reply], Any]
 
 
 class _Pending:
-    __slots__ = ("convert", "future", "read", "reply")
+    __slots__ = ("convert", "future", "read", "reply", "send")
 
     def __init__(self, future: Future, convert: ReplyConverter | None, read: Callable[[], Any] | None) -> None:
         self.future = future
         self.convert = convert
         self.read = read
         self.reply: Reply | None = None
+        #: A write held back behind a read, sent once the read has run.
+        self.send: Callable[[], object] | None = None
+
+    @property
+    def ready(self) -> bool:
+        return self.read is not None or self.reply is not None
 
 
 class Pipeline:
     def __init__(self) -> None:
-        self._lock = threading.Lock()
+        self._cond = threading.Condition()
         self._queue: deque[_Pending] = deque()
         self._writes: dict[int, _Pending] = {}
-        self._draining = False
-        self._again = False
+        self._busy = False
+        self._held_back = 0
+        self._stopped = False
+        self._thread = threading.Thread(target=self._run, name="faaskeeper-pipeline", daemon=True)
+        self._thread.start()
 
     def __len__(self) -> int:
-        with self._lock:
-            return len(self._queue)
+        with self._cond:
+            return len(self._queue) + int(self._busy)
 
-    def add_write(self, seq: int, future: Future, convert: ReplyConverter) -> None:
-        """Register a write before it is sent."""
+    def add_write(self, seq: int, future: Future, convert: ReplyConverter, send: Callable[[], object]) -> None:
+        """Register a write and send it, or hold it back while an earlier read waits to run."""
         pending = _Pending(future, convert, None)
-        with self._lock:
+        with self._cond:
             self._queue.append(pending)
             self._writes[seq] = pending
+            if self._held_back or any(item.read is not None for item in self._queue):
+                pending.send = send
+                self._held_back += 1
+                return
+            _send(pending, send)
+            if pending.reply is not None:
+                self._cond.notify()
 
     def add_read(self, future: Future, read: Callable[[], Any]) -> None:
-        with self._lock:
-            inline = not self._queue and not self._draining
+        with self._cond:
+            inline = not self._queue and not self._busy
             if not inline:
                 self._queue.append(_Pending(future, None, read))
+                self._cond.notify()
         if inline:
             _run_read(future, read)
-        else:
-            self.drain()
 
     def on_reply(self, reply: Reply) -> None:
-        with self._lock:
+        with self._cond:
             pending = self._writes.pop(reply.seq, None)
             if pending is None:
                 return  # a redelivered reply to a request already completed
             pending.reply = reply
-        self.drain()
+            self._cond.notify()
 
     def fail_all(self, error: FaaSKeeperException) -> None:
         """Complete every pending operation with ``error`` (the session ended)."""
-        with self._lock:
+        with self._cond:
             pending, self._queue = list(self._queue), deque()
             self._writes.clear()
         for item in pending:
             item.future.set_exception(error)
 
-    def drain(self) -> None:
-        with self._lock:
-            if self._draining:
-                self._again = True
-                return
-            self._draining = True
-        try:
-            while True:
-                with self._lock:
-                    head = self._queue[0] if self._queue else None
-                    if head is None or (head.read is None and head.reply is None):
-                        if self._again:
-                            self._again = False
-                            continue
-                        self._draining = False
-                        return
-                    self._queue.popleft()
-                self._complete(head)
-        except BaseException:
-            with self._lock:
-                self._draining = False
-            raise
+    def stop(self) -> None:
+        with self._cond:
+            self._stopped = True
+            self._cond.notify()
+        if threading.current_thread() is not self._thread:
+            self._thread.join(timeout=5)
 
-    @staticmethod
-    def _complete(item: _Pending) -> None:
-        if item.read is not None:
-            _run_read(item.future, item.read)
-            return
-        reply = item.reply
-        assert reply is not None
-        assert item.convert is not None
-        try:
-            item.future.set_result(item.convert(reply))
-        except FaaSKeeperException as err:
-            item.future.set_exception(err)
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                while not self._stopped and not (self._queue and self._queue[0].ready):
+                    self._cond.wait()
+                if self._stopped:
+                    return
+                head = self._queue.popleft()
+                self._busy = True
+            try:
+                _complete(head)
+            finally:
+                with self._cond:
+                    self._busy = False
+                    if head.read is not None:
+                        self._release_held_back()
+
+    def _release_held_back(self) -> None:
+        """Send the writes held back behind the read that just ran, up to the next read."""
+        for item in self._queue:
+            if item.read is not None:
+                return
+            if item.send is not None:
+                send, item.send = item.send, None
+                self._held_back -= 1
+                _send(item, send)
+
+
+def _send(item: _Pending, send: Callable[[], object]) -> None:
+    """Send a write; if sending fails, it completes with that error in its turn."""
+    try:
+        send()
+    except FaaSKeeperException as err:
+        item.reply = Reply.failure(0, err)
+
+
+def _complete(item: _Pending) -> None:
+    if item.read is not None:
+        _run_read(item.future, item.read)
+        return
+    assert item.reply is not None
+    assert item.convert is not None
+    try:
+        item.future.set_result(item.convert(item.reply))
+    except FaaSKeeperException as err:
+        item.future.set_exception(err)
 
 
 def _run_read(future: Future, read: Callable[[], Any]) -> None:

@@ -15,7 +15,8 @@ from faaskeeper.api.queue import QueueMessage
 from faaskeeper.api.storage import Commit, SystemStorage, UserStorage
 from faaskeeper.exceptions import ProviderException
 from faaskeeper.node import Node
-from faaskeeper.protocol.messages import DistributorEvent, EventKind, Reply
+from faaskeeper.protocol.messages import DistributorEvent, EventKind, Op, Reply, session_expired_notice
+from faaskeeper.protocol.notify import WatchFunction
 from faaskeeper.protocol.settings import FunctionSettings
 
 log = logging.getLogger("faaskeeper.distributor")
@@ -28,23 +29,31 @@ class Distributor:
         user: UserStorage,
         channel: ClientChannel,
         settings: FunctionSettings,
+        watches: WatchFunction | None = None,
     ) -> None:
         self._system = system
         self._user = user
         self._channel = channel
         self._settings = settings
+        self._watches = watches or WatchFunction(system, channel, settings)
 
     def handle(self, message: QueueMessage) -> None:
         event = DistributorEvent.decode(message.body)
         txn = message.sequence
         if event.kind is EventKind.BARRIER:
-            self._reply(event.reply_to, Reply.success(event.seq))
+            if event.op is Op.EXPIRE_SESSION:
+                self._send(event.reply_to, session_expired_notice(event.session_id))
+            else:
+                self._reply(event.reply_to, Reply.success(event.seq))
             return
         if not self._committed(event, txn):
             log.info("transaction %d (%s %s) did not commit; dropped", txn, event.op, event.primary_path)
             return
         self._apply(event, txn)
         self._settings.fault("distributor.applied")
+        # Watches fire after the data is in user storage (a watch registered meanwhile is seen
+        # by its client's re-read) and before the writer's client is answered.
+        self._watches.fire(event.op, event.primary_path, txn)
         if event.counts_for_session:
             primary = event.updates[0].resolved(txn)
             self._reply(event.reply_to, Reply.success(event.seq, event.result_path, primary.stat))
@@ -85,7 +94,10 @@ class Distributor:
                 self._user.update_metadata(update.path, state.stat, state.children)
 
     def _reply(self, address: str, reply: Reply) -> None:
+        self._send(address, reply.encode())
+
+    def _send(self, address: str, message: bytes) -> None:
         try:
-            self._channel.send(address, reply.encode())
+            self._channel.send(address, message)
         except ProviderException as err:
             log.warning("client at %s unreachable: %s", address, err)

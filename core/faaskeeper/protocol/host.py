@@ -43,6 +43,7 @@ class PollingFunctionHost(FunctionHost):
 
     def start(self) -> None:
         if self._thread is None:
+            self._stopping.clear()
             self._thread = threading.Thread(target=self._run, name=self._name, daemon=True)
             self._thread.start()
 
@@ -110,3 +111,33 @@ class PollingFunctionHost(FunctionHost):
                 delay = 0.0005
             else:
                 delay = min(delay * 2, self._idle_poll)
+
+
+class ScheduledFunction:
+    """Calls ``function`` every ``interval`` seconds on its own thread (a platform's schedule)."""
+
+    def __init__(self, interval: float, function: Callable[[], object], name: str) -> None:
+        self._interval = interval
+        self._function = function
+        self._name = name
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        if self._thread is None:
+            self._stopping.clear()
+            self._thread = threading.Thread(target=self._run, name=self._name, daemon=True)
+            self._thread.start()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        if self._thread is not None and self._thread is not threading.current_thread():
+            self._thread.join(timeout=10)
+        self._thread = None
+
+    def _run(self) -> None:
+        while not self._stopping.wait(self._interval):
+            try:
+                self._function()
+            except Exception:
+                log.exception("scheduled function %s failed", self._name)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -19,6 +20,7 @@ from faaskeeper.protocol.codec import field as get
 class Op(StrEnum):
     REGISTER_SESSION = "register_session"
     DEREGISTER_SESSION = "deregister_session"
+    EXPIRE_SESSION = "expire_session"
     CREATE = "create"
     SET_DATA = "set_data"
     DELETE = "delete"
@@ -31,6 +33,12 @@ FLAG_SEQUENTIAL = 2
 def token_digest(token: str) -> str:
     """What system storage keeps of a session's secret token."""
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+def expiry_proof(digest: str, session_id: str) -> str:
+    """The token the heartbeat function signs an expiry with: derived from what only system
+    storage holds, so no client can expire another's session."""
+    return hmac.new(digest.encode(), f"expire:{session_id}".encode(), hashlib.sha256).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -47,6 +55,8 @@ class WriteRequest:
     flags: int = 0
     channel: str = ""
     heartbeat: bool = True
+    #: Where to answer when the session is unknown (expired); the session's channel otherwise.
+    reply_to: str = ""
 
     @property
     def request_id(self) -> str:
@@ -66,6 +76,7 @@ class WriteRequest:
             "session": self.session_id,
             "token": self.token,
             "seq": self.seq,
+            "reply_to": self.reply_to,
         }
         if self.op in (Op.CREATE, Op.SET_DATA, Op.DELETE):
             header.update(path=self.path, version=self.version, flags=self.flags)
@@ -80,12 +91,15 @@ class WriteRequest:
         def build() -> WriteRequest:
             op = Op(get(header, "op", str))
             seq = get(header, "seq", int)
-            if seq < 1:
+            if seq < (0 if op is Op.EXPIRE_SESSION else 1):
                 raise MalformedMessage("field 'seq' must be positive")
             session = get(header, "session", str)
             if not session or len(session) > 128:
                 raise MalformedMessage("field 'session' must be 1-128 characters")
-            request = WriteRequest(op=op, session_id=session, token=get(header, "token", str), seq=seq)
+            reply_to = get(header, "reply_to", str, optional=True) or ""
+            request = WriteRequest(
+                op=op, session_id=session, token=get(header, "token", str), seq=seq, reply_to=reply_to
+            )
             if op in (Op.CREATE, Op.SET_DATA, Op.DELETE):
                 try:
                     path = validate_path(get(header, "path", str), allow_root=op is not Op.DELETE)
@@ -105,6 +119,7 @@ class WriteRequest:
                     data=data,
                     version=get(header, "version", int),
                     flags=flags,
+                    reply_to=reply_to,
                 )
             elif op is Op.REGISTER_SESSION:
                 request = WriteRequest(
@@ -114,6 +129,7 @@ class WriteRequest:
                     seq=seq,
                     channel=get(header, "channel", str),
                     heartbeat=get(header, "heartbeat", bool),
+                    reply_to=reply_to,
                 )
             return request
 
@@ -252,3 +268,15 @@ class Reply:
             error_path=data.get("error_path"),
             version=data.get("version"),
         )
+
+
+def session_expired_notice(session_id: str) -> bytes:
+    """Told to a client whose session the heartbeat function expired."""
+    return json.dumps({"kind": "expired", "session": session_id}).encode()
+
+
+PING = json.dumps({"kind": "ping"}).encode()
+
+
+def pong(session_id: str) -> bytes:
+    return json.dumps({"kind": "pong", "session": session_id}).encode()

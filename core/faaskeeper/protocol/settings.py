@@ -30,6 +30,10 @@ class FunctionSettings:
     #: Attempts at lock-push-commit when a commit finds its lock lost.
     commit_attempts: int = 5
     max_data_size: int = DEFAULT_MAX_DATA_SIZE
+    #: Seconds between heartbeat runs (the config's ``heartbeat-frequency``).
+    heartbeat_interval: float = 5.0
+    #: A session that has not answered a heartbeat for this long is expired.
+    session_timeout: float = 15.0
     faults: FaultHook | None = None
     clock: Callable[[], float] = time.time
 

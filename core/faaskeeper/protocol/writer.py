@@ -34,10 +34,19 @@ from faaskeeper.exceptions import (
     NodeExistsException,
     NotEmptyException,
     ProviderException,
+    SessionExpiredException,
 )
 from faaskeeper.node import Stat
 from faaskeeper.protocol.codec import MalformedMessage
-from faaskeeper.protocol.messages import DistributorEvent, EventKind, Op, Reply, WriteRequest, token_digest
+from faaskeeper.protocol.messages import (
+    DistributorEvent,
+    EventKind,
+    Op,
+    Reply,
+    WriteRequest,
+    expiry_proof,
+    token_digest,
+)
 from faaskeeper.protocol.settings import FunctionSettings
 
 log = logging.getLogger("faaskeeper.writer")
@@ -81,7 +90,12 @@ class Writer:
             return
         session = self._system.read_session(request.session_id)
         if session is None:
-            log.warning("dropping %s for unknown or expired session %s", request.op, request.session_id)
+            self._unknown_session(request)
+            return
+        if request.op is Op.EXPIRE_SESSION:
+            if request.token != expiry_proof(session.token_digest, session.session_id):
+                raise MalformedMessage(f"expiry of session {request.session_id} with a wrong proof")
+            self._close(request, session, expired=True)
             return
         if session.token_digest != token_digest(request.token):
             raise MalformedMessage(f"request claims session {request.session_id} with a wrong token")
@@ -89,7 +103,7 @@ class Writer:
             self._resend_outcome(request, session)
             return
         if request.op is Op.DEREGISTER_SESSION:
-            self._deregister(request, session)
+            self._close(request, session, expired=False)
             return
         try:
             self._execute(request, session, counts_for_session=True)
@@ -113,7 +127,6 @@ class Writer:
             heartbeat=request.heartbeat,
             created=now,
             last_seq=request.seq,
-            last_seen=now,
         )
         if not self._system.create_session(record):
             existing = self._system.read_session(request.session_id)
@@ -121,21 +134,36 @@ class Writer:
                 raise MalformedMessage(f"session id {request.session_id} is already registered")
         self._reply(request.channel, Reply.success(request.seq))
 
-    def _deregister(self, request: WriteRequest, session: SessionRecord) -> None:
+    def _close(self, request: WriteRequest, session: SessionRecord, *, expired: bool) -> None:
+        """End a session: its ephemeral nodes are deleted through the normal write path (so their
+        watches fire), then the session and its watches are dropped. Safe to redo."""
         for path in self._system.ephemeral_nodes(session.session_id):
             delete = WriteRequest(Op.DELETE, session.session_id, request.token, request.seq, path=path)
             with contextlib.suppress(NodeDoesntExistException):
                 self._execute(delete, session, counts_for_session=False)
+        # The answer travels through the distributor so it arrives after the deletes are applied.
         barrier = DistributorEvent(
             kind=EventKind.BARRIER,
             session_id=session.session_id,
             seq=request.seq,
             reply_to=session.channel,
-            op=Op.DEREGISTER_SESSION,
+            op=request.op,
         )
-        self._queue.send(barrier.encode(), DISTRIBUTOR_GROUP, f"{request.request_id}:close")
-        self._settings.fault("writer.deregister.pushed")
+        self._queue.send(barrier.encode(), DISTRIBUTOR_GROUP, f"{request.request_id}:{request.op}")
+        self._settings.fault("writer.close.pushed")
+        self._system.remove_session_watches(session.session_id)
         self._system.delete_session(session.session_id)
+        if expired:
+            log.info("session %s expired", session.session_id)
+
+    def _unknown_session(self, request: WriteRequest) -> None:
+        """A request of a session that expired or never existed: tell its client, apply nothing."""
+        log.info("refusing %s of unknown or expired session %s", request.op, request.session_id)
+        if request.reply_to and request.op is not Op.EXPIRE_SESSION:
+            reply = Reply.failure(request.seq, SessionExpiredException())
+            if request.op is Op.DEREGISTER_SESSION:
+                reply = Reply.success(request.seq)
+            self._reply(request.reply_to, reply)
 
     def _resend_outcome(self, request: WriteRequest, session: SessionRecord) -> None:
         outcome = session.last_outcome

@@ -54,6 +54,16 @@ CREATE TABLE IF NOT EXISTS queue_messages (
 CREATE INDEX IF NOT EXISTS queue_order ON queue_messages(queue, grp, seq);
 CREATE INDEX IF NOT EXISTS queue_visible ON queue_messages(queue, visible_at);
 CREATE UNIQUE INDEX IF NOT EXISTS queue_dedup ON queue_messages(queue, dedup);
+CREATE TABLE IF NOT EXISTS watches (
+    path TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    session_id TEXT NOT NULL,
+    counter INTEGER NOT NULL,
+    address TEXT NOT NULL,
+    PRIMARY KEY (path, kind, session_id)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS watches_session ON watches(session_id);
+CREATE TABLE IF NOT EXISTS schedules (name TEXT PRIMARY KEY, next_run REAL NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS dead_letters (
     seq INTEGER PRIMARY KEY,
     queue TEXT NOT NULL,

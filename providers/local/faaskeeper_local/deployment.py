@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from pathlib import Path
 
 from faaskeeper.api.channel import ChannelListener, ClientChannel
@@ -11,7 +12,8 @@ from faaskeeper.api.queue import PollingQueue
 from faaskeeper.channels.tcp import TcpChannel, TcpListener
 from faaskeeper.config import Config
 from faaskeeper.protocol.distributor import Distributor
-from faaskeeper.protocol.host import PollingFunctionHost
+from faaskeeper.protocol.heartbeat import HeartbeatFunction
+from faaskeeper.protocol.host import PollingFunctionHost, ScheduledFunction
 from faaskeeper.protocol.settings import FaultHook, FunctionSettings
 from faaskeeper.protocol.writer import Writer
 from faaskeeper_local.database import Database
@@ -37,10 +39,18 @@ class _SharedFile:
         self.distributor_queue = LocalQueue(self.db, DISTRIBUTOR_QUEUE)
         self.channel = TcpChannel()
         functions = FunctionSettings(
-            lock_max_hold=settings.lock_max_hold, max_data_size=config.max_data_size, faults=faults
+            lock_max_hold=settings.lock_max_hold,
+            max_data_size=config.max_data_size,
+            heartbeat_interval=config.heartbeat_frequency,
+            session_timeout=config.effective_session_timeout,
+            faults=faults,
         )
         self.writer = Writer(self.system, self.distributor_queue, self.channel, functions)
         self.distributor = Distributor(self.system, self.user, self.channel, functions)
+        self.heartbeat = HeartbeatFunction(self.system, self.writer_queue, self.channel, functions)
+        # Slightly under the period, so the process whose timer fires first each period claims it.
+        self.heartbeat_interval = config.heartbeat_frequency * 0.9
+        self.schedule = ScheduledFunction(config.heartbeat_frequency, self._heartbeat, "faaskeeper-heartbeat")
         triggers: list[tuple[PollingQueue, object]] = [
             (self.writer_queue, self.writer.handle),
             (self.distributor_queue, self.distributor.handle),
@@ -52,6 +62,20 @@ class _SharedFile:
         )
         self.references = 0
         self.host_references = 0
+
+    def _heartbeat(self) -> None:
+        # Every process schedules the heartbeat; one of them runs it per period.
+        claimed = self.system.claim_schedule("heartbeat", time.time(), self.heartbeat_interval)
+        if claimed and self.heartbeat.run().expired:
+            self.host.wake()
+
+    def start(self) -> None:
+        self.host.start()
+        self.schedule.start()
+
+    def stop(self) -> None:
+        self.schedule.stop()
+        self.host.stop()
 
 
 _shared: dict[Path, _SharedFile] = {}
@@ -73,7 +97,7 @@ class _SharedHost(FunctionHost):
             if not self._started:
                 self._started = True
                 self._shared.host_references += 1
-                self._shared.host.start()
+                self._shared.start()
 
     def wake(self) -> None:
         self._shared.host.wake()
@@ -84,7 +108,7 @@ class _SharedHost(FunctionHost):
                 self._started = False
                 self._shared.host_references -= 1
                 if self._shared.host_references == 0:
-                    self._shared.host.stop()
+                    self._shared.stop()
 
 
 class LocalDeployment(Deployment):
@@ -139,6 +163,6 @@ class LocalDeployment(Deployment):
             if self._shared.references > 0:
                 return
             _shared.pop(self.settings.database, None)
-        self._shared.host.stop()
+        self._shared.stop()
         self._shared.channel.close()
         self._shared.db.close()

@@ -7,7 +7,16 @@ from collections.abc import Sequence
 from dataclasses import asdict
 from typing import Any
 
-from faaskeeper.api.storage import Commit, Lock, NodeState, SessionRecord, SystemNode, SystemStorage
+from faaskeeper.api.storage import (
+    Commit,
+    Lock,
+    NodeState,
+    SessionRecord,
+    SystemNode,
+    SystemStorage,
+    WatchKind,
+    WatchRecord,
+)
 from faaskeeper_local.database import Database
 
 _ROOT_STATE = json.dumps(NodeState(True).to_dict())
@@ -161,3 +170,54 @@ class LocalSystemStorage(SystemStorage):
 
     def count_nodes(self) -> int:
         return int(self._db.query("SELECT COUNT(*) FROM system_nodes WHERE node_exists = 1")[0][0])
+
+    def touch_session(self, session_id: str, silent_since: float) -> None:
+        with self._db.transaction() as conn:
+            row = conn.execute("SELECT record FROM sessions WHERE session_id = ?", (session_id,)).fetchone()
+            if row is None:
+                return
+            record = json.loads(row[0])
+            record["silent_since"] = silent_since
+            conn.execute("UPDATE sessions SET record = ? WHERE session_id = ?", (json.dumps(record), session_id))
+
+    # -- watches --------------------------------------------------------------------------
+
+    def add_watch(self, watch: WatchRecord) -> None:
+        with self._db.transaction() as conn:
+            conn.execute(
+                "INSERT INTO watches VALUES (?, ?, ?, ?, ?) ON CONFLICT (path, kind, session_id) "
+                "DO UPDATE SET counter = MAX(counter, excluded.counter), address = excluded.address",
+                (watch.path, watch.kind.value, watch.session_id, watch.counter, watch.address),
+            )
+
+    def triggered_watches(self, path: str, kinds: Sequence[WatchKind], txn: int) -> list[WatchRecord]:
+        marks = ",".join("?" * len(kinds))
+        rows = self._db.query(
+            f"SELECT path, kind, session_id, counter, address FROM watches "
+            f"WHERE path = ? AND kind IN ({marks}) AND counter < ?",
+            (path, *(k.value for k in kinds), txn),
+        )
+        return [WatchRecord(p, WatchKind(k), sid, counter, address) for p, k, sid, counter, address in rows]
+
+    def remove_watches(self, watches: Sequence[WatchRecord]) -> None:
+        with self._db.transaction() as conn:
+            conn.executemany(
+                "DELETE FROM watches WHERE path = ? AND kind = ? AND session_id = ? AND counter = ?",
+                [(w.path, w.kind.value, w.session_id, w.counter) for w in watches],
+            )
+
+    def remove_session_watches(self, session_id: str) -> None:
+        with self._db.transaction() as conn:
+            conn.execute("DELETE FROM watches WHERE session_id = ?", (session_id,))
+
+    def count_watches(self) -> int:
+        return int(self._db.query("SELECT COUNT(*) FROM watches")[0][0])
+
+    def claim_schedule(self, name: str, now: float, interval: float) -> bool:
+        """Whether this caller runs the scheduled function ``name`` now (one process per period)."""
+        with self._db.transaction() as conn:
+            row = conn.execute("SELECT next_run FROM schedules WHERE name = ?", (name,)).fetchone()
+            if row is not None and row[0] > now:
+                return False
+            conn.execute("INSERT OR REPLACE INTO schedules VALUES (?, ?)", (name, now + interval))
+            return True

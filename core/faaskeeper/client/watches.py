@@ -1,0 +1,135 @@
+"""The client's side of watches: the callbacks it holds, and watch-before-data.
+
+A watch is held locally from just before it is registered in storage until its notification
+arrives (or the registration's re-read shows it raced a change, when it fires at once). A read
+that shows a change a held watch has not yet been told of waits for that notification first,
+so the client never sees a change's data before the change's notification.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from faaskeeper import paths
+from faaskeeper.api.storage import NO_NODE, WatchKind
+from faaskeeper.node import Node
+from faaskeeper.watch import FIRES, WatchCallbackType, WatchedEvent, WatchEventType
+
+Key = tuple[str, WatchKind]
+
+
+@dataclass
+class _Held:
+    counter: int
+    callbacks: list[WatchCallbackType] = field(default_factory=list)
+
+
+class WatchRegistry:
+    def __init__(self, dispatch: Callable[[Callable[[], None]], None]) -> None:
+        self._dispatch = dispatch
+        self._held: dict[Key, _Held] = {}
+        #: Fired watches whose callbacks have not finished, by key.
+        self._running: dict[Key, int] = {}
+        self._cond = threading.Condition()
+        self._callback_thread: threading.Thread | None = None
+
+    def __len__(self) -> int:
+        with self._cond:
+            return len(self._held)
+
+    def hold(self, path: str, kind: WatchKind, counter: int, callback: WatchCallbackType) -> int:
+        """Hold a callback for (path, kind); returns the counter the watch is held at."""
+        with self._cond:
+            held = self._held.get((path, kind))
+            if held is None:
+                held = self._held[(path, kind)] = _Held(counter)
+            held.callbacks.append(callback)
+            return held.counter
+
+    def notify(self, path: str, event: WatchEventType, txn: int) -> None:
+        """A notification arrived: fire the watches it concerns that were set before ``txn``."""
+        with self._cond:
+            fired = [
+                ((path, kind), self._held.pop((path, kind)))
+                for kind in FIRES[event]
+                if (path, kind) in self._held and self._held[(path, kind)].counter < txn
+            ]
+            self._mark_running(fired)
+        self._fire(fired, WatchedEvent(event, path, txn))
+
+    def fire_now(self, path: str, kind: WatchKind, event: WatchEventType, txn: int) -> bool:
+        """Fire one held watch at once (its registration raced a change); False if already fired."""
+        with self._cond:
+            held = self._held.pop((path, kind), None)
+            if held is None:
+                return False
+            self._mark_running([((path, kind), held)])
+        self._fire([((path, kind), held)], WatchedEvent(event, path, txn))
+        return True
+
+    def _mark_running(self, fired: list[tuple[Key, _Held]]) -> None:
+        for key, _ in fired:
+            self._running[key] = self._running.get(key, 0) + 1
+
+    def _fire(self, fired: list[tuple[Key, _Held]], event: WatchedEvent) -> None:
+        for key, held in fired:
+            self._dispatch(lambda key=key, held=held: self._run(key, held, event))  # type: ignore[misc]
+
+    def _run(self, key: Key, held: _Held, event: WatchedEvent) -> None:
+        self._callback_thread = threading.current_thread()
+        try:
+            for callback in held.callbacks:
+                callback(event)
+        finally:
+            with self._cond:
+                self._running[key] -= 1
+                if not self._running[key]:
+                    del self._running[key]
+                self._cond.notify_all()
+
+    def owed(self, path: str, node: Node | None) -> list[Key]:
+        """Held watches whose notification a read of ``path`` returning ``node`` shows is on its way."""
+        owed: list[Key] = []
+        with self._cond:
+            if not self._held:
+                return owed
+            data = self._held.get((path, WatchKind.DATA))
+            if data is not None and (node is None or node.stat.mzxid > data.counter):
+                owed.append((path, WatchKind.DATA))
+            exists = self._held.get((path, WatchKind.EXISTS))
+            if exists is not None:
+                if exists.counter == NO_NODE:
+                    if node is not None:
+                        owed.append((path, WatchKind.EXISTS))
+                elif node is None or node.stat.mzxid > exists.counter:
+                    owed.append((path, WatchKind.EXISTS))
+            children = self._held.get((path, WatchKind.CHILDREN))
+            if children is not None and (node is None or node.stat.pzxid > children.counter):
+                owed.append((path, WatchKind.CHILDREN))
+            if node is not None and path != paths.ROOT:
+                parent = self._held.get((paths.parent(path), WatchKind.CHILDREN))
+                if parent is not None and node.stat.czxid > parent.counter:
+                    owed.append((paths.parent(path), WatchKind.CHILDREN))
+        return owed
+
+    def wait_for(self, keys: list[Key], timeout: float) -> bool:
+        """Wait until the notifications of ``keys`` arrived and their callbacks ran; False on timeout.
+
+        From inside a callback only the arrival is awaited: the other callbacks queue behind it."""
+        deadline = time.monotonic() + timeout
+        in_callback = threading.current_thread() is self._callback_thread
+        with self._cond:
+            while any(key in self._held or (not in_callback and key in self._running) for key in keys):
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return False
+                self._cond.wait(remaining)
+        return True
+
+    def drop_all(self) -> None:
+        with self._cond:
+            self._held.clear()
+            self._cond.notify_all()

@@ -1,0 +1,90 @@
+"""The heartbeat function: pings every session and expires those that stopped answering.
+
+Runs on a schedule. An expiry is a request in the writer queue, in the session's own FIFO
+group, so the session's ephemeral nodes are deleted through the normal write path after every
+write the session already sent, and their watchers are told.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+from faaskeeper.api.channel import ClientChannel
+from faaskeeper.api.queue import Queue
+from faaskeeper.api.storage import SessionRecord, SystemStorage
+from faaskeeper.protocol.messages import PING, Op, WriteRequest, expiry_proof
+from faaskeeper.protocol.settings import FunctionSettings
+
+log = logging.getLogger("faaskeeper.heartbeat")
+
+
+@dataclass
+class HeartbeatReport:
+    alive: list[str] = field(default_factory=list)
+    silent: list[str] = field(default_factory=list)
+    expired: list[str] = field(default_factory=list)
+
+
+class HeartbeatFunction:
+    def __init__(
+        self,
+        system: SystemStorage,
+        writer_queue: Queue,
+        channel: ClientChannel,
+        settings: FunctionSettings,
+        *,
+        parallelism: int = 16,
+    ) -> None:
+        self._system = system
+        self._queue = writer_queue
+        self._channel = channel
+        self._settings = settings
+        self._parallelism = parallelism
+
+    def run(self) -> HeartbeatReport:
+        report = HeartbeatReport()
+        sessions = [s for s in self._system.list_sessions() if s.heartbeat and s.status == "active"]
+        if not sessions:
+            return report
+        with ThreadPoolExecutor(min(self._parallelism, len(sessions)), thread_name_prefix="faaskeeper-ping") as pool:
+            answers = list(pool.map(self._ping, sessions))
+        now = self._settings.clock()
+        for session, alive in zip(sessions, answers, strict=True):
+            if alive:
+                report.alive.append(session.session_id)
+                if session.silent_since != 0.0:
+                    self._system.touch_session(session.session_id, 0.0)
+                continue
+            silent_since = session.silent_since or now
+            if session.silent_since == 0.0:
+                self._system.touch_session(session.session_id, now)
+            if now - silent_since >= self._settings.session_timeout:
+                self._expire(session)
+                report.expired.append(session.session_id)
+            else:
+                report.silent.append(session.session_id)
+        return report
+
+    def _ping(self, session: SessionRecord) -> bool:
+        timeout = max(0.05, min(2.0, self._settings.heartbeat_interval))
+        answer = self._channel.request(session.channel, PING, timeout)
+        if not answer:
+            return False
+        try:
+            message = json.loads(answer)
+        except ValueError:
+            return False
+        return isinstance(message, dict) and message.get("session") == session.session_id
+
+    def _expire(self, session: SessionRecord) -> None:
+        log.info("expiring session %s: silent for %.1f s", session.session_id, self._settings.session_timeout)
+        request = WriteRequest(
+            Op.EXPIRE_SESSION,
+            session.session_id,
+            expiry_proof(session.token_digest, session.session_id),
+            0,
+        )
+        self._queue.send(request.encode(), session.session_id, f"{session.session_id}:expire")

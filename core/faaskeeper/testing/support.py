@@ -1,0 +1,146 @@
+"""Helpers of the suites: waiting, collecting channel messages, running functions by hand."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable
+from typing import TypeVar
+
+from faaskeeper.api.provider import Deployment
+from faaskeeper.api.queue import PollingQueue, QueueMessage
+from faaskeeper.protocol.distributor import Distributor
+from faaskeeper.protocol.host import PollingFunctionHost
+from faaskeeper.protocol.messages import Reply
+from faaskeeper.protocol.settings import FaultHook, FunctionCrash, FunctionSettings
+from faaskeeper.protocol.writer import Writer
+
+T = TypeVar("T")
+
+
+def wait_until(condition: Callable[[], T], timeout: float, what: str, interval: float = 0.01) -> T:
+    """Poll ``condition`` until it returns something truthy, and return that; fail after ``timeout`` s."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
+        time.sleep(interval)
+
+
+class Inbox:
+    """A client-channel handler that keeps every message; answers requests with ``answer(message)``."""
+
+    def __init__(self, answer: Callable[[bytes], bytes | None] | None = None) -> None:
+        self.messages: list[bytes] = []
+        self._answer = answer
+        self._changed = threading.Condition()
+
+    def __call__(self, message: bytes) -> bytes | None:
+        with self._changed:
+            self.messages.append(message)
+            self._changed.notify_all()
+        return self._answer(message) if self._answer is not None else None
+
+    def wait_for(self, count: int, timeout: float) -> list[bytes]:
+        """The first ``count`` (or more) messages; fails if fewer arrive within ``timeout`` s."""
+        with self._changed:
+            if not self._changed.wait_for(lambda: len(self.messages) >= count, timeout):
+                raise AssertionError(f"expected {count} messages within {timeout:g} s, got {len(self.messages)}")
+            return list(self.messages)
+
+    def replies(self, seq: int | None = None) -> list[Reply]:
+        """The write results received so far (for request ``seq`` only, if given)."""
+        with self._changed:
+            messages = list(self.messages)
+        found = []
+        for message in messages:
+            data = json.loads(message)
+            if data.get("kind") == "result" and (seq is None or data.get("seq") == seq):
+                found.append(Reply.from_dict(data))
+        return found
+
+    def wait_reply(self, seq: int, timeout: float) -> Reply:
+        return wait_until(lambda: next(iter(self.replies(seq)), None), timeout, f"the reply to request {seq}")
+
+
+def crash_at(*points: str) -> FaultHook:
+    """A fault hook that kills the function (FunctionCrash) the first time it reaches each of ``points``."""
+    remaining = set(points)
+    guard = threading.Lock()
+
+    def hook(point: str) -> None:
+        with guard:
+            if point not in remaining:
+                return
+            remaining.discard(point)
+        raise FunctionCrash(point)
+
+    return hook
+
+
+class RecordingQueue(PollingQueue):
+    """A polling queue that remembers what was dead-lettered, passing everything to ``inner``."""
+
+    def __init__(self, inner: PollingQueue) -> None:
+        self.inner = inner
+        self.dead: list[tuple[QueueMessage, str]] = []
+
+    def send(self, body: bytes, group: str, dedup_id: str) -> int:
+        return self.inner.send(body, group, dedup_id)
+
+    def receive(self, max_messages: int, visibility_timeout: float) -> list[QueueMessage]:
+        return self.inner.receive(max_messages, visibility_timeout)
+
+    def ack(self, message: QueueMessage) -> None:
+        self.inner.ack(message)
+
+    def release(self, message: QueueMessage, delay: float = 0.0) -> None:
+        self.inner.release(message, delay)
+
+    def dead_letter(self, message: QueueMessage, reason: str) -> None:
+        self.dead.append((message, reason))
+        self.inner.dead_letter(message, reason)
+
+    def depth(self) -> int:
+        return self.inner.depth()
+
+
+class FunctionRig:
+    """The core's writer and distributor over a deployment's parts, run by hand like a polling host.
+
+    Nothing runs in the background: ``run()`` processes what the queues hold until they are idle,
+    so a test decides exactly when each function runs and where it dies (``faults``).
+    """
+
+    def __init__(
+        self,
+        deployment: Deployment,
+        writer_queue: PollingQueue,
+        distributor_queue: PollingQueue,
+        *,
+        faults: FaultHook | None = None,
+        lock_max_hold: float = 0.5,
+        visibility_timeout: float = 0.3,
+    ) -> None:
+        self.settings = FunctionSettings(
+            lock_max_hold=lock_max_hold, max_data_size=deployment.config.max_data_size, faults=faults
+        )
+        self.writer = Writer(deployment.system_storage, distributor_queue, deployment.channel, self.settings)
+        self.distributor = Distributor(
+            deployment.system_storage, deployment.user_storage, deployment.channel, self.settings
+        )
+        self.host = PollingFunctionHost(
+            [(writer_queue, self.writer.handle), (distributor_queue, self.distributor.handle)],
+            visibility_timeout=visibility_timeout,
+        )
+
+    def run(self, max_rounds: int = 50) -> int:
+        """Run the functions until both queues have nothing visible; the number of busy rounds."""
+        for busy in range(max_rounds):
+            if not self.host.run_once():
+                return busy
+        raise AssertionError(f"the functions were still busy after {max_rounds} rounds")

@@ -1,0 +1,388 @@
+"""Conformance of :class:`~faaskeeper.api.storage.SystemStorage`: locks, commits, pending
+transactions, sessions and ephemeral ownership, called directly as the functions call them."""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+
+from faaskeeper.api.storage import Commit, Lock, NodeState, NodeUpdate, SessionRecord, SystemStorage
+from faaskeeper.node import Stat
+from faaskeeper.testing.fixtures import ConformanceFixtures
+
+HOLD = 5.0
+
+
+def _lock(timestamp: float | None = None) -> Lock:
+    return Lock(uuid.uuid4().hex, time.time() if timestamp is None else timestamp)
+
+
+def _session(session_id: str | None = None) -> SessionRecord:
+    return SessionRecord(
+        session_id=session_id or uuid.uuid4().hex[:16],
+        channel="tcp://127.0.0.1:9",
+        token_digest="d" * 64,
+        heartbeat=False,
+        created=1700000000.5,
+        last_seen=1700000001.25,
+    )
+
+
+def _create(storage: SystemStorage, path: str, txn: int, *, owner: str | None = None, data: bytes = b"") -> Lock:
+    """Lock ``path`` and its parent, commit the creation of ``path`` as transaction ``txn``."""
+    parent = path.rsplit("/", 1)[0] or "/"
+    lock = _lock()
+    parent_node = storage.lock_node(parent, lock, HOLD)
+    assert parent_node is not None and parent_node.exists
+    assert storage.lock_node(path, lock, HOLD) is not None
+    children = tuple(sorted({*parent_node.state.children, path.rsplit("/", 1)[1]}))
+    parent_stat = parent_node.state.stat.updated(
+        cversion=parent_node.state.stat.cversion + 1, num_children=len(children)
+    )
+    stat = Stat(ctime=1000, mtime=1000, ephemeral_owner=owner, data_length=len(data))
+    commit = Commit(
+        txn=txn,
+        lock_token=lock.token,
+        updates=(
+            NodeUpdate(path, NodeState(True, stat), created=True),
+            NodeUpdate(parent, NodeState(True, parent_stat, children), children_changed=True),
+        ),
+        session_id=owner or "",
+        request_seq=None,
+    )
+    assert storage.commit(commit), f"the commit creating {path} was refused"
+    return lock
+
+
+def _delete(storage: SystemStorage, path: str, txn: int) -> None:
+    """Lock ``path`` and its parent, commit its deletion (a tombstone) as transaction ``txn``."""
+    parent = path.rsplit("/", 1)[0] or "/"
+    lock = _lock()
+    parent_node = storage.lock_node(parent, lock, HOLD)
+    node = storage.lock_node(path, lock, HOLD)
+    assert parent_node is not None and node is not None
+    children = tuple(c for c in parent_node.state.children if c != path.rsplit("/", 1)[1])
+    parent_stat = parent_node.state.stat.updated(num_children=len(children))
+    commit = Commit(
+        txn=txn,
+        lock_token=lock.token,
+        updates=(
+            NodeUpdate(path, NodeState(False, node.state.stat), modified=True),
+            NodeUpdate(parent, NodeState(True, parent_stat, children), children_changed=True),
+        ),
+        session_id="",
+        request_seq=None,
+    )
+    assert storage.commit(commit), f"the commit deleting {path} was refused"
+
+
+class SystemStorageSuite(ConformanceFixtures):
+    """SystemStorage: each method atomic, locks exclusive until they expire, commits conditional."""
+
+    # -- a fresh deployment ----------------------------------------------------------------
+
+    def test_fresh_deployment_holds_only_the_root(self, system_storage: SystemStorage) -> None:
+        root = system_storage.read_node("/")
+        assert root is not None
+        assert root.exists
+        assert root.state.children == ()
+        assert root.lock is None
+        assert root.pending == ()
+        assert system_storage.count_nodes() == 1
+        assert system_storage.read_node("/missing") is None
+        assert system_storage.list_sessions() == []
+
+    # -- locks ---------------------------------------------------------------------------
+
+    def test_lock_of_missing_node_returns_placeholder(self, system_storage: SystemStorage) -> None:
+        lock = _lock()
+        node = system_storage.lock_node("/a", lock, HOLD)
+        assert node is not None
+        assert node.path == "/a"
+        assert not node.exists
+        assert node.lock == lock
+        stored = system_storage.read_node("/a")
+        assert stored is not None
+        assert stored.lock == lock
+        assert not stored.exists
+        assert system_storage.count_nodes() == 1, "a placeholder is not a node"
+
+    def test_lock_is_exclusive_until_it_expires(self, system_storage: SystemStorage) -> None:
+        now = time.time()
+        first = _lock(now)
+        assert system_storage.lock_node("/a", first, HOLD) is not None
+        assert system_storage.lock_node("/a", _lock(now + 1.0), HOLD) is None
+        assert system_storage.lock_node("/a", _lock(now + HOLD - 0.5), HOLD) is None
+        node = system_storage.read_node("/a")
+        assert node is not None
+        assert node.lock == first
+        takeover = _lock(now + HOLD + 0.5)
+        taken = system_storage.lock_node("/a", takeover, HOLD)
+        assert taken is not None, "a lock older than max_hold must be taken over"
+        assert taken.lock == takeover
+        node = system_storage.read_node("/a")
+        assert node is not None
+        assert node.lock == takeover
+
+    def test_lock_returns_the_node_state(self, system_storage: SystemStorage) -> None:
+        _create(system_storage, "/a", 7, data=b"xyz")
+        system_storage.finish_transaction(["/a", "/"], 7)
+        node = system_storage.lock_node("/a", _lock(), HOLD)
+        assert node is not None
+        assert node.exists
+        assert node.state.stat.czxid == 7
+        assert node.state.stat.data_length == 3
+        root = system_storage.lock_node("/", _lock(), HOLD)
+        assert root is not None
+        assert root.state.children == ("a",)
+
+    def test_unlock_needs_the_token_and_drops_placeholders(self, system_storage: SystemStorage) -> None:
+        lock = _lock()
+        system_storage.lock_node("/a", lock, HOLD)
+        system_storage.unlock_node("/a", _lock())
+        node = system_storage.read_node("/a")
+        assert node is not None
+        assert node.lock == lock, "unlock with another token must not release the lock"
+        system_storage.unlock_node("/a", lock)
+        assert system_storage.read_node("/a") is None, "an unlocked placeholder with nothing pending is dropped"
+
+    def test_unlock_keeps_existing_node(self, system_storage: SystemStorage) -> None:
+        lock = _lock()
+        root = system_storage.lock_node("/", lock, HOLD)
+        assert root is not None
+        system_storage.unlock_node("/", lock)
+        after = system_storage.read_node("/")
+        assert after is not None
+        assert after.exists
+        assert after.lock is None
+        assert system_storage.lock_node("/", _lock(), HOLD) is not None, "the node must be lockable again"
+
+    def test_concurrent_lockers_exactly_one_wins(self, system_storage: SystemStorage) -> None:
+        now = time.time()
+        barrier = threading.Barrier(8)
+        results: list[bool] = []
+        guard = threading.Lock()
+
+        def contend() -> None:
+            lock = _lock(now)
+            barrier.wait()
+            won = system_storage.lock_node("/contended", lock, HOLD) is not None
+            with guard:
+                results.append(won)
+
+        threads = [threading.Thread(target=contend) for _ in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert sorted(results) == [False] * 7 + [True]
+
+    # -- commits -------------------------------------------------------------------------
+
+    def test_commit_applies_every_update_and_unlocks(self, system_storage: SystemStorage) -> None:
+        _create(system_storage, "/a", 5, data=b"abc")
+        node = system_storage.read_node("/a")
+        assert node is not None
+        assert node.exists
+        assert node.lock is None
+        assert node.pending == (5,)
+        assert (node.state.stat.czxid, node.state.stat.mzxid, node.state.stat.pzxid) == (5, 5, 5)
+        assert node.state.stat.data_length == 3
+        root = system_storage.read_node("/")
+        assert root is not None
+        assert root.lock is None
+        assert root.pending == (5,)
+        assert root.state.children == ("a",)
+        assert root.state.stat.pzxid == 5
+        assert root.state.stat.mzxid == 0, "a child's creation does not modify the parent's data"
+        assert root.state.stat.num_children == 1
+        assert system_storage.count_nodes() == 2
+
+    def test_commit_refused_without_the_lock(self, system_storage: SystemStorage) -> None:
+        held = _lock()
+        assert system_storage.lock_node("/a", held, HOLD) is not None
+        commit = Commit(5, _lock().token, (NodeUpdate("/a", NodeState(True, Stat()), created=True),), "", None)
+        assert not system_storage.commit(commit)
+        node = system_storage.read_node("/a")
+        assert node is not None
+        assert not node.exists
+        assert node.lock == held
+        assert node.pending == ()
+        absent = Commit(6, held.token, (NodeUpdate("/never-locked", NodeState(True, Stat())),), "", None)
+        assert not system_storage.commit(absent), "a node that was never locked cannot be committed"
+        assert system_storage.read_node("/never-locked") is None
+
+    def test_commit_is_atomic_over_nodes(self, system_storage: SystemStorage) -> None:
+        ours, theirs = _lock(), _lock()
+        root = system_storage.lock_node("/", ours, HOLD)
+        assert root is not None
+        assert system_storage.lock_node("/a", theirs, HOLD) is not None
+        commit = Commit(
+            9,
+            ours.token,
+            (
+                NodeUpdate("/", NodeState(True, root.state.stat, ("a",)), children_changed=True),
+                NodeUpdate("/a", NodeState(True, Stat()), created=True),
+            ),
+            "",
+            None,
+        )
+        assert not system_storage.commit(commit)
+        after = system_storage.read_node("/")
+        assert after is not None
+        assert after.state.children == (), "a refused commit must write nothing, not even nodes it held"
+        assert after.pending == ()
+        assert after.lock == ours
+
+    def test_commit_refused_after_lock_taken_over(self, system_storage: SystemStorage) -> None:
+        now = time.time()
+        old = _lock(now - 2 * HOLD)
+        system_storage.lock_node("/a", old, HOLD)
+        assert system_storage.lock_node("/a", _lock(now), HOLD) is not None
+        commit = Commit(3, old.token, (NodeUpdate("/a", NodeState(True, Stat()), created=True),), "", None)
+        assert not system_storage.commit(commit)
+        node = system_storage.read_node("/a")
+        assert node is not None
+        assert not node.exists
+
+    def test_pending_transactions_keep_their_order(self, system_storage: SystemStorage) -> None:
+        _create(system_storage, "/a", 5)
+        lock = _lock()
+        node = system_storage.lock_node("/a", lock, HOLD)
+        assert node is not None
+        assert node.pending == (5,), "locking keeps the pending list"
+        modified = NodeUpdate("/a", NodeState(True, node.state.stat.updated(version=1)), modified=True)
+        assert system_storage.commit(Commit(8, lock.token, (modified,), "", None))
+        node = system_storage.read_node("/a")
+        assert node is not None
+        assert node.pending == (5, 8)
+        assert node.state.stat.version == 1
+        assert (node.state.stat.czxid, node.state.stat.mzxid, node.state.stat.pzxid) == (5, 8, 5)
+        system_storage.finish_transaction(["/a", "/"], 5)
+        node = system_storage.read_node("/a")
+        root = system_storage.read_node("/")
+        assert node is not None
+        assert root is not None
+        assert node.pending == (8,)
+        assert root.pending == ()
+
+    def test_commit_advances_the_session(self, system_storage: SystemStorage) -> None:
+        session = _session()
+        assert system_storage.create_session(session)
+        assert system_storage.record_outcome(session.session_id, 2, {"seq": 2, "ok": False})
+        lock = _lock()
+        root = system_storage.lock_node("/", lock, HOLD)
+        assert root is not None
+        update = NodeUpdate("/", NodeState(True, root.state.stat.updated(version=1)), modified=True)
+        assert system_storage.commit(Commit(4, lock.token, (update,), session.session_id, 3))
+        stored = system_storage.read_session(session.session_id)
+        assert stored is not None
+        assert stored.last_seq == 3
+        assert stored.last_outcome is None, "a commit clears the failed request's outcome"
+        lock = _lock()
+        system_storage.lock_node("/", lock, HOLD)
+        assert system_storage.commit(Commit(6, lock.token, (update,), session.session_id, 1))
+        stored = system_storage.read_session(session.session_id)
+        assert stored is not None
+        assert stored.last_seq == 3, "last_seq never goes back"
+
+    # -- finishing transactions ------------------------------------------------------------
+
+    def test_finish_drops_tombstones(self, system_storage: SystemStorage) -> None:
+        _create(system_storage, "/a", 5)
+        system_storage.finish_transaction(["/a", "/"], 5)
+        _delete(system_storage, "/a", 6)
+        tombstone = system_storage.read_node("/a")
+        assert tombstone is not None, "a deleted node stays as a tombstone while its delete is pending"
+        assert not tombstone.exists
+        assert tombstone.pending == (6,)
+        assert system_storage.count_nodes() == 1
+        root = system_storage.read_node("/")
+        assert root is not None
+        assert root.state.children == ()
+        system_storage.finish_transaction(["/a", "/"], 6)
+        assert system_storage.read_node("/a") is None
+        root = system_storage.read_node("/")
+        assert root is not None
+        assert root.exists
+
+    def test_finish_keeps_locked_tombstones(self, system_storage: SystemStorage) -> None:
+        _create(system_storage, "/a", 5)
+        system_storage.finish_transaction(["/a", "/"], 5)
+        _delete(system_storage, "/a", 6)
+        lock = _lock()
+        assert system_storage.lock_node("/a", lock, HOLD) is not None
+        system_storage.finish_transaction(["/a", "/"], 6)
+        node = system_storage.read_node("/a")
+        assert node is not None, "a tombstone another writer holds must not be dropped"
+        assert node.lock == lock
+        assert node.pending == ()
+
+    def test_finish_is_idempotent_and_ignores_missing_paths(self, system_storage: SystemStorage) -> None:
+        _create(system_storage, "/a", 5)
+        system_storage.finish_transaction(["/a", "/", "/nowhere"], 5)
+        system_storage.finish_transaction(["/a", "/"], 5)
+        node = system_storage.read_node("/a")
+        assert node is not None
+        assert node.exists
+        assert node.pending == ()
+
+    # -- ephemeral nodes -------------------------------------------------------------------
+
+    def test_ephemeral_nodes_by_owner(self, system_storage: SystemStorage) -> None:
+        _create(system_storage, "/e1", 1, owner="s1")
+        _create(system_storage, "/p", 2)
+        _create(system_storage, "/e2", 3, owner="s1")
+        _create(system_storage, "/p/e3", 4, owner="s2")
+        assert sorted(system_storage.ephemeral_nodes("s1")) == ["/e1", "/e2"]
+        assert system_storage.ephemeral_nodes("s2") == ["/p/e3"]
+        assert system_storage.ephemeral_nodes("nobody") == []
+        _delete(system_storage, "/e1", 5)
+        assert system_storage.ephemeral_nodes("s1") == ["/e2"], "a deleted node is no longer owned"
+
+    # -- sessions ------------------------------------------------------------------------
+
+    def test_session_round_trip(self, system_storage: SystemStorage) -> None:
+        session = _session()
+        assert system_storage.create_session(session)
+        stored = system_storage.read_session(session.session_id)
+        assert stored == session
+        assert [s.session_id for s in system_storage.list_sessions()] == [session.session_id]
+        assert system_storage.read_session("unknown") is None
+
+    def test_session_id_is_unique(self, system_storage: SystemStorage) -> None:
+        session = _session()
+        assert system_storage.create_session(session)
+        other = _session(session.session_id)
+        other.channel = "tcp://127.0.0.1:10"
+        assert not system_storage.create_session(other)
+        stored = system_storage.read_session(session.session_id)
+        assert stored is not None
+        assert stored.channel == session.channel, "a refused registration must not overwrite the session"
+
+    def test_delete_session(self, system_storage: SystemStorage) -> None:
+        kept, gone = _session(), _session()
+        assert system_storage.create_session(kept)
+        assert system_storage.create_session(gone)
+        system_storage.delete_session(gone.session_id)
+        system_storage.delete_session("unknown")
+        assert system_storage.read_session(gone.session_id) is None
+        assert [s.session_id for s in system_storage.list_sessions()] == [kept.session_id]
+
+    def test_record_outcome_only_moves_forward(self, system_storage: SystemStorage) -> None:
+        session = _session()
+        assert system_storage.create_session(session)
+        outcome = {"kind": "result", "seq": 3, "ok": False, "error": "NodeExists", "nested": {"a": [1, 2]}}
+        assert system_storage.record_outcome(session.session_id, 3, outcome)
+        stored = system_storage.read_session(session.session_id)
+        assert stored is not None
+        assert stored.last_seq == 3
+        assert stored.last_outcome == outcome
+        assert not system_storage.record_outcome(session.session_id, 3, {"seq": 3, "other": True})
+        assert not system_storage.record_outcome(session.session_id, 2, {"seq": 2})
+        stored = system_storage.read_session(session.session_id)
+        assert stored is not None
+        assert stored.last_outcome == outcome
+        assert not system_storage.record_outcome("unknown", 1, {"seq": 1})
+        assert system_storage.read_session("unknown") is None
