@@ -230,7 +230,7 @@ def test_async_operations_complete_in_issue_order(client):
         if i % 3 == 0:
             f = client.set_data_async("/o", str(i).encode())
         elif i % 3 == 1:
-            f = client.create_async("/o/c", b"") if i == 1 else client.create_async("/o/c", b"")  # fails after 1st
+            f = client.create_async("/o/c", b"")  # succeeds the first time, then NodeExists
         else:
             f = client.get_data_async("/o")
         f.add_callback(record(i))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -84,7 +83,8 @@ def test_two_processes_share_one_deployment(config, client):
 
 def test_ephemeral_node_vanishes_for_every_process_when_session_stops(config, client):
     out = run_script(config, {"op": "create", "path": "/eph", "ephemeral": True}, {"op": "get", "path": "/eph"})
-    assert out[0]["ok"] and out[1]["ok"]
+    assert out[0]["ok"]
+    assert out[1]["ok"]
     assert out[-1] == {"op": "stopped"}
     assert client.exists("/eph") is None
 
@@ -118,7 +118,9 @@ def test_kill_all_processes_mid_stream_loses_no_acknowledged_write(config):
                     assert node.stat.czxid == op["zxid"]
             last_set = max((op for op in ops if op["op"] == "set"), key=lambda op: op["version"])
             # The last acknowledged set_data is there, or a later one that was in flight.
-            assert client.exists(prefix).stat.version >= last_set["version"]
+            current = client.exists(prefix)
+            assert current is not None
+            assert current.stat.version >= last_set["version"]
         deployment = LocalDeployment(config, LocalProvider().open(config).settings)
         try:
             deadline = time.monotonic() + 15

@@ -182,12 +182,12 @@ def test_registration_racing_a_write_fires_at_once(client, other):
             raced.append(client.set_data("/race", b"1").stat.mzxid)
         original(record)
 
-    store.add_watch = add_watch_after_a_write  # type: ignore[method-assign]
+    store.add_watch = add_watch_after_a_write
     try:
         watch = Recorder()
         node = other.get_data("/race", watch=watch)
     finally:
-        store.add_watch = original  # type: ignore[method-assign]
+        store.add_watch = original
     assert node.data == b"0"  # the version the watch was set on
     event = watch.next()
     assert (event.event_type, event.timestamp) == (Changed, raced[0])

@@ -58,8 +58,9 @@ def main() -> None:
             op = json.loads(line)
             try:
                 if op["op"] == "create":
-                    node = client.create(op["path"], op.get("data", "").encode(), op.get("ephemeral", False),
-                                         op.get("sequential", False))
+                    node = client.create(
+                        op["path"], op.get("data", "").encode(), op.get("ephemeral", False), op.get("sequential", False)
+                    )
                     emit(op="create", path=node.path, ok=True)
                 elif op["op"] == "set":
                     node = client.set_data(op["path"], op["data"].encode(), op.get("version", -1))
@@ -68,7 +69,7 @@ def main() -> None:
                     client.delete(op["path"], op.get("version", -1))
                     emit(op="delete", path=op["path"], ok=True)
                 elif op["op"] == "get":
-                    emit(op="get", path=op["path"], data=client.get_data(op["path"]).data.decode(), ok=True)
+                    emit(op="get", path=op["path"], data=(client.get_data(op["path"]).data or b"").decode(), ok=True)
                 elif op["op"] == "children":
                     emit(op="children", path=op["path"], children=[n.path for n in client.get_children(op["path"])])
             except Exception as err:
