@@ -9,10 +9,16 @@ import contextlib
 import json
 import sys
 import threading
+from collections.abc import Callable
 
 from faaskeeper.client import FaaSKeeperClient
 from faaskeeper.config import Config
 from faaskeeper.exceptions import NodeExistsException
+from faaskeeper.watch import WatchedEvent
+
+
+def _setter(event: threading.Event) -> Callable[[WatchedEvent], None]:
+    return lambda _watched: event.set()
 
 
 def main() -> None:
@@ -31,7 +37,7 @@ def main() -> None:
             threading.Event().wait()
         predecessor = children[children.index(me) - 1]
         gone = threading.Event()
-        if client.exists(predecessor, watch=lambda _event, gone=gone: gone.set()) is not None:
+        if client.exists(predecessor, watch=_setter(gone)) is not None:
             gone.wait()
 
 
