@@ -5,6 +5,14 @@ Every call is timed on its own with :func:`time.perf_counter_ns`, from the synch
 ``--zookeeper`` the same operations run through kazoo against a ZooKeeper server in the same run,
 alternating blocks of calls between the two systems so that noise on the machine hits both alike.
 
+The ``watch`` workload (``--workload watch``) times instead how long a change takes to reach a
+watcher in another OS process: from ``set_data`` being called here to the one-shot data watch's
+callback running in a watcher process (:mod:`faaskeeper_deploy.bench_watcher`). Both ends read
+:func:`time.perf_counter_ns`, which is CLOCK_MONOTONIC on Linux, one clock for the whole machine;
+the bench checks that before it starts. Each round the watcher sets the watch and says so, the
+setter reads the clock and calls ``set_data``, and the watcher's callback reads the clock and
+writes the reading to its standard output; the round's latency is the difference.
+
 Without ``--config`` the FaaSKeeper side is a throwaway local deployment in a temporary directory.
 """
 
@@ -16,8 +24,11 @@ import json
 import logging
 import os
 import platform
+import queue
+import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
@@ -38,6 +49,15 @@ OPERATIONS: tuple[str, ...] = ("create", "get_data", "set_data", "exists", "get_
 CHILDREN = 10
 #: Calls of one operation on one system before the other system takes its turn.
 BLOCK = 50
+
+#: The workloads of ``fk bench``: every operation on its own, or the latency of a watch.
+OPERATIONS_WORKLOAD = "operations"
+WATCH_WORKLOAD = "watch"
+WORKLOADS: tuple[str, ...] = (OPERATIONS_WORKLOAD, WATCH_WORKLOAD)
+#: What the watch workload reports: the watch's latency, and the setter's set_data in the same rounds.
+WATCH_OPERATIONS: tuple[str, ...] = ("watch", "set_data")
+#: Seconds to wait for a watcher process to connect, to set a watch, or for the watch to fire.
+WATCHER_TIMEOUT = 60.0
 
 FAASKEEPER = "faaskeeper"
 ZOOKEEPER = "zookeeper"
@@ -132,6 +152,11 @@ class BenchResult:
     def zookeeper(self) -> SystemResult | None:
         return self.systems.get(ZOOKEEPER)
 
+    @property
+    def operations(self) -> tuple[str, ...]:
+        """The rows of this result, in order (the workload's operations)."""
+        return tuple(self.settings.get("operations", OPERATIONS))
+
     def ratios(self) -> dict[str, dict[str, float]]:
         """FaaSKeeper / ZooKeeper per operation, of the medians and of the p99s (empty without ZooKeeper)."""
         if self.zookeeper is None:
@@ -139,7 +164,7 @@ class BenchResult:
         fk, zk = self.faaskeeper.operations, self.zookeeper.operations
         return {
             op: {"median": fk[op].median_ms / zk[op].median_ms, "p99": fk[op].p99_ms / zk[op].p99_ms}
-            for op in OPERATIONS
+            for op in self.operations
             if op in fk and op in zk
         }
 
@@ -400,6 +425,255 @@ def _quietly(system: _System, fn: Callable[..., Any], *args: Any) -> None:
         log.warning("%s: cleanup (%s) failed: %s: %s", system.name, fn.__name__, type(err).__name__, err)
 
 
+# -- the watch workload --------------------------------------------------------------------------
+
+
+class _Watcher:
+    """A watcher process (:mod:`faaskeeper_deploy.bench_watcher`), driven one line at a time.
+
+    Its standard output is read by a thread of this process into a queue, so that every wait has a
+    timeout; the readings that count are taken in the watcher, so this hop adds nothing to them."""
+
+    def __init__(self, name: str, spec: dict[str, Any], timeout: float = WATCHER_TIMEOUT) -> None:
+        self.name = name
+        self._timeout = timeout
+        # Lives as long as the process; closed by close().
+        self._stderr = tempfile.TemporaryFile(mode="w+")  # noqa: SIM115
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
+        try:
+            self._process = subprocess.Popen(
+                [sys.executable, "-m", "faaskeeper_deploy.bench_watcher"],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=self._stderr,
+                text=True,
+                env=env,
+            )
+        except OSError as err:
+            self._stderr.close()
+            raise BenchError(f"{name} watcher: cannot start {sys.executable}: {err}") from err
+        self._lines: queue.SimpleQueue[str | None] = queue.SimpleQueue()
+        self._reader = threading.Thread(target=self._read, name=f"fk-bench-{name}-watcher", daemon=True)
+        self._reader.start()
+        try:
+            self._send(json.dumps(spec))
+            self.description: dict[str, Any] = {"pid": self._process.pid, **json.loads(self._expect("started"))}
+        except BaseException:
+            self.close()
+            raise
+
+    def _read(self) -> None:
+        assert self._process.stdout is not None
+        for line in self._process.stdout:
+            self._lines.put(line.rstrip("\n"))
+        self._lines.put(None)
+
+    def _send(self, line: str) -> None:
+        assert self._process.stdin is not None
+        try:
+            self._process.stdin.write(line + "\n")
+            self._process.stdin.flush()
+        except OSError as err:
+            raise self._failure(f"cannot send {line.split()[0]!r}: {err}") from err
+
+    def _failure(self, message: str) -> BenchError:
+        self._stderr.seek(0)
+        tail = self._stderr.read()[-2000:].strip()
+        return BenchError(f"{self.name} watcher: {message}" + (f"\n{tail}" if tail else ""))
+
+    def _expect(self, word: str) -> str:
+        """The rest of the next line, which must start with ``word``."""
+        try:
+            line = self._lines.get(timeout=self._timeout)
+        except queue.Empty:
+            raise self._failure(f"no {word!r} within {self._timeout:g} s") from None
+        if line is None:
+            try:
+                status = f"exited with status {self._process.wait(timeout=5)}"
+            except subprocess.TimeoutExpired:
+                status = "closed its output"
+            raise self._failure(f"{status} while {word!r} was awaited")
+        head, _, rest = line.partition(" ")
+        if head == "error":
+            raise self._failure(rest)
+        if head != word:
+            raise self._failure(f"said {line!r} where {word!r} was awaited")
+        return rest
+
+    def arm(self) -> None:
+        """Set the watch; returns once the watcher has it registered."""
+        self._send("arm")
+        self._expect("ready")
+
+    def fired(self) -> tuple[int, str, str]:
+        """The next watch that fired: the watcher's clock reading, the event type and the path."""
+        fields = self._expect("fired").split(" ", 2)
+        if len(fields) != 3:
+            raise self._failure(f"malformed 'fired' line: {fields!r}")
+        return int(fields[0]), fields[1], fields[2]
+
+    def clock(self) -> int:
+        """The watcher's :func:`time.perf_counter_ns` now."""
+        self._send("clock")
+        return int(self._expect("clock"))
+
+    def close(self) -> None:
+        """Ask the watcher to quit; kill it (this process's own child, by its PID) if it does not."""
+        if self._process.poll() is None:
+            try:
+                assert self._process.stdin is not None
+                self._process.stdin.write("quit\n")
+                self._process.stdin.close()
+            except OSError:
+                pass
+            try:
+                self._process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+                self._process.wait()
+        self._reader.join(timeout=5)
+        if self._process.stdout is not None:
+            self._process.stdout.close()
+        self._stderr.close()
+
+
+def _watcher_spec(system: _System, config: Config, path: str) -> dict[str, Any]:
+    if isinstance(system, _ZooKeeper):
+        return {"system": ZOOKEEPER, "hosts": system.description["hosts"], "path": path}
+    return {"system": FAASKEEPER, "config": config.serialize(), "path": path}
+
+
+def _check_clock(watcher: _Watcher) -> None:
+    """Whether the watcher's clock readings can be subtracted from this process's."""
+    info = time.get_clock_info("perf_counter")
+    theirs = watcher.description
+    if not info.monotonic or info.adjustable or theirs.get("clock") != info.implementation:
+        raise BenchError(
+            f"{watcher.name} watcher: clocks not comparable across processes "
+            f"(here {info.implementation}, monotonic={info.monotonic}, adjustable={info.adjustable}; "
+            f"watcher {theirs.get('clock')})"
+        )
+    for _ in range(5):
+        before = time.perf_counter_ns()
+        reading = watcher.clock()
+        after = time.perf_counter_ns()
+        if not before <= reading <= after:
+            raise BenchError(
+                f"{watcher.name} watcher: its clock read {reading} ns between {before} and {after} ns here; "
+                "the processes do not share a clock"
+            )
+
+
+#: The event type a data watch reports on set_data, by system (FaaSKeeper's and kazoo's names).
+_CHANGED = {FAASKEEPER: "NodeDataChanged", ZOOKEEPER: "CHANGED"}
+
+
+def _watch_rounds(
+    system: _System, watcher: _Watcher, path: str, value: bytes, count: int
+) -> tuple[list[int], list[int]]:
+    """``count`` rounds: the watch latencies and the setter's set_data latencies, in nanoseconds."""
+    clock = time.perf_counter_ns
+    set_data = system.ops["set_data"]
+    watches: list[int] = []
+    sets: list[int] = []
+    for _ in range(count):
+        watcher.arm()
+        start = clock()
+        set_data(path, value)
+        done = clock()
+        fired, event_type, event_path = watcher.fired()
+        if event_type != _CHANGED[system.name] or event_path != path:
+            raise BenchError(f"{system.name}: the watch on {path} fired with {event_type} on {event_path}")
+        if fired <= start:
+            raise BenchError(f"{system.name}: the watch fired {start - fired} ns before set_data was called")
+        watches.append(fired - start)
+        sets.append(done - start)
+    return watches, sets
+
+
+def _measure_watch(
+    systems: Sequence[_System],
+    watchers: dict[str, _Watcher],
+    path: str,
+    value: bytes,
+    repetitions: int,
+    warmup: int,
+) -> None:
+    samples: dict[str, tuple[list[int], list[int]]] = {s.name: ([], []) for s in systems}
+    for system in systems:
+        _watch_rounds(system, watchers[system.name], path, value, warmup)
+    gc.collect()
+    done = 0
+    block = 0
+    while done < repetitions:
+        count = min(BLOCK, repetitions - done)
+        for system in systems if block % 2 == 0 else reversed(systems):
+            watches, sets = _watch_rounds(system, watchers[system.name], path, value, count)
+            samples[system.name][0].extend(watches)
+            samples[system.name][1].extend(sets)
+        done += count
+        block += 1
+    for system in systems:
+        system.samples["watch"], system.samples["set_data"] = samples[system.name]
+
+
+def _run_watch(
+    stack: ExitStack,
+    systems: Sequence[_System],
+    config: Config,
+    root: str,
+    value: bytes,
+    repetitions: int,
+    warmup: int,
+    progress: Callable[[str], None] | None,
+) -> None:
+    path = f"{root}/watched"
+    for system in systems:
+        stack.callback(_quietly, system, system.remove_tree, root)
+        system.create(root, b"")
+        system.create(path, value)
+    watchers: dict[str, _Watcher] = {}
+    for system in systems:
+        if progress is not None:
+            progress(f"starting the {system.name} watcher process")
+        watcher = _Watcher(system.name, _watcher_spec(system, config, path))
+        # Registered after remove_tree, so it runs before: the watcher quits before its node goes.
+        stack.callback(_quietly, system, watcher.close)
+        watchers[system.name] = watcher
+        _check_clock(watcher)
+        system.description = {**system.description, "watcher": watcher.description}
+    if progress is not None:
+        progress(f"measuring watch ({repetitions} rounds after {warmup} warm-up rounds per system)")
+    _measure_watch(systems, watchers, path, value, repetitions, warmup)
+
+
+def _run_operations(
+    stack: ExitStack,
+    systems: Sequence[_System],
+    root: str,
+    value: bytes,
+    repetitions: int,
+    warmup: int,
+    progress: Callable[[str], None] | None,
+) -> None:
+    layouts: dict[str, _Layout] = {}
+    for system in systems:
+        layouts[system.name] = _Layout(root)
+        stack.callback(_quietly, system, system.remove_tree, root)
+        _prepare(system, layouts[system.name], value)
+    for op in OPERATIONS:
+        if progress is not None:
+            progress(f"measuring {op} ({repetitions} calls after {warmup} warm-up calls per system)")
+        _measure(systems, layouts, op, value, repetitions, warmup)
+    for system in systems:
+        _check(
+            system,
+            layouts[system.name].nodes,
+            system.children(layouts[system.name].nodes) == [],
+            "nodes remain after deleting all that were created",
+        )
+
+
 @contextmanager
 def _throwaway_local() -> Iterator[tuple[Config, dict[str, Any]]]:
     with tempfile.TemporaryDirectory(prefix="fk-bench-") as directory:
@@ -417,16 +691,23 @@ def run_bench(
     warmup: int = 100,
     size: int = 100,
     progress: Callable[[str], None] | None = None,
+    workload: str = OPERATIONS_WORKLOAD,
 ) -> BenchResult:
     """Time each operation ``repetitions`` times on FaaSKeeper (and ZooKeeper, given its hosts).
 
+    With ``workload="watch"``, time ``repetitions`` rounds of a data watch in another process
+    instead: from ``set_data`` called here to the watch's callback in a watcher process.
+
     :param config: client config of the FaaSKeeper deployment; None makes a throwaway local one
     :param zookeeper: kazoo hosts string (``HOST:PORT``) of the ZooKeeper to compare with
-    :param repetitions: timed calls per operation and system
-    :param warmup: untimed calls per operation and system before the timed ones
+    :param repetitions: timed calls per operation (or watch rounds) and system
+    :param warmup: untimed calls per operation (or watch rounds) and system before the timed ones
     :param size: bytes of each node's data
     :param progress: receives a line before each operation is measured
+    :param workload: ``"operations"`` or ``"watch"``
     """
+    if workload not in WORKLOADS:
+        raise BenchError(f"workload must be one of {', '.join(WORKLOADS)}, got {workload!r}")
     if repetitions < 1:
         raise BenchError(f"repetitions must be at least 1, got {repetitions}")
     if warmup < 0:
@@ -434,14 +715,18 @@ def run_bench(
     if size < 0:
         raise BenchError(f"size must be at least 0, got {size}")
     value = os.urandom(size)
-    settings = {
+    settings: dict[str, Any] = {
+        "workload": workload,
         "repetitions": repetitions,
         "warmup": warmup,
         "size": size,
         "block": BLOCK,
-        "children": CHILDREN,
-        "operations": list(OPERATIONS),
+        "operations": list(WATCH_OPERATIONS if workload == WATCH_WORKLOAD else OPERATIONS),
     }
+    if workload == OPERATIONS_WORKLOAD:
+        settings["children"] = CHILDREN
+    else:
+        settings["clock"] = time.get_clock_info("perf_counter").implementation
     machine = machine_info()
     with ExitStack() as stack:
         if config is None:
@@ -449,7 +734,6 @@ def run_bench(
         else:
             description = {"provider": config.cloud_provider, "deployment": config.deployment_name, "throwaway": False}
         systems: list[_System] = []
-        layouts: dict[str, _Layout] = {}
         root = f"/fk-bench-{uuid.uuid4().hex[:12]}"
         errors: tuple[type[BaseException], ...] = ()
         try:
@@ -461,21 +745,10 @@ def run_bench(
                 stack.callback(_quietly, zk, zk.close)
                 systems.append(zk)
                 errors = zk.errors
-            for system in systems:
-                layouts[system.name] = _Layout(root)
-                stack.callback(_quietly, system, system.remove_tree, root)
-                _prepare(system, layouts[system.name], value)
-            for op in OPERATIONS:
-                if progress is not None:
-                    progress(f"measuring {op} ({repetitions} calls after {warmup} warm-up calls per system)")
-                _measure(systems, layouts, op, value, repetitions, warmup)
-            for system in systems:
-                _check(
-                    system,
-                    layouts[system.name].nodes,
-                    system.children(layouts[system.name].nodes) == [],
-                    "nodes remain after deleting all that were created",
-                )
+            if workload == WATCH_WORKLOAD:
+                _run_watch(stack, systems, config, root, value, repetitions, warmup, progress)
+            else:
+                _run_operations(stack, systems, root, value, repetitions, warmup, progress)
         except errors as err:
             raise BenchError(f"zookeeper: {type(err).__name__}: {err}") from err
         return BenchResult(
@@ -500,9 +773,18 @@ def _ratio(value: float | None) -> str:
 def format_table(result: BenchResult) -> str:
     m, s = result.machine, result.settings
     fk, zk = result.faaskeeper, result.zookeeper
+    if s.get("workload") == WATCH_WORKLOAD:
+        title = (
+            f"fk bench --workload watch: {s['repetitions']} timed rounds after {s['warmup']} warm-up rounds, "
+            f"{s['size']}-byte values"
+        )
+    else:
+        title = (
+            f"fk bench: {s['repetitions']} timed calls per operation after {s['warmup']} warm-up calls, "
+            f"{s['size']}-byte values"
+        )
     lines = [
-        f"fk bench: {s['repetitions']} timed calls per operation after {s['warmup']} warm-up calls, "
-        f"{s['size']}-byte values",
+        title,
         f"machine:    {m['cores']} cores ({m['usable_cores']} usable), {m['cpu'] or 'unknown CPU'}, {m['platform']}",
         f"python:     {m['python']}" + (f", load average {m['load_average']}" if "load_average" in m else ""),
         "faaskeeper: {provider} provider, deployment {deployment!r}{where}".format(
@@ -515,6 +797,11 @@ def format_table(result: BenchResult) -> str:
         lines.append(f"zookeeper:  {zk.description['hosts']} (server {server}; kazoo {zk.description['kazoo']})")
     else:
         lines.append("zookeeper:  not measured (pass --zookeeper HOST:PORT)")
+    if s.get("workload") == WATCH_WORKLOAD:
+        lines += [
+            f"watch:      set_data called here to the watch's callback in a watcher process ({s['clock']})",
+            "set_data:   the setter's own set_data call in the same rounds",
+        ]
     lines.append("")
     head = f"{'':<14}{'FaaSKeeper (ms)':^20}  {'ZooKeeper (ms)':^20}  {'FaaSKeeper/ZooKeeper':^20}"
     sub = f"{'operation':<14}" + f"{'median':>10}{'p99':>10}  " * 3
@@ -522,7 +809,7 @@ def format_table(result: BenchResult) -> str:
     fk_ops = fk.operations
     zk_ops = zk.operations if zk is not None else {}
     ratios = result.ratios()
-    for op in OPERATIONS:
+    for op in result.operations:
         f, z, r = fk_ops.get(op), zk_ops.get(op), ratios.get(op)
         lines.append(
             f"{op:<14}"
@@ -562,6 +849,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
         warmup=args.warmup,
         size=args.size,
         progress=None if args.quiet else progress,
+        workload=args.workload,
     )
     print(format_table(result))
     if args.json:
@@ -583,7 +871,18 @@ def add_bench_parser(commands: Any) -> None:
             "Time each ZooKeeper operation (create, get_data, set_data, exists, get_children, delete) "
             "call by call through the synchronous FaaSKeeper client, and with --zookeeper through kazoo "
             "against Apache ZooKeeper in the same run, alternating blocks of calls between the two. "
+            "--workload watch times instead a data watch across processes: from set_data called here to "
+            "the watch's callback in a watcher client in another OS process. "
             "Without --config, FaaSKeeper is a throwaway local deployment in a temporary directory."
+        ),
+    )
+    bench.add_argument(
+        "--workload",
+        choices=WORKLOADS,
+        default=OPERATIONS_WORKLOAD,
+        help=(
+            "operations: time each operation (the default); watch: time from set_data here to the "
+            "data watch's callback in a watcher client in another process"
         ),
     )
     bench.add_argument(
@@ -601,14 +900,14 @@ def add_bench_parser(commands: Any) -> None:
         type=_count(1),
         default=1000,
         metavar="N",
-        help="timed calls per operation and system (default: 1000)",
+        help="timed calls per operation (or watch rounds) and system (default: 1000)",
     )
     bench.add_argument(
         "--warmup",
         type=_count(0),
         default=100,
         metavar="N",
-        help="untimed calls per operation and system before those (default: 100)",
+        help="untimed calls per operation (or watch rounds) and system before those (default: 100)",
     )
     bench.add_argument(
         "--size", type=_count(0), default=100, metavar="BYTES", help="bytes of data in each node (default: 100)"
