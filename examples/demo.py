@@ -20,7 +20,9 @@ def main(config_path: str) -> None:
     config = Config.from_file(config_path)
     alice = FaaSKeeperClient(config)
     bob = FaaSKeeperClient(config)
-    print(f"alice session {alice.start()}, bob session {bob.start()} on {config.cloud_provider}:{config.deployment_name}")
+    print(
+        f"alice session {alice.start()}, bob session {bob.start()} on {config.cloud_provider}:{config.deployment_name}"
+    )
 
     print("writes and reads")
     node = alice.create("/app", b"v1")

@@ -185,6 +185,9 @@ class TcpListener(ChannelListener):
         self._stopped.set()
         with _in_process_lock:
             _in_process.pop(self.address, None)
+        # close() alone leaves a socket listening while accept() blocks on it in another thread.
+        with contextlib.suppress(OSError):
+            self._server.shutdown(socket.SHUT_RDWR)
         self._server.close()
         for conn in self._connections:
             with contextlib.suppress(OSError):

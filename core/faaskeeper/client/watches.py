@@ -94,6 +94,10 @@ class WatchRegistry:
         """Held watches whose notification a read of ``path`` returning ``node`` shows is on its way."""
         owed: list[Key] = []
         with self._cond:
+            # A fired watch whose callback has not run yet: its event comes before this read.
+            owed.extend(
+                key for key in self._running if key[0] == path or key == (paths.parent(path), WatchKind.CHILDREN)
+            )
             if not self._held:
                 return owed
             data = self._held.get((path, WatchKind.DATA))

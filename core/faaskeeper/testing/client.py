@@ -127,7 +127,7 @@ class ClientSuite(ConformanceFixtures):
             client.set_data("/n", b"v2", version=0)
         assert client.get_data("/n").data == b"v1"
 
-    def test_delete(self, client: FaaSKeeperClient) -> None:
+    def test_delete_node(self, client: FaaSKeeperClient) -> None:
         client.create("/p")
         old = client.create("/p/a", b"x")
         client.create("/p/b")

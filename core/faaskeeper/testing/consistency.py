@@ -1,5 +1,5 @@
 """Conformance of ZooKeeper's guarantees through several sessions: order, linearizable writes,
-reads that see the session's writes and never go back, and ephemeral nodes bound to sessions."""
+and reads that see the session's writes and never go back."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ import threading
 import time
 from collections.abc import Callable
 
-from faaskeeper.api.storage import SystemStorage
 from faaskeeper.client import FaaSKeeperClient, Future
 from faaskeeper.exceptions import NodeDoesntExistException, NodeExistsException
 from faaskeeper.testing.fixtures import ConformanceFixtures
@@ -16,7 +15,7 @@ Factory = Callable[[], FaaSKeeperClient]
 
 
 class ConsistencySuite(ConformanceFixtures):
-    """Per-session FIFO, total order of writes, single system image, session-bound ephemerals."""
+    """Per-session FIFO, total order of writes, single system image."""
 
     def test_async_operations_complete_in_issue_order(self, client: FaaSKeeperClient) -> None:
         futures: list[Future] = [client.create_async("/q", b"0"), client.create_async("/q", b"duplicate")]
@@ -25,7 +24,7 @@ class ConsistencySuite(ConformanceFixtures):
         completed: list[int] = []
         guard = threading.Lock()
         for index, future in enumerate(futures):
-            future.add_callback(lambda _f, index=index: _append(guard, completed, index))
+            future.add_callback(_recorder(guard, completed, index))
         futures[-1].get(self.client_timeout)
         deadline = time.monotonic() + self.settle_timeout
         while len(completed) < len(futures) and time.monotonic() < deadline:
@@ -113,44 +112,12 @@ class ConsistencySuite(ConformanceFixtures):
         assert sorted(int(p[-10:]) for p in paths) == list(range(10))
         assert [n.path for n in second.get_children("/seq")] == sorted(paths)
 
-    def test_session_is_registered_until_closed(self, client_factory: Factory, system_storage: SystemStorage) -> None:
-        closing, staying = client_factory(), client_factory()
-        assert closing.session_id is not None
-        assert staying.session_id is not None
-        assert system_storage.read_session(closing.session_id) is not None
-        session_id = closing.session_id
-        closing.stop()
-        assert system_storage.read_session(session_id) is None
-        assert system_storage.read_session(staying.session_id) is not None
 
-    def test_ephemeral_nodes_end_with_their_session(self, client_factory: Factory) -> None:
-        owner, observer = client_factory(), client_factory()
-        owner.create("/eph", b"e", ephemeral=True)
-        sequential = owner.create("/eph-seq-", ephemeral=True, sequential=True).path
-        owner.create("/persistent", b"p")
-        seen = observer.exists("/eph")
-        assert seen is not None
-        assert seen.stat.ephemeral_owner == owner.session_id
-        observer.set_data("/eph", b"changed by another session")
-        time.sleep(0.2)
-        assert observer.exists("/eph") is not None, "an ephemeral node lives as long as its session"
-        owner.stop()
-        assert observer.exists("/eph") is None, "closing a session deletes its ephemeral nodes first"
-        assert observer.exists(sequential) is None
-        assert observer.get_data("/persistent").data == b"p"
-        assert [n.path for n in observer.get_children("/")] == ["/persistent"]
+def _recorder(guard: threading.Lock, items: list[int], item: int) -> Callable[[Future], None]:
+    """A future callback appending ``item`` to ``items``."""
 
-    def test_new_session_after_another_closed(self, client_factory: Factory, system_storage: SystemStorage) -> None:
-        """One process closes a session and opens another while it keeps the deployment open."""
-        first = client_factory()
-        first.create("/before")
-        first.stop()
-        second = client_factory()
-        second.create("/after")
-        assert second.exists("/before") is not None
-        assert system_storage.count_nodes() == 3
+    def record(_future: Future) -> None:
+        with guard:
+            items.append(item)
 
-
-def _append(guard: threading.Lock, items: list[int], item: int) -> None:
-    with guard:
-        items.append(item)
+    return record

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import json
+import secrets
 import threading
 import time
+import uuid
 from collections.abc import Callable
 from typing import TypeVar
 
 from faaskeeper.api.provider import Deployment
-from faaskeeper.api.queue import PollingQueue, QueueMessage
+from faaskeeper.api.queue import PollingQueue, Queue, QueueMessage
 from faaskeeper.protocol.distributor import Distributor
 from faaskeeper.protocol.host import PollingFunctionHost
-from faaskeeper.protocol.messages import Reply
+from faaskeeper.protocol.messages import Op, Reply, WriteRequest
 from faaskeeper.protocol.settings import FaultHook, FunctionCrash, FunctionSettings
 from faaskeeper.protocol.writer import Writer
 
@@ -64,7 +66,48 @@ class Inbox:
         return found
 
     def wait_reply(self, seq: int, timeout: float) -> Reply:
-        return wait_until(lambda: next(iter(self.replies(seq)), None), timeout, f"the reply to request {seq}")
+        return wait_until(lambda: self.replies(seq), timeout, f"the reply to request {seq}")[0]
+
+
+class HandSession:
+    """A client session driven by hand: requests go straight to the writer queue, replies to ``inbox``."""
+
+    def __init__(self, queue: Queue, address: str, inbox: Inbox) -> None:
+        self.id = uuid.uuid4().hex[:16]
+        self.token = secrets.token_hex(16)
+        self.seq = 0
+        self.queue = queue
+        self.address = address
+        self.inbox = inbox
+
+    def request(
+        self,
+        op: Op,
+        path: str = "/",
+        data: bytes = b"",
+        version: int = -1,
+        flags: int = 0,
+        *,
+        heartbeat: bool = True,
+    ) -> WriteRequest:
+        """The session's next request (``Op.REGISTER_SESSION`` first)."""
+        self.seq += 1
+        return WriteRequest(
+            op,
+            self.id,
+            self.token,
+            self.seq,
+            path=path,
+            data=data,
+            version=version,
+            flags=flags,
+            channel=self.address,
+            heartbeat=heartbeat,
+        )
+
+    def push(self, request: WriteRequest, dedup: str | None = None) -> int:
+        self.queue.send(request.encode(), self.id, dedup or request.request_id)
+        return request.seq
 
 
 def crash_at(*points: str) -> FaultHook:
@@ -144,3 +187,13 @@ class FunctionRig:
             if not self.host.run_once():
                 return busy
         raise AssertionError(f"the functions were still busy after {max_rounds} rounds")
+
+    def run_until(self, condition: Callable[[], T], timeout: float, what: str) -> T:
+        """Run the functions until ``condition()`` is truthy, e.g. until a message hidden by its
+        visibility timeout is delivered again; returns that value."""
+
+        def step() -> T:
+            self.run()
+            return condition()
+
+        return wait_until(step, timeout, what)

@@ -1,5 +1,5 @@
-"""Conformance of :class:`~faaskeeper.api.storage.SystemStorage`: locks, commits, pending
-transactions, sessions and ephemeral ownership, called directly as the functions call them."""
+"""Conformance of :class:`~faaskeeper.api.storage.SystemStorage`'s node rows: locks, commits, pending
+transactions and ephemeral ownership, called directly as the functions call them."""
 
 from __future__ import annotations
 
@@ -7,9 +7,10 @@ import threading
 import time
 import uuid
 
-from faaskeeper.api.storage import Commit, Lock, NodeState, NodeUpdate, SessionRecord, SystemStorage
+from faaskeeper.api.storage import Commit, Lock, NodeState, NodeUpdate, SystemStorage
 from faaskeeper.node import Stat
 from faaskeeper.testing.fixtures import ConformanceFixtures
+from faaskeeper.testing.system_sessions import SystemSessionSuite, new_session
 
 HOLD = 5.0
 
@@ -18,23 +19,13 @@ def _lock(timestamp: float | None = None) -> Lock:
     return Lock(uuid.uuid4().hex, time.time() if timestamp is None else timestamp)
 
 
-def _session(session_id: str | None = None) -> SessionRecord:
-    return SessionRecord(
-        session_id=session_id or uuid.uuid4().hex[:16],
-        channel="tcp://127.0.0.1:9",
-        token_digest="d" * 64,
-        heartbeat=False,
-        created=1700000000.5,
-        last_seen=1700000001.25,
-    )
-
-
 def _create(storage: SystemStorage, path: str, txn: int, *, owner: str | None = None, data: bytes = b"") -> Lock:
     """Lock ``path`` and its parent, commit the creation of ``path`` as transaction ``txn``."""
     parent = path.rsplit("/", 1)[0] or "/"
     lock = _lock()
     parent_node = storage.lock_node(parent, lock, HOLD)
-    assert parent_node is not None and parent_node.exists
+    assert parent_node is not None
+    assert parent_node.exists
     assert storage.lock_node(path, lock, HOLD) is not None
     children = tuple(sorted({*parent_node.state.children, path.rsplit("/", 1)[1]}))
     parent_stat = parent_node.state.stat.updated(
@@ -61,7 +52,8 @@ def _delete(storage: SystemStorage, path: str, txn: int) -> None:
     lock = _lock()
     parent_node = storage.lock_node(parent, lock, HOLD)
     node = storage.lock_node(path, lock, HOLD)
-    assert parent_node is not None and node is not None
+    assert parent_node is not None
+    assert node is not None
     children = tuple(c for c in parent_node.state.children if c != path.rsplit("/", 1)[1])
     parent_stat = parent_node.state.stat.updated(num_children=len(children))
     commit = Commit(
@@ -77,8 +69,8 @@ def _delete(storage: SystemStorage, path: str, txn: int) -> None:
     assert storage.commit(commit), f"the commit deleting {path} was refused"
 
 
-class SystemStorageSuite(ConformanceFixtures):
-    """SystemStorage: each method atomic, locks exclusive until they expire, commits conditional."""
+class SystemNodeSuite(ConformanceFixtures):
+    """SystemStorage's node rows: each method atomic, locks exclusive until they expire, commits conditional."""
 
     # -- a fresh deployment ----------------------------------------------------------------
 
@@ -92,6 +84,7 @@ class SystemStorageSuite(ConformanceFixtures):
         assert system_storage.count_nodes() == 1
         assert system_storage.read_node("/missing") is None
         assert system_storage.list_sessions() == []
+        assert system_storage.count_watches() == 0
 
     # -- locks ---------------------------------------------------------------------------
 
@@ -268,7 +261,7 @@ class SystemStorageSuite(ConformanceFixtures):
         assert root.pending == ()
 
     def test_commit_advances_the_session(self, system_storage: SystemStorage) -> None:
-        session = _session()
+        session = new_session()
         assert system_storage.create_session(session)
         assert system_storage.record_outcome(session.session_id, 2, {"seq": 2, "ok": False})
         lock = _lock()
@@ -341,48 +334,6 @@ class SystemStorageSuite(ConformanceFixtures):
         _delete(system_storage, "/e1", 5)
         assert system_storage.ephemeral_nodes("s1") == ["/e2"], "a deleted node is no longer owned"
 
-    # -- sessions ------------------------------------------------------------------------
 
-    def test_session_round_trip(self, system_storage: SystemStorage) -> None:
-        session = _session()
-        assert system_storage.create_session(session)
-        stored = system_storage.read_session(session.session_id)
-        assert stored == session
-        assert [s.session_id for s in system_storage.list_sessions()] == [session.session_id]
-        assert system_storage.read_session("unknown") is None
-
-    def test_session_id_is_unique(self, system_storage: SystemStorage) -> None:
-        session = _session()
-        assert system_storage.create_session(session)
-        other = _session(session.session_id)
-        other.channel = "tcp://127.0.0.1:10"
-        assert not system_storage.create_session(other)
-        stored = system_storage.read_session(session.session_id)
-        assert stored is not None
-        assert stored.channel == session.channel, "a refused registration must not overwrite the session"
-
-    def test_delete_session(self, system_storage: SystemStorage) -> None:
-        kept, gone = _session(), _session()
-        assert system_storage.create_session(kept)
-        assert system_storage.create_session(gone)
-        system_storage.delete_session(gone.session_id)
-        system_storage.delete_session("unknown")
-        assert system_storage.read_session(gone.session_id) is None
-        assert [s.session_id for s in system_storage.list_sessions()] == [kept.session_id]
-
-    def test_record_outcome_only_moves_forward(self, system_storage: SystemStorage) -> None:
-        session = _session()
-        assert system_storage.create_session(session)
-        outcome = {"kind": "result", "seq": 3, "ok": False, "error": "NodeExists", "nested": {"a": [1, 2]}}
-        assert system_storage.record_outcome(session.session_id, 3, outcome)
-        stored = system_storage.read_session(session.session_id)
-        assert stored is not None
-        assert stored.last_seq == 3
-        assert stored.last_outcome == outcome
-        assert not system_storage.record_outcome(session.session_id, 3, {"seq": 3, "other": True})
-        assert not system_storage.record_outcome(session.session_id, 2, {"seq": 2})
-        stored = system_storage.read_session(session.session_id)
-        assert stored is not None
-        assert stored.last_outcome == outcome
-        assert not system_storage.record_outcome("unknown", 1, {"seq": 1})
-        assert system_storage.read_session("unknown") is None
+class SystemStorageSuite(SystemNodeSuite, SystemSessionSuite):
+    """All of SystemStorage: node rows, sessions and watches."""

@@ -26,13 +26,21 @@ class UserStorageSuite(ConformanceFixtures):
 
     def test_write_then_read(self, user_storage: UserStorage) -> None:
         stat = _stat(data_length=len(ALL_BYTES), num_children=2, ephemeral_owner="session-1")
-        user_storage.write(Node("/a", ALL_BYTES, stat, ["x", "y"]))
+        written = Node("/a", ALL_BYTES, stat, ["x", "y"])
+        user_storage.write(written)
         node = user_storage.read("/a")
         assert node is not None
         assert node.path == "/a"
         assert node.data == ALL_BYTES
         assert node.stat == stat
         assert node.children == ["x", "y"]
+        assert written.children is not None
+        written.children.append("z")
+        assert node.children is not None
+        node.children.append("w")
+        again = user_storage.read("/a")
+        assert again is not None
+        assert again.children == ["x", "y"], "nodes are values: changing an object passed in or out changes nothing"
 
     def test_read_without_data_has_metadata(self, user_storage: UserStorage) -> None:
         stat = _stat(data_length=5, num_children=1)
@@ -68,7 +76,7 @@ class UserStorageSuite(ConformanceFixtures):
         assert node.stat == stat
         assert node.children == ["b", "c"]
 
-    def test_delete(self, user_storage: UserStorage) -> None:
+    def test_delete_removes_only_that_node(self, user_storage: UserStorage) -> None:
         user_storage.write(Node("/a", b"x", _stat(), []))
         user_storage.write(Node("/b", b"y", _stat(), []))
         user_storage.delete("/a")

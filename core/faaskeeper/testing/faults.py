@@ -1,0 +1,218 @@
+"""Conformance under failure: functions that die mid-write, messages delivered twice, and forged or
+malformed messages. The core's writer and distributor run by hand over the provider's parts."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+from faaskeeper.api.channel import ChannelListener
+from faaskeeper.api.provider import Capability, Deployment
+from faaskeeper.api.queue import PollingQueue
+from faaskeeper.api.storage import NodeState, NodeUpdate
+from faaskeeper.node import Stat
+from faaskeeper.protocol import codec
+from faaskeeper.protocol.messages import DistributorEvent, EventKind, Op, WriteRequest
+from faaskeeper.protocol.settings import FaultHook, FunctionCrash
+from faaskeeper.protocol.writer import DISTRIBUTOR_GROUP
+from faaskeeper.testing.fixtures import ConformanceFixtures, requires
+from faaskeeper.testing.support import FunctionRig, HandSession, Inbox, RecordingQueue, crash_at
+
+
+@requires(Capability.POLLING_QUEUES)
+class FaultSuite(ConformanceFixtures):
+    """Every step of a write may die or repeat; the outcome is still exactly-once, and nothing
+    forged or malformed is ever applied."""
+
+    @pytest.fixture
+    def rig(
+        self, deployment: Deployment, writer_queue: PollingQueue, distributor_queue: PollingQueue
+    ) -> Callable[..., FunctionRig]:
+        """``rig(faults=..., lock_max_hold=...)``: the functions over this deployment, run by hand."""
+
+        def make(faults: FaultHook | None = None, lock_max_hold: float = 0.5) -> FunctionRig:
+            return FunctionRig(deployment, writer_queue, distributor_queue, faults=faults, lock_max_hold=lock_max_hold)
+
+        return make
+
+    @pytest.fixture
+    def session(
+        self,
+        writer_queue: PollingQueue,
+        listen: Callable[[Inbox], ChannelListener],
+        rig: Callable[..., FunctionRig],
+    ) -> HandSession:
+        inbox = Inbox()
+        session = HandSession(writer_queue, listen(inbox).address, inbox)
+        seq = session.push(session.request(Op.REGISTER_SESSION))
+        rig().run()
+        assert inbox.wait_reply(seq, self.settle_timeout).ok
+        return session
+
+    def test_writer_dying_after_push_is_finished_by_the_distributor(
+        self,
+        deployment: Deployment,
+        writer_queue: PollingQueue,
+        distributor_queue: PollingQueue,
+        session: HandSession,
+        rig: Callable[..., FunctionRig],
+    ) -> None:
+        seq = session.push(session.request(Op.CREATE, "/crash", b"data"))
+        with pytest.raises(FunctionCrash):
+            rig(faults=crash_at("writer.pushed")).run()
+        system, user = deployment.system_storage, deployment.user_storage
+        node = system.read_node("/crash")
+        assert node is not None
+        assert node.lock is not None, "the dead writer still holds its lock"
+        assert not node.exists
+        assert node.pending == ()
+        assert user.read("/crash") is None
+        assert distributor_queue.depth() == 1
+        healthy = rig()
+        healthy.run()
+        reply = session.inbox.wait_reply(seq, self.settle_timeout)
+        assert reply.ok
+        assert reply.path == "/crash"
+        stored = user.read("/crash")
+        assert stored is not None
+        assert stored.data == b"data"
+        node = system.read_node("/crash")
+        assert node is not None
+        assert node.exists
+        assert node.lock is None
+        assert node.pending == ()
+        root = user.read("/")
+        assert root is not None
+        assert root.children == ["crash"]
+        # The dead writer's message is delivered again; the request is recognised as done.
+        healthy.run_until(lambda: writer_queue.depth() == 0, self.settle_timeout, "the redelivery")
+        assert distributor_queue.depth() == 0, "a finished request is not pushed again"
+        assert len(session.inbox.replies(seq)) == 1
+        again = user.read("/crash")
+        assert again is not None
+        assert again.stat == stored.stat
+
+    def test_lock_of_a_dead_writer_expires(
+        self,
+        deployment: Deployment,
+        distributor_queue: PollingQueue,
+        session: HandSession,
+        rig: Callable[..., FunctionRig],
+    ) -> None:
+        seq = session.push(session.request(Op.CREATE, "/stuck", b"x"))
+        with pytest.raises(FunctionCrash):
+            rig(faults=crash_at("writer.locked")).run()
+        root = deployment.system_storage.read_node("/")
+        assert root is not None
+        assert root.lock is not None
+        assert distributor_queue.depth() == 0
+        healthy = rig(lock_max_hold=0.3)
+        replies = healthy.run_until(lambda: session.inbox.replies(seq), self.settle_timeout, "the retried write")
+        assert [r.ok for r in replies] == [True]
+        stored = deployment.user_storage.read("/stuck")
+        assert stored is not None
+        assert stored.data == b"x"
+        for path in ("/", "/stuck"):
+            node = deployment.system_storage.read_node(path)
+            assert node is not None
+            assert node.lock is None, f"{path} left locked"
+
+    def test_distributor_dying_before_reply_is_redelivered(
+        self,
+        deployment: Deployment,
+        writer_queue: PollingQueue,
+        distributor_queue: PollingQueue,
+        session: HandSession,
+        rig: Callable[..., FunctionRig],
+    ) -> None:
+        seq = session.push(session.request(Op.CREATE, "/applied", b"v"))
+        with pytest.raises(FunctionCrash):
+            rig(faults=crash_at("distributor.applied")).run()
+        node = deployment.system_storage.read_node("/applied")
+        assert node is not None
+        assert node.pending, "the transaction stays pending until the distributor finishes it"
+        assert session.inbox.replies(seq) == []
+        healthy = rig()
+        replies = healthy.run_until(lambda: session.inbox.replies(seq), self.settle_timeout, "the redelivered event")
+        assert [r.ok for r in replies] == [True]
+        stored = deployment.user_storage.read("/applied")
+        assert stored is not None
+        assert (stored.data, stored.stat.version) == (b"v", 0)
+        node = deployment.system_storage.read_node("/applied")
+        assert node is not None
+        assert node.pending == ()
+        assert writer_queue.depth() == 0
+        assert distributor_queue.depth() == 0
+
+    def test_duplicate_delivery_is_applied_once(
+        self, deployment: Deployment, session: HandSession, rig: Callable[..., FunctionRig]
+    ) -> None:
+        session.push(session.request(Op.CREATE, "/once", b"0"))
+        update = session.request(Op.SET_DATA, "/once", b"1")
+        session.push(update, dedup="first delivery")
+        session.push(update, dedup="second delivery")
+        refused = session.request(Op.SET_DATA, "/once", b"2", version=7)
+        session.push(refused, dedup="first delivery of the refused")
+        session.push(refused, dedup="second delivery of the refused")
+        rig().run()
+        stored = deployment.user_storage.read("/once")
+        assert stored is not None
+        assert (stored.data, stored.stat.version) == (b"1", 1)
+        assert [r.ok for r in session.inbox.replies(update.seq)] == [True]
+        refusals = session.inbox.replies(refused.seq)
+        assert refusals, "a refused request is answered"
+        assert all(r.error == "BadVersion" for r in refusals), "a repeated request gets the same answer"
+
+    def test_malformed_messages_are_dead_lettered_not_applied(
+        self,
+        deployment: Deployment,
+        writer_queue: PollingQueue,
+        distributor_queue: PollingQueue,
+        session: HandSession,
+    ) -> None:
+        writers, distributors = RecordingQueue(writer_queue), RecordingQueue(distributor_queue)
+        forged = WriteRequest(Op.CREATE, session.id, "not-the-token", session.seq + 1, path="/forged", data=b"evil")
+        bad_path = codec.encode(
+            {
+                "op": "create",
+                "session": session.id,
+                "token": session.token,
+                "seq": 40,
+                "path": "no-slash",
+                "version": -1,
+                "flags": 0,
+            }
+        )
+        poison = [b"garbage", forged.encode(), bad_path]
+        for index, body in enumerate(poison):
+            writers.send(body, session.id, f"poison-{index}")
+        valid = session.push(session.request(Op.CREATE, "/valid", b"ok"))
+        ghost = DistributorEvent(
+            kind=EventKind.COMMIT,
+            session_id=session.id,
+            seq=99,
+            reply_to=session.address,
+            op=Op.CREATE,
+            lock_token="never-held",
+            updates=(NodeUpdate("/ghost", NodeState(True, Stat()), created=True),),
+            data_path="/ghost",
+            data=b"ghost",
+            result_path="/ghost",
+        )
+        distributors.send(b"\x00not an event", DISTRIBUTOR_GROUP, "poison-event")
+        distributors.send(ghost.encode(), DISTRIBUTOR_GROUP, "ghost-event")
+        FunctionRig(deployment, writers, distributors).run()
+        assert session.inbox.wait_reply(valid, self.settle_timeout).ok, "the session goes on past poison"
+        assert sorted(m.body for m, _ in writers.dead) == sorted(poison)
+        assert [m.body for m, _ in distributors.dead] == [b"\x00not an event"]
+        assert all(reason for _, reason in writers.dead + distributors.dead), "dead letters say why"
+        for path in ("/forged", "/ghost", "no-slash"):
+            assert deployment.user_storage.read(path) is None, f"{path} was applied"
+        assert deployment.system_storage.read_node("/forged") is None
+        assert session.inbox.replies(99) == [], "an event that never committed is not answered"
+        root = deployment.user_storage.read("/")
+        assert root is not None
+        assert root.children == ["valid"]
+        assert writer_queue.depth() == 0
+        assert distributor_queue.depth() == 0

@@ -1,0 +1,110 @@
+"""Conformance of sessions through the client: registered until closed or expired, and their
+ephemeral nodes and watches gone with them, never before."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from faaskeeper.api.channel import ChannelListener
+from faaskeeper.api.provider import Deployment
+from faaskeeper.api.queue import Queue
+from faaskeeper.api.storage import SystemStorage
+from faaskeeper.client import FaaSKeeperClient
+from faaskeeper.config import Config
+from faaskeeper.protocol.messages import FLAG_EPHEMERAL, Op
+from faaskeeper.testing.fixtures import ConformanceFixtures
+from faaskeeper.testing.support import HandSession, Inbox, wait_until
+
+Factory = Callable[[], FaaSKeeperClient]
+
+
+class SessionSuite(ConformanceFixtures):
+    """A session's records and its ephemeral nodes live exactly as long as the session."""
+
+    def test_session_is_registered_until_closed(self, client_factory: Factory, system_storage: SystemStorage) -> None:
+        closing, staying = client_factory(), client_factory()
+        assert closing.session_id is not None
+        assert staying.session_id is not None
+        record = system_storage.read_session(closing.session_id)
+        assert record is not None
+        assert record.status == "active"
+        session_id = closing.session_id
+        closing.stop()
+        assert system_storage.read_session(session_id) is None
+        assert system_storage.read_session(staying.session_id) is not None
+
+    def test_ephemeral_nodes_end_with_their_session(self, client_factory: Factory) -> None:
+        owner, observer = client_factory(), client_factory()
+        owner.create("/eph", b"e", ephemeral=True)
+        sequential = owner.create("/eph-seq-", ephemeral=True, sequential=True).path
+        owner.create("/persistent", b"p")
+        seen = observer.exists("/eph")
+        assert seen is not None
+        assert seen.stat.ephemeral_owner == owner.session_id
+        observer.set_data("/eph", b"changed by another session")
+        time.sleep(0.2)
+        assert observer.exists("/eph") is not None, "an ephemeral node lives as long as its session"
+        owner.stop()
+        assert observer.exists("/eph") is None, "closing a session deletes its ephemeral nodes first"
+        assert observer.exists(sequential) is None
+        assert observer.get_data("/persistent").data == b"p"
+        assert [n.path for n in observer.get_children("/")] == ["/persistent"]
+
+    def test_new_session_after_another_closed(self, client_factory: Factory, system_storage: SystemStorage) -> None:
+        """One process closes a session and opens another while it keeps the deployment open."""
+        first = client_factory()
+        first.create("/before")
+        first.stop()
+        second = client_factory()
+        second.create("/after")
+        assert second.exists("/before") is not None
+        assert system_storage.count_nodes() == 3
+
+    def test_silent_session_expires_and_loses_its_ephemeral_nodes(
+        self,
+        client_factory: Factory,
+        deployment: Deployment,
+        fk_checked_config: Config,
+        listen: Callable[[Inbox], ChannelListener],
+    ) -> None:
+        """The provider runs the heartbeat function on its own; the test waits as long as the config's
+        ``session-timeout`` and ``heartbeat-frequency`` say, so give fk_config short ones."""
+        observer = client_factory()
+        silent = self._hand_session(deployment, listen, heartbeat=True)
+        unwatched = self._hand_session(deployment, listen, heartbeat=False)
+        for session in (silent, unwatched):
+            created = session.push(session.request(Op.CREATE, f"/eph-{session.id}", flags=FLAG_EPHEMERAL))
+            assert session.inbox.wait_reply(created, self.client_timeout).ok
+        observer.create("/observer-eph", ephemeral=True)
+        for session in (silent, unwatched):
+            session.listener.stop()  # the client is gone without closing its session
+        stopped = time.monotonic()
+        timeout = fk_checked_config.effective_session_timeout
+        limit = timeout + 3 * fk_checked_config.heartbeat_frequency + self.settle_timeout
+        wait_until(lambda: observer.exists(f"/eph-{silent.id}") is None, limit, "the silent session's expiry")
+        assert time.monotonic() - stopped >= timeout * 0.9, "expired before its session timeout"
+        system = deployment.system_storage
+        wait_until(lambda: system.read_session(silent.id) is None, self.settle_timeout, "the session's removal")
+        time.sleep(fk_checked_config.heartbeat_frequency)
+        assert system.read_session(unwatched.id) is not None, "a session without heartbeats never expires"
+        assert observer.exists(f"/eph-{unwatched.id}") is not None
+        assert observer.exists("/observer-eph") is not None, "a session that answers heartbeats lives on"
+        assert observer.session_id is not None
+        assert system.read_session(observer.session_id) is not None
+
+    def _hand_session(
+        self, deployment: Deployment, listen: Callable[[Inbox], ChannelListener], *, heartbeat: bool
+    ) -> _Silenceable:
+        inbox = Inbox()
+        listener = listen(inbox)
+        session = _Silenceable(deployment.writer_queue, listener.address, inbox, listener)
+        registered = session.push(session.request(Op.REGISTER_SESSION, heartbeat=heartbeat))
+        assert inbox.wait_reply(registered, self.client_timeout).ok
+        return session
+
+
+class _Silenceable(HandSession):
+    def __init__(self, queue: Queue, address: str, inbox: Inbox, listener: ChannelListener) -> None:
+        super().__init__(queue, address, inbox)
+        self.listener = listener

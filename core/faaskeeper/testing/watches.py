@@ -1,0 +1,121 @@
+"""Conformance of watches through the client: one-shot, fired by the right writes with the
+right event, delivered before the data they announce can be read, and cleaned up."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+
+from faaskeeper.api.storage import SystemStorage
+from faaskeeper.client import FaaSKeeperClient
+from faaskeeper.testing.fixtures import ConformanceFixtures
+from faaskeeper.watch import WatchedEvent, WatchEventType
+
+Factory = Callable[[], FaaSKeeperClient]
+
+
+class Events:
+    """A watch callback that keeps the events it receives, each after ``delay`` seconds of work."""
+
+    def __init__(self, delay: float = 0.0) -> None:
+        self.events: list[WatchedEvent] = []
+        self._delay = delay
+        self._changed = threading.Condition()
+
+    def __call__(self, event: WatchedEvent) -> None:
+        if self._delay:
+            time.sleep(self._delay)
+        with self._changed:
+            self.events.append(event)
+            self._changed.notify_all()
+
+    def wait(self, count: int, timeout: float) -> list[WatchedEvent]:
+        with self._changed:
+            if not self._changed.wait_for(lambda: len(self.events) >= count, timeout):
+                raise AssertionError(f"expected {count} watch events within {timeout:g} s, got {self.events}")
+            return list(self.events)
+
+
+class WatchSuite(ConformanceFixtures):
+    """get_data, exists and get_children watches, as ZooKeeper defines them."""
+
+    def test_data_watch_fires_once(self, client_factory: Factory) -> None:
+        watcher, writer = client_factory(), client_factory()
+        writer.create("/w", b"0")
+        first = Events()
+        watcher.get_data("/w", watch=first)
+        changed = writer.set_data("/w", b"1")
+        assert first.wait(1, self.settle_timeout) == [
+            WatchedEvent(WatchEventType.NODE_DATA_CHANGED, "/w", changed.stat.mzxid)
+        ]
+        writer.set_data("/w", b"2")
+        second = Events()
+        watcher.get_data("/w", watch=second)
+        third = writer.set_data("/w", b"3")
+        assert [e.timestamp for e in second.wait(1, self.settle_timeout)] == [third.stat.mzxid]
+        assert len(first.events) == 1, "a watch fires once"
+
+    def test_exists_watch_on_missing_node_fires_on_create(self, client_factory: Factory) -> None:
+        watcher, writer = client_factory(), client_factory()
+        events = Events()
+        assert watcher.exists("/later", watch=events) is None
+        created = writer.create("/later", b"x")
+        assert events.wait(1, self.settle_timeout) == [
+            WatchedEvent(WatchEventType.NODE_CREATED, "/later", created.stat.czxid)
+        ]
+
+    def test_children_watch_fires_on_children_only(self, client_factory: Factory) -> None:
+        watcher, writer = client_factory(), client_factory()
+        writer.create("/p")
+        added = Events()
+        watcher.get_children("/p", watch=added)
+        writer.set_data("/p", b"not a child change")
+        child = writer.create("/p/c")
+        assert added.wait(1, self.settle_timeout) == [
+            WatchedEvent(WatchEventType.NODE_CHILDREN_CHANGED, "/p", child.stat.czxid)
+        ]
+        removed = Events()
+        assert [n.path for n in watcher.get_children("/p", watch=removed)] == ["/p/c"]
+        writer.delete("/p/c")
+        [event] = removed.wait(1, self.settle_timeout)
+        assert (event.event_type, event.path) == (WatchEventType.NODE_CHILDREN_CHANGED, "/p")
+        assert event.timestamp > child.stat.czxid
+
+    def test_delete_fires_data_and_exists_watches(self, client_factory: Factory) -> None:
+        watcher, writer = client_factory(), client_factory()
+        writer.create("/gone", b"x")
+        data, exists = Events(), Events()
+        watcher.get_data("/gone", watch=data)
+        watcher.exists("/gone", watch=exists)
+        writer.delete("/gone")
+        for events in (data, exists):
+            [event] = events.wait(1, self.settle_timeout)
+            assert (event.event_type, event.path) == (WatchEventType.NODE_DELETED, "/gone")
+
+    def test_notification_comes_before_the_data(self, client_factory: Factory) -> None:
+        """A client never reads a change's data before its watch callback for that change has run,
+        even when the callback takes its time."""
+        watcher, writer = client_factory(), client_factory()
+        writer.create("/wbd", b"old")
+        events = Events(delay=0.2)
+        watcher.get_data("/wbd", watch=events)
+        writer.set_data("/wbd", b"new")
+        node = watcher.get_data("/wbd")
+        assert node.data == b"new"
+        assert [e.event_type for e in events.events] == [WatchEventType.NODE_DATA_CHANGED], (
+            "the client read the new data before its watch callback for the change ran"
+        )
+
+    def test_watches_are_removed_when_fired_or_closed(
+        self, client_factory: Factory, system_storage: SystemStorage
+    ) -> None:
+        watcher, writer = client_factory(), client_factory()
+        writer.create("/a")
+        watcher.get_data("/a", watch=Events())
+        watcher.get_children("/", watch=Events())
+        assert system_storage.count_watches() == 2
+        writer.set_data("/a", b"fires the data watch")
+        assert system_storage.count_watches() == 1, "a fired watch is removed before the write completes"
+        watcher.stop()
+        assert system_storage.count_watches() == 0, "a closed session's watches are removed"

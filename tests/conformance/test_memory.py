@@ -1,0 +1,43 @@
+"""The conformance suite against the third-party memory provider in tests/plugins/faaskeeper-memory.
+
+The provider is reached only through its ``faaskeeper.providers`` entry point, as any third-party
+plugin would be; these tests fail (not skip) when it is not installed.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from faaskeeper.api.provider import Provider
+from faaskeeper.config import Config
+from faaskeeper.exceptions import UnknownProviderException
+from faaskeeper.plugins.manager import get_provider
+from faaskeeper.testing import ConformanceSuite
+
+INSTALL_HINT = "install it with: .venv/bin/pip install -e tests/plugins/faaskeeper-memory"
+
+
+@pytest.fixture
+def provider() -> Provider:
+    try:
+        return get_provider("memory")
+    except UnknownProviderException as err:
+        pytest.fail(f"the memory test provider is not installed; {INSTALL_HINT}\n({err})", pytrace=False)
+
+
+@pytest.fixture
+def fk_config(provider, deploy, deployment_name: str) -> Config:
+    return deploy(
+        provider,
+        {
+            "cloud-provider": "memory",
+            "deployment-name": deployment_name,
+            "heartbeat-frequency": 0.2,
+            "session-timeout": 0.6,
+            "memory": {"lock-max-hold": 1, "visibility-timeout": 1},
+        },
+    )
+
+
+class TestMemoryProvider(ConformanceSuite):
+    client_timeout = 5.0

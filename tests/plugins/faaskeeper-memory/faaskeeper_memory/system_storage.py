@@ -1,0 +1,165 @@
+"""System storage in dicts: node rows with locks and pending transactions, sessions and watches.
+
+One lock guards everything, so each method (a commit over several nodes included) is atomic.
+"""
+
+from __future__ import annotations
+
+import copy
+import threading
+from collections.abc import Sequence
+from dataclasses import replace
+from typing import Any
+
+from faaskeeper.api.storage import (
+    Commit,
+    Lock,
+    NodeState,
+    SessionRecord,
+    SystemNode,
+    SystemStorage,
+    WatchKind,
+    WatchRecord,
+)
+
+WatchKey = tuple[str, WatchKind, str]
+
+
+class MemorySystemStorage(SystemStorage):
+    def __init__(self) -> None:
+        self._guard = threading.Lock()
+        self._nodes: dict[str, SystemNode] = {"/": SystemNode("/", NodeState(True))}
+        self._sessions: dict[str, SessionRecord] = {}
+        self._watches: dict[WatchKey, WatchRecord] = {}
+
+    def lock_node(self, path: str, lock: Lock, max_hold: float) -> SystemNode | None:
+        with self._guard:
+            node = self._nodes.get(path)
+            if node is None:
+                node = SystemNode(path, NodeState(False), lock)
+            elif node.lock is not None and node.lock.timestamp >= lock.timestamp - max_hold:
+                return None
+            else:
+                node = replace(node, lock=lock)
+            self._nodes[path] = node
+            return node
+
+    def unlock_node(self, path: str, lock: Lock) -> None:
+        with self._guard:
+            node = self._nodes.get(path)
+            if node is None or node.lock is None or node.lock.token != lock.token:
+                return
+            if not node.exists and not node.pending:
+                del self._nodes[path]
+            else:
+                self._nodes[path] = replace(node, lock=None)
+
+    def commit(self, commit: Commit) -> bool:
+        with self._guard:
+            for update in commit.updates:
+                node = self._nodes.get(update.path)
+                if node is None or node.lock is None or node.lock.token != commit.lock_token:
+                    return False
+            for update in commit.updates:
+                node = self._nodes[update.path]
+                self._nodes[update.path] = SystemNode(
+                    update.path, update.resolved(commit.txn), None, (*node.pending, commit.txn)
+                )
+            session = self._sessions.get(commit.session_id)
+            if commit.request_seq is not None and session is not None:
+                session.last_seq = max(session.last_seq, commit.request_seq)
+                session.last_outcome = None
+            return True
+
+    def read_node(self, path: str) -> SystemNode | None:
+        with self._guard:
+            return self._nodes.get(path)
+
+    def finish_transaction(self, paths: Sequence[str], txn: int) -> None:
+        with self._guard:
+            for path in paths:
+                node = self._nodes.get(path)
+                if node is None:
+                    continue
+                node = replace(node, pending=tuple(t for t in node.pending if t != txn))
+                if not node.exists and not node.pending and node.lock is None:
+                    del self._nodes[path]
+                else:
+                    self._nodes[path] = node
+
+    def ephemeral_nodes(self, session_id: str) -> list[str]:
+        with self._guard:
+            return sorted(
+                path
+                for path, node in self._nodes.items()
+                if node.exists and node.state.stat.ephemeral_owner == session_id
+            )
+
+    def create_session(self, session: SessionRecord) -> bool:
+        with self._guard:
+            if session.session_id in self._sessions:
+                return False
+            self._sessions[session.session_id] = copy.deepcopy(session)
+            return True
+
+    def read_session(self, session_id: str) -> SessionRecord | None:
+        with self._guard:
+            session = self._sessions.get(session_id)
+            return copy.deepcopy(session) if session is not None else None
+
+    def record_outcome(self, session_id: str, seq: int, outcome: dict[str, Any]) -> bool:
+        with self._guard:
+            session = self._sessions.get(session_id)
+            if session is None or session.last_seq >= seq:
+                return False
+            session.last_seq = seq
+            session.last_outcome = copy.deepcopy(outcome)
+            return True
+
+    def delete_session(self, session_id: str) -> None:
+        with self._guard:
+            self._sessions.pop(session_id, None)
+
+    def list_sessions(self) -> list[SessionRecord]:
+        with self._guard:
+            return [copy.deepcopy(s) for _, s in sorted(self._sessions.items())]
+
+    def count_nodes(self) -> int:
+        with self._guard:
+            return sum(1 for node in self._nodes.values() if node.exists)
+
+    def touch_session(self, session_id: str, silent_since: float) -> None:
+        with self._guard:
+            session = self._sessions.get(session_id)
+            if session is not None:
+                session.silent_since = silent_since
+
+    # -- watches --------------------------------------------------------------------------
+
+    def add_watch(self, watch: WatchRecord) -> None:
+        key = (watch.path, watch.kind, watch.session_id)
+        with self._guard:
+            existing = self._watches.get(key)
+            counter = watch.counter if existing is None else max(existing.counter, watch.counter)
+            self._watches[key] = replace(watch, counter=counter)
+
+    def triggered_watches(self, path: str, kinds: Sequence[WatchKind], txn: int) -> list[WatchRecord]:
+        with self._guard:
+            return [w for w in self._watches.values() if w.path == path and w.kind in kinds and w.counter < txn]
+
+    def remove_watches(self, watches: Sequence[WatchRecord]) -> None:
+        with self._guard:
+            for watch in watches:
+                key = (watch.path, watch.kind, watch.session_id)
+                existing = self._watches.get(key)
+                if existing is not None and existing.counter == watch.counter:
+                    del self._watches[key]
+
+    def remove_session_watches(self, session_id: str) -> None:
+        with self._guard:
+            for key in [k for k in self._watches if k[2] == session_id]:
+                del self._watches[key]
+
+    def count_watches(self) -> int:
+        with self._guard:
+            return len(self._watches)
