@@ -8,14 +8,10 @@ from pathlib import Path
 
 from faaskeeper.api.channel import ChannelListener, ClientChannel
 from faaskeeper.api.provider import Deployment, FunctionHost
-from faaskeeper.api.queue import PollingQueue
 from faaskeeper.channels.tcp import TcpChannel, TcpListener
 from faaskeeper.config import Config
-from faaskeeper.protocol.distributor import Distributor
-from faaskeeper.protocol.heartbeat import HeartbeatFunction
-from faaskeeper.protocol.host import PollingFunctionHost, ScheduledFunction
+from faaskeeper.protocol.embedded import EmbeddedFunctions
 from faaskeeper.protocol.settings import FaultHook, FunctionSettings
-from faaskeeper.protocol.writer import Writer
 from faaskeeper_local.database import Database
 from faaskeeper_local.queue import LocalQueue
 from faaskeeper_local.settings import LocalSettings
@@ -27,7 +23,7 @@ DISTRIBUTOR_QUEUE = "distributor"
 
 
 class _SharedFile:
-    """What all clients of one deployment in this process share: connections and one function host."""
+    """What all clients of one deployment in this process share: connections and the functions."""
 
     def __init__(self, settings: LocalSettings, config: Config, faults: FaultHook | None) -> None:
         self.db = Database(settings.database)
@@ -38,44 +34,28 @@ class _SharedFile:
         self.writer_queue = LocalQueue(self.db, WRITER_QUEUE)
         self.distributor_queue = LocalQueue(self.db, DISTRIBUTOR_QUEUE)
         self.channel = TcpChannel()
-        functions = FunctionSettings(
-            lock_max_hold=settings.lock_max_hold,
-            max_data_size=config.max_data_size,
-            heartbeat_interval=config.heartbeat_frequency,
-            session_timeout=config.effective_session_timeout,
-            faults=faults,
-        )
-        self.writer = Writer(self.system, self.distributor_queue, self.channel, functions)
-        self.distributor = Distributor(self.system, self.user, self.channel, functions)
-        self.heartbeat = HeartbeatFunction(self.system, self.writer_queue, self.channel, functions)
-        # Slightly under the period, so the process whose timer fires first each period claims it.
-        self.heartbeat_interval = config.heartbeat_frequency * 0.9
-        self.schedule = ScheduledFunction(config.heartbeat_frequency, self._heartbeat, "faaskeeper-heartbeat")
-        triggers: list[tuple[PollingQueue, object]] = [
-            (self.writer_queue, self.writer.handle),
-            (self.distributor_queue, self.distributor.handle),
-        ]
-        self.host = PollingFunctionHost(
-            triggers,  # type: ignore[arg-type]
+        self.references = 0
+        # Every process schedules the heartbeat; the first to claim a period runs it. Claims
+        # fall due slightly before the period, so the next timer that fires takes the next one.
+        claim_interval = config.heartbeat_frequency * 0.9
+        self.functions = EmbeddedFunctions(
+            system=self.system,
+            user=self.user,
+            writer_queue=self.writer_queue,
+            distributor_queue=self.distributor_queue,
+            channel=self.channel,
+            settings=FunctionSettings(
+                lock_max_hold=settings.lock_max_hold,
+                max_data_size=config.max_data_size,
+                heartbeat_interval=config.heartbeat_frequency,
+                session_timeout=config.effective_session_timeout,
+                faults=faults,
+            ),
             visibility_timeout=settings.visibility_timeout,
             max_receives=settings.max_receives,
+            claim_heartbeat=lambda: self.system.claim_schedule("heartbeat", time.time(), claim_interval),
+            name="faaskeeper-local",
         )
-        self.references = 0
-        self.host_references = 0
-
-    def _heartbeat(self) -> None:
-        # Every process schedules the heartbeat; one of them runs it per period.
-        claimed = self.system.claim_schedule("heartbeat", time.time(), self.heartbeat_interval)
-        if claimed and self.heartbeat.run().expired:
-            self.host.wake()
-
-    def start(self) -> None:
-        self.host.start()
-        self.schedule.start()
-
-    def stop(self) -> None:
-        self.schedule.stop()
-        self.host.stop()
 
 
 _shared: dict[Path, _SharedFile] = {}
@@ -83,32 +63,6 @@ _shared_lock = threading.Lock()
 
 #: Fault hook for the functions this process hosts (tests set it before opening a deployment).
 process_faults: FaultHook | None = None
-
-
-class _SharedHost(FunctionHost):
-    """Counts the clients of this process using the one host of a deployment."""
-
-    def __init__(self, shared: _SharedFile) -> None:
-        self._shared = shared
-        self._started = False
-
-    def start(self) -> None:
-        with _shared_lock:
-            if not self._started:
-                self._started = True
-                self._shared.host_references += 1
-                self._shared.start()
-
-    def wake(self) -> None:
-        self._shared.host.wake()
-
-    def stop(self) -> None:
-        with _shared_lock:
-            if self._started:
-                self._started = False
-                self._shared.host_references -= 1
-                if self._shared.host_references == 0:
-                    self._shared.stop()
 
 
 class LocalDeployment(Deployment):
@@ -144,15 +98,11 @@ class LocalDeployment(Deployment):
     def channel(self) -> ClientChannel:
         return self._shared.channel
 
-    @property
-    def host(self) -> PollingFunctionHost:
-        return self._shared.host
-
     def listener(self, port: int = -1) -> ChannelListener:
         return TcpListener("127.0.0.1", port)
 
     def function_host(self) -> FunctionHost:
-        return _SharedHost(self._shared)
+        return self._shared.functions.handle()
 
     def close(self) -> None:
         with _shared_lock:
@@ -163,6 +113,6 @@ class LocalDeployment(Deployment):
             if self._shared.references > 0:
                 return
             _shared.pop(self.settings.database, None)
-        self._shared.stop()
+        self._shared.functions.stop()
         self._shared.channel.close()
         self._shared.db.close()
