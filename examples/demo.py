@@ -6,10 +6,12 @@ Run: python examples/demo.py CONFIG (a client config, as ``fk deploy`` writes it
 from __future__ import annotations
 
 import sys
+import threading
 
 from faaskeeper.client import FaaSKeeperClient
 from faaskeeper.config import Config
 from faaskeeper.exceptions import FaaSKeeperException
+from faaskeeper.watch import WatchedEvent
 
 
 def show(label: str, value: object) -> None:
@@ -32,6 +34,18 @@ def main(config_path: str) -> None:
     show("bob set_data /app (version 0)", f"version={node.stat.version} mzxid={node.stat.mzxid}")
     show("alice get_data /app", alice.get_data("/app").data)
 
+    print("watches")
+    seen = threading.Event()
+
+    def on_change(event: WatchedEvent) -> None:
+        show("bob's watch on /app fired", f"{event.type} {event.path} at transaction {event.timestamp}")
+        seen.set()
+
+    bob.get_data("/app", watch=on_change)
+    alice.set_data("/app", b"v3")
+    seen.wait(5)
+    show("bob get_data /app", bob.get_data("/app").data)
+
     print("sequential nodes")
     alice.create("/app/queue", b"")
     for who in (alice, bob, alice):
@@ -40,12 +54,13 @@ def main(config_path: str) -> None:
 
     print("ephemeral nodes")
     alice.create("/app/leader", alice.session_id.encode() if alice.session_id else b"", ephemeral=True)
-    stat = bob.exists("/app/leader")
-    show("bob exists /app/leader", f"owner={stat.stat.ephemeral_owner if stat else None}")
+    gone = threading.Event()
+    stat = bob.exists("/app/leader", watch=lambda event: gone.set())
+    show("bob exists /app/leader (with a watch)", f"owner={stat.stat.ephemeral_owner if stat else None}")
 
     print("errors")
     attempts = [
-        ("set_data /app with stale version 0", lambda: alice.set_data("/app", b"v3", version=0)),
+        ("set_data /app with stale version 0", lambda: alice.set_data("/app", b"v4", version=0)),
         ("create /app again", lambda: bob.create("/app", b"")),
         ("create /missing/child", lambda: bob.create("/missing/child", b"")),
         ("delete /app (has children)", lambda: bob.delete("/app")),
@@ -64,7 +79,8 @@ def main(config_path: str) -> None:
 
     print("sessions")
     alice.stop()
-    show("alice stopped; bob exists /app/leader", bob.exists("/app/leader"))
+    show("alice stopped; bob's watch on /app/leader fired", gone.wait(5))
+    show("bob exists /app/leader", bob.exists("/app/leader"))
     show("bob get_data /app", bob.get_data("/app").data)
     bob.stop()
 

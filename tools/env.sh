@@ -12,9 +12,14 @@ ensure_venv() {
     fi
     local stamp="$VENV/.fk-installed-$extras"
     if [ ! -f "$stamp" ] || [ "$ROOT/pyproject.toml" -nt "$stamp" ]; then
-        echo "==> installing faaskeeper[$extras] into $VENV"
-        "$PY" -m pip install --quiet --upgrade pip
-        "$PY" -m pip install --quiet -e "$ROOT[$extras]"
+        echo "==> installing faaskeeper[$extras] into $VENV (log: build/pip.log)"
+        mkdir -p "$ROOT/build"
+        if ! { "$PY" -m pip install --upgrade pip && "$PY" -m pip install -e "$ROOT[$extras]"; } \
+            >"$ROOT/build/pip.log" 2>&1; then
+            tail -n 30 "$ROOT/build/pip.log"
+            echo "install failed; see build/pip.log" >&2
+            exit 1
+        fi
         touch "$stamp"
     fi
     export PATH="$VENV/bin:$PATH"

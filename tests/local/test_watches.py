@@ -324,3 +324,16 @@ def test_one_client_holding_ten_thousand_watches(client, other):
     assert sum(e.event_type is Deleted for e in fired) == 3 * nodes
     assert sum(e.event_type is Created for e in fired) == nodes
     assert storage(other).count_watches() == 0
+
+
+def test_client_ignores_a_notification_older_than_its_watch(client, other):
+    """A redelivered or raced notification for a change the watch was set after does not fire it."""
+    client.create("/stale", b"0")
+    node = client.set_data("/stale", b"1")
+    watch = Recorder()
+    other.get_data("/stale", watch=watch)
+    assert other._watches is not None
+    other._watches.notify("/stale", Changed, node.stat.mzxid)  # the change the watch already saw
+    assert watch.nothing()
+    newer = client.set_data("/stale", b"2")
+    assert watch.next().timestamp == newer.stat.mzxid
