@@ -284,3 +284,28 @@ def test_two_clients_see_each_other(client, other):
     assert other.get_data("/shared").data == b"from client"
     other.set_data("/shared", b"from other")
     assert client.get_data("/shared").data == b"from other"
+
+
+def test_many_clients_writing_one_node_all_finish(config, client):
+    client.create("/hot", b"")
+    writers = [FaaSKeeperClient(config, timeout=30) for _ in range(6)]
+    for w in writers:
+        w.start()
+    errors: list[BaseException] = []
+
+    def hammer(c: FaaSKeeperClient) -> None:
+        try:
+            for i in range(15):
+                c.set_data("/hot", str(i).encode())
+        except BaseException as err:
+            errors.append(err)
+
+    threads = [threading.Thread(target=hammer, args=(w,)) for w in writers]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    for w in writers:
+        w.stop()
+    assert errors == []
+    assert client.exists("/hot").stat.version == 6 * 15

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 import threading
+from importlib.metadata import entry_points
 
 import pluggy
 
@@ -11,6 +13,8 @@ from faaskeeper.exceptions import UnknownProviderException
 from faaskeeper.plugins import hookspecs
 
 ENTRY_POINT_GROUP = "faaskeeper.providers"
+
+log = logging.getLogger("faaskeeper.plugins")
 
 
 class ProviderRegistry:
@@ -22,6 +26,8 @@ class ProviderRegistry:
         self._autoload = autoload
         self._loaded = False
         self._providers: dict[str, type[Provider]] = {}
+        #: Plugins whose entry point failed to load, by entry point name, with the error.
+        self._broken: dict[str, BaseException] = {}
         self._lock = threading.Lock()
 
     def register_plugin(self, plugin: object, name: str | None = None) -> None:
@@ -36,7 +42,7 @@ class ProviderRegistry:
             if self._loaded:
                 return
             if self._autoload:
-                self.pm.load_setuptools_entrypoints(ENTRY_POINT_GROUP)
+                self._load_entry_points()
                 self._autoload = False
             self.pm.check_pending()
             found: dict[str, type[Provider]] = {}
@@ -48,6 +54,19 @@ class ProviderRegistry:
             self._providers = found
             self._loaded = True
 
+    def _load_entry_points(self) -> None:
+        """Register every installed plugin; one that fails to import is set aside, not fatal."""
+        for entry_point in entry_points(group=ENTRY_POINT_GROUP):
+            if self.pm.has_plugin(entry_point.name):
+                continue
+            try:
+                plugin = entry_point.load()
+            except Exception as err:
+                log.warning("provider plugin %r failed to load: %s", entry_point.name, err)
+                self._broken[entry_point.name] = err
+                continue
+            self.pm.register(plugin, name=entry_point.name)
+
     def names(self) -> list[str]:
         self._load()
         return sorted(self._providers)
@@ -55,6 +74,12 @@ class ProviderRegistry:
     def get(self, name: str) -> Provider:
         self._load()
         cls = self._providers.get(name)
+        if cls is None and name in self._broken:
+            err = self._broken[name]
+            raise UnknownProviderException(
+                f"Provider {name!r} is installed but failed to load: {type(err).__name__}: {err}. "
+                f"Reinstall its plugin (e.g. `pip install --force-reinstall faaskeeper-{name}`)."
+            )
         if cls is None:
             installed = ", ".join(sorted(self._providers)) or "none"
             raise UnknownProviderException(
