@@ -115,3 +115,9 @@ def test_fk_console_script_runs():
     assert out.returncode == 0
     assert "deploy" in out.stdout
     assert "remove" in out.stdout
+
+
+def test_deploy_functions_on_local(tmp_path, capsys):
+    config = write(tmp_path / "c.json", {"cloud-provider": "local", "deployment-name": "d", "local": {"path": "p"}})
+    assert main(["deploy", "functions", "--config", config]) == 0
+    assert "up to date" in capsys.readouterr().out

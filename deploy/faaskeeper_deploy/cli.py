@@ -44,7 +44,9 @@ def cmd_deploy(args: argparse.Namespace) -> int:
     provider = registry().get(config.cloud_provider)
     provider.validate_config(config)
     if args.target == "functions":
-        print(f"{provider.name}: functions of {config.deployment_name!r} are up to date")
+        updated = provider.deploy_functions(config)
+        state = "updated" if updated else "up to date (they run from the installed package)"
+        print(f"{provider.name}: functions of {config.deployment_name!r} {state}")
         return 0
     deployed = provider.deploy(config, clean=args.clean)
     output = Path(args.output or args.config)
@@ -105,7 +107,7 @@ _EXTENSIONS: list[Callable[[Any], None]] = []
 
 
 def _load_extensions() -> None:
-    from faaskeeper_deploy import bench  # noqa: F401 - registers its subcommand
+    from faaskeeper_deploy import bench, shell  # noqa: F401 - each registers its subcommand
 
 
 def main(argv: Sequence[str] | None = None) -> int:

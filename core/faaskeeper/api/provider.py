@@ -95,6 +95,11 @@ class Provider(ABC):
     def deploy(self, config: Config, *, clean: bool = False) -> Config:
         """Create (or, with ``clean``, recreate) the deployment; return the config clients load."""
 
+    def deploy_functions(self, config: Config) -> bool:
+        """Update only the functions' code of an existing deployment; False if there is nothing
+        to update (the functions run from the installed package)."""
+        return False
+
     @abstractmethod
     def remove(self, config: Config) -> None:
         """Delete the deployment and everything it holds."""

@@ -28,6 +28,8 @@ class ProviderRegistry:
         self._providers: dict[str, type[Provider]] = {}
         #: Plugins whose entry point failed to load, by entry point name, with the error.
         self._broken: dict[str, BaseException] = {}
+        #: The distribution each loaded entry point came from, by entry point name.
+        self.sources: dict[str, str] = {}
         self._lock = threading.Lock()
 
     def register_plugin(self, plugin: object, name: str | None = None) -> None:
@@ -66,6 +68,8 @@ class ProviderRegistry:
                 self._broken[entry_point.name] = err
                 continue
             self.pm.register(plugin, name=entry_point.name)
+            if entry_point.dist is not None:
+                self.sources[entry_point.name] = entry_point.dist.name
 
     def names(self) -> list[str]:
         self._load()
