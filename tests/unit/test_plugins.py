@@ -13,6 +13,7 @@ from faaskeeper.plugins.manager import ProviderRegistry
 class FakeEntryPoint:
     name: str
     target: object
+    dist: None = None
 
     def load(self) -> object:
         if isinstance(self.target, Exception):

@@ -1,0 +1,133 @@
+"""Reading what is typed into ``fk shell``: commands split on ``;`` and newlines, words split as a shell does,
+and the strict argument types of the commands."""
+
+from __future__ import annotations
+
+import argparse
+import math
+import shlex
+from typing import NoReturn
+
+from faaskeeper import paths
+from faaskeeper.exceptions import MalformedInputException
+from faaskeeper_deploy.shell_session import ShellError
+
+
+def split_commands(text: str) -> list[str]:
+    """The commands in ``text``: separated by ``;`` or newlines that are not quoted or escaped."""
+    pieces: list[str] = []
+    current: list[str] = []
+    quote: str | None = None
+    escaped = False
+    for ch in text:
+        if escaped:
+            escaped = False
+        elif ch == "\\" and quote != "'":
+            escaped = True
+        elif quote is not None:
+            if ch == quote:
+                quote = None
+        elif ch in "'\"":
+            quote = ch
+        elif ch in ";\n":
+            pieces.append("".join(current))
+            current = []
+            continue
+        current.append(ch)
+    pieces.append("".join(current))
+    return [piece for piece in pieces if piece.strip()]
+
+
+def split_words(command: str) -> list[str]:
+    """The words of one command, quoted and escaped as in a POSIX shell; none for a ``#`` comment."""
+    if command.lstrip().startswith("#"):
+        return []
+    try:
+        return shlex.split(command)
+    except ValueError as err:
+        raise ShellError(f"cannot read {command.strip()!r}: {str(err).lower()}") from err
+
+
+class CommandParser(argparse.ArgumentParser):
+    """An argument parser whose errors are ShellErrors, never an exit of the process."""
+
+    def __init__(self, name: str, summary: str) -> None:
+        super().__init__(prog=name, description=summary, add_help=False, allow_abbrev=False)
+        self.add_argument("-h", "--help", action="store_true", help="show this help")
+
+    def error(self, message: str) -> NoReturn:
+        raise ShellError(message)
+
+    def exit(self, status: int = 0, message: str | None = None) -> NoReturn:
+        raise ShellError(message or f"{self.prog} stopped")
+
+    def flags(self) -> list[str]:
+        """Every option string the command takes, for completion."""
+        return sorted(flag for action in self._actions for flag in action.option_strings)
+
+
+def node_path(text: str) -> str:
+    """An absolute, well-formed node path."""
+    try:
+        return paths.validate_path(text)
+    except MalformedInputException as err:
+        raise argparse.ArgumentTypeError(str(err)) from err
+
+
+def changeable_path(text: str) -> str:
+    """A node path other than the root."""
+    try:
+        return paths.validate_path(text, allow_root=False)
+    except MalformedInputException as err:
+        raise argparse.ArgumentTypeError(str(err)) from err
+
+
+def boolean(text: str) -> bool:
+    """Exactly ``true`` or ``false``, in any case; anything else is an error, never true."""
+    lowered = text.lower()
+    if lowered not in ("true", "false"):
+        raise argparse.ArgumentTypeError(f"expected true or false, got {text!r}")
+    return lowered == "true"
+
+
+def version(text: str) -> int:
+    """A node version: an integer, -1 for any version."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = -2
+    if value < -1:
+        raise argparse.ArgumentTypeError(f"expected a version (an integer >= -1), got {text!r}")
+    return value
+
+
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
+def seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not (value > 0 and math.isfinite(value)):
+        raise argparse.ArgumentTypeError(f"expected a positive number of seconds, got {text!r}")
+    return value
+
+
+def data_bytes(text: str | None, hex_digits: bool) -> bytes:
+    """A value as typed: UTF-8 text, or with ``hex_digits`` the bytes those hex digits spell."""
+    if text is None:
+        return b""
+    if not hex_digits:
+        return text.encode("utf-8")
+    try:
+        return bytes.fromhex(text.removeprefix("hex:"))
+    except ValueError as err:
+        raise ShellError(f"DATA is not hexadecimal: {text!r}") from err
