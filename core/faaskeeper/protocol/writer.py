@@ -141,6 +141,11 @@ class Writer:
             delete = WriteRequest(Op.DELETE, session.session_id, request.token, request.seq, path=path)
             with contextlib.suppress(NodeDoesntExistException):
                 self._execute(delete, session, counts_for_session=False)
+        # The session is gone before it is answered: a client told its session closed finds no
+        # trace of it. A redelivered close then finds no session and is answered directly.
+        self._system.remove_session_watches(session.session_id)
+        self._system.delete_session(session.session_id)
+        self._settings.fault("writer.close.deleted")
         # The answer travels through the distributor so it arrives after the deletes are applied.
         barrier = DistributorEvent(
             kind=EventKind.BARRIER,
@@ -150,9 +155,6 @@ class Writer:
             op=request.op,
         )
         self._queue.send(barrier.encode(), DISTRIBUTOR_GROUP, f"{request.request_id}:{request.op}")
-        self._settings.fault("writer.close.pushed")
-        self._system.remove_session_watches(session.session_id)
-        self._system.delete_session(session.session_id)
         if expired:
             log.info("session %s expired", session.session_id)
 
