@@ -24,3 +24,22 @@ ensure_venv() {
     fi
     export PATH="$VENV/bin:$PATH"
 }
+
+# Install another of the project's distributions (a provider plugin) editable, once per change
+# of its pyproject.toml. $1: its directory below the root; $2: extras, or empty.
+ensure_plugin() {
+    local dir="$1" extras="${2:-}"
+    local stamp="$VENV/.fk-installed-$(echo "$dir" | tr '/' '-')"
+    if [ ! -f "$stamp" ] || [ "$ROOT/$dir/pyproject.toml" -nt "$stamp" ]; then
+        echo "==> installing $dir into $VENV"
+        mkdir -p "$ROOT/build"
+        local spec="$ROOT/$dir"
+        [ -n "$extras" ] && spec="$spec[$extras]"
+        if ! "$PY" -m pip install -e "$spec" >>"$ROOT/build/pip.log" 2>&1; then
+            tail -n 30 "$ROOT/build/pip.log"
+            echo "install of $dir failed; see build/pip.log" >&2
+            exit 1
+        fi
+        touch "$stamp"
+    fi
+}

@@ -1,0 +1,1 @@
+"""FaaSKeeper on AWS: DynamoDB system storage, S3 or DynamoDB user storage, SQS FIFO queues, Lambda."""

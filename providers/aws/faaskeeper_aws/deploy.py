@@ -1,0 +1,145 @@
+"""``fk deploy``, ``fk remove`` and ``fk status`` on AWS: a CloudFormation stack driven with boto3.
+
+Deploying (idempotent): build the functions' package from the installed code, upload it to the
+code bucket (created first: the stack's functions reference it), create or update the stack and
+wait for it, create the root node in system and user storage, and return the client config, which
+names the data bucket as the upstream's did (``"aws": {"data-bucket": ...}``).
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any, Protocol, runtime_checkable
+
+from faaskeeper.config import Config
+from faaskeeper.exceptions import ConfigurationException, ProviderException
+from faaskeeper_aws import buckets
+from faaskeeper_aws.errors import aws_errors
+from faaskeeper_aws.logical import FUNCTIONS
+from faaskeeper_aws.options import DeployOptions
+from faaskeeper_aws.package import KEY_PREFIX, Package, build_package
+from faaskeeper_aws.remove import remove_deployment
+from faaskeeper_aws.settings import AwsSettings
+from faaskeeper_aws.stack import DEAD_STATES, POLL_SECONDS, Progress, Stack
+from faaskeeper_aws.status import service_status
+from faaskeeper_aws.template import USER_STORAGE_OUTPUT, build_template
+
+__all__ = ["client_config", "deploy_functions", "deploy_service", "remove_service", "service_status"]
+
+
+def report(message: str) -> None:
+    """The default progress: a line on stderr per step, so ``fk deploy`` shows where it is."""
+    print(f"aws: {message}", file=sys.stderr, flush=True)
+
+
+def client_config(config: Config, settings: AwsSettings) -> Config:
+    """The config clients and functions load: the input plus the region and the data bucket."""
+    out = config.serialize()
+    out["deployment-region"] = settings.region
+    out["aws"] = {**config.provider_section, "data-bucket": settings.data_bucket}
+    return Config.deserialize(out)
+
+
+def deploy_service(
+    config: Config, settings: AwsSettings, *, clean: bool = False, progress: Progress = report
+) -> Config:
+    options = DeployOptions.from_config(config)
+    if clean:
+        remove_service(config, settings, progress=progress)
+    deployed = client_config(config, settings)
+    package = upload_package(settings, progress)
+    template = build_template(deployed, settings, package.key, options)
+    stack = Stack(settings, progress)
+    current = stack.describe()
+    if current is not None and current["StackStatus"] in DEAD_STATES:
+        progress(f"stack {stack.name} is {current['StackStatus']}: removing it before deploying again")
+        remove_deployment(settings, progress)
+        upload_package(settings, progress)
+        current = None
+    if current is None:
+        stack.create(template)
+    else:
+        _check_updatable(stack, current, settings)
+        stack.update(template)
+    removed = buckets.delete_keys_except(settings.client("s3"), settings.names.code_bucket, KEY_PREFIX, package.key)
+    if removed:
+        progress(f"deleted {removed} old function packages")
+    _ensure_root(deployed, progress)
+    progress(f"deployed {settings.names.stack} in {settings.region}")
+    return deployed
+
+
+def deploy_functions(config: Config, settings: AwsSettings, *, progress: Progress = report) -> None:
+    """Upload the current code and point the deployed functions at it, leaving the rest as is.
+
+    The stack still names the previous package until the next ``fk deploy service``, which
+    then changes nothing in the functions (the key names the content).
+    """
+    if Stack(settings, progress).describe() is None:
+        raise ProviderException(
+            f"Deployment {settings.names.deployment!r} does not exist: run 'fk deploy service' first"
+        )
+    package = upload_package(settings, progress)
+    lambda_ = settings.client("lambda")
+    for role in FUNCTIONS:
+        name = settings.names.function(role)
+        progress(f"updating the code of {name}")
+        with aws_errors(f"update function code of {name}"):
+            lambda_.update_function_code(FunctionName=name, S3Bucket=settings.names.code_bucket, S3Key=package.key)
+            lambda_.get_waiter("function_updated_v2").wait(
+                FunctionName=name, WaiterConfig={"Delay": POLL_SECONDS, "MaxAttempts": 120}
+            )
+    progress(f"functions of {settings.names.stack} run {package.key}")
+
+
+def remove_service(config: Config, settings: AwsSettings, *, progress: Progress = report) -> None:
+    progress(f"removing {settings.names.stack} from {settings.region}")
+    remove_deployment(settings, progress)
+    progress(f"removed {settings.names.stack}")
+
+
+def upload_package(settings: AwsSettings, progress: Progress) -> Package:
+    package = build_package()
+    progress(f"function package: {len(package.files)} files, {len(package.data) / 1024:.0f} KiB ({package.key})")
+    s3 = settings.client("s3")
+    bucket = settings.names.code_bucket
+    if buckets.ensure_private_bucket(s3, bucket, settings.region):
+        progress(f"created code bucket {bucket}")
+    if buckets.put_once(s3, bucket, package.key, package.data):
+        progress(f"uploaded s3://{bucket}/{package.key}")
+    return package
+
+
+def _check_updatable(stack: Stack, current: dict[str, Any], settings: AwsSettings) -> None:
+    status = str(current["StackStatus"])
+    if status.endswith("_IN_PROGRESS"):
+        raise ProviderException(f"Stack {stack.name} is busy ({status}): wait until it finishes, then deploy again")
+    if status == "UPDATE_ROLLBACK_FAILED":
+        raise ProviderException(
+            f"Stack {stack.name} is {status}: continue the rollback in CloudFormation, or redeploy with --clean"
+        )
+    before = stack.outputs(current).get(USER_STORAGE_OUTPUT)
+    if before is not None and before != settings.user_storage.value:
+        raise ConfigurationException(
+            f"Config key 'user-storage' changed from {before!r} to {settings.user_storage.value!r}: the nodes "
+            "cannot move between storages; redeploy with --clean (this deletes every node)"
+        )
+
+
+@runtime_checkable
+class _Rooted(Protocol):
+    def ensure_root(self) -> None: ...
+
+
+def _ensure_root(deployed: Config, progress: Progress) -> None:
+    from faaskeeper_aws.provider import AwsProvider  # the runtime, only once the stack exists
+
+    deployment = AwsProvider().open(deployed)
+    try:
+        for storage in (deployment.system_storage, deployment.user_storage):
+            if not isinstance(storage, _Rooted):
+                raise ProviderException(f"{type(storage).__name__} cannot create the root node")
+            storage.ensure_root()
+    finally:
+        deployment.close()
+    progress("root node / is in place")

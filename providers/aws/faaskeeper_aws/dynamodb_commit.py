@@ -1,0 +1,229 @@
+"""Commits and finished transactions of the DynamoDB system storage (see
+:mod:`faaskeeper_aws.dynamodb_nodes` for the item layout)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from faaskeeper.api.storage import Commit
+from faaskeeper.exceptions import ProviderException
+from faaskeeper_aws.dynamodb_base import (
+    ATTEMPTS,
+    REASON_CONDITION,
+    REASON_CONFLICT,
+    Item,
+    N,
+    S,
+    as_int,
+    backoff,
+    batch_get,
+    codes,
+    expression,
+    transact,
+    unexpected,
+)
+from faaskeeper_aws.dynamodb_nodes import FALSE, NAMES, TRUE, NodeTable, owner_key, state_json
+from faaskeeper_aws.dynamodb_sessions import SESSION_NAMES
+from faaskeeper_aws.errors import aws_errors
+
+#: Still needed after the finished transaction's entry is removed: live, locked or more pending.
+_KEEP = "(#live = :true OR attribute_exists(#token) OR size(#pending) > :one)"
+_DROP = "#live = :false AND attribute_not_exists(#token) AND size(#pending) = :one AND #pending[0] = :txn"
+
+
+class NodeCommits(NodeTable):
+    """Commit: ONE TransactWriteItems over
+
+    * every node of the commit: ``SET state, live, pending = list_append(pending, [txn])
+      REMOVE lock_token, lock_ts`` if ``lock_token = :token``;
+    * with ``request_seq``, the session: ``SET last_seq = :seq REMOVE last_outcome`` if
+      ``last_seq < :seq`` (when it is not, a read of the session picks ``REMOVE last_outcome``
+      if ``last_seq >= :seq``, or no session action if it does not exist, as the local
+      provider's ``MAX(last_seq, seq)`` does);
+    * the ephemeral index items of the owners of created or deleted ephemeral nodes.
+
+    Cancelled with a node's condition failed: False. A transaction conflict is retried.
+    """
+
+    def commit(self, commit: Commit) -> bool:
+        nodes = self._commit_nodes(commit)
+        owners = self._commit_owners(commit)
+        # How the session's last_seq moves: "advance" (the usual case), "clear" when it is
+        # already there (only last_outcome is cleared), "none" when the session does not exist.
+        mode = "advance" if commit.request_seq is not None else "none"
+        for attempt in range(ATTEMPTS):
+            session = self._commit_session(commit, mode)
+            with aws_errors("commit"):
+                reasons = transact(self._ddb, [*nodes, *session, *owners])
+            if reasons is None:
+                return True
+            found = codes(reasons)
+            if REASON_CONDITION in found[: len(nodes)]:
+                return False  # a lock is not held (any more)
+            if session and found[len(nodes)] == REASON_CONDITION:
+                mode = self._session_mode(commit)  # then retry at once, in the mode it needs
+            elif REASON_CONFLICT in found:
+                backoff(attempt)
+            else:
+                raise unexpected(reasons, "commit")
+        raise ProviderException(f"AWS commit failed: transaction {commit.txn} conflicted {ATTEMPTS} times")
+
+    def _commit_nodes(self, commit: Commit) -> list[Item]:
+        actions = []
+        for update in commit.updates:
+            state = update.resolved(commit.txn)
+            set_state = (
+                "SET #state = :state, #live = :live, #pending = list_append(if_not_exists(#pending, :none), :txn) "
+                "REMOVE #token, #ts"
+            )
+            condition = "#token = :token"
+            action = {
+                "TableName": self._table,
+                "Key": {"path": S(update.path)},
+                "UpdateExpression": set_state,
+                "ConditionExpression": condition,
+                "ExpressionAttributeNames": expression(NAMES, set_state, condition),
+                "ExpressionAttributeValues": {
+                    ":state": S(state_json(state)),
+                    ":live": {"BOOL": state.exists},
+                    ":none": {"L": []},
+                    ":txn": {"L": [N(commit.txn)]},
+                    ":token": S(commit.lock_token),
+                },
+            }
+            actions.append({"Update": action})
+        return actions
+
+    def _commit_owners(self, commit: Commit) -> list[Item]:
+        """ADD created ephemeral nodes to their owners' index items, DELETE deleted ones."""
+        added: dict[str, set[str]] = {}
+        removed: dict[str, set[str]] = {}
+        for update in commit.updates:
+            owner = update.state.stat.ephemeral_owner
+            if owner is None:
+                continue
+            if not update.state.exists:
+                removed.setdefault(owner, set()).add(update.path)
+            elif update.created:
+                added.setdefault(owner, set()).add(update.path)
+        actions = []
+        for owner in sorted({*added, *removed}):
+            # One action per item: where a commit does both, the index keeps a superset.
+            operation, paths = ("ADD", added[owner]) if owner in added else ("DELETE", removed[owner])
+            actions.append(
+                {
+                    "Update": {
+                        "TableName": self._table,
+                        "Key": owner_key(owner),
+                        "UpdateExpression": f"{operation} #paths :paths",
+                        "ExpressionAttributeNames": {"#paths": "paths"},
+                        "ExpressionAttributeValues": {":paths": {"SS": sorted(paths)}},
+                    }
+                }
+            )
+        return actions
+
+    def _commit_session(self, commit: Commit, mode: str) -> list[Item]:
+        if mode == "none" or commit.request_seq is None:
+            return []
+        update, condition = (
+            ("SET #seq = :seq REMOVE #outcome", "#seq < :seq")
+            if mode == "advance"
+            else ("REMOVE #outcome", "#seq >= :seq")
+        )
+        action = {
+            "TableName": self._names.sessions_table,
+            "Key": {"session_id": S(commit.session_id)},
+            "UpdateExpression": update,
+            "ConditionExpression": condition,
+            "ExpressionAttributeNames": expression(SESSION_NAMES, update, condition),
+            "ExpressionAttributeValues": {":seq": N(commit.request_seq)},
+        }
+        return [{"Update": action}]
+
+    def _session_mode(self, commit: Commit) -> str:
+        session = self.read_session(commit.session_id)
+        if session is None:
+            return "none"
+        assert commit.request_seq is not None
+        return "advance" if session.last_seq < commit.request_seq else "clear"
+
+    # -- finishing transactions ------------------------------------------------------------
+
+    def finish_transaction(self, paths: Sequence[str], txn: int) -> None:
+        """One conditional write removing ``txn`` from each pending list and deleting tombstones
+        left with nothing: a transaction over several paths, planned from a consistent
+        BatchGetItem of them. For one path (a set_data) the write goes first, assuming ``txn`` is
+        first in the list and the node stays; the item returned when that condition fails
+        plans the exact write. (Guessing for several paths would cost a failed transaction
+        on every delete, where the tombstone goes: more write units than the read.)"""
+        targets = list(dict.fromkeys(paths))
+        known: dict[str, Item | None] = {}  # path -> the item as last seen; absent: not read yet
+        if len(targets) > 1:
+            with aws_errors("finish transaction"):
+                items = batch_get(self._ddb, self._table, [{"path": S(p)} for p in targets], names=NAMES)
+            known = dict.fromkeys(targets)
+            known.update({item["path"]["S"]: item for item in items})
+        for attempt in range(ATTEMPTS):
+            actions = {p: a for p in targets if (a := self._finish_action(p, txn, known)) is not None}
+            if not actions:
+                return
+            if len(actions) == 1:
+                ((path, (method, params)),) = actions.items()
+                done, item = self._call(method, "finish transaction", **params)
+                if done:
+                    return
+                known[path] = item or None
+                continue
+            with aws_errors("finish transaction"):
+                reasons = transact(self._ddb, [self._transact_item(m, p) for m, p in actions.values()])
+            if reasons is None:
+                return
+            for path, reason in zip(actions, reasons, strict=True):
+                if reason.get("Code") == REASON_CONDITION:
+                    current = reason.get("Item")
+                    known[path] = current if isinstance(current, dict) and current else None
+                elif reason.get("Code") not in ("None", REASON_CONFLICT, None):
+                    raise unexpected(reasons, "finish transaction")
+            backoff(attempt)
+        raise ProviderException(f"AWS finish transaction failed: transaction {txn} conflicted {ATTEMPTS} times")
+
+    def _finish_action(self, path: str, txn: int, known: dict[str, Item | None]) -> tuple[str, Item] | None:
+        values: Item = {":txn": N(txn), ":one": N(1)}
+        key = {"path": S(path)}
+        if path not in known:
+            values[":true"] = TRUE
+            condition = f"#pending[0] = :txn AND {_KEEP}"
+            return "update_item", self._params(key, "REMOVE #pending[0]", condition, values)
+        item = known[path]
+        if item is None:
+            return None
+        pending = [as_int(t) for t in item.get("pending", {}).get("L", [])]
+        if txn not in pending:
+            return None
+        if not item["live"]["BOOL"] and "lock_token" not in item and pending == [txn]:
+            values[":false"] = FALSE
+            return "delete_item", self._params(key, None, _DROP, values)
+        index = pending.index(txn)
+        values[":true"] = TRUE
+        return "update_item", self._params(
+            key, f"REMOVE #pending[{index}]", f"#pending[{index}] = :txn AND {_KEEP}", values
+        )
+
+    @staticmethod
+    def _params(key: Item, update: str | None, condition: str, values: Item) -> Item:
+        params: Item = {"Key": key, "ConditionExpression": condition, "ExpressionAttributeValues": values}
+        if update is not None:
+            params["UpdateExpression"] = update
+        return params
+
+    def _transact_item(self, method: str, params: Item) -> Item:
+        body = {
+            **params,
+            "TableName": self._table,
+            "ExpressionAttributeNames": expression(
+                NAMES, params.get("UpdateExpression"), params["ConditionExpression"]
+            ),
+            "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+        }
+        return {"Update" if method == "update_item" else "Delete": body}

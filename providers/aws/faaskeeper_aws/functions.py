@@ -1,0 +1,94 @@
+"""The core's functions over one AWS deployment, and how an SQS batch runs through them.
+
+Kept apart from :mod:`faaskeeper_aws.handlers` (the Lambda entry points) so that tests can run
+a batch through functions built over other parts.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+
+from faaskeeper.api.queue import QueueMessage
+from faaskeeper.config import Config
+from faaskeeper.exceptions import ProviderException
+from faaskeeper.protocol.batch import run_batch
+from faaskeeper.protocol.distributor import Distributor
+from faaskeeper.protocol.heartbeat import HeartbeatFunction
+from faaskeeper.protocol.settings import FunctionSettings
+from faaskeeper.protocol.writer import Writer
+from faaskeeper_aws.deployment import AwsDeployment
+from faaskeeper_aws.lambda_events import Event, batch_response, queue_message
+from faaskeeper_aws.settings import AwsSettings
+from faaskeeper_aws.sqs import SqsQueue
+
+log = logging.getLogger("faaskeeper.aws.functions")
+
+
+def function_settings(config: Config, settings: AwsSettings) -> FunctionSettings:
+    return FunctionSettings(
+        lock_max_hold=settings.lock_max_hold,
+        clock_drift=settings.clock_drift,
+        max_data_size=config.max_data_size,
+        heartbeat_interval=config.heartbeat_frequency,
+        session_timeout=config.effective_session_timeout,
+    )
+
+
+@dataclass
+class Functions:
+    """A deployment's writer, distributor and heartbeat, as one Lambda container holds them."""
+
+    writer_queue: SqsQueue
+    distributor_queue: SqsQueue
+    writer: Writer
+    distributor: Distributor
+    heartbeat: HeartbeatFunction
+
+    @staticmethod
+    def open(config: Config) -> Functions:
+        deployment = AwsDeployment(config, AwsSettings.from_config(config))
+        settings = function_settings(config, deployment.settings)
+        system, channel = deployment.system_storage, deployment.channel
+        return Functions(
+            writer_queue=deployment.writer_queue,
+            distributor_queue=deployment.distributor_queue,
+            writer=Writer(system, deployment.distributor_queue, channel, settings),
+            distributor=Distributor(system, deployment.user_storage, channel, settings),
+            heartbeat=HeartbeatFunction(system, deployment.writer_queue, channel, settings),
+        )
+
+
+def process_batch(event: Event, queue: SqsQueue, handle: Callable[[QueueMessage], None]) -> Event:
+    """Run an SQS event's records through ``handle`` in order; the Lambda partial-batch response.
+
+    A failed message is reported with every later message of its group (FIFO). A malformed or
+    forged one is sent to ``queue``'s dead-letter queue and reported done, so it is neither
+    retried nor applied; if even that fails, it is reported failed and retried."""
+    records = event.get("Records", [])
+    messages = [queue_message(record) for record in records]
+    offloaded: dict[str, str | None] = {}
+
+    def run(message: QueueMessage) -> None:
+        decoded = queue.decode(message.body.decode())
+        handle(replace(message, body=decoded.body))
+        offloaded[message.message_id] = decoded.key
+
+    result = run_batch(messages, run)
+    failed = list(result.failed)
+    for message, reason in result.dead:
+        try:
+            queue.forward_dead_letter(
+                message.body.decode(), message.group, message.message_id, message.sequence, reason
+            )
+        except ProviderException as err:
+            log.error("message %s could not be dead-lettered; it will be redelivered: %s", message.message_id, err)
+            failed.append(message)
+    for message in result.succeeded:
+        try:
+            queue.payloads.discard(offloaded.get(message.message_id))
+        except ProviderException as err:
+            log.warning("offloaded body of message %s not deleted: %s", message.message_id, err)
+    order = {m.message_id: i for i, m in enumerate(messages)}
+    return batch_response(sorted(failed, key=lambda m: order[m.message_id]))

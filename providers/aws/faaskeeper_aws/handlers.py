@@ -1,0 +1,67 @@
+"""Lambda entry points: ``faaskeeper_aws.handlers.writer`` / ``.distributor`` / ``.heartbeat``.
+
+Thin adapters from Lambda's events to the core. Each container builds the deployment's parts
+once from ``FK_CONFIG`` (the client config as JSON), read through
+:func:`faaskeeper_aws.environment.getenv`, and keeps them for later invocations; they are
+cached per config, so the local emulator can run functions of several deployments in one process.
+
+* ``writer`` / ``distributor``: SQS FIFO batches (event source mappings with
+  ``FunctionResponseTypes: ["ReportBatchItemFailures"]``); they return
+  ``{"batchItemFailures": [...]}`` (see :func:`faaskeeper_aws.functions.process_batch`).
+* ``heartbeat``: an EventBridge schedule; pings every session, expires the silent ones.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from typing import Any
+
+from faaskeeper.config import Config
+from faaskeeper.exceptions import ConfigurationException
+from faaskeeper_aws.environment import getenv
+from faaskeeper_aws.functions import Functions, process_batch
+from faaskeeper_aws.lambda_events import Event
+from faaskeeper_aws.names import ENV_CONFIG
+
+log = logging.getLogger("faaskeeper.aws.handlers")
+# Lambda's Python runtime configures the root logger at WARNING; FaaSKeeper's functions log at INFO.
+logging.getLogger("faaskeeper").setLevel(logging.INFO)
+
+_containers: dict[str, Functions] = {}
+_guard = threading.Lock()
+
+
+def functions() -> Functions:
+    """This container's functions for the deployment ``FK_CONFIG`` names (built on first use)."""
+    raw = getenv(ENV_CONFIG)
+    if not raw:
+        raise ConfigurationException(f"The function's environment lacks {ENV_CONFIG} (the client config as JSON)")
+    with _guard:
+        built = _containers.get(raw)
+        if built is None:
+            try:
+                config = Config.deserialize(json.loads(raw))
+            except ValueError as err:
+                raise ConfigurationException(f"{ENV_CONFIG} is not valid JSON: {err}") from err
+            built = Functions.open(config)
+            _containers[raw] = built
+        return built
+
+
+def writer(event: Event, context: Any) -> Event:
+    parts = functions()
+    return process_batch(event, parts.writer_queue, parts.writer.handle)
+
+
+def distributor(event: Event, context: Any) -> Event:
+    parts = functions()
+    return process_batch(event, parts.distributor_queue, parts.distributor.handle)
+
+
+def heartbeat(event: Event, context: Any) -> Event:
+    report = functions().heartbeat.run()
+    if report.expired:
+        log.info("expired sessions: %s", ", ".join(report.expired))
+    return {"alive": len(report.alive), "silent": report.silent, "expired": report.expired}

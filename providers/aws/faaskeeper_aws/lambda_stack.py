@@ -1,0 +1,174 @@
+"""Building a :class:`~faaskeeper_aws.lambda_host.LambdaEmulator` for a deployment.
+
+* :func:`deployed_functions`: from what is deployed. For each of the deployment's queues, its
+  event source mappings (``ListEventSourceMappings``), each mapped function's ``Handler`` and
+  environment (``GetFunctionConfiguration``); the heartbeat rule's targets (EventBridge). This
+  is how the stack created by ``fk deploy`` runs on moto.
+* :func:`local_functions`: without a stack: the deployment's writer and distributor queues
+  (created some other way, e.g. by tests) wired to this package's handlers, with ``FK_CONFIG``
+  set from the config.
+
+moto, given an enabled SQS event source mapping, tries to run the function in Docker on every
+``SendMessage`` and, failing, leaves the messages it took with one more receive counted, which
+soon moves them to the dead-letter queue. :func:`deployed_functions` therefore *takes over* the
+mappings: it disables them in moto while the emulator runs, and enables them again when it
+stops. It refuses to do so unless an endpoint override (``AWS_ENDPOINT_URL`` or the config's
+``aws.endpoint-url``) shows it is not talking to AWS itself.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import logging
+import os
+from collections.abc import Mapping
+from typing import Any
+
+from faaskeeper.config import Config
+from faaskeeper.exceptions import ConfigurationException, ProviderException
+from faaskeeper_aws.errors import aws_errors
+from faaskeeper_aws.lambda_host import Handler, LambdaEmulator, QueueTrigger, ScheduledTrigger
+from faaskeeper_aws.names import ENV_CONFIG, ENV_DEPLOYMENT
+from faaskeeper_aws.settings import AwsSettings
+
+log = logging.getLogger("faaskeeper.aws.lambda")
+
+HANDLERS = "faaskeeper_aws.handlers"
+_ENABLED = ("Enabled", "Enabling", "Updating", "Creating")
+
+
+def resolve_handler(spec: str) -> Handler:
+    """A Lambda ``Handler`` setting (``module.function``, or ``path/module.function``) as a callable."""
+    module_name, _, function = spec.replace("/", ".").rpartition(".")
+    if not module_name or not function:
+        raise ConfigurationException(f"Lambda handler {spec!r} is not of the form module.function")
+    try:
+        handler = getattr(importlib.import_module(module_name), function)
+    except (ImportError, AttributeError) as err:
+        raise ConfigurationException(f"Lambda handler {spec!r} cannot be found: {err}") from err
+    if not callable(handler):
+        raise ConfigurationException(f"Lambda handler {spec!r} is not callable")
+    return handler  # type: ignore[no-any-return]
+
+
+def handler_environment(config: Config) -> dict[str, str]:
+    """The environment the deployment's functions get (as the stack sets it)."""
+    return {ENV_CONFIG: json.dumps(config.serialize()), ENV_DEPLOYMENT: config.deployment_name}
+
+
+def local_functions(config: Config, settings: AwsSettings, *, batch_size: int = 10, **options: Any) -> LambdaEmulator:
+    """The deployment's functions on its existing queues, without a stack (tests)."""
+    environment = handler_environment(config)
+    names = settings.names
+    queues = [
+        QueueTrigger(names.function(role), queue, resolve_handler(f"{HANDLERS}.{role}"), environment, batch_size)
+        for role, queue in (("writer", names.writer_queue), ("distributor", names.distributor_queue))
+    ]
+    heartbeat = ScheduledTrigger(
+        names.function("heartbeat"), resolve_handler(f"{HANDLERS}.heartbeat"), config.heartbeat_frequency, environment
+    )
+    return LambdaEmulator(settings, queues, [heartbeat], **options)
+
+
+def _emulated(settings: AwsSettings) -> bool:
+    return bool(settings.endpoint_url or os.environ.get("AWS_ENDPOINT_URL") or os.environ.get("AWS_ENDPOINT_URL_SQS"))
+
+
+def deployed_functions(
+    settings: AwsSettings, *, take_over: bool = True, heartbeat_interval: float | None = None, **options: Any
+) -> LambdaEmulator:
+    """The deployed functions as their event source mappings and schedule trigger them.
+
+    ``heartbeat_interval`` defaults to the ``heartbeat-frequency`` of the heartbeat function's
+    ``FK_CONFIG``: EventBridge's one-minute minimum would make tests wait for minutes."""
+    if take_over and not _emulated(settings):
+        raise ConfigurationException(
+            "The Lambda emulator takes over event source mappings only on an emulated AWS (moto): "
+            "set AWS_ENDPOINT_URL or the config's aws.endpoint-url"
+        )
+    lam = settings.client("lambda")
+    sqs = settings.client("sqs")
+    names = settings.names
+    queues: list[QueueTrigger] = []
+    taken: list[str] = []
+    for queue in (names.writer_queue, names.distributor_queue):
+        with aws_errors(f"read the event source mappings of {queue}"):
+            url = sqs.get_queue_url(QueueName=queue)["QueueUrl"]
+            arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+            mappings = lam.list_event_source_mappings(EventSourceArn=arn)["EventSourceMappings"]
+        for mapping in mappings:
+            if mapping.get("State") not in _ENABLED:
+                continue
+            function = _function(lam, str(mapping["FunctionArn"]))
+            queues.append(
+                QueueTrigger(
+                    function=str(function["FunctionName"]),
+                    queue=queue,
+                    handler=resolve_handler(str(function["Handler"])),
+                    environment=_variables(function),
+                    batch_size=int(mapping.get("BatchSize", 10)),
+                    report_failures="ReportBatchItemFailures" in mapping.get("FunctionResponseTypes", []),
+                    timeout=float(function.get("Timeout", 30)),
+                )
+            )
+            taken.append(str(mapping["UUID"]))
+    if not queues:
+        raise ProviderException(f"No enabled event source mapping feeds the queues of deployment {names.deployment!r}")
+    schedules = _schedules(settings, heartbeat_interval)
+
+    def hand_back() -> None:
+        for uuid in taken:
+            try:
+                with aws_errors("re-enable an event source mapping"):
+                    lam.update_event_source_mapping(UUID=uuid, Enabled=True)
+            except ProviderException as err:  # e.g. the stack was removed first
+                log.info("event source mapping %s not re-enabled: %s", uuid, err)
+
+    if take_over:
+        for uuid in taken:
+            with aws_errors("take over an event source mapping"):
+                lam.update_event_source_mapping(UUID=uuid, Enabled=False)
+    return LambdaEmulator(settings, queues, schedules, on_stop=hand_back if take_over else None, **options)
+
+
+def _function(lam: Any, arn: str) -> dict[str, Any]:
+    with aws_errors(f"read the configuration of {arn}"):
+        return dict(lam.get_function_configuration(FunctionName=arn))
+
+
+def _variables(function: Mapping[str, Any]) -> dict[str, str]:
+    return {str(k): str(v) for k, v in function.get("Environment", {}).get("Variables", {}).items()}
+
+
+def _schedules(settings: AwsSettings, interval: float | None) -> list[ScheduledTrigger]:
+    events = settings.client("events")
+    rule_name = settings.names.heartbeat_rule
+    with aws_errors(f"read the schedule {rule_name}"):
+        rules = events.list_rules(NamePrefix=rule_name)["Rules"]
+    out: list[ScheduledTrigger] = []
+    for rule in rules:
+        if rule.get("Name") != rule_name or rule.get("State") != "ENABLED":
+            continue
+        with aws_errors(f"read the targets of {rule_name}"):
+            targets = events.list_targets_by_rule(Rule=rule_name)["Targets"]
+        for target in targets:
+            function = _function(settings.client("lambda"), str(target["Arn"]))
+            environment = _variables(function)
+            every = interval
+            if every is None:
+                config = environment.get(ENV_CONFIG)
+                if not config:
+                    raise ConfigurationException(f"{function['FunctionName']} has no {ENV_CONFIG} to read its schedule")
+                every = Config.deserialize(json.loads(config)).heartbeat_frequency
+            out.append(
+                ScheduledTrigger(
+                    function=str(function["FunctionName"]),
+                    handler=resolve_handler(str(function["Handler"])),
+                    interval=every,
+                    environment=environment,
+                    rule_arn=str(rule.get("Arn", "")),
+                    timeout=float(function.get("Timeout", 60)),
+                )
+            )
+    return out

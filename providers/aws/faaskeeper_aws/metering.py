@@ -1,0 +1,96 @@
+"""Counting the billable requests the provider makes, for the cost report (issue 4, "Cost").
+
+Every AWS call of the storage classes goes through a :class:`MeteredClient`, which adds to a
+process-wide :data:`METER`:
+
+* ``(service, Operation)``: one per API call, e.g. ``("dynamodb", "UpdateItem")``,
+  ``("s3", "GetObject")``. A call counts once however often botocore retried it (throttled and
+  5xx attempts are not billed; a request refused by its condition is, and counts).
+* ``(service, "Operation.items")``: for the calls billed per item, the items they carry:
+  ``TransactWriteItems`` (2 write units per item up to 1 KB), ``BatchGetItem`` and
+  ``BatchWriteItem``.
+
+Units beyond that depend on item sizes (1 KB per write unit, 4 KB per strongly consistent read
+unit); a cost report multiplies these counts by a price table. Lambda handlers can take
+``METER.snapshot()`` before and after an invocation and log :func:`difference`.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from collections.abc import Callable, Mapping
+from typing import Any
+
+Key = tuple[str, str]
+
+#: Operations billed per item, and how to count the items of one call from its parameters.
+_ITEMS: dict[str, Callable[[Mapping[str, Any]], int]] = {
+    "TransactWriteItems": lambda params: len(params.get("TransactItems", ())),
+    "TransactGetItems": lambda params: len(params.get("TransactItems", ())),
+    "BatchGetItem": lambda params: sum(len(t.get("Keys", ())) for t in params.get("RequestItems", {}).values()),
+    "BatchWriteItem": lambda params: sum(len(r) for r in params.get("RequestItems", {}).values()),
+}
+
+
+class Meter:
+    """A thread-safe counter of requests keyed by ``(service, operation)``."""
+
+    def __init__(self) -> None:
+        self._counts: Counter[Key] = Counter()
+        self._guard = threading.Lock()
+
+    def add(self, service: str, operation: str, count: int = 1) -> None:
+        with self._guard:
+            self._counts[(service, operation)] += count
+
+    def snapshot(self) -> dict[Key, int]:
+        with self._guard:
+            return dict(self._counts)
+
+    def reset(self) -> None:
+        with self._guard:
+            self._counts.clear()
+
+
+def difference(after: Mapping[Key, int], before: Mapping[Key, int]) -> dict[Key, int]:
+    """What was counted between two snapshots (only the keys that grew)."""
+    return {key: n - before.get(key, 0) for key, n in sorted(after.items()) if n != before.get(key, 0)}
+
+
+#: The process-wide meter every MeteredClient adds to by default.
+METER = Meter()
+
+
+class MeteredClient:
+    """A boto3 client whose API calls are counted in ``meter``; everything else passes through.
+
+    ``MeteredClient(settings.client("dynamodb"), "dynamodb").update_item(...)`` calls the
+    client's ``update_item`` after counting ``("dynamodb", "UpdateItem")``.
+    """
+
+    def __init__(self, client: Any, service: str, meter: Meter = METER) -> None:
+        self._client = client
+        self._service = service
+        self._meter = meter
+        self._operations: dict[str, str] = dict(client.meta.method_to_api_mapping)
+
+    @property
+    def client(self) -> Any:
+        """The wrapped boto3 client (its ``exceptions``, ``meta``, paginators...)."""
+        return self._client
+
+    def __getattr__(self, name: str) -> Any:
+        attr = getattr(self._client, name)
+        operation = self._operations.get(name)
+        if operation is None:
+            return attr
+        count_items = _ITEMS.get(operation)
+
+        def call(**params: Any) -> Any:
+            self._meter.add(self._service, operation)
+            if count_items is not None:
+                self._meter.add(self._service, f"{operation}.items", count_items(params))
+            return attr(**params)
+
+        return call

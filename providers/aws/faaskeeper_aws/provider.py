@@ -1,0 +1,43 @@
+"""The AWS provider: functions run on Lambda, triggered by SQS event source mappings and a schedule."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from faaskeeper.api.provider import Provider
+from faaskeeper.config import Config
+from faaskeeper_aws.deployment import AwsDeployment
+from faaskeeper_aws.settings import AwsSettings
+
+
+class AwsProvider(Provider):
+    name = "aws"
+    capabilities = frozenset()
+
+    def validate_config(self, config: Config) -> None:
+        AwsSettings.from_config(config)
+
+    def open(self, config: Config) -> AwsDeployment:
+        return AwsDeployment(config, AwsSettings.from_config(config))
+
+    def deploy(self, config: Config, *, clean: bool = False) -> Config:
+        from faaskeeper_aws.deploy import deploy_service
+
+        return deploy_service(config, AwsSettings.from_config(config), clean=clean)
+
+    def deploy_functions(self, config: Config) -> bool:
+        """Upload the current code and point the deployed functions at it (``fk deploy functions``)."""
+        from faaskeeper_aws.deploy import deploy_functions
+
+        deploy_functions(config, AwsSettings.from_config(config))
+        return True
+
+    def remove(self, config: Config) -> None:
+        from faaskeeper_aws.deploy import remove_service
+
+        remove_service(config, AwsSettings.from_config(config))
+
+    def status(self, config: Config) -> dict[str, Any]:
+        from faaskeeper_aws.deploy import service_status
+
+        return service_status(config, AwsSettings.from_config(config))

@@ -1,0 +1,93 @@
+"""The AWS provider's reading of a client config (the upstream keys plus the ``"aws"`` section)."""
+
+from __future__ import annotations
+
+import os
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+import boto3
+from botocore.config import Config as BotoConfig
+
+from faaskeeper.config import ClientChannel, Config, QueueType, StorageType
+from faaskeeper.exceptions import ConfigurationException
+from faaskeeper_aws.names import ResourceNames
+
+_boto_session: boto3.session.Session | None = None
+_boto_guard = threading.Lock()
+
+
+def _new_client(service: str, **options: Any) -> Any:
+    """A client from the process's one boto3 session, which reuses the service models already
+    loaded (a client in about 5 ms instead of 100 ms). Sessions are not thread-safe: a lock."""
+    global _boto_session
+    with _boto_guard:
+        if _boto_session is None:
+            _boto_session = boto3.session.Session()
+        return _boto_session.client(service, **options)
+
+
+@dataclass(frozen=True)
+class AwsSettings:
+    region: str
+    names: ResourceNames
+    user_storage: StorageType
+    client_channel: ClientChannel
+    data_bucket: str
+    #: Explicit endpoint (``"aws": {"endpoint-url": ...}``); otherwise boto3 honours AWS_ENDPOINT_URL.
+    endpoint_url: str | None = None
+    lock_max_hold: float = 5.0
+    clock_drift: float = 1.0
+    _clients: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    _guard: threading.Lock = field(default_factory=threading.Lock, compare=False, repr=False)
+
+    @staticmethod
+    def from_config(config: Config) -> AwsSettings:
+        section = config.provider_section
+        region = config.deployment_region or os.environ.get("AWS_DEFAULT_REGION") or os.environ.get("AWS_REGION")
+        if not region:
+            raise ConfigurationException(
+                "Config key 'deployment-region' is required for AWS (or set AWS_DEFAULT_REGION), e.g. \"us-east-1\""
+            )
+        if config.writer_queue is QueueType.DYNAMODB:
+            raise ConfigurationException(
+                "Config key 'worker-queue': \"dynamodb\" is not supported: a DynamoDB stream gives no total "
+                'order across sessions and no per-request sequence number; use "sqs"'
+            )
+        for key, queue in (("worker-queue", config.writer_queue), ("distributor-queue", config.distributor_queue)):
+            if queue is not None and queue is not QueueType.SQS:
+                raise ConfigurationException(f'Config key {key!r} must be "sqs" for AWS, got {queue.value!r}')
+        if config.client_channel not in (ClientChannel.TCP, ClientChannel.SQS):
+            raise ConfigurationException(
+                f'Config key \'client-channel\' must be "tcp" or "sqs" for AWS, got {config.client_channel.value!r}'
+            )
+        names = ResourceNames(config.deployment_name)
+        bucket = section.get("data-bucket")
+        if bucket is not None and (not isinstance(bucket, str) or not bucket):
+            raise ConfigurationException(f"Config key 'aws.data-bucket' must be a bucket name, got {bucket!r}")
+        endpoint = section.get("endpoint-url")
+        if endpoint is not None and (not isinstance(endpoint, str) or not endpoint.startswith("http")):
+            raise ConfigurationException(f"Config key 'aws.endpoint-url' must be an http(s) URL, got {endpoint!r}")
+        return AwsSettings(
+            region=region,
+            names=names,
+            user_storage=config.user_storage,
+            client_channel=config.client_channel,
+            data_bucket=names.data_bucket(bucket),
+            endpoint_url=endpoint,
+        )
+
+    def client(self, service: str) -> Any:
+        """A shared, thread-safe boto3 client for ``service`` in this deployment's region."""
+        with self._guard:
+            client = self._clients.get(service)
+            if client is None:
+                client = _new_client(
+                    service,
+                    region_name=self.region,
+                    endpoint_url=self.endpoint_url,
+                    config=BotoConfig(retries={"max_attempts": 5, "mode": "standard"}, max_pool_connections=32),
+                )
+                self._clients[service] = client
+            return client

@@ -1,0 +1,96 @@
+"""``moto_server`` with SQS FIFO behaving as FaaSKeeper relies on, as SQS does (run as a script).
+
+moto 5.2.1 departs from SQS FIFO in two ways that break the protocol:
+
+* it gives each message a *random* 20-digit SequenceNumber, where SQS's increase in send order
+  (the distributor queue's sequence number is FaaSKeeper's transaction id);
+* a send that its deduplication id makes a duplicate returns a new MessageId and SequenceNumber
+  where SQS answers with the original message's, and it forgets a deduplication id once the
+  message is deleted where SQS remembers it for the 5-minute interval.
+
+Here every FIFO message gets the next number of one server-wide counter (20 digits, beyond
+2**63 like SQS's), and a duplicate send within 5 minutes returns the original message.
+
+It also serializes DynamoDB requests: moto's server answers each request on its own thread and
+checks a condition, then writes, with nothing in between held, so two conditional writes (or
+transactions, whose rollback restores whole tables) could both succeed where DynamoDB lets one.
+
+Usage: ``python moto_fixes.py -H 127.0.0.1 -p PORT`` (the arguments of ``moto_server``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+# Run as a script, this directory comes first on sys.path, and its moto.py would shadow moto.
+_here = Path(__file__).resolve().parent
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _here]
+
+from moto import server  # noqa: E402
+from moto.dynamodb.responses import DynamoHandler  # noqa: E402
+from moto.sqs import models  # noqa: E402
+
+DEDUPLICATION_INTERVAL = 300.0
+FIRST_SEQUENCE = 18_000_000_000_000_000_000
+
+_guard = threading.RLock()
+_sequence = itertools.count(FIRST_SEQUENCE)
+_sent: dict[tuple[str, float, str], tuple[float, Any]] = {}
+
+_add_message = models.Queue.add_message
+_send_message = models.SQSBackend.send_message
+
+
+def add_message(self: Any, message: Any) -> None:
+    if self.fifo_queue and message.sequence_number is not None:
+        message.sequence_number = str(next(_sequence))
+    _add_message(self, message)
+
+
+def send_message(self: Any, queue_name: str, message_body: str, *args: Any, **kwargs: Any) -> Any:
+    queue = self.get_queue(queue_name)
+    dedup = kwargs.get("deduplication_id")
+    if not queue.fifo_queue:
+        return _send_message(self, queue_name, message_body, *args, **kwargs)
+    if dedup is None and queue.attributes.get("ContentBasedDeduplication") == "true":
+        dedup = hashlib.sha256(message_body.encode()).hexdigest()
+    if dedup is None:
+        return _send_message(self, queue_name, message_body, *args, **kwargs)
+    key = (queue.queue_arn, queue.created_timestamp, dedup)
+    with _guard:
+        now = time.time()
+        if len(_sent) > 10_000:
+            for stale in [k for k, (at, _) in _sent.items() if now - at > DEDUPLICATION_INTERVAL]:
+                del _sent[stale]
+        earlier = _sent.get(key)
+        if earlier is not None and now - earlier[0] < DEDUPLICATION_INTERVAL:
+            return earlier[1]
+        message = _send_message(self, queue_name, message_body, *args, **kwargs)
+        _sent[key] = (now, message)
+        return message
+
+
+_dynamodb = threading.Lock()
+_dynamodb_call_action = DynamoHandler.call_action
+
+
+def dynamodb_call_action(self: Any) -> Any:
+    with _dynamodb:
+        return _dynamodb_call_action(self)
+
+
+def main(argv: list[str]) -> None:
+    DynamoHandler.call_action = dynamodb_call_action  # type: ignore[method-assign]
+    models.Queue.add_message = add_message  # type: ignore[method-assign]
+    models.SQSBackend.send_message = send_message  # type: ignore[method-assign]
+    server.main(argv)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
