@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -79,3 +81,24 @@ class Node:
         if self.children is not None:
             out["children"] = list(self.children)
         return out
+
+
+def encode_metadata(stat: Stat, children: Sequence[str], epoch: Iterable[str] = ()) -> str:
+    """A node's metadata as user storage keeps it beside the data: stat, children and epoch as JSON."""
+    return json.dumps(
+        {"stat": stat.to_dict(), "children": list(children), "epoch": sorted(epoch)},
+        separators=(",", ":"),
+        ensure_ascii=False,
+    )
+
+
+def decode_metadata(path: str, data: bytes | None, metadata: str) -> Node:
+    """The node whose metadata ``encode_metadata`` wrote, with ``data`` (None when not read)."""
+    parsed: dict[str, Any] = json.loads(metadata)
+    return Node(
+        path=path,
+        data=data,
+        stat=Stat.from_dict(parsed["stat"]),
+        children=list(parsed["children"]),
+        epoch=frozenset(parsed.get("epoch", ())),
+    )

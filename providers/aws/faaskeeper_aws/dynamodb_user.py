@@ -13,10 +13,9 @@ from collections.abc import Iterable, Sequence
 from botocore.exceptions import ClientError
 
 from faaskeeper.api.storage import UserStorage
-from faaskeeper.node import Node, Stat
+from faaskeeper.node import Node, Stat, decode_metadata, encode_metadata
 from faaskeeper_aws.dynamodb_base import S, batch_get, dynamodb, expression, is_condition_failure
 from faaskeeper_aws.errors import aws_errors
-from faaskeeper_aws.node_format import metadata, node_from_metadata
 from faaskeeper_aws.settings import AwsSettings
 
 _NAMES = {"path": "path", "data": "data", "meta": "meta"}
@@ -32,7 +31,7 @@ class DynamoDbUserStorage(UserStorage):
             try:
                 self._ddb.put_item(
                     TableName=self._table,
-                    Item={"path": S("/"), "data": {"B": b""}, "meta": S(metadata(Stat(), ()))},
+                    Item={"path": S("/"), "data": {"B": b""}, "meta": S(encode_metadata(Stat(), ()))},
                     ConditionExpression="attribute_not_exists(#path)",
                     ExpressionAttributeNames={"#path": "path"},
                 )
@@ -48,7 +47,7 @@ class DynamoDbUserStorage(UserStorage):
             )
         if not item:
             return None
-        return node_from_metadata(path, bytes(item["data"]["B"]) if with_data else None, item["meta"]["S"])
+        return decode_metadata(path, bytes(item["data"]["B"]) if with_data else None, item["meta"]["S"])
 
     def read_many(self, paths: Iterable[str]) -> list[Node | None]:
         wanted = list(paths)
@@ -57,7 +56,7 @@ class DynamoDbUserStorage(UserStorage):
         with aws_errors("read nodes"):
             items = batch_get(self._ddb, self._table, [{"path": S(p)} for p in wanted], names=_NAMES)
         found = {
-            item["path"]["S"]: node_from_metadata(item["path"]["S"], bytes(item["data"]["B"]), item["meta"]["S"])
+            item["path"]["S"]: decode_metadata(item["path"]["S"], bytes(item["data"]["B"]), item["meta"]["S"])
             for item in items
         }
         return [found.get(p) for p in wanted]
@@ -66,7 +65,7 @@ class DynamoDbUserStorage(UserStorage):
         item = {
             "path": S(node.path),
             "data": {"B": bytes(node.data or b"")},
-            "meta": S(metadata(node.stat, node.children or (), node.epoch)),
+            "meta": S(encode_metadata(node.stat, node.children or (), node.epoch)),
         }
         with aws_errors("write node"):
             self._ddb.put_item(TableName=self._table, Item=item)
@@ -81,7 +80,7 @@ class DynamoDbUserStorage(UserStorage):
                     UpdateExpression="SET #meta = :meta",
                     ConditionExpression=condition,
                     ExpressionAttributeNames=expression(_NAMES, "#meta", condition),
-                    ExpressionAttributeValues={":meta": S(metadata(stat, children))},
+                    ExpressionAttributeValues={":meta": S(encode_metadata(stat, children))},
                 )
             except ClientError as err:
                 # A missing node stays missing, as in the local provider.

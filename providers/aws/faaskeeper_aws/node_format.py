@@ -8,39 +8,17 @@ can be long, so they never go into S3's user metadata (2 KB).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Sequence
-from typing import Any
 
 from faaskeeper.exceptions import ProviderException
-from faaskeeper.node import Node, Stat
+from faaskeeper.node import Node, Stat, decode_metadata, encode_metadata
 
 MAGIC = b"FKN1"
 _PREFIX = len(MAGIC) + 4
 
 
-def metadata(stat: Stat, children: Sequence[str], epoch: Iterable[str] = ()) -> str:
-    """The JSON of a node's metadata (also the DynamoDB user storage's ``meta`` attribute)."""
-    return json.dumps(
-        {"stat": stat.to_dict(), "children": list(children), "epoch": sorted(epoch)},
-        separators=(",", ":"),
-        ensure_ascii=False,
-    )
-
-
-def node_from_metadata(path: str, data: bytes | None, meta: str) -> Node:
-    parsed: dict[str, Any] = json.loads(meta)
-    return Node(
-        path=path,
-        data=data,
-        stat=Stat.from_dict(parsed["stat"]),
-        children=list(parsed["children"]),
-        epoch=frozenset(parsed.get("epoch", ())),
-    )
-
-
 def header(stat: Stat, children: Sequence[str], epoch: Iterable[str] = ()) -> bytes:
-    meta = metadata(stat, children, epoch).encode()
+    meta = encode_metadata(stat, children, epoch).encode()
     return MAGIC + len(meta).to_bytes(4, "big") + meta
 
 
@@ -57,4 +35,4 @@ def decode(path: str, body: bytes, *, with_data: bool = True) -> Node:
     if len(body) < end:
         raise ProviderException(f"user storage object of {path} is truncated")
     meta = body[_PREFIX:end].decode()
-    return node_from_metadata(path, body[end:] if with_data else None, meta)
+    return decode_metadata(path, body[end:] if with_data else None, meta)
