@@ -87,6 +87,10 @@ class Provider(ABC):
     def validate_config(self, config: Config) -> None:  # noqa: B027 - optional hook
         """Raise ConfigurationException naming the key if the provider section is unusable."""
 
+    def max_data_size(self, config: Config) -> int:
+        """The largest node data this provider's deployment stores (``max-data-size`` by default)."""
+        return config.max_data_size
+
     @abstractmethod
     def open(self, config: Config) -> Deployment:
         """Connect to an existing deployment (the local provider creates it on first use)."""

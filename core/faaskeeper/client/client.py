@@ -84,6 +84,7 @@ class FaaSKeeperClient:
         if not isinstance(cfg, Config):
             raise MalformedInputException(f"cfg must be a faaskeeper.config.Config, got {type(cfg).__name__}")
         self._config = cfg
+        self._max_data_size = cfg.max_data_size
         self._port = port if port != -1 else cfg.port
         self._heartbeat = heartbeat
         self._timeout = timeout
@@ -141,6 +142,7 @@ class FaaSKeeperClient:
             self.stop()
         provider = get_provider(self._config.cloud_provider)
         provider.validate_config(self._config)
+        self._max_data_size = provider.max_data_size(self._config)
         self._deployment = provider.open(self._config)
         self._runner = CallbackRunner()
         self._pipeline = Pipeline()
@@ -323,9 +325,9 @@ class FaaSKeeperClient:
     def _check_value(self, value: object) -> bytes:
         if not isinstance(value, bytes):
             raise MalformedInputException(f"Node data must be bytes, got {type(value).__name__}")
-        if len(value) > self._config.max_data_size:
+        if len(value) > self._max_data_size:
             raise MalformedInputException(
-                f"Node data of {len(value)} bytes exceeds the limit of {self._config.max_data_size} bytes"
+                f"Node data of {len(value)} bytes exceeds the limit of {self._max_data_size} bytes"
             )
         return value
 

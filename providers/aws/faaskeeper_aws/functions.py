@@ -30,7 +30,7 @@ def function_settings(config: Config, settings: AwsSettings) -> FunctionSettings
     return FunctionSettings(
         lock_max_hold=settings.lock_max_hold,
         clock_drift=settings.clock_drift,
-        max_data_size=config.max_data_size,
+        max_data_size=settings.max_data_size,
         heartbeat_interval=config.heartbeat_frequency,
         session_timeout=config.effective_session_timeout,
     )

@@ -17,6 +17,9 @@ class AwsProvider(Provider):
     def validate_config(self, config: Config) -> None:
         AwsSettings.from_config(config)
 
+    def max_data_size(self, config: Config) -> int:
+        return AwsSettings.from_config(config).max_data_size
+
     def open(self, config: Config) -> AwsDeployment:
         return AwsDeployment(config, AwsSettings.from_config(config))
 

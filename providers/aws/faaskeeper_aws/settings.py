@@ -10,7 +10,7 @@ from typing import Any
 import boto3
 from botocore.config import Config as BotoConfig
 
-from faaskeeper.config import ClientChannel, Config, QueueType, StorageType
+from faaskeeper.config import DEFAULT_MAX_DATA_SIZE, ClientChannel, Config, QueueType, StorageType
 from faaskeeper.exceptions import ConfigurationException
 from faaskeeper_aws.names import ResourceNames
 
@@ -28,6 +28,10 @@ def _new_client(service: str, **options: Any) -> Any:
         return _boto_session.client(service, **options)
 
 
+#: Node data a DynamoDB item holds beside the node's metadata (items are limited to 400 KB).
+KEY_VALUE_MAX_DATA_SIZE = 380_000
+
+
 @dataclass(frozen=True)
 class AwsSettings:
     region: str
@@ -37,6 +41,8 @@ class AwsSettings:
     data_bucket: str
     #: Explicit endpoint (``"aws": {"endpoint-url": ...}``); otherwise boto3 honours AWS_ENDPOINT_URL.
     endpoint_url: str | None = None
+    #: The config's ``max-data-size``, capped for key-value user storage.
+    max_data_size: int = DEFAULT_MAX_DATA_SIZE
     lock_max_hold: float = 5.0
     clock_drift: float = 1.0
     _clients: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
@@ -69,7 +75,16 @@ class AwsSettings:
         endpoint = section.get("endpoint-url")
         if endpoint is not None and (not isinstance(endpoint, str) or not endpoint.startswith("http")):
             raise ConfigurationException(f"Config key 'aws.endpoint-url' must be an http(s) URL, got {endpoint!r}")
+        max_data_size = config.max_data_size
+        if config.user_storage is StorageType.KEY_VALUE:
+            if "max-data-size" in config.raw and max_data_size > KEY_VALUE_MAX_DATA_SIZE:
+                raise ConfigurationException(
+                    f"Config key 'max-data-size' must be at most {KEY_VALUE_MAX_DATA_SIZE} with "
+                    f'"user-storage": "key-value" (a DynamoDB item holds 400 KB), got {max_data_size}'
+                )
+            max_data_size = min(max_data_size, KEY_VALUE_MAX_DATA_SIZE)
         return AwsSettings(
+            max_data_size=max_data_size,
             region=region,
             names=names,
             user_storage=config.user_storage,
