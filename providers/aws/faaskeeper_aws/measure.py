@@ -1,0 +1,143 @@
+"""The billable requests of each client operation, measured against a deployment (``fk cost``).
+
+:func:`measure_operations` runs the deployment's functions in the Lambda emulator in this process
+(so :data:`~faaskeeper_aws.metering.METER` sees the client's requests and the functions' alike),
+and calls each operation ``repetitions`` times through :class:`FaaSKeeperClient`, one at a time,
+waiting before and after each call until the functions are idle. It creates nodes under a fresh
+``/fk-cost-<random>`` node and removes them.
+
+What is counted per call:
+
+* every request of the client and of the functions (``METER``);
+* the emulator's invocations and billed milliseconds (``("lambda", "Invoke")``, ``"Invoke.ms"``);
+* for Lambda's SQS poller, which is billed as SQS requests: one ``ReceiveMessage`` per invocation
+  (the receive that returned its batch) and the ``DeleteMessageBatch`` calls it made. The
+  poller's empty long polls are not counted: they depend on time, not on operations (20 s long
+  polls of an idle queue cost some cents a month per queue), nor are the emulator's own queue
+  depth checks, which Lambda does not make.
+
+The heartbeat function is not run while measuring (it depends on time and sessions, not on
+operations).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import Counter
+from collections.abc import Callable, Mapping
+from contextlib import ExitStack
+from dataclasses import dataclass
+
+from faaskeeper.client import FaaSKeeperClient
+from faaskeeper.config import Config
+from faaskeeper.exceptions import FaaSKeeperException, ProviderException
+from faaskeeper_aws.lambda_host import LambdaEmulator
+from faaskeeper_aws.lambda_stack import deployed_functions, local_functions
+from faaskeeper_aws.metering import METER, Key, Meter, difference
+from faaskeeper_aws.settings import AwsSettings
+
+#: The operations measured, in the order they run (the creates make the nodes the deletes remove).
+OPERATIONS: tuple[str, ...] = ("create", "set_data", "get_data", "exists", "get_children", "delete")
+#: Operations sent through the writer and the distributor.
+WRITES = frozenset({"create", "set_data", "delete"})
+#: Seconds to wait for the functions to finish a call's work.
+IDLE_TIMEOUT = 30.0
+#: Never: the heartbeat's schedule while measuring.
+_NO_HEARTBEAT = 1e9
+
+
+@dataclass(frozen=True)
+class Measurement:
+    """Per operation, the requests of one call, averaged over ``repetitions`` calls."""
+
+    repetitions: int
+    size: int
+    requests: dict[str, dict[Key, float]]
+
+
+def _emulator(config: Config, settings: AwsSettings, functions: str, meter: Meter) -> LambdaEmulator | None:
+    if functions == "none":
+        return None
+    if functions == "deployed":
+        return deployed_functions(settings, heartbeat_interval=_NO_HEARTBEAT, meter=meter)
+    if functions == "local":
+        # The package's handlers on the deployment's queues (a deployment without a stack).
+        return LambdaEmulator(settings, local_functions(config, settings).queues, (), meter=meter)
+    raise ValueError(f"functions must be 'deployed', 'local' or 'none', got {functions!r}")
+
+
+def measure_operations(
+    config: Config, *, repetitions: int = 10, size: int = 100, functions: str = "deployed", timeout: float = 10.0
+) -> Measurement:
+    """Measure each operation of :data:`OPERATIONS` ``repetitions`` times on ``config``'s deployment.
+
+    ``functions``: ``"deployed"`` runs the functions the stack deployed (taking over their event
+    source mappings, so only on an emulator); ``"local"`` runs this package's handlers on the
+    deployment's queues (for deployments made without a stack); ``"none"`` runs no functions (on
+    real AWS, whose Lambda runs them): then only the client's requests are counted."""
+    if repetitions < 1:
+        raise ValueError("repetitions must be at least 1")
+    settings = AwsSettings.from_config(config)
+    poller = Meter()
+    emulator = _emulator(config, settings, functions, poller)
+    base = f"/fk-cost-{uuid.uuid4().hex[:8]}"
+    data = bytes(size)
+    totals: dict[str, Counter[Key]] = {name: Counter() for name in OPERATIONS}
+    with ExitStack() as running:
+        if emulator is not None:
+            running.enter_context(emulator)
+        client = running.enter_context(FaaSKeeperClient(config, timeout=timeout))
+        calls: dict[str, Callable[[int], object]] = {
+            "create": lambda i: client.create(f"{base}/n{i}", data),
+            "set_data": lambda i: client.set_data(f"{base}/n{i}", data),
+            "get_data": lambda i: client.get_data(f"{base}/n{i}"),
+            "exists": lambda i: client.exists(f"{base}/n{i}"),
+            "get_children": lambda i: client.get_children(base),
+            "delete": lambda i: client.delete(f"{base}/n{i}"),
+        }
+        client.create(base, b"")
+        try:
+            for name in OPERATIONS:
+                for i in range(repetitions):
+                    _idle(emulator)
+                    before, polled = METER.snapshot(), poller.snapshot()
+                    calls[name](i)
+                    _idle(emulator)
+                    totals[name].update(
+                        _billed(difference(METER.snapshot(), before), difference(poller.snapshot(), polled))
+                    )
+        finally:
+            _remove(client, base)
+    return Measurement(
+        repetitions=repetitions,
+        size=size,
+        requests={name: {key: n / repetitions for key, n in sorted(c.items())} for name, c in totals.items()},
+    )
+
+
+def _idle(emulator: LambdaEmulator | None) -> None:
+    if emulator is not None and not emulator.wait_idle(IDLE_TIMEOUT):
+        raise ProviderException(f"The functions did not finish within {IDLE_TIMEOUT:.0f} s")
+
+
+def _billed(requests: Mapping[Key, int], polled: Mapping[Key, int]) -> dict[Key, int]:
+    """What one call was billed: its requests, the invocations and the poller's per-batch requests."""
+    out = {key: n for key, n in requests.items() if not key[0].startswith("lambda")}
+    invocations = polled.get(("lambda", "Invoke"), 0)
+    if invocations:
+        out[("lambda", "Invoke")] = invocations
+        out[("lambda", "Invoke.ms")] = polled.get(("lambda", "Invoke.ms"), 0)
+        out[("sqs", "ReceiveMessage")] = out.get(("sqs", "ReceiveMessage"), 0) + invocations
+    deletes = polled.get(("sqs", "DeleteMessageBatch"), 0)
+    if deletes:
+        out[("sqs", "DeleteMessageBatch")] = out.get(("sqs", "DeleteMessageBatch"), 0) + deletes
+    return out
+
+
+def _remove(client: FaaSKeeperClient, base: str) -> None:
+    try:
+        for child in client.get_children(base):
+            client.delete(child.path)
+        client.delete(base)
+    except FaaSKeeperException:
+        pass  # best effort: the measurement's result (or error) matters more than its litter

@@ -1,0 +1,206 @@
+"""AWS list prices, and the billable units of the requests :mod:`faaskeeper_aws.metering` counts.
+
+:class:`Prices` holds public on-demand list prices for us-east-1 as published on the AWS pricing
+pages (``source_date``); ``Prices.load(path)`` overrides any of them from a JSON file whose keys
+are the field names (``"dynamodb_write_per_million": 1.25``). Free tiers and volume discounts are
+ignored: these are the first-tier prices.
+
+:func:`billable_units` turns metering counters (``(service, Operation)`` -> count) into
+:class:`Units`. What the counters cannot tell is assumed, so the units are those of small nodes:
+
+DynamoDB (on-demand)
+    * ``PutItem``, ``UpdateItem``, ``DeleteItem``: 1 write request unit (WRU) each, items up to
+      1 KB. A conditional write refused by its condition is billed too, and is counted too.
+    * ``TransactWriteItems``: 2 WRU per item (``TransactWriteItems.items``); ``BatchWriteItem``:
+      1 WRU per item.
+    * ``GetItem``, ``Query``, ``Scan``: 1 read request unit (RRU) each: strongly consistent (the
+      provider always asks for it) and at most 4 KB read. ``BatchGetItem``: 1 RRU per item;
+      ``TransactGetItems``: 2 RRU per item.
+    * Anything else (``DescribeTable``...) is control plane and free.
+S3 (Standard)
+    * PUT class: ``PutObject``, ``CopyObject``, ``PostObject``, ``ListObjects(V2)``,
+      ``ListBuckets``, ``CreateMultipartUpload``, ``UploadPart(Copy)``, ``CompleteMultipartUpload``.
+    * Free: ``DeleteObject``, ``DeleteObjects``, ``AbortMultipartUpload``.
+    * GET class: ``GetObject``, ``HeadObject`` and, as S3 bills them, all other requests.
+    * Data transfer and storage are not counted (in-region transfer to Lambda is free).
+SQS
+    * Every API action counted is one request, batches included (a batch is one request): every
+      payload is assumed to be at most 64 KB (a larger one is one request per 64 KB chunk).
+    * Every queue of a deployment is FIFO (writer, distributor and client queues), so all SQS
+      requests are priced at the FIFO rate.
+Lambda (arm64, as the stack deploys the functions)
+    * ``("lambda", "Invoke")``: one request each; ``("lambda", "Invoke.ms")``: billed
+      milliseconds, times the function memory (``memory_mb``, the stack's ``function-memory``,
+      default 512) in GB-seconds. Emulator milliseconds are not Lambda's: on AWS a function also
+      pays for its cold starts and network round trips, so treat duration as indicative only.
+    * The per-function keys (``lambda:<name>``) repeat the totals and are skipped.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, fields, replace
+from pathlib import Path
+from typing import Any
+
+from faaskeeper.exceptions import ConfigurationException
+
+
+@dataclass(frozen=True)
+class Prices:
+    """USD list prices, us-east-1, on-demand, first tier, in the units AWS publishes them."""
+
+    source_date: str = "2025-01-15"
+    region: str = "us-east-1"
+    source: str = (
+        "https://aws.amazon.com/dynamodb/pricing/on-demand/ (after the 2024-11-01 reduction); "
+        "https://aws.amazon.com/s3/pricing/; https://aws.amazon.com/sqs/pricing/; "
+        "https://aws.amazon.com/lambda/pricing/"
+    )
+    #: DynamoDB on-demand, per million write / read request units.
+    dynamodb_write_per_million: float = 0.625
+    dynamodb_read_per_million: float = 0.125
+    #: S3 Standard, per 1,000 PUT/COPY/POST/LIST and per 1,000 GET/SELECT/other requests.
+    s3_put_per_thousand: float = 0.005
+    s3_get_per_thousand: float = 0.0004
+    #: SQS FIFO, per million requests (each 64 KB chunk of a payload is a request).
+    sqs_fifo_per_million: float = 0.50
+    #: Lambda, per million requests and per GB-second on arm64.
+    lambda_per_million_requests: float = 0.20
+    lambda_per_gb_second: float = 0.0000133334
+
+    @staticmethod
+    def load(path: str | Path) -> Prices:
+        """The default prices with those given in the JSON object at ``path`` replacing them."""
+        try:
+            data: Any = json.loads(Path(path).read_text())
+        except OSError as err:
+            raise ConfigurationException(f"Cannot read price file {path}: {err.strerror}") from err
+        except json.JSONDecodeError as err:
+            raise ConfigurationException(f"Price file {path} is not valid JSON: {err}") from err
+        return Prices.from_dict(data)
+
+    @staticmethod
+    def from_dict(data: Any) -> Prices:
+        if not isinstance(data, dict):
+            raise ConfigurationException("A price table must be a JSON object")
+        known = {f.name: f for f in fields(Prices)}
+        changes: dict[str, Any] = {}
+        for key, value in data.items():
+            name = str(key).replace("-", "_")
+            if name not in known:
+                raise ConfigurationException(f"Unknown price {key!r}; known: {', '.join(sorted(known))}")
+            if known[name].type == "str":
+                if not isinstance(value, str):
+                    raise ConfigurationException(f"Price field {key!r} must be a string, got {value!r}")
+            elif isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+                raise ConfigurationException(f"Price {key!r} must be a non-negative number, got {value!r}")
+            changes[name] = value
+        return replace(Prices(), **changes)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Units:
+    """Billable units of some requests (floats: they are often averages)."""
+
+    dynamodb_rru: float = 0.0
+    dynamodb_wru: float = 0.0
+    s3_put: float = 0.0
+    s3_get: float = 0.0
+    sqs_requests: float = 0.0
+    lambda_requests: float = 0.0
+    lambda_gb_seconds: float = 0.0
+
+    def costs(self, prices: Prices) -> dict[str, float]:
+        """USD per service (``dynamodb``, ``s3``, ``sqs``, ``lambda``, ``lambda_duration``)."""
+        return {
+            "dynamodb": self.dynamodb_rru * prices.dynamodb_read_per_million / 1e6
+            + self.dynamodb_wru * prices.dynamodb_write_per_million / 1e6,
+            "s3": self.s3_put * prices.s3_put_per_thousand / 1e3 + self.s3_get * prices.s3_get_per_thousand / 1e3,
+            "sqs": self.sqs_requests * prices.sqs_fifo_per_million / 1e6,
+            "lambda": self.lambda_requests * prices.lambda_per_million_requests / 1e6,
+            "lambda_duration": self.lambda_gb_seconds * prices.lambda_per_gb_second,
+        }
+
+    def cost(self, prices: Prices, *, duration: bool = True) -> float:
+        """USD of these units; without Lambda's duration charge if ``duration`` is false."""
+        costs = self.costs(prices)
+        if not duration:
+            costs.pop("lambda_duration")
+        return sum(costs.values())
+
+    def to_dict(self) -> dict[str, float]:
+        return asdict(self)
+
+
+#: The upstream FaaSKeeper's requests per operation (its paper's cost model, S3 user storage).
+UPSTREAM_WRITE = Units(dynamodb_rru=1, dynamodb_wru=3, s3_put=1, sqs_requests=2, lambda_requests=2)
+UPSTREAM_READ = Units(s3_get=1)
+
+_DYNAMODB_WRITES = {"PutItem", "UpdateItem", "DeleteItem"}
+_DYNAMODB_READS = {"GetItem", "Query", "Scan"}
+#: Operations billed per item: the multiplier of their ``.items`` counter, and its unit.
+_DYNAMODB_ITEMS = {
+    "TransactWriteItems.items": ("wru", 2),
+    "BatchWriteItem.items": ("wru", 1),
+    "BatchGetItem.items": ("rru", 1),
+    "TransactGetItems.items": ("rru", 2),
+}
+_S3_PUT = {
+    "PutObject",
+    "CopyObject",
+    "PostObject",
+    "ListObjects",
+    "ListObjectsV2",
+    "ListBuckets",
+    "CreateMultipartUpload",
+    "UploadPart",
+    "UploadPartCopy",
+    "CompleteMultipartUpload",
+}
+_S3_FREE = {"DeleteObject", "DeleteObjects", "AbortMultipartUpload"}
+
+
+def billable_units(counts: Mapping[tuple[str, str], float], *, memory_mb: int = 512) -> Units:
+    """The billable units of metering counters (see the module's assumptions)."""
+    rru = wru = put = get = sqs = invokes = ms = 0.0
+    for (service, operation), n in counts.items():
+        if service == "dynamodb":
+            if operation in _DYNAMODB_WRITES:
+                wru += n
+            elif operation in _DYNAMODB_READS:
+                rru += n
+            elif operation in _DYNAMODB_ITEMS:
+                unit, factor = _DYNAMODB_ITEMS[operation]
+                if unit == "wru":
+                    wru += factor * n
+                else:
+                    rru += factor * n
+        elif service == "s3":
+            if operation.endswith(".items") or operation in _S3_FREE:
+                continue
+            if operation in _S3_PUT:
+                put += n
+            else:
+                get += n
+        elif service == "sqs":
+            if not operation.endswith(".items"):
+                sqs += n
+        elif service == "lambda":
+            if operation == "Invoke":
+                invokes += n
+            elif operation == "Invoke.ms":
+                ms += n
+    return Units(
+        dynamodb_rru=rru,
+        dynamodb_wru=wru,
+        s3_put=put,
+        s3_get=get,
+        sqs_requests=sqs,
+        lambda_requests=invokes,
+        lambda_gb_seconds=ms / 1000 * memory_mb / 1024,
+    )

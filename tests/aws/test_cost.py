@@ -1,0 +1,115 @@
+"""``fk cost``: the price conversion on hand-made counters, and a measurement on moto."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from faaskeeper.config import Config
+from faaskeeper.exceptions import ConfigurationException
+from faaskeeper_aws.pricing import UPSTREAM_READ, UPSTREAM_WRITE, Prices, Units, billable_units
+
+
+def test_counters_become_billable_units() -> None:
+    counts = {
+        ("dynamodb", "GetItem"): 2,
+        ("dynamodb", "UpdateItem"): 3,
+        ("dynamodb", "TransactWriteItems"): 1,
+        ("dynamodb", "TransactWriteItems.items"): 2,
+        ("dynamodb", "BatchGetItem"): 1,
+        ("dynamodb", "BatchGetItem.items"): 5,
+        ("dynamodb", "DescribeTable"): 7,
+        ("s3", "PutObject"): 1,
+        ("s3", "GetObject"): 4,
+        ("s3", "HeadObject"): 1,
+        ("s3", "DeleteObject"): 9,
+        ("sqs", "SendMessage"): 2,
+        ("sqs", "DeleteMessageBatch"): 1,
+        ("lambda", "Invoke"): 2,
+        ("lambda", "Invoke.ms"): 3000,
+        ("lambda:writer", "Invoke"): 1,
+    }
+    units = billable_units(counts, memory_mb=1024)
+    assert units == Units(
+        dynamodb_rru=2 + 5,
+        dynamodb_wru=3 + 2 * 2,
+        s3_put=1,
+        s3_get=5,
+        sqs_requests=3,
+        lambda_requests=2,
+        lambda_gb_seconds=3.0,
+    )
+
+
+def test_units_are_priced_from_the_table() -> None:
+    prices = Prices()
+    assert prices.dynamodb_write_per_million == 0.625
+    assert prices.s3_get_per_thousand == 0.0004
+    units = Units(dynamodb_rru=8, dynamodb_wru=4, s3_put=2, s3_get=10, sqs_requests=4, lambda_requests=5)
+    expected = 8 * 0.125e-6 + 4 * 0.625e-6 + 2 * 0.005e-3 + 10 * 0.0004e-3 + 4 * 0.5e-6 + 5 * 0.2e-6
+    assert units.cost(prices) == pytest.approx(expected, rel=1e-12)
+    assert Units(lambda_gb_seconds=2).cost(prices) == pytest.approx(2 * 0.0000133334)
+    assert Units(lambda_gb_seconds=2).cost(prices, duration=False) == 0
+    # The upstream's write: 2 SQS + 3 WRU + 1 RRU + 1 PUT + 2 Lambda requests.
+    assert UPSTREAM_WRITE.cost(prices) == pytest.approx(1e-6 + 1.875e-6 + 0.125e-6 + 5e-6 + 0.4e-6)
+    assert UPSTREAM_READ.cost(prices) == pytest.approx(0.4e-6)
+
+
+def test_prices_are_overridden_from_a_file(tmp_path: Path) -> None:
+    path = tmp_path / "prices.json"
+    path.write_text(json.dumps({"s3-get-per-thousand": 0.001, "source_date": "2020-01-01"}))
+    prices = Prices.load(path)
+    assert prices.s3_get_per_thousand == 0.001
+    assert prices.source_date == "2020-01-01"
+    assert prices.s3_put_per_thousand == Prices().s3_put_per_thousand
+    assert UPSTREAM_READ.cost(prices) == pytest.approx(1e-6)
+    path.write_text(json.dumps({"s3_gets": 1}))
+    with pytest.raises(ConfigurationException, match="Unknown price"):
+        Prices.load(path)
+    path.write_text(json.dumps({"sqs_fifo_per_million": -1}))
+    with pytest.raises(ConfigurationException, match="non-negative"):
+        Prices.load(path)
+
+
+def test_measured_costs_per_operation(
+    stackless: Callable[..., Config], capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    from faaskeeper_aws.measure import OPERATIONS, WRITES, measure_operations
+    from faaskeeper_deploy.cost import cost_rows, render
+
+    config = stackless(storage="persistent", channel="tcp", heartbeat=60, session_timeout=180)
+    measurement = measure_operations(config, repetitions=2, functions="local")
+    assert list(measurement.requests) == list(OPERATIONS)
+    for name, counted in measurement.requests.items():
+        assert counted, name
+        assert all(n > 0 for n in counted.values()), (name, counted)
+    for read in ("get_data", "exists", "get_children"):
+        units = billable_units(measurement.requests[read])
+        assert units == Units(s3_get=1), f"{read} is one S3 GET: {measurement.requests[read]}"
+    assert measurement.requests["get_data"] == {("s3", "GetObject"): 1}
+    for write in WRITES:
+        counted = measurement.requests[write]
+        assert counted[("lambda", "Invoke")] == 2, (write, counted)
+        assert counted[("sqs", "SendMessage")] == 2, (write, counted)
+    rows = cost_rows(measurement.requests, Prices(), 512)
+    text = render(rows)
+    print(text)
+    assert [r["operation"] for r in rows] == [*OPERATIONS, "upstream write", "upstream read"]
+    for line in ("create", "get_data", "upstream write", "upstream read", "$/100k"):
+        assert line in text
+    assert rows[OPERATIONS.index("get_data")]["usd_per_op"] == pytest.approx(UPSTREAM_READ.cost(Prices()))
+
+
+def test_fk_cost_refuses_real_aws(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys) -> None:
+    from faaskeeper_deploy.cli import main
+
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    path = tmp_path / "client.json"
+    path.write_text(
+        json.dumps({"cloud-provider": "aws", "deployment-name": "x", "deployment-region": "us-east-1", "aws": {}})
+    )
+    assert main(["cost", "--config", str(path)]) == 1
+    assert "--allow-real-aws" in capsys.readouterr().err
