@@ -198,7 +198,9 @@ class SystemStorage(ABC):
     @abstractmethod
     def finish_transaction(self, paths: Sequence[str], txn: int) -> None:
         """After the distributor applied ``txn``: remove it from the pending lists of ``paths`` and
-        drop tombstones left with nothing pending and no lock. Atomic."""
+        drop tombstones left with nothing pending and no lock. Need not be atomic across paths,
+        but the first path (the node the write is about) must be finished last: while ``txn`` is
+        pending there, a redelivered event is applied and finished again."""
 
     @abstractmethod
     def ephemeral_nodes(self, session_id: str) -> list[str]:

@@ -16,7 +16,6 @@ from faaskeeper_aws.dynamodb_base import (
     S,
     as_int,
     backoff,
-    batch_get,
     codes,
     expression,
     transact,
@@ -151,42 +150,28 @@ class NodeCommits(NodeTable):
     # -- finishing transactions ------------------------------------------------------------
 
     def finish_transaction(self, paths: Sequence[str], txn: int) -> None:
-        """One conditional write removing ``txn`` from each pending list and deleting tombstones
-        left with nothing: a transaction over several paths, planned from a consistent
-        BatchGetItem of them. For one path (a set_data) the write goes first, assuming ``txn`` is
-        first in the list and the node stays; the item returned when that condition fails
-        plans the exact write. (Guessing for several paths would cost a failed transaction
-        on every delete, where the tombstone goes: more write units than the read.)"""
-        targets = list(dict.fromkeys(paths))
-        known: dict[str, Item | None] = {}  # path -> the item as last seen; absent: not read yet
-        if len(targets) > 1:
-            with aws_errors("finish transaction"):
-                items = batch_get(self._ddb, self._table, [{"path": S(p)} for p in targets], names=NAMES)
-            known = dict.fromkeys(targets)
-            known.update({item["path"]["S"]: item for item in items})
-        for attempt in range(ATTEMPTS):
-            actions = {p: a for p in targets if (a := self._finish_action(p, txn, known)) is not None}
-            if not actions:
+        """Remove ``txn`` from each path's pending list (deleting a tombstone left with nothing),
+        one conditional write per path rather than a transaction, which bills twice per item.
+
+        The first path (the node the write is about) goes last: until it is finished, a
+        redelivered event still finds ``txn`` pending there and finishes the rest again. Each
+        write first assumes ``txn`` is first in the list and the node stays; when that condition
+        fails, the item it returns plans the exact write."""
+        for path in reversed(list(dict.fromkeys(paths))):
+            self._finish_path(path, txn)
+
+    def _finish_path(self, path: str, txn: int) -> None:
+        known: dict[str, Item | None] = {}  # the item as last seen; absent: not read yet
+        for _ in range(ATTEMPTS):
+            action = self._finish_action(path, txn, known)
+            if action is None:
                 return
-            if len(actions) == 1:
-                ((path, (method, params)),) = actions.items()
-                done, item = self._call(method, "finish transaction", **params)
-                if done:
-                    return
-                known[path] = item or None
-                continue
-            with aws_errors("finish transaction"):
-                reasons = transact(self._ddb, [self._transact_item(m, p) for m, p in actions.values()])
-            if reasons is None:
+            method, params = action
+            done, item = self._call(method, "finish transaction", **params)
+            if done:
                 return
-            for path, reason in zip(actions, reasons, strict=True):
-                if reason.get("Code") == REASON_CONDITION:
-                    current = reason.get("Item")
-                    known[path] = current if isinstance(current, dict) and current else None
-                elif reason.get("Code") not in ("None", REASON_CONFLICT, None):
-                    raise unexpected(reasons, "finish transaction")
-            backoff(attempt)
-        raise ProviderException(f"AWS finish transaction failed: transaction {txn} conflicted {ATTEMPTS} times")
+            known[path] = item or None
+        raise ProviderException(f"AWS finish transaction failed: transaction {txn} on {path} kept changing")
 
     def _finish_action(self, path: str, txn: int, known: dict[str, Item | None]) -> tuple[str, Item] | None:
         values: Item = {":txn": N(txn), ":one": N(1)}
@@ -216,14 +201,3 @@ class NodeCommits(NodeTable):
         if update is not None:
             params["UpdateExpression"] = update
         return params
-
-    def _transact_item(self, method: str, params: Item) -> Item:
-        body = {
-            **params,
-            "TableName": self._table,
-            "ExpressionAttributeNames": expression(
-                NAMES, params.get("UpdateExpression"), params["ConditionExpression"]
-            ),
-            "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
-        }
-        return {"Update" if method == "update_item" else "Delete": body}
