@@ -9,6 +9,7 @@ event whose transaction is no longer pending was either applied before or never 
 from __future__ import annotations
 
 import logging
+import time
 
 from faaskeeper.api.channel import ClientChannel
 from faaskeeper.api.queue import QueueMessage
@@ -62,14 +63,20 @@ class Distributor:
 
     def _committed(self, event: DistributorEvent, txn: int) -> bool:
         node = self._system.read_node(event.primary_path)
-        if node is None:
-            return False
-        if txn in node.pending:
-            return True
-        if node.lock is None or node.lock.token != event.lock_token:
-            return False
-        # The writer pushed but has not committed: it died or is slow. The commit is the same
-        # conditional transaction either way, so whichever of us runs it first wins.
+        if node is None or node.lock is None or node.lock.token != event.lock_token:
+            return node is not None and txn in node.pending
+        # The writer pushed but has not committed: it is about to, or it died. Give it until half
+        # its lock's hold (the writer never pushes later than that) before finishing the commit on
+        # its behalf: a commit racing the writer's own costs a failed transaction.
+        deadline = node.lock.timestamp + self._settings.lock_max_hold / 2
+        delay = 0.002
+        while self._settings.clock() < deadline:
+            time.sleep(delay)
+            delay = min(delay * 2, 0.05)
+            node = self._system.read_node(event.primary_path)
+            if node is None or node.lock is None or node.lock.token != event.lock_token:
+                return node is not None and txn in node.pending
+        # The commit is the same conditional transaction whoever runs it; the first one wins.
         commit = Commit(
             txn=txn,
             lock_token=event.lock_token,
