@@ -1,0 +1,75 @@
+"""The output of ``fk bench``: the table it prints and the JSON file of every figure."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from faaskeeper_deploy.bench_common import WATCH_WORKLOAD, BenchError
+from faaskeeper_deploy.bench_stats import BenchResult
+
+
+def _ms(value: float | None) -> str:
+    return "-" if value is None else f"{value:.3f}"
+
+
+def _ratio(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f}x"
+
+
+def format_table(result: BenchResult) -> str:
+    m, s = result.machine, result.settings
+    fk, zk = result.faaskeeper, result.zookeeper
+    if s.get("workload") == WATCH_WORKLOAD:
+        title = (
+            f"fk bench --workload watch: {s['repetitions']} timed rounds after {s['warmup']} warm-up rounds, "
+            f"{s['size']}-byte values"
+        )
+    else:
+        title = (
+            f"fk bench: {s['repetitions']} timed calls per operation after {s['warmup']} warm-up calls, "
+            f"{s['size']}-byte values"
+        )
+    lines = [
+        title,
+        f"machine:    {m['cores']} cores ({m['usable_cores']} usable), {m['cpu'] or 'unknown CPU'}, {m['platform']}",
+        f"python:     {m['python']}" + (f", load average {m['load_average']}" if "load_average" in m else ""),
+        "faaskeeper: {provider} provider, deployment {deployment!r}{where}".format(
+            where=f" (throwaway in {fk.description['path']})" if fk.description.get("throwaway") else "",
+            **fk.description,
+        ),
+    ]
+    if zk is not None:
+        server = zk.description.get("server") or "version unknown"
+        lines.append(f"zookeeper:  {zk.description['hosts']} (server {server}; kazoo {zk.description['kazoo']})")
+    else:
+        lines.append("zookeeper:  not measured (pass --zookeeper HOST:PORT)")
+    if s.get("workload") == WATCH_WORKLOAD:
+        lines += [
+            f"watch:      set_data called here to the watch's callback in a watcher process ({s['clock']})",
+            "set_data:   the setter's own set_data call in the same rounds",
+        ]
+    lines.append("")
+    head = f"{'':<14}{'FaaSKeeper (ms)':^20}  {'ZooKeeper (ms)':^20}  {'FaaSKeeper/ZooKeeper':^20}"
+    sub = f"{'operation':<14}" + f"{'median':>10}{'p99':>10}  " * 3
+    lines += [head, sub.rstrip(), "-" * len(head)]
+    fk_ops = fk.operations
+    zk_ops = zk.operations if zk is not None else {}
+    ratios = result.ratios()
+    for op in result.operations:
+        f, z, r = fk_ops.get(op), zk_ops.get(op), ratios.get(op)
+        lines.append(
+            f"{op:<14}"
+            f"{_ms(f.median_ms if f else None):>10}{_ms(f.p99_ms if f else None):>10}  "
+            f"{_ms(z.median_ms if z else None):>10}{_ms(z.p99_ms if z else None):>10}  "
+            f"{_ratio(r['median'] if r else None):>10}{_ratio(r['p99'] if r else None):>10}"
+        )
+    return "\n".join(lines)
+
+
+def write_json(result: BenchResult, path: Path) -> None:
+    """Write every figure of ``result``, raw samples included, to ``path``."""
+    try:
+        path.write_text(json.dumps(result.to_dict(), indent=2) + "\n")
+    except OSError as err:
+        raise BenchError(f"Cannot write {path}: {err.strerror}") from err

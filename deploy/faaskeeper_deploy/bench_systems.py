@@ -1,0 +1,139 @@
+"""The systems under test of ``fk bench``: FaaSKeeper through its client, ZooKeeper through kazoo."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from faaskeeper.client import FaaSKeeperClient
+from faaskeeper.config import Config
+from faaskeeper_deploy.bench_common import FAASKEEPER, ZOOKEEPER, BenchError, log
+
+
+class _System:
+    """One system under test: the six operations as bound methods, plus setup and cleanup."""
+
+    name: str
+    #: Exceptions of the system's own client library that mean it failed.
+    errors: tuple[type[BaseException], ...] = ()
+
+    def __init__(self) -> None:
+        self.description: dict[str, Any] = {}
+        self.ops: dict[str, Callable[..., Any]] = {}
+        #: Timed samples per operation, in nanoseconds.
+        self.samples: dict[str, list[int]] = {}
+
+    def create(self, path: str, value: bytes) -> None:
+        self.ops["create"](path, value)
+
+    def read(self, path: str) -> bytes | None:
+        raise NotImplementedError
+
+    def children(self, path: str) -> list[str]:
+        """Names of the children of ``path``."""
+        raise NotImplementedError
+
+    def remove_tree(self, path: str) -> None:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+
+class _FaaSKeeper(_System):
+    name = FAASKEEPER
+
+    def __init__(self, config: Config, description: dict[str, Any]) -> None:
+        super().__init__()
+        self.client = FaaSKeeperClient(config)
+        self.client.start()
+        self.description = {**description, "session": self.client.session_id}
+        c = self.client
+        self.ops = {
+            "create": c.create,
+            "get_data": c.get_data,
+            "set_data": c.set_data,
+            "exists": c.exists,
+            "get_children": c.get_children,
+            "delete": c.delete,
+        }
+
+    def read(self, path: str) -> bytes | None:
+        return self.client.get_data(path).data
+
+    def children(self, path: str) -> list[str]:
+        return [node.path.rsplit("/", 1)[1] for node in self.client.get_children(path)]
+
+    def remove_tree(self, path: str) -> None:
+        if self.client.exists(path) is None:
+            return
+        for name in self.children(path):
+            self.remove_tree(f"{path}/{name}")
+        self.client.delete(path)
+
+    def close(self) -> None:
+        self.client.stop()
+
+
+class _ZooKeeper(_System):
+    name = ZOOKEEPER
+
+    def __init__(self, hosts: str, timeout: float = 10.0) -> None:
+        super().__init__()
+        try:
+            import kazoo
+            from kazoo.client import KazooClient
+            from kazoo.exceptions import KazooException
+            from kazoo.handlers.threading import KazooTimeoutError
+        except ImportError as err:
+            raise BenchError("--zookeeper needs kazoo: pip install 'faaskeeper[bench]'") from err
+        self.errors = (KazooException, KazooTimeoutError)
+        self.client: Any = KazooClient(hosts=hosts, timeout=timeout)
+        try:
+            self.client.start(timeout=timeout)
+        except self.errors as err:
+            self.client.close()
+            raise BenchError(f"Cannot connect to ZooKeeper at {hosts} within {timeout:g} s: {err}") from err
+        self.description = {"hosts": hosts, "server": self._server_version(), "kazoo": kazoo.__version__}
+        c = self.client
+        self.ops = {
+            "create": c.create,
+            "get_data": c.get,
+            "set_data": c.set,
+            "exists": c.exists,
+            "get_children": c.get_children,
+            "delete": c.delete,
+        }
+
+    def _server_version(self) -> str | None:
+        try:
+            text: str = self.client.command(b"srvr")
+        except Exception:  # the four-letter command may be disabled; the version is only informative
+            return None
+        for line in text.splitlines():
+            key, _, value = line.partition(":")
+            if key.strip().lower() == "zookeeper version":
+                return value.strip()
+        return None
+
+    def read(self, path: str) -> bytes | None:
+        data: bytes | None = self.client.get(path)[0]
+        return data
+
+    def children(self, path: str) -> list[str]:
+        return list(self.client.get_children(path))
+
+    def remove_tree(self, path: str) -> None:
+        self.client.delete(path, recursive=True)
+
+    def close(self) -> None:
+        self.client.stop()
+        self.client.close()
+
+
+def _quietly(system: _System, fn: Callable[..., Any], *args: Any) -> None:
+    """Clean up without hiding the benchmark's own outcome: a failure here is only logged."""
+    try:
+        fn(*args)
+    except Exception as err:  # cleanup of a system that may already have failed
+        log.warning("%s: cleanup (%s) failed: %s: %s", system.name, fn.__name__, type(err).__name__, err)
