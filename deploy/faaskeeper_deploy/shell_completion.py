@@ -15,6 +15,7 @@ from faaskeeper import paths
 from faaskeeper.client.client import SessionState
 from faaskeeper.exceptions import FaaSKeeperException
 from faaskeeper_deploy.shell_commands import command_names, flags_of
+from faaskeeper_deploy.shell_parse import unquoted
 from faaskeeper_deploy.shell_session import ShellSession
 
 #: Seconds a listing of children is reused while typing.
@@ -23,20 +24,9 @@ CACHE_SECONDS = 2.0
 
 def split_partial(text: str) -> tuple[list[str], str]:
     """The finished words of the last command in ``text``, and the raw text of the word being typed."""
-    quote: str | None = None
-    escaped = False
     command_start = word_start = 0
-    for i, ch in enumerate(text):
-        if escaped:
-            escaped = False
-        elif ch == "\\" and quote != "'":
-            escaped = True
-        elif quote is not None:
-            if ch == quote:
-                quote = None
-        elif ch in "'\"":
-            quote = ch
-        elif ch in ";\n":
+    for i, ch in unquoted(text):
+        if ch in ";\n":
             command_start = word_start = i + 1
         elif ch.isspace():
             word_start = i + 1

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import math
 import shlex
+from collections.abc import Iterator
 from typing import NoReturn
 
 from faaskeeper import paths
@@ -13,13 +14,12 @@ from faaskeeper.exceptions import MalformedInputException
 from faaskeeper_deploy.shell_session import ShellError
 
 
-def split_commands(text: str) -> list[str]:
-    """The commands in ``text``: separated by ``;`` or newlines that are not quoted or escaped."""
-    pieces: list[str] = []
-    current: list[str] = []
+def unquoted(text: str) -> Iterator[tuple[int, str]]:
+    """Each character of ``text``, with its index, that is neither inside quotes, escaped, nor
+    itself a quote or an escape: where a shell would see it as syntax."""
     quote: str | None = None
     escaped = False
-    for ch in text:
+    for i, ch in enumerate(text):
         if escaped:
             escaped = False
         elif ch == "\\" and quote != "'":
@@ -29,12 +29,19 @@ def split_commands(text: str) -> list[str]:
                 quote = None
         elif ch in "'\"":
             quote = ch
-        elif ch in ";\n":
-            pieces.append("".join(current))
-            current = []
-            continue
-        current.append(ch)
-    pieces.append("".join(current))
+        else:
+            yield i, ch
+
+
+def split_commands(text: str) -> list[str]:
+    """The commands in ``text``: separated by ``;`` or newlines that are not quoted or escaped."""
+    pieces: list[str] = []
+    start = 0
+    for i, ch in unquoted(text):
+        if ch in ";\n":
+            pieces.append(text[start:i])
+            start = i + 1
+    pieces.append(text[start:])
     return [piece for piece in pieces if piece.strip()]
 
 
