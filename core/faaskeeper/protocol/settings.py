@@ -6,8 +6,9 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
-from faaskeeper.config import DEFAULT_MAX_DATA_SIZE
+from faaskeeper.config import DEFAULT_MAX_DATA_SIZE, Config
 
 #: Called at each named step of a function; raising there simulates the function dying.
 FaultHook = Callable[[str], None]
@@ -36,6 +37,18 @@ class FunctionSettings:
     session_timeout: float = 15.0
     faults: FaultHook | None = None
     clock: Callable[[], float] = time.time
+
+    @staticmethod
+    def from_config(config: Config, **tunables: Any) -> FunctionSettings:
+        """The settings a deployment's config implies (data limit, heartbeat period, session
+        timeout), with a provider's own ``tunables`` (lock hold, clock drift, faults) on top."""
+        values: dict[str, Any] = {
+            "max_data_size": config.max_data_size,
+            "heartbeat_interval": config.heartbeat_frequency,
+            "session_timeout": config.effective_session_timeout,
+        }
+        values.update(tunables)
+        return FunctionSettings(**values)
 
     @property
     def lock_expiry(self) -> float:

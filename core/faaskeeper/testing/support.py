@@ -169,9 +169,7 @@ class FunctionRig:
         lock_max_hold: float = 0.5,
         visibility_timeout: float = 0.3,
     ) -> None:
-        self.settings = FunctionSettings(
-            lock_max_hold=lock_max_hold, max_data_size=deployment.config.max_data_size, faults=faults
-        )
+        self.settings = FunctionSettings.from_config(deployment.config, lock_max_hold=lock_max_hold, faults=faults)
         self.writer = Writer(deployment.system_storage, distributor_queue, deployment.channel, self.settings)
         self.distributor = Distributor(
             deployment.system_storage, deployment.user_storage, deployment.channel, self.settings

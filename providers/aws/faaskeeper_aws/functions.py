@@ -27,12 +27,11 @@ log = logging.getLogger("faaskeeper.aws.functions")
 
 
 def function_settings(config: Config, settings: AwsSettings) -> FunctionSettings:
-    return FunctionSettings(
+    return FunctionSettings.from_config(
+        config,
         lock_max_hold=settings.lock_max_hold,
         clock_drift=settings.clock_drift,
         max_data_size=settings.max_data_size,
-        heartbeat_interval=config.heartbeat_frequency,
-        session_timeout=config.effective_session_timeout,
     )
 
 

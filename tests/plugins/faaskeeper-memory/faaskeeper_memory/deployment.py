@@ -34,12 +34,7 @@ class DeploymentState:
             writer_queue=self.writer_queue,
             distributor_queue=self.distributor_queue,
             channel=self.channel,
-            settings=FunctionSettings(
-                lock_max_hold=settings.lock_max_hold,
-                max_data_size=config.max_data_size,
-                heartbeat_interval=config.heartbeat_frequency,
-                session_timeout=config.effective_session_timeout,
-            ),
+            settings=FunctionSettings.from_config(config, lock_max_hold=settings.lock_max_hold),
             visibility_timeout=settings.visibility_timeout,
             max_receives=settings.max_receives,
             name=f"faaskeeper-memory-{name}",
