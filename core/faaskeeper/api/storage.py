@@ -62,13 +62,28 @@ class NodeState:
 
 
 @dataclass(frozen=True)
+class RequestMark:
+    """The last request of one session committed on a node: its sequence number and when."""
+
+    seq: int
+    timestamp: float
+
+
+@dataclass(frozen=True)
 class SystemNode:
-    """One node's row in system storage: state, lock and the transactions pending in the distributor."""
+    """One node's row in system storage: state, lock, the transactions pending in the distributor,
+    and the requests sessions committed on it while those may still be redelivered."""
 
     path: str
     state: NodeState
     lock: Lock | None = None
     pending: tuple[int, ...] = ()
+    requests: dict[str, RequestMark] = field(default_factory=dict)
+
+    def committed(self, session_id: str, seq: int) -> bool:
+        """Whether the session's request ``seq`` (or a later one) committed on this node."""
+        mark = self.requests.get(session_id)
+        return mark is not None and mark.seq >= seq
 
     @property
     def exists(self) -> bool:
@@ -116,8 +131,11 @@ class Commit:
 
     Conditional on every node still being locked with ``lock_token``; sets each node's new
     state (counters resolved to ``txn``), appends ``txn`` to its pending list and unlocks it.
-    When ``request_seq`` is set, the session's ``last_seq`` advances to it in the same
-    transaction, so a redelivered request is recognised as done.
+    When ``request_seq`` is set, the same write records it as the session's :class:`RequestMark`
+    on the node the writer locked first (the last update: the parent of a create or delete, the
+    node of a set_data), so a redelivered request is recognised as done when its lock is taken,
+    and drops the marks of the sessions in ``forget`` there (too old to be redelivered). The
+    session's own record is not written: a set_data commit is one node.
     """
 
     txn: int
@@ -125,6 +143,20 @@ class Commit:
     updates: tuple[NodeUpdate, ...]
     session_id: str
     request_seq: int | None
+    timestamp: float = 0.0
+    forget: tuple[str, ...] = ()
+
+    @property
+    def record_path(self) -> str:
+        """The node the request's mark is recorded on."""
+        return self.updates[-1].path
+
+    def marks(self, current: dict[str, RequestMark]) -> dict[str, RequestMark]:
+        """``current``, the marks of :attr:`record_path`, as this commit leaves them."""
+        kept = {sid: mark for sid, mark in current.items() if sid not in self.forget}
+        if self.request_seq is not None:
+            kept[self.session_id] = RequestMark(self.request_seq, self.timestamp)
+        return kept
 
 
 @dataclass
@@ -136,6 +168,8 @@ class SessionRecord:
     token_digest: str
     heartbeat: bool = True
     created: float = 0.0
+    #: The last request answered by the writer itself (a registration or a failure); committed
+    #: writes are marked on their nodes instead (:class:`RequestMark`).
     last_seq: int = 0
     last_outcome: dict[str, Any] | None = None
     status: str = "active"

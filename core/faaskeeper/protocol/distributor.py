@@ -13,12 +13,13 @@ import time
 
 from faaskeeper.api.channel import ClientChannel
 from faaskeeper.api.queue import QueueMessage
-from faaskeeper.api.storage import Commit, SystemStorage, UserStorage
+from faaskeeper.api.storage import SystemStorage, UserStorage
 from faaskeeper.exceptions import ProviderException
 from faaskeeper.node import Node
 from faaskeeper.protocol.messages import DistributorEvent, EventKind, Op, Reply, session_expired_notice
 from faaskeeper.protocol.notify import WatchFunction
 from faaskeeper.protocol.settings import FunctionSettings
+from faaskeeper.protocol.writer import commit_of
 
 log = logging.getLogger("faaskeeper.distributor")
 
@@ -77,13 +78,7 @@ class Distributor:
             if node is None or node.lock is None or node.lock.token != event.lock_token:
                 return node is not None and txn in node.pending
         # The commit is the same conditional transaction whoever runs it; the first one wins.
-        commit = Commit(
-            txn=txn,
-            lock_token=event.lock_token,
-            updates=event.updates,
-            session_id=event.session_id,
-            request_seq=event.seq if event.counts_for_session else None,
-        )
+        commit = commit_of(event, txn, self._settings, request_seq=event.seq if event.counts_for_session else None)
         if self._system.commit(commit):
             log.info("finished the commit of transaction %d for its writer", txn)
             return True

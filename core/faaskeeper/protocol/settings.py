@@ -30,6 +30,10 @@ class FunctionSettings:
     backoff_max: float = 0.05
     #: Attempts at lock-push-commit when a commit finds its lock lost.
     commit_attempts: int = 5
+    #: Seconds after its first delivery that a writer-queue message can still be delivered again
+    #: (visibility timeout times receives before dead-lettering): how long a node keeps the mark
+    #: of a committed request.
+    redelivery_window: float = 900.0
     max_data_size: int = DEFAULT_MAX_DATA_SIZE
     #: Seconds between heartbeat runs (the config's ``heartbeat-frequency``).
     heartbeat_interval: float = 5.0

@@ -58,12 +58,20 @@ class LockContention(Exception):
     """The locks of a write could not be taken in the allowed attempts; the message is retried."""
 
 
+class _AlreadyCommitted(Exception):
+    """A redelivered request whose write committed before: nothing to do, the distributor answers."""
+
+
 class _Plan:
     """A validated write, holding its locks, ready to push and commit."""
 
-    def __init__(self, lock: Lock, locked: list[str], updates: tuple[NodeUpdate, ...], result_path: str) -> None:
+    def __init__(
+        self, lock: Lock, nodes: dict[str, SystemNode], updates: tuple[NodeUpdate, ...], result_path: str
+    ) -> None:
         self.lock = lock
-        self.locked = locked
+        self.locked = list(nodes)
+        #: The node locked first, as it was: the one the request's mark is recorded on.
+        self.recorded = next(iter(nodes.values()))
         self.updates = updates
         self.result_path = result_path
 
@@ -107,6 +115,8 @@ class Writer:
             return
         try:
             self._execute(request, session, counts_for_session=True)
+        except _AlreadyCommitted:
+            log.info("request %d of session %s committed before; not applied again", request.seq, session.session_id)
         except (
             NodeExistsException,
             NodeDoesntExistException,
@@ -189,7 +199,7 @@ class Writer:
     def _execute(self, request: WriteRequest, session: SessionRecord, *, counts_for_session: bool) -> None:
         settings = self._settings
         for _attempt in range(settings.commit_attempts):
-            plan = self._plan(request)
+            plan = self._plan(request, counts_for_session)
             settings.fault("writer.locked")
             if settings.clock() - plan.lock.timestamp > settings.lock_max_hold / 2:
                 # Too close to expiry: another writer may take the lock before our commit.
@@ -210,12 +220,8 @@ class Writer:
             )
             txn = self._queue.send(event.encode(), DISTRIBUTOR_GROUP, f"{request.request_id}:{plan.lock.token}")
             settings.fault("writer.pushed")
-            commit = Commit(
-                txn=txn,
-                lock_token=plan.lock.token,
-                updates=plan.updates,
-                session_id=session.session_id,
-                request_seq=request.seq if counts_for_session else None,
+            commit = commit_of(
+                event, txn, settings, request_seq=request.seq if counts_for_session else None, recorded=plan.recorded
             )
             if self._system.commit(commit):
                 settings.fault("writer.committed")
@@ -228,33 +234,34 @@ class Writer:
     def _finished_elsewhere(self, request: WriteRequest, plan: _Plan, counts_for_session: bool) -> bool:
         """Whether the distributor committed this write on our behalf."""
         if counts_for_session:
-            current = self._system.read_session(request.session_id)
-            return current is not None and current.last_seq >= request.seq
+            recorded = self._system.read_node(plan.updates[-1].path)
+            return recorded is not None and recorded.committed(request.session_id, request.seq)
         # Only session-close deletes of ephemeral nodes do not count for the session.
         node = self._system.read_node(plan.updates[0].path)
         return node is None or not node.exists
 
-    def _plan(self, request: WriteRequest) -> _Plan:
+    def _plan(self, request: WriteRequest, counts_for_session: bool) -> _Plan:
+        """Lock the write's nodes (the one its session's mark is kept on first) and validate it.
+
+        Raises :class:`_AlreadyCommitted` for a redelivered request whose write committed: it is
+        recognised before validation, which would now answer it wrongly (a create that exists)."""
         token = uuid.uuid4().hex
         if request.op is Op.SET_DATA:
-            lock, nodes = self._acquire(token, request.path, None)
-            try:
-                return self._plan_set_data(request, lock, nodes)
-            except FaaSKeeperException:
-                self._release(lock, nodes)
-                raise
-        parent_path = paths.parent(request.path)
-        if request.op is Op.CREATE:
-            lock, nodes = self._acquire(token, parent_path, lambda parent: self._created_path(request, parent))
-            try:
-                return self._plan_create(request, lock, parent_path, nodes)
-            except FaaSKeeperException:
-                self._release(lock, nodes)
-                raise
-        lock, nodes = self._acquire(token, parent_path, lambda _parent: request.path)
+            first, second, validate = request.path, None, self._plan_set_data
+        else:
+            first = paths.parent(request.path)
+            second = (
+                (lambda parent: self._created_path(request, parent))
+                if request.op is Op.CREATE
+                else (lambda _parent: request.path)
+            )
+            validate = self._plan_create if request.op is Op.CREATE else self._plan_delete
+        lock, nodes = self._acquire(token, first, second)
         try:
-            return self._plan_delete(request, lock, parent_path, nodes)
-        except FaaSKeeperException:
+            if counts_for_session and nodes[first].committed(request.session_id, request.seq):
+                raise _AlreadyCommitted
+            return validate(request, lock, nodes)
+        except (FaaSKeeperException, _AlreadyCommitted):
             self._release(lock, nodes)
             raise
 
@@ -266,7 +273,8 @@ class Writer:
             return paths.sequential(request.path, parent.state.stat.cversion)
         return request.path
 
-    def _plan_create(self, request: WriteRequest, lock: Lock, parent_path: str, nodes: dict[str, SystemNode]) -> _Plan:
+    def _plan_create(self, request: WriteRequest, lock: Lock, nodes: dict[str, SystemNode]) -> _Plan:
+        parent_path = paths.parent(request.path)
         parent = nodes[parent_path]
         if not parent.exists:
             raise NodeDoesntExistException(parent_path)
@@ -285,7 +293,7 @@ class Writer:
             NodeUpdate(path, NodeState(True, stat, ()), created=True),
             NodeUpdate(parent_path, NodeState(True, parent_stat, tuple(children)), children_changed=True),
         )
-        return _Plan(lock, list(nodes), updates, path)
+        return _Plan(lock, nodes, updates, path)
 
     def _plan_set_data(self, request: WriteRequest, lock: Lock, nodes: dict[str, SystemNode]) -> _Plan:
         node = nodes[request.path]
@@ -297,9 +305,10 @@ class Writer:
         now = int(self._settings.clock() * 1000)
         new = stat.updated(version=stat.version + 1, mtime=now, data_length=len(request.data))
         updates = (NodeUpdate(request.path, NodeState(True, new, node.state.children), modified=True),)
-        return _Plan(lock, [request.path], updates, request.path)
+        return _Plan(lock, nodes, updates, request.path)
 
-    def _plan_delete(self, request: WriteRequest, lock: Lock, parent_path: str, nodes: dict[str, SystemNode]) -> _Plan:
+    def _plan_delete(self, request: WriteRequest, lock: Lock, nodes: dict[str, SystemNode]) -> _Plan:
+        parent_path = paths.parent(request.path)
         node = nodes.get(request.path)
         if node is None or not node.exists:
             raise NodeDoesntExistException(request.path)
@@ -315,7 +324,7 @@ class Writer:
             NodeUpdate(request.path, NodeState(False, stat, ()), modified=True),
             NodeUpdate(parent_path, NodeState(True, parent_stat, tuple(children)), children_changed=True),
         )
-        return _Plan(lock, list(nodes), updates, request.path)
+        return _Plan(lock, nodes, updates, request.path)
 
     # -- locks ----------------------------------------------------------------------------
 
@@ -351,3 +360,28 @@ class Writer:
     def _unlock(self, plan: _Plan) -> None:
         for path in reversed(plan.locked):
             self._system.unlock_node(path, plan.lock)
+
+
+def commit_of(
+    event: DistributorEvent,
+    txn: int,
+    settings: FunctionSettings,
+    *,
+    request_seq: int | None,
+    recorded: SystemNode | None = None,
+) -> Commit:
+    """The commit of a pushed write: the same conditional write whether its writer or the
+    distributor (finishing for a writer that died) runs it. ``recorded``, the node the request's
+    mark goes on as its lock returned it, names the marks old enough to forget."""
+    now = settings.clock()
+    cutoff = now - settings.redelivery_window
+    old = recorded.requests.items() if recorded is not None else ()
+    return Commit(
+        txn=txn,
+        lock_token=event.lock_token,
+        updates=event.updates,
+        session_id=event.session_id,
+        request_seq=request_seq,
+        timestamp=now,
+        forget=tuple(sorted(sid for sid, mark in old if mark.timestamp < cutoff and sid != event.session_id)),
+    )

@@ -13,7 +13,7 @@ from faaskeeper.api.queue import PollingQueue
 from faaskeeper.api.storage import NodeState, NodeUpdate
 from faaskeeper.node import Stat
 from faaskeeper.protocol import codec
-from faaskeeper.protocol.messages import DistributorEvent, EventKind, Op, WriteRequest
+from faaskeeper.protocol.messages import FLAG_SEQUENTIAL, DistributorEvent, EventKind, Op, WriteRequest
 from faaskeeper.protocol.settings import FaultHook, FunctionCrash
 from faaskeeper.protocol.writer import DISTRIBUTOR_GROUP
 from faaskeeper.testing.fixtures import ConformanceFixtures, requires
@@ -163,6 +163,42 @@ class FaultSuite(ConformanceFixtures):
         refusals = session.inbox.replies(refused.seq)
         assert refusals, "a refused request is answered"
         assert all(r.error == "BadVersion" for r in refusals), "a repeated request gets the same answer"
+
+    def test_redelivery_after_another_session_wrote_is_applied_once(
+        self,
+        deployment: Deployment,
+        writer_queue: PollingQueue,
+        listen: Callable[[Inbox], ChannelListener],
+        session: HandSession,
+        rig: Callable[..., FunctionRig],
+    ) -> None:
+        inbox = Inbox()
+        other = HandSession(writer_queue, listen(inbox).address, inbox)
+        other.push(other.request(Op.REGISTER_SESSION))
+        session.push(session.request(Op.CREATE, "/shared", b"0"))
+        session.push(session.request(Op.CREATE, "/jobs", b""))
+        update = session.request(Op.SET_DATA, "/shared", b"mine")
+        job = session.request(Op.CREATE, "/jobs/job-", b"", flags=FLAG_SEQUENTIAL)
+        session.push(update, dedup="first delivery")
+        session.push(job, dedup="first delivery of the job")
+        rig().run()
+        # Another session changes both nodes before the first session's messages come again.
+        other_update = other.push(other.request(Op.SET_DATA, "/shared", b"theirs"))
+        other_job = other.push(other.request(Op.CREATE, "/jobs/job-", b"", flags=FLAG_SEQUENTIAL))
+        rig().run()
+        session.push(update, dedup="second delivery")
+        session.push(job, dedup="second delivery of the job")
+        rig().run()
+        assert inbox.wait_reply(other_update, self.settle_timeout).ok
+        assert inbox.wait_reply(other_job, self.settle_timeout).ok
+        stored = deployment.user_storage.read("/shared")
+        assert stored is not None
+        assert (stored.data, stored.stat.version) == (b"theirs", 2), "the redelivered set_data is not applied again"
+        jobs = deployment.user_storage.read("/jobs")
+        assert jobs is not None
+        assert jobs.children == ["job-0000000000", "job-0000000001"], "the redelivered create made no third node"
+        assert [r.ok for r in session.inbox.replies(update.seq)] == [True]
+        assert [r.path for r in session.inbox.replies(job.seq)] == ["/jobs/job-0000000000"]
 
     def test_malformed_messages_are_dead_lettered_not_applied(
         self,

@@ -7,7 +7,7 @@ import threading
 import time
 import uuid
 
-from faaskeeper.api.storage import Commit, Lock, NodeState, NodeUpdate, SystemStorage
+from faaskeeper.api.storage import Commit, Lock, NodeState, NodeUpdate, RequestMark, SystemStorage
 from faaskeeper.node import Stat
 from faaskeeper.testing.fixtures import ConformanceFixtures
 from faaskeeper.testing.system_sessions import SystemSessionSuite, new_session
@@ -260,25 +260,62 @@ class SystemNodeSuite(ConformanceFixtures):
         assert node.pending == (8,)
         assert root.pending == ()
 
-    def test_commit_advances_the_session(self, system_storage: SystemStorage) -> None:
-        session = new_session()
+    def test_commit_marks_the_request_on_the_node_locked_first(self, system_storage: SystemStorage) -> None:
+        session, other = new_session(), new_session()
         assert system_storage.create_session(session)
         assert system_storage.record_outcome(session.session_id, 2, {"seq": 2, "ok": False})
+        _create(system_storage, "/a", 5)
+        lock = _lock()
+        assert system_storage.lock_node("/", lock, HOLD) is not None
+        node = system_storage.lock_node("/a", lock, HOLD)
+        assert node is not None
+        assert node.requests == {}
+        updates = (
+            NodeUpdate("/a", NodeState(False, node.state.stat), modified=True),
+            NodeUpdate("/", NodeState(True, Stat(cversion=2)), children_changed=True),
+        )
+        commit = Commit(6, lock.token, updates, session.session_id, 3, timestamp=100.5)
+        assert commit.record_path == "/"
+        assert system_storage.commit(commit)
+        root = system_storage.read_node("/")
+        assert root is not None
+        assert root.requests == {session.session_id: RequestMark(3, 100.5)}
+        assert root.committed(session.session_id, 3)
+        assert not root.committed(session.session_id, 4)
+        assert not root.committed(other.session_id, 1)
+        tombstone = system_storage.read_node("/a")
+        assert tombstone is not None
+        assert tombstone.requests == {}, "only the node locked first carries the mark"
+        stored = system_storage.read_session(session.session_id)
+        assert stored is not None
+        assert (stored.last_seq, stored.last_outcome) == (2, {"seq": 2, "ok": False}), "a commit leaves the session"
+
         lock = _lock()
         root = system_storage.lock_node("/", lock, HOLD)
         assert root is not None
+        assert root.requests == {session.session_id: RequestMark(3, 100.5)}, "locking returns the marks"
         update = NodeUpdate("/", NodeState(True, root.state.stat.updated(version=1)), modified=True)
-        assert system_storage.commit(Commit(4, lock.token, (update,), session.session_id, 3))
-        stored = system_storage.read_session(session.session_id)
-        assert stored is not None
-        assert stored.last_seq == 3
-        assert stored.last_outcome is None, "a commit clears the failed request's outcome"
+        assert system_storage.commit(Commit(7, lock.token, (update,), other.session_id, 9, timestamp=200.0))
+        root = system_storage.read_node("/")
+        assert root is not None
+        assert root.requests == {session.session_id: RequestMark(3, 100.5), other.session_id: RequestMark(9, 200.0)}
+
         lock = _lock()
-        system_storage.lock_node("/", lock, HOLD)
-        assert system_storage.commit(Commit(6, lock.token, (update,), session.session_id, 1))
-        stored = system_storage.read_session(session.session_id)
-        assert stored is not None
-        assert stored.last_seq == 3, "last_seq never goes back"
+        assert system_storage.lock_node("/", lock, HOLD) is not None
+        forgetting = Commit(
+            8, lock.token, (update,), other.session_id, 10, timestamp=300.0, forget=(session.session_id,)
+        )
+        assert system_storage.commit(forgetting)
+        root = system_storage.read_node("/")
+        assert root is not None
+        assert root.requests == {other.session_id: RequestMark(10, 300.0)}, "forgotten marks are dropped"
+
+        lock = _lock()
+        assert system_storage.lock_node("/", lock, HOLD) is not None
+        assert system_storage.commit(Commit(9, lock.token, (update,), other.session_id, None, timestamp=400.0))
+        root = system_storage.read_node("/")
+        assert root is not None
+        assert root.requests == {other.session_id: RequestMark(10, 300.0)}, "a write of no request marks nothing"
 
     # -- finishing transactions ------------------------------------------------------------
 

@@ -21,8 +21,7 @@ from faaskeeper_aws.dynamodb_base import (
     transact,
     unexpected,
 )
-from faaskeeper_aws.dynamodb_nodes import FALSE, NAMES, TRUE, NodeTable, owner_key, state_json
-from faaskeeper_aws.dynamodb_sessions import SESSION_NAMES
+from faaskeeper_aws.dynamodb_nodes import FALSE, NAMES, TRUE, NodeTable, mark_name, owner_key, state_json
 from faaskeeper_aws.errors import aws_errors
 
 #: Still needed after the finished transaction's entry is removed: live, locked or more pending.
@@ -31,64 +30,70 @@ _DROP = "#live = :false AND attribute_not_exists(#token) AND size(#pending) = :o
 
 
 class NodeCommits(NodeTable):
-    """Commit: ONE TransactWriteItems over
+    """Commit: every node of the commit gets ``SET state, live, pending = list_append(pending,
+    [txn]) REMOVE lock_token, lock_ts`` if ``lock_token = :token``; the node the request is
+    recorded on also gets ``SET req#<session> = [seq, timestamp] REMOVE req#<forgotten>...``.
+    The ephemeral index items of the owners of created or deleted ephemeral nodes are updated
+    with them.
 
-    * every node of the commit: ``SET state, live, pending = list_append(pending, [txn])
-      REMOVE lock_token, lock_ts`` if ``lock_token = :token``;
-    * with ``request_seq``, the session: ``SET last_seq = :seq REMOVE last_outcome`` if
-      ``last_seq < :seq`` (when it is not, a read of the session picks ``REMOVE last_outcome``
-      if ``last_seq >= :seq``, or no session action if it does not exist, as the local
-      provider's ``MAX(last_seq, seq)`` does);
-    * the ephemeral index items of the owners of created or deleted ephemeral nodes.
-
-    Cancelled with a node's condition failed: False. A transaction conflict is retried.
+    A commit of one item (a set_data) is one conditional UpdateItem; a commit of several is ONE
+    TransactWriteItems, which DynamoDB bills at twice the units per item. A condition failed
+    (a lock not held any more): False. A transaction conflict is retried.
     """
 
     def commit(self, commit: Commit) -> bool:
         nodes = self._commit_nodes(commit)
         owners = self._commit_owners(commit)
-        # How the session's last_seq moves: "advance" (the usual case), "clear" when it is
-        # already there (only last_outcome is cleared), "none" when the session does not exist.
-        mode = "advance" if commit.request_seq is not None else "none"
+        if len(nodes) == 1 and not owners:
+            params = {k: v for k, v in nodes[0]["Update"].items() if k != "TableName"}
+            done, _item = self._call("update_item", "commit", **params)
+            return done
         for attempt in range(ATTEMPTS):
-            session = self._commit_session(commit, mode)
             with aws_errors("commit"):
-                reasons = transact(self._ddb, [*nodes, *session, *owners])
+                reasons = transact(self._ddb, [*nodes, *owners])
             if reasons is None:
                 return True
             found = codes(reasons)
             if REASON_CONDITION in found[: len(nodes)]:
                 return False  # a lock is not held (any more)
-            if session and found[len(nodes)] == REASON_CONDITION:
-                mode = self._session_mode(commit)  # then retry at once, in the mode it needs
-            elif REASON_CONFLICT in found:
+            if REASON_CONFLICT in found:
                 backoff(attempt)
             else:
                 raise unexpected(reasons, "commit")
         raise ProviderException(f"AWS commit failed: transaction {commit.txn} conflicted {ATTEMPTS} times")
 
     def _commit_nodes(self, commit: Commit) -> list[Item]:
+        """One transaction Update action per node."""
         actions = []
         for update in commit.updates:
             state = update.resolved(commit.txn)
-            set_state = (
-                "SET #state = :state, #live = :live, #pending = list_append(if_not_exists(#pending, :none), :txn) "
-                "REMOVE #token, #ts"
-            )
+            sets = "#state = :state, #live = :live, #pending = list_append(if_not_exists(#pending, :none), :txn)"
+            removes = "#token, #ts"
+            values: Item = {
+                ":state": S(state_json(state)),
+                ":live": {"BOOL": state.exists},
+                ":none": {"L": []},
+                ":txn": {"L": [N(commit.txn)]},
+                ":token": S(commit.lock_token),
+            }
+            marks: dict[str, str] = {}  # aliases of the request marks' attributes
+            if update.path == commit.record_path:
+                if commit.request_seq is not None:
+                    marks["mark"] = mark_name(commit.session_id)
+                    sets += ", #mark = :mark"
+                    values[":mark"] = {"L": [N(commit.request_seq), N(commit.timestamp)]}
+                for i, session_id in enumerate(commit.forget):
+                    marks[f"forget{i}"] = mark_name(session_id)
+                    removes += f", #forget{i}"
+            update_expression = f"SET {sets} REMOVE {removes}"
             condition = "#token = :token"
             action = {
                 "TableName": self._table,
                 "Key": {"path": S(update.path)},
-                "UpdateExpression": set_state,
+                "UpdateExpression": update_expression,
                 "ConditionExpression": condition,
-                "ExpressionAttributeNames": expression(NAMES, set_state, condition),
-                "ExpressionAttributeValues": {
-                    ":state": S(state_json(state)),
-                    ":live": {"BOOL": state.exists},
-                    ":none": {"L": []},
-                    ":txn": {"L": [N(commit.txn)]},
-                    ":token": S(commit.lock_token),
-                },
+                "ExpressionAttributeNames": expression({**NAMES, **marks}, update_expression, condition),
+                "ExpressionAttributeValues": values,
             }
             actions.append({"Update": action})
         return actions
@@ -121,31 +126,6 @@ class NodeCommits(NodeTable):
                 }
             )
         return actions
-
-    def _commit_session(self, commit: Commit, mode: str) -> list[Item]:
-        if mode == "none" or commit.request_seq is None:
-            return []
-        update, condition = (
-            ("SET #seq = :seq REMOVE #outcome", "#seq < :seq")
-            if mode == "advance"
-            else ("REMOVE #outcome", "#seq >= :seq")
-        )
-        action = {
-            "TableName": self._names.sessions_table,
-            "Key": {"session_id": S(commit.session_id)},
-            "UpdateExpression": update,
-            "ConditionExpression": condition,
-            "ExpressionAttributeNames": expression(SESSION_NAMES, update, condition),
-            "ExpressionAttributeValues": {":seq": N(commit.request_seq)},
-        }
-        return [{"Update": action}]
-
-    def _session_mode(self, commit: Commit) -> str:
-        session = self.read_session(commit.session_id)
-        if session is None:
-            return "none"
-        assert commit.request_seq is not None
-        return "advance" if session.last_seq < commit.request_seq else "clear"
 
     # -- finishing transactions ------------------------------------------------------------
 

@@ -6,7 +6,9 @@ Nodes table (key ``path``), one item per node, tombstone or placeholder:
 * ``state`` (S): the NodeState's stat and children as JSON;
 * ``lock_token`` (S) and ``lock_ts`` (N, seconds as the shortest exact decimal of the float):
   present only while locked;
-* ``pending`` (L of N): the transactions committed and not yet applied, in commit order.
+* ``pending`` (L of N): the transactions committed and not yet applied, in commit order;
+* ``req#<session>`` (L of N: sequence number, seconds): the last request of that session
+  committed on this node, while it may still be redelivered (see ``Commit``).
 
 Ephemeral ownership index, in the same table under keys that are never node paths
 (``ephemeral#<session>``): ``paths`` (SS). The commit creating an ephemeral node ADDs its path
@@ -24,7 +26,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from faaskeeper.api.storage import Lock, NodeState, SystemNode
+from faaskeeper.api.storage import Lock, NodeState, RequestMark, SystemNode
 from faaskeeper.node import Stat
 from faaskeeper_aws.dynamodb_base import Item, S, as_float, as_int, dynamodb, expression, is_condition_failure, old_item
 from faaskeeper_aws.dynamodb_sessions import SessionTables
@@ -41,6 +43,8 @@ NAMES = {
     "paths": "paths",
 }
 EPHEMERAL_PREFIX = "ephemeral#"
+#: Attribute name prefix of a session's request mark.
+MARK_PREFIX = "req#"
 FALSE = {"BOOL": False}
 TRUE = {"BOOL": True}
 
@@ -57,7 +61,16 @@ def node_from_item(item: Item) -> SystemNode:
         state=NodeState(bool(item["live"]["BOOL"]), Stat.from_dict(state["stat"]), tuple(state["children"])),
         lock=lock,
         pending=tuple(as_int(t) for t in item.get("pending", {}).get("L", [])),
+        requests={
+            name.removeprefix(MARK_PREFIX): RequestMark(as_int(value["L"][0]), as_float(value["L"][1]))
+            for name, value in item.items()
+            if name.startswith(MARK_PREFIX)
+        },
     )
+
+
+def mark_name(session_id: str) -> str:
+    return MARK_PREFIX + session_id
 
 
 def owner_key(session_id: str) -> Item:
@@ -75,10 +88,11 @@ class NodeTable(SessionTables):
     def _call(self, method: str, action: str, **params: Any) -> tuple[bool, Item]:
         """One conditional call on the nodes table: ``(True, response)``, or ``(False, item)``
         with the item as it was (``{}`` if absent) when the condition failed. The ``#aliases``
-        of the expressions are resolved here."""
-        aliases = expression(NAMES, params.get("UpdateExpression"), params.get("ConditionExpression"))
-        if aliases:
-            params["ExpressionAttributeNames"] = aliases
+        of the expressions are resolved here, unless ``ExpressionAttributeNames`` is given."""
+        if "ExpressionAttributeNames" not in params:
+            aliases = expression(NAMES, params.get("UpdateExpression"), params.get("ConditionExpression"))
+            if aliases:
+                params["ExpressionAttributeNames"] = aliases
         with aws_errors(action):
             try:
                 response: Item = getattr(self._ddb, method)(

@@ -20,6 +20,7 @@ from faaskeeper.protocol.settings import FunctionSettings
 from faaskeeper.protocol.writer import Writer
 from faaskeeper_aws.deployment import AwsDeployment
 from faaskeeper_aws.lambda_events import Event, batch_response, queue_message
+from faaskeeper_aws.options import DeployOptions
 from faaskeeper_aws.settings import AwsSettings
 from faaskeeper_aws.sqs import SqsQueue
 
@@ -27,11 +28,14 @@ log = logging.getLogger("faaskeeper.aws.functions")
 
 
 def function_settings(config: Config, settings: AwsSettings) -> FunctionSettings:
+    options = DeployOptions.from_config(config)
     return FunctionSettings.from_config(
         config,
         lock_max_hold=settings.lock_max_hold,
         clock_drift=settings.clock_drift,
         max_data_size=settings.max_data_size,
+        # A message shows again after each visibility timeout until it is dead-lettered.
+        redelivery_window=float(options.visibility_timeout * options.max_receive_count),
     )
 
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from faaskeeper.exceptions import ProviderException
 
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
@@ -25,7 +25,8 @@ CREATE TABLE IF NOT EXISTS system_nodes (
     ephemeral_owner TEXT,
     lock_token TEXT,
     lock_ts REAL,
-    pending TEXT NOT NULL DEFAULT '[]'
+    pending TEXT NOT NULL DEFAULT '[]',
+    requests TEXT NOT NULL DEFAULT '{}'
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS system_nodes_owner ON system_nodes(ephemeral_owner)
     WHERE ephemeral_owner IS NOT NULL;
@@ -97,6 +98,12 @@ class Database:
             raise ProviderException(f"Cannot create the deployment file {path}: {err}") from err
         with self.transaction() as conn:
             conn.execute("INSERT OR IGNORE INTO meta VALUES ('schema', ?)", (SCHEMA_VERSION,))
+            (version,) = conn.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
+        if version != SCHEMA_VERSION:
+            raise ProviderException(
+                f"The deployment file {path} has layout {version}; this version of FaaSKeeper needs layout "
+                f"{SCHEMA_VERSION}: redeploy it with `fk deploy service --clean`"
+            )
 
     def _connection(self) -> sqlite3.Connection:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)

@@ -44,7 +44,12 @@ class _SharedFile:
             writer_queue=self.writer_queue,
             distributor_queue=self.distributor_queue,
             channel=self.channel,
-            settings=FunctionSettings.from_config(config, lock_max_hold=settings.lock_max_hold, faults=faults),
+            settings=FunctionSettings.from_config(
+                config,
+                lock_max_hold=settings.lock_max_hold,
+                faults=faults,
+                redelivery_window=settings.visibility_timeout * settings.max_receives,
+            ),
             visibility_timeout=settings.visibility_timeout,
             max_receives=settings.max_receives,
             claim_heartbeat=lambda: self.system.claim_schedule("heartbeat", time.time(), claim_interval),

@@ -11,6 +11,7 @@ from faaskeeper.api.storage import (
     Commit,
     Lock,
     NodeState,
+    RequestMark,
     SessionRecord,
     SystemNode,
     SystemStorage,
@@ -22,10 +23,21 @@ from faaskeeper_local.database import Database
 _ROOT_STATE = json.dumps(NodeState(True).to_dict())
 
 
+_NODE_COLUMNS = "path, state, lock_token, lock_ts, pending, requests"
+
+
 def _node(row: Any) -> SystemNode:
-    path, state, lock_token, lock_ts, pending = row
+    path, state, lock_token, lock_ts, pending, requests = row
     lock = Lock(lock_token, lock_ts) if lock_token is not None else None
-    return SystemNode(path, NodeState.from_dict(json.loads(state)), lock, tuple(json.loads(pending)))
+    return SystemNode(path, NodeState.from_dict(json.loads(state)), lock, tuple(json.loads(pending)), _marks(requests))
+
+
+def _marks(text: str) -> dict[str, RequestMark]:
+    return {sid: RequestMark(int(seq), float(ts)) for sid, (seq, ts) in json.loads(text).items()}
+
+
+def _marks_json(marks: dict[str, RequestMark]) -> str:
+    return json.dumps({sid: [mark.seq, mark.timestamp] for sid, mark in marks.items()})
 
 
 def _session(row: Any) -> SessionRecord:
@@ -49,9 +61,7 @@ class LocalSystemStorage(SystemStorage):
 
     def lock_node(self, path: str, lock: Lock, max_hold: float) -> SystemNode | None:
         with self._db.transaction() as conn:
-            row = conn.execute(
-                "SELECT path, state, lock_token, lock_ts, pending FROM system_nodes WHERE path = ?", (path,)
-            ).fetchone()
+            row = conn.execute(f"SELECT {_NODE_COLUMNS} FROM system_nodes WHERE path = ?", (path,)).fetchone()
             if row is None:
                 state = NodeState(False)
                 conn.execute(
@@ -66,7 +76,7 @@ class LocalSystemStorage(SystemStorage):
                 "UPDATE system_nodes SET lock_token = ?, lock_ts = ? WHERE path = ?",
                 (lock.token, lock.timestamp, path),
             )
-            return SystemNode(path, node.state, lock, node.pending)
+            return SystemNode(path, node.state, lock, node.pending, node.requests)
 
     def unlock_node(self, path: str, lock: Lock) -> None:
         with self._db.transaction() as conn:
@@ -84,36 +94,33 @@ class LocalSystemStorage(SystemStorage):
             rows = {}
             for update in commit.updates:
                 row = conn.execute(
-                    "SELECT lock_token, pending FROM system_nodes WHERE path = ?", (update.path,)
+                    "SELECT lock_token, pending, requests FROM system_nodes WHERE path = ?", (update.path,)
                 ).fetchone()
                 if row is None or row[0] != commit.lock_token:
                     return False
-                rows[update.path] = json.loads(row[1])
+                rows[update.path] = (json.loads(row[1]), row[2])
             for update in commit.updates:
                 state = update.resolved(commit.txn)
                 owner = state.stat.ephemeral_owner if state.exists else None
+                pending, requests = rows[update.path]
+                if update.path == commit.record_path:
+                    requests = _marks_json(commit.marks(_marks(requests)))
                 conn.execute(
                     "UPDATE system_nodes SET state = ?, node_exists = ?, ephemeral_owner = ?, lock_token = NULL, "
-                    "lock_ts = NULL, pending = ? WHERE path = ?",
+                    "lock_ts = NULL, pending = ?, requests = ? WHERE path = ?",
                     (
                         json.dumps(state.to_dict()),
                         int(state.exists),
                         owner,
-                        json.dumps([*rows[update.path], commit.txn]),
+                        json.dumps([*pending, commit.txn]),
+                        requests,
                         update.path,
                     ),
-                )
-            if commit.request_seq is not None:
-                conn.execute(
-                    "UPDATE sessions SET last_seq = MAX(last_seq, ?), last_outcome = NULL WHERE session_id = ?",
-                    (commit.request_seq, commit.session_id),
                 )
             return True
 
     def read_node(self, path: str) -> SystemNode | None:
-        rows = self._db.query(
-            "SELECT path, state, lock_token, lock_ts, pending FROM system_nodes WHERE path = ?", (path,)
-        )
+        rows = self._db.query(f"SELECT {_NODE_COLUMNS} FROM system_nodes WHERE path = ?", (path,))
         return _node(rows[0]) if rows else None
 
     def finish_transaction(self, paths: Sequence[str], txn: int) -> None:

@@ -62,13 +62,10 @@ class MemorySystemStorage(SystemStorage):
                     return False
             for update in commit.updates:
                 node = self._nodes[update.path]
+                requests = commit.marks(node.requests) if update.path == commit.record_path else node.requests
                 self._nodes[update.path] = SystemNode(
-                    update.path, update.resolved(commit.txn), None, (*node.pending, commit.txn)
+                    update.path, update.resolved(commit.txn), None, (*node.pending, commit.txn), requests
                 )
-            session = self._sessions.get(commit.session_id)
-            if commit.request_seq is not None and session is not None:
-                session.last_seq = max(session.last_seq, commit.request_seq)
-                session.last_outcome = None
             return True
 
     def read_node(self, path: str) -> SystemNode | None:
