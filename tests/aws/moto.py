@@ -28,8 +28,8 @@ class MotoServer:
         self.port = free_port()
         self.endpoint = f"http://127.0.0.1:{self.port}"
         self._log = log.open("w")
-        # moto_server with SQS FIFO sequence numbers and deduplication as SQS has them (moto_fixes.py).
-        fixed = [sys.executable, str(Path(__file__).with_name("moto_fixes.py"))]
+        # moto_server with SQS FIFO sequence numbers and deduplication as SQS has them.
+        fixed = [sys.executable, "-m", "faaskeeper_aws.moto_server"]
         self._proc = subprocess.Popen(
             [*fixed, "-H", "127.0.0.1", "-p", str(self.port)], stdout=self._log, stderr=subprocess.STDOUT
         )

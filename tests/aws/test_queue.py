@@ -181,4 +181,4 @@ def test_sequence_numbers_exceed_64_bits_and_increase(queue: SqsQueue) -> None:
     first = queue.send(b"1", "g", "one")
     second = queue.send(b"2", "h", "two")
     assert second > first
-    assert first > 2**63, "SQS sequence numbers are 128-bit; moto_fixes makes moto's alike"
+    assert first > 2**63, "SQS sequence numbers are 128-bit; faaskeeper_aws.moto_server makes moto's alike"

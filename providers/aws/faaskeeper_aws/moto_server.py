@@ -1,4 +1,7 @@
-"""``moto_server`` with SQS FIFO behaving as FaaSKeeper relies on, as SQS does (run as a script).
+"""``moto_server`` with SQS FIFO and DynamoDB behaving as FaaSKeeper relies on, as AWS does.
+
+``python -m faaskeeper_aws.moto_server -H 127.0.0.1 -p PORT`` (the arguments of ``moto_server``)
+starts it; it needs moto (``pip install 'faaskeeper-aws[emulator]'``).
 
 moto 5.2.1 departs from SQS FIFO in two ways that break the protocol:
 
@@ -14,8 +17,6 @@ Here every FIFO message gets the next number of one server-wide counter (20 digi
 It also serializes DynamoDB requests: moto's server answers each request on its own thread and
 checks a condition, then writes, with nothing in between held, so two conditional writes (or
 transactions, whose rollback restores whole tables) could both succeed where DynamoDB lets one.
-
-Usage: ``python moto_fixes.py -H 127.0.0.1 -p PORT`` (the arguments of ``moto_server``).
 """
 
 from __future__ import annotations
@@ -25,16 +26,14 @@ import itertools
 import sys
 import threading
 import time
-from pathlib import Path
 from typing import Any
 
-# Run as a script, this directory comes first on sys.path, and its moto.py would shadow moto.
-_here = Path(__file__).resolve().parent
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _here]
-
-from moto import server  # noqa: E402
-from moto.dynamodb.responses import DynamoHandler  # noqa: E402
-from moto.sqs import models  # noqa: E402
+try:
+    from moto import server
+    from moto.dynamodb.responses import DynamoHandler
+    from moto.sqs import models
+except ImportError:  # pragma: no cover - depends on the installation
+    sys.exit("The AWS emulator needs moto: pip install 'faaskeeper-aws[emulator]'")
 
 DEDUPLICATION_INTERVAL = 300.0
 FIRST_SEQUENCE = 18_000_000_000_000_000_000
