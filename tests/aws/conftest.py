@@ -5,6 +5,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from . import stackless as made
 from .moto import MotoServer, apply_environment
 
 if TYPE_CHECKING:
@@ -23,8 +24,6 @@ def moto_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MotoServer
 @pytest.fixture
 def stackless(moto_server: MotoServer) -> Callable[..., Config]:
     """``stackless(storage=..., channel=..., ...)``: a fresh deployment made without a stack; its config."""
-
-    from . import stackless as made  # imported here: the runtime modules may still be being written
 
     def make(**options: Any) -> Config:
         cfg = made.config(**options)

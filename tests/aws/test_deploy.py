@@ -28,7 +28,6 @@ from faaskeeper_aws.template import HANDLERS, RUNTIME, build_template
 from faaskeeper_deploy.cli import main
 
 from .inventory import leftovers
-from .runtime import STORAGE_MODULES, wait_for_modules
 
 COMBINATIONS = [("persistent", "sqs"), ("persistent", "tcp"), ("key-value", "sqs"), ("key-value", "tcp")]
 
@@ -249,7 +248,6 @@ def snapshot(settings: AwsSettings) -> dict[str, Any]:
 
 
 def test_deploy_is_idempotent_clean_recreates_and_remove_leaves_nothing(moto_server, tmp_path, capsys):
-    wait_for_modules(STORAGE_MODULES)
     name = unique()
     path, config, settings = deployed(moto_server, tmp_path, config_data(name))
     written = json.loads(path.read_text())
@@ -300,7 +298,6 @@ def test_deploy_is_idempotent_clean_recreates_and_remove_leaves_nothing(moto_ser
 
 
 def test_key_value_storage_and_function_updates(moto_server, tmp_path, capsys):
-    wait_for_modules(STORAGE_MODULES)
     name = unique()
     path, config, settings = deployed(moto_server, tmp_path, config_data(name, "key-value", "tcp"))
     check_tables(settings, key_value=True)

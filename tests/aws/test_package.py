@@ -15,8 +15,6 @@ import botocore
 from faaskeeper_aws.names import ENV_CONFIG
 from faaskeeper_aws.package import EPOCH, build_package
 
-from .runtime import HANDLER_MODULES, STORAGE_MODULES, wait_for_modules
-
 
 def test_package_is_reproducible_and_holds_only_the_project_code():
     first, second = build_package(), build_package()
@@ -52,7 +50,6 @@ def lambda_site(tmp_path: Path) -> Path:
 
 
 def test_handlers_import_from_the_package_alone(tmp_path):
-    wait_for_modules(STORAGE_MODULES + HANDLER_MODULES)
     package = build_package()
     archive = tmp_path / "package.zip"
     archive.write_bytes(package.data)
