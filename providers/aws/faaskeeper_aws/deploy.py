@@ -8,9 +8,9 @@ names the data bucket as the upstream's did (``"aws": {"data-bucket": ...}``).
 
 from __future__ import annotations
 
-import sys
 from typing import Any, Protocol, runtime_checkable
 
+from faaskeeper.api.provider import SILENT
 from faaskeeper.config import Config
 from faaskeeper.exceptions import ConfigurationException, ProviderException
 from faaskeeper_aws import buckets
@@ -27,11 +27,6 @@ from faaskeeper_aws.template import USER_STORAGE_OUTPUT, build_template
 __all__ = ["client_config", "deploy_functions", "deploy_service", "remove_service", "service_status"]
 
 
-def report(message: str) -> None:
-    """The default progress: a line on stderr per step, so ``fk deploy`` shows where it is."""
-    print(f"aws: {message}", file=sys.stderr, flush=True)
-
-
 def client_config(config: Config, settings: AwsSettings) -> Config:
     """The config clients and functions load: the input plus the region and the data bucket."""
     out = config.serialize()
@@ -41,7 +36,7 @@ def client_config(config: Config, settings: AwsSettings) -> Config:
 
 
 def deploy_service(
-    config: Config, settings: AwsSettings, *, clean: bool = False, progress: Progress = report
+    config: Config, settings: AwsSettings, *, clean: bool = False, progress: Progress = SILENT.step
 ) -> Config:
     options = DeployOptions.from_config(config)
     if clean:
@@ -69,7 +64,7 @@ def deploy_service(
     return deployed
 
 
-def deploy_functions(config: Config, settings: AwsSettings, *, progress: Progress = report) -> None:
+def deploy_functions(config: Config, settings: AwsSettings, *, progress: Progress = SILENT.step) -> None:
     """Upload the current code and point the deployed functions at it, leaving the rest as is.
 
     The stack still names the previous package until the next ``fk deploy service``, which
@@ -92,7 +87,7 @@ def deploy_functions(config: Config, settings: AwsSettings, *, progress: Progres
     progress(f"functions of {settings.names.stack} run {package.key}")
 
 
-def remove_service(config: Config, settings: AwsSettings, *, progress: Progress = report) -> None:
+def remove_service(config: Config, settings: AwsSettings, *, progress: Progress = SILENT.step) -> None:
     progress(f"removing {settings.names.stack} from {settings.region}")
     remove_deployment(settings, progress)
     progress(f"removed {settings.names.stack}")
