@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import argparse
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from faaskeeper.exceptions import ConfigurationException
@@ -85,10 +86,14 @@ def apply_provider_options(
     return given
 
 
-def blame_option(err: ConfigurationException, given: dict[str, str]) -> ConfigurationException:
-    """``err`` with the command-line option named, when an option set the key it is about."""
-    message = str(err)
-    for key, flag in given.items():
-        if f"'{key}'" in message:
-            return ConfigurationException(f"{message} (set by {flag})")
-    return err
+@contextmanager
+def blaming_options(given: dict[str, str]) -> Iterator[None]:
+    """A config error raised in the block names the command-line option that set the key it is about."""
+    try:
+        yield
+    except ConfigurationException as err:
+        message = str(err)
+        for key, flag in given.items():
+            if f"'{key}'" in message:
+                raise ConfigurationException(f"{message} (set by {flag})") from err
+        raise

@@ -8,49 +8,51 @@ from typing import Any
 
 from faaskeeper.api.provider import Provider
 from faaskeeper.config import Config
-from faaskeeper.exceptions import ConfigurationException, FaaSKeeperException
+from faaskeeper.exceptions import FaaSKeeperException
 from faaskeeper.plugins.manager import registry
 from faaskeeper_deploy.config_file import read_config_data, write_config
-from faaskeeper_deploy.deploy_options import add_provider_options, apply_provider_options, blame_option
+from faaskeeper_deploy.deploy_options import add_provider_options, apply_provider_options, blaming_options
 from faaskeeper_deploy.progress import reporting
 from faaskeeper_deploy.status_view import print_status, status_json
 
 _FORMATTER = argparse.RawDescriptionHelpFormatter
 
 
-def _open(args: argparse.Namespace) -> tuple[Config, Provider]:
-    """The config of ``--config`` (with the provider options given applied) and its validated provider."""
-    data = read_config_data(Path(args.config), args.provider)
-    given = apply_provider_options(args, getattr(args, "provider_options", {}), data)
-    try:
-        config = Config.deserialize(data)
-        provider = registry().get(config.cloud_provider)
-        provider.validate_config(config)
-    except ConfigurationException as err:
-        raise blame_option(err, given) from err
+def _open(data: dict[str, Any]) -> tuple[Config, Provider]:
+    """The config in ``data`` and its provider, which found the config usable."""
+    config = Config.deserialize(data)
+    provider = registry().get(config.cloud_provider)
+    provider.validate_config(config)
     return config, provider
 
 
 def cmd_deploy(args: argparse.Namespace) -> int:
     if args.target == "functions" and (args.clean or args.output):
         raise FaaSKeeperException("--clean and --output apply to fk deploy service only")
-    config, provider = _open(args)
+    data = read_config_data(Path(args.config), args.provider)
+    given = apply_provider_options(args, args.provider_options, data)
+    with blaming_options(given):
+        config, provider = _open(data)
+        _deploy(args, config, provider)
+    return 0
+
+
+def _deploy(args: argparse.Namespace, config: Config, provider: Provider) -> None:
     if args.target == "functions":
         with reporting(provider.name) as reporter:
             updated = provider.deploy_functions(config, reporter=reporter)
         state = "updated" if updated else "up to date (they run from the installed package)"
         print(f"{provider.name}: functions of {config.deployment_name!r} {state}")
-        return 0
+        return
     with reporting(provider.name) as reporter:
         deployed = provider.deploy(config, clean=args.clean, reporter=reporter)
     output = Path(args.output or args.config)
     write_config(deployed, output)
     print(f"{provider.name}: deployed {config.deployment_name!r}; client config written to {output}")
-    return 0
 
 
 def cmd_remove(args: argparse.Namespace) -> int:
-    config, provider = _open(args)
+    config, provider = _open(read_config_data(Path(args.config), args.provider))
     with reporting(provider.name) as reporter:
         provider.remove(config, reporter=reporter)
     print(f"{provider.name}: removed {config.deployment_name!r}")
@@ -58,7 +60,7 @@ def cmd_remove(args: argparse.Namespace) -> int:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    config, provider = _open(args)
+    config, provider = _open(read_config_data(Path(args.config), args.provider))
     if args.json:
         print(status_json(provider.status(config)))
         return 0
