@@ -46,8 +46,16 @@ def status_view(status: Mapping[str, Any]) -> RenderableType:
     return Group(*parts)
 
 
+#: Columns of the tables written to a file or pipe, where no terminal limits the width.
+LOG_WIDTH = 160
+
+
 def print_status(status: Mapping[str, Any], console: Console | None = None) -> None:
-    (console or Console()).print(status_view(status))
+    if console is None:
+        console = Console()
+        if not console.is_terminal:
+            console = Console(width=LOG_WIDTH)
+    console.print(status_view(status))
 
 
 def _heading(status: Mapping[str, Any]) -> Text:
@@ -63,9 +71,9 @@ def _heading(status: Mapping[str, Any]) -> Text:
 
 def _resources(resources: list[Mapping[str, Any]]) -> Table:
     table = Table(title="resources", title_justify="left", expand=False)
-    table.add_column("kind")
+    table.add_column("kind", overflow="fold")
     table.add_column("name", overflow="fold")
-    table.add_column("state")
+    table.add_column("state", overflow="fold")
     for resource in resources:
         state = str(resource.get("state", ""))
         style = "red" if "FAILED" in state else "yellow" if "PROGRESS" in state else None

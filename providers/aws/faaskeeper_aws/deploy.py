@@ -60,7 +60,6 @@ def deploy_service(
     if removed:
         progress(f"deleted {removed} old function packages")
     _ensure_root(deployed, progress)
-    progress(f"deployed {settings.names.stack} in {settings.region}")
     return deployed
 
 
@@ -90,18 +89,17 @@ def deploy_functions(config: Config, settings: AwsSettings, *, progress: Progres
 def remove_service(config: Config, settings: AwsSettings, *, progress: Progress = SILENT.step) -> None:
     progress(f"removing {settings.names.stack} from {settings.region}")
     remove_deployment(settings, progress)
-    progress(f"removed {settings.names.stack}")
 
 
 def upload_package(settings: AwsSettings, progress: Progress) -> Package:
+    progress("building the functions' package from the installed code")
     package = build_package()
-    progress(f"function package: {len(package.files)} files, {len(package.data) / 1024:.0f} KiB ({package.key})")
     s3 = settings.client("s3")
     bucket = settings.names.code_bucket
-    if buckets.ensure_private_bucket(s3, bucket, settings.region):
-        progress(f"created code bucket {bucket}")
-    if buckets.put_once(s3, bucket, package.key, package.data):
-        progress(f"uploaded s3://{bucket}/{package.key}")
+    size = f"{len(package.files)} files, {len(package.data) / 1024:.0f} KiB"
+    progress(f"storing the package ({size}) as s3://{bucket}/{package.key}")
+    buckets.ensure_private_bucket(s3, bucket, settings.region)
+    buckets.put_once(s3, bucket, package.key, package.data)
     return package
 
 
@@ -129,6 +127,7 @@ class _Rooted(Protocol):
 def _ensure_root(deployed: Config, progress: Progress) -> None:
     from faaskeeper_aws.provider import AwsProvider  # the runtime, only once the stack exists
 
+    progress("creating the root node / in system and user storage")
     deployment = AwsProvider().open(deployed)
     try:
         for storage in (deployment.system_storage, deployment.user_storage):
@@ -137,4 +136,3 @@ def _ensure_root(deployed: Config, progress: Progress) -> None:
             storage.ensure_root()
     finally:
         deployment.close()
-    progress("root node / is in place")

@@ -22,16 +22,11 @@ def service_status(config: Config, settings: AwsSettings, *, progress: Progress 
         return status
     progress(f"listing the resources of {names.stack}")
     status["resources"] = [
-        ResourceStatus(
-            kind=r["ResourceType"],
-            name=r.get("PhysicalResourceId") or r["LogicalResourceId"],
-            state=r["ResourceStatus"],
-        )
-        for r in stack.resources()
+        ResourceStatus(kind=r["ResourceType"], name=_short(r), state=r["ResourceStatus"]) for r in stack.resources()
     ]
     if buckets.bucket_exists(settings.client("s3"), names.code_bucket):
         status["resources"].append(
-            ResourceStatus(kind="AWS::S3::Bucket", name=names.code_bucket, state="present (outside the stack)")
+            ResourceStatus(kind="AWS::S3::Bucket", name=names.code_bucket, state="outside the stack")
         )
     progress("reading queue depths")
     status["queues"] = [
@@ -48,6 +43,16 @@ def service_status(config: Config, settings: AwsSettings, *, progress: Progress 
     progress("counting sessions, nodes and watches in system storage")
     status["sessions"], status["nodes"], status["watches"] = storage_counts(config)
     return status
+
+
+def _short(resource: dict[str, str]) -> str:
+    """A resource's physical name without the URL or ARN around it (a queue's URL ends in its name)."""
+    physical = resource.get("PhysicalResourceId") or resource["LogicalResourceId"]
+    if physical.startswith("https://"):
+        return physical.rsplit("/", 1)[-1]
+    if physical.startswith("arn:"):
+        return physical.split(":", 5)[-1]
+    return physical
 
 
 def queue_status(settings: AwsSettings, queue: str, dead_letters: str) -> QueueStatus:
