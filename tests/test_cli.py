@@ -338,3 +338,10 @@ def test_steps_in_a_log_are_one_line_each_as_they_begin():
         assert log.getvalue() == "aws: creating stack faaskeeper-a-rather-long-deployment-name (12 resources)\n"
         reporter.step("waiting for [CloudFormation]")
     assert log.getvalue().splitlines()[1] == "aws: waiting for [CloudFormation]"
+
+
+def test_an_option_into_a_provider_section_that_is_not_an_object(tmp_path, capsys):
+    config = write(tmp_path / "c.json", {"cloud-provider": "local", "deployment-name": "d", "local": "p"})
+    assert main(["deploy", "service", "--config", config, "--local-path", "q"]) == 1
+    assert "Config key 'local' must be an object with the provider's settings" in capsys.readouterr().err
+    assert not (tmp_path / "q").exists()
