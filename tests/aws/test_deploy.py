@@ -270,12 +270,25 @@ def test_deploy_is_idempotent_clean_recreates_and_remove_leaves_nothing(moto_ser
     check_code(settings)
 
     capsys.readouterr()
+    assert main(["status", "--config", str(path), "--json"]) == 0
+    status = json.loads(capsys.readouterr().out)
+    assert status["deployed"] is True
+    assert re.search(r": (CREATE|UPDATE)_COMPLETE$", status["details"]["stack"])
+    assert status["queues"][0] == {
+        "name": settings.names.writer_queue,
+        "waiting": 0,
+        "in_flight": 0,
+        "dead_letters": 0,
+    }
+    assert (status["nodes"], status["sessions"], status["watches"]) == (1, 0, 0)  # the root
+    kinds = [r["kind"] for r in status["resources"]]
+    assert kinds.count("AWS::Lambda::Function") == 3
+    assert kinds.count("AWS::SQS::Queue") == 4
     assert main(["status", "--config", str(path)]) == 0
-    status = capsys.readouterr().out
-    assert "CREATE_COMPLETE" in status or "UPDATE_COMPLETE" in status
-    assert re.search(r"^writer queue +0 waiting, 0 in flight$", status, re.MULTILINE)
-    assert re.search(r"^nodes +1$", status, re.MULTILINE)  # the root
-    assert re.search(r"^sessions +0$", status, re.MULTILINE)
+    table = capsys.readouterr()
+    assert f"aws deployment {name!r}: deployed" in table.out
+    assert "AWS::DynamoDB::Table" in table.out
+    assert f"aws: describing stack faaskeeper-{name}" in table.err
 
     s3 = settings.client("s3")
     s3.put_object(Bucket=settings.data_bucket, Key="stray", Body=b"x")
@@ -294,7 +307,7 @@ def test_deploy_is_idempotent_clean_recreates_and_remove_leaves_nothing(moto_ser
     assert main(["remove", "service", "--config", str(path)]) == 0  # nothing to remove: fine
     capsys.readouterr()
     assert main(["status", "--config", str(path)]) == 0
-    assert "deployed  False" in capsys.readouterr().out
+    assert f"aws deployment {name!r}: not deployed" in capsys.readouterr().out
 
 
 def test_key_value_storage_and_function_updates(moto_server, tmp_path, capsys):
@@ -326,3 +339,26 @@ def test_functions_cannot_be_deployed_before_the_service(moto_server):
     config = Config.deserialize(config_data(unique()))
     with pytest.raises(ProviderException, match="run 'fk deploy service' first"):
         deploy_functions(config, AwsSettings.from_config(config), progress=lambda _: None)
+
+
+def test_aws_options_of_fk_deploy_reach_the_stack_and_the_written_config(moto_server, tmp_path, capsys):
+    wait_for_modules(STORAGE_MODULES)
+    name = unique()
+    data = config_data(name)
+    del data["deployment-region"]
+    path = write_config(tmp_path, data)
+    options = ["--aws-region", "eu-west-1", "--aws-endpoint-url", moto_server.endpoint]
+    assert main(["deploy", "service", "--config", str(path), *options, "--aws-function-timeout", "1000"]) == 1
+    assert "from 1 to 900, got 1000 (set by --aws-function-timeout)" in capsys.readouterr().err
+    assert main(["deploy", "service", "--config", str(path), *options, "--aws-function-memory", "256"]) == 0
+    written = json.loads(path.read_text())
+    assert written["deployment-region"] == "eu-west-1"
+    assert written["aws"]["endpoint-url"] == moto_server.endpoint
+    assert written["aws"]["function-memory"] == 256
+    settings = AwsSettings.from_config(Config.deserialize(written))
+    assert settings.region == "eu-west-1"
+    for role in FUNCTIONS:
+        function = settings.client("lambda").get_function(FunctionName=settings.names.function(role))
+        assert function["Configuration"]["MemorySize"] == 256
+    assert main(["remove", "service", "--config", str(path)]) == 0
+    assert leftovers(settings) == {}

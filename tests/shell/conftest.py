@@ -54,12 +54,12 @@ def client(config_file: str) -> Iterator[FaaSKeeperClient]:
 class Repl:
     """An ``fk shell`` prompt in a thread: keys go in through a pipe, the screen comes out in a buffer."""
 
-    def __init__(self, config_file: str, history: History | None = None) -> None:
+    def __init__(self, config_file: str, history: History | None = None, console: Console | None = None) -> None:
         self._pipe_scope = create_pipe_input()
         self.pipe = self._pipe_scope.__enter__()
         self.buffer = io.StringIO()
         self.output = Vt100_Output(self.buffer, lambda: Size(rows=40, columns=160), term="xterm")
-        self.session = ShellSession(Config.from_file(config_file), Console(), timeout=20)
+        self.session = ShellSession(Config.from_file(config_file), console or Console(), timeout=20)
         self.session.connect()
         self.shell = Shell(self.session)
         self.history = history or InMemoryHistory()
@@ -127,8 +127,8 @@ class Repl:
 def repl_factory(config_file: str) -> Iterator[Callable[..., Repl]]:
     opened: list[Repl] = []
 
-    def start(history: History | None = None) -> Repl:
-        repl = Repl(config_file, history)
+    def start(history: History | None = None, console: Console | None = None) -> Repl:
+        repl = Repl(config_file, history, console)
         opened.append(repl)
         return repl
 

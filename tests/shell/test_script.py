@@ -157,6 +157,8 @@ def test_on_a_real_terminal(config_file, tmp_path):
         screen.type("get /tty\r")
         screen.expect("get /tty")
         screen.expect("typed at a terminal")
+        screen.type("get /nope\r")
+        screen.expect("error: get: Node /nope does not exist")
         screen.type("quit\r")
         assert proc.wait(20) == 0
     finally:
@@ -165,6 +167,7 @@ def test_on_a_real_terminal(config_file, tmp_path):
             proc.wait()
         os.close(master)
     assert "create /tty 'typed at a terminal'" in history.read_text()
+    assert "\x1b[31merror: get: Node /nope does not exist" in screen.seen  # a terminal gets colours
 
 
 class Terminal:

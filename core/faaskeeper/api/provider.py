@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from enum import StrEnum
-from typing import Any, ClassVar
+from typing import ClassVar, NotRequired, Protocol, TypedDict
 
 from faaskeeper.api.channel import ChannelListener, ClientChannel
 from faaskeeper.api.queue import Queue
@@ -21,6 +21,63 @@ class Capability(StrEnum):
     MULTI_PROCESS = "multi-process"
     #: Acknowledged writes survive kill -9 of every process.
     DURABLE = "durable"
+
+
+class Reporter(Protocol):
+    """Where a provider tells the steps of a long deploy, remove or status while it runs them.
+
+    Providers report; they never print. ``fk`` shows the steps as progress.
+    """
+
+    def step(self, description: str) -> None:
+        """A step begins (``"creating stack faaskeeper-dev"``); the step before it, if any, is done."""
+
+
+class SilentReporter:
+    """Takes every step and shows none: the default when nobody watches."""
+
+    def step(self, description: str) -> None:
+        pass
+
+
+SILENT = SilentReporter()
+
+
+class ResourceStatus(TypedDict):
+    """One cloud resource (or file) of a deployment."""
+
+    kind: str
+    name: str
+    #: As the platform says it: ``CREATE_COMPLETE``, ``present, 96 KiB``.
+    state: str
+
+
+class QueueStatus(TypedDict):
+    """Depth of one of the deployment's queues."""
+
+    name: str
+    #: Messages that a function may take now.
+    waiting: int
+    #: Messages a function took and has not finished.
+    in_flight: int
+    dead_letters: int
+
+
+class DeploymentStatus(TypedDict):
+    """What ``fk status`` shows of a deployment; every key but ``provider`` and ``deployed`` is
+    left out when it is not known (a deployment that does not exist has no nodes)."""
+
+    provider: str
+    deployed: bool
+    deployment: NotRequired[str]
+    resources: NotRequired[list[ResourceStatus]]
+    #: Live sessions.
+    sessions: NotRequired[int]
+    nodes: NotRequired[int]
+    watches: NotRequired[int]
+    queues: NotRequired[list[QueueStatus]]
+    #: Anything else worth showing, by a human-readable label.
+    details: NotRequired[dict[str, str]]
 
 
 class FunctionHost(ABC):
@@ -96,27 +153,33 @@ class Provider(ABC):
         """Connect to an existing deployment (the local provider creates it on first use)."""
 
     @abstractmethod
-    def deploy(self, config: Config, *, clean: bool = False) -> Config:
-        """Create (or, with ``clean``, recreate) the deployment; return the config clients load."""
+    def deploy(self, config: Config, *, clean: bool = False, reporter: Reporter = SILENT) -> Config:
+        """Create (or, with ``clean``, recreate) the deployment; return the config clients load.
 
-    def deploy_functions(self, config: Config) -> bool:
+        Each step that may take a while is reported to ``reporter`` as it begins.
+        """
+
+    def deploy_functions(self, config: Config, *, reporter: Reporter = SILENT) -> bool:
         """Update only the functions' code of an existing deployment; False if there is nothing
         to update (the functions run from the installed package)."""
         return False
 
     @abstractmethod
-    def remove(self, config: Config) -> None:
+    def remove(self, config: Config, *, reporter: Reporter = SILENT) -> None:
         """Delete the deployment and everything it holds."""
 
-    def status(self, config: Config) -> dict[str, Any]:
-        """Resources, sessions, node count and queue depths of a deployment."""
+    def status(self, config: Config, *, reporter: Reporter = SILENT) -> DeploymentStatus:
+        """Resources, live sessions, node count and queue depths of a deployment."""
         deployment = self.open(config)
         try:
             storage = deployment.system_storage
             return {
                 "provider": self.name,
+                "deployed": True,
+                "deployment": config.deployment_name,
                 "nodes": storage.count_nodes(),
-                "sessions": len(storage.list_sessions()),
+                "sessions": sum(1 for s in storage.list_sessions() if s.status == "active"),
+                "watches": storage.count_watches(),
             }
         finally:
             deployment.close()

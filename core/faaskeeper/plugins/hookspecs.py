@@ -17,6 +17,7 @@ import pluggy
 
 if TYPE_CHECKING:
     from faaskeeper.api.provider import Provider
+    from faaskeeper.plugins.options import DeployOption
 
 PROJECT = "faaskeeper"
 hookspec = pluggy.HookspecMarker(PROJECT)
@@ -32,5 +33,9 @@ def faaskeeper_register_providers(register: Callable[[type[Provider]], None]) ->
 
 
 @hookspec
-def faaskeeper_deploy_options(provider: str) -> list[tuple[str, str]] | None:
-    """Extra ``fk deploy`` options a provider accepts, as ``(option, help)`` pairs, or None."""
+def faaskeeper_deploy_options(provider: str) -> list[DeployOption] | None:
+    """The ``fk deploy`` options of the provider named ``provider``, or None if it is not this plugin's.
+
+    ``fk deploy --help`` lists them under the provider's name as ``--<provider>-<name>``; a value
+    given sets its config key before the provider validates the config and deploys.
+    """

@@ -11,6 +11,7 @@ import pluggy
 from faaskeeper.api.provider import Provider
 from faaskeeper.exceptions import UnknownProviderException
 from faaskeeper.plugins import hookspecs
+from faaskeeper.plugins.options import DeployOption
 
 ENTRY_POINT_GROUP = "faaskeeper.providers"
 
@@ -74,6 +75,32 @@ class ProviderRegistry:
     def names(self) -> list[str]:
         self._load()
         return sorted(self._providers)
+
+    def deploy_options(self) -> dict[str, list[DeployOption]]:
+        """The ``fk deploy`` options each provider's plugins contribute, by provider name.
+
+        A plugin whose hook fails is left out with a warning, so it cannot break ``fk`` for the others.
+        """
+        options: dict[str, list[DeployOption]] = {}
+        for name in self.names():
+            found: list[DeployOption] = []
+            for impl in self.pm.hook.faaskeeper_deploy_options.get_hookimpls():
+                # pluggy lets an implementation take fewer arguments than the spec names.
+                arguments = {"provider": name} if "provider" in impl.argnames else {}
+                try:
+                    contributed = impl.function(**arguments)
+                except Exception as err:
+                    log.warning("plugin %r failed to give deploy options for %r: %s", impl.plugin_name, name, err)
+                    continue
+                if contributed is None:
+                    continue
+                if not isinstance(contributed, list) or not all(isinstance(o, DeployOption) for o in contributed):
+                    log.warning("plugin %r gave deploy options that are not a list of DeployOption", impl.plugin_name)
+                    continue
+                found.extend(contributed)
+            if found:
+                options[name] = found
+        return options
 
     def get(self, name: str) -> Provider:
         self._load()

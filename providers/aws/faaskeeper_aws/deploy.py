@@ -8,9 +8,9 @@ names the data bucket as the upstream's did (``"aws": {"data-bucket": ...}``).
 
 from __future__ import annotations
 
-import sys
 from typing import Any, Protocol, runtime_checkable
 
+from faaskeeper.api.provider import SILENT
 from faaskeeper.config import Config
 from faaskeeper.exceptions import ConfigurationException, ProviderException
 from faaskeeper_aws import buckets
@@ -27,11 +27,6 @@ from faaskeeper_aws.template import USER_STORAGE_OUTPUT, build_template
 __all__ = ["client_config", "deploy_functions", "deploy_service", "remove_service", "service_status"]
 
 
-def report(message: str) -> None:
-    """The default progress: a line on stderr per step, so ``fk deploy`` shows where it is."""
-    print(f"aws: {message}", file=sys.stderr, flush=True)
-
-
 def client_config(config: Config, settings: AwsSettings) -> Config:
     """The config clients and functions load: the input plus the region and the data bucket."""
     out = config.serialize()
@@ -41,7 +36,7 @@ def client_config(config: Config, settings: AwsSettings) -> Config:
 
 
 def deploy_service(
-    config: Config, settings: AwsSettings, *, clean: bool = False, progress: Progress = report
+    config: Config, settings: AwsSettings, *, clean: bool = False, progress: Progress = SILENT.step
 ) -> Config:
     options = DeployOptions.from_config(config)
     if clean:
@@ -65,11 +60,10 @@ def deploy_service(
     if removed:
         progress(f"deleted {removed} old function packages")
     _ensure_root(deployed, progress)
-    progress(f"deployed {settings.names.stack} in {settings.region}")
     return deployed
 
 
-def deploy_functions(config: Config, settings: AwsSettings, *, progress: Progress = report) -> None:
+def deploy_functions(config: Config, settings: AwsSettings, *, progress: Progress = SILENT.step) -> None:
     """Upload the current code and point the deployed functions at it, leaving the rest as is.
 
     The stack still names the previous package until the next ``fk deploy service``, which
@@ -92,21 +86,20 @@ def deploy_functions(config: Config, settings: AwsSettings, *, progress: Progres
     progress(f"functions of {settings.names.stack} run {package.key}")
 
 
-def remove_service(config: Config, settings: AwsSettings, *, progress: Progress = report) -> None:
+def remove_service(config: Config, settings: AwsSettings, *, progress: Progress = SILENT.step) -> None:
     progress(f"removing {settings.names.stack} from {settings.region}")
     remove_deployment(settings, progress)
-    progress(f"removed {settings.names.stack}")
 
 
 def upload_package(settings: AwsSettings, progress: Progress) -> Package:
+    progress("building the functions' package from the installed code")
     package = build_package()
-    progress(f"function package: {len(package.files)} files, {len(package.data) / 1024:.0f} KiB ({package.key})")
     s3 = settings.client("s3")
     bucket = settings.names.code_bucket
-    if buckets.ensure_private_bucket(s3, bucket, settings.region):
-        progress(f"created code bucket {bucket}")
-    if buckets.put_once(s3, bucket, package.key, package.data):
-        progress(f"uploaded s3://{bucket}/{package.key}")
+    size = f"{len(package.files)} files, {len(package.data) / 1024:.0f} KiB"
+    progress(f"storing the package ({size}) as s3://{bucket}/{package.key}")
+    buckets.ensure_private_bucket(s3, bucket, settings.region)
+    buckets.put_once(s3, bucket, package.key, package.data)
     return package
 
 
@@ -134,6 +127,7 @@ class _Rooted(Protocol):
 def _ensure_root(deployed: Config, progress: Progress) -> None:
     from faaskeeper_aws.provider import AwsProvider  # the runtime, only once the stack exists
 
+    progress("creating the root node / in system and user storage")
     deployment = AwsProvider().open(deployed)
     try:
         for storage in (deployment.system_storage, deployment.user_storage):
@@ -142,4 +136,3 @@ def _ensure_root(deployed: Config, progress: Progress) -> None:
             storage.ensure_root()
     finally:
         deployment.close()
-    progress("root node / is in place")

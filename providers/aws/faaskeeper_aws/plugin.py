@@ -1,4 +1,4 @@
-"""Registers the AWS provider through the ``faaskeeper.providers`` entry point."""
+"""Registers the AWS provider and its ``fk deploy`` options through the ``faaskeeper.providers`` entry point."""
 
 from __future__ import annotations
 
@@ -6,9 +6,16 @@ from collections.abc import Callable
 
 from faaskeeper.api.provider import Provider
 from faaskeeper.plugins import hookimpl
+from faaskeeper.plugins.options import DeployOption
+from faaskeeper_aws.options import CLI_OPTIONS
 from faaskeeper_aws.provider import AwsProvider
 
 
 @hookimpl
 def faaskeeper_register_providers(register: Callable[[type[Provider]], None]) -> None:
     register(AwsProvider)
+
+
+@hookimpl
+def faaskeeper_deploy_options(provider: str) -> list[DeployOption] | None:
+    return CLI_OPTIONS if provider == AwsProvider.name else None

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from faaskeeper.api.provider import Provider
+from faaskeeper.api.provider import SILENT, DeploymentStatus, Provider, Reporter
 from faaskeeper.config import Config
 from faaskeeper_aws.deployment import AwsDeployment
 from faaskeeper_aws.settings import AwsSettings
@@ -23,24 +21,24 @@ class AwsProvider(Provider):
     def open(self, config: Config) -> AwsDeployment:
         return AwsDeployment(config, AwsSettings.from_config(config))
 
-    def deploy(self, config: Config, *, clean: bool = False) -> Config:
+    def deploy(self, config: Config, *, clean: bool = False, reporter: Reporter = SILENT) -> Config:
         from faaskeeper_aws.deploy import deploy_service
 
-        return deploy_service(config, AwsSettings.from_config(config), clean=clean)
+        return deploy_service(config, AwsSettings.from_config(config), clean=clean, progress=reporter.step)
 
-    def deploy_functions(self, config: Config) -> bool:
+    def deploy_functions(self, config: Config, *, reporter: Reporter = SILENT) -> bool:
         """Upload the current code and point the deployed functions at it (``fk deploy functions``)."""
         from faaskeeper_aws.deploy import deploy_functions
 
-        deploy_functions(config, AwsSettings.from_config(config))
+        deploy_functions(config, AwsSettings.from_config(config), progress=reporter.step)
         return True
 
-    def remove(self, config: Config) -> None:
+    def remove(self, config: Config, *, reporter: Reporter = SILENT) -> None:
         from faaskeeper_aws.deploy import remove_service
 
-        remove_service(config, AwsSettings.from_config(config))
+        remove_service(config, AwsSettings.from_config(config), progress=reporter.step)
 
-    def status(self, config: Config) -> dict[str, Any]:
+    def status(self, config: Config, *, reporter: Reporter = SILENT) -> DeploymentStatus:
         from faaskeeper_aws.deploy import service_status
 
-        return service_status(config, AwsSettings.from_config(config))
+        return service_status(config, AwsSettings.from_config(config), progress=reporter.step)

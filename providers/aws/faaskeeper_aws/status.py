@@ -2,40 +2,63 @@
 
 from __future__ import annotations
 
-from collections import Counter
-from typing import Any
-
+from faaskeeper.api.provider import SILENT, DeploymentStatus, QueueStatus, ResourceStatus
 from faaskeeper.config import Config
+from faaskeeper_aws import buckets
 from faaskeeper_aws.errors import aws_errors
-from faaskeeper_aws.logical import FUNCTIONS
 from faaskeeper_aws.remove import client_queues
 from faaskeeper_aws.settings import AwsSettings
-from faaskeeper_aws.stack import Stack
+from faaskeeper_aws.stack import Progress, Stack
 
 
-def service_status(config: Config, settings: AwsSettings) -> dict[str, Any]:
+def service_status(config: Config, settings: AwsSettings, *, progress: Progress = SILENT.step) -> DeploymentStatus:
     names = settings.names
-    stack = Stack(settings, lambda _: None)
+    stack = Stack(settings, progress)
+    progress(f"describing stack {names.stack} in {settings.region}")
     current = stack.describe()
-    status: dict[str, Any] = {"provider": "aws", "deployed": current is not None, "stack": names.stack}
+    status: DeploymentStatus = {"provider": "aws", "deployed": current is not None, "deployment": names.deployment}
     if current is None:
+        status["details"] = {"stack": f"{names.stack} (none in {settings.region})"}
         return status
-    status["stack status"] = current["StackStatus"]
-    resources = stack.resources()
-    states = Counter(r["ResourceStatus"] for r in resources)
-    status["resources"] = f"{len(resources)} (" + ", ".join(f"{n} {s}" for s, n in sorted(states.items())) + ")"
-    status["functions"] = ", ".join(names.function(role) for role in FUNCTIONS)
-    status["data bucket"] = settings.data_bucket
-    status["user storage"] = settings.user_storage.value
-    for label, queue in (("writer queue", names.writer_queue), ("distributor queue", names.distributor_queue)):
-        waiting, in_flight = queue_depth(settings, queue)
-        status[label] = f"{waiting} waiting, {in_flight} in flight"
-    status["dead letters"] = sum(
-        queue_depth(settings, q)[0] for q in (names.writer_dead_letters, names.distributor_dead_letters)
-    )
-    status["client queues"] = len(client_queues(settings))
+    progress(f"listing the resources of {names.stack}")
+    status["resources"] = [
+        ResourceStatus(kind=r["ResourceType"], name=_short(r), state=r["ResourceStatus"]) for r in stack.resources()
+    ]
+    if buckets.bucket_exists(settings.client("s3"), names.code_bucket):
+        status["resources"].append(
+            ResourceStatus(kind="AWS::S3::Bucket", name=names.code_bucket, state="outside the stack")
+        )
+    progress("reading queue depths")
+    status["queues"] = [
+        queue_status(settings, names.writer_queue, names.writer_dead_letters),
+        queue_status(settings, names.distributor_queue, names.distributor_dead_letters),
+    ]
+    status["details"] = {
+        "stack": f"{names.stack}: {current['StackStatus']}",
+        "region": settings.region,
+        "data bucket": settings.data_bucket,
+        "user storage": settings.user_storage.value,
+        "client queues": str(len(client_queues(settings))),
+    }
+    progress("counting sessions, nodes and watches in system storage")
     status["sessions"], status["nodes"], status["watches"] = storage_counts(config)
     return status
+
+
+def _short(resource: dict[str, str]) -> str:
+    """A resource's physical name without the URL or ARN around it (a queue's URL ends in its name)."""
+    physical = resource.get("PhysicalResourceId") or resource["LogicalResourceId"]
+    if physical.startswith("https://"):
+        return physical.rsplit("/", 1)[-1]
+    if physical.startswith("arn:"):
+        return physical.split(":", 5)[-1]
+    return physical
+
+
+def queue_status(settings: AwsSettings, queue: str, dead_letters: str) -> QueueStatus:
+    waiting, in_flight = queue_depth(settings, queue)
+    dead_waiting, dead_in_flight = queue_depth(settings, dead_letters)
+    return {"name": queue, "waiting": waiting, "in_flight": in_flight, "dead_letters": dead_waiting + dead_in_flight}
 
 
 def queue_depth(settings: AwsSettings, queue: str) -> tuple[int, int]:

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import shutil
-from typing import Any
 
-from faaskeeper.api.provider import Capability, Provider
+from faaskeeper.api.provider import SILENT, Capability, DeploymentStatus, Provider, Reporter
 from faaskeeper.config import Config
 from faaskeeper.exceptions import ProviderException
 from faaskeeper_local.deployment import LocalDeployment
 from faaskeeper_local.settings import LocalSettings
+from faaskeeper_local.status import service_status
 
 
 class LocalProvider(Provider):
@@ -24,40 +24,27 @@ class LocalProvider(Provider):
     def open(self, config: Config) -> LocalDeployment:
         return LocalDeployment(config, LocalSettings.from_config(config))
 
-    def deploy(self, config: Config, *, clean: bool = False) -> Config:
+    def deploy(self, config: Config, *, clean: bool = False, reporter: Reporter = SILENT) -> Config:
         settings = LocalSettings.from_config(config)
         if clean:
-            self.remove(config)
+            self.remove(config, reporter=reporter)
+        reporter.step(f"creating {settings.database} with the root node")
         self.open(config).close()
         out = config.serialize()
         out["local"] = {**config.provider_section, "path": str(settings.directory.parent)}
         return Config.deserialize(out)
 
-    def remove(self, config: Config) -> None:
+    def remove(self, config: Config, *, reporter: Reporter = SILENT) -> None:
         settings = LocalSettings.from_config(config)
         if not settings.directory.exists():
             return
+        reporter.step(f"deleting {settings.directory}")
         try:
             shutil.rmtree(settings.directory)
         except OSError as err:
             raise ProviderException(f"Cannot remove {settings.directory}: {err}") from err
 
-    def status(self, config: Config) -> dict[str, Any]:
+    def status(self, config: Config, *, reporter: Reporter = SILENT) -> DeploymentStatus:
         settings = LocalSettings.from_config(config)
-        if not settings.database.exists():
-            return {"provider": self.name, "deployed": False, "file": str(settings.database)}
-        deployment = self.open(config)
-        try:
-            return {
-                "provider": self.name,
-                "deployed": True,
-                "file": str(settings.database),
-                "nodes": deployment.system_storage.count_nodes(),
-                "sessions": len(deployment.system_storage.list_sessions()),
-                "writer queue": deployment.writer_queue.depth(),
-                "distributor queue": deployment.distributor_queue.depth(),
-                "dead letters": len(deployment.writer_queue.dead_letters())
-                + len(deployment.distributor_queue.dead_letters()),
-            }
-        finally:
-            deployment.close()
+        reporter.step(f"reading {settings.database}")
+        return service_status(config, settings)

@@ -1,0 +1,123 @@
+"""``fk deploy``, ``fk remove`` and ``fk status``: a deployment's life on any installed provider."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from faaskeeper.api.provider import Provider
+from faaskeeper.config import Config
+from faaskeeper.exceptions import FaaSKeeperException
+from faaskeeper.plugins.manager import registry
+from faaskeeper_deploy.config_file import read_config_data, write_config
+from faaskeeper_deploy.deploy_options import add_provider_options, apply_provider_options, blaming_options
+from faaskeeper_deploy.progress import reporting
+from faaskeeper_deploy.status_view import print_status, status_json
+
+_FORMATTER = argparse.RawDescriptionHelpFormatter
+
+
+def _open(data: dict[str, Any]) -> tuple[Config, Provider]:
+    """The config in ``data`` and its provider, which found the config usable."""
+    config = Config.deserialize(data)
+    provider = registry().get(config.cloud_provider)
+    provider.validate_config(config)
+    return config, provider
+
+
+def cmd_deploy(args: argparse.Namespace) -> int:
+    if args.target == "functions" and (args.clean or args.output):
+        raise FaaSKeeperException("--clean and --output apply to fk deploy service only")
+    data = read_config_data(Path(args.config), args.provider)
+    given = apply_provider_options(args, args.provider_options, data)
+    with blaming_options(given):
+        config, provider = _open(data)
+        _deploy(args, config, provider)
+    return 0
+
+
+def _deploy(args: argparse.Namespace, config: Config, provider: Provider) -> None:
+    if args.target == "functions":
+        with reporting(provider.name) as reporter:
+            updated = provider.deploy_functions(config, reporter=reporter)
+        state = "updated" if updated else "up to date (they run from the installed package)"
+        print(f"{provider.name}: functions of {config.deployment_name!r} {state}")
+        return
+    with reporting(provider.name) as reporter:
+        deployed = provider.deploy(config, clean=args.clean, reporter=reporter)
+    output = Path(args.output or args.config)
+    write_config(deployed, output)
+    print(f"{provider.name}: deployed {config.deployment_name!r}; client config written to {output}")
+
+
+def cmd_remove(args: argparse.Namespace) -> int:
+    config, provider = _open(read_config_data(Path(args.config), args.provider))
+    with reporting(provider.name) as reporter:
+        provider.remove(config, reporter=reporter)
+    print(f"{provider.name}: removed {config.deployment_name!r}")
+    return 0
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    config, provider = _open(read_config_data(Path(args.config), args.provider))
+    if args.json:
+        print(status_json(provider.status(config)))
+        return 0
+    with reporting(provider.name) as reporter:
+        status = provider.status(config, reporter=reporter)
+    print_status(status)
+    return 0
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--provider", help="provider name (default: the config's cloud-provider)")
+    parser.add_argument("--config", required=True, metavar="FILE", help="deployment config (JSON)")
+
+
+def add_lifecycle_commands(commands: Any) -> None:
+    """Add ``deploy``, ``remove`` and ``status`` to the subcommands of ``fk``."""
+    deploy = commands.add_parser(
+        "deploy",
+        help="create or update a deployment",
+        formatter_class=_FORMATTER,
+        description=(
+            "Create or update the deployment that a config describes, on its provider.\n\n"
+            "  service    the whole deployment: storage, queues, functions; writes the client\n"
+            "             config (with what the deployment added, e.g. bucket names) back\n"
+            "  functions  only the functions' code of an existing deployment"
+        ),
+        epilog=(
+            "examples:\n"
+            "  fk deploy service --provider local --config fk.json --local-path ./fk-data\n"
+            "  fk deploy service --config aws.json --aws-region us-east-1 --clean\n"
+            "  fk deploy functions --config aws.json"
+        ),
+    )
+    deploy.add_argument("target", choices=["service", "functions"], help="the whole service, or only its functions")
+    _common(deploy)
+    deploy.add_argument("--clean", action="store_true", help="remove an existing deployment first (service only)")
+    deploy.add_argument(
+        "--output", metavar="FILE", help="where to write the client config (default: --config, updated; service only)"
+    )
+    deploy.set_defaults(func=cmd_deploy, provider_options=add_provider_options(deploy))
+
+    remove = commands.add_parser(
+        "remove",
+        help="delete a deployment and everything it holds",
+        description="Delete the deployment that a config describes, with every node it holds. "
+        "Removing a deployment that does not exist succeeds.",
+    )
+    remove.add_argument("target", choices=["service"], help="what to remove")
+    _common(remove)
+    remove.set_defaults(func=cmd_remove)
+
+    status = commands.add_parser(
+        "status",
+        help="resources, sessions, nodes and queue depths",
+        description="Show whether the deployment exists, its resources, live sessions, node and watch "
+        "counts and the depth of its queues (messages waiting, in flight and dead-lettered).",
+    )
+    _common(status)
+    status.add_argument("--json", action="store_true", help="print the status as JSON, for scripts")
+    status.set_defaults(func=cmd_status)
