@@ -342,7 +342,6 @@ def test_functions_cannot_be_deployed_before_the_service(moto_server):
 
 
 def test_aws_options_of_fk_deploy_reach_the_stack_and_the_written_config(moto_server, tmp_path, capsys):
-    wait_for_modules(STORAGE_MODULES)
     name = unique()
     data = config_data(name)
     del data["deployment-region"]
