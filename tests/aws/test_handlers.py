@@ -29,7 +29,10 @@ from faaskeeper_aws.lambda_stack import handler_environment
 from faaskeeper_aws.settings import AwsSettings
 from faaskeeper_aws.sqs import REASON_ATTRIBUTE, SqsQueue
 
-CONTEXT = LambdaContext("faaskeeper-test-writer")
+
+def context() -> LambdaContext:
+    """A new invocation's context, as Lambda gives each invocation its own."""
+    return LambdaContext("faaskeeper-test-writer")
 
 
 @pytest.fixture
@@ -99,7 +102,7 @@ def run(settings: AwsSettings, deployment: AwsDeployment) -> None:
             event = receive_event(settings, queue)
             if event["Records"]:
                 busy = True
-                response = handler(event, CONTEXT)
+                response = handler(event, context())
                 assert response == {"batchItemFailures": []}
                 settle(settings, queue, event, response)
         if not busy:
@@ -185,7 +188,7 @@ def test_a_literal_lambda_record_with_a_malformed_body_is_dead_lettered(
             }
         ]
     }
-    assert handlers.writer(event, CONTEXT) == {"batchItemFailures": []}, "never retried"
+    assert handlers.writer(event, context()) == {"batchItemFailures": []}, "never retried"
     [dead] = dead_letters(settings, queue)
     assert dead["Body"] == "Test message."
     assert "neither inline" in dead["MessageAttributes"][REASON_ATTRIBUTE]["StringValue"]
@@ -206,7 +209,7 @@ def test_malformed_and_forged_messages_are_dead_lettered_and_never_applied(
     created = session.push(session.request(Op.CREATE, "/honest", b"ok"))
     event = receive_event(settings, queue)
     assert len(event["Records"]) == 4
-    response = handlers.writer(event, CONTEXT)
+    response = handlers.writer(event, context())
     assert response == {"batchItemFailures": []}
     settle(settings, queue, event, response)
     run(settings, deployment)
@@ -224,7 +227,7 @@ def test_forged_distributor_event_is_dead_lettered(
     queue = deployment.distributor_queue
     queue.send(b"FK1\x00\x00\x00\x02{}", "distributor", "forged")
     event = receive_event(settings, queue)
-    assert handlers.distributor(event, CONTEXT) == {"batchItemFailures": []}
+    assert handlers.distributor(event, context()) == {"batchItemFailures": []}
     [dead] = dead_letters(settings, queue)
     assert dead["MessageAttributes"]["fk-source-queue"]["StringValue"] == settings.names.distributor_queue
 
@@ -311,9 +314,9 @@ def test_emulator_settles_batches_as_lambda_does(
 
 def test_handlers_read_their_config_from_the_environment(settings: AwsSettings) -> None:
     with function_environment({}), pytest.raises(ConfigurationException, match="FK_CONFIG"):
-        handlers.writer({"Records": []}, CONTEXT)
+        handlers.writer({"Records": []}, context())
     with function_environment({"FK_CONFIG": "{not json"}), pytest.raises(ConfigurationException, match="JSON"):
-        handlers.writer({"Records": []}, CONTEXT)
+        handlers.writer({"Records": []}, context())
 
 
 def test_containers_are_cached_per_config(config: Config, stackless: Callable[..., Config]) -> None:
@@ -345,10 +348,10 @@ def test_heartbeat_pings_sessions_and_expires_the_silent(
         event = scheduled_event(
             f"arn:aws:events:us-east-1:123456789012:rule/{settings.names.heartbeat_rule}", "us-east-1"
         )
-        first = handlers.heartbeat(event, CONTEXT)
+        first = handlers.heartbeat(event, context())
         assert first == {"alive": 1, "silent": [silent.id], "expired": []}
         time.sleep(config.effective_session_timeout)
-        second = handlers.heartbeat(event, CONTEXT)
+        second = handlers.heartbeat(event, context())
         assert second["expired"] == [silent.id]
         run(settings, deployment)
         assert deployment.user_storage.read(f"/eph-{silent.id}") is None
@@ -357,3 +360,29 @@ def test_heartbeat_pings_sessions_and_expires_the_silent(
     finally:
         for listener in listeners:
             listener.stop()
+
+
+def test_an_invocation_at_its_end_leaves_its_messages_to_the_redelivery(
+    settings: AwsSettings, deployment: AwsDeployment, session: HandSession, environment: None
+) -> None:
+    registered = session.push(session.request(Op.REGISTER_SESSION))
+    run(settings, deployment)
+    assert session.inbox.wait_reply(registered, 5).ok
+    created = session.push(session.request(Op.CREATE, "/late", b"x"))
+    event = receive_event(settings, deployment.writer_queue)
+    ending = LambdaContext("faaskeeper-test-writer", timeout=0.0)  # Lambda is about to kill it
+    response = handlers.writer(event, ending)
+    assert response == {"batchItemFailures": [{"itemIdentifier": event["Records"][0]["messageId"]}]}
+    locked = deployment.system_storage.read_node("/late")
+    assert locked is None or not locked.exists, "nothing committed"
+    assert session.inbox.replies(created) == []
+    # The message shows again once its visibility timeout passes.
+    record = event["Records"][0]
+    settings.client("sqs").change_message_visibility(
+        QueueUrl=deployment.writer_queue.url, ReceiptHandle=record["receiptHandle"], VisibilityTimeout=0
+    )
+    run(settings, deployment)
+    assert session.inbox.wait_reply(created, 10).ok, "the redelivery commits it"
+    node = deployment.user_storage.read("/late")
+    assert node is not None
+    assert node.data == b"x"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 
@@ -16,6 +17,10 @@ class QueueMessage:
     message_id: str
     receive_count: int = 1
     receipt: str = ""
+    #: When (``time.time()`` seconds) this delivery ends: after it the platform may deliver the
+    #: message again, so a function must have finished acting on it (its visibility timeout, or
+    #: the end of the invocation where the platform kills a function before then).
+    deadline: float = math.inf
 
 
 class Queue(ABC):

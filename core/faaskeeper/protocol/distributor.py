@@ -19,7 +19,7 @@ from faaskeeper.node import Node
 from faaskeeper.protocol.messages import DistributorEvent, EventKind, Op, Reply, session_expired_notice
 from faaskeeper.protocol.notify import WatchFunction
 from faaskeeper.protocol.settings import FunctionSettings
-from faaskeeper.protocol.writer import commit_of
+from faaskeeper.protocol.writer import DeliveryExpired, commit_of
 
 log = logging.getLogger("faaskeeper.distributor")
 
@@ -48,9 +48,13 @@ class Distributor:
             else:
                 self._reply(event.reply_to, Reply.success(event.seq))
             return
-        if not self._committed(event, txn):
+        if not self._committed(event, txn, message):
             log.info("transaction %d (%s %s) did not commit; dropped", txn, event.op, event.primary_path)
             return
+        if not self._settings.holds(message):
+            # A redelivery may already be applying this event, or a later one: writing now could
+            # put an older version over a newer one.
+            raise DeliveryExpired(f"transaction {txn} is past its delivery's deadline; left to its redelivery")
         self._apply(event, txn)
         self._settings.fault("distributor.applied")
         # Watches fire after the data is in user storage (a watch registered meanwhile is seen
@@ -62,14 +66,16 @@ class Distributor:
         self._settings.fault("distributor.replied")
         self._system.finish_transaction([u.path for u in event.updates], txn)
 
-    def _committed(self, event: DistributorEvent, txn: int) -> bool:
+    def _committed(self, event: DistributorEvent, txn: int, delivery: QueueMessage) -> bool:
         node = self._system.read_node(event.primary_path)
         if node is None or node.lock is None or node.lock.token != event.lock_token:
             return node is not None and txn in node.pending
         # The writer pushed but has not committed: it is about to, or it died. Give it until half
         # its lock's hold (the writer never pushes later than that) before finishing the commit on
-        # its behalf: a commit racing the writer's own costs a failed transaction.
-        deadline = node.lock.timestamp + self._settings.lock_max_hold / 2
+        # its behalf: a commit racing the writer's own costs a failed transaction. Never past the
+        # point where this delivery can still apply what it commits.
+        margin = self._settings.delivery_margin
+        deadline = min(node.lock.timestamp + self._settings.lock_max_hold / 2, delivery.deadline - 3 * margin)
         delay = 0.002
         while self._settings.clock() < deadline:
             time.sleep(delay)

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from faaskeeper.api.queue import QueueMessage
 from faaskeeper.config import DEFAULT_MAX_DATA_SIZE, Config
 
 #: Called at each named step of a function; raising there simulates the function dying.
@@ -34,6 +35,9 @@ class FunctionSettings:
     #: (visibility timeout times receives before dead-lettering): how long a node keeps the mark
     #: of a committed request.
     redelivery_window: float = 900.0
+    #: Seconds before a delivery's deadline (``QueueMessage.deadline``) after which a function
+    #: no longer commits, records or applies anything for it: the time one storage request takes.
+    delivery_margin: float = 0.05
     max_data_size: int = DEFAULT_MAX_DATA_SIZE
     #: Seconds between heartbeat runs (the config's ``heartbeat-frequency``).
     heartbeat_interval: float = 5.0
@@ -57,6 +61,11 @@ class FunctionSettings:
     @property
     def lock_expiry(self) -> float:
         return self.lock_max_hold + self.clock_drift
+
+    def holds(self, message: QueueMessage) -> bool:
+        """Whether this delivery of ``message`` may still act: no other delivery of it can have
+        begun, nor begin before the action (given ``delivery_margin``) is done."""
+        return self.clock() < message.deadline - self.delivery_margin
 
     def fault(self, point: str) -> None:
         if self.faults is not None:

@@ -58,6 +58,11 @@ class LockContention(Exception):
     """The locks of a write could not be taken in the allowed attempts; the message is retried."""
 
 
+class DeliveryExpired(Exception):
+    """This delivery of a message ran past its deadline: it is abandoned, unanswered, to the
+    platform's redelivery (the batch reports it failed)."""
+
+
 class _AlreadyCommitted(Exception):
     """A redelivered request whose write committed before: nothing to do, the distributor answers."""
 
@@ -103,7 +108,7 @@ class Writer:
         if request.op is Op.EXPIRE_SESSION:
             if request.token != expiry_proof(session.token_digest, session.session_id):
                 raise MalformedMessage(f"expiry of session {request.session_id} with a wrong proof")
-            self._close(request, session, expired=True)
+            self._close(request, session, message, expired=True)
             return
         if session.token_digest != token_digest(request.token):
             raise MalformedMessage(f"request claims session {request.session_id} with a wrong token")
@@ -111,10 +116,10 @@ class Writer:
             self._resend_outcome(request, session)
             return
         if request.op is Op.DEREGISTER_SESSION:
-            self._close(request, session, expired=False)
+            self._close(request, session, message, expired=False)
             return
         try:
-            self._execute(request, session, counts_for_session=True)
+            self._execute(request, session, message, counts_for_session=True)
         except _AlreadyCommitted:
             log.info("request %d of session %s committed before; not applied again", request.seq, session.session_id)
         except (
@@ -124,7 +129,7 @@ class Writer:
             BadVersionError,
             NoChildrenForEphemeralsException,
         ) as err:
-            self._fail(request, session, err)
+            self._fail(request, session, message, err)
 
     # -- sessions -------------------------------------------------------------------------
 
@@ -144,13 +149,13 @@ class Writer:
                 raise MalformedMessage(f"session id {request.session_id} is already registered")
         self._reply(request.channel, Reply.success(request.seq))
 
-    def _close(self, request: WriteRequest, session: SessionRecord, *, expired: bool) -> None:
+    def _close(self, request: WriteRequest, session: SessionRecord, delivery: QueueMessage, *, expired: bool) -> None:
         """End a session: its ephemeral nodes are deleted through the normal write path (so their
         watches fire), then the session and its watches are dropped. Safe to redo."""
         for path in self._system.ephemeral_nodes(session.session_id):
             delete = WriteRequest(Op.DELETE, session.session_id, request.token, request.seq, path=path)
             with contextlib.suppress(NodeDoesntExistException):
-                self._execute(delete, session, counts_for_session=False)
+                self._execute(delete, session, delivery, counts_for_session=False)
         # The session is gone before it is answered: a client told its session closed finds no
         # trace of it. A redelivered close then finds no session and is answered directly.
         self._system.remove_session_watches(session.session_id)
@@ -182,7 +187,12 @@ class Writer:
         if outcome is not None and outcome.get("seq") == request.seq:
             self._reply(session.channel, Reply.from_dict(outcome))
 
-    def _fail(self, request: WriteRequest, session: SessionRecord, err: FaaSKeeperException) -> None:
+    def _fail(
+        self, request: WriteRequest, session: SessionRecord, delivery: QueueMessage, err: FaaSKeeperException
+    ) -> None:
+        # A later delivery of this request reads the session before it is recorded here only if
+        # this one ran past its deadline; it would then execute the request again.
+        self._check_held(delivery)
         reply = Reply.failure(request.seq, err)
         if self._system.record_outcome(session.session_id, request.seq, reply.to_dict()):
             self._settings.fault("writer.failure.recorded")
@@ -196,7 +206,15 @@ class Writer:
 
     # -- writes ---------------------------------------------------------------------------
 
-    def _execute(self, request: WriteRequest, session: SessionRecord, *, counts_for_session: bool) -> None:
+    def _check_held(self, delivery: QueueMessage) -> None:
+        if not self._settings.holds(delivery):
+            raise DeliveryExpired(
+                f"message {delivery.message_id} is past its delivery's deadline; left to its redelivery"
+            )
+
+    def _execute(
+        self, request: WriteRequest, session: SessionRecord, delivery: QueueMessage, *, counts_for_session: bool
+    ) -> None:
         settings = self._settings
         for _attempt in range(settings.commit_attempts):
             plan = self._plan(request, counts_for_session)
@@ -223,6 +241,11 @@ class Writer:
             commit = commit_of(
                 event, txn, settings, request_seq=request.seq if counts_for_session else None, recorded=plan.recorded
             )
+            if not settings.holds(delivery):
+                # Another delivery of this request may have begun with the session as it was
+                # before ours is answered; it finds our commit's mark, never our failure record.
+                self._unlock(plan)
+                self._check_held(delivery)
             if self._system.commit(commit):
                 settings.fault("writer.committed")
                 return

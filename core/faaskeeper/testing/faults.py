@@ -3,7 +3,9 @@ malformed messages. The core's writer and distributor run by hand over the provi
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
+from dataclasses import replace
 
 import pytest
 
@@ -15,7 +17,7 @@ from faaskeeper.node import Stat
 from faaskeeper.protocol import codec
 from faaskeeper.protocol.messages import FLAG_SEQUENTIAL, DistributorEvent, EventKind, Op, WriteRequest
 from faaskeeper.protocol.settings import FaultHook, FunctionCrash
-from faaskeeper.protocol.writer import DISTRIBUTOR_GROUP
+from faaskeeper.protocol.writer import DISTRIBUTOR_GROUP, DeliveryExpired
 from faaskeeper.testing.fixtures import ConformanceFixtures, requires
 from faaskeeper.testing.support import FunctionRig, HandSession, Inbox, RecordingQueue, crash_at
 
@@ -199,6 +201,41 @@ class FaultSuite(ConformanceFixtures):
         assert jobs.children == ["job-0000000000", "job-0000000001"], "the redelivered create made no third node"
         assert [r.ok for r in session.inbox.replies(update.seq)] == [True]
         assert [r.path for r in session.inbox.replies(job.seq)] == ["/jobs/job-0000000000"]
+
+    def test_a_delivery_past_its_deadline_commits_and_answers_nothing(
+        self,
+        deployment: Deployment,
+        writer_queue: PollingQueue,
+        session: HandSession,
+        rig: Callable[..., FunctionRig],
+    ) -> None:
+        session.push(session.request(Op.CREATE, "/late", b"0"))
+        healthy = rig()
+        healthy.run()
+        for request in (
+            session.request(Op.SET_DATA, "/late", b"1"),
+            session.request(Op.SET_DATA, "/late", b"2", version=7),
+        ):
+            seq = session.push(request)
+            before = deployment.user_storage.read("/late")
+            (message,) = writer_queue.receive(1, 30.0)
+            late = replace(message, deadline=time.time())  # its visibility timeout has just ended
+            with pytest.raises(DeliveryExpired):
+                healthy.writer.handle(late)
+            assert deployment.user_storage.read("/late") == before, "a delivery past its deadline commits nothing"
+            assert session.inbox.replies(seq) == [], "nor answers"
+            record = deployment.system_storage.read_session(session.id)
+            assert record is not None
+            assert record.last_seq < seq, "nor records an outcome"
+            writer_queue.release(message)
+            healthy.run()
+            session.inbox.wait_reply(seq, self.settle_timeout)
+        update, refused = session.seq - 1, session.seq
+        assert [r.ok for r in session.inbox.replies(update)] == [True]
+        assert [r.error for r in session.inbox.replies(refused)] == ["BadVersion"]
+        stored = deployment.user_storage.read("/late")
+        assert stored is not None
+        assert (stored.data, stored.stat.version) == (b"1", 1)
 
     def test_malformed_messages_are_dead_lettered_not_applied(
         self,

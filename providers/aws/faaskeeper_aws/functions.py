@@ -7,8 +7,11 @@ a batch through functions built over other parts.
 from __future__ import annotations
 
 import logging
+import math
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from typing import Any
 
 from faaskeeper.api.queue import QueueMessage
 from faaskeeper.config import Config
@@ -36,6 +39,8 @@ def function_settings(config: Config, settings: AwsSettings) -> FunctionSettings
         max_data_size=settings.max_data_size,
         # A message shows again after each visibility timeout until it is dead-lettered.
         redelivery_window=float(options.visibility_timeout * options.max_receive_count),
+        # A DynamoDB or S3 request with botocore's retries, within a tenth of the function's time.
+        delivery_margin=min(1.0, options.function_timeout / 10),
     )
 
 
@@ -63,14 +68,24 @@ class Functions:
         )
 
 
-def process_batch(event: Event, queue: SqsQueue, handle: Callable[[QueueMessage], None]) -> Event:
+def invocation_deadline(context: Any) -> float:
+    """When the invocation that ``context`` belongs to ends, in ``time.time()`` seconds."""
+    remaining = getattr(context, "get_remaining_time_in_millis", None)
+    return time.time() + remaining() / 1000 if remaining is not None else math.inf
+
+
+def process_batch(
+    event: Event, queue: SqsQueue, handle: Callable[[QueueMessage], None], *, deadline: float = math.inf
+) -> Event:
     """Run an SQS event's records through ``handle`` in order; the Lambda partial-batch response.
 
     A failed message is reported with every later message of its group (FIFO). A malformed or
     forged one is sent to ``queue``'s dead-letter queue and reported done, so it is neither
-    retried nor applied; if even that fails, it is reported failed and retried."""
+    retried nor applied; if even that fails, it is reported failed and retried. ``deadline``
+    (``time.time()`` seconds) is when the invocation ends: Lambda kills it then, before the
+    queue's visibility timeout (at least the function's timeout) lets SQS deliver a message again."""
     records = event.get("Records", [])
-    messages = [queue_message(record) for record in records]
+    messages = [replace(queue_message(record), deadline=deadline) for record in records]
     offloaded: dict[str, str | None] = {}
 
     def run(message: QueueMessage) -> None:

@@ -21,7 +21,7 @@ from typing import Any
 from faaskeeper.config import Config
 from faaskeeper.exceptions import ConfigurationException
 from faaskeeper_aws.environment import getenv
-from faaskeeper_aws.functions import Functions, process_batch
+from faaskeeper_aws.functions import Functions, invocation_deadline, process_batch
 from faaskeeper_aws.lambda_events import Event
 from faaskeeper_aws.names import ENV_CONFIG
 
@@ -52,12 +52,14 @@ def functions() -> Functions:
 
 def writer(event: Event, context: Any) -> Event:
     parts = functions()
-    return process_batch(event, parts.writer_queue, parts.writer.handle)
+    return process_batch(event, parts.writer_queue, parts.writer.handle, deadline=invocation_deadline(context))
 
 
 def distributor(event: Event, context: Any) -> Event:
     parts = functions()
-    return process_batch(event, parts.distributor_queue, parts.distributor.handle)
+    return process_batch(
+        event, parts.distributor_queue, parts.distributor.handle, deadline=invocation_deadline(context)
+    )
 
 
 def heartbeat(event: Event, context: Any) -> Event:

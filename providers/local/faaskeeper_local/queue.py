@@ -67,6 +67,7 @@ class LocalQueue(PollingQueue):
                 message_id=str(seq),
                 receive_count=count + 1,
                 receipt=receipt,
+                deadline=now + visibility_timeout,
             )
             for seq, body, count in rows
         ]

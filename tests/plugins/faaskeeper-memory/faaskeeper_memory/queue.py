@@ -64,7 +64,17 @@ class MemoryQueue(PollingQueue):
                 entry.visible_at = now + visibility_timeout
                 entry.receipt = receipt
                 entry.receive_count += 1
-                taken.append(QueueMessage(entry.body, seq, group, str(seq), entry.receive_count, receipt))
+                taken.append(
+                    QueueMessage(
+                        entry.body,
+                        seq,
+                        group,
+                        str(seq),
+                        entry.receive_count,
+                        receipt,
+                        deadline=time.time() + visibility_timeout,
+                    )
+                )
                 if len(taken) == max_messages:
                     break
             return taken
