@@ -60,9 +60,11 @@ def test_fk_bench_command_writes_json(tmp_path: Path, capsys: pytest.CaptureFixt
     printed = capsys.readouterr().out
     assert "create" in printed
     assert "delete" in printed
-    figures = json.loads(out.read_text())
+    document = json.loads(out.read_text())
+    assert document["machine"]["cores"] >= 1
+    assert document["interrupted"] is False
+    (figures,) = document["runs"]
     assert figures["settings"]["repetitions"] == 3
-    assert figures["machine"]["cores"] >= 1
     for op in OPERATIONS:
         assert figures["systems"]["faaskeeper"]["operations"][op]["median_ms"] > 0
 
@@ -117,7 +119,7 @@ def test_fk_bench_watch_command_writes_json(tmp_path: Path, capsys: pytest.Captu
     assert code == 0
     printed = capsys.readouterr().out
     assert "watch" in printed
-    figures = json.loads(out.read_text())
+    (figures,) = json.loads(out.read_text())["runs"]
     assert figures["settings"]["operations"] == list(WATCH_OPERATIONS)
     assert len(figures["systems"]["faaskeeper"]["samples_ns"]["watch"]) == 3
     assert figures["systems"]["faaskeeper"]["description"]["throwaway"] is False
