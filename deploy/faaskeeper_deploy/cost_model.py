@@ -198,8 +198,12 @@ def render_monthly(workload: Workload, ensemble: Ensemble, cost: MonthlyCost, pr
     ]
     if cost.serverless < cost.ensemble:
         lines.append(f"FaaSKeeper costs {cost.ratio:.1f}x less than the ensemble for this workload.")
+    elif cost.ensemble > 0:
+        lines.append(
+            f"FaaSKeeper costs {cost.serverless / cost.ensemble:.1f}x more than the ensemble for this workload."
+        )
     else:
-        lines.append(f"FaaSKeeper costs {1 / cost.ratio:.1f}x more than the ensemble for this workload.")
+        lines.append("The ensemble costs nothing at these prices.")
     if cost.break_even_per_day is None:
         lines.append("Break-even: none; the ensemble is cheaper at any load.")
     else:
