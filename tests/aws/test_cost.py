@@ -113,3 +113,64 @@ def test_fk_cost_refuses_real_aws(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     )
     assert main(["cost", "--config", str(path)]) == 1
     assert "--allow-real-aws" in capsys.readouterr().err
+
+
+def test_heartbeat_run_is_measured_per_session(stackless: Callable[..., Config]) -> None:
+    from faaskeeper_deploy.cost_heartbeat import measure_heartbeat
+
+    config = stackless(storage="persistent", channel="tcp", heartbeat=60, session_timeout=180)
+    measured = measure_heartbeat(config, low=1, high=3, functions="local")
+
+    assert measured.sessions == (1, 3)
+    # One invocation that lists the sessions; TCP pings cost no request.
+    assert measured.fixed[("lambda", "Invoke")] == 1
+    assert billable_units(measured.fixed).dynamodb_rru >= 1
+    assert billable_units(measured.per_session).sqs_requests == 0
+    assert billable_units(measured.per_session).lambda_requests == 0
+
+
+def test_queue_channel_heartbeat_pays_per_session(stackless: Callable[..., Config]) -> None:
+    from faaskeeper_deploy.cost_heartbeat import measure_heartbeat
+
+    config = stackless(storage="persistent", channel="sqs", heartbeat=60, session_timeout=180)
+    measured = measure_heartbeat(config, low=1, high=2, functions="local")
+
+    # Each ping is a message to the session's queue (and its answer).
+    assert billable_units(measured.per_session).sqs_requests >= 1
+
+
+def test_workload_report_prices_a_month_from_the_measurement(stackless: Callable[..., Config]) -> None:
+    import argparse
+
+    from faaskeeper_aws.measure import measure_operations
+    from faaskeeper_deploy.cost_workload import workload_report
+
+    config = stackless(storage="persistent", channel="tcp", heartbeat=60, session_timeout=180)
+    measurement = measure_operations(config, repetitions=2, functions="local")
+    args = argparse.Namespace(
+        requests_per_day=1_000_000,
+        read_share=0.9,
+        size=100,
+        clients=10,
+        heartbeat_minutes=None,
+        vm="t3.small",
+        vms=3,
+        disk_gb=8.0,
+    )
+    text, document = workload_report(args, config, measurement.requests, Prices(), 512, "local")
+
+    monthly = document["monthly_usd"]
+    read = billable_units(measurement.requests["get_data"]).cost(Prices(), duration=False)
+    write = billable_units(measurement.requests["set_data"]).cost(Prices(), duration=False)
+    days = 730 / 24
+    assert monthly["reads"] == pytest.approx(900_000 * days * read)
+    assert monthly["writes"] == pytest.approx(100_000 * days * write)
+    assert monthly["ensemble"] == pytest.approx(3 * 0.0208 * 730 + 3 * 8 * 0.08)
+    assert monthly["serverless"] == pytest.approx(
+        monthly["reads"] + monthly["writes"] + monthly["heartbeats"] + monthly["idle_polling"]
+    )
+    assert monthly["heartbeats"] > 0
+    assert document["workload"]["heartbeat_minutes"] == 1
+    assert document["heartbeat_requests"]["fixed"]["lambda.Invoke"] == 1
+    assert "Break-even" in text
+    assert "3 x t3.small" in text
