@@ -31,6 +31,7 @@ from faaskeeper_deploy.bench_common import (
     WORKLOADS,
     BenchError,
 )
+from faaskeeper_deploy.bench_emulated import emulated_functions
 from faaskeeper_deploy.bench_fanout import _run_fanout
 from faaskeeper_deploy.bench_mix import CONCURRENCY, THREADS, _run_mix
 from faaskeeper_deploy.bench_operations import _run_operations
@@ -95,6 +96,7 @@ def run_bench(
             config, description = stack.enter_context(_throwaway_local())
         else:
             description = {"provider": config.cloud_provider, "deployment": config.deployment_name, "throwaway": False}
+            description.update(stack.enter_context(emulated_functions(config)))
         systems: list[_System] = []
         root = f"/fk-bench-{uuid.uuid4().hex[:12]}"
         errors: tuple[type[BaseException], ...] = ()
