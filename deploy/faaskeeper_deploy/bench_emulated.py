@@ -10,11 +10,15 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
 from faaskeeper.config import Config
+
+#: Longer than the emulator's long polls (1 s) and the request that makes one.
+SETTLE_SECONDS = 2.0
 
 
 def _endpoint(config: Config) -> str | None:
@@ -36,5 +40,13 @@ def emulated_functions(config: Config) -> Iterator[dict[str, Any]]:
     emulator = deployed_functions(AwsSettings.from_config(config))
     # The handlers set Lambda's log level when imported; the command keeps its own.
     logging.getLogger("faaskeeper").setLevel(level)
-    with emulator:
-        yield {"functions": "Lambda emulator (faaskeeper_aws.lambda_host) in the bench process", "endpoint": endpoint}
+    try:
+        with emulator:
+            yield {
+                "functions": "Lambda emulator (faaskeeper_aws.lambda_host) in the bench process",
+                "endpoint": endpoint,
+            }
+    finally:
+        # A stopped emulator's pollers finish the long poll they are in and drop what it returns
+        # (it shows again after the visibility timeout): let them end before another run sends.
+        time.sleep(SETTLE_SECONDS)

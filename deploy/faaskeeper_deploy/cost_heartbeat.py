@@ -10,6 +10,7 @@ emulator, as in :mod:`faaskeeper_aws.measure`; their own schedule is stopped mea
 from __future__ import annotations
 
 import dataclasses
+import time
 from collections import Counter
 from contextlib import ExitStack
 from dataclasses import dataclass
@@ -21,6 +22,7 @@ from faaskeeper_aws.lambda_host import LambdaEmulator, ScheduledTrigger
 from faaskeeper_aws.lambda_stack import deployed_functions, local_functions
 from faaskeeper_aws.metering import METER, Key, Meter, difference
 from faaskeeper_aws.settings import AwsSettings
+from faaskeeper_deploy.bench_emulated import SETTLE_SECONDS
 
 #: Never: the heartbeat's own schedule while measuring (it is invoked by hand instead).
 _NO_SCHEDULE = 1e9
@@ -76,6 +78,9 @@ def measure_heartbeat(
         raise ValueError(f"need 0 <= low < high sessions, got {low} and {high}")
     settings = AwsSettings.from_config(config)
     poller = Meter()
+    # The pollers of an emulator stopped just before (fk cost's measurement of the operations)
+    # drop what their last long poll returns: let those polls end before this one's clients write.
+    time.sleep(SETTLE_SECONDS)
     emulator = _emulator(config, settings, functions, poller)
     if not emulator.schedules:
         raise ProviderException(f"Deployment {config.deployment_name!r} has no heartbeat schedule to measure")

@@ -197,10 +197,10 @@ def render_monthly(workload: Workload, ensemble: Ensemble, cost: MonthlyCost, pr
         "",
     ]
     if cost.serverless < cost.ensemble:
-        lines.append(f"FaaSKeeper costs {cost.ratio:.1f}x less than the ensemble for this workload.")
+        lines.append(f"FaaSKeeper costs {cost.ratio:.2f}x less than the ensemble for this workload.")
     elif cost.ensemble > 0:
         lines.append(
-            f"FaaSKeeper costs {cost.serverless / cost.ensemble:.1f}x more than the ensemble for this workload."
+            f"FaaSKeeper costs {cost.serverless / cost.ensemble:.2f}x more than the ensemble for this workload."
         )
     else:
         lines.append("The ensemble costs nothing at these prices.")
@@ -212,7 +212,7 @@ def render_monthly(workload: Workload, ensemble: Ensemble, cost: MonthlyCost, pr
             f"average) at this read share; above it the ensemble is cheaper."
         )
     lines.append(
-        f"Prices: {prices.region} list prices as of {prices.source_date}, copied by hand from {prices.vm_source}; "
-        "check them before relying on these figures (--prices FILE replaces any of them)."
+        f"Prices: {prices.region} public list prices as of {prices.source_date}, copied by hand from the AWS "
+        "pricing pages (--json lists them): check them before relying on these figures; --prices FILE replaces any."
     )
     return "\n".join(lines)
