@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from faaskeeper.config import Config
-from faaskeeper_deploy.bench_common import FAASKEEPER, MIX_OPERATIONS, TOTAL, WATCHER_TIMEOUT, BenchError
+from faaskeeper_deploy.bench_common import BLOCK, FAASKEEPER, MIX_OPERATIONS, TOTAL, WATCHER_TIMEOUT, BenchError
 from faaskeeper_deploy.bench_progress import Progress
 from faaskeeper_deploy.bench_systems import _FaaSKeeper, _quietly, _System, _ZooKeeper
 
@@ -55,7 +55,8 @@ def _open(spec: dict[str, Any]) -> _System:
 
 
 def _work(job: _Job, start: Any, stop: Any, out: Any) -> None:
-    """Run one client; put ``("ready", i)``, then ``("done", i, samples, first, last)`` or ``("error", i, text)``."""
+    """Run one client; put ``("ready", i)``, ``("tick", i, calls)`` every :data:`BLOCK` timed calls, then
+    ``("done", i, samples, first, last)``; or ``("error", i, text)``."""
     try:
         system = _open(job.spec)
     except Exception as err:
@@ -72,7 +73,7 @@ def _work(job: _Job, start: Any, stop: Any, out: Any) -> None:
         clock = time.perf_counter_ns
         first = clock()
         last = first
-        for _ in range(job.calls):
+        for call in range(1, job.calls + 1):
             if stop.is_set():
                 break
             op = "get_data" if rng.random() < job.read_share else "set_data"
@@ -80,6 +81,8 @@ def _work(job: _Job, start: Any, stop: Any, out: Any) -> None:
             _invoke(ops, op, job)
             last = clock()
             samples[op].append(last - begin)
+            if call % BLOCK == 0:
+                out.put(("tick", job.index, BLOCK))
         out.put(("done", job.index, samples, first, last))
     except Exception as err:
         out.put(("error", job.index, f"{type(err).__name__}: {err}"))
@@ -127,7 +130,7 @@ class _Clients:
         for worker in self.workers:
             worker.start()
 
-    def expect(self, kind: str, progress: Progress | None = None, per_message: int = 0) -> list[tuple[Any, ...]]:
+    def expect(self, kind: str, progress: Progress | None = None) -> list[tuple[Any, ...]]:
         """One ``kind`` message from each client; a client's error is raised as a BenchError."""
         messages: list[tuple[Any, ...]] = []
         while len(messages) < self.count:
@@ -139,10 +142,12 @@ class _Clients:
                 ) from None
             if message[0] == "error":
                 raise BenchError(f"mix client {message[1]}: {message[2]}")
-            if message[0] == kind:
+            if message[0] == "tick" and progress is not None:
+                progress.advance(message[2])
+            elif message[0] == kind:
                 messages.append(message)
                 if progress is not None:
-                    progress.advance(per_message)
+                    progress.advance(sum(len(v) for v in message[2].values()) % BLOCK)
         return messages
 
     def close(self) -> None:
@@ -163,7 +168,7 @@ def _measure_system(system: _System, jobs: Sequence[_Job], concurrency: str, pro
         gc.collect()
         clients.start.set()
         try:
-            finished = clients.expect("done", progress, jobs[0].calls if jobs else 0)
+            finished = clients.expect("done", progress)
         except KeyboardInterrupt:
             clients.stop.set()
             finished = clients.expect("done")

@@ -4,7 +4,8 @@ One client per system issues requests without waiting for their replies until ``
 outstanding, then waits for the oldest before issuing the next (a sliding window). A request's
 latency runs from its issue to the moment its reply was collected, so with a deep window it includes
 the wait behind the requests before it: the figure that matters here is the throughput, the timed
-requests over the time from the first issue to the last reply.
+requests over the time from the first issue to the last reply (``total``: the calls of both
+operations over both stretches).
 """
 
 from __future__ import annotations
