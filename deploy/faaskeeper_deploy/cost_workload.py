@@ -56,7 +56,8 @@ def add_workload_arguments(cost: Any) -> None:
         "--heartbeat-minutes",
         type=_number(1e-9),
         metavar="M",
-        help="minutes between heartbeat runs (default: the deployment's aws.heartbeat-minutes)",
+        help="minutes between heartbeat runs (default: the deployment's schedule, its heartbeat-frequency "
+        "rounded up to whole minutes)",
     )
     group.add_argument("--vm", default="t3.small", metavar="TYPE", help="instance type of the ensemble (t3.small)")
     group.add_argument("--vms", type=_number(1, int), default=3, metavar="N", help="VMs of the ensemble (default: 3)")
