@@ -68,19 +68,26 @@ def _run_once(emulator: LambdaEmulator, trigger: ScheduledTrigger, poller: Meter
 
 
 def measure_heartbeat(
-    config: Config, *, low: int = 1, high: int = 4, functions: str = "deployed", timeout: float = 10.0
+    config: Config,
+    *,
+    low: int = 1,
+    high: int = 4,
+    functions: str = "deployed",
+    timeout: float = 10.0,
+    settle: float = SETTLE_SECONDS,
 ) -> HeartbeatMeasurement:
     """Invoke the heartbeat once with ``low`` sessions open and once with ``high``; split its requests.
 
     ``functions``: ``"deployed"`` (the stack's functions, on an emulator only) or ``"local"``
-    (this package's handlers on the deployment's queues, for deployments made without a stack)."""
+    (this package's handlers on the deployment's queues, for deployments made without a stack).
+    ``settle``: seconds to wait first, for the pollers of an emulator stopped just before."""
     if not 0 <= low < high:
         raise ValueError(f"need 0 <= low < high sessions, got {low} and {high}")
     settings = AwsSettings.from_config(config)
     poller = Meter()
     # The pollers of an emulator stopped just before (fk cost's measurement of the operations)
     # drop what their last long poll returns: let those polls end before this one's clients write.
-    time.sleep(SETTLE_SECONDS)
+    time.sleep(settle)
     emulator = _emulator(config, settings, functions, poller)
     if not emulator.schedules:
         raise ProviderException(f"Deployment {config.deployment_name!r} has no heartbeat schedule to measure")

@@ -119,7 +119,7 @@ def test_heartbeat_run_is_measured_per_session(stackless: Callable[..., Config])
     from faaskeeper_deploy.cost_heartbeat import measure_heartbeat
 
     config = stackless(storage="persistent", channel="tcp", heartbeat=60, session_timeout=180)
-    measured = measure_heartbeat(config, low=1, high=3, functions="local")
+    measured = measure_heartbeat(config, low=1, high=3, functions="local", settle=0)
 
     assert measured.sessions == (1, 3)
     # One invocation that lists the sessions; TCP pings cost no request.
@@ -133,7 +133,7 @@ def test_queue_channel_heartbeat_pays_per_session(stackless: Callable[..., Confi
     from faaskeeper_deploy.cost_heartbeat import measure_heartbeat
 
     config = stackless(storage="persistent", channel="sqs", heartbeat=60, session_timeout=180)
-    measured = measure_heartbeat(config, low=1, high=2, functions="local")
+    measured = measure_heartbeat(config, low=1, high=2, functions="local", settle=0)
 
     # Each ping is a message to the session's queue (and its answer).
     assert billable_units(measured.per_session).sqs_requests >= 1
