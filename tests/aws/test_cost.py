@@ -174,3 +174,67 @@ def test_workload_report_prices_a_month_from_the_measurement(stackless: Callable
     assert document["heartbeat_requests"]["fixed"]["lambda.Invoke"] == 1
     assert "Break-even" in text
     assert "3 x t3.small" in text
+
+
+@pytest.fixture(scope="module")
+def deployed(moto_server, tmp_path_factory: pytest.TempPathFactory):
+    """A stack deployed to moto as a new user makes one; its client config file. Removed afterwards."""
+    import uuid
+
+    from faaskeeper.plugins.manager import get_provider
+
+    provider = get_provider("aws")
+    data = {
+        "cloud-provider": "aws",
+        "deployment-name": f"c{uuid.uuid4().hex[:10]}",
+        "deployment-region": "us-east-1",
+        "user-storage": "persistent",
+        "client-channel": "tcp",
+        "worker-queue": "sqs",
+        "distributor-queue": "sqs",
+        "heartbeat-frequency": 60,
+        "aws": {},
+    }
+    config = provider.deploy(Config.deserialize(data), clean=True)
+    path = tmp_path_factory.mktemp("deployed") / "aws.json"
+    path.write_text(json.dumps(config.serialize()))
+    yield path
+    provider.remove(config)
+
+
+def test_fk_cost_answers_a_month_of_a_million_requests_a_day(deployed: Path, tmp_path: Path, capsys) -> None:
+    from faaskeeper_deploy.cli import main
+
+    out = tmp_path / "cost.json"
+    code = main(
+        [
+            *("cost", "--config", str(deployed), "--repetitions", "2"),
+            *("--requests-per-day", "1000000", "--read-share", "90%", "--vm", "t3.small", "--json", str(out)),
+        ]
+    )
+
+    printed = capsys.readouterr().out
+    assert code == 0, printed
+    assert "1,000,000 requests a day, 90% reads" in printed
+    assert "3 x t3.small" in printed
+    assert "Break-even:" in printed
+    document = json.loads(out.read_text())
+    monthly = document["monthly"]["monthly_usd"]
+    rows = {row["operation"]: row for row in document["operations"]}
+    days = 730 / 24
+    assert monthly["reads"] == pytest.approx(900_000 * days * rows["get_data"]["usd_per_op"])
+    assert monthly["writes"] == pytest.approx(100_000 * days * rows["set_data"]["usd_per_op"])
+    assert monthly["ensemble"] == pytest.approx(3 * 0.0208 * 730 + 3 * 8 * 0.08)
+    assert document["monthly"]["heartbeat_requests"]["fixed"]["lambda.Invoke"] == 1
+
+
+def test_fk_bench_runs_the_functions_of_an_emulated_deployment(deployed: Path) -> None:
+    from faaskeeper_deploy.bench import OPERATIONS, run_bench
+
+    result = run_bench(Config.from_file(str(deployed)), repetitions=2, warmup=0)
+
+    fk = result.faaskeeper
+    assert fk.description["provider"] == "aws"
+    assert "Lambda emulator" in fk.description["functions"]
+    assert set(fk.operations) == set(OPERATIONS)
+    assert all(len(fk.samples_ns[op]) == 2 for op in OPERATIONS)
