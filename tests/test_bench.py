@@ -6,6 +6,7 @@ import csv
 import json
 import math
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -30,7 +31,7 @@ from faaskeeper_deploy.bench import (
 )
 from faaskeeper_deploy.bench_files import CSV_COLUMNS
 from faaskeeper_deploy.bench_plots import write_plots
-from faaskeeper_deploy.bench_progress import Progress
+from faaskeeper_deploy.bench_progress import LineProgress, Progress
 from faaskeeper_deploy.bench_suite import FORMAT, Axes, plan, run_suite
 
 
@@ -319,9 +320,10 @@ def test_plots_are_drawn_only_for_the_series_run(tmp_path: Path) -> None:
     _png(written[0])
 
 
-def _run_until(args: list[str], line: str, tmp_path: Path) -> subprocess.Popen[str]:
+def _run_until_measured(args: list[str], tmp_path: Path) -> subprocess.Popen[str]:
+    """``fk bench ARGS`` in a process of its own, once its progress shows timed calls done."""
     process = subprocess.Popen(
-        [sys.executable, "-m", "faaskeeper_deploy", *args],
+        [sys.executable, "-m", "faaskeeper_deploy", *args, "--progress-every", "0.1"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -329,29 +331,25 @@ def _run_until(args: list[str], line: str, tmp_path: Path) -> subprocess.Popen[s
     )
     assert process.stderr is not None
     for text in process.stderr:
-        if line in text:
+        done = re.search(r": (\d+) of \d+ done$", text.strip())
+        if done and int(done.group(1)) > 0:
             return process
     process.kill()
-    raise AssertionError(f"fk bench ended before printing {line!r}: {process.communicate()}")
+    raise AssertionError(f"fk bench ended before it measured anything: {process.communicate()}")
 
 
 @pytest.mark.parametrize(
-    ("workload", "started", "operation"),
+    ("workload", "operation"),
     [
-        (["--workload", "operations"], "measuring create", "create"),
-        (
-            ["--workload", "mix", "--clients", "2", "--read-shares", "1", "--concurrency", "processes"],
-            "mix on faaskeeper",
-            "get_data",
-        ),
+        (["--workload", "operations"], "create"),
+        (["--workload", "mix", "--clients", "2", "--read-shares", "1", "--concurrency", "processes"], "get_data"),
     ],
 )
-def test_interrupt_keeps_what_was_measured(workload: list[str], started: str, operation: str, tmp_path: Path) -> None:
+def test_interrupt_keeps_what_was_measured(workload: list[str], operation: str, tmp_path: Path) -> None:
     out = tmp_path / "results"
-    process = _run_until(
-        ["bench", *workload, "--repetitions", "1000000", "--warmup", "0", "--output", str(out)], started, tmp_path
+    process = _run_until_measured(
+        ["bench", *workload, "--repetitions", "1000000", "--warmup", "0", "--output", str(out)], tmp_path
     )
-    time.sleep(1.5)
     process.send_signal(signal.SIGINT)
     stdout, stderr = process.communicate(timeout=60)
 
@@ -370,6 +368,24 @@ def test_interrupt_keeps_what_was_measured(workload: list[str], started: str, op
     assert rows[0]["interrupted"] == "True"
     assert int(rows[0]["count"]) == len(samples)
     _png(out / ("latency-distribution.png" if operation == "create" else "throughput-vs-clients.png"))
+
+
+def test_line_progress_reports_the_work_done_at_most_every_interval() -> None:
+    lines: list[str] = []
+    progress = LineProgress(lines.append, every=0)
+    progress.phase("measuring create", 100)
+    progress.advance(50)
+    progress.advance(50)
+    quiet = LineProgress(lines.append, every=3600)
+    quiet.phase("measuring delete", 10)
+    quiet.advance(10)
+
+    assert lines == [
+        "measuring create",
+        "measuring create: 50 of 100 done",
+        "measuring create: 100 of 100 done",
+        "measuring delete",
+    ]
 
 
 # -- against a real ZooKeeper (tools/zookeeper) -------------------------------------------------------

@@ -46,6 +46,16 @@ def _counts(minimum: int) -> Callable[[str], tuple[int, ...]]:
     return parse
 
 
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected seconds, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be at least 0, got {text}")
+    return value
+
+
 def _shares(text: str) -> tuple[float, ...]:
     values: list[float] = []
     for part in (p.strip() for p in text.split(",")):
@@ -68,7 +78,7 @@ def _progress(args: argparse.Namespace) -> Progress:
         return Progress()
     if sys.stderr.isatty():
         return RichProgress()
-    return LineProgress(lambda line: print(f"fk bench: {line}", file=sys.stderr, flush=True))
+    return LineProgress(lambda line: print(f"fk bench: {line}", file=sys.stderr, flush=True), args.progress_every)
 
 
 def _write_files(suite: Suite, args: argparse.Namespace) -> list[Path]:
@@ -213,4 +223,11 @@ def add_bench_parser(commands: Any) -> None:
     bench.add_argument("--csv", metavar="OUT", help="write one row per run, system and operation to this file")
     bench.add_argument("--plots", metavar="DIR", help="draw the PNG plots into this directory")
     bench.add_argument("--quiet", action="store_true", help="no progress on stderr")
+    bench.add_argument(
+        "--progress-every",
+        type=_seconds,
+        default=10.0,
+        metavar="SECONDS",
+        help="when stderr is not a terminal, a line with the work done at most this often (default: 10)",
+    )
     bench.set_defaults(func=cmd_bench)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import time
 from collections.abc import Callable
 from typing import Any, TextIO
 
@@ -24,13 +25,32 @@ class Progress:
 
 
 class LineProgress(Progress):
-    """One line per phase, passed to a function (``fk bench --quiet`` passes none)."""
+    """A line per phase, passed to a function, and one with the work done at most every ``every`` seconds.
 
-    def __init__(self, write: Callable[[str], None]) -> None:
+    For logs and pipes, where a bar cannot redraw: a long phase still shows that it moves."""
+
+    def __init__(self, write: Callable[[str], None], every: float | None = None) -> None:
         self._write = write
+        self._every = every
+        self._description = ""
+        self._total: int | None = None
+        self._done = 0
+        self._last = time.monotonic()
 
     def phase(self, description: str, total: int | None = None) -> None:
+        self._description, self._total, self._done = description, total, 0
+        self._last = time.monotonic()
         self._write(description)
+
+    def advance(self, count: int = 1) -> None:
+        self._done += count
+        if self._every is None:
+            return
+        now = time.monotonic()
+        if now - self._last >= self._every:
+            self._last = now
+            total = f" of {self._total}" if self._total is not None else ""
+            self._write(f"{self._description}: {self._done}{total} done")
 
 
 class RichProgress(Progress):
