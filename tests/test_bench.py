@@ -321,13 +321,14 @@ def test_plots_are_drawn_only_for_the_series_run(tmp_path: Path) -> None:
 
 
 def _run_until_measured(args: list[str], tmp_path: Path) -> subprocess.Popen[str]:
-    """``fk bench ARGS`` in a process of its own, once its progress shows timed calls done."""
+    """``fk bench ARGS`` in a process group of its own, once its progress shows timed calls done."""
     process = subprocess.Popen(
         [sys.executable, "-m", "faaskeeper_deploy", *args, "--progress-every", "0.1"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
         cwd=tmp_path,
+        start_new_session=True,
     )
     assert process.stderr is not None
     for text in process.stderr:
@@ -339,18 +340,23 @@ def _run_until_measured(args: list[str], tmp_path: Path) -> subprocess.Popen[str
 
 
 @pytest.mark.parametrize(
-    ("workload", "operation"),
+    ("workload", "operation", "group"),
     [
-        (["--workload", "operations"], "create"),
-        (["--workload", "mix", "--clients", "2", "--read-shares", "1", "--concurrency", "processes"], "get_data"),
+        (["--workload", "operations"], "create", False),
+        (["--workload", "mix", "--clients", "2", "--read-shares", "1", "--concurrency", "processes"], "get_data", True),
+        (["--workload", "watch"], "watch", True),
     ],
+    ids=["operations", "mix-processes-group", "watch-group"],
 )
-def test_interrupt_keeps_what_was_measured(workload: list[str], operation: str, tmp_path: Path) -> None:
+def test_interrupt_keeps_what_was_measured(workload: list[str], operation: str, group: bool, tmp_path: Path) -> None:
     out = tmp_path / "results"
     process = _run_until_measured(
         ["bench", *workload, "--repetitions", "1000000", "--warmup", "0", "--output", str(out)], tmp_path
     )
-    process.send_signal(signal.SIGINT)
+    if group:  # as Ctrl-C at a terminal: the bench and its client or watcher processes alike
+        os.killpg(process.pid, signal.SIGINT)
+    else:
+        process.send_signal(signal.SIGINT)
     stdout, stderr = process.communicate(timeout=60)
 
     assert process.returncode == 130, stderr
@@ -367,7 +373,7 @@ def test_interrupt_keeps_what_was_measured(workload: list[str], operation: str, 
     assert rows
     assert rows[0]["interrupted"] == "True"
     assert int(rows[0]["count"]) == len(samples)
-    _png(out / ("latency-distribution.png" if operation == "create" else "throughput-vs-clients.png"))
+    _png(out / ("throughput-vs-clients.png" if operation == "get_data" else "latency-distribution.png"))
 
 
 def test_line_progress_reports_the_work_done_at_most_every_interval() -> None:

@@ -130,10 +130,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
     if written:
         print("\nwritten: " + ", ".join(str(path) for path in written))
     if suite.interrupted:
-        print(
-            f"\nfk bench: interrupted; kept {len(suite.runs)} of {len(runs)} runs (the last one partial)",
-            file=sys.stderr,
-        )
+        partial = " (the last one partial)" if suite.runs and suite.runs[-1].settings.get("interrupted") else ""
+        print(f"\nfk bench: interrupted; kept {len(suite.runs)} of {len(runs)} runs{partial}", file=sys.stderr)
         return INTERRUPTED
     return 0
 

@@ -17,6 +17,7 @@ from contextlib import ExitStack
 from typing import Any
 
 from faaskeeper_deploy.bench_common import BLOCK, WATCHER_TIMEOUT, BenchError
+from faaskeeper_deploy.bench_interrupt import check as check_interrupt
 from faaskeeper_deploy.bench_progress import Progress
 from faaskeeper_deploy.bench_systems import _quietly, _System
 from faaskeeper_deploy.bench_watcher import _connect, _Watched
@@ -48,6 +49,7 @@ def _rounds(
     each: list[int] = []
     set_data = system.ops["set_data"]
     for _ in range(count):
+        check_interrupt()
         current = _Round(len(watchers))
         for watcher in watchers:
             watcher.arm(path, current.fired)

@@ -26,8 +26,12 @@ from typing import Any
 
 from faaskeeper.config import Config
 from faaskeeper_deploy.bench_common import BLOCK, FAASKEEPER, MIX_OPERATIONS, TOTAL, WATCHER_TIMEOUT, BenchError
+from faaskeeper_deploy.bench_interrupt import check as check_interrupt
 from faaskeeper_deploy.bench_progress import Progress
 from faaskeeper_deploy.bench_systems import _FaaSKeeper, _quietly, _System, _ZooKeeper
+
+#: Seconds between looks at a Ctrl-C while the clients run.
+_POLL = 0.2
 
 THREADS = "threads"
 PROCESSES = "processes"
@@ -66,6 +70,8 @@ def _work(job: _Job, start: Any, stop: Any, out: Any) -> None:
         ops = {"get_data": system.ops["get_data"], "set_data": system.ops["set_data"]}
         rng = random.Random(job.seed)
         for _ in range(job.warmup):
+            if stop.is_set():
+                break
             _call(ops, rng, job)
         out.put(("ready", job.index))
         start.wait()
@@ -130,16 +136,26 @@ class _Clients:
         for worker in self.workers:
             worker.start()
 
-    def expect(self, kind: str, progress: Progress | None = None) -> list[tuple[Any, ...]]:
-        """One ``kind`` message from each client; a client's error is raised as a BenchError."""
+    def expect(
+        self, kind: str, progress: Progress | None = None, *, interruptible: bool = True
+    ) -> list[tuple[Any, ...]]:
+        """One ``kind`` message from each client; a client's error is raised as a BenchError.
+
+        ``interruptible``: a Ctrl-C meanwhile raises KeyboardInterrupt (within :data:`_POLL` s)."""
         messages: list[tuple[Any, ...]] = []
+        deadline = time.monotonic() + WATCHER_TIMEOUT
         while len(messages) < self.count:
+            if interruptible:
+                check_interrupt()
             try:
-                message = self.out.get(timeout=WATCHER_TIMEOUT)
+                message = self.out.get(timeout=_POLL)
             except queue.Empty:
+                if time.monotonic() < deadline:
+                    continue
                 raise BenchError(
                     f"mix: {self.count - len(messages)} clients sent no {kind!r} within {WATCHER_TIMEOUT:g} s"
                 ) from None
+            deadline = time.monotonic() + WATCHER_TIMEOUT
             if message[0] == "error":
                 raise BenchError(f"mix client {message[1]}: {message[2]}")
             if message[0] == "tick" and progress is not None:
@@ -171,7 +187,7 @@ def _measure_system(system: _System, jobs: Sequence[_Job], concurrency: str, pro
             finished = clients.expect("done", progress)
         except KeyboardInterrupt:
             clients.stop.set()
-            finished = clients.expect("done")
+            finished = clients.expect("done", interruptible=False)
             _record(system, samples, finished)
             raise
         _record(system, samples, finished)

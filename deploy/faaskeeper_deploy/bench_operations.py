@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from faaskeeper_deploy.bench_common import BLOCK, CHILDREN, OPERATIONS, BenchError
+from faaskeeper_deploy.bench_interrupt import check as check_interrupt
 from faaskeeper_deploy.bench_progress import Progress
 from faaskeeper_deploy.bench_systems import _quietly, _System
 
@@ -73,6 +74,7 @@ def _timed(fn: Callable[..., Any], arguments: Sequence[tuple[Any, ...]]) -> list
     clock = time.perf_counter_ns
     samples = []
     for args in arguments:
+        check_interrupt()
         start = clock()
         fn(*args)
         samples.append(clock() - start)

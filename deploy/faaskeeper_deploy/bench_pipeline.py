@@ -18,6 +18,7 @@ from contextlib import ExitStack
 from typing import Any
 
 from faaskeeper_deploy.bench_common import BLOCK, MIX_OPERATIONS, TOTAL
+from faaskeeper_deploy.bench_interrupt import check as check_interrupt
 from faaskeeper_deploy.bench_progress import Progress
 from faaskeeper_deploy.bench_systems import _quietly, _System
 
@@ -47,6 +48,7 @@ def _pipelined(
 
     try:
         for _ in range(count):
+            check_interrupt()
             if len(window) >= depth:
                 collect()
             window.append((clock(), submit()))

@@ -33,6 +33,8 @@ from faaskeeper_deploy.bench_common import (
 )
 from faaskeeper_deploy.bench_emulated import emulated_functions
 from faaskeeper_deploy.bench_fanout import _run_fanout
+from faaskeeper_deploy.bench_interrupt import check as check_interrupt
+from faaskeeper_deploy.bench_interrupt import deferred as deferred_interrupt
 from faaskeeper_deploy.bench_mix import CONCURRENCY, THREADS, _run_mix
 from faaskeeper_deploy.bench_operations import _run_operations
 from faaskeeper_deploy.bench_pipeline import _run_pipeline
@@ -74,8 +76,8 @@ def run_bench(
     reads; with ``"pipeline"``, ``repetitions`` async get_data and set_data calls, ``depth`` in
     flight; with ``"fanout"``, ``repetitions`` rounds of one set_data to ``watchers`` watchers.
 
-    Interrupted (KeyboardInterrupt), the run stops, cleans up and returns what it measured with
-    ``settings["interrupted"]`` true.
+    Interrupted (Ctrl-C, or KeyboardInterrupt), the run stops after the call in progress, cleans
+    up and returns what it measured with ``settings["interrupted"]`` true.
 
     :param config: client config of the FaaSKeeper deployment; None makes a throwaway local one
     :param zookeeper: kazoo hosts string (``HOST:PORT``) of the ZooKeeper to compare with
@@ -91,7 +93,8 @@ def run_bench(
     value = os.urandom(size)
     settings = _settings(workload, repetitions, warmup, size, clients, read_share, concurrency, depth, watchers)
     machine = machine_info()
-    with ExitStack() as stack:
+    # Ctrl-C stops the workload between calls; the cleanup below runs whole (bench_interrupt).
+    with deferred_interrupt(), ExitStack() as stack:
         if config is None:
             config, description = stack.enter_context(_throwaway_local())
         else:
@@ -111,6 +114,7 @@ def run_bench(
                 errors = zk.errors
             specs = {system.name: _watcher_spec(system, config, root) for system in systems}
             try:
+                check_interrupt()  # a Ctrl-C while the systems connected
                 if workload == WATCH_WORKLOAD:
                     _run_watch(stack, systems, config, root, value, repetitions, warmup, shown)
                 elif workload == MIX_WORKLOAD:

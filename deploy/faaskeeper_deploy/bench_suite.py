@@ -25,6 +25,8 @@ from faaskeeper_deploy.bench_common import (
     WORKLOADS,
     BenchError,
 )
+from faaskeeper_deploy.bench_interrupt import deferred as deferred_interrupt
+from faaskeeper_deploy.bench_interrupt import requested as interrupt_requested
 from faaskeeper_deploy.bench_progress import Progress
 from faaskeeper_deploy.bench_stats import BenchResult, machine_info
 
@@ -120,20 +122,21 @@ def run_suite(
 ) -> Suite:
     """Run each of ``runs`` through ``run`` (:func:`~faaskeeper_deploy.bench.run_bench`), in order.
 
-    Stops at the first interrupted run; an interrupt outside any run's measurement (while one
-    connects or cleans up) also ends the suite, with the runs finished before it."""
+    Stops at the first interrupted run, or after the run in progress when Ctrl-C came while it
+    connected or cleaned up; a second Ctrl-C ends the suite at once, with the runs finished before."""
     suite = Suite(machine_info(), datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"))
     try:
-        for arguments in runs:
-            kwargs = {k: v for k, v in arguments.items() if k != "series"}
-            result = run(
-                config, zookeeper=zookeeper, repetitions=repetitions, warmup=warmup, progress=progress, **kwargs
-            )
-            result.settings["series"] = arguments["series"]
-            suite.runs.append(result)
-            if result.settings.get("interrupted"):
-                suite.interrupted = True
-                break
-    except KeyboardInterrupt:
+        with deferred_interrupt():
+            for arguments in runs:
+                kwargs = {k: v for k, v in arguments.items() if k != "series"}
+                result = run(
+                    config, zookeeper=zookeeper, repetitions=repetitions, warmup=warmup, progress=progress, **kwargs
+                )
+                result.settings["series"] = arguments["series"]
+                suite.runs.append(result)
+                if result.settings.get("interrupted") or interrupt_requested():
+                    suite.interrupted = True
+                    break
+    except KeyboardInterrupt:  # a second Ctrl-C, or one where no run was measuring
         suite.interrupted = True
     return suite

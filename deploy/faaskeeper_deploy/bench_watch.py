@@ -20,6 +20,7 @@ from typing import Any
 
 from faaskeeper.config import Config
 from faaskeeper_deploy.bench_common import BLOCK, FAASKEEPER, WATCHER_TIMEOUT, ZOOKEEPER, BenchError
+from faaskeeper_deploy.bench_interrupt import check as check_interrupt
 from faaskeeper_deploy.bench_progress import Progress
 from faaskeeper_deploy.bench_systems import _quietly, _System, _ZooKeeper
 
@@ -173,6 +174,7 @@ def _watch_rounds(
     watches: list[int] = []
     sets: list[int] = []
     for _ in range(count):
+        check_interrupt()
         watcher.arm()
         start = clock()
         set_data(path, value)
