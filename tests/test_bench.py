@@ -445,3 +445,20 @@ def test_workloads_run_side_by_side_with_zookeeper(
         assert zk.throughput["total"] > 0
     table = format_table(result)
     assert f"zookeeper:  {zookeeper}" in table
+
+
+def test_ctrl_c_is_deferred_to_the_next_check_and_a_second_one_interrupts() -> None:
+    from faaskeeper_deploy import bench_interrupt
+
+    with bench_interrupt.deferred():
+        with bench_interrupt.deferred():  # nested: the outer block's handler and request stay
+            signal.raise_signal(signal.SIGINT)
+            assert bench_interrupt.requested()
+        assert bench_interrupt.requested()
+        with pytest.raises(KeyboardInterrupt):
+            bench_interrupt.check()
+        with pytest.raises(KeyboardInterrupt):
+            signal.raise_signal(signal.SIGINT)
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    with bench_interrupt.deferred():
+        assert not bench_interrupt.requested()
