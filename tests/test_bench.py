@@ -1,12 +1,20 @@
-"""``fk bench`` on a tiny run against a temporary local deployment (no ZooKeeper)."""
+"""``fk bench`` on tiny runs against a temporary local deployment, and beside ZooKeeper when it is installed."""
 
 from __future__ import annotations
 
+import csv
 import json
 import math
 import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -21,6 +29,10 @@ from faaskeeper_deploy.bench import (
     percentile,
     run_bench,
 )
+from faaskeeper_deploy.bench_files import CSV_COLUMNS
+from faaskeeper_deploy.bench_plots import write_plots
+from faaskeeper_deploy.bench_progress import LineProgress, Progress
+from faaskeeper_deploy.bench_suite import FORMAT, Axes, plan, run_suite
 
 
 def _config(directory: Path) -> Config:
@@ -60,9 +72,11 @@ def test_fk_bench_command_writes_json(tmp_path: Path, capsys: pytest.CaptureFixt
     printed = capsys.readouterr().out
     assert "create" in printed
     assert "delete" in printed
-    figures = json.loads(out.read_text())
+    document = json.loads(out.read_text())
+    assert document["machine"]["cores"] >= 1
+    assert document["interrupted"] is False
+    (figures,) = document["runs"]
     assert figures["settings"]["repetitions"] == 3
-    assert figures["machine"]["cores"] >= 1
     for op in OPERATIONS:
         assert figures["systems"]["faaskeeper"]["operations"][op]["median_ms"] > 0
 
@@ -117,7 +131,7 @@ def test_fk_bench_watch_command_writes_json(tmp_path: Path, capsys: pytest.Captu
     assert code == 0
     printed = capsys.readouterr().out
     assert "watch" in printed
-    figures = json.loads(out.read_text())
+    (figures,) = json.loads(out.read_text())["runs"]
     assert figures["settings"]["operations"] == list(WATCH_OPERATIONS)
     assert len(figures["systems"]["faaskeeper"]["samples_ns"]["watch"]) == 3
     assert figures["systems"]["faaskeeper"]["description"]["throwaway"] is False
@@ -138,3 +152,313 @@ def test_percentile_interpolates() -> None:
     assert percentile(values, 0.5) == pytest.approx(50.5)
     assert percentile(values, 0.99) == pytest.approx(99.01)
     assert percentile([3.0], 0.99) == 3.0
+
+
+# -- the other workloads, the suite and its files ---------------------------------------------------
+
+
+def test_mix_workload_counts_every_call_of_every_client(tmp_path: Path) -> None:
+    result = run_bench(_config(tmp_path), workload="mix", repetitions=40, warmup=2, clients=3, read_share=0.5)
+
+    fk = result.faaskeeper
+    reads, writes = fk.samples_ns["get_data"], fk.samples_ns["set_data"]
+    assert len(reads) + len(writes) == 3 * 40
+    # Seeded per client: a 50% read share gives both kinds, never only one.
+    assert reads
+    assert writes
+    assert result.settings["clients"] == 3
+    assert result.settings["concurrency"] == "threads"
+    assert fk.throughput["total"] == pytest.approx(fk.throughput["get_data"] + fk.throughput["set_data"])
+    assert fk.throughput["total"] > 0
+    table = format_table(result)
+    assert "3 clients (threads), 50% reads" in table
+    assert "ops/s" in table
+
+
+def test_mix_workload_in_processes(tmp_path: Path) -> None:
+    result = run_bench(
+        _config(tmp_path), workload="mix", repetitions=10, warmup=1, clients=2, read_share=1.0, concurrency="processes"
+    )
+
+    fk = result.faaskeeper
+    assert len(fk.samples_ns["get_data"]) == 2 * 10
+    assert fk.samples_ns["set_data"] == []
+    assert fk.throughput["get_data"] > 0
+
+
+def test_pipeline_workload_keeps_depth_requests_in_flight(tmp_path: Path) -> None:
+    result = run_bench(_config(tmp_path), workload="pipeline", repetitions=30, warmup=2, depth=8)
+
+    fk = result.faaskeeper
+    assert result.operations == ("get_data", "set_data")
+    for op in result.operations:
+        assert len(fk.samples_ns[op]) == 30, op
+        assert fk.throughput[op] > 0, op
+    assert result.settings["depth"] == 8
+
+
+def test_fanout_workload_waits_for_every_watcher(tmp_path: Path) -> None:
+    result = run_bench(_config(tmp_path), workload="fanout", repetitions=4, warmup=1, watchers=3)
+
+    fk = result.faaskeeper
+    assert len(fk.samples_ns["fanout_last"]) == 4
+    assert len(fk.samples_ns["fanout_each"]) == 4 * 3
+    # The last callback of a round comes no sooner than any callback of it.
+    assert max(fk.samples_ns["fanout_last"]) >= min(fk.samples_ns["fanout_each"])
+    assert fk.operations["fanout_last"].median_ms >= fk.operations["fanout_each"].median_ms
+
+
+def test_plan_expands_each_series_over_its_axes() -> None:
+    axes = Axes(size=10, sizes=(4, 256000), clients=(1, 2), read_shares=(0.5, 0.9), depths=(1,), watchers=(2, 4))
+    runs = plan(["sizes", "mix", "pipeline", "fanout", "watch"], axes)
+
+    assert [(r["series"], r["workload"]) for r in runs] == [
+        ("sizes", "operations"),
+        ("sizes", "operations"),
+        *[("mix", "mix")] * 4,
+        ("pipeline", "pipeline"),
+        ("fanout", "fanout"),
+        ("fanout", "fanout"),
+        ("watch", "watch"),
+    ]
+    assert [r["size"] for r in runs[:2]] == [4, 256000]
+    assert [(r["clients"], r["read_share"]) for r in runs[2:6]] == [(1, 0.5), (2, 0.5), (1, 0.9), (2, 0.9)]
+    assert len(plan(["all"], axes)) == 1 + 2 + 1 + 4 + 1 + 2
+    with pytest.raises(BenchError, match="workload must be one of"):
+        plan(["nope"], axes)
+
+
+def test_run_bench_rejects_bad_workload_settings(tmp_path: Path) -> None:
+    for kwargs, message in (
+        ({"workload": "mix", "clients": 0}, "clients"),
+        ({"workload": "mix", "read_share": 1.5}, "read share"),
+        ({"workload": "mix", "concurrency": "fibres"}, "concurrency"),
+        ({"workload": "pipeline", "depth": 0}, "depth"),
+        ({"workload": "fanout", "watchers": 0}, "watchers"),
+    ):
+        with pytest.raises(BenchError, match=message):
+            run_bench(_config(tmp_path), **kwargs)
+
+
+@pytest.mark.parametrize(
+    ("argument", "message"),
+    [("--read-shares=1.2", "from 0 to 1"), ("--read-shares=x", "read share"), ("--clients=0", "at least 1")],
+)
+def test_fk_bench_rejects_bad_lists(argument: str, message: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        cli.main(["bench", argument])
+    assert message in capsys.readouterr().err
+
+
+def _png(path: Path) -> None:
+    assert path.stat().st_size > 1000, path
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", path
+
+
+def test_fk_bench_all_writes_json_csv_and_plots(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "results"
+    code = cli.main(
+        [
+            *("bench", "--workload", "all", "--repetitions", "3", "--warmup", "0", "--quiet"),
+            *("--sizes", "4,256000", "--clients", "1,2", "--read-shares", "90%", "--depths", "2"),
+            *("--watchers", "2", "--output", str(out)),
+        ]
+    )
+
+    assert code == 0
+    printed = capsys.readouterr().out
+    assert "--workload mix: 2 clients" in printed
+    assert "--workload fanout: set_data to 2 watchers" in printed
+    document = json.loads((out / "bench.json").read_text())
+    assert document["format"] == FORMAT
+    assert document["interrupted"] is False
+    assert {"cores", "cpu", "platform", "python", "faaskeeper"} <= document["machine"].keys()
+    series = [run["settings"]["series"] for run in document["runs"]]
+    assert series == ["operations", "sizes", "sizes", "watch", "mix", "mix", "pipeline", "fanout"]
+    for run in document["runs"]:
+        fk = run["systems"]["faaskeeper"]
+        assert fk["description"]["provider"] == "local"
+        assert set(fk["operations"]) <= set(run["settings"]["operations"])
+        if run["settings"]["workload"] != "mix":
+            assert set(fk["operations"]) == set(run["settings"]["operations"])
+    assert document["runs"][2]["settings"]["size"] == 256000
+
+    with (out / "bench.csv").open(newline="") as stream:
+        reader = csv.DictReader(stream)
+        assert tuple(reader.fieldnames or ()) == CSV_COLUMNS
+        rows = list(reader)
+    # One row per operation that has samples (a tiny 90% read mix may make no write at all).
+    assert len(rows) == sum(len(run["systems"]["faaskeeper"]["operations"]) for run in document["runs"])
+    big = [r for r in rows if r["series"] == "sizes" and r["size"] == "256000"]
+    assert {r["operation"] for r in big} == set(OPERATIONS)
+    mix = [r for r in rows if r["workload"] == "mix" and r["clients"] == "2"]
+    assert "get_data" in {r["operation"] for r in mix}
+    assert all(float(r["total_throughput_ops_s"]) > 0 and r["read_share"] == "0.9" for r in mix)
+    for row in rows:
+        assert row["provider"] == "local"
+        assert row["faaskeeper_version"] == document["machine"]["faaskeeper"]
+        assert float(row["median_ms"]) > 0
+        assert int(row["count"]) >= 3
+
+    for name in ("latency-distribution.png", "latency-vs-size.png", "throughput-vs-clients.png"):
+        _png(out / name)
+
+
+def test_plots_are_drawn_only_for_the_series_run(tmp_path: Path) -> None:
+    suite = run_suite(
+        plan(["operations"], Axes()),
+        run_bench,
+        config=_config(tmp_path / "deployment"),
+        zookeeper=None,
+        repetitions=3,
+        warmup=0,
+        progress=Progress(),
+    )
+    written = write_plots(suite, tmp_path / "plots")
+
+    assert [p.name for p in written] == ["latency-distribution.png"]
+    _png(written[0])
+
+
+def _run_until_measured(args: list[str], tmp_path: Path) -> subprocess.Popen[str]:
+    """``fk bench ARGS`` in a process group of its own, once its progress shows timed calls done."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "faaskeeper_deploy", *args, "--progress-every", "0.1"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=tmp_path,
+        start_new_session=True,
+    )
+    assert process.stderr is not None
+    for text in process.stderr:
+        done = re.search(r": (\d+) of \d+ done$", text.strip())
+        if done and int(done.group(1)) > 0:
+            return process
+    process.kill()
+    raise AssertionError(f"fk bench ended before it measured anything: {process.communicate()}")
+
+
+@pytest.mark.parametrize(
+    ("workload", "operation", "group"),
+    [
+        (["--workload", "operations"], "create", False),
+        (["--workload", "mix", "--clients", "2", "--read-shares", "1", "--concurrency", "processes"], "get_data", True),
+        (["--workload", "watch"], "watch", True),
+    ],
+    ids=["operations", "mix-processes-group", "watch-group"],
+)
+def test_interrupt_keeps_what_was_measured(workload: list[str], operation: str, group: bool, tmp_path: Path) -> None:
+    out = tmp_path / "results"
+    process = _run_until_measured(
+        ["bench", *workload, "--repetitions", "1000000", "--warmup", "0", "--output", str(out)], tmp_path
+    )
+    if group:  # as Ctrl-C at a terminal: the bench and its client or watcher processes alike
+        os.killpg(process.pid, signal.SIGINT)
+    else:
+        process.send_signal(signal.SIGINT)
+    stdout, stderr = process.communicate(timeout=60)
+
+    assert process.returncode == 130, stderr
+    assert "interrupted; kept 1 of 1 runs" in stderr
+    assert "INTERRUPTED" in stdout
+    document = json.loads((out / "bench.json").read_text())
+    assert document["interrupted"] is True
+    (run,) = document["runs"]
+    assert run["settings"]["interrupted"] is True
+    samples = run["systems"]["faaskeeper"]["samples_ns"][operation]
+    assert 0 < len(samples) < 1000000
+    with (out / "bench.csv").open(newline="") as stream:
+        rows = [r for r in csv.DictReader(stream) if r["operation"] == operation]
+    assert rows
+    assert rows[0]["interrupted"] == "True"
+    assert int(rows[0]["count"]) == len(samples)
+    _png(out / ("throughput-vs-clients.png" if operation == "get_data" else "latency-distribution.png"))
+
+
+def test_line_progress_reports_the_work_done_at_most_every_interval() -> None:
+    lines: list[str] = []
+    progress = LineProgress(lines.append, every=0)
+    progress.phase("measuring create", 100)
+    progress.advance(50)
+    progress.advance(50)
+    quiet = LineProgress(lines.append, every=3600)
+    quiet.phase("measuring delete", 10)
+    quiet.advance(10)
+
+    assert lines == [
+        "measuring create",
+        "measuring create: 50 of 100 done",
+        "measuring create: 100 of 100 done",
+        "measuring delete",
+    ]
+
+
+# -- against a real ZooKeeper (tools/zookeeper) -------------------------------------------------------
+
+_ZOOKEEPER_SCRIPT = Path(__file__).resolve().parents[1] / "tools" / "zookeeper"
+
+
+@pytest.fixture(scope="module")
+def zookeeper() -> Iterator[str]:
+    """The hosts of a running ZooKeeper: one ``tools/zookeeper start`` left running, or one started here.
+
+    Skipped when ZooKeeper is not installed (``tools/zookeeper start`` installs it; it needs root)."""
+    status = subprocess.run([str(_ZOOKEEPER_SCRIPT), "status"], capture_output=True, text=True, check=False)
+    if status.returncode == 0:
+        yield status.stdout.strip()
+        return
+    if not (Path("/usr/share/java/zookeeper.jar").exists() and shutil.which("java")):
+        pytest.skip("ZooKeeper is not installed: run tools/zookeeper start once")
+    started = subprocess.run([str(_ZOOKEEPER_SCRIPT), "start"], capture_output=True, text=True, check=False)
+    if started.returncode != 0:
+        pytest.fail(f"tools/zookeeper start failed: {started.stderr}")
+    try:
+        yield started.stdout.strip()
+    finally:
+        subprocess.run([str(_ZOOKEEPER_SCRIPT), "stop"], capture_output=True, check=False)
+
+
+@pytest.mark.parametrize(
+    ("workload", "kwargs"),
+    [
+        ("operations", {"size": 256000}),
+        ("mix", {"clients": 2, "read_share": 0.5}),
+        ("pipeline", {"depth": 4}),
+        ("fanout", {"watchers": 2}),
+    ],
+)
+def test_workloads_run_side_by_side_with_zookeeper(
+    workload: str, kwargs: dict[str, Any], zookeeper: str, tmp_path: Path
+) -> None:
+    result = run_bench(_config(tmp_path), zookeeper=zookeeper, workload=workload, repetitions=6, warmup=1, **kwargs)
+
+    zk = result.zookeeper
+    assert zk is not None
+    assert zk.description["hosts"] == zookeeper
+    assert zk.operations
+    fk_ops, zk_ops = result.faaskeeper.operations, zk.operations
+    assert set(result.ratios()) == set(fk_ops) & set(zk_ops)
+    for op, ratio in result.ratios().items():
+        assert ratio["median"] == pytest.approx(fk_ops[op].median_ms / zk_ops[op].median_ms), op
+    if workload in ("mix", "pipeline"):
+        assert zk.throughput["total"] > 0
+    table = format_table(result)
+    assert f"zookeeper:  {zookeeper}" in table
+
+
+def test_ctrl_c_is_deferred_to_the_next_check_and_a_second_one_interrupts() -> None:
+    from faaskeeper_deploy import bench_interrupt
+
+    with bench_interrupt.deferred():
+        with bench_interrupt.deferred():  # nested: the outer block's handler and request stay
+            signal.raise_signal(signal.SIGINT)
+            assert bench_interrupt.requested()
+        assert bench_interrupt.requested()
+        with pytest.raises(KeyboardInterrupt):
+            bench_interrupt.check()
+        with pytest.raises(KeyboardInterrupt):
+            signal.raise_signal(signal.SIGINT)
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    with bench_interrupt.deferred():
+        assert not bench_interrupt.requested()

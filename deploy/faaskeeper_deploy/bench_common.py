@@ -16,11 +16,26 @@ BLOCK = 50
 #: The workloads of ``fk bench``: every operation on its own, or the latency of a watch.
 OPERATIONS_WORKLOAD = "operations"
 WATCH_WORKLOAD = "watch"
-WORKLOADS: tuple[str, ...] = (OPERATIONS_WORKLOAD, WATCH_WORKLOAD)
+#: N concurrent clients, each a sequence of get_data and set_data in a given read share.
+MIX_WORKLOAD = "mix"
+#: get_data and set_data through the async API, with up to ``depth`` requests in flight.
+PIPELINE_WORKLOAD = "pipeline"
+#: One set_data to many clients holding a data watch on the node.
+FANOUT_WORKLOAD = "fanout"
+WORKLOADS: tuple[str, ...] = (OPERATIONS_WORKLOAD, WATCH_WORKLOAD, MIX_WORKLOAD, PIPELINE_WORKLOAD, FANOUT_WORKLOAD)
+#: What the mix and pipeline workloads report (reads, then writes).
+MIX_OPERATIONS: tuple[str, ...] = ("get_data", "set_data")
+#: What the fan-out workload reports: set_data to the last watcher's callback, and to each one's.
+FANOUT_OPERATIONS: tuple[str, ...] = ("fanout_last", "fanout_each")
+#: The throughput of all the operations of a run together, beside those of each operation.
+TOTAL = "total"
 #: What the watch workload reports: the watch's latency, and the setter's set_data in the same rounds.
 WATCH_OPERATIONS: tuple[str, ...] = ("watch", "set_data")
 #: Seconds to wait for a watcher process to connect, to set a watch, or for the watch to fire.
 WATCHER_TIMEOUT = 60.0
+
+#: The node sizes of ``--sizes`` by default: 4 B to 250 kB, as in the upstream's evaluation.
+DEFAULT_SIZES: tuple[int, ...] = (4, 1024, 16 * 1024, 64 * 1024, 250 * 1024)
 
 FAASKEEPER = "faaskeeper"
 ZOOKEEPER = "zookeeper"

@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from faaskeeper_deploy.bench_common import BLOCK, CHILDREN, OPERATIONS, BenchError
+from faaskeeper_deploy.bench_interrupt import check as check_interrupt
+from faaskeeper_deploy.bench_progress import Progress
 from faaskeeper_deploy.bench_systems import _quietly, _System
 
 
@@ -72,6 +74,7 @@ def _timed(fn: Callable[..., Any], arguments: Sequence[tuple[Any, ...]]) -> list
     clock = time.perf_counter_ns
     samples = []
     for args in arguments:
+        check_interrupt()
         start = clock()
         fn(*args)
         samples.append(clock() - start)
@@ -79,11 +82,19 @@ def _timed(fn: Callable[..., Any], arguments: Sequence[tuple[Any, ...]]) -> list
 
 
 def _measure(
-    systems: Sequence[_System], layouts: dict[str, _Layout], op: str, value: bytes, repetitions: int, warmup: int
+    systems: Sequence[_System],
+    layouts: dict[str, _Layout],
+    op: str,
+    value: bytes,
+    repetitions: int,
+    warmup: int,
+    progress: Progress,
 ) -> None:
-    samples: dict[str, list[int]] = {s.name: [] for s in systems}
+    # Filled block by block, so that an interrupted run keeps the blocks it measured.
+    samples: dict[str, list[int]] = {s.name: s.samples.setdefault(op, []) for s in systems}
     for system in systems:
         _timed(system.ops[op], _arguments(op, layouts[system.name], value, "w", 0, warmup))
+        progress.advance(warmup)
     gc.collect()
     done = 0
     block = 0
@@ -93,10 +104,9 @@ def _measure(
         for system in systems if block % 2 == 0 else reversed(systems):
             args = _arguments(op, layouts[system.name], value, "n", done, count)
             samples[system.name].extend(_timed(system.ops[op], args))
+            progress.advance(count)
         done += count
         block += 1
-    for system in systems:
-        system.samples[op] = samples[system.name]
 
 
 def _run_operations(
@@ -106,7 +116,7 @@ def _run_operations(
     value: bytes,
     repetitions: int,
     warmup: int,
-    progress: Callable[[str], None] | None,
+    progress: Progress,
 ) -> None:
     layouts: dict[str, _Layout] = {}
     for system in systems:
@@ -114,9 +124,11 @@ def _run_operations(
         stack.callback(_quietly, system, system.remove_tree, root)
         _prepare(system, layouts[system.name], value)
     for op in OPERATIONS:
-        if progress is not None:
-            progress(f"measuring {op} ({repetitions} calls after {warmup} warm-up calls per system)")
-        _measure(systems, layouts, op, value, repetitions, warmup)
+        progress.phase(
+            f"measuring {op} ({repetitions} calls after {warmup} warm-up calls per system)",
+            (repetitions + warmup) * len(systems),
+        )
+        _measure(systems, layouts, op, value, repetitions, warmup, progress)
     for system in systems:
         _check(
             system,

@@ -4,8 +4,16 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
-from faaskeeper_deploy.bench_common import WATCH_WORKLOAD, BenchError
+from faaskeeper_deploy.bench_common import (
+    FANOUT_WORKLOAD,
+    MIX_WORKLOAD,
+    PIPELINE_WORKLOAD,
+    TOTAL,
+    WATCH_WORKLOAD,
+    BenchError,
+)
 from faaskeeper_deploy.bench_stats import BenchResult
 
 
@@ -17,19 +25,36 @@ def _ratio(value: float | None) -> str:
     return "-" if value is None else f"{value:.2f}x"
 
 
+def _title(s: dict[str, Any]) -> str:
+    """The first line of a run's table: its workload and configuration."""
+    workload = s.get("workload")
+    size = f"{s['size']}-byte values"
+    timed = f"{s['repetitions']} timed"
+    warm = f"after {s['warmup']} warm-up"
+    if workload == WATCH_WORKLOAD:
+        text = f"fk bench --workload watch: {timed} rounds {warm} rounds, {size}"
+    elif workload == MIX_WORKLOAD:
+        text = (
+            f"fk bench --workload mix: {s['clients']} clients ({s['concurrency']}), {s['read_share']:.0%} reads, "
+            f"{timed} calls each {warm} calls, {size}"
+        )
+    elif workload == PIPELINE_WORKLOAD:
+        text = f"fk bench --workload pipeline: {s['depth']} in flight, {timed} calls per operation {warm}, {size}"
+    elif workload == FANOUT_WORKLOAD:
+        text = f"fk bench --workload fanout: set_data to {s['watchers']} watchers, {timed} rounds {warm}, {size}"
+    else:
+        text = f"fk bench: {timed} calls per operation {warm} calls, {size}"
+    return text + (" (INTERRUPTED: partial)" if s.get("interrupted") else "")
+
+
+def _ops(value: float | None) -> str:
+    return "-" if value is None else f"{value:.0f}"
+
+
 def format_table(result: BenchResult) -> str:
     m, s = result.machine, result.settings
     fk, zk = result.faaskeeper, result.zookeeper
-    if s.get("workload") == WATCH_WORKLOAD:
-        title = (
-            f"fk bench --workload watch: {s['repetitions']} timed rounds after {s['warmup']} warm-up rounds, "
-            f"{s['size']}-byte values"
-        )
-    else:
-        title = (
-            f"fk bench: {s['repetitions']} timed calls per operation after {s['warmup']} warm-up calls, "
-            f"{s['size']}-byte values"
-        )
+    title = _title(s)
     lines = [
         title,
         f"machine:    {m['cores']} cores ({m['usable_cores']} usable), {m['cpu'] or 'unknown CPU'}, {m['platform']}",
@@ -56,14 +81,22 @@ def format_table(result: BenchResult) -> str:
     fk_ops = fk.operations
     zk_ops = zk.operations if zk is not None else {}
     ratios = result.ratios()
-    for op in result.operations:
+    fk_rate, zk_rate = fk.throughput, zk.throughput if zk is not None else {}
+    if fk_rate:
+        lines[-3] += f"  {'ops/s':^20}"
+        lines[-2] += f"  {'FaaSKeeper':>10}{'ZooKeeper':>10}"
+        lines[-1] += "-" * 22
+    for op in (*result.operations, TOTAL) if fk_rate else result.operations:
         f, z, r = fk_ops.get(op), zk_ops.get(op), ratios.get(op)
-        lines.append(
+        line = (
             f"{op:<14}"
             f"{_ms(f.median_ms if f else None):>10}{_ms(f.p99_ms if f else None):>10}  "
             f"{_ms(z.median_ms if z else None):>10}{_ms(z.p99_ms if z else None):>10}  "
             f"{_ratio(r['median'] if r else None):>10}{_ratio(r['p99'] if r else None):>10}"
         )
+        if fk_rate:
+            line += f"  {_ops(fk_rate.get(op)):>10}{_ops(zk_rate.get(op)):>10}"
+        lines.append(line)
     return "\n".join(lines)
 
 

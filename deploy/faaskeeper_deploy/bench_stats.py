@@ -64,6 +64,8 @@ class SystemResult:
     name: str
     description: dict[str, Any]
     samples_ns: dict[str, list[int]] = field(default_factory=dict)
+    #: Operations per second, per operation and ``"total"``, of the workloads that measure it.
+    throughput: dict[str, float] = field(default_factory=dict)
 
     @property
     def operations(self) -> dict[str, Summary]:
@@ -73,6 +75,7 @@ class SystemResult:
         return {
             "description": self.description,
             "operations": {op: s.to_dict() for op, s in self.operations.items()},
+            "throughput_ops_s": self.throughput,
             "samples_ns": self.samples_ns,
         }
 

@@ -20,8 +20,12 @@ class _System:
     def __init__(self) -> None:
         self.description: dict[str, Any] = {}
         self.ops: dict[str, Callable[..., Any]] = {}
+        #: get_data and set_data returning a result whose ``get()`` waits for the reply.
+        self.async_ops: dict[str, Callable[..., Any]] = {}
         #: Timed samples per operation, in nanoseconds.
         self.samples: dict[str, list[int]] = {}
+        #: Operations per second, per operation and in total (mix and pipeline workloads).
+        self.throughput: dict[str, float] = {}
 
     def create(self, path: str, value: bytes) -> None:
         self.ops["create"](path, value)
@@ -57,6 +61,7 @@ class _FaaSKeeper(_System):
             "get_children": c.get_children,
             "delete": c.delete,
         }
+        self.async_ops = {"get_data": c.get_data_async, "set_data": c.set_data_async}
 
     def read(self, path: str) -> bytes | None:
         return self.client.get_data(path).data
@@ -104,6 +109,7 @@ class _ZooKeeper(_System):
             "get_children": c.get_children,
             "delete": c.delete,
         }
+        self.async_ops = {"get_data": c.get_async, "set_data": c.set_async}
 
     def _server_version(self) -> str | None:
         try:

@@ -14,12 +14,14 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from contextlib import ExitStack
 from typing import Any
 
 from faaskeeper.config import Config
 from faaskeeper_deploy.bench_common import BLOCK, FAASKEEPER, WATCHER_TIMEOUT, ZOOKEEPER, BenchError
+from faaskeeper_deploy.bench_interrupt import check as check_interrupt
+from faaskeeper_deploy.bench_progress import Progress
 from faaskeeper_deploy.bench_systems import _quietly, _System, _ZooKeeper
 
 
@@ -172,6 +174,7 @@ def _watch_rounds(
     watches: list[int] = []
     sets: list[int] = []
     for _ in range(count):
+        check_interrupt()
         watcher.arm()
         start = clock()
         set_data(path, value)
@@ -193,10 +196,13 @@ def _measure_watch(
     value: bytes,
     repetitions: int,
     warmup: int,
+    progress: Progress,
 ) -> None:
-    samples: dict[str, tuple[list[int], list[int]]] = {s.name: ([], []) for s in systems}
+    # Filled block by block, so that an interrupted run keeps the blocks it measured.
+    samples = {s.name: (s.samples.setdefault("watch", []), s.samples.setdefault("set_data", [])) for s in systems}
     for system in systems:
         _watch_rounds(system, watchers[system.name], path, value, warmup)
+        progress.advance(warmup)
     gc.collect()
     done = 0
     block = 0
@@ -206,10 +212,9 @@ def _measure_watch(
             watches, sets = _watch_rounds(system, watchers[system.name], path, value, count)
             samples[system.name][0].extend(watches)
             samples[system.name][1].extend(sets)
+            progress.advance(count)
         done += count
         block += 1
-    for system in systems:
-        system.samples["watch"], system.samples["set_data"] = samples[system.name]
 
 
 def _run_watch(
@@ -220,7 +225,7 @@ def _run_watch(
     value: bytes,
     repetitions: int,
     warmup: int,
-    progress: Callable[[str], None] | None,
+    progress: Progress,
 ) -> None:
     path = f"{root}/watched"
     for system in systems:
@@ -229,14 +234,15 @@ def _run_watch(
         system.create(path, value)
     watchers: dict[str, _Watcher] = {}
     for system in systems:
-        if progress is not None:
-            progress(f"starting the {system.name} watcher process")
+        progress.phase(f"starting the {system.name} watcher process")
         watcher = _Watcher(system.name, _watcher_spec(system, config, path))
         # Registered after remove_tree, so it runs before: the watcher quits before its node goes.
         stack.callback(_quietly, system, watcher.close)
         watchers[system.name] = watcher
         _check_clock(watcher)
         system.description = {**system.description, "watcher": watcher.description}
-    if progress is not None:
-        progress(f"measuring watch ({repetitions} rounds after {warmup} warm-up rounds per system)")
-    _measure_watch(systems, watchers, path, value, repetitions, warmup)
+    progress.phase(
+        f"measuring watch ({repetitions} rounds after {warmup} warm-up rounds per system)",
+        (repetitions + warmup) * len(systems),
+    )
+    _measure_watch(systems, watchers, path, value, repetitions, warmup, progress)

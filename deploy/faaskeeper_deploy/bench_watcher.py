@@ -26,6 +26,7 @@ with status 1. Nothing else is written to standard output; logging goes to stand
 from __future__ import annotations
 
 import json
+import signal
 import sys
 import threading
 import time
@@ -155,6 +156,8 @@ def serve(commands: TextIO, output: _Output) -> None:
 
 
 def main() -> int:
+    # Ctrl-C at a terminal reaches the whole process group: the bench decides when this one quits.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     output = _Output(sys.stdout)
     try:
         serve(sys.stdin, output)

@@ -1,4 +1,4 @@
-"""``fk cost``: the billable requests and list-price cost of each operation (AWS, first version).
+"""``fk cost``: the billable requests and list-price cost of each operation, and of a month of a workload (AWS).
 
 Measures each operation on a deployment with its functions in the Lambda emulator
 (:func:`faaskeeper_aws.measure.measure_operations`), turns the counted requests into billable
@@ -6,18 +6,23 @@ units and prices them (:mod:`faaskeeper_aws.pricing`), next to the upstream FaaS
 read priced with the same table. The measurement creates and deletes nodes and takes over the
 deployment's event source mappings, so it runs only against an emulator (an endpoint override)
 unless ``--allow-real-aws`` is given. The AWS modules are imported only when the command runs.
+
+With ``--requests-per-day`` it also prices a month of a described workload against a ZooKeeper
+ensemble of VMs, with the break-even point (:mod:`faaskeeper_deploy.cost_workload`).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 from pathlib import Path
 from typing import Any
 
 from faaskeeper.exceptions import ConfigurationException, FaaSKeeperException
 from faaskeeper_deploy import cli
+from faaskeeper_deploy.cost_workload import add_workload_arguments
 
 #: Columns of the cost table: (heading, Units field).
 _UNIT_COLUMNS = (
@@ -112,10 +117,14 @@ def cmd_cost(args: argparse.Namespace) -> int:
             "fk cost creates and deletes nodes and runs the functions in the Lambda emulator: point it at an "
             "emulator (AWS_ENDPOINT_URL or the config's aws.endpoint-url), or pass --allow-real-aws"
         )
+    level = logging.getLogger("faaskeeper").level
+    import faaskeeper_aws.handlers  # noqa: F401 - sets the level of Lambda's logs at import
     from faaskeeper_aws.measure import measure_operations
     from faaskeeper_aws.options import DeployOptions
     from faaskeeper_aws.pricing import Prices
 
+    # The handlers run in this process: the command keeps the log level it was given.
+    logging.getLogger("faaskeeper").setLevel(level)
     prices = Prices.load(args.prices) if args.prices else Prices()
     memory = DeployOptions.from_config(config).memory
     emulated = _emulated(config)
@@ -130,6 +139,12 @@ def cmd_cost(args: argparse.Namespace) -> int:
     print(render(rows))
     if not emulated:
         print("\nReal AWS: the functions ran on Lambda, so only the client's requests were counted.")
+    monthly: dict[str, Any] | None = None
+    if args.requests_per_day is not None:
+        from faaskeeper_deploy.cost_workload import workload_report
+
+        text, monthly = workload_report(args, config, measurement.requests, prices, memory, functions)
+        print("\n" + text)
     if args.json:
         document = {
             "deployment": config.deployment_name,
@@ -152,6 +167,7 @@ def cmd_cost(args: argparse.Namespace) -> int:
                 }
                 for row in rows
             ],
+            "monthly": monthly,
         }
         try:
             Path(args.json).write_text(json.dumps(document, indent=2) + "\n")
@@ -167,6 +183,16 @@ def _positive(text: str) -> int:
         raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def _size(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be at least 0, got {value}")
     return value
 
 
@@ -186,12 +212,13 @@ def add_cost_parser(commands: Any) -> None:
     cost.add_argument(
         "--repetitions", type=_positive, default=10, metavar="N", help="calls per operation (default: 10)"
     )
-    cost.add_argument("--size", type=int, default=100, metavar="BYTES", help="bytes of data per node (default: 100)")
+    cost.add_argument("--size", type=_size, default=100, metavar="BYTES", help="bytes of data per node (default: 100)")
     cost.add_argument("--prices", metavar="FILE", help="JSON object of prices replacing the defaults")
     cost.add_argument("--json", metavar="OUT", help="write the requests, units and costs to this file")
     cost.add_argument(
         "--allow-real-aws", action="store_true", help="measure even without an emulator endpoint (creates nodes)"
     )
+    add_workload_arguments(cost)
     cost.set_defaults(func=cmd_cost)
 
 

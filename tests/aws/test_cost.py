@@ -113,3 +113,128 @@ def test_fk_cost_refuses_real_aws(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     )
     assert main(["cost", "--config", str(path)]) == 1
     assert "--allow-real-aws" in capsys.readouterr().err
+
+
+def test_heartbeat_run_is_measured_per_session(stackless: Callable[..., Config]) -> None:
+    from faaskeeper_deploy.cost_heartbeat import measure_heartbeat
+
+    config = stackless(storage="persistent", channel="tcp", heartbeat=60, session_timeout=180)
+    measured = measure_heartbeat(config, low=1, high=3, functions="local", settle=0)
+
+    assert measured.sessions == (1, 3)
+    # One invocation that lists the sessions; TCP pings cost no request.
+    assert measured.fixed[("lambda", "Invoke")] == 1
+    assert billable_units(measured.fixed).dynamodb_rru >= 1
+    assert billable_units(measured.per_session).sqs_requests == 0
+    assert billable_units(measured.per_session).lambda_requests == 0
+
+
+def test_queue_channel_heartbeat_pays_per_session(stackless: Callable[..., Config]) -> None:
+    from faaskeeper_deploy.cost_heartbeat import measure_heartbeat
+
+    config = stackless(storage="persistent", channel="sqs", heartbeat=60, session_timeout=180)
+    measured = measure_heartbeat(config, low=1, high=2, functions="local", settle=0)
+
+    # Each ping is a message to the session's queue (and its answer).
+    assert billable_units(measured.per_session).sqs_requests >= 1
+
+
+def test_workload_report_prices_a_month_from_the_measurement(stackless: Callable[..., Config]) -> None:
+    import argparse
+
+    from faaskeeper_aws.measure import measure_operations
+    from faaskeeper_deploy.cost_workload import workload_report
+
+    config = stackless(storage="persistent", channel="tcp", heartbeat=60, session_timeout=180)
+    measurement = measure_operations(config, repetitions=2, functions="local")
+    args = argparse.Namespace(
+        requests_per_day=1_000_000,
+        read_share=0.9,
+        size=100,
+        clients=10,
+        heartbeat_minutes=None,
+        vm="t3.small",
+        vms=3,
+        disk_gb=8.0,
+    )
+    text, document = workload_report(args, config, measurement.requests, Prices(), 512, "local")
+
+    monthly = document["monthly_usd"]
+    read = billable_units(measurement.requests["get_data"]).cost(Prices(), duration=False)
+    write = billable_units(measurement.requests["set_data"]).cost(Prices(), duration=False)
+    days = 730 / 24
+    assert monthly["reads"] == pytest.approx(900_000 * days * read)
+    assert monthly["writes"] == pytest.approx(100_000 * days * write)
+    assert monthly["ensemble"] == pytest.approx(3 * 0.0208 * 730 + 3 * 8 * 0.08)
+    assert monthly["serverless"] == pytest.approx(
+        monthly["reads"] + monthly["writes"] + monthly["heartbeats"] + monthly["idle_polling"]
+    )
+    assert monthly["heartbeats"] > 0
+    assert document["workload"]["heartbeat_minutes"] == 1
+    assert document["heartbeat_requests"]["fixed"]["lambda.Invoke"] == 1
+    assert "Break-even" in text
+    assert "3 x t3.small" in text
+
+
+@pytest.fixture(scope="module")
+def deployed(moto_server, tmp_path_factory: pytest.TempPathFactory):
+    """A stack deployed to moto as a new user makes one; its client config file. Removed afterwards."""
+    import uuid
+
+    from faaskeeper.plugins.manager import get_provider
+
+    provider = get_provider("aws")
+    data = {
+        "cloud-provider": "aws",
+        "deployment-name": f"c{uuid.uuid4().hex[:10]}",
+        "deployment-region": "us-east-1",
+        "user-storage": "persistent",
+        "client-channel": "tcp",
+        "worker-queue": "sqs",
+        "distributor-queue": "sqs",
+        "heartbeat-frequency": 60,
+        "aws": {},
+    }
+    config = provider.deploy(Config.deserialize(data), clean=True)
+    path = tmp_path_factory.mktemp("deployed") / "aws.json"
+    path.write_text(json.dumps(config.serialize()))
+    yield path
+    provider.remove(config)
+
+
+def test_fk_cost_answers_a_month_of_a_million_requests_a_day(deployed: Path, tmp_path: Path, capsys) -> None:
+    from faaskeeper_deploy.cli import main
+
+    out = tmp_path / "cost.json"
+    code = main(
+        [
+            *("cost", "--config", str(deployed), "--repetitions", "2"),
+            *("--requests-per-day", "1000000", "--read-share", "90%", "--vm", "t3.small", "--json", str(out)),
+        ]
+    )
+
+    printed = capsys.readouterr().out
+    assert code == 0, printed
+    assert "1,000,000 requests a day, 90% reads" in printed
+    assert "3 x t3.small" in printed
+    assert "Break-even:" in printed
+    document = json.loads(out.read_text())
+    monthly = document["monthly"]["monthly_usd"]
+    rows = {row["operation"]: row for row in document["operations"]}
+    days = 730 / 24
+    assert monthly["reads"] == pytest.approx(900_000 * days * rows["get_data"]["usd_per_op"])
+    assert monthly["writes"] == pytest.approx(100_000 * days * rows["set_data"]["usd_per_op"])
+    assert monthly["ensemble"] == pytest.approx(3 * 0.0208 * 730 + 3 * 8 * 0.08)
+    assert document["monthly"]["heartbeat_requests"]["fixed"]["lambda.Invoke"] == 1
+
+
+def test_fk_bench_runs_the_functions_of_an_emulated_deployment(deployed: Path) -> None:
+    from faaskeeper_deploy.bench import OPERATIONS, run_bench
+
+    result = run_bench(Config.from_file(str(deployed)), repetitions=2, warmup=0)
+
+    fk = result.faaskeeper
+    assert fk.description["provider"] == "aws"
+    assert "Lambda emulator" in fk.description["functions"]
+    assert set(fk.operations) == set(OPERATIONS)
+    assert all(len(fk.samples_ns[op]) == 2 for op in OPERATIONS)

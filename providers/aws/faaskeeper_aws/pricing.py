@@ -5,6 +5,11 @@ pages (``source_date``); ``Prices.load(path)`` overrides any of them from a JSON
 are the field names (``"dynamodb_write_per_million": 1.25``). Free tiers and volume discounts are
 ignored: these are the first-tier prices.
 
+The same table holds EC2 on-demand prices per instance type (``vm_hourly``, merged key by key
+with the defaults when a file gives some) and EBS gp3 per GB-month, for the ZooKeeper ensemble
+that ``fk cost`` compares a workload with. All of them are list prices copied by hand from the
+pages in ``source`` and ``vm_source``: check them before relying on a figure.
+
 :func:`billable_units` turns metering counters (``(service, Operation)`` -> count) into
 :class:`Units`. What the counters cannot tell is assumed, so the units are those of small nodes:
 
@@ -40,11 +45,31 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
 from faaskeeper.exceptions import ConfigurationException
+
+#: EC2 on-demand Linux list prices in us-east-1, USD per hour (as of ``Prices.source_date``).
+VM_HOURLY: dict[str, float] = {
+    "t3.nano": 0.0052,
+    "t3.micro": 0.0104,
+    "t3.small": 0.0208,
+    "t3.medium": 0.0416,
+    "t3.large": 0.0832,
+    "t3.xlarge": 0.1664,
+    "t4g.micro": 0.0084,
+    "t4g.small": 0.0168,
+    "t4g.medium": 0.0336,
+    "t4g.large": 0.0672,
+    "m5.large": 0.096,
+    "m5.xlarge": 0.192,
+    "m6i.large": 0.096,
+    "m7g.large": 0.0816,
+    "c5.large": 0.085,
+    "r5.large": 0.126,
+}
 
 
 @dataclass(frozen=True)
@@ -69,6 +94,14 @@ class Prices:
     #: Lambda, per million requests and per GB-second on arm64.
     lambda_per_million_requests: float = 0.20
     lambda_per_gb_second: float = 0.0000133334
+    #: EC2 on-demand Linux, USD per hour, by instance type: the VMs of a ZooKeeper ensemble.
+    vm_hourly: Mapping[str, float] = field(default_factory=lambda: dict(VM_HOURLY))
+    #: EBS gp3, USD per GB-month: each VM's disk.
+    ebs_gp3_per_gb_month: float = 0.08
+    vm_source: str = (
+        "https://aws.amazon.com/ec2/pricing/on-demand/ (Linux, us-east-1; t3/t4g in the default unlimited mode "
+        "can add $0.05 per vCPU-hour of surplus credits); https://aws.amazon.com/ebs/pricing/"
+    )
 
     @staticmethod
     def load(path: str | Path) -> Prices:
@@ -91,7 +124,9 @@ class Prices:
             name = str(key).replace("-", "_")
             if name not in known:
                 raise ConfigurationException(f"Unknown price {key!r}; known: {', '.join(sorted(known))}")
-            if known[name].type == "str":
+            if name == "vm_hourly":
+                value = {**Prices().vm_hourly, **_vm_prices(key, value)}
+            elif known[name].type == "str":
                 if not isinstance(value, str):
                     raise ConfigurationException(f"Price field {key!r} must be a string, got {value!r}")
             elif isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
@@ -101,6 +136,27 @@ class Prices:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    def vm_per_hour(self, instance: str) -> float:
+        """The hourly price of an instance type; a ConfigurationException names the known ones."""
+        try:
+            return self.vm_hourly[instance]
+        except KeyError:
+            raise ConfigurationException(
+                f"No price for instance type {instance!r}; known: {', '.join(sorted(self.vm_hourly))} "
+                f'(add it with --prices: {{"vm_hourly": {{"{instance}": USD_PER_HOUR}}}})'
+            ) from None
+
+
+def _vm_prices(key: str, value: Any) -> dict[str, float]:
+    if not isinstance(value, dict):
+        raise ConfigurationException(f"Price field {key!r} must be an object of instance type to USD per hour")
+    for instance, price in value.items():
+        if isinstance(price, bool) or not isinstance(price, int | float) or price < 0:
+            raise ConfigurationException(
+                f"Price of instance type {instance!r} must be a non-negative number, got {price!r}"
+            )
+    return {str(k): float(v) for k, v in value.items()}
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,124 @@
+"""The files of ``fk bench``: the JSON document of a suite (raw samples included) and its CSV summary.
+
+The CSV has one row per run, system and operation, with the run's configuration, the system's
+provider and versions, and the machine, so that rows from different runs and machines can be
+concatenated and compared (:data:`CSV_COLUMNS`).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+from faaskeeper_deploy.bench_common import TOTAL, ZOOKEEPER, BenchError
+from faaskeeper_deploy.bench_suite import FORMAT, Suite
+
+#: Columns of the CSV file, in order.
+CSV_COLUMNS: tuple[str, ...] = (
+    "format",
+    "started",
+    "run",
+    "series",
+    "workload",
+    "interrupted",
+    "system",
+    "provider",
+    "system_version",
+    "faaskeeper_version",
+    "size",
+    "repetitions",
+    "warmup",
+    "clients",
+    "concurrency",
+    "read_share",
+    "depth",
+    "watchers",
+    "operation",
+    "count",
+    "median_ms",
+    "p99_ms",
+    "mean_ms",
+    "min_ms",
+    "max_ms",
+    "throughput_ops_s",
+    "total_throughput_ops_s",
+    "ratio_median",
+    "cores",
+    "cpu",
+    "platform",
+    "python",
+)
+
+
+def _system_columns(name: str, description: dict[str, Any], machine: dict[str, Any]) -> dict[str, Any]:
+    if name == ZOOKEEPER:
+        return {"provider": "zookeeper", "system_version": description.get("server") or ""}
+    return {"provider": description.get("provider", ""), "system_version": machine.get("faaskeeper", "")}
+
+
+def csv_rows(suite: Suite) -> list[dict[str, Any]]:
+    """The rows of the CSV file of ``suite``, as dictionaries keyed by :data:`CSV_COLUMNS`."""
+    m = suite.machine
+    rows: list[dict[str, Any]] = []
+    for index, run in enumerate(suite.runs):
+        s = run.settings
+        ratios = run.ratios()
+        for name, system in run.systems.items():
+            summaries = system.operations
+            for op in run.operations:
+                summary = summaries.get(op)
+                if summary is None:
+                    continue
+                row: dict[str, Any] = {
+                    "format": FORMAT,
+                    "started": suite.started,
+                    "run": index,
+                    "series": s.get("series", s["workload"]),
+                    "workload": s["workload"],
+                    "interrupted": bool(s.get("interrupted")),
+                    "system": name,
+                    **_system_columns(name, system.description, m),
+                    "faaskeeper_version": m.get("faaskeeper", ""),
+                    **{key: s.get(key, "") for key in ("size", "repetitions", "warmup", "clients", "concurrency")},
+                    **{key: s.get(key, "") for key in ("read_share", "depth", "watchers")},
+                    "operation": op,
+                    **summary.to_dict(),
+                    "throughput_ops_s": system.throughput.get(op, ""),
+                    "total_throughput_ops_s": system.throughput.get(TOTAL, ""),
+                    "ratio_median": ratios[op]["median"] if op in ratios and name != ZOOKEEPER else "",
+                    "cores": m.get("cores", ""),
+                    "cpu": m.get("cpu") or "",
+                    "platform": m.get("platform", ""),
+                    "python": m.get("python", ""),
+                }
+                rows.append(row)
+    return rows
+
+
+def csv_text(suite: Suite) -> str:
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=CSV_COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(csv_rows(suite))
+    return buffer.getvalue()
+
+
+def _write(path: Path, text: str) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    except OSError as err:
+        raise BenchError(f"Cannot write {path}: {err.strerror}") from err
+
+
+def write_suite_json(suite: Suite, path: Path) -> None:
+    """Write every figure of ``suite``, raw samples included, to ``path``."""
+    _write(path, json.dumps(suite.to_dict(), indent=2) + "\n")
+
+
+def write_csv(suite: Suite, path: Path) -> None:
+    """Write one row per run, system and operation of ``suite`` to ``path``."""
+    _write(path, csv_text(suite))

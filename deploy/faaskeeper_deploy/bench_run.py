@@ -1,0 +1,210 @@
+"""One run of ``fk bench``: one workload, in one configuration, on FaaSKeeper and ZooKeeper alike.
+
+The workloads are in their own modules (``bench_operations``, ``bench_watch``, ``bench_mix``,
+``bench_pipeline``, ``bench_fanout``); :func:`run_bench` connects the systems, runs one of them and
+cleans up. Without a config, FaaSKeeper is a throwaway local deployment in a temporary directory.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
+from typing import Any
+
+from faaskeeper.config import Config
+from faaskeeper_deploy.bench_common import (
+    BLOCK,
+    CHILDREN,
+    FANOUT_OPERATIONS,
+    FANOUT_WORKLOAD,
+    MIX_OPERATIONS,
+    MIX_WORKLOAD,
+    OPERATIONS,
+    OPERATIONS_WORKLOAD,
+    PIPELINE_WORKLOAD,
+    WATCH_OPERATIONS,
+    WATCH_WORKLOAD,
+    WORKLOADS,
+    BenchError,
+)
+from faaskeeper_deploy.bench_emulated import emulated_functions
+from faaskeeper_deploy.bench_fanout import _run_fanout
+from faaskeeper_deploy.bench_interrupt import check as check_interrupt
+from faaskeeper_deploy.bench_interrupt import deferred as deferred_interrupt
+from faaskeeper_deploy.bench_mix import CONCURRENCY, THREADS, _run_mix
+from faaskeeper_deploy.bench_operations import _run_operations
+from faaskeeper_deploy.bench_pipeline import _run_pipeline
+from faaskeeper_deploy.bench_progress import Progress, as_progress
+from faaskeeper_deploy.bench_stats import BenchResult, SystemResult, machine_info
+from faaskeeper_deploy.bench_systems import _FaaSKeeper, _quietly, _System, _ZooKeeper
+from faaskeeper_deploy.bench_watch import _run_watch, _watcher_spec
+
+
+@contextmanager
+def _throwaway_local() -> Iterator[tuple[Config, dict[str, Any]]]:
+    with tempfile.TemporaryDirectory(prefix="fk-bench-") as directory:
+        config = Config.deserialize(
+            {"cloud-provider": "local", "deployment-name": "bench", "local": {"path": directory}}
+        )
+        yield config, {"provider": "local", "deployment": "bench", "throwaway": True, "path": directory}
+
+
+def run_bench(
+    config: Config | None = None,
+    *,
+    zookeeper: str | None = None,
+    repetitions: int = 1000,
+    warmup: int = 100,
+    size: int = 100,
+    progress: Progress | Callable[[str], None] | None = None,
+    workload: str = OPERATIONS_WORKLOAD,
+    clients: int = 4,
+    read_share: float = 0.9,
+    concurrency: str = THREADS,
+    depth: int = 16,
+    watchers: int = 8,
+) -> BenchResult:
+    """Time each operation ``repetitions`` times on FaaSKeeper (and ZooKeeper, given its hosts).
+
+    With ``workload="watch"``, time ``repetitions`` rounds of a data watch in another process
+    instead: from ``set_data`` called here to the watch's callback in a watcher process. With
+    ``"mix"``, ``clients`` concurrent clients make ``repetitions`` calls each, ``read_share`` of them
+    reads; with ``"pipeline"``, ``repetitions`` async get_data and set_data calls, ``depth`` in
+    flight; with ``"fanout"``, ``repetitions`` rounds of one set_data to ``watchers`` watchers.
+
+    Interrupted (Ctrl-C, or KeyboardInterrupt), the run stops after the call in progress, cleans
+    up and returns what it measured with ``settings["interrupted"]`` true.
+
+    :param config: client config of the FaaSKeeper deployment; None makes a throwaway local one
+    :param zookeeper: kazoo hosts string (``HOST:PORT``) of the ZooKeeper to compare with
+    :param repetitions: timed calls per operation (or watch rounds) and system
+    :param warmup: untimed calls per operation (or watch rounds) and system before the timed ones
+    :param size: bytes of each node's data
+    :param progress: receives the phases of the run (a function receives a line per phase)
+    :param workload: one of :data:`WORKLOADS`
+    :param concurrency: ``"threads"`` or ``"processes"``: how the mix's clients run
+    """
+    _check_settings(workload, repetitions, warmup, size, clients, read_share, concurrency, depth, watchers)
+    shown = as_progress(progress)
+    value = os.urandom(size)
+    settings = _settings(workload, repetitions, warmup, size, clients, read_share, concurrency, depth, watchers)
+    machine = machine_info()
+    # Ctrl-C stops the workload between calls; the cleanup below runs whole (bench_interrupt).
+    with deferred_interrupt(), ExitStack() as stack:
+        if config is None:
+            config, description = stack.enter_context(_throwaway_local())
+        else:
+            description = {"provider": config.cloud_provider, "deployment": config.deployment_name, "throwaway": False}
+            description.update(stack.enter_context(emulated_functions(config)))
+        systems: list[_System] = []
+        root = f"/fk-bench-{uuid.uuid4().hex[:12]}"
+        errors: tuple[type[BaseException], ...] = ()
+        try:
+            fk = _FaaSKeeper(config, description)
+            stack.callback(_quietly, fk, fk.close)
+            systems.append(fk)
+            if zookeeper is not None:
+                zk = _ZooKeeper(zookeeper)
+                stack.callback(_quietly, zk, zk.close)
+                systems.append(zk)
+                errors = zk.errors
+            specs = {system.name: _watcher_spec(system, config, root) for system in systems}
+            try:
+                check_interrupt()  # a Ctrl-C while the systems connected
+                if workload == WATCH_WORKLOAD:
+                    _run_watch(stack, systems, config, root, value, repetitions, warmup, shown)
+                elif workload == MIX_WORKLOAD:
+                    _run_mix(
+                        stack, systems, specs, root, value, repetitions, warmup, clients, read_share, concurrency, shown
+                    )
+                elif workload == PIPELINE_WORKLOAD:
+                    _run_pipeline(stack, systems, root, value, repetitions, warmup, depth, shown)
+                elif workload == FANOUT_WORKLOAD:
+                    _run_fanout(stack, systems, specs, root, value, repetitions, warmup, watchers, shown)
+                else:
+                    _run_operations(stack, systems, root, value, repetitions, warmup, shown)
+            except KeyboardInterrupt:
+                settings["interrupted"] = True
+        except errors as err:
+            raise BenchError(f"zookeeper: {type(err).__name__}: {err}") from err
+        return BenchResult(
+            machine=machine,
+            settings=settings,
+            systems={s.name: SystemResult(s.name, s.description, s.samples, s.throughput) for s in systems},
+        )
+    raise AssertionError("unreachable")  # pragma: no cover - ExitStack does not swallow exceptions
+
+
+def _check_settings(
+    workload: str,
+    repetitions: int,
+    warmup: int,
+    size: int,
+    clients: int,
+    read_share: float,
+    concurrency: str,
+    depth: int,
+    watchers: int,
+) -> None:
+    if workload not in WORKLOADS:
+        raise BenchError(f"workload must be one of {', '.join(WORKLOADS)}, got {workload!r}")
+    if repetitions < 1:
+        raise BenchError(f"repetitions must be at least 1, got {repetitions}")
+    if warmup < 0:
+        raise BenchError(f"warmup must be at least 0, got {warmup}")
+    if size < 0:
+        raise BenchError(f"size must be at least 0, got {size}")
+    if clients < 1:
+        raise BenchError(f"clients must be at least 1, got {clients}")
+    if not 0 <= read_share <= 1:
+        raise BenchError(f"read share must be from 0 to 1, got {read_share}")
+    if concurrency not in CONCURRENCY:
+        raise BenchError(f"concurrency must be one of {', '.join(CONCURRENCY)}, got {concurrency!r}")
+    if depth < 1:
+        raise BenchError(f"pipeline depth must be at least 1, got {depth}")
+    if watchers < 1:
+        raise BenchError(f"watchers must be at least 1, got {watchers}")
+
+
+def _settings(
+    workload: str,
+    repetitions: int,
+    warmup: int,
+    size: int,
+    clients: int,
+    read_share: float,
+    concurrency: str,
+    depth: int,
+    watchers: int,
+) -> dict[str, Any]:
+    """What a run was configured with, as its JSON and CSV record it."""
+    operations = {
+        WATCH_WORKLOAD: WATCH_OPERATIONS,
+        MIX_WORKLOAD: MIX_OPERATIONS,
+        PIPELINE_WORKLOAD: MIX_OPERATIONS,
+        FANOUT_WORKLOAD: FANOUT_OPERATIONS,
+    }.get(workload, OPERATIONS)
+    settings: dict[str, Any] = {
+        "workload": workload,
+        "repetitions": repetitions,
+        "warmup": warmup,
+        "size": size,
+        "block": BLOCK,
+        "operations": list(operations),
+        "interrupted": False,
+    }
+    if workload == OPERATIONS_WORKLOAD:
+        settings["children"] = CHILDREN
+    elif workload == WATCH_WORKLOAD:
+        settings["clock"] = time.get_clock_info("perf_counter").implementation
+    elif workload == MIX_WORKLOAD:
+        settings.update(clients=clients, read_share=read_share, concurrency=concurrency)
+    elif workload == PIPELINE_WORKLOAD:
+        settings["depth"] = depth
+    else:
+        settings["watchers"] = watchers
+    return settings
