@@ -8,7 +8,6 @@ provider, real AWS) the deployment runs its own functions and nothing is started
 
 from __future__ import annotations
 
-import logging
 import os
 import time
 from collections.abc import Iterator
@@ -33,13 +32,10 @@ def emulated_functions(config: Config) -> Iterator[dict[str, Any]]:
     if endpoint is None:
         yield {}
         return
-    level = logging.getLogger("faaskeeper").level
     from faaskeeper_aws.lambda_stack import deployed_functions
     from faaskeeper_aws.settings import AwsSettings
 
     emulator = deployed_functions(AwsSettings.from_config(config))
-    # The handlers set Lambda's log level when imported; the command keeps its own.
-    logging.getLogger("faaskeeper").setLevel(level)
     try:
         with emulator:
             yield {

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
 import os
 from pathlib import Path
 from typing import Any
@@ -117,14 +116,10 @@ def cmd_cost(args: argparse.Namespace) -> int:
             "fk cost creates and deletes nodes and runs the functions in the Lambda emulator: point it at an "
             "emulator (AWS_ENDPOINT_URL or the config's aws.endpoint-url), or pass --allow-real-aws"
         )
-    level = logging.getLogger("faaskeeper").level
-    import faaskeeper_aws.handlers  # noqa: F401 - sets the level of Lambda's logs at import
     from faaskeeper_aws.measure import measure_operations
     from faaskeeper_aws.options import DeployOptions
     from faaskeeper_aws.pricing import Prices
 
-    # The handlers run in this process: the command keeps the log level it was given.
-    logging.getLogger("faaskeeper").setLevel(level)
     prices = Prices.load(args.prices) if args.prices else Prices()
     memory = DeployOptions.from_config(config).memory
     emulated = _emulated(config)

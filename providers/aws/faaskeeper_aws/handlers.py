@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import threading
 from typing import Any
 
@@ -26,8 +27,10 @@ from faaskeeper_aws.lambda_events import Event
 from faaskeeper_aws.names import ENV_CONFIG
 
 log = logging.getLogger("faaskeeper.aws.handlers")
-# Lambda's Python runtime configures the root logger at WARNING; FaaSKeeper's functions log at INFO.
-logging.getLogger("faaskeeper").setLevel(logging.INFO)
+if os.environ.get("AWS_LAMBDA_FUNCTION_NAME"):
+    # Lambda's Python runtime configures the root logger at WARNING; FaaSKeeper's functions log at
+    # INFO there. Imported anywhere else (the emulator, fk cost), the host process keeps its level.
+    logging.getLogger("faaskeeper").setLevel(logging.INFO)
 
 _containers: dict[str, Functions] = {}
 _guard = threading.Lock()
