@@ -26,7 +26,7 @@ from typing import Any
 
 import functions_framework
 from werkzeug.middleware.dispatcher import DispatcherMiddleware
-from werkzeug.serving import BaseWSGIServer, make_server
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from faaskeeper.api.provider import FunctionHost
 from faaskeeper.config import Config
@@ -52,8 +52,17 @@ class _WithEnvironment:
         self._variables = variables
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+        # Mounted at /<function>, the function's own app sees the rest of the path, which is empty.
+        environ["PATH_INFO"] = environ.get("PATH_INFO") or "/"
         with function_environment(self._variables):
             return list(self._app(environ, start_response))
+
+
+class _QuietHandler(WSGIRequestHandler):
+    """No access log line per delivery; failures are logged by the functions themselves."""
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        pass
 
 
 def _not_found(environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
@@ -108,7 +117,7 @@ class FunctionServer(FunctionHost):
         if self._server is not None:
             return
         try:
-            self._server = make_server(self._host, self._port, self._app, threaded=True)
+            self._server = make_server(self._host, self._port, self._app, threaded=True, request_handler=_QuietHandler)
         except OSError as err:
             raise ProviderException(f"cannot serve the functions at {self.endpoint}: {err}") from err
         self._thread = threading.Thread(target=self._server.serve_forever, name="faaskeeper-functions", daemon=True)
