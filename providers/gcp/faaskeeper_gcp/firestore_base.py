@@ -17,6 +17,7 @@ from __future__ import annotations
 import time
 import urllib.parse
 from collections.abc import Callable, Sequence
+from datetime import datetime
 from typing import Any, TypeAlias, TypeVar
 
 from google.cloud import firestore
@@ -55,14 +56,18 @@ class Batch:
         self._batch = documents.db.batch()
         self.writes = 0
         self.deletes = 0
+        #: The update time of each write, in order, once committed.
+        self.update_times: list[datetime] = []
 
     def create(self, ref: DocumentReference, data: dict[str, Any]) -> None:
         self._batch.create(ref, data)
         self.writes += 1
 
-    def update(self, ref: DocumentReference, data: dict[str, Any], seen: Snapshot) -> None:
-        """Update ``ref`` only if unchanged since the snapshot ``seen``."""
-        self._batch.update(ref, data, option=self._documents.db.write_option(last_update_time=seen.update_time))
+    def update(self, ref: DocumentReference, data: dict[str, Any], seen: Snapshot | datetime) -> None:
+        """Update ``ref`` only if unchanged since the snapshot ``seen`` (or since it was last
+        written at the update time ``seen``)."""
+        since = seen if isinstance(seen, datetime) else seen.update_time
+        self._batch.update(ref, data, option=self._documents.db.write_option(last_update_time=since))
         self.writes += 1
 
     def delete(self, ref: DocumentReference, seen: Snapshot | None = None) -> None:
@@ -78,9 +83,10 @@ class Batch:
         meter.add("firestore", "requests")
         with gcp_errors(action):
             try:
-                self._batch.commit()
+                results = self._batch.commit()
             except (*Conflict, NotFound):
                 return False
+        self.update_times = [r.update_time for r in results]
         meter.add("firestore", "writes", self.writes)
         meter.add("firestore", "deletes", self.deletes)
         return True

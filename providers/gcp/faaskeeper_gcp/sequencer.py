@@ -37,13 +37,14 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Callable
+from datetime import datetime
 
 from google.cloud.firestore_v1.document import DocumentReference
 
 from faaskeeper.api.queue import Queue, QueueMessage
 from faaskeeper.exceptions import ProviderException
 from faaskeeper.protocol.codec import MalformedMessage
-from faaskeeper_gcp.firestore_base import Documents, cycles, exhausted
+from faaskeeper_gcp.firestore_base import Documents, Snapshot, cycles, exhausted
 from faaskeeper_gcp.pubsub import SEQUENCE_ATTRIBUTE, Topics
 
 log = logging.getLogger("faaskeeper.gcp.sequencer")
@@ -134,38 +135,45 @@ class DistributorQueue(Queue):
         """Handle every record after the cursor up to ``upto`` in id order; how many were handled.
 
         ``handle`` raising MalformedMessage sends the record to ``dead_letter`` and goes on; any
-        other exception stops the drain with the record still in the log (handled again next time)."""
+        other exception stops the drain with the record still in the log (handled again next time).
+        Records allocated after the drain began are left to their own doorbells."""
+        counter, cursor = self._docs.get_all([self._counter, self._cursor], "read the distributor log")
+        if not counter.exists or not cursor.exists:
+            raise ProviderException(f"GCP distributor log of {self.topic} is missing: is the service deployed?")
+        applied, last = int(cursor.get("applied")), min(upto, int(counter.get("next")))
+        since: Snapshot | datetime = cursor
         handled = 0
-        while True:
-            allocated, _ = self.positions()
-            cursor = self._docs.get(self._cursor, "read the distributor cursor")
-            applied = int(cursor.get("applied"))
-            last = min(upto, allocated)
-            if applied >= last:
-                return handled
+        while applied < last:
             ids = list(range(applied + 1, min(last, applied + _PAGE) + 1))
-            records = self._docs.get_all(
-                [self._records.document(record_id(i)) for i in ids], "read the distributor log"
-            )
-            for seq, record in zip(ids, records, strict=True):
+            refs = [self._records.document(record_id(i)) for i in ids]
+            for seq, record in zip(ids, self._docs.get_all(refs, "read the distributor log"), strict=True):
                 if not record.exists:
                     raise ProviderException(f"GCP distributor log lacks record {seq} below its counter")
-                message = QueueMessage(
-                    body=bytes(record.get("body")),
-                    sequence=seq,
-                    group=str(record.get("group")),
-                    message_id=record_id(seq),
-                )
-                try:
-                    handle(message)
-                except MalformedMessage as err:
-                    log.error("dead-lettering distributor record %d: %s", seq, err)
-                    dead_letter(message, str(err))
+                self._handle(seq, record, handle, dead_letter)
                 batch = self._docs.batch()
-                batch.update(self._cursor, {"applied": seq}, cursor)
+                batch.update(self._cursor, {"applied": seq}, since)
                 batch.delete(record.reference)
                 batch.delete(self._dedup.document(str(record.get("dedup"))))
                 if not batch.commit("advance the distributor cursor"):
-                    break  # another distributor moved the cursor: read it again
-                cursor = self._docs.get(self._cursor, "read the distributor cursor")
+                    # Another distributor moved the cursor: go on from where it is.
+                    return handled + self.drain(upto, handle, dead_letter)
+                since = batch.update_times[0]
+                applied = seq
                 handled += 1
+        return handled
+
+    @staticmethod
+    def _handle(
+        seq: int,
+        record: Snapshot,
+        handle: Callable[[QueueMessage], None],
+        dead_letter: Callable[[QueueMessage, str], None],
+    ) -> None:
+        message = QueueMessage(
+            body=bytes(record.get("body")), sequence=seq, group=str(record.get("group")), message_id=record_id(seq)
+        )
+        try:
+            handle(message)
+        except MalformedMessage as err:
+            log.error("dead-lettering distributor record %d: %s", seq, err)
+            dead_letter(message, str(err))
