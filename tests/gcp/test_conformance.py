@@ -15,6 +15,7 @@ from faaskeeper.testing import (
     ClientSuite,
     ConsistencySuite,
     DeploymentSuite,
+    ProcessSuite,
     SessionSuite,
     SystemStorageSuite,
     UserStorageSuite,
@@ -41,5 +42,5 @@ class TestInterfaces(_OnGcp, DeploymentSuite, SystemStorageSuite, UserStorageSui
     pass
 
 
-class TestProtocol(_OnGcp, ClientSuite, ConsistencySuite, SessionSuite, WatchSuite):
+class TestProtocol(_OnGcp, ClientSuite, ConsistencySuite, SessionSuite, WatchSuite, ProcessSuite):
     pass

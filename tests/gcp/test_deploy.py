@@ -5,8 +5,6 @@ served by ``python -m faaskeeper_gcp.function_host`` in a process of their own."
 from __future__ import annotations
 
 import json
-import os
-import signal
 import subprocess
 import sys
 import threading
@@ -19,6 +17,7 @@ import pytest
 from faaskeeper.client import FaaSKeeperClient
 from faaskeeper.config import Config
 from faaskeeper.exceptions import ConfigurationException
+from faaskeeper.testing.processes import WorkerProcess
 from faaskeeper.testing.support import wait_until
 from faaskeeper.watch import WatchedEvent
 from faaskeeper_gcp.names import FUNCTIONS
@@ -147,20 +146,10 @@ def test_a_new_users_session(
         client.delete(job.path)
 
         # Another client's ephemeral node vanishes once that client is killed.
-        worker = subprocess.Popen(
-            [sys.executable, "-m", "faaskeeper.testing.worker", json.dumps(config.serialize()), "30"],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            text=True,
-        )
-        assert worker.stdin is not None and worker.stdout is not None
-        assert json.loads(worker.stdout.readline())["ok"]
-        worker.stdin.write(json.dumps({"op": "create", "path": "/app/leader", "ephemeral": True}) + "\n")
-        worker.stdin.flush()
-        assert json.loads(worker.stdout.readline())["ok"]
+        worker = WorkerProcess(config, 30)
+        worker.call("create", "/app/leader", ephemeral=True)
         assert client.exists("/app/leader") is not None
-        os.kill(worker.pid, signal.SIGKILL)
-        worker.wait()
+        worker.kill()
         wait_until(lambda: client.exists("/app/leader") is None, 30, "the killed client's ephemeral node to vanish")
         assert status(config_file)["sessions"] == "1"
     finally:
@@ -200,5 +189,5 @@ def test_deploy_without_a_functions_endpoint_explains(gcp: None) -> None:
 
     raw = gcp_config().serialize()
     raw["gcp"] = {"project": PROJECT}
-    with pytest.raises(ConfigurationException, match="functions-endpoint.*not implemented"):
+    with pytest.raises(ConfigurationException, match=r"functions-endpoint.*not implemented"):
         get_provider("gcp").deploy(Config.deserialize(raw))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from faaskeeper.api.provider import Provider
+from faaskeeper.api.provider import Capability, Provider
 from faaskeeper.config import Config
 from faaskeeper_gcp.deployment import GcpDeployment
 from faaskeeper_gcp.settings import GcpSettings
@@ -12,7 +12,9 @@ from faaskeeper_gcp.settings import GcpSettings
 
 class GcpProvider(Provider):
     name = "gcp"
-    capabilities = frozenset()
+    #: Clients in any number of processes share a deployment, whose state lives in Firestore and
+    #: Pub/Sub, not in them. The queues are pushed to functions, not polled by a host.
+    capabilities = frozenset({Capability.MULTI_PROCESS, Capability.DURABLE})
 
     def validate_config(self, config: Config) -> None:
         GcpSettings.from_config(config)
