@@ -128,3 +128,23 @@ def test_requests_of_one_write_are_metered(running: Config) -> None:
         assert counted[("firestore", "reads")] >= 4
     finally:
         client.stop()
+
+
+def test_requests_wait_in_pubsub_until_the_functions_come_up(
+    deployed: Callable[..., Config], serve: Callable[..., FunctionServer]
+) -> None:
+    config = deployed()
+    server = serve(config, schedule=False)
+    client = FaaSKeeperClient(config, timeout=30)
+    client.start()
+    try:
+        server.stop()  # pushes now fail (connection refused) and Pub/Sub redelivers them
+        pending = [client.create_async(f"/n{i}", b"") for i in range(3)]
+        time.sleep(1.0)
+        assert not any(f.done() for f in pending)
+        server.start()
+        assert [f.get(30).path for f in pending] == ["/n0", "/n1", "/n2"]
+        created = [client.get_data(f"/n{i}").stat.czxid for i in range(3)]
+        assert created == sorted(set(created)), "one session's writes take effect in the order issued"
+    finally:
+        client.stop()

@@ -39,7 +39,6 @@ class Topics:
 
     def __init__(self, settings: GcpSettings) -> None:
         self._settings = settings
-        self._publisher = settings.publisher()
 
     def path(self, topic: str) -> str:
         return f"projects/{self._settings.project}/topics/{topic}"
@@ -51,14 +50,15 @@ class Topics:
         attrs = {k: v[:_ATTRIBUTE_LIMIT] for k, v in (attributes or {}).items()}
         path = self.path(topic)
         count_publish(data, attrs)
+        publisher = self._settings.publisher()
         with gcp_errors(f"publish to {topic}"):
-            future = self._publisher.publish(path, data, ordering_key=ordering_key, **attrs)
+            future = publisher.publish(path, data, ordering_key=ordering_key, **attrs)
             try:
                 return str(future.result(timeout=PUBLISH_TIMEOUT))
             except Exception:
                 if ordering_key:
                     # A failed publish pauses its ordering key until resumed; the caller retries.
-                    self._publisher.resume_publish(path, ordering_key)
+                    publisher.resume_publish(path, ordering_key)
                 raise
 
     def dead_letter(self, function: str, data: bytes, reason: str, attributes: Mapping[str, str]) -> None:
