@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import sys
 import threading
 import urllib.parse
 from collections.abc import Iterable
@@ -32,6 +33,7 @@ from faaskeeper.api.provider import FunctionHost
 from faaskeeper.config import Config
 from faaskeeper.exceptions import ConfigurationException, ProviderException
 from faaskeeper.protocol.host import ScheduledFunction
+from faaskeeper.protocol.settings import FunctionCrash
 from faaskeeper_gcp.environment import function_environment
 from faaskeeper_gcp.names import ENV_CONFIG, FUNCTIONS
 from faaskeeper_gcp.pubsub import Topics
@@ -54,8 +56,14 @@ class _WithEnvironment:
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
         # Mounted at /<function>, the function's own app sees the rest of the path, which is empty.
         environ["PATH_INFO"] = environ.get("PATH_INFO") or "/"
-        with function_environment(self._variables):
-            return list(self._app(environ, start_response))
+        try:
+            with function_environment(self._variables):
+                return list(self._app(environ, start_response))
+        except FunctionCrash as crash:
+            # An instance that dies mid-request: the platform answers 500 and Pub/Sub redelivers.
+            log.warning("function instance died at %s", crash)
+            start_response("500 Internal Server Error", [("Content-Type", "text/plain")], sys.exc_info())
+            return [b"the function instance died\n"]
 
 
 class _QuietHandler(WSGIRequestHandler):

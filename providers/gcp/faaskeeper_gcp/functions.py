@@ -18,7 +18,7 @@ from faaskeeper.config import Config
 from faaskeeper.protocol.codec import MalformedMessage
 from faaskeeper.protocol.distributor import Distributor
 from faaskeeper.protocol.heartbeat import HeartbeatFunction, HeartbeatReport
-from faaskeeper.protocol.settings import FunctionSettings
+from faaskeeper.protocol.settings import FaultHook, FunctionSettings
 from faaskeeper.protocol.writer import Writer
 from faaskeeper_gcp.deployment import GcpDeployment
 from faaskeeper_gcp.pubsub import GROUP_ATTRIBUTE, SEQUENCE_ATTRIBUTE
@@ -63,12 +63,13 @@ class PushedMessage:
         return QueueMessage(body=self.data, sequence=sequence, group=group, message_id=self.message_id)
 
 
-def function_settings(config: Config, settings: GcpSettings) -> FunctionSettings:
+def function_settings(config: Config, settings: GcpSettings, faults: FaultHook | None = None) -> FunctionSettings:
     return FunctionSettings.from_config(
         config,
         lock_max_hold=settings.lock_max_hold,
         clock_drift=settings.clock_drift,
         max_data_size=settings.max_data_size,
+        faults=faults,
     )
 
 
@@ -82,9 +83,11 @@ class Functions:
     heartbeat: HeartbeatFunction
 
     @staticmethod
-    def open(config: Config) -> Functions:
+    def open(config: Config, faults: FaultHook | None = None) -> Functions:
+        """The functions over ``config``'s deployment; ``faults`` is called at each step of each
+        function (tests make a function die there)."""
         deployment = GcpDeployment(config, GcpSettings.from_config(config))
-        settings = function_settings(config, deployment.settings)
+        settings = function_settings(config, deployment.settings, faults)
         system, channel = deployment.system_storage, deployment.channel
         return Functions(
             deployment=deployment,

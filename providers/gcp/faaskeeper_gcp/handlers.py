@@ -23,6 +23,7 @@ from cloudevents.http import CloudEvent
 
 from faaskeeper.config import Config
 from faaskeeper.exceptions import ConfigurationException
+from faaskeeper.protocol.settings import FaultHook
 from faaskeeper_gcp.environment import getenv
 from faaskeeper_gcp.functions import Functions
 from faaskeeper_gcp.metering import METER
@@ -35,6 +36,10 @@ T = TypeVar("T")
 
 _instances: dict[str, Functions] = {}
 _guard = threading.Lock()
+
+#: Called at each step of the functions built from now on; tests set it to make a function die
+#: (raise :class:`~faaskeeper.protocol.settings.FunctionCrash`) at a step, as an instance can.
+faults: FaultHook | None = None
 
 
 def functions() -> Functions:
@@ -49,7 +54,7 @@ def functions() -> Functions:
                 config = Config.deserialize(json.loads(raw))
             except ValueError as err:
                 raise ConfigurationException(f"{ENV_CONFIG} is not valid JSON: {err}") from err
-            built = Functions.open(config)
+            built = Functions.open(config, faults)
             _instances[raw] = built
         return built
 

@@ -2,9 +2,10 @@
 
 .. code-block:: json
 
-    "gcp": {"project": "my-project", "functions-endpoint": "http://127.0.0.1:8080"}
+    "gcp": {"project": "my-project", "functions-endpoint": "http://127.0.0.1:8080", "lock-max-hold": 5}
 
-``project`` (or ``GOOGLE_CLOUD_PROJECT``) names the Google Cloud project. ``functions-endpoint``
+``project`` (or ``GOOGLE_CLOUD_PROJECT``) names the Google Cloud project. ``lock-max-hold`` is the
+seconds a writer may hold a node lock before another may take it over (default 5). ``functions-endpoint``
 is where Pub/Sub pushes to the functions when they are served by functions-framework (locally,
 against the emulators: ``<endpoint>/writer``, ``/distributor``, ``/heartbeat``). The clients
 follow ``FIRESTORE_EMULATOR_HOST`` and ``PUBSUB_EMULATOR_HOST`` as Google's own libraries do.
@@ -77,6 +78,9 @@ class GcpSettings:
             raise ConfigurationException(
                 f"Config key 'gcp.functions-endpoint' must be an http(s) URL, got {endpoint!r}"
             )
+        hold = section.get("lock-max-hold", 5.0)
+        if isinstance(hold, bool) or not isinstance(hold, int | float) or hold <= 0:
+            raise ConfigurationException(f"Config key 'gcp.lock-max-hold' must be a positive number, got {hold!r}")
         max_data_size = config.max_data_size
         if "max-data-size" in config.raw and max_data_size > FIRESTORE_MAX_DATA_SIZE:
             raise ConfigurationException(
@@ -88,6 +92,7 @@ class GcpSettings:
             names=ResourceNames(config.deployment_name),
             functions_endpoint=endpoint.rstrip("/") if endpoint else None,
             max_data_size=min(max_data_size, FIRESTORE_MAX_DATA_SIZE),
+            lock_max_hold=float(hold),
         )
 
     def _shared(self, name: str, make: Any) -> Any:
