@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from faaskeeper.api.provider import Capability, Provider
 from faaskeeper.config import Config
-from faaskeeper_gcp.deployment import GcpDeployment
 from faaskeeper_gcp.settings import GcpSettings
+
+if TYPE_CHECKING:
+    from faaskeeper_gcp.deployment import GcpDeployment
 
 
 class GcpProvider(Provider):
@@ -23,6 +25,8 @@ class GcpProvider(Provider):
         return GcpSettings.from_config(config).max_data_size
 
     def open(self, config: Config) -> GcpDeployment:
+        from faaskeeper_gcp.deployment import GcpDeployment
+
         return GcpDeployment(config, GcpSettings.from_config(config))
 
     def deploy(self, config: Config, *, clean: bool = False) -> Config:

@@ -16,14 +16,17 @@ from __future__ import annotations
 import os
 import threading
 from dataclasses import dataclass, field
-from typing import Any
-
-from google.cloud import firestore
-from google.cloud.pubsub_v1 import PublisherClient, SubscriberClient, types
+from typing import TYPE_CHECKING, Any
 
 from faaskeeper.config import DEFAULT_MAX_DATA_SIZE, ClientChannel, Config, QueueType, StorageType
 from faaskeeper.exceptions import ConfigurationException
 from faaskeeper_gcp.names import ResourceNames
+
+if TYPE_CHECKING:
+    # The SDKs are imported when a client is first made: the plugin is loaded by every
+    # FaaSKeeper process, most of which never talk to Google Cloud.
+    from google.cloud import firestore
+    from google.cloud.pubsub_v1 import PublisherClient, SubscriberClient
 
 #: Node data a Firestore document holds beside its metadata (documents are limited to 1 MiB, and a
 #: distributor record carries the data with the write's header).
@@ -105,11 +108,15 @@ class GcpSettings:
 
     def firestore(self) -> firestore.Client:
         """A shared, thread-safe Firestore client for this deployment's project."""
+        from google.cloud import firestore
+
         client: firestore.Client = self._shared("firestore", lambda: firestore.Client(project=self.project))
         return client
 
     def publisher(self) -> PublisherClient:
         """A publisher that keeps ordering keys' order and sends each message at once (no 10 ms batching)."""
+        from google.cloud.pubsub_v1 import PublisherClient, types
+
         return self._shared(
             "publisher",
             lambda: PublisherClient(
@@ -119,6 +126,8 @@ class GcpSettings:
         )
 
     def subscriber(self) -> SubscriberClient:
+        from google.cloud.pubsub_v1 import SubscriberClient
+
         return self._shared("subscriber", SubscriberClient)
 
     def close(self) -> None:
