@@ -14,6 +14,7 @@ under contention. ABORTED, which the emulator also returns for plain writes, is 
 
 from __future__ import annotations
 
+import hashlib
 import time
 import urllib.parse
 from collections.abc import Callable, Sequence
@@ -33,6 +34,8 @@ T = TypeVar("T")
 #: A document as read (the SDK's type is generic in its reference).
 Snapshot: TypeAlias = "DocumentSnapshot[Any]"
 
+#: The longest document id Firestore accepts, in bytes.
+MAX_ID = 1500
 #: Attempts at a request that the emulator aborted or that failed in transit.
 ATTEMPTS = 8
 #: Attempts at a read-decide-write cycle whose condition keeps failing.
@@ -40,8 +43,14 @@ CYCLES = 50
 
 
 def document_id(path: str) -> str:
-    """A node path as a document id: '/' may not appear in one, so paths are percent-encoded."""
-    return urllib.parse.quote(path, safe="")
+    """A node path as a document id: '/' may not appear in one, so paths are percent-encoded.
+
+    An id longer than Firestore takes (1500 bytes) is the path's SHA-256 after a ``~``, which no
+    encoded path begins with (every path begins with '/', encoded ``%2F``)."""
+    encoded = urllib.parse.quote(path, safe="")
+    if len(encoded) <= MAX_ID:
+        return encoded
+    return "~" + hashlib.sha256(path.encode()).hexdigest()
 
 
 def backoff(attempt: int) -> None:
