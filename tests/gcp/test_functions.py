@@ -12,8 +12,11 @@ import pytest
 
 from faaskeeper.client import FaaSKeeperClient
 from faaskeeper.config import Config
-from faaskeeper.protocol.messages import Op, WriteRequest
-from faaskeeper.testing.support import wait_until
+from faaskeeper.exceptions import ProviderException
+from faaskeeper.plugins.manager import get_provider
+from faaskeeper.protocol.messages import DistributorEvent, EventKind, Op, WriteRequest
+from faaskeeper.testing.support import Inbox, wait_until
+from faaskeeper_gcp.deployment import GcpDeployment
 from faaskeeper_gcp.function_host import FunctionServer
 from faaskeeper_gcp.functions import PushedMessage
 from faaskeeper_gcp.metering import METER, difference
@@ -148,3 +151,32 @@ def test_requests_wait_in_pubsub_until_the_functions_come_up(
         assert created == sorted(set(created)), "one session's writes take effect in the order issued"
     finally:
         client.stop()
+
+
+def test_a_lost_doorbell_is_made_up_by_the_heartbeat(
+    deployed: Callable[..., Config], serve: Callable[..., FunctionServer], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = deployed()
+    serve(config)  # with the heartbeat's schedule
+    deployment = get_provider("gcp").open(config)
+    assert isinstance(deployment, GcpDeployment)
+    inbox = Inbox()
+    listener = deployment.listener()
+    listener.start(inbox)
+    try:
+        queue = deployment.distributor_queue
+
+        def lost(seq: int) -> None:
+            raise ProviderException("publish failed")
+
+        # The writer appended its event, then its doorbell was lost.
+        monkeypatch.setattr(queue, "ring", lost)
+        barrier = DistributorEvent(EventKind.BARRIER, "s1", 7, listener.address, Op.DEREGISTER_SESSION)
+        seq = queue.send(barrier.encode(), "distributor", "lost-doorbell")
+        monkeypatch.undo()
+        # Nothing else publishes doorbells here: only the heartbeat's ring can deliver it.
+        assert inbox.wait_reply(7, 20).ok
+        wait_until(lambda: queue.positions() == (seq, seq), 10, "the log drained")
+    finally:
+        listener.stop()
+        deployment.close()

@@ -181,7 +181,7 @@ class Documents:
         return deleted
 
 
-def cycles(what: str) -> range:
+def cycles() -> range:
     """The attempts of a read-decide-write cycle; raise :func:`exhausted` after the last."""
     return range(CYCLES)
 

@@ -59,7 +59,7 @@ class NodeDocuments:
 
     def lock_node(self, path: str, lock: Lock, max_hold: float) -> SystemNode | None:
         ref = self.ref(path)
-        for _ in cycles("lock node"):
+        for _ in cycles():
             snapshot = self._docs.get(ref, "lock node")
             if not snapshot.exists:
                 placeholder = NodeState(False)
@@ -77,7 +77,7 @@ class NodeDocuments:
 
     def unlock_node(self, path: str, lock: Lock) -> None:
         ref = self.ref(path)
-        for _ in cycles("unlock node"):
+        for _ in cycles():
             snapshot = self._docs.get(ref, "unlock node")
             if not snapshot.exists:
                 return
@@ -119,7 +119,7 @@ class NodeDocuments:
 
     def _finish_path(self, path: str, txn: int) -> None:
         ref = self.ref(path)
-        for _ in cycles("finish transaction"):
+        for _ in cycles():
             snapshot = self._docs.get(ref, "finish transaction")
             if not snapshot.exists:
                 return

@@ -61,7 +61,7 @@ class SessionDocuments:
 
     def record_outcome(self, session_id: str, seq: int, outcome: dict[str, Any]) -> bool:
         ref = self.session_ref(session_id)
-        for _ in cycles("record outcome"):
+        for _ in cycles():
             snapshot = self._docs.get(ref, "record outcome")
             if not snapshot.exists or int(snapshot.get("last_seq")) >= seq:
                 return False
@@ -94,7 +94,7 @@ class SessionDocuments:
 
     def touch_session(self, session_id: str, silent_since: float) -> None:
         ref = self.session_ref(session_id)
-        for _ in cycles("touch session"):
+        for _ in cycles():
             snapshot = self._docs.get(ref, "touch session")
             if not snapshot.exists or self._docs.update(ref, {"silent_since": silent_since}, snapshot, "touch session"):
                 return
@@ -114,7 +114,7 @@ class SessionDocuments:
             "counter": watch.counter,
             "address": watch.address,
         }
-        for _ in cycles("add watch"):
+        for _ in cycles():
             snapshot = self._docs.get(ref, "add watch")
             if not snapshot.exists:
                 if self._docs.create(ref, fields, "add watch"):

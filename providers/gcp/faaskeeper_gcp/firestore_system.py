@@ -40,7 +40,7 @@ class FirestoreSystemStorage(SystemStorage):
         self._nodes.unlock_node(path, lock)
 
     def commit(self, commit: Commit) -> bool:
-        for _ in cycles("commit"):
+        for _ in cycles():
             batch = self.documents.batch()
             staged = self._nodes.stage_commit(commit, batch)
             if staged is not None:

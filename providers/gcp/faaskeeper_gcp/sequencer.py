@@ -91,7 +91,7 @@ class DistributorQueue(Queue):
 
     def send(self, body: bytes, group: str, dedup_id: str) -> int:
         dedup = self._dedup_ref(dedup_id)
-        for _ in cycles("push to the distributor"):
+        for _ in cycles():
             counter, seen = self._docs.get_all([self._counter, dedup], "push to the distributor")
             if not counter.exists:
                 raise ProviderException(f"GCP distributor log of {self.topic} is missing: is the service deployed?")
