@@ -91,11 +91,16 @@ class DistributorQueue(Queue):
 
     def send(self, body: bytes, group: str, dedup_id: str) -> int:
         dedup = self._dedup_ref(dedup_id)
-        for _ in cycles():
-            counter, seen = self._docs.get_all([self._counter, dedup], "push to the distributor")
+        for attempt in cycles():
+            # The deduplication document is created with the record, conditional on its absence, so
+            # it needs reading only once a batch failed: a retried send finds it there.
+            if attempt == 0:
+                counter, seen = self._docs.get(self._counter, "push to the distributor"), None
+            else:
+                counter, seen = self._docs.get_all([self._counter, dedup], "push to the distributor")
             if not counter.exists:
                 raise ProviderException(f"GCP distributor log of {self.topic} is missing: is the service deployed?")
-            if seen.exists:
+            if seen is not None and seen.exists:
                 seq = int(seen.get("seq"))  # a retried send of the same event
                 break
             seq = int(counter.get("next")) + 1
