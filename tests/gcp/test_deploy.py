@@ -102,7 +102,7 @@ def test_deploy_creates_the_layout_and_remove_leaves_nothing(config_file: Path) 
         assert push.push_config.push_endpoint == f"{endpoint}/{function}"
         assert push.enable_message_ordering
         assert push.dead_letter_policy.dead_letter_topic.endswith(names.dead_letter_topic(function))
-        assert push.dead_letter_policy.max_delivery_attempts == 5
+        assert push.dead_letter_policy.max_delivery_attempts == 20
     assert sorted(found["documents"][1:]) == ["data", "nodes", "queues"]
     shown = status(config_file)
     assert (shown["nodes"], shown["sessions"], shown["transactions"]) == ("1", "0", "0")
