@@ -116,6 +116,7 @@ class Documents:
         return collection
 
     def call(self, action: str, call: Callable[[], T]) -> T:
+        """``call()``'s result, retried while it fails transiently; ProviderException naming ``action``."""
         self.meter.add("firestore", "requests")
         with gcp_errors(action):
             for attempt in range(ATTEMPTS):

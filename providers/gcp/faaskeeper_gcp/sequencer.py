@@ -124,11 +124,16 @@ class DistributorQueue(Queue):
 
     # -- the distributor's side -----------------------------------------------------------
 
-    def positions(self) -> tuple[int, int]:
-        """(last id allocated, last id applied)."""
+    def _read_log(self) -> tuple[Snapshot, Snapshot]:
+        """The counter and the cursor, read together."""
         counter, cursor = self._docs.get_all([self._counter, self._cursor], "read the distributor log")
         if not counter.exists or not cursor.exists:
             raise ProviderException(f"GCP distributor log of {self.topic} is missing: is the service deployed?")
+        return counter, cursor
+
+    def positions(self) -> tuple[int, int]:
+        """(last id allocated, last id applied)."""
+        counter, cursor = self._read_log()
         return int(counter.get("next")), int(cursor.get("applied"))
 
     def drain(
@@ -142,9 +147,7 @@ class DistributorQueue(Queue):
         ``handle`` raising MalformedMessage sends the record to ``dead_letter`` and goes on; any
         other exception stops the drain with the record still in the log (handled again next time).
         Records allocated after the drain began are left to their own doorbells."""
-        counter, cursor = self._docs.get_all([self._counter, self._cursor], "read the distributor log")
-        if not counter.exists or not cursor.exists:
-            raise ProviderException(f"GCP distributor log of {self.topic} is missing: is the service deployed?")
+        counter, cursor = self._read_log()
         applied, last = int(cursor.get("applied")), min(upto, int(counter.get("next")))
         since: Snapshot | datetime = cursor
         handled = 0
