@@ -78,7 +78,8 @@ def test_writer_dying_after_push_is_finished_by_the_distributor(
     assert (system.exists, system.lock, system.pending) == (True, None, ())
     # Two events, the create and the session's close: the dead writer's request, delivered again
     # before the close (one ordering key per session), was recognised as done and not pushed again.
-    assert deployment.distributor_queue.positions() == (2, 2)
+    # (The cursor advances just after the reply is sent.)
+    wait_until(lambda: deployment.distributor_queue.positions() == (2, 2), 10, "two events, both applied")
 
 
 def test_distributor_dying_before_reply_is_redelivered(
@@ -94,7 +95,7 @@ def test_distributor_dying_before_reply_is_redelivered(
     node = deployment.system_storage.read_node("/applied")
     assert node is not None
     assert node.pending == ()
-    assert deployment.distributor_queue.positions() == (2, 2), "the create and the session's close"
+    wait_until(lambda: deployment.distributor_queue.positions() == (2, 2), 10, "the create and the session's close")
 
 
 def test_duplicate_delivery_is_applied_once(
@@ -114,12 +115,14 @@ def test_duplicate_delivery_is_applied_once(
         refused = session.request(Op.SET_DATA, "/once", b"2", version=7)
         session.push(refused, dedup="first delivery of the refused")
         session.push(refused, dedup="second delivery of the refused")
+        # A refusal is answered by the writer, a success by the distributor once applied: wait for both.
+        assert inbox.wait_reply(update.seq, 20).ok
         wait_until(lambda: len(inbox.replies(refused.seq)) == 2, 20, "both answers to the refused request")
         stored = deployment.user_storage.read("/once")
         assert stored is not None
         assert (stored.data, stored.stat.version) == (b"1", 1)
         assert [r.ok for r in inbox.replies(update.seq)] == [True]
         assert all(r.error == "BadVersion" for r in inbox.replies(refused.seq))
-        assert deployment.distributor_queue.positions() == (2, 2), "the create and one set_data"
+        wait_until(lambda: deployment.distributor_queue.positions() == (2, 2), 10, "the create and one set_data")
     finally:
         listener.stop()

@@ -115,15 +115,25 @@ def test_push_payload_shapes() -> None:
 
 
 def test_requests_of_one_write_are_metered(running: Config) -> None:
+    distributed = ("functions:distributor", "invocations")
+
+    def finished(since: dict[tuple[str, str], int]) -> dict[tuple[str, str], int]:
+        """What was counted since ``since``, once the distributor's invocation ended (it goes on
+        after answering the client, to finish the transaction)."""
+        wait_until(
+            lambda: difference(METER.snapshot(), since).get(distributed, 0) >= 1, 10, "the distributor's invocation"
+        )
+        return difference(METER.snapshot(), since)
+
     client = FaaSKeeperClient(running, timeout=20)
     client.start()
     try:
+        start = METER.snapshot()
         client.create("/metered", b"v0")
-        time.sleep(0.5)  # the distributor finishes the transaction after answering
+        finished(start)
         before = METER.snapshot()
         client.set_data("/metered", b"v1")
-        time.sleep(0.5)
-        counted = difference(METER.snapshot(), before)
+        counted = finished(before)
         assert counted[("functions:writer", "invocations")] == 1
         assert counted[("functions:distributor", "invocations")] == 1
         assert counted[("pubsub", "messages")] == 2  # the request and the distributor's doorbell
