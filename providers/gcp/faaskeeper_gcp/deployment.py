@@ -1,0 +1,57 @@
+"""A GCP deployment's parts as a client (or a Cloud Function) uses them."""
+
+from __future__ import annotations
+
+from faaskeeper.api.channel import ChannelListener, ClientChannel
+from faaskeeper.api.provider import Deployment
+from faaskeeper.channels.tcp import TcpChannel, TcpListener
+from faaskeeper.config import Config
+from faaskeeper_gcp.firestore import FirestoreSystemStorage, FirestoreUserStorage
+from faaskeeper_gcp.firestore_base import Documents
+from faaskeeper_gcp.pubsub import PubSubQueue, Topics
+from faaskeeper_gcp.sequencer import DistributorQueue
+from faaskeeper_gcp.settings import GcpSettings
+
+
+class GcpDeployment(Deployment):
+    def __init__(self, config: Config, settings: GcpSettings) -> None:
+        super().__init__(config)
+        self.settings = settings
+        self.documents = Documents(settings)
+        self.topics = Topics(settings)
+        self._system = FirestoreSystemStorage(settings, self.documents)
+        self._user = FirestoreUserStorage(settings, self.documents)
+        self._writer_queue = PubSubQueue(settings, self.topics)
+        self._distributor_queue = DistributorQueue(self.documents, self.topics, settings.names.topic("distributor"))
+        self._channel = TcpChannel()
+
+    @property
+    def system_storage(self) -> FirestoreSystemStorage:
+        return self._system
+
+    @property
+    def user_storage(self) -> FirestoreUserStorage:
+        return self._user
+
+    @property
+    def writer_queue(self) -> PubSubQueue:
+        return self._writer_queue
+
+    @property
+    def distributor_queue(self) -> DistributorQueue:
+        return self._distributor_queue
+
+    @property
+    def channel(self) -> ClientChannel:
+        return self._channel
+
+    def listener(self, port: int = -1) -> ChannelListener:
+        host = self.config.provider_section.get("client-host")
+        if isinstance(host, str) and host:
+            # Reachable from Cloud Functions: listen everywhere, advertise the configured address.
+            return TcpListener("0.0.0.0", port, advertise=host)
+        return TcpListener("127.0.0.1", port)
+
+    def close(self) -> None:
+        self._channel.close()
+        self.settings.close()

@@ -1,0 +1,31 @@
+"""The provider's one boundary where Google Cloud SDK errors become FaaSKeeper's exceptions."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from google.api_core import exceptions as google_errors
+from google.auth import exceptions as auth_errors
+
+from faaskeeper.exceptions import ProviderException
+
+#: Raised by conditional writes whose condition failed: the caller re-reads and decides again.
+Conflict = (google_errors.FailedPrecondition, google_errors.AlreadyExists, google_errors.Aborted)
+NotFound = google_errors.NotFound
+#: Worth trying again at once: contention (the emulator aborts even plain writes) and hiccups.
+Transient = (google_errors.Aborted, google_errors.ServiceUnavailable, google_errors.DeadlineExceeded)
+
+
+@contextmanager
+def gcp_errors(action: str) -> Iterator[None]:
+    """Translate any Google Cloud SDK error raised inside into ProviderException naming ``action``."""
+    try:
+        yield
+    except google_errors.GoogleAPIError as err:
+        raise ProviderException(f"GCP {action} failed: {type(err).__name__}: {err}") from err
+    except auth_errors.GoogleAuthError as err:
+        raise ProviderException(
+            f"GCP {action} failed: no credentials ({err}); set FIRESTORE_EMULATOR_HOST and PUBSUB_EMULATOR_HOST "
+            "to use the emulators"
+        ) from err

@@ -1,0 +1,146 @@
+"""System storage's node documents: ``nodes/<percent-encoded path>``.
+
+Fields: ``state`` (the NodeState as JSON), ``exists`` (False for a tombstone or a placeholder
+holding a create's lock), ``owner`` (the session owning an existing ephemeral node, else None),
+``lock_token`` and ``lock_ts`` (None when unlocked), ``pending`` (transaction ids committed but
+not yet finished by the distributor, in order).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from google.cloud.firestore_v1.base_query import FieldFilter
+from google.cloud.firestore_v1.document import DocumentReference
+
+from faaskeeper.api.storage import Commit, Lock, NodeState, SystemNode
+from faaskeeper_gcp.firestore_base import Batch, Documents, Snapshot, cycles, document_id, exhausted
+
+
+def node_fields(state: NodeState, lock: Lock | None, pending: Sequence[int]) -> dict[str, Any]:
+    owner = state.stat.ephemeral_owner if state.exists else None
+    return {
+        "path": "",  # filled by the caller that knows the path
+        "state": json.dumps(state.to_dict(), separators=(",", ":")),
+        "exists": state.exists,
+        "owner": owner,
+        "lock_token": lock.token if lock is not None else None,
+        "lock_ts": lock.timestamp if lock is not None else None,
+        "pending": list(pending),
+    }
+
+
+def node_from_snapshot(path: str, snapshot: Snapshot) -> SystemNode:
+    data = snapshot.to_dict() or {}
+    token = data.get("lock_token")
+    lock = Lock(str(token), float(data["lock_ts"])) if token is not None else None
+    return SystemNode(
+        path, NodeState.from_dict(json.loads(data["state"])), lock, tuple(int(t) for t in data.get("pending", ()))
+    )
+
+
+class NodeDocuments:
+    """Locks, commits and finished transactions over the node documents."""
+
+    def __init__(self, documents: Documents) -> None:
+        self._docs = documents
+        self._nodes = documents.collection("nodes")
+
+    def ref(self, path: str) -> DocumentReference:
+        return self._nodes.document(document_id(path))
+
+    def fields(self, path: str, state: NodeState, lock: Lock | None, pending: Sequence[int]) -> dict[str, Any]:
+        return {**node_fields(state, lock, pending), "path": path}
+
+    def ensure_root(self) -> None:
+        self._docs.create(self.ref("/"), self.fields("/", NodeState(True), None, ()), "create the root node")
+
+    def lock_node(self, path: str, lock: Lock, max_hold: float) -> SystemNode | None:
+        ref = self.ref(path)
+        for _ in cycles():
+            snapshot = self._docs.get(ref, "lock node")
+            if not snapshot.exists:
+                placeholder = NodeState(False)
+                if self._docs.create(ref, self.fields(path, placeholder, lock, ()), "lock node"):
+                    return SystemNode(path, placeholder, lock, ())
+                continue
+            node = node_from_snapshot(path, snapshot)
+            if node.lock == lock:
+                return node  # our own lock: a retried request that had succeeded
+            if node.lock is not None and node.lock.timestamp >= lock.timestamp - max_hold:
+                return None
+            if self._docs.update(ref, {"lock_token": lock.token, "lock_ts": lock.timestamp}, snapshot, "lock node"):
+                return SystemNode(path, node.state, lock, node.pending)
+        raise exhausted("lock node")
+
+    def unlock_node(self, path: str, lock: Lock) -> None:
+        ref = self.ref(path)
+        for _ in cycles():
+            snapshot = self._docs.get(ref, "unlock node")
+            if not snapshot.exists:
+                return
+            node = node_from_snapshot(path, snapshot)
+            if node.lock is None or node.lock.token != lock.token:
+                return  # not ours (any more)
+            if not node.exists and not node.pending:
+                done = self._docs.delete(ref, "unlock node", snapshot)
+            else:
+                done = self._docs.update(ref, {"lock_token": None, "lock_ts": None}, snapshot, "unlock node")
+            if done:
+                return
+        raise exhausted("unlock node")
+
+    def read_node(self, path: str) -> SystemNode | None:
+        snapshot = self._docs.get(self.ref(path), "read node")
+        return node_from_snapshot(path, snapshot) if snapshot.exists else None
+
+    def stage_commit(self, commit: Commit, batch: Batch) -> bool | None:
+        """Add the node writes of ``commit`` to ``batch``, each conditional on the snapshot read here.
+
+        False if a node is not locked with the commit's token (nothing to do), True if the commit is
+        already in place (a retried request that had succeeded); None to proceed."""
+        refs = [self.ref(u.path) for u in commit.updates]
+        snapshots = self._docs.get_all(refs, "commit")
+        for update, ref, snapshot in zip(commit.updates, refs, snapshots, strict=True):
+            if not snapshot.exists:
+                return False
+            node = node_from_snapshot(update.path, snapshot)
+            if node.lock is None or node.lock.token != commit.lock_token:
+                return commit.txn in node.pending
+            state = update.resolved(commit.txn)
+            batch.update(ref, self.fields(update.path, state, None, [*node.pending, commit.txn]), snapshot)
+        return None
+
+    def finish_transaction(self, paths: Sequence[str], txn: int) -> None:
+        for path in reversed(list(dict.fromkeys(paths))):
+            self._finish_path(path, txn)
+
+    def _finish_path(self, path: str, txn: int) -> None:
+        ref = self.ref(path)
+        for _ in cycles():
+            snapshot = self._docs.get(ref, "finish transaction")
+            if not snapshot.exists:
+                return
+            node = node_from_snapshot(path, snapshot)
+            if txn not in node.pending:
+                return
+            pending = [t for t in node.pending if t != txn]
+            if not node.exists and node.lock is None and not pending:
+                done = self._docs.delete(ref, "finish transaction", snapshot)
+            else:
+                done = self._docs.update(ref, {"pending": pending}, snapshot, "finish transaction")
+            if done:
+                return
+        raise exhausted("finish transaction")
+
+    def ephemeral_nodes(self, session_id: str) -> list[str]:
+        found = self._docs.query(
+            self._nodes.where(filter=FieldFilter("owner", "==", session_id)), "find ephemeral nodes"
+        )
+        owned = [node_from_snapshot(str(s.get("path")), s) for s in found]
+        return sorted(n.path for n in owned if n.exists and n.state.stat.ephemeral_owner == session_id)
+
+    def count_nodes(self) -> int:
+        return self._docs.count(self._nodes.where(filter=FieldFilter("exists", "==", True)), "count nodes")

@@ -1,0 +1,152 @@
+"""System storage's sessions (``sessions/<session id>``) and watches (``watches/<id>``).
+
+A session document holds the :class:`~faaskeeper.api.storage.SessionRecord`'s fields, with
+``last_outcome`` as JSON (or None). A watch document, one per (path, kind, session), holds the
+:class:`~faaskeeper.api.storage.WatchRecord`'s fields; its id is the three joined and encoded.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import asdict
+from typing import Any
+
+from google.cloud.firestore_v1.base_query import FieldFilter
+from google.cloud.firestore_v1.document import DocumentReference
+
+from faaskeeper.api.storage import SessionRecord, WatchKind, WatchRecord
+from faaskeeper_gcp.firestore_base import Batch, Documents, Snapshot, cycles, document_id, exhausted
+
+
+def session_fields(session: SessionRecord) -> dict[str, Any]:
+    fields = asdict(session)
+    fields["last_outcome"] = json.dumps(session.last_outcome) if session.last_outcome is not None else None
+    return fields
+
+
+def session_from_snapshot(snapshot: Snapshot) -> SessionRecord:
+    fields = dict(snapshot.to_dict() or {})
+    outcome = fields.get("last_outcome")
+    fields["last_outcome"] = json.loads(outcome) if outcome else None
+    return SessionRecord(**fields)
+
+
+def watch_from_snapshot(snapshot: Snapshot) -> WatchRecord:
+    data = snapshot.to_dict() or {}
+    return WatchRecord(
+        path=str(data["path"]),
+        kind=WatchKind(data["kind"]),
+        session_id=str(data["session_id"]),
+        counter=int(data["counter"]),
+        address=str(data.get("address", "")),
+    )
+
+
+class SessionDocuments:
+    def __init__(self, documents: Documents) -> None:
+        self._docs = documents
+        self._sessions = documents.collection("sessions")
+        self._watches = documents.collection("watches")
+
+    def session_ref(self, session_id: str) -> DocumentReference:
+        return self._sessions.document(document_id(session_id))
+
+    def create_session(self, session: SessionRecord) -> bool:
+        return self._docs.create(self.session_ref(session.session_id), session_fields(session), "create session")
+
+    def read_session(self, session_id: str) -> SessionRecord | None:
+        snapshot = self._docs.get(self.session_ref(session_id), "read session")
+        return session_from_snapshot(snapshot) if snapshot.exists else None
+
+    def record_outcome(self, session_id: str, seq: int, outcome: dict[str, Any]) -> bool:
+        ref = self.session_ref(session_id)
+        for _ in cycles():
+            snapshot = self._docs.get(ref, "record outcome")
+            if not snapshot.exists or int(snapshot.get("last_seq")) >= seq:
+                return False
+            if self._docs.update(
+                ref, {"last_seq": seq, "last_outcome": json.dumps(outcome)}, snapshot, "record outcome"
+            ):
+                return True
+        raise exhausted("record outcome")
+
+    def stage_session(self, session_id: str, seq: int, batch: Batch) -> None:
+        """Add to ``batch``: the session's ``last_seq`` advances to ``seq`` (if behind) and its
+        ``last_outcome`` is cleared, conditional on the session as read here (none if it is gone)."""
+        ref = self.session_ref(session_id)
+        snapshot = self._docs.get(ref, "commit")
+        if not snapshot.exists:
+            return
+        changes: dict[str, Any] = {}
+        if int(snapshot.get("last_seq")) < seq:
+            changes["last_seq"] = seq
+        if snapshot.get("last_outcome") is not None:
+            changes["last_outcome"] = None
+        if changes:
+            batch.update(ref, changes, snapshot)
+
+    def delete_session(self, session_id: str) -> None:
+        self._docs.delete(self.session_ref(session_id), "delete session")
+
+    def list_sessions(self) -> list[SessionRecord]:
+        return [session_from_snapshot(s) for s in self._docs.query(self._sessions, "list sessions")]
+
+    def touch_session(self, session_id: str, silent_since: float) -> None:
+        ref = self.session_ref(session_id)
+        for _ in cycles():
+            snapshot = self._docs.get(ref, "touch session")
+            if not snapshot.exists or self._docs.update(ref, {"silent_since": silent_since}, snapshot, "touch session"):
+                return
+        raise exhausted("touch session")
+
+    # -- watches --------------------------------------------------------------------------
+
+    def watch_ref(self, path: str, kind: WatchKind, session_id: str) -> DocumentReference:
+        return self._watches.document(document_id(f"{kind.value}|{session_id}|{path}"))
+
+    def add_watch(self, watch: WatchRecord) -> None:
+        ref = self.watch_ref(watch.path, watch.kind, watch.session_id)
+        fields = {
+            "path": watch.path,
+            "kind": watch.kind.value,
+            "session_id": watch.session_id,
+            "counter": watch.counter,
+            "address": watch.address,
+        }
+        for _ in cycles():
+            snapshot = self._docs.get(ref, "add watch")
+            if not snapshot.exists:
+                if self._docs.create(ref, fields, "add watch"):
+                    return
+                continue
+            counter = max(int(snapshot.get("counter")), watch.counter)
+            if self._docs.update(ref, {**fields, "counter": counter}, snapshot, "add watch"):
+                return
+        raise exhausted("add watch")
+
+    def triggered_watches(self, path: str, kinds: Sequence[WatchKind], txn: int) -> list[WatchRecord]:
+        found = self._docs.query(self._watches.where(filter=FieldFilter("path", "==", path)), "find watches")
+        watches = [watch_from_snapshot(s) for s in found]
+        return [w for w in watches if w.kind in kinds and w.counter < txn]
+
+    def remove_watches(self, watches: Sequence[WatchRecord]) -> None:
+        refs = [self.watch_ref(w.path, w.kind, w.session_id) for w in watches]
+        for watch, ref, snapshot in zip(watches, refs, self._docs.get_all(refs, "remove watches"), strict=True):
+            if not snapshot.exists or int(snapshot.get("counter")) != watch.counter:
+                continue  # set again since: kept for the next change
+            # Conditional on the snapshot: a watch set again meanwhile stays.
+            self._docs.delete(ref, "remove watches", snapshot)
+
+    def remove_session_watches(self, session_id: str) -> None:
+        found = self._docs.query(
+            self._watches.where(filter=FieldFilter("session_id", "==", session_id)), "remove session watches"
+        )
+        for start in range(0, len(found), 400):
+            batch = self._docs.batch()
+            for snapshot in found[start : start + 400]:
+                batch.delete(snapshot.reference)
+            batch.commit("remove session watches")
+
+    def count_watches(self) -> int:
+        return self._docs.count(self._watches, "count watches")

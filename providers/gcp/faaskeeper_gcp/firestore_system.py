@@ -1,0 +1,101 @@
+"""System storage in Firestore: node documents with locks and pending transactions, sessions, watches.
+
+The documents are described in :mod:`~faaskeeper_gcp.firestore_nodes` and
+:mod:`~faaskeeper_gcp.firestore_sessions`. Every change is a read followed by a write conditional
+on the read document's update time, so nothing is written on a view that is out of date.
+
+A commit is ONE atomic batch over every node of the write (``state``, ``exists``, ``owner``,
+``pending + [txn]``, lock cleared), each conditional on the snapshot that showed it locked with the
+commit's token, plus, with a request sequence number, the session's ``last_seq`` (advanced if
+behind, ``last_outcome`` cleared), conditional on its snapshot. A failed condition re-reads.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from faaskeeper.api.storage import Commit, Lock, SessionRecord, SystemNode, SystemStorage, WatchKind, WatchRecord
+from faaskeeper_gcp.firestore_base import Documents, cycles, exhausted
+from faaskeeper_gcp.firestore_nodes import NodeDocuments
+from faaskeeper_gcp.firestore_sessions import SessionDocuments
+from faaskeeper_gcp.settings import GcpSettings
+
+
+class FirestoreSystemStorage(SystemStorage):
+    def __init__(self, settings: GcpSettings, documents: Documents | None = None) -> None:
+        self.documents = documents or Documents(settings)
+        self._nodes = NodeDocuments(self.documents)
+        self._sessions = SessionDocuments(self.documents)
+
+    def ensure_root(self) -> None:
+        self._nodes.ensure_root()
+
+    # -- nodes ----------------------------------------------------------------------------
+
+    def lock_node(self, path: str, lock: Lock, max_hold: float) -> SystemNode | None:
+        return self._nodes.lock_node(path, lock, max_hold)
+
+    def unlock_node(self, path: str, lock: Lock) -> None:
+        self._nodes.unlock_node(path, lock)
+
+    def commit(self, commit: Commit) -> bool:
+        for _ in cycles():
+            batch = self.documents.batch()
+            staged = self._nodes.stage_commit(commit, batch)
+            if staged is not None:
+                return staged
+            if commit.request_seq is not None:
+                self._sessions.stage_session(commit.session_id, commit.request_seq, batch)
+            if batch.commit("commit"):
+                return True
+        raise exhausted("commit")
+
+    def read_node(self, path: str) -> SystemNode | None:
+        return self._nodes.read_node(path)
+
+    def finish_transaction(self, paths: Sequence[str], txn: int) -> None:
+        self._nodes.finish_transaction(paths, txn)
+
+    def ephemeral_nodes(self, session_id: str) -> list[str]:
+        return self._nodes.ephemeral_nodes(session_id)
+
+    def count_nodes(self) -> int:
+        return self._nodes.count_nodes()
+
+    # -- sessions -------------------------------------------------------------------------
+
+    def create_session(self, session: SessionRecord) -> bool:
+        return self._sessions.create_session(session)
+
+    def read_session(self, session_id: str) -> SessionRecord | None:
+        return self._sessions.read_session(session_id)
+
+    def record_outcome(self, session_id: str, seq: int, outcome: dict[str, Any]) -> bool:
+        return self._sessions.record_outcome(session_id, seq, outcome)
+
+    def delete_session(self, session_id: str) -> None:
+        self._sessions.delete_session(session_id)
+
+    def list_sessions(self) -> list[SessionRecord]:
+        return self._sessions.list_sessions()
+
+    def touch_session(self, session_id: str, silent_since: float) -> None:
+        self._sessions.touch_session(session_id, silent_since)
+
+    # -- watches --------------------------------------------------------------------------
+
+    def add_watch(self, watch: WatchRecord) -> None:
+        self._sessions.add_watch(watch)
+
+    def triggered_watches(self, path: str, kinds: Sequence[WatchKind], txn: int) -> list[WatchRecord]:
+        return self._sessions.triggered_watches(path, kinds, txn)
+
+    def remove_watches(self, watches: Sequence[WatchRecord]) -> None:
+        self._sessions.remove_watches(watches)
+
+    def remove_session_watches(self, session_id: str) -> None:
+        self._sessions.remove_session_watches(session_id)
+
+    def count_watches(self) -> int:
+        return self._sessions.count_watches()

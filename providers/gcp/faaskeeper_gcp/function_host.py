@@ -1,0 +1,169 @@
+"""Serving a deployment's functions with functions-framework on this machine, as Cloud Functions would.
+
+Against the emulators, Pub/Sub push subscriptions deliver to ``gcp.functions-endpoint``:
+``<endpoint>/writer``, ``/distributor`` and ``/heartbeat``. :class:`FunctionServer` listens
+there with one functions-framework app per function (built by ``functions_framework.create_app``
+from :mod:`faaskeeper_gcp.main`, CloudEvent signature, so pushes are converted exactly as
+functions-framework converts them on Cloud Run), each request run with the deployment's
+``FK_CONFIG`` through :func:`faaskeeper_gcp.environment.function_environment`, so functions of
+several deployments are served side by side. As Cloud Scheduler would, it publishes a tick to
+the heartbeat topic every ``heartbeat-frequency`` seconds; Pub/Sub pushes it to the heartbeat.
+
+``python -m faaskeeper_gcp.function_host CONFIG`` serves a deployed config's functions until
+interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import threading
+import urllib.parse
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import functions_framework
+from werkzeug.middleware.dispatcher import DispatcherMiddleware
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+
+from faaskeeper.api.provider import FunctionHost
+from faaskeeper.config import Config
+from faaskeeper.exceptions import ConfigurationException, ProviderException
+from faaskeeper.protocol.host import ScheduledFunction
+from faaskeeper.protocol.settings import FunctionCrash
+from faaskeeper_gcp.environment import function_environment
+from faaskeeper_gcp.names import ENV_CONFIG, FUNCTIONS
+from faaskeeper_gcp.pubsub import Topics
+from faaskeeper_gcp.settings import GcpSettings
+
+log = logging.getLogger("faaskeeper.gcp.functions")
+
+SOURCE = Path(__file__).with_name("main.py")
+
+WsgiApp = Any
+
+
+class _WithEnvironment:
+    """A WSGI app run with a function's configured environment."""
+
+    def __init__(self, app: WsgiApp, variables: dict[str, str]) -> None:
+        self._app = app
+        self._variables = variables
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+        # Mounted at /<function>, the function's own app sees the rest of the path, which is empty.
+        environ["PATH_INFO"] = environ.get("PATH_INFO") or "/"
+        try:
+            with function_environment(self._variables):
+                return list(self._app(environ, start_response))
+        except FunctionCrash as crash:
+            # An instance that dies mid-request: the platform answers 500 and Pub/Sub redelivers.
+            log.warning("function instance died at %s", crash)
+            start_response("500 Internal Server Error", [("Content-Type", "text/plain")], sys.exc_info())
+            return [b"the function instance died\n"]
+
+
+class _QuietHandler(WSGIRequestHandler):
+    """No access log line per delivery; failures are logged by the functions themselves."""
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        pass
+
+
+def _not_found(environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+    start_response("404 Not Found", [("Content-Type", "text/plain")])
+    return [b"no such function\n"]
+
+
+def endpoint_address(endpoint: str) -> tuple[str, int]:
+    parsed = urllib.parse.urlsplit(endpoint)
+    if parsed.hostname is None or parsed.port is None:
+        raise ConfigurationException(f"Config key 'gcp.functions-endpoint' needs a host and a port, got {endpoint!r}")
+    return parsed.hostname, parsed.port
+
+
+class FunctionServer(FunctionHost):
+    """The functions of the deployment ``config`` names, at its ``gcp.functions-endpoint``."""
+
+    def __init__(self, config: Config, *, schedule: bool = True) -> None:
+        self._settings = GcpSettings.from_config(config)
+        if self._settings.functions_endpoint is None:
+            raise ConfigurationException("Config key 'gcp.functions-endpoint' is required to serve the functions here")
+        self._host, self._port = endpoint_address(self._settings.functions_endpoint)
+        variables = {ENV_CONFIG: json.dumps(config.serialize())}
+        apps: dict[str, Any] = {
+            f"/{name}": _WithEnvironment(
+                functions_framework.create_app(  # type: ignore[no-untyped-call]
+                    target=name, source=str(SOURCE), signature_type="cloudevent"
+                ),
+                variables,
+            )
+            for name in FUNCTIONS
+        }
+        self._app = DispatcherMiddleware(_not_found, apps)
+        self._server: BaseWSGIServer | None = None
+        self._thread: threading.Thread | None = None
+        self._ticks = (
+            ScheduledFunction(config.heartbeat_frequency, self.tick, f"faaskeeper-{config.deployment_name}-schedule")
+            if schedule
+            else None
+        )
+        self._topics = Topics(self._settings)
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://{self._host}:{self._port}"
+
+    def tick(self) -> None:
+        """What Cloud Scheduler publishes on the heartbeat's schedule."""
+        self._topics.publish(self._settings.names.topic("heartbeat"), b"tick")
+
+    def start(self) -> None:
+        if self._server is not None:
+            return
+        try:
+            self._server = make_server(self._host, self._port, self._app, threaded=True, request_handler=_QuietHandler)
+        except OSError as err:
+            raise ProviderException(f"cannot serve the functions at {self.endpoint}: {err}") from err
+        self._thread = threading.Thread(target=self._server.serve_forever, name="faaskeeper-functions", daemon=True)
+        self._thread.start()
+        if self._ticks is not None:
+            self._ticks.start()
+
+    def wake(self) -> None:
+        """Nothing to do: Pub/Sub pushes each message as it arrives."""
+
+    def stop(self) -> None:
+        if self._ticks is not None:
+            self._ticks.stop()
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+            self._thread = None
+        self._settings.close()
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="Serve a GCP deployment's functions with functions-framework.")
+    parser.add_argument("config", help="the client config that fk deploy wrote")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    server = FunctionServer(Config.from_file(args.config))
+    server.start()
+    log.info("serving the functions at %s; Ctrl-C stops", server.endpoint)
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.stop()
+
+
+if __name__ == "__main__":
+    main()

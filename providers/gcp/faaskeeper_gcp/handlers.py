@@ -1,0 +1,86 @@
+"""Cloud Functions entry points: ``writer``, ``distributor`` and ``heartbeat`` (CloudEvent signature).
+
+Each is fed by the push subscription of its own topic (the heartbeat's topic by a schedule).
+Thin adapters from the CloudEvent to :class:`faaskeeper_gcp.functions.Functions`: each instance
+builds the deployment's parts once from ``FK_CONFIG`` (the client config as JSON), read through
+:func:`faaskeeper_gcp.environment.getenv`, and keeps them for later invocations, cached per
+config so that one local host can serve several deployments. A function that returns
+acknowledges the message; one that raises makes functions-framework answer 500, and Pub/Sub
+redelivers (after the subscription's ``max_delivery_attempts``, into its dead-letter topic).
+Every invocation is counted in :data:`faaskeeper_gcp.metering.METER`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from cloudevents.http import CloudEvent
+
+from faaskeeper.config import Config
+from faaskeeper.exceptions import ConfigurationException
+from faaskeeper.protocol.settings import FaultHook
+from faaskeeper_gcp.environment import getenv
+from faaskeeper_gcp.functions import Functions
+from faaskeeper_gcp.metering import METER
+from faaskeeper_gcp.names import ENV_CONFIG
+
+log = logging.getLogger("faaskeeper.gcp.handlers")
+logging.getLogger("faaskeeper").setLevel(logging.INFO)
+
+T = TypeVar("T")
+
+_instances: dict[str, Functions] = {}
+_guard = threading.Lock()
+
+#: Called at each step of the functions built from now on; tests set it to make a function die
+#: (raise :class:`~faaskeeper.protocol.settings.FunctionCrash`) at a step, as an instance can.
+faults: FaultHook | None = None
+
+
+def functions() -> Functions:
+    """This instance's functions for the deployment ``FK_CONFIG`` names (built on first use)."""
+    raw = getenv(ENV_CONFIG)
+    if not raw:
+        raise ConfigurationException(f"The function's environment lacks {ENV_CONFIG} (the client config as JSON)")
+    with _guard:
+        built = _instances.get(raw)
+        if built is None:
+            try:
+                config = Config.deserialize(json.loads(raw))
+            except ValueError as err:
+                raise ConfigurationException(f"{ENV_CONFIG} is not valid JSON: {err}") from err
+            built = Functions.open(config, faults)
+            _instances[raw] = built
+        return built
+
+
+def _metered(name: str, call: Callable[[], T]) -> T:
+    started = time.monotonic()
+    try:
+        return call()
+    finally:
+        # Cloud Functions bills in 100 ms increments of instance time.
+        billed = max(100, -(-int((time.monotonic() - started) * 1000) // 100) * 100)
+        for service in ("functions", f"functions:{name}"):
+            METER.add(service, "invocations")
+            METER.add(service, "ms", billed)
+
+
+def writer(cloud_event: CloudEvent) -> None:
+    _metered("writer", lambda: functions().on_writer(cloud_event.data))
+
+
+def distributor(cloud_event: CloudEvent) -> None:
+    _metered("distributor", lambda: functions().on_distributor(cloud_event.data))
+
+
+def heartbeat(cloud_event: CloudEvent) -> dict[str, Any]:
+    report = _metered("heartbeat", lambda: functions().on_heartbeat())
+    if report.expired:
+        log.info("expired sessions: %s", ", ".join(report.expired))
+    return {"alive": len(report.alive), "silent": report.silent, "expired": report.expired}

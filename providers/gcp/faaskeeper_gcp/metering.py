@@ -1,0 +1,65 @@
+"""Counting the billable requests the provider makes, for the cost report.
+
+Every Firestore and Pub/Sub call of the provider goes through
+:class:`~faaskeeper_gcp.firestore_base.Documents` or :mod:`faaskeeper_gcp.pubsub`, which add to
+the process-wide :data:`METER`, keyed ``(service, unit)`` by what Google bills:
+
+* ``("firestore", "reads")``, ``("firestore", "writes")``, ``("firestore", "deletes")``: documents
+  read, written and deleted (a missing document read still bills one read; a query bills one
+  read per document returned, at least one; a count aggregation one per 1000 entries);
+* ``("firestore", "requests")``: RPCs, which are not billed but show round trips;
+* ``("pubsub", "messages")`` and ``("pubsub", "bytes")``: published messages and their billed
+  size (data plus attributes, at least 1000 bytes per publish request);
+* ``("functions", "invocations")`` and ``("functions", "ms")``, and per function
+  ``("functions:<name>", ...)``: counted by the function entry points.
+
+Function handlers can take ``METER.snapshot()`` before and after an invocation and log
+:func:`difference`.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from collections.abc import Mapping
+
+Key = tuple[str, str]
+
+#: Pub/Sub bills each publish request as at least this many bytes.
+PUBSUB_MIN_BYTES = 1000
+
+
+class Meter:
+    """A thread-safe counter keyed by ``(service, unit)``."""
+
+    def __init__(self) -> None:
+        self._counts: Counter[Key] = Counter()
+        self._guard = threading.Lock()
+
+    def add(self, service: str, unit: str, count: int = 1) -> None:
+        if count:
+            with self._guard:
+                self._counts[(service, unit)] += count
+
+    def snapshot(self) -> dict[Key, int]:
+        with self._guard:
+            return dict(self._counts)
+
+    def reset(self) -> None:
+        with self._guard:
+            self._counts.clear()
+
+
+def difference(after: Mapping[Key, int], before: Mapping[Key, int]) -> dict[Key, int]:
+    """What was counted between two snapshots (only the keys that grew)."""
+    return {key: n - before.get(key, 0) for key, n in sorted(after.items()) if n != before.get(key, 0)}
+
+
+#: The process-wide meter the provider adds to.
+METER = Meter()
+
+
+def count_publish(data: bytes, attributes: Mapping[str, str], meter: Meter = METER) -> None:
+    size = len(data) + sum(len(k) + len(v) for k, v in attributes.items())
+    meter.add("pubsub", "messages")
+    meter.add("pubsub", "bytes", max(PUBSUB_MIN_BYTES, size))

@@ -1,0 +1,71 @@
+"""Names of a deployment's Google Cloud resources, and the environment its functions read.
+
+Every module of the provider (runtime, deploy, tests) derives names from here, so a deployment
+named ``dev`` is ``faaskeeper-dev-*`` on Pub/Sub and ``faaskeeper/dev`` in Firestore.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from faaskeeper.exceptions import ConfigurationException
+
+#: The client config as JSON, set on every function (as ``FK_CONFIG`` on AWS).
+ENV_CONFIG = "FK_CONFIG"
+#: The functions a deployment has, each fed by the push subscription of its own topic.
+FUNCTIONS = ("writer", "distributor", "heartbeat")
+#: Pub/Sub topic ids allow more, Firestore document ids and Cloud Functions names allow less.
+_DEPLOYMENT = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9-]{0,39}$")
+
+
+@dataclass(frozen=True)
+class ResourceNames:
+    deployment: str
+
+    def __post_init__(self) -> None:
+        if not _DEPLOYMENT.match(self.deployment):
+            raise ConfigurationException(
+                f"Config key 'deployment-name' must be 1-40 letters, digits or '-' (starting with a letter or "
+                f"digit) on GCP, where it names topics, functions and documents; got {self.deployment!r}"
+            )
+
+    @property
+    def prefix(self) -> str:
+        return f"faaskeeper-{self.deployment}"
+
+    # Pub/Sub
+    def topic(self, function: str) -> str:
+        """The topic feeding ``function`` (writer requests, distributor doorbells, heartbeat ticks)."""
+        return f"{self.prefix}-{function}"
+
+    def dead_letter_topic(self, function: str) -> str:
+        return f"{self.prefix}-{function}-dead"
+
+    def push_subscription(self, function: str) -> str:
+        """The push subscription delivering ``function``'s topic to the function."""
+        return f"{self.prefix}-{function}-push"
+
+    def dead_letter_subscription(self, function: str) -> str:
+        """A pull subscription keeping what was dead-lettered for inspection (a topic alone drops it)."""
+        return f"{self.prefix}-{function}-dead-letters"
+
+    def function_name(self, function: str) -> str:
+        return f"{self.prefix}-{function}"
+
+    @property
+    def topics(self) -> list[str]:
+        return [*(self.topic(f) for f in FUNCTIONS), *(self.dead_letter_topic(f) for f in FUNCTIONS)]
+
+    @property
+    def subscriptions(self) -> list[str]:
+        return [*(self.push_subscription(f) for f in FUNCTIONS), *(self.dead_letter_subscription(f) for f in FUNCTIONS)]
+
+    # Firestore: one document per deployment, everything else in its subcollections.
+    @property
+    def root_collection(self) -> str:
+        return "faaskeeper"
+
+    @property
+    def root_document(self) -> str:
+        return self.deployment

@@ -1,0 +1,68 @@
+"""The GCP provider: Firestore storage, Pub/Sub queues, functions fed by Pub/Sub push subscriptions."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from faaskeeper.api.provider import Capability, Provider
+from faaskeeper.config import Config
+from faaskeeper_gcp.settings import GcpSettings
+
+if TYPE_CHECKING:
+    from faaskeeper_gcp.deployment import GcpDeployment
+
+
+class GcpProvider(Provider):
+    name = "gcp"
+    #: Clients in any number of processes share a deployment, whose state lives in Firestore and
+    #: Pub/Sub, not in them. The queues are pushed to functions, not polled by a host.
+    capabilities = frozenset({Capability.MULTI_PROCESS, Capability.DURABLE})
+
+    def validate_config(self, config: Config) -> None:
+        GcpSettings.from_config(config)
+
+    def max_data_size(self, config: Config) -> int:
+        return GcpSettings.from_config(config).max_data_size
+
+    def open(self, config: Config) -> GcpDeployment:
+        from faaskeeper_gcp.deployment import GcpDeployment
+
+        return GcpDeployment(config, GcpSettings.from_config(config))
+
+    def deploy(self, config: Config, *, clean: bool = False) -> Config:
+        from faaskeeper_gcp.deploy import deploy_service
+
+        settings = GcpSettings.from_config(config)
+        try:
+            return deploy_service(config, settings, clean=clean)
+        finally:
+            settings.close()
+
+    def deploy_functions(self, config: Config) -> bool:
+        """Point the push subscriptions at the configured functions endpoint (``fk deploy functions``)."""
+        from faaskeeper_gcp.deploy import deploy_functions
+
+        settings = GcpSettings.from_config(config)
+        try:
+            deploy_functions(config, settings)
+        finally:
+            settings.close()
+        return True
+
+    def remove(self, config: Config) -> None:
+        from faaskeeper_gcp.deploy import remove_service
+
+        settings = GcpSettings.from_config(config)
+        try:
+            remove_service(config, settings)
+        finally:
+            settings.close()
+
+    def status(self, config: Config) -> dict[str, Any]:
+        from faaskeeper_gcp.deploy import service_status
+
+        settings = GcpSettings.from_config(config)
+        try:
+            return service_status(config, settings)
+        finally:
+            settings.close()

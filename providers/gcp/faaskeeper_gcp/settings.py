@@ -1,0 +1,141 @@
+"""The GCP provider's reading of a client config (the upstream keys plus the ``"gcp"`` section).
+
+.. code-block:: json
+
+    "gcp": {"project": "my-project", "functions-endpoint": "http://127.0.0.1:8080", "lock-max-hold": 5}
+
+``project`` (or ``GOOGLE_CLOUD_PROJECT``) names the Google Cloud project. ``lock-max-hold`` is the
+seconds a writer may hold a node lock before another may take it over (default 5). ``functions-endpoint``
+is where Pub/Sub pushes to the functions when they are served by functions-framework (locally,
+against the emulators: ``<endpoint>/writer``, ``/distributor``, ``/heartbeat``). The clients
+follow ``FIRESTORE_EMULATOR_HOST`` and ``PUBSUB_EMULATOR_HOST`` as Google's own libraries do.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from faaskeeper.config import DEFAULT_MAX_DATA_SIZE, ClientChannel, Config, QueueType, StorageType
+from faaskeeper.exceptions import ConfigurationException
+from faaskeeper_gcp.names import ResourceNames
+
+if TYPE_CHECKING:
+    # The SDKs are imported when a client is first made: the plugin is loaded by every
+    # FaaSKeeper process, most of which never talk to Google Cloud.
+    from google.cloud import firestore
+    from google.cloud.pubsub_v1 import PublisherClient, SubscriberClient
+
+#: Node data a Firestore document holds beside its metadata (documents are limited to 1 MiB, and a
+#: distributor record carries the data with the write's header).
+FIRESTORE_MAX_DATA_SIZE = 900_000
+
+
+def _project(config: Config) -> str:
+    project = config.provider_section.get("project") or os.environ.get("GOOGLE_CLOUD_PROJECT")
+    if not project:
+        raise ConfigurationException(
+            "Config key 'gcp.project' is required for GCP (or set GOOGLE_CLOUD_PROJECT), e.g. \"my-project\""
+        )
+    if not isinstance(project, str):
+        raise ConfigurationException(f"Config key 'gcp.project' must be a project id, got {project!r}")
+    return project
+
+
+def _check_kinds(config: Config) -> None:
+    if config.user_storage is not StorageType.KEY_VALUE and "user-storage" in config.raw:
+        raise ConfigurationException(
+            'Config key \'user-storage\' must be "key-value" (Firestore) for GCP: Cloud Storage ("persistent") '
+            "is not supported, as no Cloud Storage emulator is available to test it"
+        )
+    for key, queue in (("worker-queue", config.writer_queue), ("distributor-queue", config.distributor_queue)):
+        if queue is not None and queue is not QueueType.PUBSUB:
+            raise ConfigurationException(f'Config key {key!r} must be "pubsub" for GCP, got {queue.value!r}')
+    if config.client_channel is not ClientChannel.TCP:
+        raise ConfigurationException(
+            f"Config key 'client-channel' must be \"tcp\" for GCP, got {config.client_channel.value!r}"
+        )
+
+
+@dataclass(frozen=True)
+class GcpSettings:
+    project: str
+    names: ResourceNames
+    #: Where push subscriptions deliver to functions-framework; None on Cloud Functions.
+    functions_endpoint: str | None = None
+    max_data_size: int = DEFAULT_MAX_DATA_SIZE
+    lock_max_hold: float = 5.0
+    clock_drift: float = 1.0
+    _clients: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    _guard: threading.Lock = field(default_factory=threading.Lock, compare=False, repr=False)
+
+    @staticmethod
+    def from_config(config: Config) -> GcpSettings:
+        section = config.provider_section
+        _check_kinds(config)
+        project = _project(config)
+        endpoint = section.get("functions-endpoint")
+        if endpoint is not None and (not isinstance(endpoint, str) or not endpoint.startswith("http")):
+            raise ConfigurationException(
+                f"Config key 'gcp.functions-endpoint' must be an http(s) URL, got {endpoint!r}"
+            )
+        hold = section.get("lock-max-hold", 5.0)
+        if isinstance(hold, bool) or not isinstance(hold, int | float) or hold <= 0:
+            raise ConfigurationException(f"Config key 'gcp.lock-max-hold' must be a positive number, got {hold!r}")
+        max_data_size = config.max_data_size
+        if "max-data-size" in config.raw and max_data_size > FIRESTORE_MAX_DATA_SIZE:
+            raise ConfigurationException(
+                f"Config key 'max-data-size' must be at most {FIRESTORE_MAX_DATA_SIZE} on GCP "
+                f"(a Firestore document holds 1 MiB), got {max_data_size}"
+            )
+        return GcpSettings(
+            project=project,
+            names=ResourceNames(config.deployment_name),
+            functions_endpoint=endpoint.rstrip("/") if endpoint else None,
+            max_data_size=min(max_data_size, FIRESTORE_MAX_DATA_SIZE),
+            lock_max_hold=float(hold),
+        )
+
+    def _shared(self, name: str, make: Any) -> Any:
+        with self._guard:
+            client = self._clients.get(name)
+            if client is None:
+                client = make()
+                self._clients[name] = client
+            return client
+
+    def firestore(self) -> firestore.Client:
+        """A shared, thread-safe Firestore client for this deployment's project."""
+        from google.cloud import firestore
+
+        client: firestore.Client = self._shared("firestore", lambda: firestore.Client(project=self.project))
+        return client
+
+    def publisher(self) -> PublisherClient:
+        """A publisher that keeps ordering keys' order and sends each message at once (no 10 ms batching)."""
+        from google.cloud.pubsub_v1 import PublisherClient, types
+
+        return self._shared(
+            "publisher",
+            lambda: PublisherClient(
+                batch_settings=types.BatchSettings(max_messages=1),
+                publisher_options=types.PublisherOptions(enable_message_ordering=True),
+            ),
+        )
+
+    def subscriber(self) -> SubscriberClient:
+        from google.cloud.pubsub_v1 import SubscriberClient
+
+        return self._shared("subscriber", SubscriberClient)
+
+    def close(self) -> None:
+        with self._guard:
+            clients = dict(self._clients)
+            self._clients.clear()
+        for name, client in clients.items():
+            if name == "publisher":
+                client.stop()  # sends what is still batched
+            else:
+                client.close()

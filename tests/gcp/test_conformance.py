@@ -1,0 +1,46 @@
+"""The core's conformance suites on GCP: Firestore and Pub/Sub emulators, the functions served by
+functions-framework and fed by Pub/Sub push subscriptions."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+from faaskeeper.api.provider import Provider
+from faaskeeper.config import Config
+from faaskeeper.plugins.manager import get_provider
+from faaskeeper.testing import (
+    ChannelSuite,
+    ClientSuite,
+    ConsistencySuite,
+    DeploymentSuite,
+    ProcessSuite,
+    SessionSuite,
+    SystemStorageSuite,
+    UserStorageSuite,
+    WatchSuite,
+)
+from faaskeeper_gcp.function_host import FunctionServer
+
+
+@pytest.fixture
+def provider() -> Provider:
+    return get_provider("gcp")
+
+
+class _OnGcp:
+    @pytest.fixture
+    def fk_config(self, deployed: Callable[..., Config], serve: Callable[..., FunctionServer]) -> Config:
+        # The functions start before, so stop after, the suite's clients.
+        config = deployed()
+        serve(config)
+        return config
+
+
+class TestInterfaces(_OnGcp, DeploymentSuite, SystemStorageSuite, UserStorageSuite, ChannelSuite):
+    pass
+
+
+class TestProtocol(_OnGcp, ClientSuite, ConsistencySuite, SessionSuite, WatchSuite, ProcessSuite):
+    pass

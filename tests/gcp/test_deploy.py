@@ -1,0 +1,194 @@
+"""``fk deploy service --provider gcp``, ``fk deploy functions``, ``fk status`` and ``fk remove
+service`` against fresh emulators, run as a user runs them: the ``fk`` command, the functions
+served by ``python -m faaskeeper_gcp.function_host`` in a process of their own."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from faaskeeper.client import FaaSKeeperClient
+from faaskeeper.config import Config
+from faaskeeper.exceptions import ConfigurationException
+from faaskeeper.testing.processes import WorkerProcess
+from faaskeeper.testing.support import wait_until
+from faaskeeper.watch import WatchedEvent
+from faaskeeper_gcp.names import FUNCTIONS
+from faaskeeper_gcp.settings import GcpSettings
+
+from .conftest import PROJECT, gcp_config
+
+FK = [sys.executable, "-m", "faaskeeper_deploy"]
+
+
+def fk(*args: str) -> str:
+    done = subprocess.run([*FK, *args], capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def status(config_file: Path) -> dict[str, str]:
+    """``fk status``'s lines, ``key  value``, as a mapping."""
+    lines = fk("status", "--config", str(config_file)).splitlines()
+    return dict(line.split(None, 1) for line in lines if line.strip())
+
+
+def resources(config: Config) -> dict[str, Any]:
+    """Every topic, subscription and Firestore document of the deployment that exists."""
+    settings = GcpSettings.from_config(config)
+    project = f"projects/{settings.project}"
+    prefix = settings.names.prefix + "-"
+    topics = [t.name for t in settings.publisher().list_topics(project=project) if prefix in t.name]
+    subscriptions = {
+        s.name.rsplit("/", 1)[1]: s
+        for s in settings.subscriber().list_subscriptions(project=project)
+        if prefix in s.name
+    }
+    root = settings.firestore().collection("faaskeeper").document(settings.names.deployment)
+    documents = [root.path] if root.get().exists else []
+    documents += [c.id for c in root.collections()]
+    settings.close()
+    return {"topics": topics, "subscriptions": subscriptions, "documents": documents}
+
+
+@pytest.fixture
+def config_file(gcp: None, tmp_path: Path) -> Iterator[Path]:
+    config = gcp_config()
+    path = tmp_path / "gcp.json"
+    raw = config.serialize()
+    del raw["cloud-provider"]  # given by --provider, as a new user would
+    path.write_text(json.dumps(raw))
+    yield path
+    subprocess.run([*FK, "remove", "service", "--config", str(path)], capture_output=True, timeout=120, check=False)
+
+
+@pytest.fixture
+def functions_process(tmp_path: Path) -> Iterator[Callable[[Path], subprocess.Popen[bytes]]]:
+    """``functions_process(config_file)``: the deployed config's functions served in their own process."""
+    started: list[subprocess.Popen[bytes]] = []
+    log = (tmp_path / "functions.log").open("w")
+
+    def start(config_file: Path) -> subprocess.Popen[bytes]:
+        command = [sys.executable, "-m", "faaskeeper_gcp.function_host", str(config_file)]
+        started.append(subprocess.Popen(command, stdout=log, stderr=log))
+        return started[-1]
+
+    yield start
+    for proc in started:
+        proc.terminate()
+        proc.wait(10)
+    log.close()
+
+
+def test_deploy_creates_the_layout_and_remove_leaves_nothing(config_file: Path) -> None:
+    out = fk("deploy", "service", "--provider", "gcp", "--config", str(config_file))
+    assert "gcp: deployed" in out
+    config = Config.from_file(config_file)
+    assert (config.cloud_provider, config.writer_queue and config.writer_queue.value) == ("gcp", "pubsub")
+    found = resources(config)
+    names = GcpSettings.from_config(config).names
+    assert sorted(t.rsplit("/", 1)[1] for t in found["topics"]) == sorted(names.topics)
+    assert sorted(found["subscriptions"]) == sorted(names.subscriptions)
+    endpoint = config.provider_section["functions-endpoint"]
+    for function in FUNCTIONS:
+        push = found["subscriptions"][names.push_subscription(function)]
+        assert push.push_config.push_endpoint == f"{endpoint}/{function}"
+        assert push.enable_message_ordering
+        assert push.dead_letter_policy.dead_letter_topic.endswith(names.dead_letter_topic(function))
+        assert push.dead_letter_policy.max_delivery_attempts == 20
+    assert sorted(found["documents"][1:]) == ["data", "nodes", "queues"]
+    shown = status(config_file)
+    assert (shown["nodes"], shown["sessions"], shown["transactions"]) == ("1", "0", "0")
+
+    raw = json.loads(config_file.read_text())
+    raw["gcp"]["functions-endpoint"] = "http://127.0.0.1:9"
+    config_file.write_text(json.dumps(raw))
+    assert "functions of" in fk("deploy", "functions", "--config", str(config_file))
+    moved = resources(Config.from_file(config_file))["subscriptions"][names.push_subscription("writer")]
+    assert moved.push_config.push_endpoint == "http://127.0.0.1:9/writer"
+
+    fk("remove", "service", "--config", str(config_file))
+    assert resources(config) == {"topics": [], "subscriptions": {}, "documents": []}
+
+
+def test_a_new_users_session(
+    config_file: Path, functions_process: Callable[[Path], subprocess.Popen[bytes]], tmp_path: Path
+) -> None:
+    fk("deploy", "service", "--provider", "gcp", "--config", str(config_file))
+    functions = functions_process(config_file)
+    config = Config.from_file(config_file)
+    client = FaaSKeeperClient(config, timeout=30)
+    client.start()
+    events: list[WatchedEvent] = []
+    fired = threading.Event()
+
+    def watcher(event: WatchedEvent) -> None:
+        events.append(event)
+        fired.set()
+
+    try:
+        client.create("/app", b"v1")
+        assert client.get_data("/app", watch=watcher).data == b"v1"
+        assert client.set_data("/app", b"v2", version=0).stat.version == 1
+        assert fired.wait(20)
+        assert [(e.event_type.name, e.path) for e in events] == [("NODE_DATA_CHANGED", "/app")]
+        job = client.create("/app/job-", b"", sequential=True)
+        assert job.path == "/app/job-0000000000"
+        assert client.exists("/app/none") is None
+        assert [c.path for c in client.get_children("/app")] == [job.path]
+        client.delete(job.path)
+
+        # Another client's ephemeral node vanishes once that client is killed.
+        worker = WorkerProcess(config, 30)
+        worker.call("create", "/app/leader", ephemeral=True)
+        assert client.exists("/app/leader") is not None
+        worker.kill()
+        wait_until(lambda: client.exists("/app/leader") is None, 30, "the killed client's ephemeral node to vanish")
+        # The session itself is dropped just after its ephemeral nodes.
+        wait_until(lambda: status(config_file)["sessions"] == "1", 30, "only this client's session to remain")
+    finally:
+        client.stop()
+    assert functions.poll() is None, (tmp_path / "functions.log").read_text()
+    fk("remove", "service", "--config", str(config_file))
+    assert resources(config) == {"topics": [], "subscriptions": {}, "documents": []}
+
+
+@pytest.mark.parametrize(
+    ("change", "named"),
+    [
+        ({"user-storage": "persistent"}, "user-storage"),
+        ({"worker-queue": "sqs"}, "worker-queue"),
+        ({"client-channel": "sqs"}, "client-channel"),
+        ({"deployment-name": "no/slash"}, "deployment-name"),
+        ({"max-data-size": 2_000_000}, "max-data-size"),
+        ({"gcp": {"functions-endpoint": "127.0.0.1:80", "project": PROJECT}}, "gcp.functions-endpoint"),
+    ],
+)
+def test_bad_configs_are_refused_naming_the_key(change: dict[str, Any], named: str) -> None:
+    raw = {**gcp_config().serialize(), **change}
+    with pytest.raises(ConfigurationException, match=named.replace(".", r"\.")):
+        GcpSettings.from_config(Config.deserialize(raw))
+
+
+def test_a_project_is_required(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("GOOGLE_CLOUD_PROJECT", raising=False)
+    raw = gcp_config().serialize()
+    raw["gcp"] = {"functions-endpoint": "http://127.0.0.1:8080"}
+    with pytest.raises(ConfigurationException, match=r"gcp\.project"):
+        GcpSettings.from_config(Config.deserialize(raw))
+
+
+def test_deploy_without_a_functions_endpoint_explains(gcp: None) -> None:
+    from faaskeeper.plugins.manager import get_provider
+
+    raw = gcp_config().serialize()
+    raw["gcp"] = {"project": PROJECT}
+    with pytest.raises(ConfigurationException, match=r"functions-endpoint.*not implemented"):
+        get_provider("gcp").deploy(Config.deserialize(raw))

@@ -1,0 +1,128 @@
+"""Functions dying mid-write and duplicate deliveries, through real Pub/Sub push delivery: an
+instance that dies answers 500 (as Cloud Functions does), Pub/Sub redelivers, and the protocol
+finishes the write exactly once."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+import pytest
+
+import faaskeeper_gcp.handlers as handlers
+from faaskeeper.client import FaaSKeeperClient
+from faaskeeper.config import Config
+from faaskeeper.plugins.manager import get_provider
+from faaskeeper.protocol.messages import Op
+from faaskeeper.protocol.settings import FunctionCrash
+from faaskeeper.testing.support import HandSession, Inbox, crash_at, wait_until
+from faaskeeper_gcp.deployment import GcpDeployment
+from faaskeeper_gcp.function_host import FunctionServer
+
+#: The points where a function died, in order.
+crashed: list[str] = []
+
+
+@pytest.fixture
+def running(deployed: Callable[..., Config], serve: Callable[..., FunctionServer]) -> Iterator[Callable[..., Config]]:
+    """``running(*crash_points)``: a deployment whose functions die the first time they reach each point."""
+    crashed.clear()
+
+    def start(*points: str) -> Config:
+        config = deployed(**{"lock-max-hold": 1})
+        crash = crash_at(*points)
+
+        def hook(point: str) -> None:
+            try:
+                crash(point)
+            except FunctionCrash:
+                crashed.append(point)
+                raise
+
+        handlers.faults = hook
+        serve(config, schedule=False)
+        return config
+
+    yield start
+    handlers.faults = None
+
+
+@pytest.fixture
+def opened() -> Iterator[Callable[[Config], GcpDeployment]]:
+    deployments: list[GcpDeployment] = []
+
+    def open_(config: Config) -> GcpDeployment:
+        deployment = get_provider("gcp").open(config)
+        assert isinstance(deployment, GcpDeployment)
+        deployments.append(deployment)
+        return deployment
+
+    yield open_
+    for deployment in deployments:
+        deployment.close()
+
+
+def test_writer_dying_after_push_is_finished_by_the_distributor(
+    running: Callable[..., Config], opened: Callable[[Config], GcpDeployment]
+) -> None:
+    config = running("writer.pushed")
+    deployment = opened(config)
+    with FaaSKeeperClient(config, timeout=30) as client:
+        node = client.create("/crash", b"data")
+        assert node.path == "/crash"
+        stored = client.get_data("/crash")
+        assert stored.data == b"data"
+        assert [c.path for c in client.get_children("/")] == ["/crash"]
+    assert crashed == ["writer.pushed"]
+    system = deployment.system_storage.read_node("/crash")
+    assert system is not None
+    assert (system.exists, system.lock, system.pending) == (True, None, ())
+    # Two events, the create and the session's close: the dead writer's request, delivered again
+    # before the close (one ordering key per session), was recognised as done and not pushed again.
+    # (The cursor advances just after the reply is sent.)
+    wait_until(lambda: deployment.distributor_queue.positions() == (2, 2), 10, "two events, both applied")
+
+
+def test_distributor_dying_before_reply_is_redelivered(
+    running: Callable[..., Config], opened: Callable[[Config], GcpDeployment]
+) -> None:
+    config = running("distributor.applied")
+    deployment = opened(config)
+    with FaaSKeeperClient(config, timeout=30) as client:
+        client.create("/applied", b"v")
+        stored = client.get_data("/applied")
+        assert (stored.data, stored.stat.version) == (b"v", 0)
+    assert crashed == ["distributor.applied"]
+    node = deployment.system_storage.read_node("/applied")
+    assert node is not None
+    assert node.pending == ()
+    wait_until(lambda: deployment.distributor_queue.positions() == (2, 2), 10, "the create and the session's close")
+
+
+def test_duplicate_delivery_is_applied_once(
+    running: Callable[..., Config], opened: Callable[[Config], GcpDeployment]
+) -> None:
+    deployment = opened(running())
+    inbox = Inbox()
+    listener = deployment.listener()
+    listener.start(inbox)
+    try:
+        session = HandSession(deployment.writer_queue, listener.address, inbox)
+        assert inbox.wait_reply(session.push(session.request(Op.REGISTER_SESSION)), 20).ok
+        session.push(session.request(Op.CREATE, "/once", b"0"))
+        update = session.request(Op.SET_DATA, "/once", b"1")
+        session.push(update, dedup="first delivery")
+        session.push(update, dedup="second delivery")
+        refused = session.request(Op.SET_DATA, "/once", b"2", version=7)
+        session.push(refused, dedup="first delivery of the refused")
+        session.push(refused, dedup="second delivery of the refused")
+        # A refusal is answered by the writer, a success by the distributor once applied: wait for both.
+        assert inbox.wait_reply(update.seq, 20).ok
+        wait_until(lambda: len(inbox.replies(refused.seq)) == 2, 20, "both answers to the refused request")
+        stored = deployment.user_storage.read("/once")
+        assert stored is not None
+        assert (stored.data, stored.stat.version) == (b"1", 1)
+        assert [r.ok for r in inbox.replies(update.seq)] == [True]
+        assert all(r.error == "BadVersion" for r in inbox.replies(refused.seq))
+        wait_until(lambda: deployment.distributor_queue.positions() == (2, 2), 10, "the create and one set_data")
+    finally:
+        listener.stop()

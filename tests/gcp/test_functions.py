@@ -1,0 +1,192 @@
+"""The Cloud Functions entry points fed by real Pub/Sub push deliveries: malformed and forged
+messages are dead-lettered (kept in the dead-letter topic's subscription, with the reason) and
+never applied, and the functions go on serving; every request is metered."""
+
+from __future__ import annotations
+
+import base64
+import time
+from collections.abc import Callable
+
+import pytest
+
+from faaskeeper.client import FaaSKeeperClient
+from faaskeeper.config import Config
+from faaskeeper.exceptions import ProviderException
+from faaskeeper.plugins.manager import get_provider
+from faaskeeper.protocol.messages import DistributorEvent, EventKind, Op, WriteRequest
+from faaskeeper.testing.support import Inbox, wait_until
+from faaskeeper_gcp.deployment import GcpDeployment
+from faaskeeper_gcp.function_host import FunctionServer
+from faaskeeper_gcp.functions import PushedMessage
+from faaskeeper_gcp.metering import METER, difference
+from faaskeeper_gcp.pubsub import GROUP_ATTRIBUTE, REASON_ATTRIBUTE, SEQUENCE_ATTRIBUTE, Topics
+from faaskeeper_gcp.settings import GcpSettings
+
+
+@pytest.fixture
+def running(deployed: Callable[..., Config], serve: Callable[..., FunctionServer]) -> Config:
+    config = deployed()
+    serve(config, schedule=False)
+    return config
+
+
+def dead_letters(config: Config, function: str, count: int) -> list[tuple[bytes, dict[str, str]]]:
+    """Wait for ``count`` messages in ``function``'s dead-letter subscription; acknowledge them."""
+    settings = GcpSettings.from_config(config)
+    subscriber = settings.subscriber()
+    name = f"projects/{settings.project}/subscriptions/{settings.names.dead_letter_subscription(function)}"
+    found: list[tuple[bytes, dict[str, str]]] = []
+
+    def pulled() -> bool:
+        response = subscriber.pull(subscription=name, max_messages=10, timeout=2)
+        if response.received_messages:
+            subscriber.acknowledge(subscription=name, ack_ids=[m.ack_id for m in response.received_messages])
+        found.extend((m.message.data, dict(m.message.attributes)) for m in response.received_messages)
+        return len(found) >= count
+
+    wait_until(pulled, 20, f"{count} dead-lettered {function} messages", interval=0.1)
+    settings.close()
+    return found
+
+
+def publish(config: Config, function: str, data: bytes, ordering_key: str = "", **attributes: str) -> None:
+    settings = GcpSettings.from_config(config)
+    Topics(settings).publish(settings.names.topic(function), data, ordering_key, attributes)
+    settings.close()
+
+
+def test_garbage_on_the_writer_topic_is_dead_lettered_and_the_session_goes_on(running: Config) -> None:
+    client = FaaSKeeperClient(running, timeout=20)
+    session = client.start()
+    try:
+        publish(running, "writer", b"not a request", session, **{GROUP_ATTRIBUTE: session})
+        [(data, attributes)] = dead_letters(running, "writer", 1)
+        assert data == b"not a request"
+        assert "bad magic" in attributes[REASON_ATTRIBUTE]
+        node = client.create("/after", b"x")  # the session's ordering key is not blocked
+        assert node.path == "/after"
+        assert [c.path for c in client.get_children("/")] == ["/after"]
+    finally:
+        client.stop()
+
+
+def test_a_message_without_a_group_is_dead_lettered(running: Config) -> None:
+    publish(running, "writer", b"FK1whatever")
+    [(_, attributes)] = dead_letters(running, "writer", 1)
+    assert GROUP_ATTRIBUTE in attributes[REASON_ATTRIBUTE]
+
+
+def test_a_forged_token_is_dead_lettered_never_applied(running: Config) -> None:
+    client = FaaSKeeperClient(running, timeout=20)
+    session = client.start()
+    try:
+        forged = WriteRequest(Op.CREATE, session, "not-the-token", 99, path="/forged", data=b"x")
+        publish(running, "writer", forged.encode(), session, **{GROUP_ATTRIBUTE: session})
+        [(data, attributes)] = dead_letters(running, "writer", 1)
+        assert data == forged.encode()
+        assert "wrong token" in attributes[REASON_ATTRIBUTE]
+        assert client.exists("/forged") is None
+        assert client.create("/real", b"").path == "/real"
+    finally:
+        client.stop()
+
+
+def test_a_doorbell_without_an_id_is_dead_lettered(running: Config) -> None:
+    publish(running, "distributor", b"", "distributor", **{SEQUENCE_ATTRIBUTE: "soon"})
+    [(_, attributes)] = dead_letters(running, "distributor", 1)
+    assert "transaction id" in attributes[REASON_ATTRIBUTE]
+    client = FaaSKeeperClient(running, timeout=20)
+    client.start()
+    try:
+        assert client.create("/still", b"").path == "/still"
+    finally:
+        client.stop()
+
+
+def test_push_payload_shapes() -> None:
+    data = {"message": {"data": base64.b64encode(b"body").decode(), "attributes": {"a": "b"}, "messageId": "7"}}
+    pushed = PushedMessage.from_event_data(data)
+    assert (pushed.data, pushed.attributes, pushed.message_id) == (b"body", {"a": "b"}, "7")
+    with pytest.raises(ValueError, match="no Pub/Sub message"):
+        PushedMessage.from_event_data({"subscription": "s"})
+    with pytest.raises(ValueError, match="not base64"):
+        PushedMessage.from_event_data({"message": {"data": "%%%", "messageId": "1"}})
+
+
+def test_requests_of_one_write_are_metered(running: Config) -> None:
+    distributed = ("functions:distributor", "invocations")
+
+    def finished(since: dict[tuple[str, str], int]) -> dict[tuple[str, str], int]:
+        """What was counted since ``since``, once the distributor's invocation ended (it goes on
+        after answering the client, to finish the transaction)."""
+        wait_until(
+            lambda: difference(METER.snapshot(), since).get(distributed, 0) >= 1, 10, "the distributor's invocation"
+        )
+        return difference(METER.snapshot(), since)
+
+    client = FaaSKeeperClient(running, timeout=20)
+    client.start()
+    try:
+        start = METER.snapshot()
+        client.create("/metered", b"v0")
+        finished(start)
+        before = METER.snapshot()
+        client.set_data("/metered", b"v1")
+        counted = finished(before)
+        assert counted[("functions:writer", "invocations")] == 1
+        assert counted[("functions:distributor", "invocations")] == 1
+        assert counted[("pubsub", "messages")] == 2  # the request and the distributor's doorbell
+        assert counted[("firestore", "writes")] >= 4
+        assert counted[("firestore", "reads")] >= 4
+    finally:
+        client.stop()
+
+
+def test_requests_wait_in_pubsub_until_the_functions_come_up(
+    deployed: Callable[..., Config], serve: Callable[..., FunctionServer]
+) -> None:
+    config = deployed()
+    server = serve(config, schedule=False)
+    client = FaaSKeeperClient(config, timeout=30)
+    client.start()
+    try:
+        server.stop()  # pushes now fail (connection refused) and Pub/Sub redelivers them
+        pending = [client.create_async(f"/n{i}", b"") for i in range(3)]
+        time.sleep(1.0)
+        assert not any(f.done() for f in pending)
+        server.start()
+        assert [f.get(30).path for f in pending] == ["/n0", "/n1", "/n2"]
+        created = [client.get_data(f"/n{i}").stat.czxid for i in range(3)]
+        assert created == sorted(set(created)), "one session's writes take effect in the order issued"
+    finally:
+        client.stop()
+
+
+def test_a_lost_doorbell_is_made_up_by_the_heartbeat(
+    deployed: Callable[..., Config], serve: Callable[..., FunctionServer], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = deployed()
+    serve(config)  # with the heartbeat's schedule
+    deployment = get_provider("gcp").open(config)
+    assert isinstance(deployment, GcpDeployment)
+    inbox = Inbox()
+    listener = deployment.listener()
+    listener.start(inbox)
+    try:
+        queue = deployment.distributor_queue
+
+        def lost(seq: int) -> None:
+            raise ProviderException("publish failed")
+
+        # The writer appended its event, then its doorbell was lost.
+        monkeypatch.setattr(queue, "ring", lost)
+        barrier = DistributorEvent(EventKind.BARRIER, "s1", 7, listener.address, Op.DEREGISTER_SESSION)
+        seq = queue.send(barrier.encode(), "distributor", "lost-doorbell")
+        monkeypatch.undo()
+        # Nothing else publishes doorbells here: only the heartbeat's ring can deliver it.
+        assert inbox.wait_reply(7, 20).ok
+        wait_until(lambda: queue.positions() == (seq, seq), 10, "the log drained")
+    finally:
+        listener.stop()
+        deployment.close()
