@@ -34,10 +34,10 @@ def fk(*args: str) -> str:
     return done.stdout
 
 
-def status(config_file: Path) -> dict[str, str]:
-    """``fk status``'s lines, ``key  value``, as a mapping."""
-    lines = fk("status", "--config", str(config_file)).splitlines()
-    return dict(line.split(None, 1) for line in lines if line.strip())
+def status(config_file: Path) -> dict[str, Any]:
+    """``fk status --json``: the counts, with the provider's details beside them."""
+    shown = json.loads(fk("status", "--json", "--config", str(config_file)))
+    return {**shown, **shown.get("details", {})}
 
 
 def resources(config: Config) -> dict[str, Any]:
@@ -105,7 +105,7 @@ def test_deploy_creates_the_layout_and_remove_leaves_nothing(config_file: Path) 
         assert push.dead_letter_policy.max_delivery_attempts == 20
     assert sorted(found["documents"][1:]) == ["data", "nodes", "queues"]
     shown = status(config_file)
-    assert (shown["nodes"], shown["sessions"], shown["transactions"]) == ("1", "0", "0")
+    assert (shown["nodes"], shown["sessions"], shown["transactions"]) == (1, 0, "0")
 
     raw = json.loads(config_file.read_text())
     raw["gcp"]["functions-endpoint"] = "http://127.0.0.1:9"
@@ -152,7 +152,7 @@ def test_a_new_users_session(
         worker.kill()
         wait_until(lambda: client.exists("/app/leader") is None, 30, "the killed client's ephemeral node to vanish")
         # The session itself is dropped just after its ephemeral nodes.
-        wait_until(lambda: status(config_file)["sessions"] == "1", 30, "only this client's session to remain")
+        wait_until(lambda: status(config_file)["sessions"] == 1, 30, "only this client's session to remain")
     finally:
         client.stop()
     assert functions.poll() is None, (tmp_path / "functions.log").read_text()

@@ -21,6 +21,7 @@ from typing import Any
 
 from google.api_core import exceptions as google_errors
 
+from faaskeeper.api.provider import SILENT, DeploymentStatus, Reporter
 from faaskeeper.config import Config
 from faaskeeper.exceptions import ConfigurationException
 from faaskeeper_gcp.deployment import GcpDeployment
@@ -95,11 +96,15 @@ def create_firestore(deployment: GcpDeployment) -> None:
     deployment.distributor_queue.ensure()
 
 
-def deploy_service(config: Config, settings: GcpSettings, *, clean: bool = False) -> Config:
+def deploy_service(
+    config: Config, settings: GcpSettings, *, clean: bool = False, reporter: Reporter = SILENT
+) -> Config:
     _require_endpoint(settings)
     if clean:
-        remove_service(config, settings)
+        remove_service(config, settings, reporter=reporter)
+    reporter.step(f"creating the Pub/Sub topics and subscriptions of {settings.names.deployment!r}")
     create_pubsub(settings)
+    reporter.step("creating the Firestore documents: the root node, the distributor's log")
     deployment = GcpDeployment(config, settings)
     try:
         create_firestore(deployment)
@@ -110,9 +115,10 @@ def deploy_service(config: Config, settings: GcpSettings, *, clean: bool = False
     return Config.deserialize(out)
 
 
-def deploy_functions(config: Config, settings: GcpSettings) -> None:
+def deploy_functions(config: Config, settings: GcpSettings, *, reporter: Reporter = SILENT) -> None:
     """Point the push subscriptions at the functions served at ``gcp.functions-endpoint`` now."""
     endpoint = _require_endpoint(settings)
+    reporter.step(f"pointing the push subscriptions at {endpoint}")
     subscriber = settings.subscriber()
     for function in FUNCTIONS:
         name = f"projects/{settings.project}/subscriptions/{settings.names.push_subscription(function)}"
@@ -122,9 +128,10 @@ def deploy_functions(config: Config, settings: GcpSettings) -> None:
             )
 
 
-def remove_service(config: Config, settings: GcpSettings) -> None:
+def remove_service(config: Config, settings: GcpSettings, *, reporter: Reporter = SILENT) -> None:
     """Delete the subscriptions, topics and Firestore documents of the deployment (none is an error)."""
     names, project = settings.names, settings.project
+    reporter.step(f"deleting the Pub/Sub subscriptions and topics of {names.deployment!r}")
     subscriber, publisher = settings.subscriber(), settings.publisher()
     for subscription in names.subscriptions:
         with gcp_errors(f"delete subscription {subscription}"), contextlib.suppress(google_errors.NotFound):
@@ -132,6 +139,7 @@ def remove_service(config: Config, settings: GcpSettings) -> None:
     for topic in names.topics:
         with gcp_errors(f"delete topic {topic}"), contextlib.suppress(google_errors.NotFound):
             publisher.delete_topic(topic=f"projects/{project}/topics/{topic}")
+    reporter.step("deleting the deployment's Firestore documents")
     deployment = GcpDeployment(config, settings)
     try:
         deployment.documents.recursive_delete("delete the deployment's documents")
@@ -139,23 +147,26 @@ def remove_service(config: Config, settings: GcpSettings) -> None:
         deployment.close()
 
 
-def service_status(config: Config, settings: GcpSettings) -> dict[str, Any]:
+def service_status(config: Config, settings: GcpSettings) -> DeploymentStatus:
     deployment = GcpDeployment(config, settings)
     try:
         storage = deployment.system_storage
         if not deployment.documents.get(deployment.documents.root, "read the deployment").exists:
-            return {"provider": "gcp", "deployed": False}
+            return {"provider": "gcp", "deployed": False, "deployment": settings.names.deployment}
         allocated, applied = deployment.distributor_queue.positions()
         return {
             "provider": "gcp",
             "deployed": True,
-            "project": settings.project,
-            "functions-endpoint": settings.functions_endpoint,
+            "deployment": settings.names.deployment,
             "nodes": storage.count_nodes(),
             "sessions": len(storage.list_sessions()),
             "watches": storage.count_watches(),
-            "transactions": allocated,
-            "distributor-backlog": allocated - applied,
+            "details": {
+                "project": settings.project,
+                "functions endpoint": settings.functions_endpoint or "",
+                "transactions": str(allocated),
+                "distributor backlog": str(allocated - applied),
+            },
         }
     finally:
         deployment.close()

@@ -3,7 +3,8 @@
 Fields: ``state`` (the NodeState as JSON), ``exists`` (False for a tombstone or a placeholder
 holding a create's lock), ``owner`` (the session owning an existing ephemeral node, else None),
 ``lock_token`` and ``lock_ts`` (None when unlocked), ``pending`` (transaction ids committed but
-not yet finished by the distributor, in order).
+not yet finished by the distributor, in order), ``requests`` (per session, ``[seq, timestamp]`` of
+its last request committed here while it may still be redelivered; absent when none).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Any
 from google.cloud.firestore_v1.base_query import FieldFilter
 from google.cloud.firestore_v1.document import DocumentReference
 
-from faaskeeper.api.storage import Commit, Lock, NodeState, SystemNode
+from faaskeeper.api.storage import Commit, Lock, NodeState, RequestMark, SystemNode
 from faaskeeper_gcp.firestore_base import Batch, Documents, Snapshot, cycles, document_id, exhausted
 
 
@@ -37,7 +38,11 @@ def node_from_snapshot(path: str, snapshot: Snapshot) -> SystemNode:
     token = data.get("lock_token")
     lock = Lock(str(token), float(data["lock_ts"])) if token is not None else None
     return SystemNode(
-        path, NodeState.from_dict(json.loads(data["state"])), lock, tuple(int(t) for t in data.get("pending", ()))
+        path,
+        NodeState.from_dict(json.loads(data["state"])),
+        lock,
+        tuple(int(t) for t in data.get("pending", ())),
+        {sid: RequestMark(int(seq), float(ts)) for sid, (seq, ts) in (data.get("requests") or {}).items()},
     )
 
 
@@ -72,7 +77,7 @@ class NodeDocuments:
             if node.lock is not None and node.lock.timestamp >= lock.timestamp - max_hold:
                 return None
             if self._docs.update(ref, {"lock_token": lock.token, "lock_ts": lock.timestamp}, snapshot, "lock node"):
-                return SystemNode(path, node.state, lock, node.pending)
+                return SystemNode(path, node.state, lock, node.pending, node.requests)
         raise exhausted("lock node")
 
     def unlock_node(self, path: str, lock: Lock) -> None:
@@ -110,7 +115,11 @@ class NodeDocuments:
             if node.lock is None or node.lock.token != commit.lock_token:
                 return commit.txn in node.pending
             state = update.resolved(commit.txn)
-            batch.update(ref, self.fields(update.path, state, None, [*node.pending, commit.txn]), snapshot)
+            fields = self.fields(update.path, state, None, [*node.pending, commit.txn])
+            if update.path == commit.record_path:
+                marks = commit.marks(node.requests)
+                fields["requests"] = {sid: [mark.seq, mark.timestamp] for sid, mark in marks.items()}
+            batch.update(ref, fields, snapshot)
         return None
 
     def finish_transaction(self, paths: Sequence[str], txn: int) -> None:

@@ -16,7 +16,7 @@ from google.cloud.firestore_v1.base_query import FieldFilter
 from google.cloud.firestore_v1.document import DocumentReference
 
 from faaskeeper.api.storage import SessionRecord, WatchKind, WatchRecord
-from faaskeeper_gcp.firestore_base import Batch, Documents, Snapshot, cycles, document_id, exhausted
+from faaskeeper_gcp.firestore_base import Documents, Snapshot, cycles, document_id, exhausted
 
 
 def session_fields(session: SessionRecord) -> dict[str, Any]:
@@ -70,21 +70,6 @@ class SessionDocuments:
             ):
                 return True
         raise exhausted("record outcome")
-
-    def stage_session(self, session_id: str, seq: int, batch: Batch) -> None:
-        """Add to ``batch``: the session's ``last_seq`` advances to ``seq`` (if behind) and its
-        ``last_outcome`` is cleared, conditional on the session as read here (none if it is gone)."""
-        ref = self.session_ref(session_id)
-        snapshot = self._docs.get(ref, "commit")
-        if not snapshot.exists:
-            return
-        changes: dict[str, Any] = {}
-        if int(snapshot.get("last_seq")) < seq:
-            changes["last_seq"] = seq
-        if snapshot.get("last_outcome") is not None:
-            changes["last_outcome"] = None
-        if changes:
-            batch.update(ref, changes, snapshot)
 
     def delete_session(self, session_id: str) -> None:
         self._docs.delete(self.session_ref(session_id), "delete session")

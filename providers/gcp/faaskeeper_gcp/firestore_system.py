@@ -45,8 +45,6 @@ class FirestoreSystemStorage(SystemStorage):
             staged = self._nodes.stage_commit(commit, batch)
             if staged is not None:
                 return staged
-            if commit.request_seq is not None:
-                self._sessions.stage_session(commit.session_id, commit.request_seq, batch)
             if batch.commit("commit"):
                 return True
         raise exhausted("commit")

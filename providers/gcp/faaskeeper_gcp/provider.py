@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from faaskeeper.api.provider import Capability, Provider
+from faaskeeper.api.provider import SILENT, Capability, DeploymentStatus, Provider, Reporter
 from faaskeeper.config import Config
 from faaskeeper_gcp.settings import GcpSettings
 
@@ -29,36 +29,36 @@ class GcpProvider(Provider):
 
         return GcpDeployment(config, GcpSettings.from_config(config))
 
-    def deploy(self, config: Config, *, clean: bool = False) -> Config:
+    def deploy(self, config: Config, *, clean: bool = False, reporter: Reporter = SILENT) -> Config:
         from faaskeeper_gcp.deploy import deploy_service
 
         settings = GcpSettings.from_config(config)
         try:
-            return deploy_service(config, settings, clean=clean)
+            return deploy_service(config, settings, clean=clean, reporter=reporter)
         finally:
             settings.close()
 
-    def deploy_functions(self, config: Config) -> bool:
+    def deploy_functions(self, config: Config, *, reporter: Reporter = SILENT) -> bool:
         """Point the push subscriptions at the configured functions endpoint (``fk deploy functions``)."""
         from faaskeeper_gcp.deploy import deploy_functions
 
         settings = GcpSettings.from_config(config)
         try:
-            deploy_functions(config, settings)
+            deploy_functions(config, settings, reporter=reporter)
         finally:
             settings.close()
         return True
 
-    def remove(self, config: Config) -> None:
+    def remove(self, config: Config, *, reporter: Reporter = SILENT) -> None:
         from faaskeeper_gcp.deploy import remove_service
 
         settings = GcpSettings.from_config(config)
         try:
-            remove_service(config, settings)
+            remove_service(config, settings, reporter=reporter)
         finally:
             settings.close()
 
-    def status(self, config: Config) -> dict[str, Any]:
+    def status(self, config: Config, *, reporter: Reporter = SILENT) -> DeploymentStatus:
         from faaskeeper_gcp.deploy import service_status
 
         settings = GcpSettings.from_config(config)
