@@ -50,6 +50,7 @@ class Distributor:
         if not self._committed(event, txn):
             log.info("transaction %d (%s %s) did not commit; dropped", txn, event.op, event.primary_path)
             return
+        self._settings.fault("distributor.committed")
         self._apply(event, txn)
         self._settings.fault("distributor.applied")
         # Watches fire after the data is in user storage (a watch registered meanwhile is seen
@@ -60,6 +61,7 @@ class Distributor:
             self._reply(event.reply_to, Reply.success(event.seq, event.result_path, primary.stat))
         self._settings.fault("distributor.replied")
         self._system.finish_transaction([u.path for u in event.updates], txn)
+        self._settings.fault("distributor.popped")
 
     def _committed(self, event: DistributorEvent, txn: int) -> bool:
         node = self._system.read_node(event.primary_path)
