@@ -64,9 +64,8 @@ def concurrent_register(ops: int, sessions: int, seed: int) -> History:
             zxid += 1
             version += 1
             data = f"{zxid:02x}"
-            history.calls.append(
-                call(session, index, "set", "/n", invoke, complete, data=data, result={"version": version, "mzxid": zxid})
-            )
+            result = {"version": version, "mzxid": zxid}
+            history.calls.append(call(session, index, "set", "/n", invoke, complete, data=data, result=result))
         elif choice < 0.7:
             expected = version if rng.random() < 0.5 else version + 7
             if expected == version:

@@ -49,9 +49,7 @@ def test_a_lost_update_is_not_linearizable() -> None:
 
 
 def test_a_stale_failure_is_not_linearizable() -> None:
-    history = History(
-        calls=[CREATED, call("b", 0, "set", "/n", 2.0, 3.0, version=0, ok=False, error="BadVersion")]
-    )
+    history = History(calls=[CREATED, call("b", 0, "set", "/n", 2.0, 3.0, version=0, ok=False, error="BadVersion")])
     assert properties(history) == {"linearizable"}
 
 

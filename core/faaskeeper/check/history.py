@@ -79,8 +79,11 @@ class History:
     ends: list[SessionEnd] = field(default_factory=list)
     #: The nodes at the end, after every session ended: path -> {"data", "version", "owner"}.
     final: dict[str, dict[str, Any]] | None = None
+    #: Faults injected into the functions while the history was recorded.
+    faults: int = 0
 
     def extend(self, other: History) -> None:
+        self.faults += other.faults
         self.calls.extend(other.calls)
         self.notices.extend(other.notices)
         self.ends.extend(other.ends)
@@ -103,14 +106,18 @@ class History:
             yield json.dumps({"type": "end", **asdict(end)})
         if self.final is not None:
             yield json.dumps({"type": "final", "nodes": self.final})
+        if self.faults:
+            yield json.dumps({"type": "faults", "count": self.faults})
 
     def save(self, path: Path) -> None:
         path.write_text("".join(line + "\n" for line in self.to_lines()))
 
     @staticmethod
     def from_lines(lines: Iterable[str]) -> History:
-        """Parse JSON lines; a line cut short by a process killed mid-write is skipped."""
+        """Parse JSON lines; a line cut short by a process killed mid-write is skipped. A call
+        recorded twice (at its invocation, then with its response) keeps its last record."""
         history = History()
+        calls: dict[tuple[str, int], Call] = {}
         for line in lines:
             if not line.strip():
                 continue
@@ -120,15 +127,19 @@ class History:
                 continue
             kind = record.pop("type")
             if kind == "call":
-                history.calls.append(Call(**record))
+                call = Call(**record)
+                calls[call.key] = call
             elif kind == "notice":
                 history.notices.append(WatchNotice(**record))
             elif kind == "end":
                 history.ends.append(SessionEnd(**record))
             elif kind == "final":
                 history.final = record["nodes"]
+            elif kind == "faults":
+                history.faults += int(record["count"])
             else:
                 raise ValueError(f"unknown history record type {kind!r}")
+        history.calls = list(calls.values())
         return history
 
     @staticmethod

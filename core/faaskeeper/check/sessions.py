@@ -122,7 +122,11 @@ def watch_before_data(history: History) -> list[str]:
         for watch in watches:
             events = FIRED_BY[watch.op]
             seen = _observed(watch)
-            later = [c for c in calls if c.index > watch.index and c.known and c.op in _comparable(watch.op)]
+            later = [
+                c
+                for c in calls
+                if c.index > watch.index and c.known and c.path == watch.path and c.op in _comparable(watch.op)
+            ]
             for read in later:
                 if _observed(read) == seen or read.complete is None:
                     continue

@@ -1,0 +1,163 @@
+"""Random client calls on a few nodes, each recorded (invocation, then response) as it happens.
+
+Every record is a line written and flushed at once, so a process killed mid-call leaves the call
+recorded without a response. Nodes: ``ROOT/n0..`` (create, set with and without versions, delete,
+get, exists, watches), ``ROOT/e0..`` (ephemeral creates, contended between sessions), and
+``ROOT/q`` (sequential creates); ``get_children`` of ``ROOT`` with and without watches.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import asdict
+from typing import IO, Any
+
+from faaskeeper import paths
+from faaskeeper.check.history import Call, SessionEnd, WatchNotice
+from faaskeeper.client import FaaSKeeperClient
+from faaskeeper.exceptions import FaaSKeeperException, TimeoutException
+from faaskeeper.node import Node
+from faaskeeper.watch import WatchedEvent
+
+ROOT = "/h"
+QUEUE = f"{ROOT}/q"
+
+
+class Recorder:
+    """Writes a session's history records, one flushed JSON line each."""
+
+    def __init__(self, out: IO[str]) -> None:
+        self._out = out
+        self._guard = threading.Lock()
+
+    def write(self, kind: str, record: Any) -> None:
+        self.write_line({"type": kind, **asdict(record)})
+
+    def write_line(self, record: dict[str, Any]) -> None:
+        line = json.dumps(record)
+        with self._guard:
+            self._out.write(line + "\n")
+            self._out.flush()
+
+
+def _node(node: Node | None) -> dict[str, Any] | None:
+    if node is None:
+        return None
+    stat = node.stat
+    return {
+        "data": (node.data or b"").hex(),
+        "version": stat.version,
+        "czxid": stat.czxid,
+        "mzxid": stat.mzxid,
+        "owner": stat.ephemeral_owner,
+    }
+
+
+class Workload:
+    """One session's random calls, recorded."""
+
+    def __init__(self, client: FaaSKeeperClient, recorder: Recorder, rng: random.Random, nodes: int = 3) -> None:
+        self.client = client
+        self.recorder = recorder
+        self.rng = rng
+        self.nodes = [f"{ROOT}/n{i}" for i in range(nodes)]
+        self.ephemerals = [f"{ROOT}/e{i}" for i in range(2)]
+        self.session = client.session_id or ""
+        self._index = 0
+        self._completed = 0
+        self._versions: dict[str, int] = {}
+
+    def _watch(self, event: WatchedEvent) -> None:
+        notice = WatchNotice(self.session, event.path, event.type, event.timestamp, time.monotonic())
+        self.recorder.write("notice", notice)
+
+    def _call(self, op: str, path: str, run: Callable[[Call], Any], **args: Any) -> None:
+        call = Call(self.session, self._index, op, path, time.monotonic(), **args)
+        self._index += 1
+        self.recorder.write("call", call)
+        try:
+            call.result = run(call)
+            call.ok = True
+        except TimeoutException:
+            return  # no response: the call stays recorded without one
+        except FaaSKeeperException as err:
+            call.ok, call.error = False, err.code
+        call.complete = time.monotonic()
+        call.completed = self._completed
+        self._completed += 1
+        self.recorder.write("call", call)
+
+    def step(self) -> None:
+        """One random call."""
+        rng, client = self.rng, self.client
+        path = rng.choice(self.nodes)
+        data = rng.randbytes(2)
+        version = self._versions.get(path, 0) if rng.random() < 0.5 else -1
+        watch = self._watch if rng.random() < 0.3 else None
+        watched = watch is not None
+        choice = rng.random()
+        if choice < 0.15:
+            self._call("create", path, lambda _: self._created(client.create(path, data)), data=data.hex())
+        elif choice < 0.40:
+            update = lambda _: self._set(client.set_data(path, data, version))  # noqa: E731
+            self._call("set", path, update, data=data.hex(), version=version)
+        elif choice < 0.48:
+            self._call("delete", path, lambda _: client.delete(path, version), version=version)
+        elif choice < 0.68:
+            self._call("get", path, lambda _: self._seen(client.get_data(path, watch)), watch=watched)
+        elif choice < 0.80:
+            self._call("exists", path, lambda _: self._seen(client.exists(path, watch)), watch=watched)
+        elif choice < 0.88:
+            self._call("children", ROOT, lambda _: self._children(watch), watch=watched)
+        elif choice < 0.95:
+            eph = rng.choice(self.ephemerals)
+            make = lambda _: self._created(client.create(eph, b"", ephemeral=True))  # noqa: E731
+            self._call("create", eph, make, data="", ephemeral=True)
+        else:
+            queued = lambda _: self._created(client.create(f"{QUEUE}/s-", b"", sequential=True))  # noqa: E731
+            self._call("create", f"{QUEUE}/s-", queued, data="", sequential=True)
+
+    def _children(self, watch: Callable[[WatchedEvent], None] | None) -> list[str]:
+        return [paths.name(n.path) for n in self.client.get_children(ROOT, watch=watch)]
+
+    def _created(self, node: Node) -> dict[str, Any]:
+        self._versions[node.path] = 0
+        return {"path": node.path, "czxid": node.stat.czxid}
+
+    def _set(self, node: Node) -> dict[str, Any]:
+        self._versions[node.path] = node.stat.version
+        return {"version": node.stat.version, "mzxid": node.stat.mzxid}
+
+    def _seen(self, node: Node | None) -> dict[str, Any] | None:
+        if node is not None:
+            self._versions[node.path] = node.stat.version
+        return _node(node)
+
+    def close(self) -> None:
+        self.client.stop()
+        self.recorder.write("end", SessionEnd(self.session, "closed", time.monotonic()))
+
+
+def prepare(client: FaaSKeeperClient) -> None:
+    """Create the workload's parents, if missing."""
+    for path in (ROOT, QUEUE):
+        if client.exists(path) is None:
+            try:
+                client.create(path)
+            except FaaSKeeperException:
+                if client.exists(path) is None:
+                    raise
+
+
+def snapshot(client: FaaSKeeperClient) -> dict[str, dict[str, Any]]:
+    """The workload's nodes now (for the history's final record)."""
+    found: dict[str, dict[str, Any]] = {}
+    for parent in (ROOT, QUEUE):
+        for child in client.get_children(parent, include_data=True):
+            if child.path != QUEUE:
+                found[child.path] = {**(_node(child) or {})}
+    return found
