@@ -5,18 +5,21 @@ clean run gives; every message delivered twice, and groups interleaved, changes 
 from __future__ import annotations
 
 import random
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
 
 from faaskeeper.api.channel import ChannelListener
 from faaskeeper.api.provider import Capability, Deployment
 from faaskeeper.api.queue import PollingQueue
-from faaskeeper.api.storage import WatchKind, WatchRecord
+from faaskeeper.api.storage import Lock, SystemNode, SystemStorage, WatchKind, WatchRecord
 from faaskeeper.protocol.heartbeat import HeartbeatFunction
 from faaskeeper.protocol.messages import FLAG_EPHEMERAL, FLAG_SEQUENTIAL, Op
 from faaskeeper.protocol.settings import FaultHook, FunctionCrash, FunctionSettings
+from faaskeeper.protocol.writer import Writer
 from faaskeeper.testing.fixtures import ConformanceFixtures, requires
 from faaskeeper.testing.redelivery import InterleavingQueue, TwiceQueue
 from faaskeeper.testing.support import FunctionRig, HandSession, Inbox, crash_at, wait_until
@@ -253,3 +256,58 @@ class FaultPointSuite(ConformanceFixtures):
             "every message to be delivered twice",
         )
         self._converged(deployment, scenario)
+
+    @pytest.mark.xfail(
+        strict=True,
+        reason="a delivery that read its session before waiting for locks executes its request again "
+        "after a redelivery of the same request finished it",
+    )
+    def test_a_delivery_waiting_for_locks_does_not_repeat_a_finished_request(
+        self,
+        deployment: Deployment,
+        writer_queue: PollingQueue,
+        distributor_queue: PollingQueue,
+        listen: Callable[[Inbox], ChannelListener],
+        fault_rig: Callable[..., FunctionRig],
+    ) -> None:
+        inbox, other_inbox = Inbox(), Inbox()
+        session = HandSession(writer_queue, listen(inbox).address, inbox)
+        other = HandSession(writer_queue, listen(other_inbox).address, other_inbox)
+        rig = fault_rig()
+        for hand in (session, other):
+            hand.push(hand.request(Op.REGISTER_SESSION))
+        created = other.push(other.request(Op.CREATE, "/f", b"first"))
+        rig.run_until(lambda: other_inbox.replies(created), self.settle_timeout, "the create")
+        duplicate = session.push(session.request(Op.CREATE, "/f", b"second"))
+        (message,) = writer_queue.receive(1, 30.0)
+        # One delivery finds the locks taken by other writers and keeps trying...
+        contended = _Contended(deployment.system_storage)
+        patient = Writer(contended, distributor_queue, deployment.channel, rig.settings)  # type: ignore[arg-type]
+        waiting = threading.Thread(target=patient.handle, args=(message,), daemon=True)
+        waiting.start()
+        # ...while a redelivery of the same request answers it, and another session deletes the node.
+        rig.writer.handle(message)
+        assert [r.error for r in inbox.replies(duplicate)] == ["NodeExists"]
+        removed = other.push(other.request(Op.DELETE, "/f"))
+        rig.run_until(lambda: other_inbox.replies(removed), self.settle_timeout, "the delete")
+        contended.free.set()
+        waiting.join(self.settle_timeout)
+        rig.run()
+        assert [r.error for r in inbox.replies(duplicate)] == ["NodeExists"], "the request was executed twice"
+        assert deployment.user_storage.read("/f") is None, "the finished create was applied again"
+
+
+class _Contended:
+    """System storage whose locks are all held by others until ``free`` is set."""
+
+    def __init__(self, inner: SystemStorage) -> None:
+        self._inner = inner
+        self.free = threading.Event()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+    def lock_node(self, path: str, lock: Lock, max_hold: float) -> SystemNode | None:
+        if not self.free.is_set():
+            return None
+        return self._inner.lock_node(path, lock, max_hold)
