@@ -2,17 +2,20 @@
 
 ``FK_CHECK_BROKEN=skip-lock``: the writer takes node locks even when another writer holds them,
 and commits whether or not it still holds its own, so concurrent writes validate against the same
-version and overwrite each other.
+version and overwrite each other. Each lock also takes as long as a cloud database's request
+(about 10 ms), so that writers of different processes overlap as often as they would on a cloud.
 """
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from faaskeeper.api.storage import Commit, Lock, SystemNode, SystemStorage
 from faaskeeper.protocol import writer
 
 SWITCH = "FK_CHECK_BROKEN"
+CLOUD_LATENCY = 0.01
 BREAKS = ("skip-lock",)
 
 
@@ -26,11 +29,14 @@ class _SkipLock:
         return getattr(self._inner, name)
 
     def lock_node(self, path: str, lock: Lock, max_hold: float) -> SystemNode | None:
-        return self._inner.lock_node(path, lock, -1e12)  # any lock counts as expired
+        node = self._inner.lock_node(path, lock, -1e12)  # any lock counts as expired
+        time.sleep(CLOUD_LATENCY)
+        return node
 
     def commit(self, commit: Commit) -> bool:
+        # Take the locks back from whoever took them meanwhile, so the commit never fails.
         for update in commit.updates:
-            self._inner.lock_node(update.path, Lock(commit.lock_token, 0.0), -1e12)
+            self._inner.lock_node(update.path, Lock(commit.lock_token, time.time()), -1e12)
         return self._inner.commit(commit)
 
 

@@ -42,16 +42,25 @@ class SoakOptions:
     nodes: int = 3
     #: How a failing function fails (see :mod:`faaskeeper.check.worker`): "timeout" or "error".
     mode: str = "timeout"
+    #: Seconds a received message stays hidden. Like SQS's, which must be at least the function's
+    #: timeout, it outlasts a writer's longest wait for locks (a shorter one lets a redelivery race
+    #: a delivery still waiting).
+    visibility_timeout: float = 5.0
 
 
-def local_config(directory: Path, name: str) -> Config:
+def local_config(directory: Path, name: str, visibility_timeout: float = SoakOptions.visibility_timeout) -> Config:
     return Config.deserialize(
         {
             "cloud-provider": "local",
             "deployment-name": name,
             "heartbeat-frequency": 0.2,
             "session-timeout": 1.0,
-            "local": {"path": str(directory), "lock-max-hold": 1, "visibility-timeout": 1, "max-receives": 30},
+            "local": {
+                "path": str(directory),
+                "lock-max-hold": 1,
+                "visibility-timeout": visibility_timeout,
+                "max-receives": 30,
+            },
         }
     )
 
@@ -122,7 +131,7 @@ def soak(
             number = len(reports)
             directory = Path(scratch) / f"round-{number}"
             directory.mkdir()
-            config = provider.deploy(local_config(directory, f"soak-{number}"), clean=True)
+            config = provider.deploy(local_config(directory, f"soak-{number}", options.visibility_timeout), clean=True)
             round_options = replace(options, seed=options.seed + number)
             history = run_round(config, directory, round_options, env)
             provider.remove(config)
@@ -132,7 +141,8 @@ def soak(
             lost = sum(1 for e in history.ends if e.how == "lost")
             out(
                 f"round {number + 1}: {report.sessions} sessions ({lost} killed), {report.operations} operations "
-                f"({unanswered} unanswered), {report.nodes} nodes searched, {len(report.violations)} violations"
+                f"({unanswered} unanswered), {history.faults} faults injected, {report.nodes} nodes searched, "
+                f"{len(report.violations)} violations"
             )
             for violation in report.violations[:5]:
                 out(f"  {violation.property}: {violation.message}")
@@ -165,11 +175,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=SoakOptions.mode,
         help="a failing function hangs past its visibility timeout (timeout) or fails at once (error)",
     )
+    parser.add_argument(
+        "--visibility-timeout",
+        type=float,
+        default=SoakOptions.visibility_timeout,
+        help="seconds a received message stays hidden (default %(default)s)",
+    )
     parser.add_argument("--broken", choices=["skip-lock"], help="run a deliberately broken writer")
 
 
 def run(args: argparse.Namespace) -> int:
-    options = SoakOptions(args.workers, args.calls, args.faults, args.kills, args.seed, args.nodes, args.mode)
+    options = SoakOptions(
+        args.workers, args.calls, args.faults, args.kills, args.seed, args.nodes, args.mode, args.visibility_timeout
+    )
     env = {"FK_CHECK_BROKEN": args.broken} if args.broken else None
     reports = soak(args.seconds, options, env)
     return 0 if all(r.ok for r in reports) else 1
