@@ -1,9 +1,10 @@
 """Deliberately broken builds, to show the checker catches what they break (tests and soaks only).
 
-``FK_CHECK_BROKEN=skip-lock``: the writer takes node locks even when another writer holds them,
-and commits whether or not it still holds its own, so concurrent writes validate against the same
-version and overwrite each other. Each lock also takes as long as a cloud database's request
-(about 10 ms), so that writers of different processes overlap as often as they would on a cloud.
+``FK_CHECK_BROKEN=skip-lock``: the writer reads nodes without locking them (a lock is taken and
+dropped at once, whoever held it) and takes its locks back just before committing, so concurrent
+writes validate against the same version and overwrite each other. Each lock also takes as long
+as a cloud database's request (about 10 ms), so that writers of different processes overlap as
+often as they would on a cloud.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ class _SkipLock:
 
     def lock_node(self, path: str, lock: Lock, max_hold: float) -> SystemNode | None:
         node = self._inner.lock_node(path, lock, -1e12)  # any lock counts as expired
+        self._inner.unlock_node(path, lock)
         time.sleep(CLOUD_LATENCY)
         return node
 

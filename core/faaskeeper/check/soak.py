@@ -46,6 +46,8 @@ class SoakOptions:
     #: timeout, it outlasts a writer's longest wait for locks (a shorter one lets a redelivery race
     #: a delivery still waiting).
     visibility_timeout: float = 5.0
+    #: Seconds a worker's call may take before it is recorded without a response.
+    client_timeout: float = 20.0
 
 
 def local_config(directory: Path, name: str, visibility_timeout: float = SoakOptions.visibility_timeout) -> Config:

@@ -72,7 +72,7 @@ def main(argv: list[str]) -> int:
             local.process_faults = faults(
                 rng, options["faults"], options["kills"], mode, hang, lambda: recorder.write_line(FAULT_RECORD)
             )
-        client = FaaSKeeperClient(config, timeout=20)
+        client = FaaSKeeperClient(config, timeout=options["client_timeout"])
         client.start()
         workload = Workload(client, recorder, random.Random(options["seed"]), options["nodes"])
         for _ in range(options["calls"]):

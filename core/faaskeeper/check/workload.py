@@ -138,7 +138,12 @@ class Workload:
         return _node(node)
 
     def close(self) -> None:
-        self.client.stop()
+        """Close the session; if the close is not answered, the session ends some time later."""
+        try:
+            self.client.stop()
+        except TimeoutException:
+            self.recorder.write("end", SessionEnd(self.session, "lost"))
+            return
         self.recorder.write("end", SessionEnd(self.session, "closed", time.monotonic()))
 
 
