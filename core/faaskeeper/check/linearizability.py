@@ -47,51 +47,61 @@ def linearize(ops: Sequence[Timed[Op]], initial: S, step: Step[S, Op], budget: i
     order = sorted(range(len(ops)), key=lambda i: ops[i].invoke)
     completes = [_deadline(ops[i]) for i in order]
     invokes = [ops[i].invoke for i in order]
+    count = len(order)
     required = 0
     for position, i in enumerate(order):
         if ops[i].complete is not None:
             required |= 1 << position
-    start = (0, initial)
-    stack: list[tuple[int, S, tuple[int, ...]]] = [(0, initial, ())]
-    seen = {start}
-    best: tuple[int, ...] = ()
-    explored = 0
+    # Search nodes: (mask, state, parent node, position linearized last); paths are rebuilt from parents.
+    nodes: list[tuple[int, S, int, int]] = [(0, initial, -1, -1)]
+    depths = [0]
+    stack = [0]
+    seen = {(0, initial)}
+    best = 0
     while stack:
-        mask, state, path = stack.pop()
-        explored += 1
+        current = stack.pop()
+        mask, state, _, _ = nodes[current]
         if mask & required == required:
-            return Outcome(True, True, order=tuple(ops[order[p]].op for p in path), explored=explored)
-        if len(path) > len(best):
-            best = path
-        if explored > budget:
-            return Outcome(False, False, longest=_ops(ops, order, best), explored=explored)
-        horizon = math.inf
-        for position, done in enumerate(completes):
-            if not mask >> position & 1 and done < horizon:
-                horizon = done
-        for position, invoked in enumerate(invokes):
-            if invoked > horizon:
-                break
-            if mask >> position & 1:
-                continue
+            return Outcome(True, True, order=_path(ops, order, nodes, current), explored=len(nodes))
+        if depths[current] > depths[best]:
+            best = current
+        if len(nodes) > budget:
+            return Outcome(False, False, longest=_path(ops, order, nodes, best), explored=len(nodes))
+        for position in _candidates(mask, invokes, completes, count):
             for nxt in step(state, ops[order[position]].op):
                 key = (mask | 1 << position, nxt)
                 if key not in seen:
                     seen.add(key)
-                    stack.append((key[0], nxt, (*path, position)))
-    stuck_mask = 0
-    for p in best:
-        stuck_mask |= 1 << p
-    horizon = min((c for p, c in enumerate(completes) if not stuck_mask >> p & 1), default=math.inf)
-    stuck = tuple(
-        ops[order[p]].op for p, invoked in enumerate(invokes) if invoked <= horizon and not stuck_mask >> p & 1
-    )
-    return Outcome(False, True, longest=_ops(ops, order, best), stuck=stuck, explored=explored)
+                    nodes.append((key[0], nxt, current, position))
+                    depths.append(depths[current] + 1)
+                    stack.append(len(nodes) - 1)
+    mask = nodes[best][0]
+    stuck = tuple(ops[order[p]].op for p in _candidates(mask, invokes, completes, count))
+    return Outcome(False, True, longest=_path(ops, order, nodes, best), stuck=stuck, explored=len(nodes))
+
+
+def _candidates(mask: int, invokes: list[float], completes: list[float], count: int) -> list[int]:
+    """Positions not in ``mask`` invoked before every position not in ``mask`` returned."""
+    low = (~mask & (mask + 1)).bit_length() - 1  # the first position not yet linearized
+    horizon = math.inf
+    window = []
+    for position in range(low, count):
+        if invokes[position] > horizon:
+            break  # later ones were invoked after it, so returned after it too
+        if not mask >> position & 1:
+            window.append(position)
+            horizon = min(horizon, completes[position])
+    return [p for p in window if invokes[p] <= horizon]
+
+
+def _path(ops: Sequence[Timed[Op]], order: list[int], nodes: list[tuple[int, S, int, int]], at: int) -> tuple[Op, ...]:
+    found = []
+    while at > 0:
+        _, _, parent, position = nodes[at]
+        found.append(ops[order[position]].op)
+        at = parent
+    return tuple(reversed(found))
 
 
 def _deadline(op: Timed[Op]) -> float:
     return math.inf if op.complete is None else op.complete
-
-
-def _ops(ops: Sequence[Timed[Op]], order: list[int], positions: tuple[int, ...]) -> tuple[Op, ...]:
-    return tuple(ops[order[p]].op for p in positions)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import subprocess
 import sys
@@ -122,9 +123,14 @@ def _wait_for_expiry(config: Config, sessions: list[str], timeout: float = 60.0)
 
 
 def soak(
-    seconds: float, options: SoakOptions, env: dict[str, str] | None = None, out: Callable[[str], None] = print
+    seconds: float,
+    options: SoakOptions,
+    env: dict[str, str] | None = None,
+    out: Callable[[str], None] = print,
+    keep: Path | None = None,
 ) -> list[Report]:
-    """Rounds until ``seconds`` passed (at least one); each round's report."""
+    """Rounds until ``seconds`` passed (at least one); each round's report. The history of a round
+    with violations is saved in ``keep``, if given."""
     provider = get_provider("local")
     reports: list[Report] = []
     started = time.monotonic()
@@ -148,6 +154,11 @@ def soak(
             )
             for violation in report.violations[:5]:
                 out(f"  {violation.property}: {violation.message}")
+            if keep is not None and report.violations:
+                keep.mkdir(parents=True, exist_ok=True)
+                saved = keep / f"round-{number + 1}.jsonl"
+                history.save(saved)
+                out(f"  history saved in {saved}")
     total_ops = sum(r.operations for r in reports)
     total_violations = sum(len(r.violations) for r in reports)
     by_property: dict[str, int] = {}
@@ -183,6 +194,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=SoakOptions.visibility_timeout,
         help="seconds a received message stays hidden (default %(default)s)",
     )
+    parser.add_argument("--keep", type=Path, metavar="DIR", help="save the histories with violations in DIR")
     parser.add_argument("--broken", choices=["skip-lock"], help="run a deliberately broken writer")
 
 
@@ -191,7 +203,10 @@ def run(args: argparse.Namespace) -> int:
         args.workers, args.calls, args.faults, args.kills, args.seed, args.nodes, args.mode, args.visibility_timeout
     )
     env = {"FK_CHECK_BROKEN": args.broken} if args.broken else None
-    reports = soak(args.seconds, options, env)
+    if not getattr(args, "debug", False):
+        # Functions warn of clients gone away; in a soak that is every killed or closed session.
+        logging.getLogger("faaskeeper").setLevel(logging.ERROR)
+    reports = soak(args.seconds, options, env, keep=args.keep)
     return 0 if all(r.ok for r in reports) else 1
 
 
