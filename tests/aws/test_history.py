@@ -14,10 +14,10 @@ from dataclasses import replace
 from typing import Any
 
 from faaskeeper.check.checker import check
+from faaskeeper.check.faults import InjectedFault
 from faaskeeper.check.history import History
 from faaskeeper.check.workload import Recorder, Workload, prepare, snapshot
 from faaskeeper.client import FaaSKeeperClient
-from faaskeeper.testing.redelivery import InjectedFault
 from faaskeeper_aws.lambda_host import Handler
 from faaskeeper_aws.lambda_stack import local_functions
 from faaskeeper_aws.settings import AwsSettings
@@ -77,6 +77,6 @@ def test_random_sessions_with_failing_invocations_keep_the_guarantees(moto_serve
         history.final = snapshot(host)
     report = check(history)
     print(f"AWS history: {report.operations} operations, {report.sessions} sessions, failed invocations {dict(counts)}")
-    assert report.operations == SESSIONS * CALLS
+    assert report.operations >= SESSIONS * CALLS, "every session made its calls (a burst makes several)"
     assert sum(counts.values()) > 0, "no invocation failed: the run tested nothing under faults"
     assert report.violations == [], report.violations[:5]

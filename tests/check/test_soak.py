@@ -31,5 +31,5 @@ def test_skipping_the_lock_is_caught(tmp_path: Path) -> None:
     finally:
         provider.remove(config)
     report = check(history)
-    assert report.operations == 200
+    assert report.operations >= 200, "every worker made its calls (a burst makes several)"
     assert "linearizable" in report.by_property(), report.violations[:3]

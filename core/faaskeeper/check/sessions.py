@@ -78,7 +78,7 @@ def reads_were_written(history: History) -> list[str]:
     written: dict[tuple[str, str, int], float] = {}
     unknown: dict[str, float] = {}
     for call in history.calls:
-        if call.op == "create" and not call.sequential:
+        if call.op == "create" and not call.sequential and call.ok is not False:
             key = (call.path, call.data or "", 0)
         elif call.op == "set" and call.ok and isinstance(call.result, dict):
             key = (call.path, call.data or "", int(call.result["version"]))

@@ -20,11 +20,11 @@ import time
 from collections.abc import Callable
 
 from faaskeeper.check import broken
+from faaskeeper.check.faults import InjectedFault, fail_at_random
 from faaskeeper.check.workload import Recorder, Workload
 from faaskeeper.client import FaaSKeeperClient
 from faaskeeper.config import Config
 from faaskeeper.protocol.settings import FaultHook
-from faaskeeper.testing.redelivery import InjectedFault, fail_at_random
 
 KILLED = 137
 FAULT_RECORD = {"type": "faults", "count": 1}
@@ -74,7 +74,9 @@ def main(argv: list[str]) -> int:
             )
         client = FaaSKeeperClient(config, timeout=options["client_timeout"])
         client.start()
-        workload = Workload(client, recorder, random.Random(options["seed"]), options["nodes"])
+        workload = Workload(
+            client, recorder, random.Random(options["seed"]), options["nodes"], options["client_timeout"]
+        )
         for _ in range(options["calls"]):
             workload.step()
         workload.close()

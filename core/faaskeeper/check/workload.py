@@ -8,6 +8,7 @@ get, exists, watches), ``ROOT/e0..`` (ephemeral creates, contended between sessi
 
 from __future__ import annotations
 
+import contextlib
 import json
 import random
 import threading
@@ -18,7 +19,7 @@ from typing import IO, Any
 
 from faaskeeper import paths
 from faaskeeper.check.history import Call, SessionEnd, WatchNotice
-from faaskeeper.client import FaaSKeeperClient
+from faaskeeper.client import FaaSKeeperClient, Future
 from faaskeeper.exceptions import FaaSKeeperException, TimeoutException
 from faaskeeper.node import Node
 from faaskeeper.watch import WatchedEvent
@@ -60,8 +61,16 @@ def _node(node: Node | None) -> dict[str, Any] | None:
 class Workload:
     """One session's random calls, recorded."""
 
-    def __init__(self, client: FaaSKeeperClient, recorder: Recorder, rng: random.Random, nodes: int = 3) -> None:
+    def __init__(
+        self,
+        client: FaaSKeeperClient,
+        recorder: Recorder,
+        rng: random.Random,
+        nodes: int = 3,
+        client_timeout: float = 20.0,
+    ) -> None:
         self.client = client
+        self.client_timeout = client_timeout
         self.recorder = recorder
         self.rng = rng
         self.nodes = [f"{ROOT}/n{i}" for i in range(nodes)]
@@ -69,6 +78,7 @@ class Workload:
         self.session = client.session_id or ""
         self._index = 0
         self._completed = 0
+        self._order = threading.Lock()
         self._versions: dict[str, int] = {}
 
     def _watch(self, event: WatchedEvent) -> None:
@@ -87,8 +97,9 @@ class Workload:
         except FaaSKeeperException as err:
             call.ok, call.error = False, err.code
         call.complete = time.monotonic()
-        call.completed = self._completed
-        self._completed += 1
+        with self._order:
+            call.completed = self._completed
+            self._completed += 1
         self.recorder.write("call", call)
 
     def step(self) -> None:
@@ -100,7 +111,9 @@ class Workload:
         watch = self._watch if rng.random() < 0.3 else None
         watched = watch is not None
         choice = rng.random()
-        if choice < 0.15:
+        if choice < 0.05:
+            self._burst()
+        elif choice < 0.15:
             self._call("create", path, lambda _: self._created(client.create(path, data)), data=data.hex())
         elif choice < 0.40:
             update = lambda _: self._set(client.set_data(path, data, version))  # noqa: E731
@@ -120,6 +133,42 @@ class Workload:
         else:
             queued = lambda _: self._created(client.create(f"{QUEUE}/s-", b"", sequential=True))  # noqa: E731
             self._call("create", f"{QUEUE}/s-", queued, data="", sequential=True)
+
+    def _burst(self) -> None:
+        """A few set_data calls issued at once, without waiting. Their responses are recorded by
+        their callbacks, which run in completion order, before the session's next call."""
+        futures: list[tuple[Future, threading.Event]] = []
+        for _ in range(self.rng.randint(2, 4)):
+            path, data = self.rng.choice(self.nodes), self.rng.randbytes(2)
+            call = Call(self.session, self._index, "set", path, time.monotonic(), data=data.hex())
+            self._index += 1
+            self.recorder.write("call", call)
+            recorded = threading.Event()
+            future = self.client.set_data_async(path, data)
+            future.add_callback(lambda done, c=call, r=recorded: self._answered(c, done, r))  # type: ignore[misc]
+            futures.append((future, recorded))
+        for future, recorded in futures:
+            with contextlib.suppress(TimeoutException):
+                future.wait(self.client_timeout)
+            if future.done():
+                recorded.wait(self.client_timeout)
+
+    def _answered(self, call: Call, future: Future, recorded: threading.Event) -> None:
+        try:
+            error = future.exception()
+            if isinstance(error, FaaSKeeperException) and not isinstance(error, TimeoutException):
+                call.ok, call.error = False, error.code
+            elif error is None:
+                call.ok, call.result = True, self._set(future.get())
+            else:
+                return
+            call.complete = time.monotonic()
+            with self._order:
+                call.completed = self._completed
+                self._completed += 1
+            self.recorder.write("call", call)
+        finally:
+            recorded.set()
 
     def _children(self, watch: Callable[[WatchedEvent], None] | None) -> list[str]:
         return [paths.name(n.path) for n in self.client.get_children(ROOT, watch=watch)]

@@ -7,27 +7,9 @@ import random
 import threading
 
 from faaskeeper.api.queue import PollingQueue, QueueMessage
-from faaskeeper.protocol.settings import FaultHook
+from faaskeeper.check.faults import InjectedFault, fail_at_random
 
-
-class InjectedFault(Exception):
-    """A function failed at a fault point; the platform redelivers its message."""
-
-
-def fail_at_random(probability: float, rng: random.Random, points: frozenset[str] | None = None) -> FaultHook:
-    """A fault hook failing (InjectedFault) with ``probability`` at each of ``points`` (every
-    point if None), as a function that errors or times out there would."""
-    guard = threading.Lock()
-
-    def hook(point: str) -> None:
-        if points is not None and point not in points:
-            return
-        with guard:
-            hit = rng.random() < probability
-        if hit:
-            raise InjectedFault(point)
-
-    return hook
+__all__ = ["InjectedFault", "InterleavingQueue", "TwiceQueue", "fail_at_random"]
 
 
 class TwiceQueue(PollingQueue):
