@@ -57,7 +57,7 @@ def local_config(directory: Path, name: str, visibility_timeout: float = SoakOpt
             "cloud-provider": "local",
             "deployment-name": name,
             "heartbeat-frequency": 0.2,
-            "session-timeout": 1.0,
+            "session-timeout": 2.0,
             "local": {
                 "path": str(directory),
                 "lock-max-hold": 1,

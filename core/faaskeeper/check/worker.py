@@ -78,6 +78,8 @@ def main(argv: list[str]) -> int:
             client, recorder, random.Random(options["seed"]), options["nodes"], options["client_timeout"]
         )
         for _ in range(options["calls"]):
+            if workload.expired:
+                break
             workload.step()
         workload.close()
     return 0

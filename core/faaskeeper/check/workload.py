@@ -20,6 +20,7 @@ from typing import IO, Any
 from faaskeeper import paths
 from faaskeeper.check.history import Call, SessionEnd, WatchNotice
 from faaskeeper.client import FaaSKeeperClient, Future
+from faaskeeper.client.client import SessionState
 from faaskeeper.exceptions import FaaSKeeperException, TimeoutException
 from faaskeeper.node import Node
 from faaskeeper.watch import WatchedEvent
@@ -97,10 +98,12 @@ class Workload:
         except FaaSKeeperException as err:
             call.ok, call.error = False, err.code
         call.complete = time.monotonic()
-        with self._order:
-            call.completed = self._completed
-            self._completed += 1
-        self.recorder.write("call", call)
+        self._record_answer(call)
+
+    @property
+    def expired(self) -> bool:
+        """The service ended the session (it seemed dead); later calls would all fail."""
+        return self.client.state is SessionState.LOST
 
     def step(self) -> None:
         """One random call."""
@@ -144,7 +147,12 @@ class Workload:
             self._index += 1
             self.recorder.write("call", call)
             recorded = threading.Event()
-            future = self.client.set_data_async(path, data)
+            try:
+                future = self.client.set_data_async(path, data)
+            except FaaSKeeperException as err:  # refused before it was sent, e.g. the session expired
+                call.ok, call.error, call.complete = False, err.code, time.monotonic()
+                self._record_answer(call)
+                continue
             future.add_callback(lambda done, c=call, r=recorded: self._answered(c, done, r))  # type: ignore[misc]
             futures.append((future, recorded))
         for future, recorded in futures:
@@ -163,12 +171,15 @@ class Workload:
             else:
                 return
             call.complete = time.monotonic()
-            with self._order:
-                call.completed = self._completed
-                self._completed += 1
-            self.recorder.write("call", call)
+            self._record_answer(call)
         finally:
             recorded.set()
+
+    def _record_answer(self, call: Call) -> None:
+        with self._order:
+            call.completed = self._completed
+            self._completed += 1
+        self.recorder.write("call", call)
 
     def _children(self, watch: Callable[[WatchedEvent], None] | None) -> list[str]:
         return [paths.name(n.path) for n in self.client.get_children(ROOT, watch=watch)]
@@ -190,7 +201,7 @@ class Workload:
         """Close the session; if the close is not answered, the session ends some time later."""
         try:
             self.client.stop()
-        except TimeoutException:
+        except FaaSKeeperException:  # not answered, or the session had already expired
             self.recorder.write("end", SessionEnd(self.session, "lost"))
             return
         self.recorder.write("end", SessionEnd(self.session, "closed", time.monotonic()))
