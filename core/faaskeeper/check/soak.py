@@ -29,6 +29,9 @@ from faaskeeper.client import FaaSKeeperClient
 from faaskeeper.config import Config
 from faaskeeper.plugins.manager import get_provider
 
+#: Seconds a worker process may run before the round gives up on it.
+WORKER_DEADLINE = 900
+
 
 @dataclass(frozen=True)
 class SoakOptions:
@@ -77,23 +80,36 @@ def run_round(config: Config, directory: Path, options: SoakOptions, env: dict[s
         processes = [
             _spawn(config, out, replace(options, seed=seed), env) for out, seed in zip(outputs, seeds, strict=True)
         ]
-        history = History()
-        lost: list[str] = []
-        for process, out in zip(processes, outputs, strict=True):
-            _, stderr = process.communicate(timeout=600)
-            if process.returncode not in (0, KILLED):
-                raise RuntimeError(f"soak worker failed ({process.returncode}):\n{stderr}")
-            part = History.load(out) if out.exists() else History()
-            if process.returncode == KILLED and part.calls:
-                lost.append(part.calls[0].session)
-                part.ends.append(SessionEnd(part.calls[0].session, "lost"))
-            history.extend(part)
+        try:
+            history, lost = _collect(processes, outputs)
+        finally:
+            for process in processes:
+                if process.poll() is None:
+                    process.kill()
+                    process.wait()
         _wait_for_expiry(config, lost)
         history.final = snapshot(host)
     return history
 
 
-def _spawn(config: Config, out: Path, options: SoakOptions, env: dict[str, str] | None) -> subprocess.Popen[str]:
+def _collect(processes: list[subprocess.Popen[bytes]], outputs: list[Path]) -> tuple[History, list[str]]:
+    """The workers' histories once they exit, and the sessions of those killed."""
+    history = History()
+    lost: list[str] = []
+    for process, out in zip(processes, outputs, strict=True):
+        process.wait(timeout=WORKER_DEADLINE)
+        if process.returncode not in (0, KILLED):
+            stderr = out.with_suffix(".err").read_text()
+            raise RuntimeError(f"soak worker failed ({process.returncode}):\n{stderr}")
+        part = History.load(out) if out.exists() else History()
+        if process.returncode == KILLED and part.calls:
+            lost.append(part.calls[0].session)
+            part.ends.append(SessionEnd(part.calls[0].session, "lost"))
+        history.extend(part)
+    return history, lost
+
+
+def _spawn(config: Config, out: Path, options: SoakOptions, env: dict[str, str] | None) -> subprocess.Popen[bytes]:
     command = [
         sys.executable,
         "-m",
@@ -102,7 +118,8 @@ def _spawn(config: Config, out: Path, options: SoakOptions, env: dict[str, str] 
         str(out),
         json.dumps(asdict(options)),
     ]
-    return subprocess.Popen(command, env={**os.environ, **(env or {})}, stderr=subprocess.PIPE, text=True)
+    with out.with_suffix(".err").open("w") as stderr:
+        return subprocess.Popen(command, env={**os.environ, **(env or {})}, stderr=stderr)
 
 
 def _wait_for_expiry(config: Config, sessions: list[str], timeout: float = 60.0) -> None:
@@ -194,13 +211,27 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=SoakOptions.visibility_timeout,
         help="seconds a received message stays hidden (default %(default)s)",
     )
+    parser.add_argument(
+        "--client-timeout",
+        type=float,
+        default=SoakOptions.client_timeout,
+        help="seconds a call may take before it is recorded without a response (default %(default)s)",
+    )
     parser.add_argument("--keep", type=Path, metavar="DIR", help="save the histories with violations in DIR")
     parser.add_argument("--broken", choices=["skip-lock"], help="run a deliberately broken writer")
 
 
 def run(args: argparse.Namespace) -> int:
     options = SoakOptions(
-        args.workers, args.calls, args.faults, args.kills, args.seed, args.nodes, args.mode, args.visibility_timeout
+        args.workers,
+        args.calls,
+        args.faults,
+        args.kills,
+        args.seed,
+        args.nodes,
+        args.mode,
+        args.visibility_timeout,
+        args.client_timeout,
     )
     env = {"FK_CHECK_BROKEN": args.broken} if args.broken else None
     if not getattr(args, "debug", False):
