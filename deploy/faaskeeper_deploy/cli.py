@@ -38,7 +38,7 @@ _EXTENSIONS: list[Callable[[Any], None]] = []
 
 
 def _load_extensions() -> None:
-    from faaskeeper_deploy import bench, cost, shell  # noqa: F401 - each registers its subcommand
+    from faaskeeper_deploy import bench, cost, shell, soak  # noqa: F401 - each registers its subcommand
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -51,6 +51,7 @@ class Distributor:
         if not self._committed(event, txn, message):
             log.info("transaction %d (%s %s) did not commit; dropped", txn, event.op, event.primary_path)
             return
+        self._settings.fault("distributor.committed")
         if not self._settings.holds(message):
             # A redelivery may already be applying this event, or a later one: writing now could
             # put an older version over a newer one.
@@ -65,6 +66,7 @@ class Distributor:
             self._reply(event.reply_to, Reply.success(event.seq, event.result_path, primary.stat))
         self._settings.fault("distributor.replied")
         self._system.finish_transaction([u.path for u in event.updates], txn)
+        self._settings.fault("distributor.popped")
 
     def _committed(self, event: DistributorEvent, txn: int, delivery: QueueMessage) -> bool:
         node = self._system.read_node(event.primary_path)

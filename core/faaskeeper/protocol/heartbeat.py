@@ -51,6 +51,7 @@ class HeartbeatFunction:
             return report
         with ThreadPoolExecutor(min(self._parallelism, len(sessions)), thread_name_prefix="faaskeeper-ping") as pool:
             answers = list(pool.map(self._ping, sessions))
+        self._settings.fault("heartbeat.pinged")
         now = self._settings.clock()
         for session, alive in zip(sessions, answers, strict=True):
             if alive:
@@ -88,3 +89,4 @@ class HeartbeatFunction:
             0,
         )
         self._queue.send(request.encode(), session.session_id, f"{session.session_id}:expire")
+        self._settings.fault("heartbeat.expired")

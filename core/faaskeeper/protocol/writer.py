@@ -147,6 +147,7 @@ class Writer:
             existing = self._system.read_session(request.session_id)
             if existing is None or existing.token_digest != record.token_digest:
                 raise MalformedMessage(f"session id {request.session_id} is already registered")
+        self._settings.fault("writer.session.created")
         self._reply(request.channel, Reply.success(request.seq))
 
     def _close(self, request: WriteRequest, session: SessionRecord, delivery: QueueMessage, *, expired: bool) -> None:
@@ -156,6 +157,7 @@ class Writer:
             delete = WriteRequest(Op.DELETE, session.session_id, request.token, request.seq, path=path)
             with contextlib.suppress(NodeDoesntExistException):
                 self._execute(delete, session, delivery, counts_for_session=False)
+        self._settings.fault("writer.close.ephemerals")
         # The session is gone before it is answered: a client told its session closed finds no
         # trace of it. A redelivered close then finds no session and is answered directly.
         self._system.remove_session_watches(session.session_id)
@@ -365,6 +367,7 @@ class Writer:
             head = self._system.lock_node(first, lock, settings.lock_expiry)
             if head is not None:
                 nodes[first] = head
+                settings.fault("writer.locked.first")
                 path = second(head) if second is not None else None
                 if path is None:
                     return lock, nodes

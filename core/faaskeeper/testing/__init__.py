@@ -48,7 +48,8 @@ suites are mixins without a ``Test`` prefix, so pytest collects them only throug
   (operations and errors), ``ConsistencySuite`` (ordering, linearizability, read-your-writes),
   ``SessionSuite`` (ephemeral nodes, expiry by heartbeats), ``WatchSuite``;
 * failures: ``FaultSuite`` (functions dying mid-write, duplicate deliveries, forged and malformed
-  messages), ``ProcessSuite`` (several OS processes, kill -9).
+  messages), ``FaultPointSuite`` (a crash at every fault point of every function, every message
+  delivered twice with groups interleaved), ``ProcessSuite`` (several OS processes, kill -9).
 
 What the suites use:
 
@@ -83,6 +84,7 @@ pytest.register_assert_rewrite(
     "faaskeeper.testing.client",
     "faaskeeper.testing.consistency",
     "faaskeeper.testing.deployment",
+    "faaskeeper.testing.fault_points",
     "faaskeeper.testing.faults",
     "faaskeeper.testing.fixtures",
     "faaskeeper.testing.processes",
@@ -99,6 +101,7 @@ from faaskeeper.testing.channel import ChannelSuite  # noqa: E402
 from faaskeeper.testing.client import ClientSuite  # noqa: E402
 from faaskeeper.testing.consistency import ConsistencySuite  # noqa: E402
 from faaskeeper.testing.deployment import DeploymentSuite  # noqa: E402
+from faaskeeper.testing.fault_points import FaultPointSuite  # noqa: E402
 from faaskeeper.testing.faults import FaultSuite  # noqa: E402
 from faaskeeper.testing.fixtures import ConformanceFixtures, required_capabilities, requires  # noqa: E402
 from faaskeeper.testing.processes import ProcessSuite  # noqa: E402
@@ -121,6 +124,7 @@ class ConformanceSuite(
     SessionSuite,
     WatchSuite,
     FaultSuite,
+    FaultPointSuite,
     ProcessSuite,
 ):
     """Every suite: what a provider must pass to be a FaaSKeeper provider."""
@@ -133,6 +137,7 @@ __all__ = [
     "ConformanceSuite",
     "ConsistencySuite",
     "DeploymentSuite",
+    "FaultPointSuite",
     "FaultSuite",
     "PollingQueueSuite",
     "ProcessSuite",

@@ -1,0 +1,56 @@
+"""Deliberately broken builds, to show the checker catches what they break (tests and soaks only).
+
+``FK_CHECK_BROKEN=skip-lock``: the writer reads nodes without locking them (a lock is taken and
+dropped at once, whoever held it) and takes its locks back just before committing, so concurrent
+writes validate against the same version and overwrite each other. Each lock also takes as long
+as a cloud database's request (about 10 ms), so that writers of different processes overlap as
+often as they would on a cloud.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from faaskeeper.api.storage import Commit, Lock, SystemNode, SystemStorage
+from faaskeeper.protocol import writer
+
+SWITCH = "FK_CHECK_BROKEN"
+CLOUD_LATENCY = 0.01
+BREAKS = ("skip-lock",)
+
+
+class _SkipLock:
+    """System storage whose locks never wait or fail; everything else passes through."""
+
+    def __init__(self, inner: SystemStorage) -> None:
+        self._inner = inner
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+    def lock_node(self, path: str, lock: Lock, max_hold: float) -> SystemNode | None:
+        node = self._inner.lock_node(path, lock, -1e12)  # any lock counts as expired
+        self._inner.unlock_node(path, lock)
+        time.sleep(CLOUD_LATENCY)
+        return node
+
+    def commit(self, commit: Commit) -> bool:
+        # Take the locks back from whoever took them meanwhile, so the commit never fails.
+        for update in commit.updates:
+            self._inner.lock_node(update.path, Lock(commit.lock_token, time.time()), -1e12)
+        return self._inner.commit(commit)
+
+
+def apply(which: str) -> None:
+    """Break this process's writers as ``which`` says ("" leaves them intact)."""
+    if not which:
+        return
+    if which not in BREAKS:
+        raise ValueError(f"{SWITCH}={which!r}: known breaks are {', '.join(BREAKS)}")
+    original = writer.Writer.__init__
+
+    def broken_init(self: writer.Writer, system: SystemStorage, *args: Any, **kwargs: Any) -> None:
+        original(self, _SkipLock(system), *args, **kwargs)  # type: ignore[arg-type]
+
+    writer.Writer.__init__ = broken_init  # type: ignore[method-assign]

@@ -1,0 +1,228 @@
+"""Random client calls on a few nodes, each recorded (invocation, then response) as it happens.
+
+Every record is a line written and flushed at once, so a process killed mid-call leaves the call
+recorded without a response. Nodes: ``ROOT/n0..`` (create, set with and without versions, delete,
+get, exists, watches), ``ROOT/e0..`` (ephemeral creates, contended between sessions), and
+``ROOT/q`` (sequential creates); ``get_children`` of ``ROOT`` with and without watches.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import random
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import asdict
+from typing import IO, Any
+
+from faaskeeper import paths
+from faaskeeper.check.history import Call, SessionEnd, WatchNotice
+from faaskeeper.client import FaaSKeeperClient, Future
+from faaskeeper.client.client import SessionState
+from faaskeeper.exceptions import FaaSKeeperException, TimeoutException
+from faaskeeper.node import Node
+from faaskeeper.watch import WatchedEvent
+
+ROOT = "/h"
+QUEUE = f"{ROOT}/q"
+
+
+class Recorder:
+    """Writes a session's history records, one flushed JSON line each."""
+
+    def __init__(self, out: IO[str]) -> None:
+        self._out = out
+        self._guard = threading.Lock()
+
+    def write(self, kind: str, record: Any) -> None:
+        self.write_line({"type": kind, **asdict(record)})
+
+    def write_line(self, record: dict[str, Any]) -> None:
+        line = json.dumps(record)
+        with self._guard:
+            self._out.write(line + "\n")
+            self._out.flush()
+
+
+def _node(node: Node | None) -> dict[str, Any] | None:
+    if node is None:
+        return None
+    stat = node.stat
+    return {
+        "data": (node.data or b"").hex(),
+        "version": stat.version,
+        "czxid": stat.czxid,
+        "mzxid": stat.mzxid,
+        "owner": stat.ephemeral_owner,
+    }
+
+
+class Workload:
+    """One session's random calls, recorded."""
+
+    def __init__(
+        self,
+        client: FaaSKeeperClient,
+        recorder: Recorder,
+        rng: random.Random,
+        nodes: int = 3,
+        client_timeout: float = 20.0,
+    ) -> None:
+        self.client = client
+        self.client_timeout = client_timeout
+        self.recorder = recorder
+        self.rng = rng
+        self.nodes = [f"{ROOT}/n{i}" for i in range(nodes)]
+        self.ephemerals = [f"{ROOT}/e{i}" for i in range(2)]
+        self.session = client.session_id or ""
+        self._index = 0
+        self._completed = 0
+        self._order = threading.Lock()
+        self._versions: dict[str, int] = {}
+
+    def _watch(self, event: WatchedEvent) -> None:
+        notice = WatchNotice(self.session, event.path, event.type, event.timestamp, time.monotonic())
+        self.recorder.write("notice", notice)
+
+    def _call(self, op: str, path: str, run: Callable[[Call], Any], **args: Any) -> None:
+        call = Call(self.session, self._index, op, path, time.monotonic(), **args)
+        self._index += 1
+        self.recorder.write("call", call)
+        try:
+            call.result = run(call)
+            call.ok = True
+        except TimeoutException:
+            return  # no response: the call stays recorded without one
+        except FaaSKeeperException as err:
+            call.ok, call.error = False, err.code
+        call.complete = time.monotonic()
+        self._record_answer(call)
+
+    @property
+    def expired(self) -> bool:
+        """The service ended the session (it seemed dead); later calls would all fail."""
+        return self.client.state is SessionState.LOST
+
+    def step(self) -> None:
+        """One random call."""
+        rng, client = self.rng, self.client
+        path = rng.choice(self.nodes)
+        data = rng.randbytes(2)
+        version = self._versions.get(path, 0) if rng.random() < 0.5 else -1
+        watch = self._watch if rng.random() < 0.3 else None
+        watched = watch is not None
+        choice = rng.random()
+        if choice < 0.05:
+            self._burst()
+        elif choice < 0.15:
+            self._call("create", path, lambda _: self._created(client.create(path, data)), data=data.hex())
+        elif choice < 0.40:
+            update = lambda _: self._set(client.set_data(path, data, version))  # noqa: E731
+            self._call("set", path, update, data=data.hex(), version=version)
+        elif choice < 0.48:
+            self._call("delete", path, lambda _: client.delete(path, version), version=version)
+        elif choice < 0.68:
+            self._call("get", path, lambda _: self._seen(client.get_data(path, watch)), watch=watched)
+        elif choice < 0.80:
+            self._call("exists", path, lambda _: self._seen(client.exists(path, watch)), watch=watched)
+        elif choice < 0.88:
+            self._call("children", ROOT, lambda _: self._children(watch), watch=watched)
+        elif choice < 0.95:
+            eph = rng.choice(self.ephemerals)
+            make = lambda _: self._created(client.create(eph, b"", ephemeral=True))  # noqa: E731
+            self._call("create", eph, make, data="", ephemeral=True)
+        else:
+            queued = lambda _: self._created(client.create(f"{QUEUE}/s-", b"", sequential=True))  # noqa: E731
+            self._call("create", f"{QUEUE}/s-", queued, data="", sequential=True)
+
+    def _burst(self) -> None:
+        """A few set_data calls issued at once, without waiting. Their responses are recorded by
+        their callbacks, which run in completion order, before the session's next call."""
+        futures: list[tuple[Future, threading.Event]] = []
+        for _ in range(self.rng.randint(2, 4)):
+            path, data = self.rng.choice(self.nodes), self.rng.randbytes(2)
+            call = Call(self.session, self._index, "set", path, time.monotonic(), data=data.hex())
+            self._index += 1
+            self.recorder.write("call", call)
+            recorded = threading.Event()
+            try:
+                future = self.client.set_data_async(path, data)
+            except FaaSKeeperException as err:  # refused before it was sent, e.g. the session expired
+                call.ok, call.error, call.complete = False, err.code, time.monotonic()
+                self._record_answer(call)
+                continue
+            future.add_callback(lambda done, c=call, r=recorded: self._answered(c, done, r))  # type: ignore[misc]
+            futures.append((future, recorded))
+        for future, recorded in futures:
+            with contextlib.suppress(TimeoutException):
+                future.wait(self.client_timeout)
+            if future.done():
+                recorded.wait(self.client_timeout)
+
+    def _answered(self, call: Call, future: Future, recorded: threading.Event) -> None:
+        try:
+            error = future.exception()
+            if isinstance(error, FaaSKeeperException) and not isinstance(error, TimeoutException):
+                call.ok, call.error = False, error.code
+            elif error is None:
+                call.ok, call.result = True, self._set(future.get())
+            else:
+                return
+            call.complete = time.monotonic()
+            self._record_answer(call)
+        finally:
+            recorded.set()
+
+    def _record_answer(self, call: Call) -> None:
+        with self._order:
+            call.completed = self._completed
+            self._completed += 1
+        self.recorder.write("call", call)
+
+    def _children(self, watch: Callable[[WatchedEvent], None] | None) -> list[str]:
+        return [paths.name(n.path) for n in self.client.get_children(ROOT, watch=watch)]
+
+    def _created(self, node: Node) -> dict[str, Any]:
+        self._versions[node.path] = 0
+        return {"path": node.path, "czxid": node.stat.czxid}
+
+    def _set(self, node: Node) -> dict[str, Any]:
+        self._versions[node.path] = node.stat.version
+        return {"version": node.stat.version, "mzxid": node.stat.mzxid}
+
+    def _seen(self, node: Node | None) -> dict[str, Any] | None:
+        if node is not None:
+            self._versions[node.path] = node.stat.version
+        return _node(node)
+
+    def close(self) -> None:
+        """Close the session; if the close is not answered, the session ends some time later."""
+        try:
+            self.client.stop()
+        except FaaSKeeperException:  # not answered, or the session had already expired
+            self.recorder.write("end", SessionEnd(self.session, "lost"))
+            return
+        self.recorder.write("end", SessionEnd(self.session, "closed", time.monotonic()))
+
+
+def prepare(client: FaaSKeeperClient) -> None:
+    """Create the workload's parents, if missing."""
+    for path in (ROOT, QUEUE):
+        if client.exists(path) is None:
+            try:
+                client.create(path)
+            except FaaSKeeperException:
+                if client.exists(path) is None:
+                    raise
+
+
+def snapshot(client: FaaSKeeperClient) -> dict[str, dict[str, Any]]:
+    """The workload's nodes now (for the history's final record)."""
+    found: dict[str, dict[str, Any]] = {}
+    for parent in (ROOT, QUEUE):
+        for child in client.get_children(parent, include_data=True):
+            if child.path != QUEUE:
+                found[child.path] = {**(_node(child) or {})}
+    return found
