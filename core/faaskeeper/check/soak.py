@@ -234,10 +234,15 @@ def run(args: argparse.Namespace) -> int:
         args.client_timeout,
     )
     env = {"FK_CHECK_BROKEN": args.broken} if args.broken else None
+    logger = logging.getLogger("faaskeeper")
+    level = logger.level
     if not getattr(args, "debug", False):
         # Functions warn of clients gone away; in a soak that is every killed or closed session.
-        logging.getLogger("faaskeeper").setLevel(logging.ERROR)
-    reports = soak(args.seconds, options, env, keep=args.keep)
+        logger.setLevel(logging.ERROR)
+    try:
+        reports = soak(args.seconds, options, env, keep=args.keep)
+    finally:
+        logger.setLevel(level)
     return 0 if all(r.ok for r in reports) else 1
 
 
