@@ -24,7 +24,7 @@ from faaskeeper_gcp.function_host import FunctionServer
 SESSIONS = 3
 CALLS = 20
 #: Chance that a function dies at each fault point it passes.
-FAILURE = 0.01
+FAILURE = 0.03
 
 
 @pytest.fixture
