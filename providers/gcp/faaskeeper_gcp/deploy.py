@@ -26,14 +26,11 @@ from faaskeeper.config import Config
 from faaskeeper.exceptions import ConfigurationException
 from faaskeeper_gcp.deployment import GcpDeployment
 from faaskeeper_gcp.errors import gcp_errors
-from faaskeeper_gcp.names import FUNCTIONS
+from faaskeeper_gcp.names import ACK_DEADLINE, FUNCTIONS
 from faaskeeper_gcp.settings import GcpSettings
 
 log = logging.getLogger("faaskeeper.gcp.deploy")
 
-#: Seconds Pub/Sub waits for a function's answer before redelivering (its maximum); functions
-#: time out sooner, so a doorbell is never redelivered while its distributor still runs.
-ACK_DEADLINE = 600
 #: Deliveries of a failing message before Pub/Sub moves it to the dead-letter topic (5 to 100).
 #: With the backoff below (0.1 s doubling to 10 s) 20 attempts span over a minute: longer than a
 #: dead writer's lock is held, so a request waiting for one is not dead-lettered.

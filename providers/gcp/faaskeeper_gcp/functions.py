@@ -10,6 +10,7 @@ import base64
 import binascii
 import json
 import logging
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,6 +22,7 @@ from faaskeeper.protocol.heartbeat import HeartbeatFunction, HeartbeatReport
 from faaskeeper.protocol.settings import FaultHook, FunctionSettings
 from faaskeeper.protocol.writer import Writer
 from faaskeeper_gcp.deployment import GcpDeployment
+from faaskeeper_gcp.names import ACK_DEADLINE
 from faaskeeper_gcp.pubsub import GROUP_ATTRIBUTE, SEQUENCE_ATTRIBUTE
 from faaskeeper_gcp.sequencer import doorbell_sequence
 from faaskeeper_gcp.settings import GcpSettings
@@ -55,12 +57,19 @@ class PushedMessage:
         return PushedMessage(data, dict(attributes), str(message_id))
 
     def queue_message(self) -> QueueMessage:
-        """As the writer takes it: its group from ``fk-group`` (push requests do not show ordering keys)."""
+        """As the writer takes it: its group from ``fk-group`` (push requests do not show ordering keys),
+        held until the push's ack deadline, after which Pub/Sub may push it again."""
         group = self.attributes.get(GROUP_ATTRIBUTE)
         if not group:
             raise MalformedMessage(f"writer-queue message {self.message_id} has no {GROUP_ATTRIBUTE} attribute")
         sequence = int(self.message_id) if self.message_id.isdigit() else 0
-        return QueueMessage(body=self.data, sequence=sequence, group=group, message_id=self.message_id)
+        return QueueMessage(
+            body=self.data,
+            sequence=sequence,
+            group=group,
+            message_id=self.message_id,
+            deadline=time.time() + ACK_DEADLINE,
+        )
 
 
 def function_settings(config: Config, settings: GcpSettings, faults: FaultHook | None = None) -> FunctionSettings:

@@ -11,6 +11,10 @@ from dataclasses import dataclass
 
 from faaskeeper.exceptions import ConfigurationException
 
+#: Seconds Pub/Sub waits for a function's answer before redelivering (its maximum); functions
+#: time out sooner, so a doorbell is never redelivered while its distributor still runs.
+ACK_DEADLINE = 600
+
 #: The client config as JSON, set on every function (as ``FK_CONFIG`` on AWS).
 ENV_CONFIG = "FK_CONFIG"
 #: The functions a deployment has, each fed by the push subscription of its own topic.
