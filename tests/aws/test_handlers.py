@@ -17,11 +17,11 @@ from faaskeeper.api.queue import QueueMessage
 from faaskeeper.config import Config
 from faaskeeper.exceptions import ConfigurationException
 from faaskeeper.plugins.manager import get_provider
+from faaskeeper.protocol.environment import function_environment
 from faaskeeper.protocol.messages import PING, Op, WriteRequest, pong
 from faaskeeper.testing.support import HandSession, Inbox, wait_until
 from faaskeeper_aws import handlers
 from faaskeeper_aws.deployment import AwsDeployment
-from faaskeeper_aws.environment import function_environment
 from faaskeeper_aws.functions import process_batch
 from faaskeeper_aws.lambda_events import LambdaContext, scheduled_event, sqs_event
 from faaskeeper_aws.lambda_host import LambdaEmulator, QueueTrigger

@@ -2,7 +2,7 @@
 
 Thin adapters from Lambda's events to the core. Each container builds the deployment's parts
 once from ``FK_CONFIG`` (the client config as JSON), read through
-:func:`faaskeeper_aws.environment.getenv`, and keeps them for later invocations; they are
+:func:`faaskeeper.protocol.environment.getenv`, and keeps them for later invocations; they are
 cached per config, so the local emulator can run functions of several deployments in one process.
 
 * ``writer`` / ``distributor``: SQS FIFO batches (event source mappings with
@@ -21,7 +21,7 @@ from typing import Any
 
 from faaskeeper.config import Config
 from faaskeeper.exceptions import ConfigurationException
-from faaskeeper_aws.environment import getenv
+from faaskeeper.protocol.environment import getenv
 from faaskeeper_aws.functions import Functions, invocation_deadline, process_batch
 from faaskeeper_aws.lambda_events import Event
 from faaskeeper_aws.names import ENV_CONFIG

@@ -17,7 +17,7 @@ what Lambda's SQS poller does:
   the heartbeat is the config's ``heartbeat-frequency`` (see :mod:`faaskeeper_aws.lambda_stack`).
 
 The function's configured environment is passed through
-:func:`faaskeeper_aws.environment.function_environment` (a per-thread context variable), never
+:func:`faaskeeper.protocol.environment.function_environment` (a per-thread context variable), never
 by changing ``os.environ``, so functions of several deployments run side by side. Invocations
 and their billed milliseconds are counted in :data:`faaskeeper_aws.metering.METER` as
 ``("lambda", "Invoke")`` and ``("lambda", "Invoke.ms")``, and per function as
@@ -36,8 +36,8 @@ from typing import Any
 
 from faaskeeper.api.provider import FunctionHost
 from faaskeeper.exceptions import ProviderException
+from faaskeeper.protocol.environment import function_environment
 from faaskeeper.protocol.host import ScheduledFunction
-from faaskeeper_aws.environment import function_environment
 from faaskeeper_aws.errors import aws_errors
 from faaskeeper_aws.lambda_events import Event, LambdaContext, scheduled_event, sqs_event
 from faaskeeper_aws.metering import METER, Meter, MeteredClient

@@ -5,7 +5,7 @@ Against the emulators, Pub/Sub push subscriptions deliver to ``gcp.functions-end
 there with one functions-framework app per function (built by ``functions_framework.create_app``
 from :mod:`faaskeeper_gcp.main`, CloudEvent signature, so pushes are converted exactly as
 functions-framework converts them on Cloud Run), each request run with the deployment's
-``FK_CONFIG`` through :func:`faaskeeper_gcp.environment.function_environment`, so functions of
+``FK_CONFIG`` through :func:`faaskeeper.protocol.environment.function_environment`, so functions of
 several deployments are served side by side. As Cloud Scheduler would, it publishes a tick to
 the heartbeat topic every ``heartbeat-frequency`` seconds; Pub/Sub pushes it to the heartbeat.
 
@@ -32,9 +32,9 @@ from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from faaskeeper.api.provider import FunctionHost
 from faaskeeper.config import Config
 from faaskeeper.exceptions import ConfigurationException, ProviderException
+from faaskeeper.protocol.environment import function_environment
 from faaskeeper.protocol.host import ScheduledFunction
 from faaskeeper.protocol.settings import FunctionCrash
-from faaskeeper_gcp.environment import function_environment
 from faaskeeper_gcp.names import ENV_CONFIG, FUNCTIONS
 from faaskeeper_gcp.pubsub import Topics
 from faaskeeper_gcp.settings import GcpSettings

@@ -3,7 +3,7 @@
 Each is fed by the push subscription of its own topic (the heartbeat's topic by a schedule).
 Thin adapters from the CloudEvent to :class:`faaskeeper_gcp.functions.Functions`: each instance
 builds the deployment's parts once from ``FK_CONFIG`` (the client config as JSON), read through
-:func:`faaskeeper_gcp.environment.getenv`, and keeps them for later invocations, cached per
+:func:`faaskeeper.protocol.environment.getenv`, and keeps them for later invocations, cached per
 config so that one local host can serve several deployments. A function that returns
 acknowledges the message; one that raises makes functions-framework answer 500, and Pub/Sub
 redelivers (after the subscription's ``max_delivery_attempts``, into its dead-letter topic).
@@ -23,8 +23,8 @@ from cloudevents.http import CloudEvent
 
 from faaskeeper.config import Config
 from faaskeeper.exceptions import ConfigurationException
+from faaskeeper.protocol.environment import getenv
 from faaskeeper.protocol.settings import FaultHook
-from faaskeeper_gcp.environment import getenv
 from faaskeeper_gcp.functions import Functions
 from faaskeeper_gcp.metering import METER
 from faaskeeper_gcp.names import ENV_CONFIG

@@ -1,10 +1,10 @@
 """A function's environment variables, as the handlers read them.
 
-On Lambda this is ``os.environ``. The local emulator (:mod:`faaskeeper_aws.lambda_host`) runs
-several functions, of possibly several deployments, on threads of one process, so it does not
-touch the process-wide ``os.environ``: it sets each invocation's variables with
-:func:`function_environment`, a context variable (per thread), which :func:`getenv` reads first.
-Handlers must read their configuration through :func:`getenv`.
+On a cloud's function platform this is ``os.environ``. A local host of a provider's functions (the
+AWS Lambda emulator, the GCP functions-framework host) runs several functions, of possibly several
+deployments, in one process, so it does not touch the process-wide ``os.environ``: it sets each
+invocation's variables with :func:`function_environment`, a context variable (per thread), which
+:func:`getenv` reads first. Handlers must read their configuration through :func:`getenv`.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ _variables: ContextVar[Mapping[str, str] | None] = ContextVar("faaskeeper_functi
 
 
 def getenv(name: str) -> str | None:
-    """The invocation's variable ``name`` if the emulator set one, else the process's."""
+    """The invocation's variable ``name`` if its host set one, else the process's."""
     variables = _variables.get()
     if variables is not None and name in variables:
         return variables[name]
