@@ -18,9 +18,10 @@ from dataclasses import dataclass
 from faaskeeper.client import FaaSKeeperClient
 from faaskeeper.config import Config
 from faaskeeper.exceptions import ProviderException
+from faaskeeper.metering import Key, Meter, difference
 from faaskeeper_aws.lambda_host import LambdaEmulator, ScheduledTrigger
 from faaskeeper_aws.lambda_stack import deployed_functions, local_functions
-from faaskeeper_aws.metering import METER, Key, Meter, difference
+from faaskeeper_aws.metering import METER
 from faaskeeper_aws.settings import AwsSettings
 from faaskeeper_deploy.bench_emulated import SETTLE_SECONDS
 

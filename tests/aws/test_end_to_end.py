@@ -13,9 +13,10 @@ import pytest
 from faaskeeper.client import FaaSKeeperClient
 from faaskeeper.config import Config
 from faaskeeper.exceptions import BadVersionError, NodeDoesntExistException, NodeExistsException, NotEmptyException
+from faaskeeper.metering import Meter, difference
 from faaskeeper.watch import WatchedEvent, WatchEventType
 from faaskeeper_aws.lambda_host import LambdaEmulator
-from faaskeeper_aws.metering import METER, Meter, difference
+from faaskeeper_aws.metering import METER
 
 COMBINATIONS = [("tcp", "persistent"), ("sqs", "persistent"), ("tcp", "key-value"), ("sqs", "key-value")]
 

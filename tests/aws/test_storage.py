@@ -24,12 +24,13 @@ from faaskeeper.api.storage import (
     WatchRecord,
 )
 from faaskeeper.config import Config
+from faaskeeper.metering import difference
 from faaskeeper.node import Node, Stat
 from faaskeeper.plugins.manager import get_provider
 from faaskeeper.testing import SystemStorageSuite, UserStorageSuite
 from faaskeeper_aws.dynamodb import DynamoDbSystemStorage, DynamoDbUserStorage
 from faaskeeper_aws.dynamodb_base import dynamodb, scan
-from faaskeeper_aws.metering import METER, difference
+from faaskeeper_aws.metering import METER
 from faaskeeper_aws.s3 import HEADER_RANGE, S3UserStorage, object_key
 from faaskeeper_aws.settings import AwsSettings
 

@@ -13,13 +13,14 @@ import pytest
 from faaskeeper.client import FaaSKeeperClient
 from faaskeeper.config import Config
 from faaskeeper.exceptions import ProviderException
+from faaskeeper.metering import difference
 from faaskeeper.plugins.manager import get_provider
 from faaskeeper.protocol.messages import DistributorEvent, EventKind, Op, WriteRequest
 from faaskeeper.testing.support import Inbox, wait_until
 from faaskeeper_gcp.deployment import GcpDeployment
 from faaskeeper_gcp.function_host import FunctionServer
 from faaskeeper_gcp.functions import PushedMessage
-from faaskeeper_gcp.metering import METER, difference
+from faaskeeper_gcp.metering import METER
 from faaskeeper_gcp.pubsub import GROUP_ATTRIBUTE, REASON_ATTRIBUTE, SEQUENCE_ATTRIBUTE, Topics
 from faaskeeper_gcp.settings import GcpSettings
 

@@ -36,11 +36,12 @@ from typing import Any
 
 from faaskeeper.api.provider import FunctionHost
 from faaskeeper.exceptions import ProviderException
+from faaskeeper.metering import Meter
 from faaskeeper.protocol.environment import function_environment
 from faaskeeper.protocol.host import ScheduledFunction
 from faaskeeper_aws.errors import aws_errors
 from faaskeeper_aws.lambda_events import Event, LambdaContext, scheduled_event, sqs_event
-from faaskeeper_aws.metering import METER, Meter, MeteredClient
+from faaskeeper_aws.metering import METER, MeteredClient
 from faaskeeper_aws.settings import AwsSettings
 from faaskeeper_aws.sqs import QueueUrls
 

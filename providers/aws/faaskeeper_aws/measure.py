@@ -31,9 +31,10 @@ from dataclasses import dataclass
 from faaskeeper.client import FaaSKeeperClient
 from faaskeeper.config import Config
 from faaskeeper.exceptions import FaaSKeeperException, ProviderException
+from faaskeeper.metering import Key, Meter, difference
 from faaskeeper_aws.lambda_host import LambdaEmulator
 from faaskeeper_aws.lambda_stack import deployed_functions, local_functions
-from faaskeeper_aws.metering import METER, Key, Meter, difference
+from faaskeeper_aws.metering import METER
 from faaskeeper_aws.settings import AwsSettings
 
 #: The operations measured, in the order they run (the creates make the nodes the deletes remove).

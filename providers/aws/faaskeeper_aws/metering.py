@@ -1,4 +1,4 @@
-"""Counting the billable requests the provider makes, for the cost report (issue 4, "Cost").
+"""Counting the billable requests the provider makes, for the cost report.
 
 Every AWS call of the storage classes goes through a :class:`MeteredClient`, which adds to a
 process-wide :data:`METER`:
@@ -17,12 +17,10 @@ unit); a cost report multiplies these counts by a price table. Lambda handlers c
 
 from __future__ import annotations
 
-import threading
-from collections import Counter
 from collections.abc import Callable, Mapping
 from typing import Any
 
-Key = tuple[str, str]
+from faaskeeper.metering import Meter
 
 #: Operations billed per item, and how to count the items of one call from its parameters.
 _ITEMS: dict[str, Callable[[Mapping[str, Any]], int]] = {
@@ -31,31 +29,6 @@ _ITEMS: dict[str, Callable[[Mapping[str, Any]], int]] = {
     "BatchGetItem": lambda params: sum(len(t.get("Keys", ())) for t in params.get("RequestItems", {}).values()),
     "BatchWriteItem": lambda params: sum(len(r) for r in params.get("RequestItems", {}).values()),
 }
-
-
-class Meter:
-    """A thread-safe counter of requests keyed by ``(service, operation)``."""
-
-    def __init__(self) -> None:
-        self._counts: Counter[Key] = Counter()
-        self._guard = threading.Lock()
-
-    def add(self, service: str, operation: str, count: int = 1) -> None:
-        with self._guard:
-            self._counts[(service, operation)] += count
-
-    def snapshot(self) -> dict[Key, int]:
-        with self._guard:
-            return dict(self._counts)
-
-    def reset(self) -> None:
-        with self._guard:
-            self._counts.clear()
-
-
-def difference(after: Mapping[Key, int], before: Mapping[Key, int]) -> dict[Key, int]:
-    """What was counted between two snapshots (only the keys that grew)."""
-    return {key: n - before.get(key, 0) for key, n in sorted(after.items()) if n != before.get(key, 0)}
 
 
 #: The process-wide meter every MeteredClient adds to by default.

@@ -19,40 +19,12 @@ Function handlers can take ``METER.snapshot()`` before and after an invocation a
 
 from __future__ import annotations
 
-import threading
-from collections import Counter
 from collections.abc import Mapping
 
-Key = tuple[str, str]
+from faaskeeper.metering import Meter
 
 #: Pub/Sub bills each publish request as at least this many bytes.
 PUBSUB_MIN_BYTES = 1000
-
-
-class Meter:
-    """A thread-safe counter keyed by ``(service, unit)``."""
-
-    def __init__(self) -> None:
-        self._counts: Counter[Key] = Counter()
-        self._guard = threading.Lock()
-
-    def add(self, service: str, unit: str, count: int = 1) -> None:
-        if count:
-            with self._guard:
-                self._counts[(service, unit)] += count
-
-    def snapshot(self) -> dict[Key, int]:
-        with self._guard:
-            return dict(self._counts)
-
-    def reset(self) -> None:
-        with self._guard:
-            self._counts.clear()
-
-
-def difference(after: Mapping[Key, int], before: Mapping[Key, int]) -> dict[Key, int]:
-    """What was counted between two snapshots (only the keys that grew)."""
-    return {key: n - before.get(key, 0) for key, n in sorted(after.items()) if n != before.get(key, 0)}
 
 
 #: The process-wide meter the provider adds to.
