@@ -9,6 +9,7 @@ get, exists, watches), ``ROOT/e0..`` (ephemeral creates, contended between sessi
 from __future__ import annotations
 
 import contextlib
+import io
 import json
 import random
 import threading
@@ -18,9 +19,10 @@ from dataclasses import asdict
 from typing import IO, Any
 
 from faaskeeper import paths
-from faaskeeper.check.history import Call, SessionEnd, WatchNotice
+from faaskeeper.check.history import Call, History, SessionEnd, WatchNotice
 from faaskeeper.client import FaaSKeeperClient, Future
 from faaskeeper.client.client import SessionState
+from faaskeeper.config import Config
 from faaskeeper.exceptions import FaaSKeeperException, TimeoutException
 from faaskeeper.node import Node
 from faaskeeper.watch import WatchedEvent
@@ -226,3 +228,33 @@ def snapshot(client: FaaSKeeperClient) -> dict[str, dict[str, Any]]:
             if child.path != QUEUE:
                 found[child.path] = {**(_node(child) or {})}
     return found
+
+
+def record_sessions(
+    config: Config, sessions: int, calls: int, *, timeout: float = 60.0, join: float = 300.0
+) -> History:
+    """``sessions`` clients in threads of this process, each making ``calls`` random calls of its
+    own seed; their history, with the nodes as they are at the end. A run where a session did not
+    finish its calls in ``join`` seconds raises AssertionError."""
+    outputs = [io.StringIO() for _ in range(sessions)]
+
+    def session(seed: int, out: io.StringIO) -> None:
+        client = FaaSKeeperClient(config, timeout=timeout)
+        client.start()
+        workload = Workload(client, Recorder(out), random.Random(seed))
+        for _ in range(calls):
+            workload.step()
+        workload.close()
+
+    with FaaSKeeperClient(config, timeout=timeout) as host:
+        prepare(host)
+        threads = [threading.Thread(target=session, args=(i, out)) for i, out in enumerate(outputs)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(join)
+        if any(thread.is_alive() for thread in threads):
+            raise AssertionError(f"a session did not finish its {calls} calls in {join:.0f} s")
+        history = History.from_lines(line for out in outputs for line in out.getvalue().splitlines())
+        history.final = snapshot(host)
+    return history
