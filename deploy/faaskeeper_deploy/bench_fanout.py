@@ -19,7 +19,7 @@ from typing import Any
 from faaskeeper_deploy.bench_common import BLOCK, WATCHER_TIMEOUT, BenchError
 from faaskeeper_deploy.bench_interrupt import check as check_interrupt
 from faaskeeper_deploy.bench_progress import Progress
-from faaskeeper_deploy.bench_systems import _quietly, _System
+from faaskeeper_deploy.bench_systems import _quietly, _System, watched_node
 from faaskeeper_deploy.bench_watcher import _connect, _Watched
 
 
@@ -96,11 +96,7 @@ def _run_fanout(
     watchers: int,
     progress: Progress,
 ) -> None:
-    path = f"{root}/watched"
-    for system in systems:
-        stack.callback(_quietly, system, system.remove_tree, root)
-        system.create(root, b"")
-        system.create(path, value)
+    path = watched_node(stack, systems, root, value)
     for system in systems:
         progress.phase(f"fan-out on {system.name}: connecting {watchers} watchers")
         connected: list[_Watched] = []

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from contextlib import ExitStack
 from typing import Any
 
 from faaskeeper.client import FaaSKeeperClient
@@ -143,3 +144,14 @@ def _quietly(system: _System, fn: Callable[..., Any], *args: Any) -> None:
         fn(*args)
     except Exception as err:  # cleanup of a system that may already have failed
         log.warning("%s: cleanup (%s) failed: %s: %s", system.name, fn.__name__, type(err).__name__, err)
+
+
+def watched_node(stack: ExitStack, systems: Sequence[_System], root: str, value: bytes) -> str:
+    """Create ``root`` and ``root/watched`` (holding ``value``) on every system, removed with
+    ``stack``; the watched node's path."""
+    path = f"{root}/watched"
+    for system in systems:
+        stack.callback(_quietly, system, system.remove_tree, root)
+        system.create(root, b"")
+        system.create(path, value)
+    return path

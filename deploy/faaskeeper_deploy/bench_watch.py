@@ -22,7 +22,7 @@ from faaskeeper.config import Config
 from faaskeeper_deploy.bench_common import BLOCK, FAASKEEPER, WATCHER_TIMEOUT, ZOOKEEPER, BenchError
 from faaskeeper_deploy.bench_interrupt import check as check_interrupt
 from faaskeeper_deploy.bench_progress import Progress
-from faaskeeper_deploy.bench_systems import _quietly, _System, _ZooKeeper
+from faaskeeper_deploy.bench_systems import _quietly, _System, _ZooKeeper, watched_node
 
 
 class _Watcher:
@@ -227,11 +227,7 @@ def _run_watch(
     warmup: int,
     progress: Progress,
 ) -> None:
-    path = f"{root}/watched"
-    for system in systems:
-        stack.callback(_quietly, system, system.remove_tree, root)
-        system.create(root, b"")
-        system.create(path, value)
+    path = watched_node(stack, systems, root, value)
     watchers: dict[str, _Watcher] = {}
     for system in systems:
         progress.phase(f"starting the {system.name} watcher process")
