@@ -135,7 +135,7 @@ def _create(storage: SystemStorage, path: str, txn: int, owner: str | None = Non
         NodeUpdate(parent, NodeState(True, parent_node.state.stat, children), children_changed=True),
     )
     assert storage.commit(Commit(txn, lock.token, updates, session, None))
-    storage.finish_transaction([path, parent], txn)
+    assert storage.claim_transaction([path, parent], txn)
 
 
 def _delete(storage: SystemStorage, path: str, txn: int, *, finish: bool = True) -> None:
@@ -152,7 +152,7 @@ def _delete(storage: SystemStorage, path: str, txn: int, *, finish: bool = True)
     )
     assert storage.commit(Commit(txn, lock.token, updates, "", None))
     if finish:
-        storage.finish_transaction([path, parent], txn)
+        assert storage.claim_transaction([path, parent], txn)
 
 
 def test_lock_timestamps_keep_sub_millisecond_precision(moto_server, settings):
@@ -197,7 +197,7 @@ def test_ephemeral_index_follows_owners_not_committing_sessions(moto_server, set
     _delete(storage, "/e", 5)
     _delete(storage, "/p/f", 6, finish=False)
     assert storage.ephemeral_nodes("owner-1") == [], "a tombstone is not an ephemeral node"
-    storage.finish_transaction(["/p/f", "/p"], 6)
+    assert storage.claim_transaction(["/p/f", "/p"], 6)
     storage.delete_session("owner-1")
     ddb = dynamodb(settings)
     index = ddb.get_item(TableName=settings.names.nodes_table, Key={"path": {"S": "ephemeral#owner-1"}})
@@ -225,7 +225,7 @@ def test_commit_for_a_missing_session_creates_none(moto_server, settings):
     assert node.pending == (3,)
 
 
-def test_finish_out_of_order_and_for_tombstones(moto_server, settings):
+def test_claim_reads_the_node_where_its_transaction_is_not_first(moto_server, settings):
     storage = DynamoDbSystemStorage(settings)
     _create(storage, "/a", 1)
     for txn in (2, 3):
@@ -234,17 +234,24 @@ def test_finish_out_of_order_and_for_tombstones(moto_server, settings):
         assert node is not None
         update = NodeUpdate("/a", NodeState(True, node.state.stat), modified=True)
         assert storage.commit(Commit(txn, lock.token, (update,), "", None))
-    storage.finish_transaction(["/a"], 3)  # not first in the list: found by reading it
+    assert storage.claim_transaction(["/a"], 3)  # not first in the list: found by reading it
     node = storage.read_node("/a")
     assert node is not None
-    assert node.pending == (2,)
-    storage.finish_transaction(["/a"], 2)
+    assert (node.pending, node.claimed) == ((2,), 3)
+    assert not storage.claim_transaction(["/a"], 2), "claimed after a later one: superseded"
+    assert storage.read_node("/a") == node
+
+
+def test_claim_drops_a_tombstone_and_reads_the_dropped_one_as_claimed(moto_server, settings):
+    storage = DynamoDbSystemStorage(settings)
+    _create(storage, "/a", 1)
     _delete(storage, "/a", 4, finish=False)
-    storage.finish_transaction(["/a", "/", "/a"], 4)
+    assert storage.claim_transaction(["/a", "/", "/a"], 4)
     assert storage.read_node("/a") is None
+    assert storage.claim_transaction(["/a", "/"], 4)
     root = storage.read_node("/")
     assert root is not None
-    assert root.pending == ()
+    assert (root.pending, root.claimed) == ((), 4)
 
 
 def test_sessions_and_watches_page_through_scans(moto_server, settings):

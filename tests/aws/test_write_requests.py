@@ -6,18 +6,49 @@ from collections.abc import Callable
 
 import pytest
 
+from faaskeeper.client import FaaSKeeperClient
 from faaskeeper.config import Config
+from faaskeeper.metering import difference
+from faaskeeper_aws.lambda_host import LambdaEmulator
+from faaskeeper_aws.lambda_stack import local_functions
 from faaskeeper_aws.measure import measure_operations
+from faaskeeper_aws.metering import METER
 from faaskeeper_aws.pricing import UPSTREAM_WRITE, billable_units
+from faaskeeper_aws.settings import AwsSettings
+
+ROLES = ("writer", "distributor")
 
 
 @pytest.mark.parametrize("storage", ["persistent", "key-value"])
 def test_a_set_data_commits_with_one_conditional_write(stackless: Callable[..., Config], storage: str) -> None:
     config = stackless(storage=storage, channel="tcp", heartbeat=60, session_timeout=180)
-    counted = measure_operations(config, repetitions=3, functions="local").requests["set_data"]
+    settings = AwsSettings.from_config(config)
+    triggers = local_functions(config, settings).queues
+    writer, distributor = (next(t for t in triggers if t.function == settings.names.function(role)) for role in ROLES)
+    client = FaaSKeeperClient(config, timeout=10)
+    with LambdaEmulator(settings, triggers):
+        client.start()
+        client.create("/measured", b"before")
+    try:
+        # The functions one after the other, as Lambda runs them but for the moment the
+        # distributor starts: here never before the writer committed.
+        stepped = LambdaEmulator(settings, triggers)
+        before = METER.snapshot()
+        written = client.set_data_async("/measured", b"after")
+        for trigger in (writer, distributor):
+            assert stepped.poll(trigger, wait=5), f"no message reached {trigger.function}"
+        assert written.get(10).stat.version == 1
+        counted = difference(METER.snapshot(), before)
+    finally:
+        with LambdaEmulator(settings, triggers):
+            client.stop()
     assert ("dynamodb", "TransactWriteItems") not in counted, f"a set_data needs no transaction: {counted}"
+    # The writer reads the session; the distributor reads no node, and finds no watch.
+    assert counted[("dynamodb", "GetItem")] == 1, counted
+    assert counted[("dynamodb", "Query")] == 1, counted
+    # The writer's lock and commit and the distributor's claim; key-value user storage adds its PutItem.
+    assert counted[("dynamodb", "UpdateItem")] == 3, counted
     units = billable_units(counted)
-    # The writer's lock and commit and the distributor's finish; key-value user storage adds its PutItem.
     user_writes = 1 if storage == "key-value" else 0
     assert units.dynamodb_wru == UPSTREAM_WRITE.dynamodb_wru + user_writes == 3 + user_writes, counted
     assert units.s3_put == (1 if storage == "persistent" else 0)

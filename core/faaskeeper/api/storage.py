@@ -71,14 +71,17 @@ class RequestMark:
 
 @dataclass(frozen=True)
 class SystemNode:
-    """One node's row in system storage: state, lock, the transactions pending in the distributor,
-    and the requests sessions committed on it while those may still be redelivered."""
+    """One node's row in system storage: state, lock, the transactions committed but not yet
+    claimed by the distributor, the last one it claimed, and the requests sessions committed on
+    it while those may still be redelivered."""
 
     path: str
     state: NodeState
     lock: Lock | None = None
     pending: tuple[int, ...] = ()
     requests: dict[str, RequestMark] = field(default_factory=dict)
+    #: The last transaction the distributor claimed on this node (0: none).
+    claimed: int = 0
 
     def committed(self, session_id: str, seq: int) -> bool:
         """Whether the session's request ``seq`` (or a later one) committed on this node."""
@@ -230,11 +233,19 @@ class SystemStorage(ABC):
         """The node's row, or None if system storage has none."""
 
     @abstractmethod
-    def finish_transaction(self, paths: Sequence[str], txn: int) -> None:
-        """After the distributor applied ``txn``: remove it from the pending lists of ``paths`` and
-        drop tombstones left with nothing pending and no lock. Need not be atomic across paths,
-        but the first path (the node the write is about) must be finished last: while ``txn`` is
-        pending there, a redelivered event is applied and finished again."""
+    def claim_transaction(self, paths: Sequence[str], txn: int) -> bool:
+        """The distributor's claim of ``txn`` before it applies it; ``paths`` are the nodes the
+        write updated, the last one deciding (the commit's ``record_path``).
+
+        On the deciding node ``txn`` must be pending or already claimed, else False and nothing
+        is written (the write has not committed, or never will). Then on every node ``txn``
+        leaves the pending list and becomes the node's ``claimed`` transaction, and a tombstone
+        left with nothing pending and no lock is dropped; a node without ``txn`` pending is
+        claimed already (its tombstone was dropped, perhaps locked again since). False too where
+        a later transaction (a larger id) was claimed on one of the nodes: the write was applied
+        and superseded, and applying it again would undo the later one. Need not be atomic
+        across nodes: the deciding node is claimed first, and a redelivered event claims the
+        rest again."""
 
     @abstractmethod
     def ephemeral_nodes(self, session_id: str) -> list[str]:

@@ -1,9 +1,10 @@
 """The distributor function: applies committed writes to user storage in transaction order.
 
 Triggered by the distributor queue (one FIFO group, so one total order). For each event it
-decides whether the write committed, finishes the commit if its writer died between push and
-commit, applies it to user storage, then tells the client. Redelivered events are harmless: an
-event whose transaction is no longer pending was either applied before or never committed.
+claims the write in system storage if it committed (finishing the commit first if its writer died
+between push and commit), applies it to user storage, fires its watches, then tells the client.
+Redelivered events are harmless: one claimed before is applied again to the same result, unless
+a later write claimed one of its nodes since; one that never committed is dropped.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import time
 
 from faaskeeper.api.channel import ClientChannel
 from faaskeeper.api.queue import QueueMessage
-from faaskeeper.api.storage import SystemStorage, UserStorage
+from faaskeeper.api.storage import Lock, SystemStorage, UserStorage
 from faaskeeper.exceptions import ProviderException
 from faaskeeper.node import Node
 from faaskeeper.protocol.messages import DistributorEvent, EventKind, Op, Reply, session_expired_notice
@@ -48,10 +49,10 @@ class Distributor:
             else:
                 self._reply(event.reply_to, Reply.success(event.seq))
             return
-        if not self._committed(event, txn, message):
-            log.info("transaction %d (%s %s) did not commit; dropped", txn, event.op, event.primary_path)
+        if not self._claim(event, txn, message):
+            log.info("transaction %d (%s %s) not committed, or superseded; dropped", txn, event.op, event.primary_path)
             return
-        self._settings.fault("distributor.committed")
+        self._settings.fault("distributor.claimed")
         if not self._settings.holds(message):
             # A redelivery may already be applying this event, or a later one: writing now could
             # put an older version over a newer one.
@@ -65,33 +66,43 @@ class Distributor:
             primary = event.updates[0].resolved(txn)
             self._reply(event.reply_to, Reply.success(event.seq, event.result_path, primary.stat))
         self._settings.fault("distributor.replied")
-        self._system.finish_transaction([u.path for u in event.updates], txn)
-        self._settings.fault("distributor.popped")
 
-    def _committed(self, event: DistributorEvent, txn: int, delivery: QueueMessage) -> bool:
-        node = self._system.read_node(event.primary_path)
-        if node is None or node.lock is None or node.lock.token != event.lock_token:
-            return node is not None and txn in node.pending
+    def _claim(self, event: DistributorEvent, txn: int, delivery: QueueMessage) -> bool:
+        """Claim the transaction if it committed: one conditional write per node it updates.
+
+        The claim comes before the write is applied, so a redelivery after a death anywhere later
+        claims it again and applies it again, to the same result."""
+        paths = [u.path for u in event.updates]
+        if self._system.claim_transaction(paths, txn):
+            return True
+        lock = self._writer_lock(paths[-1], event)
+        if lock is None:
+            # The writer committed meanwhile, or it never will.
+            return self._system.claim_transaction(paths, txn)
         # The writer pushed but has not committed: it is about to, or it died. Give it until half
         # its lock's hold (the writer never pushes later than that) before finishing the commit on
         # its behalf: a commit racing the writer's own costs a failed transaction. Never past the
         # point where this delivery can still apply what it commits.
         margin = self._settings.delivery_margin
-        deadline = min(node.lock.timestamp + self._settings.lock_max_hold / 2, delivery.deadline - 3 * margin)
+        deadline = min(lock.timestamp + self._settings.lock_max_hold / 2, delivery.deadline - 3 * margin)
         delay = 0.002
         while self._settings.clock() < deadline:
             time.sleep(delay)
             delay = min(delay * 2, 0.05)
-            node = self._system.read_node(event.primary_path)
-            if node is None or node.lock is None or node.lock.token != event.lock_token:
-                return node is not None and txn in node.pending
+            if self._writer_lock(paths[-1], event) is None:
+                return self._system.claim_transaction(paths, txn)
         # The commit is the same conditional transaction whoever runs it; the first one wins.
         commit = commit_of(event, txn, self._settings, request_seq=event.seq if event.counts_for_session else None)
         if self._system.commit(commit):
             log.info("finished the commit of transaction %d for its writer", txn)
-            return True
-        node = self._system.read_node(event.primary_path)
-        return node is not None and txn in node.pending
+        return self._system.claim_transaction(paths, txn)
+
+    def _writer_lock(self, path: str, event: DistributorEvent) -> Lock | None:
+        """The lock of the event's writer on ``path``, if it still holds it."""
+        node = self._system.read_node(path)
+        if node is None or node.lock is None or node.lock.token != event.lock_token:
+            return None
+        return node.lock
 
     def _apply(self, event: DistributorEvent, txn: int) -> None:
         for update in event.updates:

@@ -36,12 +36,11 @@ WRITE_FAULT_POINTS = (
     "writer.failure.recorded",
     "writer.close.ephemerals",
     "writer.close.deleted",
-    "distributor.committed",
+    "distributor.claimed",
     "distributor.applied",
     "watch.deliver",
     "watch.delivered",
     "distributor.replied",
-    "distributor.popped",
 )
 HEARTBEAT_FAULT_POINTS = ("heartbeat.pinged", "heartbeat.expired")
 FAULT_POINTS = WRITE_FAULT_POINTS + HEARTBEAT_FAULT_POINTS

@@ -120,7 +120,7 @@ class SystemNodeSuite(ConformanceFixtures):
 
     def test_lock_returns_the_node_state(self, system_storage: SystemStorage) -> None:
         _create(system_storage, "/a", 7, data=b"xyz")
-        system_storage.finish_transaction(["/a", "/"], 7)
+        system_storage.claim_transaction(["/a", "/"], 7)
         node = system_storage.lock_node("/a", _lock(), HOLD)
         assert node is not None
         assert node.exists
@@ -252,7 +252,7 @@ class SystemNodeSuite(ConformanceFixtures):
         assert node.pending == (5, 8)
         assert node.state.stat.version == 1
         assert (node.state.stat.czxid, node.state.stat.mzxid, node.state.stat.pzxid) == (5, 8, 5)
-        system_storage.finish_transaction(["/a", "/"], 5)
+        system_storage.claim_transaction(["/a", "/"], 5)
         node = system_storage.read_node("/a")
         root = system_storage.read_node("/")
         assert node is not None
@@ -317,11 +317,48 @@ class SystemNodeSuite(ConformanceFixtures):
         assert root is not None
         assert root.requests == {other.session_id: RequestMark(10, 300.0)}, "a write of no request marks nothing"
 
-    # -- finishing transactions ------------------------------------------------------------
+    # -- claiming transactions -------------------------------------------------------------
 
-    def test_finish_drops_tombstones(self, system_storage: SystemStorage) -> None:
+    def test_claim_takes_a_committed_transaction_off_pending(self, system_storage: SystemStorage) -> None:
         _create(system_storage, "/a", 5)
-        system_storage.finish_transaction(["/a", "/"], 5)
+        assert system_storage.claim_transaction(["/a", "/"], 5)
+        for path in ("/a", "/"):
+            node = system_storage.read_node(path)
+            assert node is not None
+            assert (node.pending, node.claimed) == ((), 5), path
+        assert system_storage.claim_transaction(["/a", "/"], 5), "a claimed transaction is claimed again"
+
+    def test_claim_of_an_uncommitted_transaction_writes_nothing(self, system_storage: SystemStorage) -> None:
+        _create(system_storage, "/a", 5)
+        lock = _lock()
+        node = system_storage.lock_node("/a", lock, HOLD)
+        assert node is not None
+        assert not system_storage.claim_transaction(["/a"], 6), "pushed, not committed"
+        assert not system_storage.claim_transaction(["/a", "/nowhere"], 6), "the deciding node is missing"
+        node = system_storage.read_node("/a")
+        root = system_storage.read_node("/")
+        assert node is not None
+        assert root is not None
+        assert (node.pending, node.claimed, node.lock) == ((5,), 0, lock)
+        assert (root.pending, root.claimed) == ((5,), 0)
+
+    def test_claim_of_a_superseded_transaction_fails(self, system_storage: SystemStorage) -> None:
+        _create(system_storage, "/a", 5)
+        assert system_storage.claim_transaction(["/a", "/"], 5)
+        lock = _lock()
+        node = system_storage.lock_node("/a", lock, HOLD)
+        assert node is not None
+        modified = NodeUpdate("/a", NodeState(True, node.state.stat.updated(version=1)), modified=True)
+        assert system_storage.commit(Commit(8, lock.token, (modified,), "", None))
+        assert system_storage.claim_transaction(["/a"], 8)
+        assert not system_storage.claim_transaction(["/a", "/"], 5), "a later write was claimed on /a"
+        node = system_storage.read_node("/a")
+        assert node is not None
+        assert (node.claimed, node.state.stat.version) == (8, 1)
+
+    def test_claim_drops_tombstones(self, system_storage: SystemStorage) -> None:
+        _create(system_storage, "/a", 5)
+        system_storage.claim_transaction(["/a", "/"], 5)
         _delete(system_storage, "/a", 6)
         tombstone = system_storage.read_node("/a")
         assert tombstone is not None, "a deleted node stays as a tombstone while its delete is pending"
@@ -331,31 +368,26 @@ class SystemNodeSuite(ConformanceFixtures):
         root = system_storage.read_node("/")
         assert root is not None
         assert root.state.children == ()
-        system_storage.finish_transaction(["/a", "/"], 6)
+        assert system_storage.claim_transaction(["/a", "/"], 6)
         assert system_storage.read_node("/a") is None
         root = system_storage.read_node("/")
         assert root is not None
-        assert root.exists
+        assert (root.exists, root.claimed) == (True, 6)
+        assert system_storage.claim_transaction(["/a", "/"], 6), "the dropped tombstone was claimed"
+        lock = _lock()
+        assert system_storage.lock_node("/a", lock, HOLD) is not None
+        assert system_storage.claim_transaction(["/a", "/"], 6), "and the path locked again since"
 
-    def test_finish_keeps_locked_tombstones(self, system_storage: SystemStorage) -> None:
+    def test_claim_keeps_locked_tombstones(self, system_storage: SystemStorage) -> None:
         _create(system_storage, "/a", 5)
-        system_storage.finish_transaction(["/a", "/"], 5)
+        system_storage.claim_transaction(["/a", "/"], 5)
         _delete(system_storage, "/a", 6)
         lock = _lock()
         assert system_storage.lock_node("/a", lock, HOLD) is not None
-        system_storage.finish_transaction(["/a", "/"], 6)
+        assert system_storage.claim_transaction(["/a", "/"], 6)
         node = system_storage.read_node("/a")
         assert node is not None, "a tombstone another writer holds must not be dropped"
         assert node.lock == lock
-        assert node.pending == ()
-
-    def test_finish_is_idempotent_and_ignores_missing_paths(self, system_storage: SystemStorage) -> None:
-        _create(system_storage, "/a", 5)
-        system_storage.finish_transaction(["/a", "/", "/nowhere"], 5)
-        system_storage.finish_transaction(["/a", "/"], 5)
-        node = system_storage.read_node("/a")
-        assert node is not None
-        assert node.exists
         assert node.pending == ()
 
     # -- ephemeral nodes -------------------------------------------------------------------

@@ -1,10 +1,11 @@
-"""Commits and finished transactions of the DynamoDB system storage (see
+"""Commits and claimed transactions of the DynamoDB system storage (see
 :mod:`faaskeeper_aws.dynamodb_nodes` for the item layout)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
+from faaskeeper.api.claims import claim_node
 from faaskeeper.api.storage import Commit
 from faaskeeper.exceptions import ProviderException
 from faaskeeper_aws.dynamodb_base import (
@@ -14,18 +15,28 @@ from faaskeeper_aws.dynamodb_base import (
     Item,
     N,
     S,
-    as_int,
     backoff,
     codes,
     expression,
     transact,
     unexpected,
 )
-from faaskeeper_aws.dynamodb_nodes import FALSE, NAMES, TRUE, NodeTable, mark_name, owner_key, state_json
+from faaskeeper_aws.dynamodb_nodes import (
+    FALSE,
+    NAMES,
+    TRUE,
+    NodeTable,
+    mark_name,
+    node_from_item,
+    owner_key,
+    state_json,
+)
 from faaskeeper_aws.errors import aws_errors
 
-#: Still needed after the finished transaction's entry is removed: live, locked or more pending.
+#: Still needed after the claimed transaction's entry is removed: live, locked or more pending.
 _KEEP = "(#live = :true OR attribute_exists(#token) OR size(#pending) > :one)"
+#: No later transaction claimed: claiming an older one must not move ``claimed`` back.
+_NOT_SUPERSEDED = "(attribute_not_exists(#claimed) OR #claimed < :txn)"
 _DROP = "#live = :false AND attribute_not_exists(#token) AND size(#pending) = :one AND #pending[0] = :txn"
 
 
@@ -127,53 +138,42 @@ class NodeCommits(NodeTable):
             )
         return actions
 
-    # -- finishing transactions ------------------------------------------------------------
+    # -- claiming transactions -------------------------------------------------------------
 
-    def finish_transaction(self, paths: Sequence[str], txn: int) -> None:
-        """Remove ``txn`` from each path's pending list (deleting a tombstone left with nothing),
-        one conditional write per path rather than a transaction, which bills twice per item.
+    def claim_transaction(self, paths: Sequence[str], txn: int) -> bool:
+        """One conditional write per path, the deciding (last) one first, rather than a
+        transaction, which bills twice per item. Each write first assumes ``txn`` is first in the
+        pending list and the node stays; when that condition fails, the item it returns decides
+        (:func:`faaskeeper.api.claims.claim_node`) and plans the exact write."""
+        return all(self._claim_path(path, txn, deciding=path == paths[-1]) for path in dict.fromkeys(reversed(paths)))
 
-        The first path (the node the write is about) goes last: until it is finished, a
-        redelivered event still finds ``txn`` pending there and finishes the rest again. Each
-        write first assumes ``txn`` is first in the list and the node stays; when that condition
-        fails, the item it returns plans the exact write."""
-        for path in reversed(list(dict.fromkeys(paths))):
-            self._finish_path(path, txn)
-
-    def _finish_path(self, path: str, txn: int) -> None:
-        known: dict[str, Item | None] = {}  # the item as last seen; absent: not read yet
+    def _claim_path(self, path: str, txn: int, *, deciding: bool) -> bool:
+        known: Item | None = None  # the item as the last failed write saw it ({}: absent); None: not seen
         for _ in range(ATTEMPTS):
-            action = self._finish_action(path, txn, known)
-            if action is None:
-                return
-            method, params = action
-            done, item = self._call(method, "finish transaction", **params)
+            method, index = "update_item", 0
+            if known is not None:
+                node = node_from_item(known) if known else None
+                holds, after = claim_node(node, txn, deciding=deciding)
+                if not holds or after is node:
+                    return holds
+                assert node is not None
+                method, index = ("delete_item", 0) if after is None else ("update_item", node.pending.index(txn))
+            params = self._claim_params(path, txn, index, drop=method == "delete_item")
+            done, item = self._call(method, "claim transaction", **params)
             if done:
-                return
-            known[path] = item or None
-        raise ProviderException(f"AWS finish transaction failed: transaction {txn} on {path} kept changing")
+                return True
+            known = item
+        raise ProviderException(f"AWS claim of transaction {txn} on {path} failed: the node kept changing")
 
-    def _finish_action(self, path: str, txn: int, known: dict[str, Item | None]) -> tuple[str, Item] | None:
+    def _claim_params(self, path: str, txn: int, index: int, *, drop: bool) -> Item:
         values: Item = {":txn": N(txn), ":one": N(1)}
         key = {"path": S(path)}
-        if path not in known:
-            values[":true"] = TRUE
-            condition = f"#pending[0] = :txn AND {_KEEP}"
-            return "update_item", self._params(key, "REMOVE #pending[0]", condition, values)
-        item = known[path]
-        if item is None:
-            return None
-        pending = [as_int(t) for t in item.get("pending", {}).get("L", [])]
-        if txn not in pending:
-            return None
-        if not item["live"]["BOOL"] and "lock_token" not in item and pending == [txn]:
+        if drop:
             values[":false"] = FALSE
-            return "delete_item", self._params(key, None, _DROP, values)
-        index = pending.index(txn)
+            return self._params(key, None, _DROP, values)
         values[":true"] = TRUE
-        return "update_item", self._params(
-            key, f"REMOVE #pending[{index}]", f"#pending[{index}] = :txn AND {_KEEP}", values
-        )
+        condition = f"#pending[{index}] = :txn AND {_KEEP} AND {_NOT_SUPERSEDED}"
+        return self._params(key, f"SET #claimed = :txn REMOVE #pending[{index}]", condition, values)
 
     @staticmethod
     def _params(key: Item, update: str | None, condition: str, values: Item) -> Item:

@@ -6,7 +6,9 @@ Nodes table (key ``path``), one item per node, tombstone or placeholder:
 * ``state`` (S): the NodeState's stat and children as JSON;
 * ``lock_token`` (S) and ``lock_ts`` (N, seconds as the shortest exact decimal of the float):
   present only while locked;
-* ``pending`` (L of N): the transactions committed and not yet applied, in commit order;
+* ``pending`` (L of N): the transactions committed and not yet claimed by the distributor, in
+  commit order;
+* ``claimed`` (N): the last transaction the distributor claimed on the node;
 * ``req#<session>`` (L of N: sequence number, seconds): the last request of that session
   committed on this node, while it may still be redelivered (see ``Commit``).
 
@@ -40,6 +42,7 @@ NAMES = {
     "token": "lock_token",
     "ts": "lock_ts",
     "pending": "pending",
+    "claimed": "claimed",
     "paths": "paths",
 }
 EPHEMERAL_PREFIX = "ephemeral#"
@@ -66,6 +69,7 @@ def node_from_item(item: Item) -> SystemNode:
             for name, value in item.items()
             if name.startswith(MARK_PREFIX)
         },
+        claimed=as_int(item["claimed"]) if "claimed" in item else 0,
     )
 
 

@@ -3,7 +3,8 @@
 Fields: ``state`` (the NodeState as JSON), ``exists`` (False for a tombstone or a placeholder
 holding a create's lock), ``owner`` (the session owning an existing ephemeral node, else None),
 ``lock_token`` and ``lock_ts`` (None when unlocked), ``pending`` (transaction ids committed but
-not yet finished by the distributor, in order), ``requests`` (per session, ``[seq, timestamp]`` of
+not yet claimed by the distributor, in order), ``claimed`` (the last one it claimed; absent
+before the first), ``requests`` (per session, ``[seq, timestamp]`` of
 its last request committed here while it may still be redelivered; absent when none).
 """
 
@@ -11,11 +12,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 from google.cloud.firestore_v1.base_query import FieldFilter
 from google.cloud.firestore_v1.document import DocumentReference
 
+from faaskeeper.api.claims import claim_node
 from faaskeeper.api.storage import Commit, Lock, NodeState, RequestMark, SystemNode
 from faaskeeper_gcp.firestore_base import Batch, Documents, Snapshot, cycles, document_id, exhausted
 
@@ -43,11 +46,12 @@ def node_from_snapshot(path: str, snapshot: Snapshot) -> SystemNode:
         lock,
         tuple(int(t) for t in data.get("pending", ())),
         {sid: RequestMark(int(seq), float(ts)) for sid, (seq, ts) in (data.get("requests") or {}).items()},
+        int(data.get("claimed") or 0),
     )
 
 
 class NodeDocuments:
-    """Locks, commits and finished transactions over the node documents."""
+    """Locks, commits and claimed transactions over the node documents."""
 
     def __init__(self, documents: Documents) -> None:
         self._docs = documents
@@ -77,7 +81,7 @@ class NodeDocuments:
             if node.lock is not None and node.lock.timestamp >= lock.timestamp - max_hold:
                 return None
             if self._docs.update(ref, {"lock_token": lock.token, "lock_ts": lock.timestamp}, snapshot, "lock node"):
-                return SystemNode(path, node.state, lock, node.pending, node.requests)
+                return replace(node, lock=lock)
         raise exhausted("lock node")
 
     def unlock_node(self, path: str, lock: Lock) -> None:
@@ -122,27 +126,26 @@ class NodeDocuments:
             batch.update(ref, fields, snapshot)
         return None
 
-    def finish_transaction(self, paths: Sequence[str], txn: int) -> None:
-        for path in reversed(list(dict.fromkeys(paths))):
-            self._finish_path(path, txn)
+    def claim_transaction(self, paths: Sequence[str], txn: int) -> bool:
+        return all(self._claim_path(path, txn, deciding=path == paths[-1]) for path in dict.fromkeys(reversed(paths)))
 
-    def _finish_path(self, path: str, txn: int) -> None:
+    def _claim_path(self, path: str, txn: int, *, deciding: bool) -> bool:
         ref = self.ref(path)
         for _ in cycles():
-            snapshot = self._docs.get(ref, "finish transaction")
-            if not snapshot.exists:
-                return
-            node = node_from_snapshot(path, snapshot)
-            if txn not in node.pending:
-                return
-            pending = [t for t in node.pending if t != txn]
-            if not node.exists and node.lock is None and not pending:
-                done = self._docs.delete(ref, "finish transaction", snapshot)
+            snapshot = self._docs.get(ref, "claim transaction")
+            node = node_from_snapshot(path, snapshot) if snapshot.exists else None
+            holds, after = claim_node(node, txn, deciding=deciding)
+            if not holds or after is node:
+                return holds
+            if after is None:
+                done = self._docs.delete(ref, "claim transaction", snapshot)
             else:
-                done = self._docs.update(ref, {"pending": pending}, snapshot, "finish transaction")
+                done = self._docs.update(
+                    ref, {"pending": list(after.pending), "claimed": after.claimed}, snapshot, "claim transaction"
+                )
             if done:
-                return
-        raise exhausted("finish transaction")
+                return True
+        raise exhausted("claim transaction")
 
     def ephemeral_nodes(self, session_id: str) -> list[str]:
         found = self._docs.query(

@@ -52,8 +52,8 @@ class FirestoreSystemStorage(SystemStorage):
     def read_node(self, path: str) -> SystemNode | None:
         return self._nodes.read_node(path)
 
-    def finish_transaction(self, paths: Sequence[str], txn: int) -> None:
-        self._nodes.finish_transaction(paths, txn)
+    def claim_transaction(self, paths: Sequence[str], txn: int) -> bool:
+        return self._nodes.claim_transaction(paths, txn)
 
     def ephemeral_nodes(self, session_id: str) -> list[str]:
         return self._nodes.ephemeral_nodes(session_id)

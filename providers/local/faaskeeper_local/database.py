@@ -14,7 +14,9 @@ from typing import Any
 
 from faaskeeper.exceptions import ProviderException
 
-SCHEMA_VERSION = "2"
+SCHEMA_VERSION = "3"
+#: Layouts this version opens, each brought up to date by the statements that follow it.
+_MIGRATIONS = {"2": ("ALTER TABLE system_nodes ADD COLUMN claimed INTEGER NOT NULL DEFAULT 0",)}
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
@@ -26,7 +28,8 @@ CREATE TABLE IF NOT EXISTS system_nodes (
     lock_token TEXT,
     lock_ts REAL,
     pending TEXT NOT NULL DEFAULT '[]',
-    requests TEXT NOT NULL DEFAULT '{}'
+    requests TEXT NOT NULL DEFAULT '{}',
+    claimed INTEGER NOT NULL DEFAULT 0
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS system_nodes_owner ON system_nodes(ephemeral_owner)
     WHERE ephemeral_owner IS NOT NULL;
@@ -99,6 +102,11 @@ class Database:
         with self.transaction() as conn:
             conn.execute("INSERT OR IGNORE INTO meta VALUES ('schema', ?)", (SCHEMA_VERSION,))
             (version,) = conn.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
+            if version in _MIGRATIONS:
+                for statement in _MIGRATIONS[version]:
+                    conn.execute(statement)
+                conn.execute("UPDATE meta SET value = ? WHERE key = 'schema'", (SCHEMA_VERSION,))
+                version = SCHEMA_VERSION
         if version != SCHEMA_VERSION:
             raise ProviderException(
                 f"The deployment file {path} has layout {version}; this version of FaaSKeeper needs layout "

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from typing import Any
 
+from faaskeeper.api.claims import claim_rows
 from faaskeeper.api.storage import (
     Commit,
     Lock,
@@ -23,13 +24,15 @@ from faaskeeper_local.database import Database
 _ROOT_STATE = json.dumps(NodeState(True).to_dict())
 
 
-_NODE_COLUMNS = "path, state, lock_token, lock_ts, pending, requests"
+_NODE_COLUMNS = "path, state, lock_token, lock_ts, pending, requests, claimed"
 
 
 def _node(row: Any) -> SystemNode:
-    path, state, lock_token, lock_ts, pending, requests = row
+    path, state, lock_token, lock_ts, pending, requests, claimed = row
     lock = Lock(lock_token, lock_ts) if lock_token is not None else None
-    return SystemNode(path, NodeState.from_dict(json.loads(state)), lock, tuple(json.loads(pending)), _marks(requests))
+    return SystemNode(
+        path, NodeState.from_dict(json.loads(state)), lock, tuple(json.loads(pending)), _marks(requests), claimed
+    )
 
 
 def _marks(text: str) -> dict[str, RequestMark]:
@@ -76,7 +79,7 @@ class LocalSystemStorage(SystemStorage):
                 "UPDATE system_nodes SET lock_token = ?, lock_ts = ? WHERE path = ?",
                 (lock.token, lock.timestamp, path),
             )
-            return SystemNode(path, node.state, lock, node.pending, node.requests)
+            return replace(node, lock=lock)
 
     def unlock_node(self, path: str, lock: Lock) -> None:
         with self._db.transaction() as conn:
@@ -123,19 +126,24 @@ class LocalSystemStorage(SystemStorage):
         rows = self._db.query(f"SELECT {_NODE_COLUMNS} FROM system_nodes WHERE path = ?", (path,))
         return _node(rows[0]) if rows else None
 
-    def finish_transaction(self, paths: Sequence[str], txn: int) -> None:
+    def claim_transaction(self, paths: Sequence[str], txn: int) -> bool:
         with self._db.transaction() as conn:
+            rows = {}
             for path in paths:
-                row = conn.execute("SELECT pending FROM system_nodes WHERE path = ?", (path,)).fetchone()
-                if row is None:
-                    continue
-                pending = [t for t in json.loads(row[0]) if t != txn]
-                conn.execute("UPDATE system_nodes SET pending = ? WHERE path = ?", (json.dumps(pending), path))
-                conn.execute(
-                    "DELETE FROM system_nodes WHERE path = ? AND node_exists = 0 AND pending = '[]' "
-                    "AND lock_token IS NULL",
-                    (path,),
-                )
+                row = conn.execute(f"SELECT {_NODE_COLUMNS} FROM system_nodes WHERE path = ?", (path,)).fetchone()
+                rows[path] = _node(row) if row is not None else None
+            changed = claim_rows(rows, paths, txn)
+            if changed is None:
+                return False
+            for path, node in changed.items():
+                if node is None:
+                    conn.execute("DELETE FROM system_nodes WHERE path = ?", (path,))
+                else:
+                    conn.execute(
+                        "UPDATE system_nodes SET pending = ?, claimed = ? WHERE path = ?",
+                        (json.dumps(list(node.pending)), node.claimed, path),
+                    )
+            return True
 
     def ephemeral_nodes(self, session_id: str) -> list[str]:
         rows = self._db.query(

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
+from faaskeeper.api.claims import claim_rows
 from faaskeeper.api.storage import (
     Commit,
     Lock,
@@ -63,8 +64,12 @@ class MemorySystemStorage(SystemStorage):
             for update in commit.updates:
                 node = self._nodes[update.path]
                 requests = commit.marks(node.requests) if update.path == commit.record_path else node.requests
-                self._nodes[update.path] = SystemNode(
-                    update.path, update.resolved(commit.txn), None, (*node.pending, commit.txn), requests
+                self._nodes[update.path] = replace(
+                    node,
+                    state=update.resolved(commit.txn),
+                    lock=None,
+                    pending=(*node.pending, commit.txn),
+                    requests=requests,
                 )
             return True
 
@@ -72,17 +77,17 @@ class MemorySystemStorage(SystemStorage):
         with self._guard:
             return self._nodes.get(path)
 
-    def finish_transaction(self, paths: Sequence[str], txn: int) -> None:
+    def claim_transaction(self, paths: Sequence[str], txn: int) -> bool:
         with self._guard:
-            for path in paths:
-                node = self._nodes.get(path)
+            changed = claim_rows(self._nodes, paths, txn)
+            if changed is None:
+                return False
+            for path, node in changed.items():
                 if node is None:
-                    continue
-                node = replace(node, pending=tuple(t for t in node.pending if t != txn))
-                if not node.exists and not node.pending and node.lock is None:
                     del self._nodes[path]
                 else:
                     self._nodes[path] = node
+            return True
 
     def ephemeral_nodes(self, session_id: str) -> list[str]:
         with self._guard:
