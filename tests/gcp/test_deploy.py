@@ -69,6 +69,19 @@ def config_file(gcp: None, tmp_path: Path) -> Iterator[Path]:
     subprocess.run([*FK, "remove", "service", "--config", str(path)], capture_output=True, timeout=120, check=False)
 
 
+def test_the_gcp_section_can_come_from_deploy_options(config_file: Path) -> None:
+    raw = json.loads(config_file.read_text())
+    section = raw.pop("gcp")
+    config_file.write_text(json.dumps(raw))
+    options = ["--gcp-project", section["project"], "--gcp-functions-endpoint", section["functions-endpoint"]]
+    fk("deploy", "service", "--provider", "gcp", "--config", str(config_file), *options, "--gcp-lock-max-hold", "2.5")
+    written = json.loads(config_file.read_text())["gcp"]
+    assert written == {**section, "lock-max-hold": 2.5}
+    config = Config.from_file(config_file)
+    assert GcpSettings.from_config(config).lock_max_hold == 2.5
+    assert resources(config)["topics"]
+
+
 @pytest.fixture
 def functions_process(tmp_path: Path) -> Iterator[Callable[[Path], subprocess.Popen[bytes]]]:
     """``functions_process(config_file)``: the deployed config's functions served in their own process."""
