@@ -119,6 +119,12 @@ def test_deploy_creates_the_layout_and_remove_leaves_nothing(config_file: Path) 
     assert sorted(found["documents"][1:]) == ["data", "nodes", "queues"]
     shown = status(config_file)
     assert (shown["nodes"], shown["sessions"], shown["transactions"]) == (1, 0, "0")
+    states = {r["name"]: r["state"] for r in shown["resources"]}
+    assert {states[t] for t in names.topics} == {"present"}
+    for function in FUNCTIONS:
+        assert states[names.push_subscription(function)] == f"push to {endpoint}/{function}"
+        assert states[names.dead_letter_subscription(function)] == "pull"
+    assert states[f"faaskeeper/{names.deployment}"] == "present"
 
     raw = json.loads(config_file.read_text())
     raw["gcp"]["functions-endpoint"] = "http://127.0.0.1:9"
@@ -129,6 +135,8 @@ def test_deploy_creates_the_layout_and_remove_leaves_nothing(config_file: Path) 
 
     fk("remove", "service", "--config", str(config_file))
     assert resources(config) == {"topics": [], "subscriptions": {}, "documents": []}
+    gone = status(config_file)
+    assert (gone["deployed"], "resources" in gone) == (False, False)
 
 
 def test_a_new_users_session(

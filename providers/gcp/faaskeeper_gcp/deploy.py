@@ -1,4 +1,4 @@
-"""``fk deploy service``, ``fk deploy functions``, ``fk remove service`` and ``fk status`` on GCP.
+"""``fk deploy service``, ``fk deploy functions``, and ``fk remove service`` on GCP.
 
 A deployment is, on Pub/Sub, a topic per function (``writer``, ``distributor``, ``heartbeat``)
 with a push subscription to the function (message ordering on, a dead-letter policy, an ack
@@ -21,7 +21,7 @@ from typing import Any
 
 from google.api_core import exceptions as google_errors
 
-from faaskeeper.api.provider import SILENT, DeploymentStatus, Reporter
+from faaskeeper.api.provider import SILENT, Reporter
 from faaskeeper.config import Config
 from faaskeeper.exceptions import ConfigurationException
 from faaskeeper_gcp.deployment import GcpDeployment
@@ -140,30 +140,5 @@ def remove_service(config: Config, settings: GcpSettings, *, reporter: Reporter 
     deployment = GcpDeployment(config, settings)
     try:
         deployment.documents.recursive_delete("delete the deployment's documents")
-    finally:
-        deployment.close()
-
-
-def service_status(config: Config, settings: GcpSettings) -> DeploymentStatus:
-    deployment = GcpDeployment(config, settings)
-    try:
-        storage = deployment.system_storage
-        if not deployment.documents.get(deployment.documents.root, "read the deployment").exists:
-            return {"provider": "gcp", "deployed": False, "deployment": settings.names.deployment}
-        allocated, applied = deployment.distributor_queue.positions()
-        return {
-            "provider": "gcp",
-            "deployed": True,
-            "deployment": settings.names.deployment,
-            "nodes": storage.count_nodes(),
-            "sessions": len(storage.list_sessions()),
-            "watches": storage.count_watches(),
-            "details": {
-                "project": settings.project,
-                "functions endpoint": settings.functions_endpoint or "",
-                "transactions": str(allocated),
-                "distributor backlog": str(allocated - applied),
-            },
-        }
     finally:
         deployment.close()

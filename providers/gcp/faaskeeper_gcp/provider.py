@@ -59,10 +59,10 @@ class GcpProvider(Provider):
             settings.close()
 
     def status(self, config: Config, *, reporter: Reporter = SILENT) -> DeploymentStatus:
-        from faaskeeper_gcp.deploy import service_status
+        from faaskeeper_gcp.status import service_status
 
         settings = GcpSettings.from_config(config)
         try:
-            return service_status(config, settings)
+            return service_status(config, settings, reporter=reporter)
         finally:
             settings.close()

@@ -1,0 +1,73 @@
+"""``fk status`` on GCP: the deployment's topics, subscriptions and Firestore document, live
+sessions, nodes, watches and the distributor's backlog."""
+
+from __future__ import annotations
+
+from google.api_core import exceptions as google_errors
+
+from faaskeeper.api.provider import SILENT, DeploymentStatus, Reporter, ResourceStatus
+from faaskeeper.config import Config
+from faaskeeper_gcp.deployment import GcpDeployment
+from faaskeeper_gcp.errors import gcp_errors
+from faaskeeper_gcp.settings import GcpSettings
+
+
+def _subscription_state(subscription: object) -> str:
+    endpoint = getattr(getattr(subscription, "push_config", None), "push_endpoint", "")
+    return f"push to {endpoint}" if endpoint else "pull"
+
+
+def pubsub_resources(settings: GcpSettings) -> list[ResourceStatus]:
+    """Each topic and subscription the deployment should have, with whether it exists."""
+    project = f"projects/{settings.project}"
+    found: list[ResourceStatus] = []
+    publisher, subscriber = settings.publisher(), settings.subscriber()
+    for topic in settings.names.topics:
+        with gcp_errors(f"read topic {topic}"):
+            try:
+                publisher.get_topic(topic=f"{project}/topics/{topic}")
+                state = "present"
+            except google_errors.NotFound:
+                state = "missing"
+        found.append(ResourceStatus(kind="Pub/Sub topic", name=topic, state=state))
+    for name in settings.names.subscriptions:
+        with gcp_errors(f"read subscription {name}"):
+            try:
+                state = _subscription_state(subscriber.get_subscription(subscription=f"{project}/subscriptions/{name}"))
+            except google_errors.NotFound:
+                state = "missing"
+        found.append(ResourceStatus(kind="Pub/Sub subscription", name=name, state=state))
+    return found
+
+
+def service_status(config: Config, settings: GcpSettings, *, reporter: Reporter = SILENT) -> DeploymentStatus:
+    reporter.step(f"reading the Firestore document and Pub/Sub resources of {settings.names.deployment!r}")
+    deployment = GcpDeployment(config, settings)
+    try:
+        root = deployment.documents.root
+        document = ResourceStatus(kind="Firestore document", name=root.path, state="present")
+        if not deployment.documents.get(root, "read the deployment").exists:
+            topics = [r for r in pubsub_resources(settings) if r["state"] != "missing"]
+            status: DeploymentStatus = {"provider": "gcp", "deployed": False, "deployment": settings.names.deployment}
+            if topics:  # a deployment half removed, or half made
+                status["resources"] = topics
+            return status
+        storage = deployment.system_storage
+        allocated, applied = deployment.distributor_queue.positions()
+        return {
+            "provider": "gcp",
+            "deployed": True,
+            "deployment": settings.names.deployment,
+            "resources": [*pubsub_resources(settings), document],
+            "nodes": storage.count_nodes(),
+            "sessions": len(storage.list_sessions()),
+            "watches": storage.count_watches(),
+            "details": {
+                "project": settings.project,
+                "functions endpoint": settings.functions_endpoint or "",
+                "transactions": str(allocated),
+                "distributor backlog": str(allocated - applied),
+            },
+        }
+    finally:
+        deployment.close()
