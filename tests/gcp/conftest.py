@@ -11,7 +11,14 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from .emulators import Emulator, EmulatorMissing, clear_firestore, free_port, start_firestore, start_pubsub
+from faaskeeper_gcp.emulators import (
+    Emulator,
+    EmulatorMissing,
+    clear_firestore,
+    free_port,
+    start_firestore,
+    start_pubsub,
+)
 
 if TYPE_CHECKING:
     from faaskeeper.config import Config
