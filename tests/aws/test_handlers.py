@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import secrets
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -310,6 +311,32 @@ def test_emulator_settles_batches_as_lambda_does(
     emulator = LambdaEmulator(settings, [QueueTrigger("writer", settings.names.writer_queue, handler)])
     assert emulator.run_once()
     assert queue.depth() == 2 - deleted
+
+
+def test_a_batch_received_while_stopping_goes_back_to_its_queue_at_once(
+    settings: AwsSettings, deployment: AwsDeployment
+) -> None:
+    invoked: list[object] = []
+    queue = deployment.writer_queue
+    sqs = settings.client("sqs")
+    # Long enough that a message left in flight could not show again during the test.
+    sqs.set_queue_attributes(QueueUrl=queue.url, Attributes={"VisibilityTimeout": "60"})
+    emulator = LambdaEmulator(
+        settings, [QueueTrigger("writer", settings.names.writer_queue, lambda e, c: invoked.append(e))], poll_seconds=10
+    )
+    emulator.start()
+    time.sleep(0.5)  # the poller is in its long poll
+    emulator.stop()
+    queue.send(b"late", "a", "1")
+
+    def poller_gone() -> bool:
+        return not any(thread.name == "faaskeeper-lambda-writer" for thread in threading.enumerate())
+
+    wait_until(poller_gone, 15, "the stopped poller to end its long poll")
+    messages = sqs.receive_message(QueueUrl=queue.url, MessageSystemAttributeNames=["All"]).get("Messages", [])
+    assert messages, "the stopped poller's batch is visible again at once"
+    assert messages[0]["Attributes"]["ApproximateReceiveCount"] == "2", "received by the poller, then released"
+    assert invoked == []
 
 
 def test_handlers_read_their_config_from_the_environment(settings: AwsSettings) -> None:

@@ -139,7 +139,7 @@ class LambdaEmulator(FunctionHost):
 
     def stop(self) -> None:
         """Stop polling and wait for invocations in progress (not for long polls: a batch they
-        return is left in its queue, to show again after its visibility timeout)."""
+        return is made visible again in its queue, unprocessed)."""
         if not self._started:
             return
         self._started = False
@@ -212,9 +212,12 @@ class LambdaEmulator(FunctionHost):
         if not messages:
             return False
         with self._idle:
-            if stopping is not None and stopping.is_set():
-                return False
-            self._invoking += 1
+            stopped = stopping is not None and stopping.is_set()
+            if not stopped:
+                self._invoking += 1
+        if stopped:
+            self._release(trigger.queue, url, messages)
+            return False
         try:
             self._run(trigger, url, messages)
         finally:
@@ -222,6 +225,15 @@ class LambdaEmulator(FunctionHost):
                 self._invoking -= 1
                 self._idle.notify_all()
         return True
+
+    def _release(self, queue: str, url: str, messages: list[dict[str, Any]]) -> None:
+        """Make a batch received while stopping visible again at once, as Lambda's poller does
+        when it shuts down, rather than after the queue's visibility timeout."""
+        entries = [
+            {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"], "VisibilityTimeout": 0} for i, m in enumerate(messages)
+        ]
+        with aws_errors(f"return unprocessed messages to {queue}"):
+            self._sqs.change_message_visibility_batch(QueueUrl=url, Entries=entries)
 
     def _run(self, trigger: QueueTrigger, url: str, messages: list[dict[str, Any]]) -> None:
         event = sqs_event(messages, self._arn(trigger.queue, url), self.settings.region)
