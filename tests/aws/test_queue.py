@@ -5,6 +5,7 @@ several groups."""
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from collections.abc import Callable
 
@@ -175,6 +176,30 @@ def test_a_receive_returns_one_group_and_keeps_the_rest_in_flight(queue: SqsQueu
     for group in "abc":
         order = [b for batch in seen for b in batch if b.startswith(group.encode())]
         assert order == [f"{group}{i}".encode() for i in range(3)]
+
+
+def test_a_group_whose_messages_all_showed_again_is_delivered_again_from_its_oldest(queue: SqsQueue) -> None:
+    """An invocation that failed its whole batch (Lambda deletes none of it): after the visibility
+    timeout, the group's messages come again in order, never its last first."""
+    for i in range(3):
+        queue.send(f"m{i}".encode(), "g", uuid.uuid4().hex)
+    assert [m.body for m in queue.receive(10, 1)] == [b"m0", b"m1", b"m2"]
+    time.sleep(1.3)
+    again = queue.receive(10, HIDDEN)
+    assert [m.body for m in again] == [b"m0", b"m1", b"m2"]
+    assert all(m.receive_count == 2 for m in again)
+
+
+def test_a_message_in_flight_holds_back_its_group_until_it_shows_again(queue: SqsQueue) -> None:
+    for i in range(3):
+        queue.send(f"m{i}".encode(), "g", uuid.uuid4().hex)
+    later = queue.receive(10, 1)[1:]
+    for message in later:
+        queue.ack(message)
+    queue.send(b"m3", "g", uuid.uuid4().hex)
+    assert queue.receive(10, HIDDEN) == [], "the group's first message is still in flight"
+    time.sleep(1.3)
+    assert [m.body for m in queue.receive(10, HIDDEN)] == [b"m0", b"m3"]
 
 
 def test_sequence_numbers_exceed_64_bits_and_increase(queue: SqsQueue) -> None:
