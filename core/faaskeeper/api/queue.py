@@ -15,6 +15,8 @@ class QueueMessage:
     sequence: int
     group: str
     message_id: str
+    #: How many times the platform delivered the message, this delivery included; 0 when the
+    #: platform does not tell (then any delivery may be a redelivery).
     receive_count: int = 1
     receipt: str = ""
     #: When (``time.time()`` seconds) this delivery ends: after it the platform may deliver the

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
@@ -67,6 +67,10 @@ class RequestMark:
 
     seq: int
     timestamp: float
+
+    def later(self, other: RequestMark | None) -> RequestMark:
+        """This mark or ``other``, whichever records the later request."""
+        return other if other is not None and other.seq > self.seq else self
 
 
 @dataclass(frozen=True)
@@ -139,6 +143,10 @@ class Commit:
     node of a set_data), so a redelivered request is recognised as done when its lock is taken,
     and drops the marks of the sessions in ``forget`` there (too old to be redelivered). The
     session's own record is not written: a set_data commit is one node.
+
+    A node a commit deletes hands its marks to the record node (``inherited``, each already the
+    later of the two nodes' marks), so a request recorded on a node deleted since is still
+    recognised, by its mark on an ancestor.
     """
 
     txn: int
@@ -148,6 +156,7 @@ class Commit:
     request_seq: int | None
     timestamp: float = 0.0
     forget: tuple[str, ...] = ()
+    inherited: Mapping[str, RequestMark] = field(default_factory=dict)
 
     @property
     def record_path(self) -> str:
@@ -157,6 +166,7 @@ class Commit:
     def marks(self, current: dict[str, RequestMark]) -> dict[str, RequestMark]:
         """``current``, the marks of :attr:`record_path`, as this commit leaves them."""
         kept = {sid: mark for sid, mark in current.items() if sid not in self.forget}
+        kept.update(self.inherited)
         if self.request_seq is not None:
             kept[self.session_id] = RequestMark(self.request_seq, self.timestamp)
         return kept

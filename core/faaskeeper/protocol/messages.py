@@ -5,11 +5,12 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from faaskeeper.api.storage import NodeUpdate
+from faaskeeper.api.storage import NodeUpdate, RequestMark
 from faaskeeper.exceptions import FaaSKeeperException, MalformedInputException
 from faaskeeper.node import Stat
 from faaskeeper.paths import validate_path
@@ -148,7 +149,8 @@ class DistributorEvent:
     """What the writer pushes to the distributor queue; its sequence number is the transaction id.
 
     Carries everything needed to finish the commit on the writer's behalf if it died between
-    push and commit: the lock token, every node's new state and the session's request seq.
+    push and commit: the lock token, every node's new state, the session's request seq and the
+    request marks a deleted node hands to its parent.
     """
 
     kind: EventKind
@@ -162,13 +164,14 @@ class DistributorEvent:
     data: bytes = b""
     result_path: str | None = None
     counts_for_session: bool = True
+    inherited: Mapping[str, RequestMark] = field(default_factory=dict)
 
     @property
     def primary_path(self) -> str:
         return self.updates[0].path
 
     def encode(self) -> bytes:
-        header = {
+        header: dict[str, Any] = {
             "kind": self.kind.value,
             "session": self.session_id,
             "seq": self.seq,
@@ -180,6 +183,8 @@ class DistributorEvent:
             "result_path": self.result_path,
             "counts": self.counts_for_session,
         }
+        if self.inherited:
+            header["inherit"] = {sid: [m.seq, m.timestamp] for sid, m in self.inherited.items()}
         return encode(header, self.data)
 
     @staticmethod
@@ -205,12 +210,22 @@ class DistributorEvent:
                 data=data,
                 result_path=get(header, "result_path", str, optional=True),
                 counts_for_session=get(header, "counts", bool),
+                inherited=_marks(get(header, "inherit", dict, optional=True) or {}),
             )
 
         try:
             return checked("distributor event", build)
         except MalformedInputException as err:
             raise MalformedMessage(str(err)) from err
+
+
+def _marks(raw: dict[str, Any]) -> dict[str, RequestMark]:
+    marks = {}
+    for session, mark in raw.items():
+        if not isinstance(mark, list) or len(mark) != 2 or not all(type(v) in (int, float) for v in mark):
+            raise MalformedMessage(f"request mark of session {session!r} is not [seq, timestamp]")
+        marks[session] = RequestMark(int(mark[0]), float(mark[1]))
+    return marks
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ from faaskeeper.api.storage import (
     Lock,
     NodeState,
     NodeUpdate,
+    RequestMark,
     SessionRecord,
     SystemNode,
     SystemStorage,
@@ -71,7 +72,12 @@ class _Plan:
     """A validated write, holding its locks, ready to push and commit."""
 
     def __init__(
-        self, lock: Lock, nodes: dict[str, SystemNode], updates: tuple[NodeUpdate, ...], result_path: str
+        self,
+        lock: Lock,
+        nodes: dict[str, SystemNode],
+        updates: tuple[NodeUpdate, ...],
+        result_path: str,
+        inherited: dict[str, RequestMark] | None = None,
     ) -> None:
         self.lock = lock
         self.locked = list(nodes)
@@ -79,6 +85,8 @@ class _Plan:
         self.recorded = next(iter(nodes.values()))
         self.updates = updates
         self.result_path = result_path
+        #: The marks a deleted node hands to the node the request is recorded on.
+        self.inherited = inherited or {}
 
 
 class Writer:
@@ -218,8 +226,9 @@ class Writer:
         self, request: WriteRequest, session: SessionRecord, delivery: QueueMessage, *, counts_for_session: bool
     ) -> None:
         settings = self._settings
+        redelivered = delivery.receive_count != 1
         for _attempt in range(settings.commit_attempts):
-            plan = self._plan(request, counts_for_session)
+            plan = self._plan(request, counts_for_session, redelivered=redelivered)
             settings.fault("writer.locked")
             if settings.clock() - plan.lock.timestamp > settings.lock_max_hold / 2:
                 # Too close to expiry: another writer may take the lock before our commit.
@@ -237,6 +246,7 @@ class Writer:
                 data=request.data,
                 result_path=plan.result_path,
                 counts_for_session=counts_for_session,
+                inherited=plan.inherited,
             )
             txn = self._queue.send(event.encode(), DISTRIBUTOR_GROUP, f"{request.request_id}:{plan.lock.token}")
             settings.fault("writer.pushed")
@@ -259,17 +269,22 @@ class Writer:
     def _finished_elsewhere(self, request: WriteRequest, plan: _Plan, counts_for_session: bool) -> bool:
         """Whether the distributor committed this write on our behalf."""
         if counts_for_session:
-            recorded = self._system.read_node(plan.updates[-1].path)
-            return recorded is not None and recorded.committed(request.session_id, request.seq)
+            path = plan.updates[-1].path
+            recorded = self._system.read_node(path)
+            if recorded is not None and recorded.committed(request.session_id, request.seq):
+                return True
+            return self._marked_above(path, request)
         # Only session-close deletes of ephemeral nodes do not count for the session.
         node = self._system.read_node(plan.updates[0].path)
         return node is None or not node.exists
 
-    def _plan(self, request: WriteRequest, counts_for_session: bool) -> _Plan:
+    def _plan(self, request: WriteRequest, counts_for_session: bool, *, redelivered: bool) -> _Plan:
         """Lock the write's nodes (the one its session's mark is kept on first) and validate it.
 
         Raises :class:`_AlreadyCommitted` for a redelivered request whose write committed: it is
-        recognised before validation, which would now answer it wrongly (a create that exists)."""
+        recognised before validation, which would now answer it wrongly (a create that exists).
+        A first delivery cannot have committed; a later one may have been recorded on a node
+        deleted since, whose marks went to its parent."""
         token = uuid.uuid4().hex
         if request.op is Op.SET_DATA:
             first, second, validate = request.path, None, self._plan_set_data
@@ -283,12 +298,26 @@ class Writer:
             validate = self._plan_create if request.op is Op.CREATE else self._plan_delete
         lock, nodes = self._acquire(token, first, second)
         try:
-            if counts_for_session and nodes[first].committed(request.session_id, request.seq):
+            if counts_for_session and (
+                nodes[first].committed(request.session_id, request.seq)
+                or (redelivered and self._marked_above(first, request))
+            ):
                 raise _AlreadyCommitted
             return validate(request, lock, nodes)
         except (FaaSKeeperException, _AlreadyCommitted):
             self._release(lock, nodes)
             raise
+
+    def _marked_above(self, path: str, request: WriteRequest) -> bool:
+        """Whether an ancestor of ``path`` holds a mark of the request (or of a later one of its
+        session: requests of a session are done in order). Marks only move up, each move atomic,
+        so reading from the parent upwards cannot miss one."""
+        while path != "/":
+            path = paths.parent(path)
+            node = self._system.read_node(path)
+            if node is not None and node.committed(request.session_id, request.seq):
+                return True
+        return False
 
     @staticmethod
     def _created_path(request: WriteRequest, parent: SystemNode) -> str | None:
@@ -349,7 +378,11 @@ class Writer:
             NodeUpdate(request.path, NodeState(False, stat, ()), modified=True),
             NodeUpdate(parent_path, NodeState(True, parent_stat, tuple(children)), children_changed=True),
         )
-        return _Plan(lock, nodes, updates, request.path)
+        cutoff = self._settings.clock() - self._settings.redelivery_window
+        inherited = {
+            sid: mark.later(parent.requests.get(sid)) for sid, mark in node.requests.items() if mark.timestamp >= cutoff
+        }
+        return _Plan(lock, nodes, updates, request.path, inherited)
 
     # -- locks ----------------------------------------------------------------------------
 
@@ -402,6 +435,7 @@ def commit_of(
     now = settings.clock()
     cutoff = now - settings.redelivery_window
     old = recorded.requests.items() if recorded is not None else ()
+    kept = {event.session_id, *event.inherited}
     return Commit(
         txn=txn,
         lock_token=event.lock_token,
@@ -409,5 +443,6 @@ def commit_of(
         session_id=event.session_id,
         request_seq=request_seq,
         timestamp=now,
-        forget=tuple(sorted(sid for sid, mark in old if mark.timestamp < cutoff and sid != event.session_id)),
+        forget=tuple(sorted(sid for sid, mark in old if mark.timestamp < cutoff and sid not in kept)),
+        inherited=event.inherited,
     )

@@ -45,9 +45,6 @@ WRITE_FAULT_POINTS = (
 HEARTBEAT_FAULT_POINTS = ("heartbeat.pinged", "heartbeat.expired")
 FAULT_POINTS = WRITE_FAULT_POINTS + HEARTBEAT_FAULT_POINTS
 
-#: A known fault: a batch redelivered after the session's close, its registration included,
-#: registers the session again and executes its writes a second time.
-
 
 @dataclass
 class _Scenario:
@@ -75,6 +72,7 @@ class FaultPointSuite(ConformanceFixtures):
             faults: FaultHook | None = None,
             writers: PollingQueue | None = None,
             distributors: PollingQueue | None = None,
+            visibility_timeout: float = 0.3,
         ) -> FunctionRig:
             return FunctionRig(
                 deployment,
@@ -82,6 +80,7 @@ class FaultPointSuite(ConformanceFixtures):
                 distributors or distributor_queue,
                 faults=faults,
                 lock_max_hold=0.5,
+                visibility_timeout=visibility_timeout,
             )
 
         return make
@@ -250,6 +249,64 @@ class FaultPointSuite(ConformanceFixtures):
             "every message to be delivered twice",
         )
         self._converged(deployment, scenario)
+
+    @pytest.mark.parametrize("deleted", ["node", "parent"])
+    def test_a_request_recorded_on_a_node_deleted_since_is_not_applied_again(
+        self,
+        deleted: str,
+        deployment: Deployment,
+        writer_queue: PollingQueue,
+        distributor_queue: PollingQueue,
+        listen: Callable[[Inbox], ChannelListener],
+        fault_rig: Callable[..., FunctionRig],
+    ) -> None:
+        """A writer dies after its commit; before its request is delivered again, another session
+        deletes the node the request was recorded on (a set_data's node, a create's parent) and
+        creates it anew. The request is still recognised as done: it is applied once."""
+        mine, theirs = Inbox(), Inbox()
+        actor = HandSession(writer_queue, listen(mine).address, mine)
+        other = HandSession(writer_queue, listen(theirs).address, theirs)
+        healthy = fault_rig()
+
+        def run(hand: HandSession, op: Op, path: str, data: bytes = b"") -> None:
+            seq = hand.push(hand.request(op, path, data))
+            healthy.run_until(lambda: hand.inbox.replies(seq), self.settle_timeout, f"{op} {path}")
+            assert [r.ok for r in hand.inbox.replies(seq)] == [True], hand.inbox.replies(seq)
+
+        run(actor, Op.REGISTER_SESSION, "/")
+        run(other, Op.REGISTER_SESSION, "/")
+        run(other, Op.CREATE, "/p")
+        run(other, Op.CREATE, "/p/x", b"first")
+        if deleted == "node":
+            request = actor.request(Op.SET_DATA, "/p/x", b"once")
+            anew = [(Op.DELETE, "/p/x"), (Op.CREATE, "/p/x")]
+        else:
+            request = actor.request(Op.CREATE, "/p/c", b"once")
+            anew = [(Op.DELETE, "/p/c"), (Op.DELETE, "/p/x"), (Op.DELETE, "/p"), (Op.CREATE, "/p")]
+        actor.push(request)
+        hidden = self.settle_timeout / 2
+        with pytest.raises(FunctionCrash, match=r"writer\.committed"):
+            fault_rig(faults=crash_at("writer.committed"), visibility_timeout=hidden).run()
+        healthy.run_until(lambda: mine.replies(request.seq), self.settle_timeout, "the distributor's answer")
+        for op, path in anew:
+            run(other, op, path, b"fresh")
+        assert writer_queue.depth() == 1, "the request was delivered again before its node was replaced"
+        healthy.run_until(
+            lambda: writer_queue.depth() == 0 and distributor_queue.depth() == 0,
+            self.settle_timeout,
+            "the request to be delivered again",
+        )
+        assert {(r.ok, r.path) for r in mine.replies(request.seq)} == {(True, request.path)}
+        user = deployment.user_storage
+        if deleted == "node":
+            node = user.read("/p/x")
+            assert node is not None
+            assert (node.data, node.stat.version) == (b"fresh", 0), "the set_data was applied again"
+        else:
+            assert user.read("/p/c") is None, "the create was applied again"
+            parent = user.read("/p")
+            assert parent is not None
+            assert parent.children == []
 
     def test_a_delivery_waiting_for_locks_does_not_repeat_a_finished_request(
         self,

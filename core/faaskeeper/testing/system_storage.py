@@ -317,6 +317,44 @@ class SystemNodeSuite(ConformanceFixtures):
         assert root is not None
         assert root.requests == {other.session_id: RequestMark(10, 300.0)}, "a write of no request marks nothing"
 
+    def test_commit_hands_a_deleted_nodes_marks_to_the_record_node(self, system_storage: SystemStorage) -> None:
+        deleter, setter, both = new_session(), new_session(), new_session()
+        _create(system_storage, "/a", 5)
+        lock = _lock()
+        assert system_storage.lock_node("/", lock, HOLD) is not None
+        node = system_storage.lock_node("/a", lock, HOLD)
+        assert node is not None
+        updates = (
+            NodeUpdate("/a", NodeState(False, node.state.stat), modified=True),
+            NodeUpdate("/", NodeState(True, Stat(cversion=2)), children_changed=True),
+        )
+        inherited = {setter.session_id: RequestMark(4, 50.0), both.session_id: RequestMark(7, 60.0)}
+        commit = Commit(6, lock.token, updates, deleter.session_id, 3, timestamp=100.5, inherited=inherited)
+        assert system_storage.commit(commit)
+        root = system_storage.read_node("/")
+        assert root is not None
+        assert root.requests == {**inherited, deleter.session_id: RequestMark(3, 100.5)}
+        assert root.committed(setter.session_id, 4), "a request recorded on the deleted node is found on its parent"
+
+        lock = _lock()
+        assert system_storage.lock_node("/", lock, HOLD) is not None
+        update = NodeUpdate("/", NodeState(True, root.state.stat.updated(version=1)), modified=True)
+        later = {both.session_id: RequestMark(8, 70.0)}
+        forgetting = Commit(
+            7,
+            lock.token,
+            (update,),
+            deleter.session_id,
+            None,
+            timestamp=200.0,
+            forget=(setter.session_id,),
+            inherited=later,
+        )
+        assert system_storage.commit(forgetting)
+        root = system_storage.read_node("/")
+        assert root is not None
+        assert root.requests == {both.session_id: RequestMark(8, 70.0), deleter.session_id: RequestMark(3, 100.5)}
+
     # -- claiming transactions -------------------------------------------------------------
 
     def test_claim_takes_a_committed_transaction_off_pending(self, system_storage: SystemStorage) -> None:

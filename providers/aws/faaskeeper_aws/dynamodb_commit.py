@@ -43,7 +43,8 @@ _DROP = "#live = :false AND attribute_not_exists(#token) AND size(#pending) = :o
 class NodeCommits(NodeTable):
     """Commit: every node of the commit gets ``SET state, live, pending = list_append(pending,
     [txn]) REMOVE lock_token, lock_ts`` if ``lock_token = :token``; the node the request is
-    recorded on also gets ``SET req#<session> = [seq, timestamp] REMOVE req#<forgotten>...``.
+    recorded on also gets ``SET req#<session> = [seq, timestamp]`` for the request and for each
+    mark a deleted node hands on, and ``REMOVE req#<forgotten>...``.
     The ephemeral index items of the owners of created or deleted ephemeral nodes are updated
     with them.
 
@@ -89,6 +90,12 @@ class NodeCommits(NodeTable):
             }
             marks: dict[str, str] = {}  # aliases of the request marks' attributes
             if update.path == commit.record_path:
+                for i, (session_id, mark) in enumerate(sorted(commit.inherited.items())):
+                    if commit.request_seq is not None and session_id == commit.session_id:
+                        continue  # the request's own mark is later
+                    marks[f"inherit{i}"] = mark_name(session_id)
+                    sets += f", #inherit{i} = :inherit{i}"
+                    values[f":inherit{i}"] = {"L": [N(mark.seq), N(mark.timestamp)]}
                 if commit.request_seq is not None:
                     marks["mark"] = mark_name(commit.session_id)
                     sets += ", #mark = :mark"

@@ -101,6 +101,8 @@ class LambdaEmulator(FunctionHost):
         self._on_stop = on_stop
         self._stopping = threading.Event()
         self._threads: list[threading.Thread] = []
+        #: Pollers of earlier starts, perhaps still in a long poll.
+        self._polling: list[threading.Thread] = []
         self._invoking = 0
         self._idle = threading.Condition()
         self._timers = [self._timer(s) for s in self.schedules]
@@ -148,9 +150,17 @@ class LambdaEmulator(FunctionHost):
             timer.stop()
         with self._idle:
             self._idle.wait_for(lambda: self._invoking == 0, timeout=max([35.0, *(q.timeout for q in self.queues)]))
+        self._polling.extend(self._threads)
         self._threads = []
         if self._on_stop is not None:
             self._on_stop()
+
+    def settle(self) -> None:
+        """Wait until the pollers of earlier starts have returned from their long polls, so that
+        no message sent from now on is received (and its receive counted) by one of them."""
+        for thread in self._polling:
+            thread.join(self._poll_seconds + 5)
+        self._polling = [t for t in self._polling if t.is_alive()]
 
     def wait_idle(self, timeout: float = 10.0) -> bool:
         """Wait until no invocation runs and every trigger's queue is empty; False on timeout."""

@@ -58,7 +58,8 @@ class PushedMessage:
 
     def queue_message(self) -> QueueMessage:
         """As the writer takes it: its group from ``fk-group`` (push requests do not show ordering keys),
-        held until the push's ack deadline, after which Pub/Sub may push it again."""
+        held until the push's ack deadline, after which Pub/Sub may push it again. A CloudEvent does
+        not say which delivery of the message it is: any may be a redelivery."""
         group = self.attributes.get(GROUP_ATTRIBUTE)
         if not group:
             raise MalformedMessage(f"writer-queue message {self.message_id} has no {GROUP_ATTRIBUTE} attribute")
@@ -68,6 +69,7 @@ class PushedMessage:
             sequence=sequence,
             group=group,
             message_id=self.message_id,
+            receive_count=0,
             deadline=time.time() + ACK_DEADLINE,
         )
 
