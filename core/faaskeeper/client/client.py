@@ -37,7 +37,9 @@ from faaskeeper.exceptions import (
 )
 from faaskeeper.node import Node
 from faaskeeper.plugins.manager import get_provider
-from faaskeeper.protocol.messages import FLAG_EPHEMERAL, FLAG_SEQUENTIAL, Op, Reply, WriteRequest, pong
+from faaskeeper.protocol.codec import MalformedMessage
+from faaskeeper.protocol.leases import Lease
+from faaskeeper.protocol.messages import FLAG_EPHEMERAL, FLAG_SEQUENTIAL, WRITES, Op, Reply, WriteRequest, pong
 from faaskeeper.watch import WatchCallbackType, WatchEventType
 
 log = logging.getLogger("faaskeeper.client")
@@ -91,6 +93,8 @@ class FaaSKeeperClient:
         self._session_id: str | None = None
         self._token = ""
         self._seq = 0
+        #: The session's latest lease from the service, sent with every write.
+        self._lease: Lease | None = None
         self._send_lock = threading.Lock()
         self._closing = False
         self._state = SessionState.LOST
@@ -155,6 +159,7 @@ class FaaSKeeperClient:
         self._session_id = uuid.uuid4().hex[:16]
         self._token = secrets.token_hex(16)
         self._seq = 0
+        self._lease = None
         self._closing = False
         request = WriteRequest(
             Op.REGISTER_SESSION,
@@ -267,6 +272,8 @@ class FaaSKeeperClient:
             log.warning("ignoring a malformed message on the client channel")
             return None
         try:
+            if "lease" in message and kind in ("result", "ping"):
+                self._take_lease(message["lease"])
             if kind == "result":
                 reply = Reply.from_dict(message)
                 if not reply.ok and reply.error == SessionExpiredException.code:
@@ -287,6 +294,15 @@ class FaaSKeeperClient:
             log.warning("ignoring a malformed %s message on the client channel", kind)
         return None
 
+    def _take_lease(self, raw: object) -> None:
+        try:
+            lease = Lease.from_wire(raw)
+        except MalformedMessage:
+            log.warning("ignoring a malformed lease on the client channel")
+            return
+        if self._lease is None or lease.until > self._lease.until:
+            self._lease = lease
+
     def _submit(self, request: WriteRequest, convert: Any) -> Future:
         assert self._deployment is not None
         assert self._pipeline is not None
@@ -306,6 +322,7 @@ class FaaSKeeperClient:
                 channel=request.channel,
                 heartbeat=request.heartbeat,
                 reply_to=self._listener.address,
+                lease=self._lease if request.op in WRITES else None,
             )
             queue, body, rid = self._deployment.writer_queue, request.encode(), request.request_id
             self._pipeline.add_write(

@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 from faaskeeper.api.channel import ClientChannel
 from faaskeeper.api.queue import Queue
 from faaskeeper.api.storage import SessionRecord, SystemStorage
-from faaskeeper.protocol.messages import PING, Op, WriteRequest, expiry_proof
+from faaskeeper.protocol import leases
+from faaskeeper.protocol.messages import Op, WriteRequest, expiry_proof, ping
 from faaskeeper.protocol.settings import FunctionSettings
 
 log = logging.getLogger("faaskeeper.heartbeat")
@@ -63,7 +64,7 @@ class HeartbeatFunction:
             if session.silent_since == 0.0:
                 self._system.touch_session(session.session_id, now)
             if now - silent_since >= self._settings.session_timeout:
-                self._expire(session)
+                self._expire(session, silent_since)
                 report.expired.append(session.session_id)
             else:
                 report.silent.append(session.session_id)
@@ -71,7 +72,7 @@ class HeartbeatFunction:
 
     def _ping(self, session: SessionRecord) -> bool:
         timeout = max(0.05, min(2.0, self._settings.heartbeat_interval))
-        answer = self._channel.request(session.channel, PING, timeout)
+        answer = self._channel.request(session.channel, ping(self._lease(session)), timeout)
         if not answer:
             return False
         try:
@@ -80,7 +81,17 @@ class HeartbeatFunction:
             return False
         return isinstance(message, dict) and message.get("session") == session.session_id
 
-    def _expire(self, session: SessionRecord) -> None:
+    def _lease(self, session: SessionRecord) -> leases.Lease | None:
+        """The next lease of a session that answered the last ping; none for a silent one, so
+        that its leases have all ended ``session_timeout`` after it fell silent."""
+        settings = self._settings
+        duration = settings.lease_duration
+        if settings.lease_key is None or duration <= 0 or session.silent_since != 0.0:
+            return None
+        until = settings.clock() + duration
+        return leases.sign(settings.lease_key, session.session_id, session.token_digest, session.channel, until)
+
+    def _expire(self, session: SessionRecord, silent_since: float) -> None:
         log.info("expiring session %s: silent for %.1f s", session.session_id, self._settings.session_timeout)
         request = WriteRequest(
             Op.EXPIRE_SESSION,
@@ -88,5 +99,7 @@ class HeartbeatFunction:
             expiry_proof(session.token_digest, session.session_id),
             0,
         )
-        self._queue.send(request.encode(), session.session_id, f"{session.session_id}:expire")
+        # One expiry per silence: a session that answers again and falls silent later is expired anew.
+        dedup = f"{session.session_id}:expire:{silent_since!r}"
+        self._queue.send(request.encode(), session.session_id, dedup)
         self._settings.fault("heartbeat.expired")

@@ -16,6 +16,7 @@ from faaskeeper.node import Stat
 from faaskeeper.paths import validate_path
 from faaskeeper.protocol.codec import MalformedMessage, checked, decode, encode
 from faaskeeper.protocol.codec import field as get
+from faaskeeper.protocol.leases import Lease
 
 
 class Op(StrEnum):
@@ -29,6 +30,9 @@ class Op(StrEnum):
 
 FLAG_EPHEMERAL = 1
 FLAG_SEQUENTIAL = 2
+
+#: The requests that change nodes (the others manage the session).
+WRITES = frozenset({Op.CREATE, Op.SET_DATA, Op.DELETE})
 
 
 def token_digest(token: str) -> str:
@@ -58,6 +62,8 @@ class WriteRequest:
     heartbeat: bool = True
     #: Where to answer when the session is unknown (expired); the session's channel otherwise.
     reply_to: str = ""
+    #: The session's latest lease (:mod:`faaskeeper.protocol.leases`), on writes.
+    lease: Lease | None = None
 
     @property
     def request_id(self) -> str:
@@ -79,8 +85,10 @@ class WriteRequest:
             "seq": self.seq,
             "reply_to": self.reply_to,
         }
-        if self.op in (Op.CREATE, Op.SET_DATA, Op.DELETE):
+        if self.op in WRITES:
             header.update(path=self.path, version=self.version, flags=self.flags)
+            if self.lease is not None:
+                header["lease"] = self.lease.to_wire()
         if self.op is Op.REGISTER_SESSION:
             header.update(channel=self.channel, heartbeat=self.heartbeat)
         return encode(header, self.data)
@@ -101,7 +109,7 @@ class WriteRequest:
             request = WriteRequest(
                 op=op, session_id=session, token=get(header, "token", str), seq=seq, reply_to=reply_to
             )
-            if op in (Op.CREATE, Op.SET_DATA, Op.DELETE):
+            if op in WRITES:
                 try:
                     path = validate_path(get(header, "path", str), allow_root=op is not Op.DELETE)
                 except MalformedInputException as err:
@@ -121,6 +129,7 @@ class WriteRequest:
                     version=get(header, "version", int),
                     flags=flags,
                     reply_to=reply_to,
+                    lease=Lease.from_wire(header["lease"]) if header.get("lease") is not None else None,
                 )
             elif op is Op.REGISTER_SESSION:
                 request = WriteRequest(
@@ -241,6 +250,8 @@ class Reply:
     error_path: str | None = None
     version: int | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    #: A lease for the session, on the reply to its registration.
+    lease: Lease | None = None
 
     @staticmethod
     def success(seq: int, path: str | None = None, stat: Stat | None = None) -> Reply:
@@ -265,6 +276,8 @@ class Reply:
             out["stat"] = self.stat.to_dict()
         if not self.ok:
             out.update(error=self.error, message=self.message, error_path=self.error_path, version=self.version)
+        if self.lease is not None:
+            out["lease"] = self.lease.to_wire()
         return out
 
     def encode(self) -> bytes:
@@ -291,6 +304,13 @@ def session_expired_notice(session_id: str) -> bytes:
 
 
 PING = json.dumps({"kind": "ping"}).encode()
+
+
+def ping(lease: Lease | None) -> bytes:
+    """The heartbeat's ping, with the session's next lease if it gets one."""
+    if lease is None:
+        return PING
+    return json.dumps({"kind": "ping", "lease": lease.to_wire()}).encode()
 
 
 def pong(session_id: str) -> bytes:

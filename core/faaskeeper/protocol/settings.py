@@ -43,6 +43,9 @@ class FunctionSettings:
     heartbeat_interval: float = 5.0
     #: A session that has not answered a heartbeat for this long is expired.
     session_timeout: float = 15.0
+    #: The deployment's key for session leases (:mod:`faaskeeper.protocol.leases`); None: no
+    #: leases, the writer reads the session of every request.
+    lease_key: bytes | None = None
     faults: FaultHook | None = None
     clock: Callable[[], float] = time.time
 
@@ -61,6 +64,14 @@ class FunctionSettings:
     @property
     def lock_expiry(self) -> float:
         return self.lock_max_hold + self.clock_drift
+
+    @property
+    def lease_duration(self) -> float:
+        """Seconds a session lease lasts: short enough to have ended, on every function's clock,
+        when the session it was issued to can first be expired. 0: no leases are issued."""
+        if self.lease_key is None:
+            return 0.0
+        return max(0.0, self.session_timeout - 2 * self.clock_drift - self.delivery_margin)
 
     def holds(self, message: QueueMessage) -> bool:
         """Whether this delivery of ``message`` may still act: no other delivery of it can have

@@ -13,6 +13,7 @@ import logging
 import time
 import uuid
 from collections.abc import Callable
+from dataclasses import replace
 
 from faaskeeper import paths
 from faaskeeper.api.channel import ClientChannel
@@ -38,8 +39,10 @@ from faaskeeper.exceptions import (
     SessionExpiredException,
 )
 from faaskeeper.node import Stat
+from faaskeeper.protocol import leases
 from faaskeeper.protocol.codec import MalformedMessage
 from faaskeeper.protocol.messages import (
+    WRITES,
     DistributorEvent,
     EventKind,
     Op,
@@ -62,6 +65,11 @@ class LockContention(Exception):
 class DeliveryExpired(Exception):
     """This delivery of a message ran past its deadline: it is abandoned, unanswered, to the
     platform's redelivery (the batch reports it failed)."""
+
+
+class LeasesOutstanding(Exception):
+    """An expiry reached the writer before every lease of its session could have ended; the
+    message is retried."""
 
 
 class _AlreadyCommitted(Exception):
@@ -109,7 +117,7 @@ class Writer:
         if request.op is Op.REGISTER_SESSION:
             self._register(request)
             return
-        session = self._system.read_session(request.session_id)
+        session = self._leased(request, message) or self._system.read_session(request.session_id)
         if session is None:
             self._unknown_session(request)
             return
@@ -141,6 +149,25 @@ class Writer:
 
     # -- sessions -------------------------------------------------------------------------
 
+    def _leased(self, request: WriteRequest, delivery: QueueMessage) -> SessionRecord | None:
+        """The session as its lease shows it, for the first delivery of a write carrying a valid
+        lease (see :mod:`faaskeeper.protocol.leases`); None where the session must be read."""
+        key = self._settings.lease_key
+        if key is None or request.lease is None or request.op not in WRITES or delivery.receive_count != 1:
+            return None
+        digest = token_digest(request.token)
+        now = self._settings.clock()
+        if not leases.holds(key, request.lease, request.session_id, digest, request.reply_to, now):
+            return None
+        return SessionRecord(session_id=request.session_id, channel=request.reply_to, token_digest=digest)
+
+    def _lease_for(self, session: SessionRecord) -> leases.Lease | None:
+        settings = self._settings
+        if settings.lease_key is None or settings.lease_duration <= 0:
+            return None
+        until = settings.clock() + settings.lease_duration
+        return leases.sign(settings.lease_key, session.session_id, session.token_digest, session.channel, until)
+
     def _register(self, request: WriteRequest) -> None:
         now = self._settings.clock()
         record = SessionRecord(
@@ -156,11 +183,22 @@ class Writer:
             if existing is None or existing.token_digest != record.token_digest:
                 raise MalformedMessage(f"session id {request.session_id} is already registered")
         self._settings.fault("writer.session.created")
-        self._reply(request.channel, Reply.success(request.seq))
+        self._reply(request.channel, replace(Reply.success(request.seq), lease=self._lease_for(record)))
 
     def _close(self, request: WriteRequest, session: SessionRecord, delivery: QueueMessage, *, expired: bool) -> None:
         """End a session: its ephemeral nodes are deleted through the normal write path (so their
-        watches fire), then the session and its watches are dropped. Safe to redo."""
+        watches fire), then the session and its watches are dropped. Safe to redo.
+
+        An expiry waits until every lease the session was given has ended; one whose session
+        answered a ping again since the heartbeat decided on it is dropped: the session lives."""
+        if expired:
+            if session.silent_since == 0.0:
+                log.info("session %s answers again; its expiry is dropped", session.session_id)
+                return
+            settings = self._settings
+            ended = session.silent_since + settings.lease_duration + settings.clock_drift
+            if settings.lease_duration > 0 and settings.clock() < ended:
+                raise LeasesOutstanding(f"leases of session {session.session_id} may last until {ended:.3f}")
         for path in self._system.ephemeral_nodes(session.session_id):
             delete = WriteRequest(Op.DELETE, session.session_id, request.token, request.seq, path=path)
             with contextlib.suppress(NodeDoesntExistException):

@@ -7,6 +7,9 @@ finished transactions are in :mod:`~faaskeeper_aws.dynamodb_commit`.
 Locking is one conditional UpdateItem that also creates a placeholder and returns the item:
 ``SET lock_token, lock_ts (+ placeholder attributes if_not_exists)`` if
 ``attribute_not_exists(lock_token) OR lock_ts < :timestamp - max_hold``.
+
+The deployment's session lease key (:mod:`faaskeeper.protocol.leases`) is the item ``#lease-key``
+of the nodes table (``key``: binary), made with the root node; a function reads it once.
 """
 
 from __future__ import annotations
@@ -14,30 +17,40 @@ from __future__ import annotations
 from botocore.exceptions import ClientError
 
 from faaskeeper.api.storage import Lock, NodeState, SystemNode, SystemStorage
+from faaskeeper.protocol.leases import new_key
 from faaskeeper_aws.dynamodb_base import N, S, as_float, batch_get, is_condition_failure, scan
 from faaskeeper_aws.dynamodb_commit import NodeCommits
 from faaskeeper_aws.dynamodb_nodes import FALSE, NAMES, TRUE, node_from_item, owner_key, state_json
 from faaskeeper_aws.errors import aws_errors
 
+_LEASE_KEY = {"path": S("#lease-key")}
+
 
 class DynamoDbSystemStorage(NodeCommits, SystemStorage):
     def ensure_root(self) -> None:
-        with aws_errors("create the root node"):
+        """Create the root node and the lease key, each unless it exists."""
+        root = {"path": S("/"), "live": TRUE, "state": S(state_json(NodeState(True))), "pending": {"L": []}}
+        self._put_once(root, "create the root node")
+        self._put_once({**_LEASE_KEY, "key": {"B": new_key()}}, "create the lease key")
+
+    def _put_once(self, item: dict[str, object], what: str) -> None:
+        with aws_errors(what):
             try:
                 self._ddb.put_item(
                     TableName=self._table,
-                    Item={
-                        "path": S("/"),
-                        "live": TRUE,
-                        "state": S(state_json(NodeState(True))),
-                        "pending": {"L": []},
-                    },
+                    Item=item,
                     ConditionExpression="attribute_not_exists(#path)",
                     ExpressionAttributeNames={"#path": "path"},
                 )
             except ClientError as err:
                 if not is_condition_failure(err):
                     raise
+
+    def lease_key(self) -> bytes | None:
+        """The deployment's lease key; None for a deployment made before there were leases."""
+        with aws_errors("read the lease key"):
+            item = self._ddb.get_item(TableName=self._table, Key=_LEASE_KEY, ConsistentRead=True).get("Item")
+        return bytes(item["key"]["B"]) if item else None
 
     # -- locks ---------------------------------------------------------------------------
 

@@ -30,10 +30,11 @@ from faaskeeper_aws.sqs import SqsQueue
 log = logging.getLogger("faaskeeper.aws.functions")
 
 
-def function_settings(config: Config, settings: AwsSettings) -> FunctionSettings:
+def function_settings(config: Config, settings: AwsSettings, lease_key: bytes | None = None) -> FunctionSettings:
     options = DeployOptions.from_config(config)
     return FunctionSettings.from_config(
         config,
+        lease_key=lease_key,
         lock_max_hold=settings.lock_max_hold,
         clock_drift=settings.clock_drift,
         max_data_size=settings.max_data_size,
@@ -57,8 +58,8 @@ class Functions:
     @staticmethod
     def open(config: Config) -> Functions:
         deployment = AwsDeployment(config, AwsSettings.from_config(config))
-        settings = function_settings(config, deployment.settings)
         system, channel = deployment.system_storage, deployment.channel
+        settings = function_settings(config, deployment.settings, system.lease_key())
         return Functions(
             writer_queue=deployment.writer_queue,
             distributor_queue=deployment.distributor_queue,

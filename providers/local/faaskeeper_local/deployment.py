@@ -47,6 +47,7 @@ class _SharedFile:
             settings=FunctionSettings.from_config(
                 config,
                 lock_max_hold=settings.lock_max_hold,
+                lease_key=self.system.lease_key(),
                 faults=faults,
                 redelivery_window=settings.visibility_timeout * settings.max_receives,
             ),

@@ -19,6 +19,7 @@ from faaskeeper.api.storage import (
     WatchKind,
     WatchRecord,
 )
+from faaskeeper.protocol.leases import new_key
 from faaskeeper_local.database import Database
 
 _ROOT_STATE = json.dumps(NodeState(True).to_dict())
@@ -61,6 +62,13 @@ class LocalSystemStorage(SystemStorage):
                 "INSERT OR IGNORE INTO system_nodes (path, state, node_exists) VALUES ('/', ?, 1)",
                 (_ROOT_STATE,),
             )
+
+    def lease_key(self) -> bytes:
+        """The deployment's session lease key (:mod:`faaskeeper.protocol.leases`), made on first use."""
+        with self._db.transaction() as conn:
+            conn.execute("INSERT OR IGNORE INTO meta VALUES ('lease-key', ?)", (new_key().hex(),))
+            (value,) = conn.execute("SELECT value FROM meta WHERE key = 'lease-key'").fetchone()
+        return bytes.fromhex(value)
 
     def lock_node(self, path: str, lock: Lock, max_hold: float) -> SystemNode | None:
         with self._db.transaction() as conn:

@@ -1,0 +1,224 @@
+"""Session leases: a write's first delivery with a valid lease needs no session read; anything
+else (no lease, a forged, ended or foreign one, a redelivery) reads the session as before; an
+expiry waits for the session's leases to end, and is dropped if the session answers again."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from faaskeeper.api.channel import ClientChannel
+from faaskeeper.api.provider import Deployment
+from faaskeeper.api.queue import QueueMessage
+from faaskeeper.api.storage import SessionRecord
+from faaskeeper.config import Config
+from faaskeeper.plugins.manager import get_provider
+from faaskeeper.protocol import leases
+from faaskeeper.protocol.codec import MalformedMessage
+from faaskeeper.protocol.heartbeat import HeartbeatFunction
+from faaskeeper.protocol.messages import Op, WriteRequest, expiry_proof, token_digest
+from faaskeeper.protocol.settings import FunctionSettings
+from faaskeeper.protocol.writer import LeasesOutstanding, Writer
+
+from .conftest import local_config
+
+KEY = b"k" * leases.KEY_BYTES
+NOW = 1_000_000.0
+CHANNEL = "127.0.0.1:1"
+TOKEN = "secret-token"
+_sequence = itertools.count(1)
+
+
+class CountingSessions:
+    """System storage that counts the session reads the writer makes."""
+
+    def __init__(self, inner: Any) -> None:
+        self._inner = inner
+        self.reads = 0
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+    def read_session(self, session_id: str) -> SessionRecord | None:
+        self.reads += 1
+        return self._inner.read_session(session_id)
+
+
+class Silent(ClientChannel):
+    """A client channel that answers no ping and records what it was sent."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, bytes]] = []
+
+    def send(self, address: str, message: bytes) -> None:
+        self.sent.append((address, message))
+
+    def request(self, address: str, message: bytes, timeout: float) -> bytes | None:
+        self.sent.append((address, message))
+        return None
+
+
+@pytest.fixture
+def deployment(tmp_path: Path) -> Iterator[Deployment]:
+    provider = get_provider("local")
+    config: Config = provider.deploy(local_config(tmp_path))
+    opened = provider.open(config)
+    yield opened
+    opened.close()
+
+
+def settings(**changes: Any) -> FunctionSettings:
+    values: dict[str, Any] = {"lease_key": KEY, "session_timeout": 3.0, "clock_drift": 0.5, "clock": lambda: NOW}
+    values.update(changes)
+    return FunctionSettings(**values)
+
+
+def register(deployment: Deployment, session_id: str = "s1", **record: Any) -> SessionRecord:
+    session = SessionRecord(session_id, CHANNEL, token_digest(TOKEN), **record)
+    assert deployment.system_storage.create_session(session)
+    return session
+
+
+def lease_for(session: SessionRecord, until: float = NOW + 2, key: bytes = KEY) -> leases.Lease:
+    return leases.sign(key, session.session_id, session.token_digest, session.channel, until)
+
+
+def delivery(request: WriteRequest, receive_count: int = 1) -> QueueMessage:
+    number = next(_sequence)
+    return QueueMessage(request.encode(), number, request.session_id, f"m{number}", receive_count)
+
+
+def create(session_id: str, path: str, lease: leases.Lease | None, **changes: Any) -> WriteRequest:
+    request = WriteRequest(Op.CREATE, session_id, TOKEN, 1, path=path, data=b"x", reply_to=CHANNEL, lease=lease)
+    return replace(request, **changes)
+
+
+def test_a_lease_holds_for_its_session_token_channel_and_time_only() -> None:
+    lease = leases.sign(KEY, "s1", "digest", "chan", NOW + 5)
+    assert leases.holds(KEY, lease, "s1", "digest", "chan", NOW)
+    assert not leases.holds(KEY, lease, "s1", "digest", "chan", NOW + 5), "it has ended"
+    assert not leases.holds(b"other" * 7, lease, "s1", "digest", "chan", NOW), "signed with another key"
+    assert not leases.holds(KEY, lease, "s2", "digest", "chan", NOW), "another session"
+    assert not leases.holds(KEY, lease, "s1", "other", "chan", NOW), "another token"
+    assert not leases.holds(KEY, lease, "s1", "digest", "elsewhere", NOW), "another channel"
+    stretched = leases.Lease(NOW + 50, lease.signature)
+    assert not leases.holds(KEY, stretched, "s1", "digest", "chan", NOW + 10), "its end moved"
+
+
+@pytest.mark.parametrize("wire", [None, [], [1.0], ["1", "sig"], [True, "sig"], [1.0, 2], [1.0, "x" * 200], {"a": 1}])
+def test_a_malformed_lease_is_refused(wire: Any) -> None:
+    with pytest.raises(MalformedMessage, match="lease"):
+        leases.Lease.from_wire(wire)
+    body = create("s1", "/a", None).encode()
+    forged = body.replace(b'"flags":0', b'"flags":0,"lease":' + repr(wire).replace("'", '"').encode())
+    if forged != body and wire is not None:
+        with pytest.raises(MalformedMessage):
+            WriteRequest.decode(forged, 1024)
+
+
+def test_a_lease_travels_with_a_write() -> None:
+    lease = leases.sign(KEY, "s1", "d", CHANNEL, NOW + 1.5)
+    decoded = WriteRequest.decode(create("s1", "/a", lease).encode(), 1024)
+    assert decoded.lease == lease
+
+
+def test_the_first_delivery_of_a_leased_write_reads_no_session(deployment: Deployment) -> None:
+    session = register(deployment)
+    system = CountingSessions(deployment.system_storage)
+    writer = Writer(system, deployment.distributor_queue, Silent(), settings())  # type: ignore[arg-type]
+    writer.handle(delivery(create("s1", "/leased", lease_for(session))))
+    assert system.reads == 0
+    node = deployment.system_storage.read_node("/leased")
+    assert node is not None
+    assert node.exists, "the create committed"
+    assert node.pending
+
+
+@pytest.mark.parametrize(
+    ("case", "lease", "changes", "receive_count"),
+    [
+        ("redelivered", "valid", {}, 2),
+        ("unknown delivery count", "valid", {}, 0),
+        ("no lease", None, {}, 1),
+        ("ended", "ended", {}, 1),
+        ("another key", "forged", {}, 1),
+        ("another channel", "valid", {"reply_to": "127.0.0.1:2"}, 1),
+    ],
+)
+def test_other_writes_read_the_session(
+    deployment: Deployment, case: str, lease: str | None, changes: dict[str, Any], receive_count: int
+) -> None:
+    session = register(deployment)
+    leased = {
+        "valid": lease_for(session),
+        "ended": lease_for(session, until=NOW - 0.001),
+        "forged": lease_for(session, key=b"f" * leases.KEY_BYTES),
+        None: None,
+    }[lease]
+    system = CountingSessions(deployment.system_storage)
+    writer = Writer(system, deployment.distributor_queue, Silent(), settings())  # type: ignore[arg-type]
+    writer.handle(delivery(create("s1", f"/{case.replace(' ', '-')}", leased, **changes), receive_count))
+    assert system.reads == 1, case
+    node = deployment.system_storage.read_node(f"/{case.replace(' ', '-')}")
+    assert node is not None
+    assert node.exists, f"{case}: the write is still done, after the read"
+
+
+def test_a_lease_does_not_stand_for_another_sessions_token(deployment: Deployment) -> None:
+    victim = register(deployment, "victim")
+    lease = lease_for(victim)
+    writer = Writer(deployment.system_storage, deployment.distributor_queue, Silent(), settings())
+    forged = create("victim", "/stolen", lease, token="guessed")
+    with pytest.raises(MalformedMessage, match="wrong token"):
+        writer.handle(delivery(forged))
+    assert deployment.system_storage.read_node("/stolen") is None
+
+
+def test_the_heartbeat_leases_only_sessions_that_answered(deployment: Deployment) -> None:
+    answering = register(deployment, "answering")
+    register(deployment, "silent", silent_since=NOW - 1)
+    channel = Silent()
+    heartbeat = HeartbeatFunction(deployment.system_storage, deployment.writer_queue, channel, settings())
+    heartbeat.run()
+    sent = [message for _, message in channel.sent]
+    assert len(sent) == 2, "both sessions are pinged"
+    with_lease = [m for m in sent if b"lease" in m]
+    assert len(with_lease) == 1, sent
+    until = settings().lease_duration + NOW
+    assert leases.sign(KEY, "answering", answering.token_digest, CHANNEL, until).signature.encode() in with_lease[0]
+
+
+def test_leases_end_before_their_session_can_expire() -> None:
+    timing = settings(session_timeout=3.0, clock_drift=0.5, delivery_margin=0.05)
+    assert 0 < timing.lease_duration < timing.session_timeout - timing.clock_drift
+    assert settings(lease_key=None).lease_duration == 0, "no key, no leases"
+    assert settings(session_timeout=0.5, clock_drift=0.5).lease_duration == 0
+
+
+def expire(deployment: Deployment, session: SessionRecord, now: float) -> None:
+    request = WriteRequest(
+        Op.EXPIRE_SESSION, session.session_id, expiry_proof(session.token_digest, session.session_id), 0
+    )
+    writer = Writer(deployment.system_storage, deployment.distributor_queue, Silent(), settings(clock=lambda: now))
+    writer.handle(delivery(request))
+
+
+def test_an_expiry_waits_for_the_sessions_leases_to_end(deployment: Deployment) -> None:
+    session = register(deployment, silent_since=NOW - 3.0)
+    ended = session.silent_since + settings().lease_duration + settings().clock_drift
+    with pytest.raises(LeasesOutstanding):
+        expire(deployment, session, ended - 0.01)
+    assert deployment.system_storage.read_session(session.session_id) is not None
+    expire(deployment, session, ended + 0.01)
+    assert deployment.system_storage.read_session(session.session_id) is None
+
+
+def test_an_expiry_of_a_session_that_answers_again_is_dropped(deployment: Deployment) -> None:
+    session = register(deployment, silent_since=0.0)
+    expire(deployment, session, NOW)
+    assert deployment.system_storage.read_session(session.session_id) is not None
