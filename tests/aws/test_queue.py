@@ -14,7 +14,7 @@ import pytest
 from faaskeeper.api.provider import Capability, Provider
 from faaskeeper.config import Config
 from faaskeeper.plugins.manager import get_provider
-from faaskeeper.testing import FaultSuite, PollingQueueSuite
+from faaskeeper.testing import FaultPointSuite, FaultSuite, PollingQueueSuite
 from faaskeeper_aws.payload import INLINE, POINTER, PREFIX
 from faaskeeper_aws.provider import AwsProvider
 from faaskeeper_aws.settings import AwsSettings
@@ -47,6 +47,11 @@ class TestSqsQueueConformance(PollingQueueSuite):
 class TestFaultsOverSqs(FaultSuite):
     """The core's functions run by hand over the SQS queues and the AWS storages: deaths mid-write,
     duplicates, malformed and forged messages (POLLING_QUEUES, declared above)."""
+
+
+class TestFaultPointsOverSqs(FaultPointSuite):
+    """Each function dying at each of its fault points over SQS, DynamoDB and S3, every message
+    delivered twice with the groups interleaved, and the redelivery cases that follow."""
 
 
 @pytest.fixture
