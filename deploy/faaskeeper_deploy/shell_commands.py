@@ -16,7 +16,7 @@ from functools import cached_property
 
 from faaskeeper import paths
 from faaskeeper.config import Config
-from faaskeeper.exceptions import FaaSKeeperException, NodeDoesntExistException
+from faaskeeper.exceptions import BadVersionError, FaaSKeeperException, NodeDoesntExistException
 from faaskeeper.watch import WatchCallbackType
 from faaskeeper_deploy import shell_parse as parse
 from faaskeeper_deploy.shell_render import render_data, render_listing, render_stat, render_tree
@@ -255,6 +255,12 @@ def _delete(shell: Shell, args: argparse.Namespace) -> None:
     client, version = shell.session.require(), _one_version(args)
     descendants: list[str] = []
     if args.recursive:
+        # A wrong version or a missing node must leave the descendants alone.
+        node = client.exists(args.path)
+        if node is None:
+            raise NodeDoesntExistException(args.path)
+        if version != -1 and node.stat.version != version:
+            raise BadVersionError(version, args.path)
         tree = shell.session.subtree(args.path)
         descendants = [child.path for nodes in tree.values() for child in nodes]
     for path in reversed(descendants):  # breadth-first order reversed: children before parents

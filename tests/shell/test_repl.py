@@ -79,6 +79,16 @@ def test_delete_with_versions_and_recursively(repl, client):
     repl.run("delete -r /r", "Deleted /r and 3 descendants")
     assert client.exists("/r") is None
     repl.run("delete /nothing", "error: delete: Node /nothing does not exist")
+    repl.run("delete -r /nothing", "error: delete: Node /nothing does not exist")
+
+
+def test_delete_recursively_at_a_wrong_version_deletes_nothing(repl, client):
+    for path in ("/r", "/r/a", "/r/b"):
+        client.create(path, b"")
+    repl.run("delete -r -v 7 /r", "error: delete: Update failed: version 7 of /r does not match the node's version")
+    assert [child.path for child in client.get_children("/r")] == ["/r/a", "/r/b"]
+    repl.run("delete -r /r 0", "Deleted /r and 2 descendants")
+    assert client.exists("/r") is None
 
 
 def test_ls_plain_long_and_with_a_watch(repl, client):
