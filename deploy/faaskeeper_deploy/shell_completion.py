@@ -15,7 +15,7 @@ from faaskeeper import paths
 from faaskeeper.client.client import SessionState
 from faaskeeper.exceptions import FaaSKeeperException
 from faaskeeper_deploy.shell_commands import command_names, flags_of
-from faaskeeper_deploy.shell_parse import unquoted
+from faaskeeper_deploy.shell_parse import posix_words, unquoted
 from faaskeeper_deploy.shell_session import ShellSession
 
 #: Seconds a listing of children is reused while typing.
@@ -31,7 +31,7 @@ def split_partial(text: str) -> tuple[list[str], str]:
         elif ch.isspace():
             word_start = i + 1
     try:
-        words = shlex.split(text[command_start:word_start])
+        words = posix_words(text[command_start:word_start])
     except ValueError:
         words = []
     return words, text[word_start:]
