@@ -103,6 +103,18 @@ def test_config_errors_name_the_problem(tmp_path, capsys, content, message):
     assert not (tmp_path / "p").exists()
 
 
+@pytest.mark.parametrize("name", ["/abs/x", "../x", "a/b"])
+def test_a_deployment_name_that_is_a_path_is_refused_and_nothing_is_written(tmp_path, capsys, name):
+    config = write(tmp_path / "c.json", {"cloud-provider": "local", "deployment-name": name, "local": {"path": "p"}})
+    for command in (["deploy", "service"], ["status"], ["remove", "service"]):
+        assert main([*command, "--config", config]) == 1
+        err = capsys.readouterr().err
+        assert "Config key 'deployment-name' must be 1-40 letters, digits, '-' or '_'" in err, command
+        assert f"got {name!r}" in err
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["c.json"]
+    assert not (tmp_path.parent / "x").exists()
+
+
 def test_unknown_provider_lists_installed_and_hints(tmp_path, capsys):
     config = write(tmp_path / "c.json", {"deployment-name": "d"})
     assert main(["deploy", "service", "--provider", "nimbus", "--config", config]) == 1

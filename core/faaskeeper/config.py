@@ -8,6 +8,7 @@ provider's own section (``"aws": {...}``, ``"local": {...}``) is checked by its 
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
@@ -76,6 +77,23 @@ def _number(key: str, val: object, *, integer: bool = False, minimum: float = 0)
     return val
 
 
+#: Names a directory, a Firestore document, and the middle of bucket, queue, topic and function names:
+#: no path separators or dots, and short enough for every provider's longest derived name. Providers
+#: whose resources allow less (AWS: lowercase only) check their stricter form when they open a config.
+_DEPLOYMENT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
+MAX_DEPLOYMENT_NAME = 40
+
+
+def _deployment_name(val: object) -> str:
+    name = _string("deployment-name", val)
+    if not _DEPLOYMENT_NAME.fullmatch(name) or len(name) > MAX_DEPLOYMENT_NAME:
+        raise ConfigurationException(
+            f"Config key 'deployment-name' must be 1-{MAX_DEPLOYMENT_NAME} letters, digits, '-' or '_', "
+            f'starting with a letter or digit, e.g. "dev", got {val!r}'
+        )
+    return name
+
+
 def _string(key: str, val: object) -> str:
     if not isinstance(val, str) or not val:
         raise ConfigurationException(f"Config key {key!r} must be a non-empty string, got {val!r}")
@@ -124,7 +142,7 @@ class Config:
             raise ConfigurationException(f"Config key {provider!r} must be an object with the provider's settings")
         cfg = Config(
             cloud_provider=provider,
-            deployment_name=_string("deployment-name", data["deployment-name"]),
+            deployment_name=_deployment_name(data["deployment-name"]),
             provider_section=dict(section),
             raw=dict(data),
         )

@@ -76,6 +76,17 @@ def test_bad_values_name_key_and_form(key, value, expected):
         Config.deserialize(data)
 
 
+@pytest.mark.parametrize("name", ["dev", "d", "Prod_2", "faaskeeper-dev", "0day", "x" * 40])
+def test_deployment_names_every_provider_can_use(name):
+    assert Config.deserialize({"cloud-provider": "local", "deployment-name": name}).deployment_name == name
+
+
+@pytest.mark.parametrize("name", ["/abs/x", "../x", "a/b", ".", "..", "-dev", "_dev", "a.b", "a b", "é", "x" * 41, ""])
+def test_deployment_names_that_could_leave_a_directory_or_break_a_resource_name_are_refused(name):
+    with pytest.raises(ConfigurationException, match=r"Config key 'deployment-name' must be "):
+        Config.deserialize({"cloud-provider": "local", "deployment-name": name})
+
+
 def test_not_an_object():
     with pytest.raises(ConfigurationException, match="JSON object"):
         Config.deserialize([])  # type: ignore[arg-type]
