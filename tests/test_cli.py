@@ -99,7 +99,29 @@ def test_config_errors_name_the_problem(tmp_path, capsys, content, message):
     err = capsys.readouterr().err
     assert err.startswith("fk: error: ")
     assert message in err
+    assert config in err
     assert "Traceback" not in err
+    assert not (tmp_path / "p").exists()
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["status", "--config"],
+        ["remove", "service", "--config"],
+        ["cost", "--config"],
+        ["bench", "--config"],
+        ["shell", "-c", "ls"],
+    ],
+)
+def test_every_command_reports_a_config_error_as_deploy_does(tmp_path, capsys, command):
+    bad = {"cloud-provider": "local", "deployment-name": "d", "local": {"path": "p", "lock-max-hold": "5"}}
+    config = write(tmp_path / "bad.json", bad)
+    assert main(["deploy", "service", "--config", config]) == 1
+    expected = capsys.readouterr().err
+    assert expected == f"fk: error: {config}: Config key 'local.lock-max-hold' must be a positive number, got '5'\n"
+    assert main([*command, config]) == 1
+    assert capsys.readouterr().err == expected
     assert not (tmp_path / "p").exists()
 
 

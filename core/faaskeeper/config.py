@@ -119,6 +119,8 @@ class Config:
     max_data_size: int = DEFAULT_MAX_DATA_SIZE
     provider_section: dict[str, Any] = field(default_factory=dict)
     raw: dict[str, Any] = field(default_factory=dict, repr=False)
+    #: The file the config was read from, if any (for messages that tell what to run with it).
+    source: Path | None = field(default=None, repr=False, compare=False)
 
     @property
     def effective_session_timeout(self) -> float:
@@ -178,7 +180,12 @@ class Config:
             data = json.loads(text)
         except json.JSONDecodeError as err:
             raise ConfigurationException(f"Config file {path} is not valid JSON: {err}") from err
-        return Config.deserialize(data)
+        try:
+            config = Config.deserialize(data)
+        except ConfigurationException as err:
+            raise ConfigurationException(f"{path}: {err}") from err
+        config.source = Path(path)
+        return config
 
     def serialize(self) -> dict[str, Any]:
         out: dict[str, Any] = dict(self.raw)

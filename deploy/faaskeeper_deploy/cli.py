@@ -11,14 +11,14 @@ from typing import Any
 
 from faaskeeper.config import Config
 from faaskeeper.exceptions import FaaSKeeperException
-from faaskeeper_deploy.config_file import read_config_data
+from faaskeeper_deploy.config_file import load_config
 from faaskeeper_deploy.lifecycle import add_lifecycle_commands
 
 Command = Callable[[argparse.Namespace], int]
 
 
 def _load_config(args: argparse.Namespace) -> Config:
-    return Config.deserialize(read_config_data(Path(args.config), getattr(args, "provider", None)))
+    return load_config(Path(args.config), getattr(args, "provider", None))
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,13 +1,16 @@
-"""Reading the deployment config file that ``fk deploy``, ``remove``, ``status`` and ``cost`` take."""
+"""Reading the config file that every ``fk`` command taking a deployment's config reads."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from faaskeeper.api.provider import Provider
 from faaskeeper.config import Config
-from faaskeeper.exceptions import ConfigurationException
+from faaskeeper.exceptions import ConfigurationException, UnknownProviderException
 from faaskeeper.plugins.manager import registry
 
 
@@ -42,6 +45,36 @@ def read_config_data(path: Path, provider: str | None = None) -> dict[str, Any]:
             'e.g. "deployment-name": "dev"'
         )
     return data
+
+
+@contextmanager
+def naming_file(path: Path) -> Iterator[None]:
+    """A config error (an unknown provider too) raised in the block starts with ``path``, unless it names it."""
+    try:
+        yield
+    except (ConfigurationException, UnknownProviderException) as err:
+        if str(path) in str(err):
+            raise
+        raise type(err)(f"{path}: {err}") from err
+
+
+def checked_config(data: dict[str, Any], path: Path) -> tuple[Config, Provider]:
+    """The config in ``data`` (read from ``path``) and its provider, which found the config usable.
+
+    A config error names ``path``, the key and the form it expects.
+    """
+    with naming_file(path):
+        config = Config.deserialize(data)
+        provider = registry().get(config.cloud_provider)
+        provider.validate_config(config)
+    config.source = path
+    return config, provider
+
+
+def load_config(path: Path, provider: str | None = None) -> Config:
+    """The config in the file ``path``, read and checked as ``fk deploy`` reads and checks it."""
+    config, _ = checked_config(read_config_data(path, provider), path)
+    return config
 
 
 def write_config(config: Config, path: Path) -> None:

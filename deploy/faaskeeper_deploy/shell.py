@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-from faaskeeper.config import Config
 from faaskeeper_deploy import cli
+from faaskeeper_deploy.config_file import load_config
 
 if TYPE_CHECKING:
     from faaskeeper_deploy.shell_commands import Shell
@@ -35,11 +36,11 @@ def cmd_shell(args: argparse.Namespace) -> int:
     from faaskeeper_deploy.shell_repl import history_path, open_history, run_repl
     from faaskeeper_deploy.shell_session import Console, ShellSession
 
-    config = Config.from_file(args.config)
+    config = load_config(Path(args.config), args.provider)
     interactive = args.commands is None and sys.stdin.isatty()
     console = Console(color=interactive and sys.stdout.isatty())
     session = ShellSession(config, console, timeout=args.timeout)
-    shell = Shell(session, debug=args.debug or args.shell_debug, interactive=interactive)
+    shell = Shell(session, debug=args.debug or args.shell_debug, interactive=interactive, provider=args.provider)
     try:
         if interactive:
             shell.run_one("connect")
@@ -77,6 +78,7 @@ def add_shell_parser(commands: Any) -> None:
         ),
     )
     shell.add_argument("config", metavar="CONFIG", help="client config file")
+    shell.add_argument("--provider", help="provider name, for a config without 'cloud-provider'")
     shell.add_argument(
         "-c", "--command", dest="commands", metavar="COMMANDS", help="run these commands (separated by ';') and exit"
     )

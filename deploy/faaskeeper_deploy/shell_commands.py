@@ -13,12 +13,13 @@ import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
+from pathlib import Path
 
 from faaskeeper import paths
-from faaskeeper.config import Config
 from faaskeeper.exceptions import BadVersionError, FaaSKeeperException, NodeDoesntExistException
 from faaskeeper.watch import WatchCallbackType
 from faaskeeper_deploy import shell_parse as parse
+from faaskeeper_deploy.config_file import load_config
 from faaskeeper_deploy.shell_render import render_data, render_listing, render_stat, render_tree
 from faaskeeper_deploy.shell_session import ShellError, ShellSession
 
@@ -64,8 +65,12 @@ class Shell:
     Interactive, Ctrl-C ends the running command only; in a script it ends the script (it propagates).
     """
 
-    def __init__(self, session: ShellSession, *, debug: bool = False, interactive: bool = True) -> None:
+    def __init__(
+        self, session: ShellSession, *, debug: bool = False, interactive: bool = True, provider: str | None = None
+    ) -> None:
         self.session = session
+        #: ``--provider``: the provider of a config file without ``cloud-provider``.
+        self.provider = provider
         self.console = session.console
         self.debug = debug
         self.interactive = interactive
@@ -176,7 +181,7 @@ def _connect_args(p: parse.CommandParser) -> None:
 
 @command("connect", "start a new session, closing the current one", _connect_args)
 def _connect(shell: Shell, args: argparse.Namespace) -> None:
-    config = Config.from_file(args.config) if args.config is not None else None
+    config = load_config(Path(args.config), shell.provider) if args.config is not None else None
     session_id = shell.session.connect(config)
     shell.console.out(f"Connected to {shell.session.label}: session {session_id}")
 

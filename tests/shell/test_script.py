@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import os
 import pty
 import select
@@ -95,6 +96,26 @@ def test_debug_prints_the_traceback(config_file, capsys):
 def test_a_config_that_cannot_be_read(tmp_path, capsys):
     assert main(["shell", str(tmp_path / "missing.json"), "-c", "ls"]) == 1
     assert capsys.readouterr().err.startswith("fk: error: Cannot read config file")
+
+
+def test_provider_option_for_a_config_without_cloud_provider(config_file, tmp_path, capsys):
+    data = json.loads(Path(config_file).read_text())
+    del data["cloud-provider"]
+    bare = tmp_path / "bare.json"
+    bare.write_text(json.dumps(data))
+    assert main(["shell", str(bare), "-c", "ls"]) == 1
+    assert "is missing the required key 'cloud-provider'" in capsys.readouterr().err
+    assert main(["shell", "--provider", "local", str(bare), "-c", "create /p; ls"]) == 0
+    assert capsys.readouterr().out.splitlines() == ["Created /p", "p"]
+
+
+def test_connect_to_a_bad_config_names_the_file_and_keeps_the_session(config_file, tmp_path, capsys):
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({"cloud-provider": "local", "deployment-name": "dev", "verbose": "maybe"}))
+    assert main(["shell", config_file, "-c", f"connect {bad}; create /still"]) == 1
+    out, err = capsys.readouterr()
+    assert err.splitlines() == [f"error: connect: {bad}: Config key 'verbose' must be true or false, got 'maybe'"]
+    assert out.splitlines() == ["Created /still"]
 
 
 def test_a_watch_set_in_one_shell_fires_from_a_change_made_in_another(repl, config_file):

@@ -99,3 +99,12 @@ def test_from_file_errors(tmp_path):
     bad.write_text("{not json")
     with pytest.raises(ConfigurationException, match="not valid JSON"):
         Config.from_file(bad)
+
+
+def test_from_file_names_the_file_in_errors_and_remembers_it(tmp_path):
+    path = tmp_path / "fk.json"
+    path.write_text(json.dumps({"cloud-provider": "local", "deployment-name": "dev", "port": "80"}))
+    with pytest.raises(ConfigurationException, match=rf"^{path}: Config key 'port' must be an integer, got '80'$"):
+        Config.from_file(path)
+    path.write_text(json.dumps({"cloud-provider": "local", "deployment-name": "dev"}))
+    assert Config.from_file(path).source == path
