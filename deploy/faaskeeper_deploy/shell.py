@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
+from faaskeeper.exceptions import DeploymentNotFoundException
 from faaskeeper_deploy import cli
 from faaskeeper_deploy.config_file import load_config
 
@@ -41,12 +42,14 @@ def cmd_shell(args: argparse.Namespace) -> int:
     console = Console(color=interactive and sys.stdout.isatty())
     session = ShellSession(config, console, timeout=args.timeout)
     shell = Shell(session, debug=args.debug or args.shell_debug, interactive=interactive, provider=args.provider)
+    # A deployment that does not exist (a typo in its name or path?) ends fk shell with the error.
+    missing = (DeploymentNotFoundException,)
     try:
         if interactive:
-            shell.run_one("connect")
+            shell.call("connect", lambda: shell.dispatch("connect", []), fatal=missing)
             console.out("Type help for the commands, quit or Ctrl-D to leave.")
             return run_repl(shell, open_history(history_path(args.history), console))
-        if not shell.call("connect", session.connect):
+        if not shell.call("connect", session.connect, fatal=missing):
             return 1
         return run_script(shell, args.commands if args.commands is not None else sys.stdin)
     finally:

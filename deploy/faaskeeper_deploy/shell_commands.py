@@ -96,11 +96,16 @@ class Shell:
             return True
         return self.call(words[0], lambda: self.dispatch(words[0], words[1:]))
 
-    def call(self, name: str, action: Callable[[], object]) -> bool:
-        """Run ``action`` for the command ``name``; False, with its error reported as one line, if it fails."""
+    def call(self, name: str, action: Callable[[], object], *, fatal: tuple[type[Exception], ...] = ()) -> bool:
+        """Run ``action`` for the command ``name``; False, with its error reported as one line, if it fails.
+
+        An error of a ``fatal`` type is not reported but raised.
+        """
         try:
             action()
             return True
+        except fatal:
+            raise
         except FaaSKeeperException as err:
             self._report(name, str(err))
         except KeyboardInterrupt:

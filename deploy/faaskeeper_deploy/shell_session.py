@@ -130,15 +130,20 @@ class ShellSession:
     # -- lifecycle --------------------------------------------------------------------------
 
     def connect(self, config: Config | None = None) -> str:
-        """Close the current session, if any, and start a new one; returns its id."""
-        self.close()
-        if config is not None:
-            self.config = config
-        client = FaaSKeeperClient(self.config, timeout=self.timeout)
+        """Start a new session, then close the current one, if any; returns the new session's id.
+
+        If the new session cannot be started, the current one is kept.
+        """
+        chosen = config if config is not None else self.config
+        client = FaaSKeeperClient(chosen, timeout=self.timeout)
         client.start()
-        client.add_listener(self._on_state)
-        self.client = client
-        self._changed()
+        try:
+            self.close()
+        finally:
+            self.config = chosen
+            client.add_listener(self._on_state)
+            self.client = client
+            self._changed()
         return client.session_id or ""
 
     def close(self) -> None:

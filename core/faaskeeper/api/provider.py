@@ -150,7 +150,11 @@ class Provider(ABC):
 
     @abstractmethod
     def open(self, config: Config) -> Deployment:
-        """Connect to an existing deployment (the local provider creates it on first use)."""
+        """Connect to an existing deployment, which only ``deploy`` creates.
+
+        A provider that can tell at once that the deployment does not exist raises
+        :class:`~faaskeeper.exceptions.DeploymentNotFoundException`, saying how to deploy it.
+        """
 
     @abstractmethod
     def deploy(self, config: Config, *, clean: bool = False, reporter: Reporter = SILENT) -> Config:
