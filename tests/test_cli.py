@@ -125,6 +125,32 @@ def test_every_command_reports_a_config_error_as_deploy_does(tmp_path, capsys, c
     assert not (tmp_path / "p").exists()
 
 
+def test_unknown_keys_are_kept_with_a_warning_naming_the_nearest_known_key(tmp_path, capsys):
+    data = {
+        "cloud-provider": "local",
+        "deployment-name": "d",
+        "heartbeat-frequncy": 2,
+        "colour": "blue",
+        "system-storage": "key-value",  # upstream's, of no use here: accepted silently
+        "aws": {"region": "us-east-1"},  # another provider's section
+        "local": {"path": "p", "lock-max-hld": 2},
+    }
+    config = write(tmp_path / "c.json", data)
+    assert main(["deploy", "service", "--config", config]) == 0
+    warnings = [line for line in capsys.readouterr().err.splitlines() if not line.startswith("local: ")]
+    assert warnings == [
+        f"fk: warning: {config}: unknown config key 'heartbeat-frequncy' is ignored "
+        "(did you mean 'heartbeat-frequency'?)",
+        f"fk: warning: {config}: unknown config key 'colour' is ignored",
+        f"fk: warning: {config}: unknown config key 'local.lock-max-hld' is ignored "
+        "(did you mean 'local.lock-max-hold'?)",
+    ]
+    written = json.loads((tmp_path / "c.json").read_text())
+    assert (written["heartbeat-frequncy"], written["colour"], written["local"]["lock-max-hld"]) == (2, "blue", 2)
+    assert main(["shell", config, "-c", "ls"]) == 0
+    assert len(capsys.readouterr().err.splitlines()) == 3
+
+
 @pytest.mark.parametrize("name", ["/abs/x", "../x", "a/b"])
 def test_a_deployment_name_that_is_a_path_is_refused_and_nothing_is_written(tmp_path, capsys, name):
     config = write(tmp_path / "c.json", {"cloud-provider": "local", "deployment-name": name, "local": {"path": "p"}})

@@ -7,8 +7,10 @@ provider's own section (``"aws": {...}``, ``"local": {...}``) is checked by its 
 
 from __future__ import annotations
 
+import difflib
 import json
 import re
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
@@ -47,6 +49,37 @@ class ClientChannel(Enum):
     @staticmethod
     def deserialize(val: str) -> ClientChannel:
         return _enum(ClientChannel, "client-channel", val)
+
+
+#: The top-level keys ``Config.deserialize`` reads (besides the provider's section), and those of
+#: upstream FaaSKeeper's configs that have no use here but are accepted without a word.
+KNOWN_KEYS = frozenset(
+    {
+        "cloud-provider",
+        "deployment-name",
+        "deployment-region",
+        "user-storage",
+        "worker-queue",
+        "distributor-queue",
+        "client-channel",
+        "heartbeat-frequency",
+        "session-timeout",
+        "verbose",
+        "port",
+        "max-data-size",
+    }
+)
+UPSTREAM_KEYS = frozenset({"system-storage", "configuration"})
+
+
+def unknown_keys(given: Iterable[str], known: Collection[str]) -> list[tuple[str, str | None]]:
+    """Each of the ``given`` keys that is not ``known``, with the known key it most resembles (or None)."""
+    found = []
+    for key in given:
+        if key not in known:
+            near = difflib.get_close_matches(key, sorted(known), n=1, cutoff=0.75)
+            found.append((key, near[0] if near else None))
+    return found
 
 
 E = TypeVar("E", bound=Enum)

@@ -144,6 +144,11 @@ class Provider(ABC):
     def validate_config(self, config: Config) -> None:  # noqa: B027 - optional hook
         """Raise ConfigurationException naming the key if the provider section is unusable."""
 
+    def config_keys(self) -> frozenset[str] | None:
+        """The keys its config section (``"local": {...}``) may hold, so that others can be reported
+        as likely typos; None (the default) if the provider does not say."""
+        return None
+
     def max_data_size(self, config: Config) -> int:
         """The largest node data this provider's deployment stores (``max-data-size`` by default)."""
         return config.max_data_size

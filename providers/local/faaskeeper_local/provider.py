@@ -8,7 +8,7 @@ from faaskeeper.api.provider import SILENT, Capability, DeploymentStatus, Provid
 from faaskeeper.config import Config
 from faaskeeper.exceptions import DeploymentNotFoundException, ProviderException
 from faaskeeper_local.deployment import LocalDeployment, create_deployment
-from faaskeeper_local.settings import LocalSettings
+from faaskeeper_local.settings import SECTION_KEYS, LocalSettings
 from faaskeeper_local.status import service_status
 
 
@@ -20,6 +20,9 @@ class LocalProvider(Provider):
 
     def validate_config(self, config: Config) -> None:
         LocalSettings.from_config(config)
+
+    def config_keys(self) -> frozenset[str]:
+        return SECTION_KEYS
 
     def open(self, config: Config) -> LocalDeployment:
         """The deployment, which ``deploy`` created; DeploymentNotFoundException if there is none."""
