@@ -75,9 +75,12 @@ class Shell:
         self.debug = debug
         self.interactive = interactive
         self.finished = False
+        #: Watch events that had fired when the line being run was typed (``wait`` waits for a later one).
+        self.events_before_line = 0
 
     def execute(self, text: str) -> bool:
         """Run every command in ``text`` (``;`` or newline separated); True if all succeeded."""
+        self.events_before_line = self.session.events_fired
         ok = True
         for piece in parse.split_commands(text):
             if self.finished:
@@ -209,10 +212,14 @@ def _wait_args(p: parse.CommandParser) -> None:
     p.add_argument("timeout", nargs="?", type=parse.seconds, default=30.0, metavar="SECONDS", help="default: 30")
 
 
-@command("wait", "wait for the next watch to fire (for scripts)", _wait_args)
+@command("wait", "wait for a watch to fire after this line was typed, and print it", _wait_args)
 def _wait(shell: Shell, args: argparse.Namespace) -> None:
-    if not shell.session.wait_for_event(args.timeout):
+    waited = shell.session.wait_for_event(args.timeout, since=shell.events_before_line)
+    if waited is None:
         raise ShellError(f"no watch fired within {args.timeout:g} s")
+    event, shown = waited
+    if not shown:  # one that fired earlier in this line is printed above already
+        shell.console.out(event)
 
 
 # -- writes ----------------------------------------------------------------------------------

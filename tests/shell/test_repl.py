@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+import io
+import re
+import threading
+import time
+
+from faaskeeper.config import Config
 from faaskeeper.exceptions import ProviderException
 from faaskeeper.node import Stat
 from faaskeeper_deploy import shell_session
+from faaskeeper_deploy.shell_commands import Shell
+from faaskeeper_deploy.shell_session import Console, ShellSession
 
 UP = "\x1b[A"
 TAB = "\t"
@@ -135,8 +143,39 @@ def test_get_watch_and_wait(repl, client):
     repl.run("get -w /w", "v1")
     client.delete("/w")
     repl.expect_re(r"WATCHER: NodeDeleted /w \(txn \d+\)$")
-    repl.run("wait 5; create /after-wait", "Created /after-wait")
-    repl.run("wait 0.05", "error: wait: no watch fired within 0.05 s")
+    # That event was printed before the wait was typed: the wait does not return for it.
+    repl.run("wait 0.2; create /after-wait", "error: wait: no watch fired within 0.2 s", "Created /after-wait")
+    repl.run("exists -w /w; wait 20; create /after-event", "/w does not exist")
+    client.create("/w", b"")
+    repl.expect_re(r"^WATCHER: NodeCreated /w \(txn \d+\)$")
+    repl.expect_line("Created /after-event")
+    assert repl.screen().count("WATCHER: NodeCreated /w") == 1
+
+
+def test_wait_prints_the_event_it_waited_for(config_file, client):
+    results, notices = io.StringIO(), io.StringIO()
+    console = Console()
+    session = ShellSession(Config.from_file(config_file), console, timeout=20)
+    session.connect()
+    shell = Shell(session, interactive=False)
+
+    def delete_while_waiting() -> None:
+        while not session.waiting:
+            time.sleep(0.01)
+        client.delete("/w")
+
+    try:
+        with console.writing_to(results, notices):
+            client.create("/w", b"")
+            assert shell.execute("get -w /w")
+            waiting = threading.Thread(target=delete_while_waiting)
+            waiting.start()
+            assert shell.execute("wait 20")
+            waiting.join()
+    finally:
+        session.close()
+    assert re.fullmatch(r"\nWATCHER: NodeDeleted /w \(txn \d+\)\n", results.getvalue())
+    assert notices.getvalue() == ""  # printed once, as what the wait returned
 
 
 def test_tree(repl, client):
@@ -178,7 +217,7 @@ def test_close_and_connect(repl, client):
 
 def test_help(repl):
     repl.run("help", "  close       close the session; its ephemeral nodes are deleted")
-    repl.expect_line("  wait        wait for the next watch to fire (for scripts)")
+    repl.expect_line("  wait        wait for a watch to fire after this line was typed, and print it")
     repl.run("help get", "usage: get [-h] [-w] [-s] PATH [WATCH]")
     repl.run("set -h", "usage: set [-h] [-v VERSION] [-x] PATH DATA [VERSION]")
     repl.run("help nope", "error: help: no command 'nope' (help lists the commands)")
