@@ -188,6 +188,26 @@ def test_fk_console_script_runs():
     assert out.returncode == 0
     assert "deploy" in out.stdout
     assert "remove" in out.stdout
+    description = " ".join(out.stdout.split("\n\n")[1].split())
+    for command in ("fk shell", "fk bench", "fk cost", "fk soak"):
+        assert command in description
+
+
+@pytest.mark.parametrize("where", ["before", "after"])
+def test_debug_before_or_after_the_subcommand_shows_the_traceback(tmp_path, where):
+    command = ["status", "--config", str(tmp_path / "nope.json")]
+    argv = ["--debug", *command] if where == "before" else [*command, "--debug"]
+    with pytest.raises(FaaSKeeperException, match="Cannot read config file"):
+        main(argv)
+
+
+def test_an_unknown_option_of_a_subcommand_shows_that_subcommands_usage(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exited:
+        main(["status", "--config", "c.json", "--nope"])
+    assert exited.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith("usage: fk status [-h] [--provider PROVIDER] --config FILE")
+    assert err.splitlines()[-1] == "fk status: error: unrecognized arguments: --nope"
 
 
 def test_deploy_functions_on_local(tmp_path, capsys):

@@ -41,7 +41,7 @@ def cmd_shell(args: argparse.Namespace) -> int:
     interactive = args.commands is None and sys.stdin.isatty()
     console = Console(color=interactive and sys.stdout.isatty())
     session = ShellSession(config, console, timeout=args.timeout)
-    shell = Shell(session, debug=args.debug or args.shell_debug, interactive=interactive, provider=args.provider)
+    shell = Shell(session, debug=args.debug, interactive=interactive, provider=args.provider)
     # A deployment that does not exist (a typo in its name or path?) ends fk shell with the error.
     missing = (DeploymentNotFoundException,)
     try:
@@ -93,7 +93,12 @@ def add_shell_parser(commands: Any) -> None:
     shell.add_argument(
         "--timeout", type=_seconds, default=30.0, metavar="SECONDS", help="seconds an operation may take (default: 30)"
     )
-    shell.add_argument("--debug", dest="shell_debug", action="store_true", help="print tracebacks of failed commands")
+    shell.add_argument(
+        "--debug",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="print tracebacks of failed commands, and debug logs",
+    )
     shell.set_defaults(func=cmd_shell)
 
 

@@ -43,6 +43,8 @@ class Command:
 COMMANDS: dict[str, Command] = {}
 #: Other names of commands.
 ALIASES = {"exit": "quit"}
+#: Commands that end or replace the session or lose data: never offered as the guess for a typo.
+NEVER_GUESSED = frozenset({"close", "connect", "delete", "exit", "quit", "set"})
 
 
 def command(name: str, summary: str, arguments: Callable[[parse.CommandParser], None]) -> Callable[[Runner], Runner]:
@@ -127,9 +129,7 @@ class Shell:
     def dispatch(self, name: str, argv: list[str]) -> None:
         found = COMMANDS.get(ALIASES.get(name, name))
         if found is None:
-            close = difflib.get_close_matches(name, command_names(), n=1)
-            hint = f"; did you mean {close[0]!r}?" if close else " (help lists the commands)"
-            raise ShellError(f"unknown command{hint}")
+            raise ShellError(f"unknown command; {_guess(name)}")
         options = argv[: argv.index("--")] if "--" in argv else argv
         if "-h" in options or "--help" in options:
             self.console.out(found.parser.format_help().rstrip())
@@ -141,9 +141,23 @@ def command_names() -> list[str]:
     return sorted([*COMMANDS, *ALIASES])
 
 
+def _guess(name: str) -> str:
+    """The command ``name`` is likely a typo of, if running that one by mistake is harmless; else the list."""
+    near = difflib.get_close_matches(name, command_names(), n=1)
+    if near and near[0] not in NEVER_GUESSED:
+        return f"did you mean {near[0]!r}?"
+    return "the commands are " + ", ".join(command_names())
+
+
 def flags_of(name: str) -> list[str]:
     found = COMMANDS.get(ALIASES.get(name, name))
     return found.parser.flags() if found is not None else []
+
+
+def argument_after(name: str, words: list[str]) -> str | None:
+    """Which argument of the command ``name`` the word after ``words`` fills (its destination)."""
+    found = COMMANDS.get(ALIASES.get(name, name))
+    return found.parser.argument_after(words) if found is not None else None
 
 
 def _watch_flags(parser: parse.CommandParser, what: str) -> None:
@@ -178,9 +192,11 @@ def _help(shell: Shell, args: argparse.Namespace) -> None:
         return
     width = max(len(name) for name in COMMANDS)
     for name in sorted(COMMANDS):
-        shell.console.out(f"  {name:<{width}}  {COMMANDS[name].summary}")
+        aliases = sorted(alias for alias, target in ALIASES.items() if target == name)
+        also = f" (also: {', '.join(aliases)})" if aliases else ""
+        shell.console.out(f"  {name:<{width}}  {COMMANDS[name].summary}{also}")
     shell.console.out("Separate commands with ';'. Quote values with spaces: create /a \"two words\".")
-    shell.console.out("help COMMAND, or COMMAND -h, explains one command.")
+    shell.console.out("help COMMAND, or COMMAND -h, explains one command. quit, exit or Ctrl-D leaves.")
 
 
 def _connect_args(p: parse.CommandParser) -> None:
@@ -231,8 +247,9 @@ def _create_args(p: parse.CommandParser) -> None:
     p.add_argument("-x", "--hex", action="store_true", help="DATA is hexadecimal digits")
     p.add_argument("path", type=parse.changeable_path, metavar="PATH", help="the node's path")
     p.add_argument("data", nargs="?", metavar="DATA", help="the value (default: empty)")
-    p.add_argument("ephemeral_bool", nargs="?", type=parse.boolean, metavar="EPHEMERAL", help="true or false")
-    p.add_argument("sequential_bool", nargs="?", type=parse.boolean, metavar="SEQUENTIAL", help="true or false")
+    after_data = parse.after_data(parse.boolean)
+    p.add_argument("ephemeral_bool", nargs="?", type=after_data, metavar="EPHEMERAL", help="true or false")
+    p.add_argument("sequential_bool", nargs="?", type=after_data, metavar="SEQUENTIAL", help="true or false")
 
 
 @command("create", "create a node, optionally ephemeral or sequential", _create_args)
@@ -251,7 +268,7 @@ def _set_args(p: parse.CommandParser) -> None:
     p.add_argument("-x", "--hex", action="store_true", help="DATA is hexadecimal digits")
     p.add_argument("path", type=parse.node_path, metavar="PATH", help="the node's path")
     p.add_argument("data", metavar="DATA")
-    p.add_argument("version_pos", nargs="?", type=parse.version, metavar="VERSION", help="same as -v")
+    p.add_argument("version_pos", nargs="?", type=parse.after_data(parse.version), metavar="VERSION", help="same as -v")
 
 
 @command("set", "replace a node's data, optionally only at a version", _set_args)

@@ -6,12 +6,14 @@ from __future__ import annotations
 import argparse
 import math
 import re
-from collections.abc import Iterator
-from typing import NoReturn
+from collections.abc import Callable, Iterator
+from typing import NoReturn, TypeVar
 
 from faaskeeper import paths
 from faaskeeper.exceptions import MalformedInputException
 from faaskeeper_deploy.shell_session import ShellError
+
+T = TypeVar("T")
 
 
 def unquoted(text: str) -> Iterator[tuple[int, str]]:
@@ -127,6 +129,26 @@ class CommandParser(argparse.ArgumentParser):
         """Every option string the command takes, for completion."""
         return sorted(flag for action in self._actions for flag in action.option_strings)
 
+    def argument_after(self, words: list[str]) -> str | None:
+        """The destination of the argument that the word after ``words`` (the command's words so far)
+        fills: a flag's value or a positional; None past the last positional."""
+        with_value = {flag: a for a in self._actions for flag in a.option_strings if a.nargs != 0}
+        positionals = [a for a in self._actions if not a.option_strings]
+        expecting: argparse.Action | None = None
+        filled, options_ended = 0, False
+        for word in words:
+            if expecting is not None:
+                expecting = None
+            elif options_ended or not word.startswith("-") or word == "-":
+                filled += 1
+            elif word == "--":
+                options_ended = True
+            else:
+                expecting = with_value.get(word)
+        if expecting is not None:
+            return expecting.dest
+        return positionals[filled].dest if filled < len(positionals) else None
+
 
 def node_path(text: str) -> str:
     """An absolute, well-formed node path."""
@@ -142,6 +164,20 @@ def changeable_path(text: str) -> str:
         return paths.validate_path(text, allow_root=False)
     except MalformedInputException as err:
         raise argparse.ArgumentTypeError(str(err)) from err
+
+
+def after_data(check: Callable[[str], T]) -> Callable[[str], T]:
+    """``check`` for an argument after DATA, whose error says to quote DATA: a word of unquoted
+    data with spaces lands there."""
+
+    def parse(text: str) -> T:
+        try:
+            return check(text)
+        except argparse.ArgumentTypeError as err:
+            raise argparse.ArgumentTypeError(f'{err} (quote DATA that has spaces: "two words")') from err
+
+    parse.__name__ = check.__name__  # argparse names the type in some messages
+    return parse
 
 
 def boolean(text: str) -> bool:

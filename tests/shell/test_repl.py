@@ -11,7 +11,7 @@ from faaskeeper.config import Config
 from faaskeeper.exceptions import ProviderException
 from faaskeeper.node import Stat
 from faaskeeper_deploy import shell_session
-from faaskeeper_deploy.shell_commands import Shell
+from faaskeeper_deploy.shell_commands import Shell, command_names
 from faaskeeper_deploy.shell_session import Console, ShellSession
 
 UP = "\x1b[A"
@@ -46,8 +46,9 @@ def test_create_flags_and_strict_booleans(repl, client):
     assert client.exists("/eph").stat.ephemeral_owner == session
     assert client.exists("/plain").stat.ephemeral_owner is None
     assert client.exists("/upstream").stat.ephemeral_owner == session
-    repl.run("create /bad x maybe", "error: create: argument EPHEMERAL: expected true or false, got 'maybe'")
-    repl.run("create /bad x false 1", "error: create: argument SEQUENTIAL: expected true or false, got '1'")
+    hint = ' (quote DATA that has spaces: "two words")'
+    repl.run("create /bad x maybe", "error: create: argument EPHEMERAL: expected true or false, got 'maybe'" + hint)
+    repl.run("create /bad x false 1", "error: create: argument SEQUENTIAL: expected true or false, got '1'" + hint)
     assert client.exists("/bad") is None
 
 
@@ -217,15 +218,24 @@ def test_close_and_connect(repl, client):
 
 def test_help(repl):
     repl.run("help", "  close       close the session; its ephemeral nodes are deleted")
+    repl.expect_line("  quit        close the session and leave the shell (also: exit)")
     repl.expect_line("  wait        wait for a watch to fire after this line was typed, and print it")
     repl.run("help get", "usage: get [-h] [-w] [-s] PATH [WATCH]")
     repl.run("set -h", "usage: set [-h] [-v VERSION] [-x] PATH DATA [VERSION]")
     repl.run("help nope", "error: help: no command 'nope' (help lists the commands)")
+    repl.run("help", "help COMMAND, or COMMAND -h, explains one command. quit, exit or Ctrl-D leaves.")
 
 
 def test_bad_input_gives_one_line_errors(repl):
-    repl.run("frobnicate /a", "error: frobnicate: unknown command (help lists the commands)")
+    every = "the commands are " + ", ".join(command_names())
+    assert every.endswith("delete, ephemerals, exists, exit, get, help, ls, quit, set, stat, tree, wait")
+    repl.run("frobnicate /a", f"error: frobnicate: unknown command; {every}")
     repl.run("craete /a", "error: craete: unknown command; did you mean 'create'?")
+    repl.run("sta /a", "error: sta: unknown command; did you mean 'stat'?")
+    # Never a guess that would end the session or lose data if taken.
+    repl.run("clear", f"error: clear: unknown command; {every}")
+    repl.run("delet /a", f"error: delet: unknown command; {every}")
+    repl.run("quite", f"error: quite: unknown command; {every}")
     repl.run("get --bogus /", "error: get: unrecognized arguments: --bogus")
     repl.run("get", "error: get: the following arguments are required: PATH")
     repl.run("get a/b", "error: get: argument PATH: Path 'a/b' must begin with /")

@@ -52,7 +52,21 @@ def test_exit_status_is_1_if_any_command_failed_and_the_others_still_run(config_
 @pytest.mark.parametrize(
     ("commands", "error"),
     [
-        ("nosuch", "error: nosuch: unknown command (help lists the commands)"),
+        (
+            "nosuch",
+            "error: nosuch: unknown command; the commands are close, connect, create, delete, ephemerals, exists, "
+            "exit, get, help, ls, quit, set, stat, tree, wait",
+        ),
+        (
+            "create /a two words",
+            "error: create: argument EPHEMERAL: expected true or false, got 'words' "
+            '(quote DATA that has spaces: "two words")',
+        ),
+        (
+            "set /a two words",
+            "error: set: argument VERSION: expected a version (an integer >= -1), got 'words' "
+            '(quote DATA that has spaces: "two words")',
+        ),
         ("get -x /", "error: get: unrecognized arguments: -x"),
         ("get relative", "error: get: argument PATH: Path 'relative' must begin with /"),
         ("set / x -v one", "error: set: argument -v/--version: expected a version (an integer >= -1), got 'one'"),
