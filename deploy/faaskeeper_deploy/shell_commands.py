@@ -8,11 +8,8 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import difflib
 import traceback
 from collections.abc import Callable
-from dataclasses import dataclass
-from functools import cached_property
 from pathlib import Path
 
 from faaskeeper import paths
@@ -20,41 +17,9 @@ from faaskeeper.exceptions import BadVersionError, FaaSKeeperException, NodeDoes
 from faaskeeper.watch import WatchCallbackType
 from faaskeeper_deploy import shell_parse as parse
 from faaskeeper_deploy.config_file import load_config
+from faaskeeper_deploy.shell_registry import COMMANDS, aliases_of, command, find, guess
 from faaskeeper_deploy.shell_render import render_data, render_listing, render_stat, render_tree
 from faaskeeper_deploy.shell_session import ShellError, ShellSession
-
-Runner = Callable[["Shell", argparse.Namespace], None]
-
-
-@dataclass(frozen=True)
-class Command:
-    name: str
-    summary: str
-    arguments: Callable[[parse.CommandParser], None]
-    run: Runner
-
-    @cached_property
-    def parser(self) -> parse.CommandParser:
-        parser = parse.CommandParser(self.name, self.summary)
-        self.arguments(parser)
-        return parser
-
-
-COMMANDS: dict[str, Command] = {}
-#: Other names of commands.
-ALIASES = {"exit": "quit"}
-#: Commands that end or replace the session or lose data: never offered as the guess for a typo.
-NEVER_GUESSED = frozenset({"close", "connect", "delete", "exit", "quit", "set"})
-
-
-def command(name: str, summary: str, arguments: Callable[[parse.CommandParser], None]) -> Callable[[Runner], Runner]:
-    """Register the decorated function as the command ``name``, taking the arguments ``arguments`` declares."""
-
-    def register(run: Runner) -> Runner:
-        COMMANDS[name] = Command(name, summary, arguments, run)
-        return run
-
-    return register
 
 
 def _no_arguments(parser: parse.CommandParser) -> None:
@@ -127,37 +92,14 @@ class Shell:
         self.console.error(f"{name}: {message}" if name else message)
 
     def dispatch(self, name: str, argv: list[str]) -> None:
-        found = COMMANDS.get(ALIASES.get(name, name))
+        found = find(name)
         if found is None:
-            raise ShellError(f"unknown command; {_guess(name)}")
+            raise ShellError(f"unknown command; {guess(name)}")
         options = argv[: argv.index("--")] if "--" in argv else argv
         if "-h" in options or "--help" in options:
             self.console.out(found.parser.format_help().rstrip())
             return
         found.run(self, found.parser.parse_intermixed_args(argv))
-
-
-def command_names() -> list[str]:
-    return sorted([*COMMANDS, *ALIASES])
-
-
-def _guess(name: str) -> str:
-    """The command ``name`` is likely a typo of, if running that one by mistake is harmless; else the list."""
-    near = difflib.get_close_matches(name, command_names(), n=1)
-    if near and near[0] not in NEVER_GUESSED:
-        return f"did you mean {near[0]!r}?"
-    return "the commands are " + ", ".join(command_names())
-
-
-def flags_of(name: str) -> list[str]:
-    found = COMMANDS.get(ALIASES.get(name, name))
-    return found.parser.flags() if found is not None else []
-
-
-def argument_after(name: str, words: list[str]) -> str | None:
-    """Which argument of the command ``name`` the word after ``words`` fills (its destination)."""
-    found = COMMANDS.get(ALIASES.get(name, name))
-    return found.parser.argument_after(words) if found is not None else None
 
 
 def _watch_flags(parser: parse.CommandParser, what: str) -> None:
@@ -185,14 +127,14 @@ def _help_args(p: parse.CommandParser) -> None:
 @command("help", "list the commands, or show how to use one", _help_args)
 def _help(shell: Shell, args: argparse.Namespace) -> None:
     if args.topic is not None:
-        found = COMMANDS.get(ALIASES.get(args.topic, args.topic))
+        found = find(args.topic)
         if found is None:
             raise ShellError(f"no command {args.topic!r} (help lists the commands)")
         shell.console.out(found.parser.format_help().rstrip())
         return
     width = max(len(name) for name in COMMANDS)
     for name in sorted(COMMANDS):
-        aliases = sorted(alias for alias, target in ALIASES.items() if target == name)
+        aliases = aliases_of(name)
         also = f" (also: {', '.join(aliases)})" if aliases else ""
         shell.console.out(f"  {name:<{width}}  {COMMANDS[name].summary}{also}")
     shell.console.out("Separate commands with ';'. Quote values with spaces: create /a \"two words\".")

@@ -14,8 +14,9 @@ from prompt_toolkit.document import Document
 from faaskeeper import paths
 from faaskeeper.client.client import SessionState
 from faaskeeper.exceptions import FaaSKeeperException
-from faaskeeper_deploy.shell_commands import argument_after, command_names, flags_of
+from faaskeeper_deploy import shell_commands  # noqa: F401 - registers the commands completed here
 from faaskeeper_deploy.shell_parse import posix_words, unquoted
+from faaskeeper_deploy.shell_registry import argument_after, command_names, flags_of
 from faaskeeper_deploy.shell_session import ShellSession
 
 #: Seconds a listing of children is reused while typing.
