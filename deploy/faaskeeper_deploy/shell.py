@@ -1,6 +1,7 @@
 """``fk shell CONFIG``: an interactive session with a deployment, or a script of commands with ``-c``/stdin.
 
-The command itself lives in :mod:`faaskeeper_deploy.shell_commands` (parsing and running),
+The command itself lives in :mod:`faaskeeper_deploy.shell_commands` (parsing and running; the
+names in :mod:`~faaskeeper_deploy.shell_registry`),
 :mod:`~faaskeeper_deploy.shell_session` (the client), :mod:`~faaskeeper_deploy.shell_render`
 (output), :mod:`~faaskeeper_deploy.shell_completion` and :mod:`~faaskeeper_deploy.shell_repl`
 (the prompt); they are imported only when the shell runs, so that other ``fk`` commands stay quick.
