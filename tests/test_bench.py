@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 
 from faaskeeper.config import Config
+from faaskeeper.plugins.manager import get_provider
 from faaskeeper_deploy import cli
 from faaskeeper_deploy.bench import (
     OPERATIONS,
@@ -36,9 +37,10 @@ from faaskeeper_deploy.bench_suite import FORMAT, Axes, plan, run_suite
 
 
 def _config(directory: Path) -> Config:
-    return Config.deserialize(
+    config = Config.deserialize(
         {"cloud-provider": "local", "deployment-name": "bench", "local": {"path": str(directory)}}
     )
+    return get_provider("local").deploy(config)
 
 
 def test_run_bench_measures_every_operation(tmp_path: Path) -> None:

@@ -99,8 +99,68 @@ def test_config_errors_name_the_problem(tmp_path, capsys, content, message):
     err = capsys.readouterr().err
     assert err.startswith("fk: error: ")
     assert message in err
+    assert config in err
     assert "Traceback" not in err
     assert not (tmp_path / "p").exists()
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["status", "--config"],
+        ["remove", "service", "--config"],
+        ["cost", "--config"],
+        ["bench", "--config"],
+        ["shell", "-c", "ls"],
+    ],
+)
+def test_every_command_reports_a_config_error_as_deploy_does(tmp_path, capsys, command):
+    bad = {"cloud-provider": "local", "deployment-name": "d", "local": {"path": "p", "lock-max-hold": "5"}}
+    config = write(tmp_path / "bad.json", bad)
+    assert main(["deploy", "service", "--config", config]) == 1
+    expected = capsys.readouterr().err
+    assert expected == f"fk: error: {config}: Config key 'local.lock-max-hold' must be a positive number, got '5'\n"
+    assert main([*command, config]) == 1
+    assert capsys.readouterr().err == expected
+    assert not (tmp_path / "p").exists()
+
+
+def test_unknown_keys_are_kept_with_a_warning_naming_the_nearest_known_key(tmp_path, capsys):
+    data = {
+        "cloud-provider": "local",
+        "deployment-name": "d",
+        "heartbeat-frequncy": 2,
+        "colour": "blue",
+        "system-storage": "key-value",  # upstream's, of no use here: accepted silently
+        "aws": {"region": "us-east-1"},  # another provider's section
+        "local": {"path": "p", "lock-max-hld": 2},
+    }
+    config = write(tmp_path / "c.json", data)
+    assert main(["deploy", "service", "--config", config]) == 0
+    warnings = [line for line in capsys.readouterr().err.splitlines() if not line.startswith("local: ")]
+    assert warnings == [
+        f"fk: warning: {config}: unknown config key 'heartbeat-frequncy' is ignored "
+        "(did you mean 'heartbeat-frequency'?)",
+        f"fk: warning: {config}: unknown config key 'colour' is ignored",
+        f"fk: warning: {config}: unknown config key 'local.lock-max-hld' is ignored "
+        "(did you mean 'local.lock-max-hold'?)",
+    ]
+    written = json.loads((tmp_path / "c.json").read_text())
+    assert (written["heartbeat-frequncy"], written["colour"], written["local"]["lock-max-hld"]) == (2, "blue", 2)
+    assert main(["shell", config, "-c", "ls"]) == 0
+    assert len(capsys.readouterr().err.splitlines()) == 3
+
+
+@pytest.mark.parametrize("name", ["/abs/x", "../x", "a/b"])
+def test_a_deployment_name_that_is_a_path_is_refused_and_nothing_is_written(tmp_path, capsys, name):
+    config = write(tmp_path / "c.json", {"cloud-provider": "local", "deployment-name": name, "local": {"path": "p"}})
+    for command in (["deploy", "service"], ["status"], ["remove", "service"]):
+        assert main([*command, "--config", config]) == 1
+        err = capsys.readouterr().err
+        assert "Config key 'deployment-name' must be 1-40 letters, digits, '-' or '_'" in err, command
+        assert f"got {name!r}" in err
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["c.json"]
+    assert not (tmp_path.parent / "x").exists()
 
 
 def test_unknown_provider_lists_installed_and_hints(tmp_path, capsys):
@@ -128,6 +188,26 @@ def test_fk_console_script_runs():
     assert out.returncode == 0
     assert "deploy" in out.stdout
     assert "remove" in out.stdout
+    description = " ".join(out.stdout.split("\n\n")[1].split())
+    for command in ("fk shell", "fk bench", "fk cost", "fk soak"):
+        assert command in description
+
+
+@pytest.mark.parametrize("where", ["before", "after"])
+def test_debug_before_or_after_the_subcommand_shows_the_traceback(tmp_path, where):
+    command = ["status", "--config", str(tmp_path / "nope.json")]
+    argv = ["--debug", *command] if where == "before" else [*command, "--debug"]
+    with pytest.raises(FaaSKeeperException, match="Cannot read config file"):
+        main(argv)
+
+
+def test_an_unknown_option_of_a_subcommand_shows_that_subcommands_usage(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exited:
+        main(["status", "--config", "c.json", "--nope"])
+    assert exited.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith("usage: fk status [-h] [--provider PROVIDER] --config FILE")
+    assert err.splitlines()[-1] == "fk status: error: unrecognized arguments: --nope"
 
 
 def test_deploy_functions_on_local(tmp_path, capsys):

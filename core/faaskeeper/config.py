@@ -7,7 +7,10 @@ provider's own section (``"aws": {...}``, ``"local": {...}``) is checked by its 
 
 from __future__ import annotations
 
+import difflib
 import json
+import re
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
@@ -48,6 +51,37 @@ class ClientChannel(Enum):
         return _enum(ClientChannel, "client-channel", val)
 
 
+#: The top-level keys ``Config.deserialize`` reads (besides the provider's section), and those of
+#: upstream FaaSKeeper's configs that have no use here but are accepted without a word.
+KNOWN_KEYS = frozenset(
+    {
+        "cloud-provider",
+        "deployment-name",
+        "deployment-region",
+        "user-storage",
+        "worker-queue",
+        "distributor-queue",
+        "client-channel",
+        "heartbeat-frequency",
+        "session-timeout",
+        "verbose",
+        "port",
+        "max-data-size",
+    }
+)
+UPSTREAM_KEYS = frozenset({"system-storage", "configuration"})
+
+
+def unknown_keys(given: Iterable[str], known: Collection[str]) -> list[tuple[str, str | None]]:
+    """Each of the ``given`` keys that is not ``known``, with the known key it most resembles (or None)."""
+    found = []
+    for key in given:
+        if key not in known:
+            near = difflib.get_close_matches(key, sorted(known), n=1, cutoff=0.75)
+            found.append((key, near[0] if near else None))
+    return found
+
+
 E = TypeVar("E", bound=Enum)
 
 
@@ -76,6 +110,23 @@ def _number(key: str, val: object, *, integer: bool = False, minimum: float = 0)
     return val
 
 
+#: Names a directory, a Firestore document, and the middle of bucket, queue, topic and function names:
+#: no path separators or dots, and short enough for every provider's longest derived name. Providers
+#: whose resources allow less (AWS: lowercase only) check their stricter form when they open a config.
+_DEPLOYMENT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
+MAX_DEPLOYMENT_NAME = 40
+
+
+def _deployment_name(val: object) -> str:
+    name = _string("deployment-name", val)
+    if not _DEPLOYMENT_NAME.fullmatch(name) or len(name) > MAX_DEPLOYMENT_NAME:
+        raise ConfigurationException(
+            f"Config key 'deployment-name' must be 1-{MAX_DEPLOYMENT_NAME} letters, digits, '-' or '_', "
+            f'starting with a letter or digit, e.g. "dev", got {val!r}'
+        )
+    return name
+
+
 def _string(key: str, val: object) -> str:
     if not isinstance(val, str) or not val:
         raise ConfigurationException(f"Config key {key!r} must be a non-empty string, got {val!r}")
@@ -101,6 +152,8 @@ class Config:
     max_data_size: int = DEFAULT_MAX_DATA_SIZE
     provider_section: dict[str, Any] = field(default_factory=dict)
     raw: dict[str, Any] = field(default_factory=dict, repr=False)
+    #: The file the config was read from, if any (for messages that tell what to run with it).
+    source: Path | None = field(default=None, repr=False, compare=False)
 
     @property
     def effective_session_timeout(self) -> float:
@@ -124,7 +177,7 @@ class Config:
             raise ConfigurationException(f"Config key {provider!r} must be an object with the provider's settings")
         cfg = Config(
             cloud_provider=provider,
-            deployment_name=_string("deployment-name", data["deployment-name"]),
+            deployment_name=_deployment_name(data["deployment-name"]),
             provider_section=dict(section),
             raw=dict(data),
         )
@@ -160,7 +213,12 @@ class Config:
             data = json.loads(text)
         except json.JSONDecodeError as err:
             raise ConfigurationException(f"Config file {path} is not valid JSON: {err}") from err
-        return Config.deserialize(data)
+        try:
+            config = Config.deserialize(data)
+        except ConfigurationException as err:
+            raise ConfigurationException(f"{path}: {err}") from err
+        config.source = Path(path)
+        return config
 
     def serialize(self) -> dict[str, Any]:
         out: dict[str, Any] = dict(self.raw)

@@ -23,6 +23,12 @@ class ProviderException(FaaSKeeperException):
     code = "ProviderError"
 
 
+class DeploymentNotFoundException(ProviderException):
+    """The deployment a config names does not exist: it was never deployed, or was removed."""
+
+    code = "DeploymentNotFound"
+
+
 class UnknownProviderException(FaaSKeeperException):
     """No installed plugin provides the requested provider."""
 

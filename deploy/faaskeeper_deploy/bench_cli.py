@@ -8,7 +8,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from faaskeeper.config import Config
 from faaskeeper_deploy.bench_common import DEFAULT_SIZES, OPERATIONS_WORKLOAD
 from faaskeeper_deploy.bench_files import write_csv, write_suite_json
 from faaskeeper_deploy.bench_mix import CONCURRENCY, THREADS
@@ -16,6 +15,7 @@ from faaskeeper_deploy.bench_progress import LineProgress, Progress, RichProgres
 from faaskeeper_deploy.bench_report import format_table
 from faaskeeper_deploy.bench_run import run_bench
 from faaskeeper_deploy.bench_suite import ALL, SERIES, Axes, Suite, plan, run_suite
+from faaskeeper_deploy.config_file import load_config
 
 #: Exit status of an interrupted run (128 + SIGINT), as a shell reports it.
 INTERRUPTED = 130
@@ -101,7 +101,7 @@ def _write_files(suite: Suite, args: argparse.Namespace) -> list[Path]:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    config = Config.from_file(args.config) if args.config else None
+    config = load_config(Path(args.config)) if args.config else None
     axes = Axes(
         size=args.size,
         sizes=args.sizes,

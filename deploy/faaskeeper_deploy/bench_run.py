@@ -16,6 +16,7 @@ from contextlib import ExitStack, contextmanager
 from typing import Any
 
 from faaskeeper.config import Config
+from faaskeeper.plugins.manager import get_provider
 from faaskeeper_deploy.bench_common import (
     BLOCK,
     CHILDREN,
@@ -47,8 +48,8 @@ from faaskeeper_deploy.bench_watch import _run_watch, _watcher_spec
 @contextmanager
 def _throwaway_local() -> Iterator[tuple[Config, dict[str, Any]]]:
     with tempfile.TemporaryDirectory(prefix="fk-bench-") as directory:
-        config = Config.deserialize(
-            {"cloud-provider": "local", "deployment-name": "bench", "local": {"path": directory}}
+        config = get_provider("local").deploy(
+            Config.deserialize({"cloud-provider": "local", "deployment-name": "bench", "local": {"path": directory}})
         )
         yield config, {"provider": "local", "deployment": "bench", "throwaway": True, "path": directory}
 

@@ -11,26 +11,46 @@ from typing import Any
 
 from faaskeeper.config import Config
 from faaskeeper.exceptions import FaaSKeeperException
-from faaskeeper_deploy.config_file import read_config_data
+from faaskeeper_deploy.config_file import load_config
 from faaskeeper_deploy.lifecycle import add_lifecycle_commands
 
 Command = Callable[[argparse.Namespace], int]
 
 
 def _load_config(args: argparse.Namespace) -> Config:
-    return Config.deserialize(read_config_data(Path(args.config), getattr(args, "provider", None)))
+    return load_config(Path(args.config), getattr(args, "provider", None))
+
+
+DEBUG_HELP = "show tracebacks and debug logs"
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="fk", description="Deploy, remove and inspect FaaSKeeper deployments.")
-    parser.add_argument("--debug", action="store_true", help="show tracebacks and debug logs")
+    parser = argparse.ArgumentParser(
+        prog="fk",
+        description="Deploy, inspect and remove FaaSKeeper deployments on any installed provider; explore one "
+        "in an interactive shell (fk shell); measure it against ZooKeeper (fk bench), price its operations "
+        "(fk cost) and check its guarantees under faults (fk soak).",
+    )
+    parser.add_argument("--debug", action="store_true", help=DEBUG_HELP)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     add_lifecycle_commands(commands)
 
     for extend in _EXTENSIONS:
         extend(commands)
+    for command in commands.choices.values():  # --debug may follow the subcommand too
+        if "--debug" not in command._option_string_actions:
+            command.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=DEBUG_HELP)
     return parser
+
+
+def _parse(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> argparse.Namespace:
+    """The arguments; an unknown one is reported with the usage of the subcommand it was given to."""
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:
+        commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+        commands.choices[args.command].error(f"unrecognized arguments: {' '.join(unknown)}")
+    return args
 
 
 #: Subcommand builders registered by other modules of this package (bench, shell).
@@ -43,7 +63,7 @@ def _load_extensions() -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     _load_extensions()
-    args = build_parser().parse_args(argv)
+    args = _parse(build_parser(), argv)
     logging.basicConfig(
         level=logging.DEBUG if args.debug else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
     )

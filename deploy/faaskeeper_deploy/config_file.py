@@ -1,13 +1,17 @@
-"""Reading the deployment config file that ``fk deploy``, ``remove``, ``status`` and ``cost`` take."""
+"""Reading the config file that every ``fk`` command taking a deployment's config reads."""
 
 from __future__ import annotations
 
 import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from faaskeeper.config import Config
-from faaskeeper.exceptions import ConfigurationException
+from faaskeeper.api.provider import Provider
+from faaskeeper.config import KNOWN_KEYS, UPSTREAM_KEYS, Config, unknown_keys
+from faaskeeper.exceptions import ConfigurationException, UnknownProviderException
 from faaskeeper.plugins.manager import registry
 
 
@@ -42,6 +46,59 @@ def read_config_data(path: Path, provider: str | None = None) -> dict[str, Any]:
             'e.g. "deployment-name": "dev"'
         )
     return data
+
+
+@contextmanager
+def naming_file(path: Path) -> Iterator[None]:
+    """A config error (an unknown provider too) raised in the block starts with ``path``, unless it names it."""
+    try:
+        yield
+    except (ConfigurationException, UnknownProviderException) as err:
+        if str(path) in str(err):
+            raise
+        raise type(err)(f"{path}: {err}") from err
+
+
+def _warn(message: str) -> None:
+    print(f"fk: warning: {message}", file=sys.stderr)
+
+
+def checked_config(data: dict[str, Any], path: Path, *, warn: Callable[[str], None] = _warn) -> tuple[Config, Provider]:
+    """The config in ``data`` (read from ``path``) and its provider, which found the config usable.
+
+    A config error names ``path``, the key and the form it expects. Each key that neither FaaSKeeper
+    nor the provider knows (a typo?) is kept, and passed to ``warn`` as one line naming it.
+    """
+    with naming_file(path):
+        config = Config.deserialize(data)
+        provider = registry().get(config.cloud_provider)
+        provider.validate_config(config)
+    config.source = path
+    for line in unknown_key_warnings(config, provider):
+        warn(f"{path}: {line}")
+    return config, provider
+
+
+def unknown_key_warnings(config: Config, provider: Provider) -> list[str]:
+    """A line for each key of ``config``, at the top or in the provider's section, that nothing reads."""
+    top = KNOWN_KEYS | UPSTREAM_KEYS | set(registry().names()) | {config.cloud_provider}
+    found = unknown_keys(config.raw, top)
+    section = provider.config_keys()
+    if section is not None:
+        prefix = f"{config.cloud_provider}."
+        found += [
+            (prefix + key, None if near is None else prefix + near)
+            for key, near in unknown_keys(config.provider_section, section)
+        ]
+    return [
+        f"unknown config key {key!r} is ignored" + (f" (did you mean {near!r}?)" if near else "") for key, near in found
+    ]
+
+
+def load_config(path: Path, provider: str | None = None) -> Config:
+    """The config in the file ``path``, read and checked as ``fk deploy`` reads and checks it."""
+    config, _ = checked_config(read_config_data(path, provider), path)
+    return config
 
 
 def write_config(config: Config, path: Path) -> None:

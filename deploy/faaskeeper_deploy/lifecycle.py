@@ -9,8 +9,7 @@ from typing import Any
 from faaskeeper.api.provider import Provider
 from faaskeeper.config import Config
 from faaskeeper.exceptions import FaaSKeeperException
-from faaskeeper.plugins.manager import registry
-from faaskeeper_deploy.config_file import read_config_data, write_config
+from faaskeeper_deploy.config_file import checked_config, read_config_data, write_config
 from faaskeeper_deploy.deploy_options import add_provider_options, apply_provider_options, blaming_options
 from faaskeeper_deploy.progress import reporting
 from faaskeeper_deploy.status_view import print_status, status_json
@@ -18,21 +17,14 @@ from faaskeeper_deploy.status_view import print_status, status_json
 _FORMATTER = argparse.RawDescriptionHelpFormatter
 
 
-def _open(data: dict[str, Any]) -> tuple[Config, Provider]:
-    """The config in ``data`` and its provider, which found the config usable."""
-    config = Config.deserialize(data)
-    provider = registry().get(config.cloud_provider)
-    provider.validate_config(config)
-    return config, provider
-
-
 def cmd_deploy(args: argparse.Namespace) -> int:
     if args.target == "functions" and (args.clean or args.output):
         raise FaaSKeeperException("--clean and --output apply to fk deploy service only")
-    data = read_config_data(Path(args.config), args.provider)
+    path = Path(args.config)
+    data = read_config_data(path, args.provider)
     given = apply_provider_options(args, args.provider_options, data)
     with blaming_options(given):
-        config, provider = _open(data)
+        config, provider = checked_config(data, path)
         _deploy(args, config, provider)
     return 0
 
@@ -51,8 +43,13 @@ def _deploy(args: argparse.Namespace, config: Config, provider: Provider) -> Non
     print(f"{provider.name}: deployed {config.deployment_name!r}; client config written to {output}")
 
 
+def _load(args: argparse.Namespace) -> tuple[Config, Provider]:
+    path = Path(args.config)
+    return checked_config(read_config_data(path, args.provider), path)
+
+
 def cmd_remove(args: argparse.Namespace) -> int:
-    config, provider = _open(read_config_data(Path(args.config), args.provider))
+    config, provider = _load(args)
     with reporting(provider.name) as reporter:
         provider.remove(config, reporter=reporter)
     print(f"{provider.name}: removed {config.deployment_name!r}")
@@ -60,7 +57,7 @@ def cmd_remove(args: argparse.Namespace) -> int:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    config, provider = _open(read_config_data(Path(args.config), args.provider))
+    config, provider = _load(args)
     if args.json:
         print(status_json(provider.status(config)))
         return 0

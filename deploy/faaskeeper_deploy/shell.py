@@ -1,6 +1,7 @@
 """``fk shell CONFIG``: an interactive session with a deployment, or a script of commands with ``-c``/stdin.
 
-The command itself lives in :mod:`faaskeeper_deploy.shell_commands` (parsing and running),
+The command itself lives in :mod:`faaskeeper_deploy.shell_commands` (parsing and running; the
+names in :mod:`~faaskeeper_deploy.shell_registry`),
 :mod:`~faaskeeper_deploy.shell_session` (the client), :mod:`~faaskeeper_deploy.shell_render`
 (output), :mod:`~faaskeeper_deploy.shell_completion` and :mod:`~faaskeeper_deploy.shell_repl`
 (the prompt); they are imported only when the shell runs, so that other ``fk`` commands stay quick.
@@ -10,10 +11,12 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-from faaskeeper.config import Config
+from faaskeeper.exceptions import DeploymentNotFoundException
 from faaskeeper_deploy import cli
+from faaskeeper_deploy.config_file import load_config
 
 if TYPE_CHECKING:
     from faaskeeper_deploy.shell_commands import Shell
@@ -35,17 +38,19 @@ def cmd_shell(args: argparse.Namespace) -> int:
     from faaskeeper_deploy.shell_repl import history_path, open_history, run_repl
     from faaskeeper_deploy.shell_session import Console, ShellSession
 
-    config = Config.from_file(args.config)
+    config = load_config(Path(args.config), args.provider)
     interactive = args.commands is None and sys.stdin.isatty()
     console = Console(color=interactive and sys.stdout.isatty())
     session = ShellSession(config, console, timeout=args.timeout)
-    shell = Shell(session, debug=args.debug or args.shell_debug, interactive=interactive)
+    shell = Shell(session, debug=args.debug, interactive=interactive, provider=args.provider)
+    # A deployment that does not exist (a typo in its name or path?) ends fk shell with the error.
+    missing = (DeploymentNotFoundException,)
     try:
         if interactive:
-            shell.run_one("connect")
+            shell.call("connect", lambda: shell.dispatch("connect", []), fatal=missing)
             console.out("Type help for the commands, quit or Ctrl-D to leave.")
             return run_repl(shell, open_history(history_path(args.history), console))
-        if not shell.call("connect", session.connect):
+        if not shell.call("connect", session.connect, fatal=missing):
             return 1
         return run_script(shell, args.commands if args.commands is not None else sys.stdin)
     finally:
@@ -77,6 +82,7 @@ def add_shell_parser(commands: Any) -> None:
         ),
     )
     shell.add_argument("config", metavar="CONFIG", help="client config file")
+    shell.add_argument("--provider", help="provider name, for a config without 'cloud-provider'")
     shell.add_argument(
         "-c", "--command", dest="commands", metavar="COMMANDS", help="run these commands (separated by ';') and exit"
     )
@@ -88,7 +94,12 @@ def add_shell_parser(commands: Any) -> None:
     shell.add_argument(
         "--timeout", type=_seconds, default=30.0, metavar="SECONDS", help="seconds an operation may take (default: 30)"
     )
-    shell.add_argument("--debug", dest="shell_debug", action="store_true", help="print tracebacks of failed commands")
+    shell.add_argument(
+        "--debug",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="print tracebacks of failed commands, and debug logs",
+    )
     shell.set_defaults(func=cmd_shell)
 
 

@@ -8,50 +8,18 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import difflib
 import traceback
 from collections.abc import Callable
-from dataclasses import dataclass
-from functools import cached_property
+from pathlib import Path
 
 from faaskeeper import paths
-from faaskeeper.config import Config
-from faaskeeper.exceptions import FaaSKeeperException, NodeDoesntExistException
+from faaskeeper.exceptions import BadVersionError, FaaSKeeperException, NodeDoesntExistException
 from faaskeeper.watch import WatchCallbackType
 from faaskeeper_deploy import shell_parse as parse
+from faaskeeper_deploy.config_file import load_config
+from faaskeeper_deploy.shell_registry import COMMANDS, aliases_of, command, find, guess
 from faaskeeper_deploy.shell_render import render_data, render_listing, render_stat, render_tree
 from faaskeeper_deploy.shell_session import ShellError, ShellSession
-
-Runner = Callable[["Shell", argparse.Namespace], None]
-
-
-@dataclass(frozen=True)
-class Command:
-    name: str
-    summary: str
-    arguments: Callable[[parse.CommandParser], None]
-    run: Runner
-
-    @cached_property
-    def parser(self) -> parse.CommandParser:
-        parser = parse.CommandParser(self.name, self.summary)
-        self.arguments(parser)
-        return parser
-
-
-COMMANDS: dict[str, Command] = {}
-#: Other names of commands.
-ALIASES = {"exit": "quit"}
-
-
-def command(name: str, summary: str, arguments: Callable[[parse.CommandParser], None]) -> Callable[[Runner], Runner]:
-    """Register the decorated function as the command ``name``, taking the arguments ``arguments`` declares."""
-
-    def register(run: Runner) -> Runner:
-        COMMANDS[name] = Command(name, summary, arguments, run)
-        return run
-
-    return register
 
 
 def _no_arguments(parser: parse.CommandParser) -> None:
@@ -64,15 +32,22 @@ class Shell:
     Interactive, Ctrl-C ends the running command only; in a script it ends the script (it propagates).
     """
 
-    def __init__(self, session: ShellSession, *, debug: bool = False, interactive: bool = True) -> None:
+    def __init__(
+        self, session: ShellSession, *, debug: bool = False, interactive: bool = True, provider: str | None = None
+    ) -> None:
         self.session = session
+        #: ``--provider``: the provider of a config file without ``cloud-provider``.
+        self.provider = provider
         self.console = session.console
         self.debug = debug
         self.interactive = interactive
         self.finished = False
+        #: Watch events that had fired when the line being run was typed (``wait`` waits for a later one).
+        self.events_before_line = 0
 
     def execute(self, text: str) -> bool:
         """Run every command in ``text`` (``;`` or newline separated); True if all succeeded."""
+        self.events_before_line = self.session.events_fired
         ok = True
         for piece in parse.split_commands(text):
             if self.finished:
@@ -91,11 +66,16 @@ class Shell:
             return True
         return self.call(words[0], lambda: self.dispatch(words[0], words[1:]))
 
-    def call(self, name: str, action: Callable[[], object]) -> bool:
-        """Run ``action`` for the command ``name``; False, with its error reported as one line, if it fails."""
+    def call(self, name: str, action: Callable[[], object], *, fatal: tuple[type[Exception], ...] = ()) -> bool:
+        """Run ``action`` for the command ``name``; False, with its error reported as one line, if it fails.
+
+        An error of a ``fatal`` type is not reported but raised.
+        """
         try:
             action()
             return True
+        except fatal:
+            raise
         except FaaSKeeperException as err:
             self._report(name, str(err))
         except KeyboardInterrupt:
@@ -112,25 +92,14 @@ class Shell:
         self.console.error(f"{name}: {message}" if name else message)
 
     def dispatch(self, name: str, argv: list[str]) -> None:
-        found = COMMANDS.get(ALIASES.get(name, name))
+        found = find(name)
         if found is None:
-            close = difflib.get_close_matches(name, command_names(), n=1)
-            hint = f"; did you mean {close[0]!r}?" if close else " (help lists the commands)"
-            raise ShellError(f"unknown command{hint}")
+            raise ShellError(f"unknown command; {guess(name)}")
         options = argv[: argv.index("--")] if "--" in argv else argv
         if "-h" in options or "--help" in options:
             self.console.out(found.parser.format_help().rstrip())
             return
         found.run(self, found.parser.parse_intermixed_args(argv))
-
-
-def command_names() -> list[str]:
-    return sorted([*COMMANDS, *ALIASES])
-
-
-def flags_of(name: str) -> list[str]:
-    found = COMMANDS.get(ALIASES.get(name, name))
-    return found.parser.flags() if found is not None else []
 
 
 def _watch_flags(parser: parse.CommandParser, what: str) -> None:
@@ -158,16 +127,18 @@ def _help_args(p: parse.CommandParser) -> None:
 @command("help", "list the commands, or show how to use one", _help_args)
 def _help(shell: Shell, args: argparse.Namespace) -> None:
     if args.topic is not None:
-        found = COMMANDS.get(ALIASES.get(args.topic, args.topic))
+        found = find(args.topic)
         if found is None:
             raise ShellError(f"no command {args.topic!r} (help lists the commands)")
         shell.console.out(found.parser.format_help().rstrip())
         return
     width = max(len(name) for name in COMMANDS)
     for name in sorted(COMMANDS):
-        shell.console.out(f"  {name:<{width}}  {COMMANDS[name].summary}")
+        aliases = aliases_of(name)
+        also = f" (also: {', '.join(aliases)})" if aliases else ""
+        shell.console.out(f"  {name:<{width}}  {COMMANDS[name].summary}{also}")
     shell.console.out("Separate commands with ';'. Quote values with spaces: create /a \"two words\".")
-    shell.console.out("help COMMAND, or COMMAND -h, explains one command.")
+    shell.console.out("help COMMAND, or COMMAND -h, explains one command. quit, exit or Ctrl-D leaves.")
 
 
 def _connect_args(p: parse.CommandParser) -> None:
@@ -176,7 +147,7 @@ def _connect_args(p: parse.CommandParser) -> None:
 
 @command("connect", "start a new session, closing the current one", _connect_args)
 def _connect(shell: Shell, args: argparse.Namespace) -> None:
-    config = Config.from_file(args.config) if args.config is not None else None
+    config = load_config(Path(args.config), shell.provider) if args.config is not None else None
     session_id = shell.session.connect(config)
     shell.console.out(f"Connected to {shell.session.label}: session {session_id}")
 
@@ -199,10 +170,14 @@ def _wait_args(p: parse.CommandParser) -> None:
     p.add_argument("timeout", nargs="?", type=parse.seconds, default=30.0, metavar="SECONDS", help="default: 30")
 
 
-@command("wait", "wait for the next watch to fire (for scripts)", _wait_args)
+@command("wait", "wait for a watch to fire after this line was typed, and print it", _wait_args)
 def _wait(shell: Shell, args: argparse.Namespace) -> None:
-    if not shell.session.wait_for_event(args.timeout):
+    waited = shell.session.wait_for_event(args.timeout, since=shell.events_before_line)
+    if waited is None:
         raise ShellError(f"no watch fired within {args.timeout:g} s")
+    event, shown = waited
+    if not shown:  # one that fired earlier in this line is printed above already
+        shell.console.out(event)
 
 
 # -- writes ----------------------------------------------------------------------------------
@@ -214,8 +189,9 @@ def _create_args(p: parse.CommandParser) -> None:
     p.add_argument("-x", "--hex", action="store_true", help="DATA is hexadecimal digits")
     p.add_argument("path", type=parse.changeable_path, metavar="PATH", help="the node's path")
     p.add_argument("data", nargs="?", metavar="DATA", help="the value (default: empty)")
-    p.add_argument("ephemeral_bool", nargs="?", type=parse.boolean, metavar="EPHEMERAL", help="true or false")
-    p.add_argument("sequential_bool", nargs="?", type=parse.boolean, metavar="SEQUENTIAL", help="true or false")
+    after_data = parse.after_data(parse.boolean)
+    p.add_argument("ephemeral_bool", nargs="?", type=after_data, metavar="EPHEMERAL", help="true or false")
+    p.add_argument("sequential_bool", nargs="?", type=after_data, metavar="SEQUENTIAL", help="true or false")
 
 
 @command("create", "create a node, optionally ephemeral or sequential", _create_args)
@@ -234,7 +210,7 @@ def _set_args(p: parse.CommandParser) -> None:
     p.add_argument("-x", "--hex", action="store_true", help="DATA is hexadecimal digits")
     p.add_argument("path", type=parse.node_path, metavar="PATH", help="the node's path")
     p.add_argument("data", metavar="DATA")
-    p.add_argument("version_pos", nargs="?", type=parse.version, metavar="VERSION", help="same as -v")
+    p.add_argument("version_pos", nargs="?", type=parse.after_data(parse.version), metavar="VERSION", help="same as -v")
 
 
 @command("set", "replace a node's data, optionally only at a version", _set_args)
@@ -255,6 +231,12 @@ def _delete(shell: Shell, args: argparse.Namespace) -> None:
     client, version = shell.session.require(), _one_version(args)
     descendants: list[str] = []
     if args.recursive:
+        # A wrong version or a missing node must leave the descendants alone.
+        node = client.exists(args.path)
+        if node is None:
+            raise NodeDoesntExistException(args.path)
+        if version != -1 and node.stat.version != version:
+            raise BadVersionError(version, args.path)
         tree = shell.session.subtree(args.path)
         descendants = [child.path for nodes in tree.values() for child in nodes]
     for path in reversed(descendants):  # breadth-first order reversed: children before parents

@@ -14,12 +14,15 @@ from prompt_toolkit.document import Document
 from faaskeeper import paths
 from faaskeeper.client.client import SessionState
 from faaskeeper.exceptions import FaaSKeeperException
-from faaskeeper_deploy.shell_commands import command_names, flags_of
-from faaskeeper_deploy.shell_parse import unquoted
+from faaskeeper_deploy import shell_commands  # noqa: F401 - registers the commands completed here
+from faaskeeper_deploy.shell_parse import posix_words, unquoted
+from faaskeeper_deploy.shell_registry import argument_after, command_names, flags_of
 from faaskeeper_deploy.shell_session import ShellSession
 
 #: Seconds a listing of children is reused while typing.
 CACHE_SECONDS = 2.0
+#: The arguments that are node paths (not DATA, a VERSION, a config file, ...).
+_PATHS = frozenset({"path", "prefix"})
 
 
 def split_partial(text: str) -> tuple[list[str], str]:
@@ -31,7 +34,7 @@ def split_partial(text: str) -> tuple[list[str], str]:
         elif ch.isspace():
             word_start = i + 1
     try:
-        words = shlex.split(text[command_start:word_start])
+        words = posix_words(text[command_start:word_start])
     except ValueError:
         words = []
     return words, text[word_start:]
@@ -78,10 +81,12 @@ class ShellCompleter(Completer):
             yield from self._choose(command_names(), value, raw)
         elif value.startswith("-"):
             yield from self._choose(flags_of(words[0]), value, raw)
-        elif words[0] == "help":
-            yield from self._choose(command_names(), value, raw)
-        elif words[0] != "connect" and (value == "" or value.startswith("/")):
-            yield from self._paths(value, raw)
+        else:
+            argument = argument_after(words[0], words[1:])
+            if argument == "topic":  # of help
+                yield from self._choose(command_names(), value, raw)
+            elif argument in _PATHS and (value == "" or value.startswith("/")):
+                yield from self._paths(value, raw)
 
     @staticmethod
     def _choose(options: Iterable[str], value: str, raw: str) -> Iterable[Completion]:

@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import argparse
 import math
-import shlex
-from collections.abc import Iterator
-from typing import NoReturn
+import re
+from collections.abc import Callable, Iterator
+from typing import NoReturn, TypeVar
 
 from faaskeeper import paths
 from faaskeeper.exceptions import MalformedInputException
 from faaskeeper_deploy.shell_session import ShellError
+
+T = TypeVar("T")
 
 
 def unquoted(text: str) -> Iterator[tuple[int, str]]:
@@ -45,12 +47,67 @@ def split_commands(text: str) -> list[str]:
     return [piece for piece in pieces if piece.strip()]
 
 
+#: One piece of a word, or the blanks between words. The double-quoted form is the unrolled
+#: loop (no nested quantifier), so that a missing closing quote cannot make matching backtrack.
+_PIECE = re.compile(
+    r"""(?P<blank>[ \t\r\n]+)
+    | (?P<plain>[^ \t\r\n'"\\]+)
+    | '(?P<single>[^']*)'
+    | "(?P<double>[^"\\]*(?:\\.[^"\\]*)*)"
+    | \\(?P<escaped>.)""",
+    re.VERBOSE | re.DOTALL,
+)
+_OPEN_DOUBLE = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*', re.DOTALL)
+#: Inside double quotes a backslash escapes only a double quote or a backslash.
+_DOUBLE_ESCAPE = re.compile(r'\\(["\\])')
+
+
+def posix_words(text: str) -> list[str]:
+    """The words of ``text`` as ``shlex.split`` reads them (POSIX quoting, no comments), in linear time.
+
+    Raises ValueError, with shlex's messages, for an unclosed quote or a final lone backslash.
+    """
+    words: list[str] = []
+    word: list[str] | None = None
+    pos, end = 0, len(text)
+    while pos < end:
+        piece = _PIECE.match(text, pos)
+        if piece is None:
+            raise ValueError(_unreadable(text, pos))
+        pos = piece.end()
+        kind = piece.lastgroup
+        if kind == "blank":
+            if word is not None:
+                words.append("".join(word))
+                word = None
+            continue
+        value = piece.group(kind or "plain")
+        if kind == "double":
+            value = _DOUBLE_ESCAPE.sub(r"\1", value)
+        if word is None:
+            word = []
+        word.append(value)
+    if word is not None:
+        words.append("".join(word))
+    return words
+
+
+def _unreadable(text: str, pos: int) -> str:
+    """Why no piece starts at ``pos``: an unclosed quote, or a backslash with nothing after it."""
+    if text[pos] == '"':
+        opened = _OPEN_DOUBLE.match(text, pos)
+        if opened is not None and opened.end() < len(text):  # stopped at a final lone backslash
+            return "No escaped character"
+        return "No closing quotation"
+    return "No closing quotation" if text[pos] == "'" else "No escaped character"
+
+
 def split_words(command: str) -> list[str]:
     """The words of one command, quoted and escaped as in a POSIX shell; none for a ``#`` comment."""
     if command.lstrip().startswith("#"):
         return []
     try:
-        return shlex.split(command)
+        return posix_words(command)
     except ValueError as err:
         raise ShellError(f"cannot read {command.strip()!r}: {str(err).lower()}") from err
 
@@ -72,6 +129,26 @@ class CommandParser(argparse.ArgumentParser):
         """Every option string the command takes, for completion."""
         return sorted(flag for action in self._actions for flag in action.option_strings)
 
+    def argument_after(self, words: list[str]) -> str | None:
+        """The destination of the argument that the word after ``words`` (the command's words so far)
+        fills: a flag's value or a positional; None past the last positional."""
+        with_value = {flag: a for a in self._actions for flag in a.option_strings if a.nargs != 0}
+        positionals = [a for a in self._actions if not a.option_strings]
+        expecting: argparse.Action | None = None
+        filled, options_ended = 0, False
+        for word in words:
+            if expecting is not None:
+                expecting = None
+            elif options_ended or not word.startswith("-") or word == "-":
+                filled += 1
+            elif word == "--":
+                options_ended = True
+            else:
+                expecting = with_value.get(word)
+        if expecting is not None:
+            return expecting.dest
+        return positionals[filled].dest if filled < len(positionals) else None
+
 
 def node_path(text: str) -> str:
     """An absolute, well-formed node path."""
@@ -87,6 +164,20 @@ def changeable_path(text: str) -> str:
         return paths.validate_path(text, allow_root=False)
     except MalformedInputException as err:
         raise argparse.ArgumentTypeError(str(err)) from err
+
+
+def after_data(check: Callable[[str], T]) -> Callable[[str], T]:
+    """``check`` for an argument after DATA, whose error says to quote DATA: a word of unquoted
+    data with spaces lands there."""
+
+    def parse(text: str) -> T:
+        try:
+            return check(text)
+        except argparse.ArgumentTypeError as err:
+            raise argparse.ArgumentTypeError(f'{err} (quote DATA that has spaces: "two words")') from err
+
+    parse.__name__ = check.__name__  # argparse names the type in some messages
+    return parse
 
 
 def boolean(text: str) -> bool:

@@ -94,8 +94,12 @@ class ShellSession:
         self.client: FaaSKeeperClient | None = None
         self._hooks: list[Callable[[], None]] = []
         self._events = threading.Condition()
-        self._fired = 0
-        self._awaited = 0
+        #: Every watch event that fired, as printed; the index of one is its number.
+        self._fired: list[str] = []
+        #: Events numbered below this were consumed by a wait.
+        self._consumed = 0
+        #: The number of the event a running wait waits for, which it prints itself.
+        self._awaiting: int | None = None
 
     # -- state ------------------------------------------------------------------------------
 
@@ -130,15 +134,20 @@ class ShellSession:
     # -- lifecycle --------------------------------------------------------------------------
 
     def connect(self, config: Config | None = None) -> str:
-        """Close the current session, if any, and start a new one; returns its id."""
-        self.close()
-        if config is not None:
-            self.config = config
-        client = FaaSKeeperClient(self.config, timeout=self.timeout)
+        """Start a new session, then close the current one, if any; returns the new session's id.
+
+        If the new session cannot be started, the current one is kept.
+        """
+        chosen = config if config is not None else self.config
+        client = FaaSKeeperClient(chosen, timeout=self.timeout)
         client.start()
-        client.add_listener(self._on_state)
-        self.client = client
-        self._changed()
+        try:
+            self.close()
+        finally:
+            self.config = chosen
+            client.add_listener(self._on_state)
+            self.client = client
+            self._changed()
         return client.session_id or ""
 
     def close(self) -> None:
@@ -163,23 +172,47 @@ class ShellSession:
     # -- watches ----------------------------------------------------------------------------
 
     def watch(self) -> WatchCallbackType:
-        """A watch callback that prints the event and wakes ``wait_for_event``."""
+        """A watch callback that prints the event (or hands it to a running ``wait_for_event``)."""
 
         def fired(event: WatchedEvent) -> None:
-            self.console.notice(render_event(event))
+            text = render_event(event)
             with self._events:
-                self._fired += 1
+                claimed = self._awaiting == len(self._fired)
+                self._fired.append(text)
                 self._events.notify_all()
+            if not claimed:
+                self.console.notice(text)
 
         return fired
 
-    def wait_for_event(self, timeout: float) -> bool:
-        """Until a watch fires that no earlier wait returned for; False if none does in ``timeout`` s."""
+    @property
+    def waiting(self) -> bool:
+        """Whether a ``wait_for_event`` is waiting for an event to fire."""
         with self._events:
-            if not self._events.wait_for(lambda: self._fired > self._awaited, timeout):
-                return False
-            self._awaited += 1
-            return True
+            return self._awaiting is not None
+
+    @property
+    def events_fired(self) -> int:
+        """How many watch events have fired so far in this shell."""
+        with self._events:
+            return len(self._fired)
+
+    def wait_for_event(self, timeout: float, *, since: int = 0) -> tuple[str, bool] | None:
+        """The first watch event that fired after the first ``since`` events and that no earlier wait
+        returned, as printed, and whether it was printed already; None if none fires within ``timeout``
+        s. An event that fires while this waits is not printed: that is left to the caller."""
+        with self._events:
+            number = max(since, self._consumed)
+            shown = number < len(self._fired)
+            if not shown:
+                self._awaiting = number
+                try:
+                    if not self._events.wait_for(lambda: len(self._fired) > number, timeout):
+                        return None
+                finally:
+                    self._awaiting = None
+            self._consumed = number + 1
+            return self._fired[number], shown
 
     # -- walking the tree -------------------------------------------------------------------
 

@@ -7,12 +7,15 @@ import pytest
 
 from faaskeeper.client import FaaSKeeperClient
 from faaskeeper.config import Config
+from faaskeeper_local.provider import LocalProvider
 
 
 def local_config(directory: Path, name: str = "test", **local: object) -> Config:
+    """The config of a local deployment in ``directory``, deployed (opening one that is not fails)."""
     section: dict[str, object] = {"path": str(directory), "lock-max-hold": 1, "visibility-timeout": 1}
     section.update(local)
-    return Config.deserialize({"cloud-provider": "local", "deployment-name": name, "local": section})
+    config = Config.deserialize({"cloud-provider": "local", "deployment-name": name, "local": section})
+    return LocalProvider().deploy(config)
 
 
 @pytest.fixture

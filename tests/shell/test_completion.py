@@ -44,6 +44,39 @@ def test_node_paths_come_from_the_deployment(session, complete):
     assert complete("get /nothing/") == []
     assert complete("get /a//") == []
     assert complete('create /x "data"; get /b') == ["/beta"]
+    assert complete("create -e /al") == ["/alpha", "/alps"]
+    assert complete("ephemerals /al") == ["/alpha", "/alps"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "create /alpha ",  # DATA
+        "create /alpha data ",  # EPHEMERAL
+        "set /alpha ",  # DATA
+        "set /alpha data ",  # VERSION
+        "set -v ",  # -v's VERSION
+        "delete /alpha ",  # VERSION
+        "delete --version ",
+        "tree -d ",  # DEPTH
+        "get /alpha ",  # WATCH
+        "stat /alpha ",  # nothing more
+        "wait ",  # SECONDS
+        "connect ",  # CONFIG
+    ],
+)
+def test_no_node_paths_where_an_argument_is_not_a_path(session, complete, text):
+    session.require().create("/alpha", b"")
+    assert complete(text) == []
+    assert complete(text + "/") == []
+
+
+def test_node_paths_after_flags_and_their_values(session, complete):
+    session.require().create("/alpha", b"")
+    assert complete("set -v 3 /") == ["/alpha"]
+    assert complete("delete -r -v 0 /") == ["/alpha"]
+    assert complete("tree -d 2 /") == ["/alpha"]
+    assert complete("create -- /") == ["/alpha"]
 
 
 def test_a_new_node_is_offered_once_the_cache_is_forgotten(session):

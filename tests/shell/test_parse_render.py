@@ -3,12 +3,22 @@
 from __future__ import annotations
 
 import argparse
+import random
+import shlex
 
 import pytest
 
 from faaskeeper.node import Node, Stat
 from faaskeeper.watch import WatchedEvent, WatchEventType
-from faaskeeper_deploy.shell_parse import boolean, data_bytes, seconds, split_commands, split_words, version
+from faaskeeper_deploy.shell_parse import (
+    boolean,
+    data_bytes,
+    posix_words,
+    seconds,
+    split_commands,
+    split_words,
+    version,
+)
 from faaskeeper_deploy.shell_render import (
     render_data,
     render_event,
@@ -46,6 +56,30 @@ def test_split_words_quotes_as_a_shell_does():
     assert split_words("  # a comment") == []
     with pytest.raises(ShellError, match="no closing quotation"):
         split_words('create /a "open')
+
+
+def test_split_words_reads_what_shlex_reads():
+    """Seeded random lines of quotes, escapes and blanks: the same words, or the same error, as shlex."""
+    rng = random.Random(6)
+    alphabet = ["a", "b", " ", "\t", "\n", "'", '"', "\\", "#", "$", ";", "é"]
+    for _ in range(20_000):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 14)))
+        try:
+            expected: list[str] | str = shlex.split(text)
+        except ValueError as err:
+            expected = str(err)
+        try:
+            found: list[str] | str = posix_words(text)
+        except ValueError as err:
+            found = str(err)
+        assert found == expected, text
+
+
+@pytest.mark.timeout(10)  # shlex took over a minute on this input; the splitter is linear
+def test_split_words_reads_a_value_of_several_mebibytes():
+    value = 'quoted \\"word\\" ' * (2 * 1024 * 1024 // 16)
+    words = split_words(f"create /big \"{value}\" 'single quoted' plain\\ escaped")
+    assert words == ["create", "/big", value.replace('\\"', '"'), "single quoted", "plain escaped"]
 
 
 def test_booleans_are_strict():

@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
+import io
+import re
+import threading
+import time
+
+from faaskeeper.config import Config
 from faaskeeper.exceptions import ProviderException
 from faaskeeper.node import Stat
 from faaskeeper_deploy import shell_session
+from faaskeeper_deploy.shell_commands import Shell
+from faaskeeper_deploy.shell_registry import command_names
+from faaskeeper_deploy.shell_session import Console, ShellSession
 
 UP = "\x1b[A"
 TAB = "\t"
@@ -38,8 +47,9 @@ def test_create_flags_and_strict_booleans(repl, client):
     assert client.exists("/eph").stat.ephemeral_owner == session
     assert client.exists("/plain").stat.ephemeral_owner is None
     assert client.exists("/upstream").stat.ephemeral_owner == session
-    repl.run("create /bad x maybe", "error: create: argument EPHEMERAL: expected true or false, got 'maybe'")
-    repl.run("create /bad x false 1", "error: create: argument SEQUENTIAL: expected true or false, got '1'")
+    hint = ' (quote DATA that has spaces: "two words")'
+    repl.run("create /bad x maybe", "error: create: argument EPHEMERAL: expected true or false, got 'maybe'" + hint)
+    repl.run("create /bad x false 1", "error: create: argument SEQUENTIAL: expected true or false, got '1'" + hint)
     assert client.exists("/bad") is None
 
 
@@ -79,6 +89,16 @@ def test_delete_with_versions_and_recursively(repl, client):
     repl.run("delete -r /r", "Deleted /r and 3 descendants")
     assert client.exists("/r") is None
     repl.run("delete /nothing", "error: delete: Node /nothing does not exist")
+    repl.run("delete -r /nothing", "error: delete: Node /nothing does not exist")
+
+
+def test_delete_recursively_at_a_wrong_version_deletes_nothing(repl, client):
+    for path in ("/r", "/r/a", "/r/b"):
+        client.create(path, b"")
+    repl.run("delete -r -v 7 /r", "error: delete: Update failed: version 7 of /r does not match the node's version")
+    assert [child.path for child in client.get_children("/r")] == ["/r/a", "/r/b"]
+    repl.run("delete -r /r 0", "Deleted /r and 2 descendants")
+    assert client.exists("/r") is None
 
 
 def test_ls_plain_long_and_with_a_watch(repl, client):
@@ -125,8 +145,39 @@ def test_get_watch_and_wait(repl, client):
     repl.run("get -w /w", "v1")
     client.delete("/w")
     repl.expect_re(r"WATCHER: NodeDeleted /w \(txn \d+\)$")
-    repl.run("wait 5; create /after-wait", "Created /after-wait")
-    repl.run("wait 0.05", "error: wait: no watch fired within 0.05 s")
+    # That event was printed before the wait was typed: the wait does not return for it.
+    repl.run("wait 0.2; create /after-wait", "error: wait: no watch fired within 0.2 s", "Created /after-wait")
+    repl.run("exists -w /w; wait 20; create /after-event", "/w does not exist")
+    client.create("/w", b"")
+    repl.expect_re(r"^WATCHER: NodeCreated /w \(txn \d+\)$")
+    repl.expect_line("Created /after-event")
+    assert repl.screen().count("WATCHER: NodeCreated /w") == 1
+
+
+def test_wait_prints_the_event_it_waited_for(config_file, client):
+    results, notices = io.StringIO(), io.StringIO()
+    console = Console()
+    session = ShellSession(Config.from_file(config_file), console, timeout=20)
+    session.connect()
+    shell = Shell(session, interactive=False)
+
+    def delete_while_waiting() -> None:
+        while not session.waiting:
+            time.sleep(0.01)
+        client.delete("/w")
+
+    try:
+        with console.writing_to(results, notices):
+            client.create("/w", b"")
+            assert shell.execute("get -w /w")
+            waiting = threading.Thread(target=delete_while_waiting)
+            waiting.start()
+            assert shell.execute("wait 20")
+            waiting.join()
+    finally:
+        session.close()
+    assert re.fullmatch(r"\nWATCHER: NodeDeleted /w \(txn \d+\)\n", results.getvalue())
+    assert notices.getvalue() == ""  # printed once, as what the wait returned
 
 
 def test_tree(repl, client):
@@ -168,15 +219,24 @@ def test_close_and_connect(repl, client):
 
 def test_help(repl):
     repl.run("help", "  close       close the session; its ephemeral nodes are deleted")
-    repl.expect_line("  wait        wait for the next watch to fire (for scripts)")
+    repl.expect_line("  quit        close the session and leave the shell (also: exit)")
+    repl.expect_line("  wait        wait for a watch to fire after this line was typed, and print it")
     repl.run("help get", "usage: get [-h] [-w] [-s] PATH [WATCH]")
     repl.run("set -h", "usage: set [-h] [-v VERSION] [-x] PATH DATA [VERSION]")
     repl.run("help nope", "error: help: no command 'nope' (help lists the commands)")
+    repl.run("help", "help COMMAND, or COMMAND -h, explains one command. quit, exit or Ctrl-D leaves.")
 
 
 def test_bad_input_gives_one_line_errors(repl):
-    repl.run("frobnicate /a", "error: frobnicate: unknown command (help lists the commands)")
+    every = "the commands are " + ", ".join(command_names())
+    assert every.endswith("delete, ephemerals, exists, exit, get, help, ls, quit, set, stat, tree, wait")
+    repl.run("frobnicate /a", f"error: frobnicate: unknown command; {every}")
     repl.run("craete /a", "error: craete: unknown command; did you mean 'create'?")
+    repl.run("sta /a", "error: sta: unknown command; did you mean 'stat'?")
+    # Never a guess that would end the session or lose data if taken.
+    repl.run("clear", f"error: clear: unknown command; {every}")
+    repl.run("delet /a", f"error: delet: unknown command; {every}")
+    repl.run("quite", f"error: quite: unknown command; {every}")
     repl.run("get --bogus /", "error: get: unrecognized arguments: --bogus")
     repl.run("get", "error: get: the following arguments are required: PATH")
     repl.run("get a/b", "error: get: argument PATH: Path 'a/b' must begin with /")

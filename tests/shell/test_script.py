@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import os
 import pty
 import select
@@ -51,7 +52,21 @@ def test_exit_status_is_1_if_any_command_failed_and_the_others_still_run(config_
 @pytest.mark.parametrize(
     ("commands", "error"),
     [
-        ("nosuch", "error: nosuch: unknown command (help lists the commands)"),
+        (
+            "nosuch",
+            "error: nosuch: unknown command; the commands are close, connect, create, delete, ephemerals, exists, "
+            "exit, get, help, ls, quit, set, stat, tree, wait",
+        ),
+        (
+            "create /a two words",
+            "error: create: argument EPHEMERAL: expected true or false, got 'words' "
+            '(quote DATA that has spaces: "two words")',
+        ),
+        (
+            "set /a two words",
+            "error: set: argument VERSION: expected a version (an integer >= -1), got 'words' "
+            '(quote DATA that has spaces: "two words")',
+        ),
         ("get -x /", "error: get: unrecognized arguments: -x"),
         ("get relative", "error: get: argument PATH: Path 'relative' must begin with /"),
         ("set / x -v one", "error: set: argument -v/--version: expected a version (an integer >= -1), got 'one'"),
@@ -95,6 +110,60 @@ def test_debug_prints_the_traceback(config_file, capsys):
 def test_a_config_that_cannot_be_read(tmp_path, capsys):
     assert main(["shell", str(tmp_path / "missing.json"), "-c", "ls"]) == 1
     assert capsys.readouterr().err.startswith("fk: error: Cannot read config file")
+
+
+def _undeployed(tmp_path: Path, config_file: str) -> Path:
+    """A copy of ``config_file`` whose deployment name is a typo: it was never deployed."""
+    data = json.loads(Path(config_file).read_text())
+    data["deployment-name"] = "devv"
+    typo = tmp_path / "typo.json"
+    typo.write_text(json.dumps(data))
+    return typo
+
+
+def test_a_deployment_that_was_never_deployed_is_an_error_not_a_new_one(config_file, tmp_path, capsys):
+    typo = _undeployed(tmp_path, config_file)
+    database = tmp_path / "data" / "devv" / "faaskeeper.sqlite3"
+    assert main(["shell", str(typo), "-c", "create /a; ls"]) == 1
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err == (
+        f"fk: error: No local deployment 'devv': {database} does not exist; "
+        f"create it with `fk deploy service --config {typo}`\n"
+    )
+    assert not database.parent.exists()
+
+
+def test_connect_to_an_undeployed_config_keeps_the_session(config_file, tmp_path, capsys):
+    typo = _undeployed(tmp_path, config_file)
+    assert main(["shell", config_file, "-c", f"create -e /mine; connect {typo}; ls"]) == 1
+    out, err = capsys.readouterr()
+    assert err.splitlines() == [
+        f"error: connect: No local deployment 'devv': {tmp_path}/data/devv/faaskeeper.sqlite3 "
+        f"does not exist; create it with `fk deploy service --config {typo}`"
+    ]
+    assert out.splitlines() == ["Created /mine", "mine"]  # the session, and its ephemeral node, remain
+    assert not (tmp_path / "data" / "devv").exists()
+
+
+def test_provider_option_for_a_config_without_cloud_provider(config_file, tmp_path, capsys):
+    data = json.loads(Path(config_file).read_text())
+    del data["cloud-provider"]
+    bare = tmp_path / "bare.json"
+    bare.write_text(json.dumps(data))
+    assert main(["shell", str(bare), "-c", "ls"]) == 1
+    assert "is missing the required key 'cloud-provider'" in capsys.readouterr().err
+    assert main(["shell", "--provider", "local", str(bare), "-c", "create /p; ls"]) == 0
+    assert capsys.readouterr().out.splitlines() == ["Created /p", "p"]
+
+
+def test_connect_to_a_bad_config_names_the_file_and_keeps_the_session(config_file, tmp_path, capsys):
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({"cloud-provider": "local", "deployment-name": "dev", "verbose": "maybe"}))
+    assert main(["shell", config_file, "-c", f"connect {bad}; create /still"]) == 1
+    out, err = capsys.readouterr()
+    assert err.splitlines() == [f"error: connect: {bad}: Config key 'verbose' must be true or false, got 'maybe'"]
+    assert out.splitlines() == ["Created /still"]
 
 
 def test_a_watch_set_in_one_shell_fires_from_a_change_made_in_another(repl, config_file):
@@ -168,6 +237,33 @@ def test_on_a_real_terminal(config_file, tmp_path):
         os.close(master)
     assert "create /tty 'typed at a terminal'" in history.read_text()
     assert "\x1b[31merror: get: Node /nope does not exist" in screen.seen  # a terminal gets colours
+
+
+def test_on_a_real_terminal_a_deployment_that_does_not_exist_ends_the_shell(config_file, tmp_path):
+    typo = _undeployed(tmp_path, config_file)
+    env = {**os.environ, "FK_SHELL_HISTORY": str(tmp_path / "history"), "TERM": "xterm"}
+    master, slave = pty.openpty()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "faaskeeper_deploy", "shell", str(typo)],
+        stdin=slave,
+        stdout=slave,
+        stderr=slave,
+        env=env,
+        close_fds=True,
+    )
+    os.close(slave)
+    screen = Terminal(master)
+    try:
+        screen.expect(f"fk: error: No local deployment 'devv': {tmp_path}/data/devv/faaskeeper.sqlite3 does not")
+        screen.expect(f"create it with `fk deploy service --config {typo}`")
+        assert proc.wait(20) == 1
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        os.close(master)
+    assert "Type help" not in plain(screen.seen)
+    assert not (tmp_path / "data" / "devv").exists()
 
 
 class Terminal:

@@ -76,6 +76,17 @@ def test_bad_values_name_key_and_form(key, value, expected):
         Config.deserialize(data)
 
 
+@pytest.mark.parametrize("name", ["dev", "d", "Prod_2", "faaskeeper-dev", "0day", "x" * 40])
+def test_deployment_names_every_provider_can_use(name):
+    assert Config.deserialize({"cloud-provider": "local", "deployment-name": name}).deployment_name == name
+
+
+@pytest.mark.parametrize("name", ["/abs/x", "../x", "a/b", ".", "..", "-dev", "_dev", "a.b", "a b", "é", "x" * 41, ""])
+def test_deployment_names_that_could_leave_a_directory_or_break_a_resource_name_are_refused(name):
+    with pytest.raises(ConfigurationException, match=r"Config key 'deployment-name' must be "):
+        Config.deserialize({"cloud-provider": "local", "deployment-name": name})
+
+
 def test_not_an_object():
     with pytest.raises(ConfigurationException, match="JSON object"):
         Config.deserialize([])  # type: ignore[arg-type]
@@ -88,3 +99,12 @@ def test_from_file_errors(tmp_path):
     bad.write_text("{not json")
     with pytest.raises(ConfigurationException, match="not valid JSON"):
         Config.from_file(bad)
+
+
+def test_from_file_names_the_file_in_errors_and_remembers_it(tmp_path):
+    path = tmp_path / "fk.json"
+    path.write_text(json.dumps({"cloud-provider": "local", "deployment-name": "dev", "port": "80"}))
+    with pytest.raises(ConfigurationException, match=rf"^{path}: Config key 'port' must be an integer, got '80'$"):
+        Config.from_file(path)
+    path.write_text(json.dumps({"cloud-provider": "local", "deployment-name": "dev"}))
+    assert Config.from_file(path).source == path

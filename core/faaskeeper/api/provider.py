@@ -144,13 +144,22 @@ class Provider(ABC):
     def validate_config(self, config: Config) -> None:  # noqa: B027 - optional hook
         """Raise ConfigurationException naming the key if the provider section is unusable."""
 
+    def config_keys(self) -> frozenset[str] | None:
+        """The keys its config section (``"local": {...}``) may hold, so that others can be reported
+        as likely typos; None (the default) if the provider does not say."""
+        return None
+
     def max_data_size(self, config: Config) -> int:
         """The largest node data this provider's deployment stores (``max-data-size`` by default)."""
         return config.max_data_size
 
     @abstractmethod
     def open(self, config: Config) -> Deployment:
-        """Connect to an existing deployment (the local provider creates it on first use)."""
+        """Connect to an existing deployment, which only ``deploy`` creates.
+
+        A provider that can tell at once that the deployment does not exist raises
+        :class:`~faaskeeper.exceptions.DeploymentNotFoundException`, saying how to deploy it.
+        """
 
     @abstractmethod
     def deploy(self, config: Config, *, clean: bool = False, reporter: Reporter = SILENT) -> Config:

@@ -82,23 +82,29 @@ CREATE TABLE IF NOT EXISTS dead_letters (
 class Database:
     """One deployment file. Thread-safe: each thread gets its own connection."""
 
-    def __init__(self, path: Path, *, busy_timeout: float = 30.0) -> None:
+    def __init__(self, path: Path, *, create: bool = False, busy_timeout: float = 30.0) -> None:
+        """Open the file ``path``; only with ``create`` is a missing file (and its directory) created."""
         self.path = path
         self._busy_timeout = busy_timeout
+        # Once it exists the file is opened read-write only: a file removed meanwhile is then an error
+        # rather than a new, empty deployment.
+        self._uri = f"{path.absolute().as_uri()}?mode={'rwc' if create else 'rw'}"
         self._local = threading.local()
         self._connections: list[sqlite3.Connection] = []
         self._guard = threading.Lock()
         # Threads of one process queue here rather than in SQLite's busy handler, which sleeps
         # in steps of milliseconds; other processes still meet SQLite's file lock.
         self._writer = threading.Lock()
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-        except OSError as err:
-            raise ProviderException(f"Cannot create the deployment directory {path.parent}: {err}") from err
+        if create:
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as err:
+                raise ProviderException(f"Cannot create the deployment directory {path.parent}: {err}") from err
         try:
             self._connection().executescript(_SCHEMA)
         except sqlite3.Error as err:
             raise ProviderException(f"Cannot create the deployment file {path}: {err}") from err
+        self._uri = f"{path.absolute().as_uri()}?mode=rw"
         with self.transaction() as conn:
             conn.execute("INSERT OR IGNORE INTO meta VALUES ('schema', ?)", (SCHEMA_VERSION,))
             (version,) = conn.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
@@ -118,7 +124,7 @@ class Database:
         if conn is None:
             try:
                 conn = sqlite3.connect(
-                    self.path, timeout=self._busy_timeout, isolation_level=None, check_same_thread=False
+                    self._uri, timeout=self._busy_timeout, isolation_level=None, check_same_thread=False, uri=True
                 )
                 conn.execute("PRAGMA journal_mode=WAL")
                 # NORMAL survives the death of any process (the WAL is in the OS's hands); only a

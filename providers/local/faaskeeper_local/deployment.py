@@ -58,6 +58,16 @@ class _SharedFile:
         )
 
 
+def create_deployment(settings: LocalSettings) -> None:
+    """Create the deployment file of ``settings`` with both root nodes, if it does not exist yet."""
+    db = Database(settings.database, create=True)
+    try:
+        LocalSystemStorage(db).ensure_root()
+        LocalUserStorage(db).ensure_root()
+    finally:
+        db.close()
+
+
 _shared: dict[Path, _SharedFile] = {}
 _shared_lock = threading.Lock()
 

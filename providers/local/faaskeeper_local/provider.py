@@ -6,9 +6,9 @@ import shutil
 
 from faaskeeper.api.provider import SILENT, Capability, DeploymentStatus, Provider, Reporter
 from faaskeeper.config import Config
-from faaskeeper.exceptions import ProviderException
-from faaskeeper_local.deployment import LocalDeployment
-from faaskeeper_local.settings import LocalSettings
+from faaskeeper.exceptions import DeploymentNotFoundException, ProviderException
+from faaskeeper_local.deployment import LocalDeployment, create_deployment
+from faaskeeper_local.settings import SECTION_KEYS, LocalSettings
 from faaskeeper_local.status import service_status
 
 
@@ -21,15 +21,26 @@ class LocalProvider(Provider):
     def validate_config(self, config: Config) -> None:
         LocalSettings.from_config(config)
 
+    def config_keys(self) -> frozenset[str]:
+        return SECTION_KEYS
+
     def open(self, config: Config) -> LocalDeployment:
-        return LocalDeployment(config, LocalSettings.from_config(config))
+        """The deployment, which ``deploy`` created; DeploymentNotFoundException if there is none."""
+        settings = LocalSettings.from_config(config)
+        if not settings.database.is_file():
+            source = config.source or "CONFIG"
+            raise DeploymentNotFoundException(
+                f"No local deployment {config.deployment_name!r}: {settings.database} does not exist; "
+                f"create it with `fk deploy service --config {source}`"
+            )
+        return LocalDeployment(config, settings)
 
     def deploy(self, config: Config, *, clean: bool = False, reporter: Reporter = SILENT) -> Config:
         settings = LocalSettings.from_config(config)
         if clean:
             self.remove(config, reporter=reporter)
         reporter.step(f"creating {settings.database} with the root node")
-        self.open(config).close()
+        create_deployment(settings)
         out = config.serialize()
         out["local"] = {**config.provider_section, "path": str(settings.directory.parent)}
         return Config.deserialize(out)

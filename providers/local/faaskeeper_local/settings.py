@@ -8,6 +8,9 @@ from pathlib import Path
 from faaskeeper.config import Config
 from faaskeeper.exceptions import ConfigurationException
 
+#: The keys of the ``local`` section.
+SECTION_KEYS = frozenset({"path", "lock-max-hold", "visibility-timeout", "max-receives"})
+
 
 @dataclass(frozen=True)
 class LocalSettings:
