@@ -47,7 +47,7 @@ import json
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from faaskeeper.exceptions import ConfigurationException
 
@@ -71,10 +71,24 @@ VM_HOURLY: dict[str, float] = {
     "r5.large": 0.126,
 }
 
+#: A month is AWS's 730 hours.
+SECONDS_PER_MONTH = 730.0 * 3600
+#: Lambda's pollers per SQS event source mapping at rest, and the seconds of each long poll.
+POLLERS_PER_QUEUE = 5
+LONG_POLL_SECONDS = 20
+#: The queues a deployment's functions are triggered by (writer, distributor).
+FUNCTION_QUEUES = 2
+
 
 @dataclass(frozen=True)
 class Prices:
     """USD list prices, us-east-1, on-demand, first tier, in the units AWS publishes them."""
+
+    cloud: ClassVar[str] = "AWS"
+    disk_kind: ClassVar[str] = "gp3"
+    idle_label: ClassVar[str] = "idle SQS long polls (estimate)"
+    requests_total_label: ClassVar[str] = "total (Lambda requests, not duration)"
+    duration_total_label: ClassVar[str] = "total with emulator-measured Lambda duration"
 
     source_date: str = "2025-01-15"
     region: str = "us-east-1"
@@ -137,6 +151,14 @@ class Prices:
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
+    @property
+    def disk_per_gb_month(self) -> float:
+        return self.ebs_gp3_per_gb_month
+
+    def idle_units(self, clients: int, queue_channel: bool) -> Units:
+        """The SQS long polls of a month at rest (:func:`idle_polling_requests`)."""
+        return Units(sqs_requests=idle_polling_requests(clients, queue_channel))
+
     def vm_per_hour(self, instance: str) -> float:
         """The hourly price of an instance type; a ConfigurationException names the known ones."""
         try:
@@ -146,6 +168,16 @@ class Prices:
                 f"No price for instance type {instance!r}; known: {', '.join(sorted(self.vm_hourly))} "
                 f'(add it with --prices: {{"vm_hourly": {{"{instance}": USD_PER_HOUR}}}})'
             ) from None
+
+
+def idle_polling_requests(clients: int, queue_channel: bool) -> float:
+    """SQS requests a month that happen whatever the load: the functions' and the clients' long polls.
+
+    Lambda's SQS pollers long-poll the writer and distributor queues whether or not anything
+    arrives (:data:`POLLERS_PER_QUEUE` pollers, :data:`LONG_POLL_SECONDS` s polls: an estimate);
+    with a queue client channel each client long-polls its own queue too."""
+    pollers = FUNCTION_QUEUES * POLLERS_PER_QUEUE + (clients if queue_channel else 0)
+    return pollers * SECONDS_PER_MONTH / LONG_POLL_SECONDS
 
 
 def _vm_prices(key: str, value: Any) -> dict[str, float]:
