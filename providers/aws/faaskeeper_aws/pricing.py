@@ -43,13 +43,12 @@ Lambda (arm64, as the stack deploys the functions)
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field, fields, replace
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
-from faaskeeper.exceptions import ConfigurationException
+from faaskeeper.pricing import load_prices, prices_from_dict, vm_price
 
 #: EC2 on-demand Linux list prices in us-east-1, USD per hour (as of ``Prices.source_date``).
 VM_HOURLY: dict[str, float] = {
@@ -120,33 +119,11 @@ class Prices:
     @staticmethod
     def load(path: str | Path) -> Prices:
         """The default prices with those given in the JSON object at ``path`` replacing them."""
-        try:
-            data: Any = json.loads(Path(path).read_text())
-        except OSError as err:
-            raise ConfigurationException(f"Cannot read price file {path}: {err.strerror}") from err
-        except json.JSONDecodeError as err:
-            raise ConfigurationException(f"Price file {path} is not valid JSON: {err}") from err
-        return Prices.from_dict(data)
+        return load_prices(Prices, path)
 
     @staticmethod
     def from_dict(data: Any) -> Prices:
-        if not isinstance(data, dict):
-            raise ConfigurationException("A price table must be a JSON object")
-        known = {f.name: f for f in fields(Prices)}
-        changes: dict[str, Any] = {}
-        for key, value in data.items():
-            name = str(key).replace("-", "_")
-            if name not in known:
-                raise ConfigurationException(f"Unknown price {key!r}; known: {', '.join(sorted(known))}")
-            if name == "vm_hourly":
-                value = {**Prices().vm_hourly, **_vm_prices(key, value)}
-            elif known[name].type == "str":
-                if not isinstance(value, str):
-                    raise ConfigurationException(f"Price field {key!r} must be a string, got {value!r}")
-            elif isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
-                raise ConfigurationException(f"Price {key!r} must be a non-negative number, got {value!r}")
-            changes[name] = value
-        return replace(Prices(), **changes)
+        return prices_from_dict(Prices, data)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -161,13 +138,7 @@ class Prices:
 
     def vm_per_hour(self, instance: str) -> float:
         """The hourly price of an instance type; a ConfigurationException names the known ones."""
-        try:
-            return self.vm_hourly[instance]
-        except KeyError:
-            raise ConfigurationException(
-                f"No price for instance type {instance!r}; known: {', '.join(sorted(self.vm_hourly))} "
-                f'(add it with --prices: {{"vm_hourly": {{"{instance}": USD_PER_HOUR}}}})'
-            ) from None
+        return vm_price(self.vm_hourly, instance)
 
 
 def idle_polling_requests(clients: int, queue_channel: bool) -> float:
@@ -178,17 +149,6 @@ def idle_polling_requests(clients: int, queue_channel: bool) -> float:
     with a queue client channel each client long-polls its own queue too."""
     pollers = FUNCTION_QUEUES * POLLERS_PER_QUEUE + (clients if queue_channel else 0)
     return pollers * SECONDS_PER_MONTH / LONG_POLL_SECONDS
-
-
-def _vm_prices(key: str, value: Any) -> dict[str, float]:
-    if not isinstance(value, dict):
-        raise ConfigurationException(f"Price field {key!r} must be an object of instance type to USD per hour")
-    for instance, price in value.items():
-        if isinstance(price, bool) or not isinstance(price, int | float) or price < 0:
-            raise ConfigurationException(
-                f"Price of instance type {instance!r} must be a non-negative number, got {price!r}"
-            )
-    return {str(k): float(v) for k, v in value.items()}
 
 
 @dataclass(frozen=True)
