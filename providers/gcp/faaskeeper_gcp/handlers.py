@@ -18,8 +18,9 @@ import os
 import threading
 import time
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TypeVar
 
+import functions_framework
 from cloudevents.http import CloudEvent
 
 from faaskeeper.config import Config
@@ -76,16 +77,21 @@ def _metered(name: str, cloud_event: CloudEvent, call: Callable[[], T]) -> T:
             METER.add(service, "ms", billed)
 
 
+# Registered as CloudEvent functions whatever the platform's signature type: on Cloud Functions
+# they have no trigger of their own (an HTTP function), and functions-framework converts the raw
+# Pub/Sub pushes it receives into CloudEvents, as it does under the local host.
+@functions_framework.cloud_event
 def writer(cloud_event: CloudEvent) -> None:
     _metered("writer", cloud_event, lambda: functions().on_writer(cloud_event.data))
 
 
+@functions_framework.cloud_event
 def distributor(cloud_event: CloudEvent) -> None:
     _metered("distributor", cloud_event, lambda: functions().on_distributor(cloud_event.data))
 
 
-def heartbeat(cloud_event: CloudEvent) -> dict[str, Any]:
+@functions_framework.cloud_event
+def heartbeat(cloud_event: CloudEvent) -> None:
     report = _metered("heartbeat", cloud_event, lambda: functions().on_heartbeat())
     if report.expired:
         log.info("expired sessions: %s", ", ".join(report.expired))
-    return {"alive": len(report.alive), "silent": report.silent, "expired": report.expired}
