@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import fields, replace
+from dataclasses import asdict, fields, replace
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, ClassVar, Self, TypeVar
 
 from faaskeeper.exceptions import ConfigurationException
 
@@ -72,3 +72,48 @@ def _vm_prices(key: str, value: Any) -> dict[str, float]:
                 f"Price of instance type {instance!r} must be a non-negative number, got {price!r}"
             )
     return {str(k): float(v) for k, v in value.items()}
+
+
+class PriceTableMethods:
+    """What every price table does alike; mixed into a provider's frozen dataclass of prices."""
+
+    vm_hourly: Mapping[str, float]
+
+    @classmethod
+    def load(cls, path: str | Path) -> Self:
+        """The default prices with those given in the JSON object at ``path`` replacing them."""
+        return load_prices(cls, path)
+
+    @classmethod
+    def from_dict(cls, data: Any) -> Self:
+        return prices_from_dict(cls, data)
+
+    def to_dict(self) -> dict[str, Any]:
+        table: Any = self
+        return asdict(table)
+
+    def vm_per_hour(self, instance: str) -> float:
+        """The hourly price of an instance type; a ConfigurationException names the known ones."""
+        return vm_price(self.vm_hourly, instance)
+
+
+class UnitsMethods:
+    """What every provider's billable units do alike; mixed into a frozen dataclass of floats."""
+
+    #: The entry of :meth:`costs` that is the functions' duration charge.
+    duration_cost: ClassVar[str]
+
+    def costs(self, prices: Any) -> dict[str, float]:
+        """USD per service."""
+        raise NotImplementedError
+
+    def cost(self, prices: Any, *, duration: bool = True) -> float:
+        """USD of these units; without the functions' duration charge if ``duration`` is false."""
+        costs = self.costs(prices)
+        if not duration:
+            costs.pop(self.duration_cost)
+        return sum(costs.values())
+
+    def to_dict(self) -> dict[str, float]:
+        units: Any = self
+        return asdict(units)

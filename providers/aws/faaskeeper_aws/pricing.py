@@ -44,11 +44,10 @@ Lambda (arm64, as the stack deploys the functions)
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
-from pathlib import Path
-from typing import Any, ClassVar
+from dataclasses import dataclass, field
+from typing import ClassVar
 
-from faaskeeper.pricing import load_prices, prices_from_dict, vm_price
+from faaskeeper.pricing import PriceTableMethods, UnitsMethods
 
 #: EC2 on-demand Linux list prices in us-east-1, USD per hour (as of ``Prices.source_date``).
 VM_HOURLY: dict[str, float] = {
@@ -80,7 +79,7 @@ FUNCTION_QUEUES = 2
 
 
 @dataclass(frozen=True)
-class Prices:
+class Prices(PriceTableMethods):
     """USD list prices, us-east-1, on-demand, first tier, in the units AWS publishes them."""
 
     cloud: ClassVar[str] = "AWS"
@@ -116,18 +115,6 @@ class Prices:
         "can add $0.05 per vCPU-hour of surplus credits); https://aws.amazon.com/ebs/pricing/"
     )
 
-    @staticmethod
-    def load(path: str | Path) -> Prices:
-        """The default prices with those given in the JSON object at ``path`` replacing them."""
-        return load_prices(Prices, path)
-
-    @staticmethod
-    def from_dict(data: Any) -> Prices:
-        return prices_from_dict(Prices, data)
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
     @property
     def disk_per_gb_month(self) -> float:
         return self.ebs_gp3_per_gb_month
@@ -135,10 +122,6 @@ class Prices:
     def idle_units(self, clients: int, queue_channel: bool) -> Units:
         """The SQS long polls of a month at rest (:func:`idle_polling_requests`)."""
         return Units(sqs_requests=idle_polling_requests(clients, queue_channel))
-
-    def vm_per_hour(self, instance: str) -> float:
-        """The hourly price of an instance type; a ConfigurationException names the known ones."""
-        return vm_price(self.vm_hourly, instance)
 
 
 def idle_polling_requests(clients: int, queue_channel: bool) -> float:
@@ -152,8 +135,10 @@ def idle_polling_requests(clients: int, queue_channel: bool) -> float:
 
 
 @dataclass(frozen=True)
-class Units:
+class Units(UnitsMethods):
     """Billable units of some requests (floats: they are often averages)."""
+
+    duration_cost: ClassVar[str] = "lambda_duration"
 
     dynamodb_rru: float = 0.0
     dynamodb_wru: float = 0.0
@@ -173,16 +158,6 @@ class Units:
             "lambda": self.lambda_requests * prices.lambda_per_million_requests / 1e6,
             "lambda_duration": self.lambda_gb_seconds * prices.lambda_per_gb_second,
         }
-
-    def cost(self, prices: Prices, *, duration: bool = True) -> float:
-        """USD of these units; without Lambda's duration charge if ``duration`` is false."""
-        costs = self.costs(prices)
-        if not duration:
-            costs.pop("lambda_duration")
-        return sum(costs.values())
-
-    def to_dict(self) -> dict[str, float]:
-        return asdict(self)
 
 
 #: The upstream FaaSKeeper's requests per operation (its paper's cost model, S3 user storage).

@@ -30,11 +30,10 @@ Cloud Scheduler
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
-from pathlib import Path
-from typing import Any, ClassVar
+from dataclasses import dataclass, field
+from typing import ClassVar
 
-from faaskeeper.pricing import load_prices, prices_from_dict, vm_price
+from faaskeeper.pricing import PriceTableMethods, UnitsMethods
 
 #: Compute Engine on-demand Linux list prices in us-east1, USD per hour (as of ``Prices.source_date``).
 VM_HOURLY: dict[str, float] = {
@@ -52,7 +51,7 @@ TIB = 1024**4
 
 
 @dataclass(frozen=True)
-class Prices:
+class Prices(PriceTableMethods):
     """USD list prices, us-east1, on-demand, first tier, in the units Google publishes them."""
 
     cloud: ClassVar[str] = "GCP"
@@ -90,18 +89,6 @@ class Prices:
         "https://cloud.google.com/compute/disks-image-pricing"
     )
 
-    @staticmethod
-    def load(path: str | Path) -> Prices:
-        """The default prices with those given in the JSON object at ``path`` replacing them."""
-        return load_prices(Prices, path)
-
-    @staticmethod
-    def from_dict(data: Any) -> Prices:
-        return prices_from_dict(Prices, data)
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
     @property
     def disk_per_gb_month(self) -> float:
         return self.pd_balanced_per_gb_month
@@ -110,14 +97,12 @@ class Prices:
         """A month at rest: the heartbeat's scheduler job. Push subscriptions and TCP clients poll nothing."""
         return Units(scheduler_job_months=1)
 
-    def vm_per_hour(self, instance: str) -> float:
-        """The hourly price of a machine type; a ConfigurationException names the known ones."""
-        return vm_price(self.vm_hourly, instance)
-
 
 @dataclass(frozen=True)
-class Units:
+class Units(UnitsMethods):
     """Billable units of some requests (floats: they are often averages)."""
+
+    duration_cost: ClassVar[str] = "functions_duration"
 
     firestore_reads: float = 0.0
     firestore_writes: float = 0.0
@@ -143,16 +128,6 @@ class Units:
             + self.function_vcpu_seconds * prices.functions_per_vcpu_second,
             "scheduler": self.scheduler_job_months * prices.scheduler_per_job_month,
         }
-
-    def cost(self, prices: Prices, *, duration: bool = True) -> float:
-        """USD of these units; without the functions' duration charge if ``duration`` is false."""
-        costs = self.costs(prices)
-        if not duration:
-            costs.pop("functions_duration")
-        return sum(costs.values())
-
-    def to_dict(self) -> dict[str, float]:
-        return asdict(self)
 
 
 _FIRESTORE = {"reads": "firestore_reads", "writes": "firestore_writes", "deletes": "firestore_deletes"}
