@@ -284,7 +284,7 @@ def test_deploy_help_lists_each_providers_options_from_its_plugin(capsys):
     for heading, flags in {
         "local": ["--local-path DIR", "--local-lock-max-hold SECONDS", "--local-max-receives N"],
         "aws": ["--aws-region REGION", "--aws-endpoint-url URL", "--aws-function-timeout SECONDS"],
-        "gcp": ["--gcp-project PROJECT", "--gcp-functions-endpoint URL", "--gcp-lock-max-hold SECONDS"],
+        "gcp": ["--gcp-project PROJECT", "--gcp-functions-endpoint URL", "--gcp-service-account EMAIL"],
         "memory": ["--memory-lock-max-hold SECONDS"],  # tests/plugins/faaskeeper-memory, a third party
     }.items():
         section = out.split(f"options of the {heading} provider:")[1].split("\n\n", 2)[1]

@@ -10,14 +10,13 @@ import pytest
 pytest.importorskip("faaskeeper_aws")
 
 from faaskeeper.exceptions import ConfigurationException
-from faaskeeper_aws.pricing import UPSTREAM_WRITE, Prices, Units
+from faaskeeper_aws.pricing import UPSTREAM_WRITE, Prices, Units, idle_polling_requests
 from faaskeeper_deploy import cli
 from faaskeeper_deploy.cost_model import (
     DAYS_PER_MONTH,
     Ensemble,
     Measured,
     Workload,
-    idle_polling_requests,
     monthly_cost,
     render_monthly,
     scaled,
@@ -58,7 +57,7 @@ def test_one_million_requests_a_day_against_three_t3_small() -> None:
     # 43,800 runs a month (one a minute for 730 h) * ($0.125e-6 + $0.2e-6)
     assert cost.heartbeats == pytest.approx(0.014235, rel=1e-6)
     # 2 queues * 5 pollers * 2,628,000 s / 20 s = 1,314,000 requests * $0.5e-6
-    assert idle_polling_requests(workload) == pytest.approx(1_314_000)
+    assert idle_polling_requests(workload.clients, workload.queue_channel) == pytest.approx(1_314_000)
     assert cost.idle_polling == pytest.approx(0.657, rel=1e-9)
     assert cost.serverless == pytest.approx(10.95 + 38.24896 + 0.014235 + 0.657, rel=1e-6)
     # 3 * $0.0208/h * 730 h, and 3 * 8 GB * $0.08
@@ -95,7 +94,7 @@ def test_queue_channel_clients_poll_and_sessions_are_pinged() -> None:
     cost = monthly_cost(workload, measured, Ensemble("t3.small"), Prices())
 
     # (10 function pollers + 4 clients) * 2,628,000 s / 20 s
-    assert idle_polling_requests(workload) == pytest.approx(14 * 131_400)
+    assert idle_polling_requests(workload.clients, workload.queue_channel) == pytest.approx(14 * 131_400)
     # 21,900 runs * 4 sessions * 2 requests * $0.5e-6
     assert cost.heartbeats == pytest.approx(0.0876, rel=1e-9)
     assert cost.reads == cost.writes == 0

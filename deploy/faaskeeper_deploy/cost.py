@@ -1,11 +1,11 @@
-"""``fk cost``: the billable requests and list-price cost of each operation, and of a month of a workload (AWS).
+"""``fk cost``: the billable requests and list-price cost of each operation, and of a month of a workload.
 
-Measures each operation on a deployment with its functions in the Lambda emulator
-(:func:`faaskeeper_aws.measure.measure_operations`), turns the counted requests into billable
-units and prices them (:mod:`faaskeeper_aws.pricing`), next to the upstream FaaSKeeper's write and
-read priced with the same table. The measurement creates and deletes nodes and takes over the
-deployment's event source mappings, so it runs only against an emulator (an endpoint override)
-unless ``--allow-real-aws`` is given. The AWS modules are imported only when the command runs.
+The provider of the deployment measures and prices (its :class:`~faaskeeper.api.cost.CostModel`,
+from :meth:`Provider.cost_model <faaskeeper.api.provider.Provider.cost_model>`): it runs each
+operation with the deployment's functions in this process, where its cloud is emulated, turns the
+counted requests into billable units and prices them from its table of list prices. The
+measurement creates and deletes nodes, so it runs only against an emulator unless
+``--allow-real-cloud`` is given; there only the client's requests are counted.
 
 With ``--requests-per-day`` it also prices a month of a described workload against a ZooKeeper
 ensemble of VMs, with the break-even point (:mod:`faaskeeper_deploy.cost_workload`).
@@ -15,24 +15,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 from pathlib import Path
 from typing import Any
 
+from faaskeeper.api.cost import CostModel, PriceTable
 from faaskeeper.exceptions import ConfigurationException, FaaSKeeperException
+from faaskeeper.metering import Key
+from faaskeeper.plugins.manager import get_provider
 from faaskeeper_deploy import cli
 from faaskeeper_deploy.cost_workload import add_workload_arguments
-
-#: Columns of the cost table: (heading, Units field).
-_UNIT_COLUMNS = (
-    ("DDB RRU", "dynamodb_rru"),
-    ("DDB WRU", "dynamodb_wru"),
-    ("S3 PUT", "s3_put"),
-    ("S3 GET", "s3_get"),
-    ("SQS req", "sqs_requests"),
-    ("Lambda", "lambda_requests"),
-    ("GB-s", "lambda_gb_seconds"),
-)
 
 
 def _number(value: float) -> str:
@@ -43,15 +34,13 @@ def _number(value: float) -> str:
     return f"{value:.4f}" if value < 1 else f"{value:.2f}"
 
 
-def cost_rows(requests: dict[str, dict[tuple[str, str], float]], prices: Any, memory_mb: int) -> list[dict[str, Any]]:
-    """One row per operation, then the upstream's write and read: units and costs."""
-    from faaskeeper_aws.pricing import UPSTREAM_READ, UPSTREAM_WRITE, billable_units
-
+def cost_rows(requests: dict[str, dict[Key, float]], prices: PriceTable, model: CostModel) -> list[dict[str, Any]]:
+    """One row per operation, then the model's reference rows (the upstream's write and read): units and costs."""
     rows: list[dict[str, Any]] = []
     for name, counted in requests.items():
-        rows.append({"operation": name, "requests": counted, "units": billable_units(counted, memory_mb=memory_mb)})
-    rows.append({"operation": "upstream write", "requests": None, "units": UPSTREAM_WRITE})
-    rows.append({"operation": "upstream read", "requests": None, "units": UPSTREAM_READ})
+        rows.append({"operation": name, "requests": counted, "units": model.units(counted)})
+    for name, units in model.references():
+        rows.append({"operation": name, "requests": None, "units": units})
     for row in rows:
         units = row["units"]
         row["usd_per_op"] = units.cost(prices, duration=False)
@@ -60,9 +49,9 @@ def cost_rows(requests: dict[str, dict[tuple[str, str], float]], prices: Any, me
     return rows
 
 
-def render(rows: list[dict[str, Any]]) -> str:
+def render(rows: list[dict[str, Any]], model: CostModel) -> str:
     """The requests per service of each measured operation, then the table of units and costs."""
-    lines = ["Requests per operation (client + functions + Lambda's SQS poller per batch), averaged:"]
+    lines = [model.requests_heading]
     width = max(len(r["operation"]) for r in rows)
     for row in rows:
         if row["requests"] is None:
@@ -72,7 +61,7 @@ def render(rows: list[dict[str, Any]]) -> str:
             by_service.setdefault(service, []).append(f"{operation} {_number(n)}")
         text = "; ".join(f"{s}: {', '.join(ops)}" for s, ops in sorted(by_service.items()))
         lines.append(f"  {row['operation']:<{width}}  {text}")
-    headings = ["operation", *(h for h, _ in _UNIT_COLUMNS), "$/op", "$/100k", "$/100k+dur"]
+    headings = ["operation", *(h for h, _ in model.columns), "$/op", "$/100k", "$/100k+dur"]
     table = [headings]
     for row in rows:
         units = row["units"]
@@ -80,7 +69,7 @@ def render(rows: list[dict[str, Any]]) -> str:
         table.append(
             [
                 row["operation"],
-                *(_number(getattr(units, field)) for _, field in _UNIT_COLUMNS),
+                *(_number(getattr(units, field)) for _, field in model.columns),
                 f"{row['usd_per_op']:.3g}",
                 f"{row['usd_per_100k']:.4f}",
                 "-" if with_duration is None else f"{with_duration:.4f}",
@@ -93,52 +82,45 @@ def render(rows: list[dict[str, Any]]) -> str:
         lines.append("  ".join([first, *(c.rjust(w) for c, w in zip(cells[1:], widths[1:], strict=True))]))
         if i == 0:
             lines.append("  ".join("-" * w for w in widths))
-    lines.append("")
-    lines.append(
-        "$/op and $/100k: requests only (Lambda requests, not duration); $/100k+dur adds Lambda GB-seconds "
-        "from the emulator's billed ms, which are not Lambda's. Upstream: 2 SQS FIFO, 3 DynamoDB writes + "
-        "1 read, 1 S3 PUT, 2 Lambda runs per write; 1 S3 GET per read; no poller requests."
-    )
+    for note in model.notes():
+        lines.append("")
+        lines.append(note)
     return "\n".join(lines)
 
 
-def _emulated(config: Any) -> bool:
-    endpoint = config.provider_section.get("endpoint-url")
-    return bool(endpoint or os.environ.get("AWS_ENDPOINT_URL"))
+def cost_model(config: Any) -> CostModel:
+    """The cost model of ``config``'s provider; ConfigurationException if it has none."""
+    model = get_provider(config.cloud_provider).cost_model(config)
+    if model is None:
+        raise ConfigurationException(f"fk cost: provider {config.cloud_provider!r} does not price its requests")
+    return model
 
 
 def cmd_cost(args: argparse.Namespace) -> int:
     config = cli._load_config(args)
-    if config.cloud_provider != "aws":
-        raise ConfigurationException(f"fk cost supports the aws provider only, not {config.cloud_provider!r}")
-    if not _emulated(config) and not args.allow_real_aws:
-        raise ConfigurationException(
-            "fk cost creates and deletes nodes and runs the functions in the Lambda emulator: point it at an "
-            "emulator (AWS_ENDPOINT_URL or the config's aws.endpoint-url), or pass --allow-real-aws"
-        )
-    from faaskeeper_aws.measure import measure_operations
-    from faaskeeper_aws.options import DeployOptions
-    from faaskeeper_aws.pricing import Prices
-
-    prices = Prices.load(args.prices) if args.prices else Prices()
-    memory = DeployOptions.from_config(config).memory
-    emulated = _emulated(config)
-    functions = "deployed" if emulated else "none"
-    measurement = measure_operations(config, repetitions=args.repetitions, size=args.size, functions=functions)
-    rows = cost_rows(measurement.requests, prices, memory)
+    model = cost_model(config)
+    emulated = model.emulated()
+    if not emulated and not args.allow_real_cloud:
+        raise ConfigurationException(model.real_cloud_refusal)
+    prices = model.prices(args.prices)
+    measurement = model.measure_operations(repetitions=args.repetitions, size=args.size)
+    rows = cost_rows(measurement.requests, prices, model)
     print(
         f"fk cost: {config.deployment_name!r}, {config.user_storage.value} storage, {config.client_channel.value} "
         f"channel; {measurement.repetitions} calls per operation, {measurement.size} B nodes; "
-        f"prices {prices.region} as of {prices.source_date}, Lambda arm64 {memory} MB\n"
+        f"{model.describe(prices)}\n"
     )
-    print(render(rows))
+    print(render(rows, model))
     if not emulated:
-        print("\nReal AWS: the functions ran on Lambda, so only the client's requests were counted.")
+        print(
+            f"\nReal {prices.cloud}: the functions ran on {model.functions_platform}, "
+            "so only the client's requests were counted."
+        )
     monthly: dict[str, Any] | None = None
     if args.requests_per_day is not None:
         from faaskeeper_deploy.cost_workload import workload_report
 
-        text, monthly = workload_report(args, config, measurement.requests, prices, memory, functions)
+        text, monthly = workload_report(args, model, measurement.requests, prices)
         print("\n" + text)
     if args.json:
         document = {
@@ -147,7 +129,7 @@ def cmd_cost(args: argparse.Namespace) -> int:
             "client_channel": config.client_channel.value,
             "repetitions": measurement.repetitions,
             "size": measurement.size,
-            "memory_mb": memory,
+            **model.settings(),
             "prices": prices.to_dict(),
             "operations": [
                 {
@@ -195,12 +177,14 @@ def add_cost_parser(commands: Any) -> None:
     """Add ``fk cost`` to the subcommands of ``fk``."""
     cost = commands.add_parser(
         "cost",
-        help="billable requests and list-price cost of each operation (aws)",
+        help="billable requests and list-price cost of each operation (aws, gcp)",
         description=(
             "Measure the billable requests of each operation (create, set_data, get_data, exists, "
-            "get_children, delete) on an AWS deployment whose functions run in the Lambda emulator, "
-            "and price them from public us-east-1 list prices, next to the upstream FaaSKeeper's write "
-            "and read. Creates and deletes nodes under /fk-cost-*; refuses real AWS unless --allow-real-aws."
+            "get_children, delete) on a deployment whose functions run in this process against the "
+            "cloud's emulators (AWS: the Lambda emulator on moto; GCP: functions-framework on the Firestore "
+            "and Pub/Sub emulators), and price them from the provider's table of public list prices "
+            "(on AWS next to the upstream FaaSKeeper's write and read). Creates and deletes nodes under "
+            "/fk-cost-*; refuses a real cloud unless --allow-real-cloud."
         ),
     )
     cost.add_argument("--config", metavar="CLIENT_CONFIG", required=True, help="client config of the deployment")
@@ -211,7 +195,11 @@ def add_cost_parser(commands: Any) -> None:
     cost.add_argument("--prices", metavar="FILE", help="JSON object of prices replacing the defaults")
     cost.add_argument("--json", metavar="OUT", help="write the requests, units and costs to this file")
     cost.add_argument(
-        "--allow-real-aws", action="store_true", help="measure even without an emulator endpoint (creates nodes)"
+        "--allow-real-cloud",
+        "--allow-real-aws",
+        dest="allow_real_cloud",
+        action="store_true",
+        help="measure even without an emulator (creates nodes; counts only the client's requests)",
     )
     add_workload_arguments(cost)
     cost.set_defaults(func=cmd_cost)

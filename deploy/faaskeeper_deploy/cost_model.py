@@ -1,57 +1,53 @@
 """The monthly cost of a described workload on FaaSKeeper, against a ZooKeeper ensemble of VMs.
 
-Arithmetic only: the billable units of one read, one write and one heartbeat run come from
-``fk cost``'s measurement (:mod:`faaskeeper_aws.measure` and :mod:`faaskeeper_deploy.cost_heartbeat`),
-the prices from :class:`faaskeeper_aws.pricing.Prices`. A month is AWS's 730 hours.
+Arithmetic only, for any provider: the billable units of one read, one write and one heartbeat
+run come from ``fk cost``'s measurement (the provider's :class:`~faaskeeper.api.cost.CostModel`),
+the prices and the billing rules that are not per request from its
+:class:`~faaskeeper.api.cost.PriceTable`. A month is 730 hours.
 
 FaaSKeeper's month is
 
 * reads: ``requests_per_day * read_share`` get_data calls a day;
 * writes: the rest, set_data calls;
-* heartbeats: one run of the heartbeat function per ``heartbeat_minutes`` (EventBridge's schedule),
-  each pinging every client's session: ``fixed + per_session * clients`` units per run;
-* idle polling: Lambda's SQS pollers long-poll the writer and distributor queues whether or not
-  anything arrives (:data:`POLLERS_PER_QUEUE` pollers, :data:`LONG_POLL_SECONDS` s polls: an
-  estimate), and with a queue client channel each client long-polls its own queue too.
+* heartbeats: one run of the heartbeat function per ``heartbeat_minutes`` (the platform's
+  schedule), each pinging every client's session: ``fixed + per_session * clients`` units per run;
+* at rest: what the deployment bills whatever the load (``PriceTable.idle_units``: on AWS the
+  long polls of Lambda's SQS pollers and of the clients' queues, on GCP the scheduler job).
 
-Storage (S3 and DynamoDB GB-months) and data transfer are left out: for coordination data they are
-cents. Lambda duration is left out of the totals too: the emulator's milliseconds are not Lambda's
+Storage and data transfer are left out: for coordination data they are cents. The functions'
+duration is left out of the totals too: an emulator's milliseconds are not the cloud's
 (``with_duration`` gives the figure including them).
 
-The ensemble's month is ``vms`` on-demand instances for 730 hours and a gp3 disk each. The
+The ensemble's month is ``vms`` on-demand instances for 730 hours and a disk each. The
 break-even point is the requests a day at which both months cost the same.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass, fields
+from collections.abc import Sequence
+from dataclasses import dataclass, fields, replace
+from typing import Any, TypeVar, cast
 
+from faaskeeper.api.cost import PriceTable, Units
 from faaskeeper.exceptions import ConfigurationException
-from faaskeeper_aws.pricing import Prices, Units
 
 HOURS_PER_MONTH = 730.0
 DAYS_PER_MONTH = HOURS_PER_MONTH / 24
 SECONDS_PER_MONTH = HOURS_PER_MONTH * 3600
-#: Lambda's pollers per SQS event source mapping at rest, and the seconds of each long poll.
-POLLERS_PER_QUEUE = 5
-LONG_POLL_SECONDS = 20
-#: The queues a deployment's functions are triggered by (writer, distributor).
-FUNCTION_QUEUES = 2
+
+U = TypeVar("U", bound=Units)
 
 
-def scaled(units: Units, factor: float) -> Units:
+def scaled(units: U, factor: float) -> U:
     """``units`` times ``factor``, field by field."""
-    return Units(**{f.name: getattr(units, f.name) * factor for f in fields(Units)})
+    data: Any = units
+    return cast(U, replace(data, **{f.name: getattr(data, f.name) * factor for f in fields(data)}))
 
 
-def total(parts: Iterable[Units]) -> Units:
-    """The sum of ``parts``, field by field."""
-    sums = dict.fromkeys((f.name for f in fields(Units)), 0.0)
-    for part in parts:
-        for name in sums:
-            sums[name] += getattr(part, name)
-    return Units(**sums)
+def total(parts: Sequence[U]) -> U:
+    """The sum of ``parts`` (at least one, all of one type), field by field."""
+    data: list[Any] = list(parts)
+    return cast(U, replace(data[0], **{f.name: sum(getattr(p, f.name) for p in data) for f in fields(data[0])}))
 
 
 @dataclass(frozen=True)
@@ -78,13 +74,13 @@ class Workload:
 
 @dataclass(frozen=True)
 class Ensemble:
-    """A ZooKeeper ensemble: ``vms`` instances of one type, each with a ``disk_gb`` gp3 volume."""
+    """A ZooKeeper ensemble: ``vms`` instances of one type, each with a ``disk_gb`` disk."""
 
     instance: str = "t3.small"
     vms: int = 3
     disk_gb: float = 8.0
 
-    def monthly(self, prices: Prices) -> tuple[float, float]:
+    def monthly(self, prices: PriceTable) -> tuple[float, float]:
         """USD a month of the instances, and of their disks."""
         if self.vms < 1:
             raise ConfigurationException(f"an ensemble needs at least 1 VM, got {self.vms}")
@@ -92,7 +88,7 @@ class Ensemble:
             raise ConfigurationException(f"disk size must be at least 0 GB, got {self.disk_gb:g}")
         return (
             self.vms * prices.vm_per_hour(self.instance) * HOURS_PER_MONTH,
-            self.vms * self.disk_gb * prices.ebs_gp3_per_gb_month,
+            self.vms * self.disk_gb * prices.disk_per_gb_month,
         )
 
 
@@ -113,6 +109,7 @@ class MonthlyCost:
     reads: float
     writes: float
     heartbeats: float
+    #: At rest, whatever the load (``PriceTable.idle_units``).
     idle_polling: float
     serverless: float
     with_duration: float
@@ -130,13 +127,7 @@ class MonthlyCost:
         return self.ensemble / self.serverless if self.serverless else float("inf")
 
 
-def idle_polling_requests(workload: Workload) -> float:
-    """SQS requests a month that happen whatever the load: the functions' and the clients' long polls."""
-    pollers = FUNCTION_QUEUES * POLLERS_PER_QUEUE + (workload.clients if workload.queue_channel else 0)
-    return pollers * SECONDS_PER_MONTH / LONG_POLL_SECONDS
-
-
-def monthly_cost(workload: Workload, measured: Measured, ensemble: Ensemble, prices: Prices) -> MonthlyCost:
+def monthly_cost(workload: Workload, measured: Measured, ensemble: Ensemble, prices: PriceTable) -> MonthlyCost:
     """The month of ``workload`` on FaaSKeeper (from ``measured`` units) and on ``ensemble``."""
     reads_per_month = workload.requests_per_day * workload.read_share * DAYS_PER_MONTH
     writes_per_month = workload.requests_per_day * (1 - workload.read_share) * DAYS_PER_MONTH
@@ -146,7 +137,7 @@ def monthly_cost(workload: Workload, measured: Measured, ensemble: Ensemble, pri
         "reads": scaled(measured.read, reads_per_month),
         "writes": scaled(measured.write, writes_per_month),
         "heartbeats": scaled(per_run, runs),
-        "idle_polling": Units(sqs_requests=idle_polling_requests(workload)),
+        "idle_polling": prices.idle_units(workload.clients, workload.queue_channel),
     }
     costs = {name: units.cost(prices, duration=False) for name, units in parts.items()}
     serverless = sum(costs.values())
@@ -174,7 +165,7 @@ def monthly_cost(workload: Workload, measured: Measured, ensemble: Ensemble, pri
     )
 
 
-def render_monthly(workload: Workload, ensemble: Ensemble, cost: MonthlyCost, prices: Prices) -> str:
+def render_monthly(workload: Workload, ensemble: Ensemble, cost: MonthlyCost, prices: PriceTable) -> str:
     """The workload, both months side by side, and the break-even point."""
     vm_hour = prices.vm_per_hour(ensemble.instance)
     channel = ", a queue channel each" if workload.queue_channel else ""
@@ -183,16 +174,16 @@ def render_monthly(workload: Workload, ensemble: Ensemble, cost: MonthlyCost, pr
         f"{1 - workload.read_share:.0%} writes (set_data) of {workload.node_size} B nodes; {workload.clients} "
         f"clients{channel}, a heartbeat run every {workload.heartbeat_minutes:g} min. A month is 730 h.",
         "",
-        f"  {'FaaSKeeper on AWS':<44}{'USD/month':>12}",
+        f"  {f'FaaSKeeper on {prices.cloud}':<44}{'USD/month':>12}",
         f"  {'reads':<44}{cost.reads:>12.2f}",
         f"  {'writes':<44}{cost.writes:>12.2f}",
         f"  {'heartbeats':<44}{cost.heartbeats:>12.2f}",
-        f"  {'idle SQS long polls (estimate)':<44}{cost.idle_polling:>12.2f}",
-        f"  {'total (Lambda requests, not duration)':<44}{cost.serverless:>12.2f}",
-        f"  {'total with emulator-measured Lambda duration':<44}{cost.with_duration:>12.2f}",
+        f"  {prices.idle_label:<44}{cost.idle_polling:>12.2f}",
+        f"  {prices.requests_total_label:<44}{cost.serverless:>12.2f}",
+        f"  {prices.duration_total_label:<44}{cost.with_duration:>12.2f}",
         "",
         f"  {f'ZooKeeper: {ensemble.vms} x {ensemble.instance} (${vm_hour:g}/h)':<44}{cost.vms:>12.2f}",
-        f"  {f'disks: {ensemble.vms} x {ensemble.disk_gb:g} GB gp3':<44}{cost.disks:>12.2f}",
+        f"  {f'disks: {ensemble.vms} x {ensemble.disk_gb:g} GB {prices.disk_kind}':<44}{cost.disks:>12.2f}",
         f"  {'total':<44}{cost.ensemble:>12.2f}",
         "",
     ]
@@ -212,7 +203,8 @@ def render_monthly(workload: Workload, ensemble: Ensemble, cost: MonthlyCost, pr
             f"average) at this read share; above it the ensemble is cheaper."
         )
     lines.append(
-        f"Prices: {prices.region} public list prices as of {prices.source_date}, copied by hand from the AWS "
-        "pricing pages (--json lists them): check them before relying on these figures; --prices FILE replaces any."
+        f"Prices: {prices.region} public list prices as of {prices.source_date}, copied by hand from the "
+        f"{prices.cloud} pricing pages (--json lists them): check them before relying on these figures; "
+        "--prices FILE replaces any."
     )
     return "\n".join(lines)

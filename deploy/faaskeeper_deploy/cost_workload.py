@@ -1,8 +1,8 @@
 """``fk cost --requests-per-day``: the arguments that describe a workload, and its monthly report.
 
 The units of a read (get_data) and a write (set_data) are those ``fk cost`` just measured; the
-heartbeat's are measured here (:mod:`faaskeeper_deploy.cost_heartbeat`); the arithmetic is
-:mod:`faaskeeper_deploy.cost_model`. The AWS modules are imported only when a report is made.
+heartbeat's are measured here by the provider's cost model; the arithmetic is
+:mod:`faaskeeper_deploy.cost_model`.
 """
 
 from __future__ import annotations
@@ -11,6 +11,9 @@ import argparse
 from collections.abc import Callable
 from dataclasses import asdict
 from typing import Any
+
+from faaskeeper.api.cost import CostModel, PriceTable
+from faaskeeper.metering import Key
 
 
 def _number(minimum: float, kind: Callable[[str], float] = float) -> Callable[[str], float]:
@@ -59,58 +62,56 @@ def add_workload_arguments(cost: Any) -> None:
         help="minutes between heartbeat runs (default: the deployment's schedule, its heartbeat-frequency "
         "rounded up to whole minutes)",
     )
-    group.add_argument("--vm", default="t3.small", metavar="TYPE", help="instance type of the ensemble (t3.small)")
+    group.add_argument(
+        "--vm", metavar="TYPE", help="instance type of the ensemble (default: t3.small on AWS, e2-small on GCP)"
+    )
     group.add_argument("--vms", type=_number(1, int), default=3, metavar="N", help="VMs of the ensemble (default: 3)")
-    group.add_argument("--disk-gb", type=_number(0), default=8.0, metavar="GB", help="gp3 disk of each VM (default: 8)")
+    group.add_argument(
+        "--disk-gb",
+        type=_number(0),
+        metavar="GB",
+        help="disk of each VM (default: 8 GB gp3 on AWS, 10 GB pd-balanced on GCP)",
+    )
 
 
 def workload_report(
-    args: argparse.Namespace,
-    config: Any,
-    requests: dict[str, dict[tuple[str, str], float]],
-    prices: Any,
-    memory_mb: int,
-    functions: str,
+    args: argparse.Namespace, model: CostModel, requests: dict[str, dict[Key, float]], prices: PriceTable
 ) -> tuple[str, dict[str, Any]]:
     """The text and the JSON of the monthly comparison that ``args`` describes."""
-    from faaskeeper_aws.options import DeployOptions
-    from faaskeeper_aws.pricing import billable_units
-    from faaskeeper_deploy.cost_heartbeat import measure_heartbeat
     from faaskeeper_deploy.cost_model import Ensemble, Measured, Workload, monthly_cost, render_monthly
 
-    heartbeat_minutes = args.heartbeat_minutes or DeployOptions.from_config(config).heartbeat_minutes
+    config = model.config
     workload = Workload(
         requests_per_day=args.requests_per_day,
         read_share=args.read_share,
         node_size=args.size,
         clients=args.clients,
-        heartbeat_minutes=heartbeat_minutes,
+        heartbeat_minutes=args.heartbeat_minutes or model.heartbeat_minutes(),
         queue_channel=config.client_channel.value != "tcp",
     )
-    ensemble = Ensemble(instance=args.vm, vms=args.vms, disk_gb=args.disk_gb)
+    ensemble = Ensemble(
+        instance=args.vm or model.default_vm,
+        vms=args.vms,
+        disk_gb=model.default_disk_gb if args.disk_gb is None else args.disk_gb,
+    )
     ensemble.monthly(prices)  # an unknown instance type fails before the heartbeat is measured
-    if functions == "none":
-        heartbeat = None
-        measured = Measured(
-            read=billable_units(requests["get_data"], memory_mb=memory_mb),
-            write=billable_units(requests["set_data"], memory_mb=memory_mb),
-            heartbeat_fixed=billable_units({}, memory_mb=memory_mb),
-            heartbeat_per_session=billable_units({}, memory_mb=memory_mb),
-        )
-    else:
-        heartbeat = measure_heartbeat(config, functions=functions)
-        measured = Measured(
-            read=billable_units(requests["get_data"], memory_mb=memory_mb),
-            write=billable_units(requests["set_data"], memory_mb=memory_mb),
-            heartbeat_fixed=billable_units(heartbeat.fixed, memory_mb=memory_mb),
-            heartbeat_per_session=billable_units(heartbeat.per_session, memory_mb=memory_mb),
-        )
+    heartbeat = model.measure_heartbeat()
+    none = model.units({})
+    measured = Measured(
+        read=model.units(requests["get_data"]),
+        write=model.units(requests["set_data"]),
+        heartbeat_fixed=none if heartbeat is None else model.units(heartbeat.fixed),
+        heartbeat_per_session=none if heartbeat is None else model.units(heartbeat.per_session),
+    )
     cost = monthly_cost(workload, measured, ensemble, prices)
     text = render_monthly(workload, ensemble, cost, prices)
     if heartbeat is not None:
         text = _heartbeat_line(heartbeat.fixed, heartbeat.per_session) + "\n\n" + text
     else:
-        text += "\nReal AWS: the heartbeat was not measured (its functions run on Lambda) and is left out."
+        text += (
+            f"\nReal {prices.cloud}: the heartbeat was not measured (its functions run on "
+            f"{model.functions_platform}) and is left out."
+        )
     document = {
         "workload": asdict(workload),
         "ensemble": asdict(ensemble),
@@ -127,7 +128,7 @@ def workload_report(
 
 def _heartbeat_line(fixed: dict[tuple[str, str], float], per_session: dict[tuple[str, str], float]) -> str:
     def listed(counts: dict[tuple[str, str], float]) -> str:
-        shown = [f"{s} {o} {n:g}" for (s, o), n in counts.items() if o != "Invoke.ms"]
+        shown = [f"{s} {o} {n:g}" for (s, o), n in counts.items() if o != "ms" and not o.endswith(".ms")]
         return ", ".join(shown) or "nothing"
 
     return f"Heartbeat run, measured: {listed(fixed)}; per session: {listed(per_session)}"

@@ -77,6 +77,7 @@ def test_prices_are_overridden_from_a_file(tmp_path: Path) -> None:
 def test_measured_costs_per_operation(
     stackless: Callable[..., Config], capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
+    from faaskeeper_aws.cost import AwsCostModel
     from faaskeeper_aws.measure import OPERATIONS, WRITES, measure_operations
     from faaskeeper_deploy.cost import cost_rows, render
 
@@ -94,8 +95,9 @@ def test_measured_costs_per_operation(
         counted = measurement.requests[write]
         assert counted[("lambda", "Invoke")] == 2, (write, counted)
         assert counted[("sqs", "SendMessage")] == 2, (write, counted)
-    rows = cost_rows(measurement.requests, Prices(), 512)
-    text = render(rows)
+    model = AwsCostModel(config, functions="local")
+    rows = cost_rows(measurement.requests, Prices(), model)
+    text = render(rows, model)
     print(text)
     assert [r["operation"] for r in rows] == [*OPERATIONS, "upstream write", "upstream read"]
     for line in ("create", "get_data", "upstream write", "upstream read", "$/100k"):
@@ -116,7 +118,7 @@ def test_fk_cost_refuses_real_aws(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
 
 
 def test_heartbeat_run_is_measured_per_session(stackless: Callable[..., Config]) -> None:
-    from faaskeeper_deploy.cost_heartbeat import measure_heartbeat
+    from faaskeeper_aws.measure_heartbeat import measure_heartbeat
 
     config = stackless(storage="persistent", channel="tcp", heartbeat=60, session_timeout=180)
     measured = measure_heartbeat(config, low=1, high=3, functions="local", settle=0)
@@ -130,7 +132,7 @@ def test_heartbeat_run_is_measured_per_session(stackless: Callable[..., Config])
 
 
 def test_queue_channel_heartbeat_pays_per_session(stackless: Callable[..., Config]) -> None:
-    from faaskeeper_deploy.cost_heartbeat import measure_heartbeat
+    from faaskeeper_aws.measure_heartbeat import measure_heartbeat
 
     config = stackless(storage="persistent", channel="sqs", heartbeat=60, session_timeout=180)
     measured = measure_heartbeat(config, low=1, high=2, functions="local", settle=0)
@@ -142,6 +144,7 @@ def test_queue_channel_heartbeat_pays_per_session(stackless: Callable[..., Confi
 def test_workload_report_prices_a_month_from_the_measurement(stackless: Callable[..., Config]) -> None:
     import argparse
 
+    from faaskeeper_aws.cost import AwsCostModel
     from faaskeeper_aws.measure import measure_operations
     from faaskeeper_deploy.cost_workload import workload_report
 
@@ -157,7 +160,8 @@ def test_workload_report_prices_a_month_from_the_measurement(stackless: Callable
         vms=3,
         disk_gb=8.0,
     )
-    text, document = workload_report(args, config, measurement.requests, Prices(), 512, "local")
+    model = AwsCostModel(config, functions="local")
+    text, document = workload_report(args, model, measurement.requests, Prices())
 
     monthly = document["monthly_usd"]
     read = billable_units(measurement.requests["get_data"]).cost(Prices(), duration=False)

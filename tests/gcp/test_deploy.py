@@ -206,10 +206,10 @@ def test_a_project_is_required(monkeypatch: pytest.MonkeyPatch) -> None:
         GcpSettings.from_config(Config.deserialize(raw))
 
 
-def test_deploy_without_a_functions_endpoint_explains(gcp: None) -> None:
+def test_deploy_to_a_project_needs_a_service_account(gcp: None) -> None:
     from faaskeeper.plugins.manager import get_provider
 
     raw = gcp_config().serialize()
     raw["gcp"] = {"project": PROJECT}
-    with pytest.raises(ConfigurationException, match=r"functions-endpoint.*not implemented"):
+    with pytest.raises(ConfigurationException, match=r"gcp\.service-account.*functions-endpoint"):
         get_provider("gcp").deploy(Config.deserialize(raw))

@@ -138,6 +138,8 @@ def test_requests_of_one_write_are_metered(running: Config) -> None:
         assert counted[("functions:writer", "invocations")] == 1
         assert counted[("functions:distributor", "invocations")] == 1
         assert counted[("pubsub", "messages")] == 2  # the request and the distributor's doorbell
+        assert counted[("pubsub", "deliveries")] == 2  # each pushed to its function
+        assert counted[("pubsub", "delivered bytes")] >= 2000  # at least 1000 B billed per push
         assert counted[("firestore", "writes")] >= 4
         assert counted[("firestore", "reads")] >= 4
     finally:

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from enum import StrEnum
-from typing import ClassVar, NotRequired, Protocol, TypedDict
+from typing import TYPE_CHECKING, ClassVar, NotRequired, Protocol, TypedDict
 
 from faaskeeper.api.channel import ChannelListener, ClientChannel
 from faaskeeper.api.queue import Queue
 from faaskeeper.api.storage import SystemStorage, UserStorage
 from faaskeeper.config import Config
+
+if TYPE_CHECKING:
+    from faaskeeper.api.cost import CostModel
 
 
 class Capability(StrEnum):
@@ -176,6 +179,10 @@ class Provider(ABC):
     @abstractmethod
     def remove(self, config: Config, *, reporter: Reporter = SILENT) -> None:
         """Delete the deployment and everything it holds."""
+
+    def cost_model(self, config: Config) -> CostModel | None:
+        """How ``fk cost`` measures and prices ``config``'s deployment; None if this provider is not priced."""
+        return None
 
     def status(self, config: Config, *, reporter: Reporter = SILENT) -> DeploymentStatus:
         """Resources, live sessions, node count and queue depths of a deployment."""

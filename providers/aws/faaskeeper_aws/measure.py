@@ -22,38 +22,24 @@ operations).
 
 from __future__ import annotations
 
-import uuid
-from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from contextlib import ExitStack
-from dataclasses import dataclass
 
-from faaskeeper.client import FaaSKeeperClient
 from faaskeeper.config import Config
-from faaskeeper.exceptions import FaaSKeeperException, ProviderException
+from faaskeeper.exceptions import ProviderException
+from faaskeeper.measure import OPERATIONS, WRITES, Measurement, measure_calls
 from faaskeeper.metering import Key, Meter, difference
 from faaskeeper_aws.lambda_host import LambdaEmulator
 from faaskeeper_aws.lambda_stack import deployed_functions, local_functions
 from faaskeeper_aws.metering import METER
 from faaskeeper_aws.settings import AwsSettings
 
-#: The operations measured, in the order they run (the creates make the nodes the deletes remove).
-OPERATIONS: tuple[str, ...] = ("create", "set_data", "get_data", "exists", "get_children", "delete")
-#: Operations sent through the writer and the distributor.
-WRITES = frozenset({"create", "set_data", "delete"})
+__all__ = ["IDLE_TIMEOUT", "OPERATIONS", "WRITES", "Measurement", "measure_operations"]
+
 #: Seconds to wait for the functions to finish a call's work.
 IDLE_TIMEOUT = 30.0
 #: Never: the heartbeat's schedule while measuring.
 _NO_HEARTBEAT = 1e9
-
-
-@dataclass(frozen=True)
-class Measurement:
-    """Per operation, the requests of one call, averaged over ``repetitions`` calls."""
-
-    repetitions: int
-    size: int
-    requests: dict[str, dict[Key, float]]
 
 
 def _emulator(config: Config, settings: AwsSettings, functions: str, meter: Meter) -> LambdaEmulator | None:
@@ -81,39 +67,20 @@ def measure_operations(
     settings = AwsSettings.from_config(config)
     poller = Meter()
     emulator = _emulator(config, settings, functions, poller)
-    base = f"/fk-cost-{uuid.uuid4().hex[:8]}"
-    data = bytes(size)
-    totals: dict[str, Counter[Key]] = {name: Counter() for name in OPERATIONS}
     with ExitStack() as running:
         if emulator is not None:
             running.enter_context(emulator)
-        client = running.enter_context(FaaSKeeperClient(config, timeout=timeout))
-        calls: dict[str, Callable[[int], object]] = {
-            "create": lambda i: client.create(f"{base}/n{i}", data),
-            "set_data": lambda i: client.set_data(f"{base}/n{i}", data),
-            "get_data": lambda i: client.get_data(f"{base}/n{i}"),
-            "exists": lambda i: client.exists(f"{base}/n{i}"),
-            "get_children": lambda i: client.get_children(base),
-            "delete": lambda i: client.delete(f"{base}/n{i}"),
-        }
-        client.create(base, b"")
-        try:
-            for name in OPERATIONS:
-                for i in range(repetitions):
-                    _idle(emulator)
-                    before, polled = METER.snapshot(), poller.snapshot()
-                    calls[name](i)
-                    _idle(emulator)
-                    totals[name].update(
-                        _billed(difference(METER.snapshot(), before), difference(poller.snapshot(), polled))
-                    )
-        finally:
-            _remove(client, base)
-    return Measurement(
-        repetitions=repetitions,
-        size=size,
-        requests={name: {key: n / repetitions for key, n in sorted(c.items())} for name, c in totals.items()},
-    )
+        return measure_calls(
+            config,
+            repetitions=repetitions,
+            size=size,
+            timeout=timeout,
+            idle=lambda: _idle(emulator),
+            mark=lambda: (METER.snapshot(), poller.snapshot()),
+            billed=lambda before: _billed(
+                difference(METER.snapshot(), before[0]), difference(poller.snapshot(), before[1])
+            ),
+        )
 
 
 def _idle(emulator: LambdaEmulator | None) -> None:
@@ -133,12 +100,3 @@ def _billed(requests: Mapping[Key, int], polled: Mapping[Key, int]) -> dict[Key,
     if deletes:
         out[("sqs", "DeleteMessageBatch")] = out.get(("sqs", "DeleteMessageBatch"), 0) + deletes
     return out
-
-
-def _remove(client: FaaSKeeperClient, base: str) -> None:
-    try:
-        for child in client.get_children(base):
-            client.delete(child.path)
-        client.delete(base)
-    except FaaSKeeperException:
-        pass  # best effort: the measurement's result (or error) matters more than its litter

@@ -43,13 +43,11 @@ Lambda (arm64, as the stack deploys the functions)
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field, fields, replace
-from pathlib import Path
-from typing import Any
+from dataclasses import dataclass, field
+from typing import ClassVar
 
-from faaskeeper.exceptions import ConfigurationException
+from faaskeeper.pricing import PriceTableMethods, UnitsMethods
 
 #: EC2 on-demand Linux list prices in us-east-1, USD per hour (as of ``Prices.source_date``).
 VM_HOURLY: dict[str, float] = {
@@ -71,10 +69,24 @@ VM_HOURLY: dict[str, float] = {
     "r5.large": 0.126,
 }
 
+#: A month is AWS's 730 hours.
+SECONDS_PER_MONTH = 730.0 * 3600
+#: Lambda's pollers per SQS event source mapping at rest, and the seconds of each long poll.
+POLLERS_PER_QUEUE = 5
+LONG_POLL_SECONDS = 20
+#: The queues a deployment's functions are triggered by (writer, distributor).
+FUNCTION_QUEUES = 2
+
 
 @dataclass(frozen=True)
-class Prices:
+class Prices(PriceTableMethods):
     """USD list prices, us-east-1, on-demand, first tier, in the units AWS publishes them."""
+
+    cloud: ClassVar[str] = "AWS"
+    disk_kind: ClassVar[str] = "gp3"
+    idle_label: ClassVar[str] = "idle SQS long polls (estimate)"
+    requests_total_label: ClassVar[str] = "total (Lambda requests, not duration)"
+    duration_total_label: ClassVar[str] = "total with emulator-measured Lambda duration"
 
     source_date: str = "2025-01-15"
     region: str = "us-east-1"
@@ -103,65 +115,30 @@ class Prices:
         "can add $0.05 per vCPU-hour of surplus credits); https://aws.amazon.com/ebs/pricing/"
     )
 
-    @staticmethod
-    def load(path: str | Path) -> Prices:
-        """The default prices with those given in the JSON object at ``path`` replacing them."""
-        try:
-            data: Any = json.loads(Path(path).read_text())
-        except OSError as err:
-            raise ConfigurationException(f"Cannot read price file {path}: {err.strerror}") from err
-        except json.JSONDecodeError as err:
-            raise ConfigurationException(f"Price file {path} is not valid JSON: {err}") from err
-        return Prices.from_dict(data)
+    @property
+    def disk_per_gb_month(self) -> float:
+        return self.ebs_gp3_per_gb_month
 
-    @staticmethod
-    def from_dict(data: Any) -> Prices:
-        if not isinstance(data, dict):
-            raise ConfigurationException("A price table must be a JSON object")
-        known = {f.name: f for f in fields(Prices)}
-        changes: dict[str, Any] = {}
-        for key, value in data.items():
-            name = str(key).replace("-", "_")
-            if name not in known:
-                raise ConfigurationException(f"Unknown price {key!r}; known: {', '.join(sorted(known))}")
-            if name == "vm_hourly":
-                value = {**Prices().vm_hourly, **_vm_prices(key, value)}
-            elif known[name].type == "str":
-                if not isinstance(value, str):
-                    raise ConfigurationException(f"Price field {key!r} must be a string, got {value!r}")
-            elif isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
-                raise ConfigurationException(f"Price {key!r} must be a non-negative number, got {value!r}")
-            changes[name] = value
-        return replace(Prices(), **changes)
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    def vm_per_hour(self, instance: str) -> float:
-        """The hourly price of an instance type; a ConfigurationException names the known ones."""
-        try:
-            return self.vm_hourly[instance]
-        except KeyError:
-            raise ConfigurationException(
-                f"No price for instance type {instance!r}; known: {', '.join(sorted(self.vm_hourly))} "
-                f'(add it with --prices: {{"vm_hourly": {{"{instance}": USD_PER_HOUR}}}})'
-            ) from None
+    def idle_units(self, clients: int, queue_channel: bool) -> Units:
+        """The SQS long polls of a month at rest (:func:`idle_polling_requests`)."""
+        return Units(sqs_requests=idle_polling_requests(clients, queue_channel))
 
 
-def _vm_prices(key: str, value: Any) -> dict[str, float]:
-    if not isinstance(value, dict):
-        raise ConfigurationException(f"Price field {key!r} must be an object of instance type to USD per hour")
-    for instance, price in value.items():
-        if isinstance(price, bool) or not isinstance(price, int | float) or price < 0:
-            raise ConfigurationException(
-                f"Price of instance type {instance!r} must be a non-negative number, got {price!r}"
-            )
-    return {str(k): float(v) for k, v in value.items()}
+def idle_polling_requests(clients: int, queue_channel: bool) -> float:
+    """SQS requests a month that happen whatever the load: the functions' and the clients' long polls.
+
+    Lambda's SQS pollers long-poll the writer and distributor queues whether or not anything
+    arrives (:data:`POLLERS_PER_QUEUE` pollers, :data:`LONG_POLL_SECONDS` s polls: an estimate);
+    with a queue client channel each client long-polls its own queue too."""
+    pollers = FUNCTION_QUEUES * POLLERS_PER_QUEUE + (clients if queue_channel else 0)
+    return pollers * SECONDS_PER_MONTH / LONG_POLL_SECONDS
 
 
 @dataclass(frozen=True)
-class Units:
+class Units(UnitsMethods):
     """Billable units of some requests (floats: they are often averages)."""
+
+    duration_cost: ClassVar[str] = "lambda_duration"
 
     dynamodb_rru: float = 0.0
     dynamodb_wru: float = 0.0
@@ -181,16 +158,6 @@ class Units:
             "lambda": self.lambda_requests * prices.lambda_per_million_requests / 1e6,
             "lambda_duration": self.lambda_gb_seconds * prices.lambda_per_gb_second,
         }
-
-    def cost(self, prices: Prices, *, duration: bool = True) -> float:
-        """USD of these units; without Lambda's duration charge if ``duration`` is false."""
-        costs = self.costs(prices)
-        if not duration:
-            costs.pop("lambda_duration")
-        return sum(costs.values())
-
-    def to_dict(self) -> dict[str, float]:
-        return asdict(self)
 
 
 #: The upstream FaaSKeeper's requests per operation (its paper's cost model, S3 user storage).

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from faaskeeper.api.cost import CostModel
 from faaskeeper.api.provider import SILENT, DeploymentStatus, Provider, Reporter
 from faaskeeper.config import Config
 from faaskeeper_aws.deployment import AwsDeployment
@@ -37,6 +38,11 @@ class AwsProvider(Provider):
         from faaskeeper_aws.deploy import remove_service
 
         remove_service(config, AwsSettings.from_config(config), progress=reporter.step)
+
+    def cost_model(self, config: Config) -> CostModel:
+        from faaskeeper_aws.cost import AwsCostModel
+
+        return AwsCostModel(config)
 
     def status(self, config: Config, *, reporter: Reporter = SILENT) -> DeploymentStatus:
         from faaskeeper_aws.deploy import service_status

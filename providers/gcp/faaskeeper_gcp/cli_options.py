@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from faaskeeper.plugins.options import DeployOption, number
+from faaskeeper.plugins.options import DeployOption, integer, number
 
 CLI_OPTIONS = [
     DeployOption(
@@ -13,6 +13,19 @@ CLI_OPTIONS = [
         "gcp.functions-endpoint",
         "http(s) URL where Pub/Sub pushes to the functions served by functions-framework",
         metavar="URL",
+    ),
+    DeployOption(
+        "region", "gcp.region", "region of the Cloud Functions and the scheduler job (us-east1)", metavar="REGION"
+    ),
+    DeployOption(
+        "service-account",
+        "gcp.service-account",
+        "service account the Cloud Functions run as and Pub/Sub pushes to them with (a real project)",
+        metavar="EMAIL",
+    ),
+    DeployOption("function-memory", "gcp.function-memory", "MiB of each Cloud Function (512)", integer, "MIB"),
+    DeployOption(
+        "function-timeout", "gcp.function-timeout", "seconds a Cloud Function may run (540)", integer, "SECONDS"
     ),
     DeployOption(
         "lock-max-hold",

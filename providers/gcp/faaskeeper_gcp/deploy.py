@@ -5,10 +5,10 @@ with a push subscription to the function (message ordering on, a dead-letter pol
 deadline longer than a function runs), and a dead-letter topic per function with a pull
 subscription that keeps what was dead-lettered; in Firestore, the document
 ``faaskeeper/<deployment>`` with the root node in system and user storage and the distributor's
-log. Push subscriptions deliver to ``gcp.functions-endpoint`` (functions-framework, e.g.
-:mod:`faaskeeper_gcp.function_host`). Creating the Cloud Functions themselves and a Cloud
-Scheduler job in a real project is not implemented: a config without ``functions-endpoint`` is
-refused with that explanation.
+log. Push subscriptions deliver to ``gcp.functions-endpoint`` where one is given
+(functions-framework, e.g. :mod:`faaskeeper_gcp.function_host`, against the emulators); without
+it, to the Cloud Functions deployed to the project with a Cloud Scheduler job for the heartbeat
+(:mod:`faaskeeper_gcp.cloud_deploy`).
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
+from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
 
@@ -23,7 +24,7 @@ from google.api_core import exceptions as google_errors
 
 from faaskeeper.api.provider import SILENT, Reporter
 from faaskeeper.config import Config
-from faaskeeper.exceptions import ConfigurationException
+from faaskeeper_gcp import cloud_deploy
 from faaskeeper_gcp.deployment import GcpDeployment
 from faaskeeper_gcp.errors import gcp_errors
 from faaskeeper_gcp.names import ACK_DEADLINE, FUNCTIONS
@@ -37,27 +38,29 @@ log = logging.getLogger("faaskeeper.gcp.deploy")
 MAX_DELIVERY_ATTEMPTS = 20
 
 
-def _require_endpoint(settings: GcpSettings) -> str:
-    if settings.functions_endpoint is None:
-        raise ConfigurationException(
-            "Config key 'gcp.functions-endpoint' is required: deploying Cloud Functions and a Cloud Scheduler job to "
-            "a real project is not implemented; serve the functions with functions-framework "
-            '(python -m faaskeeper_gcp.function_host CONFIG) and give its URL, e.g. "http://127.0.0.1:8080"'
-        )
-    return settings.functions_endpoint
-
-
 def _create(action: str, call: Any) -> None:
     with gcp_errors(action), contextlib.suppress(google_errors.AlreadyExists):
         call()
 
 
-def _push_config(endpoint: str, function: str) -> dict[str, str]:
-    return {"push_endpoint": f"{endpoint}/{function}"}
+def _push_configs(config: Config, settings: GcpSettings, reporter: Reporter) -> Mapping[str, Mapping[str, object]]:
+    """Where each function's push subscription delivers: under the functions endpoint, or to the
+    Cloud Functions deployed now (``config`` is what they read)."""
+    if settings.functions_endpoint is not None:
+        return {function: {"push_endpoint": f"{settings.functions_endpoint}/{function}"} for function in FUNCTIONS}
+    return cloud_deploy.deploy_functions(cloud_deploy.connect(config, settings), config, settings, reporter=reporter)
 
 
-def create_pubsub(settings: GcpSettings) -> None:
-    endpoint = _require_endpoint(settings)
+def _point(settings: GcpSettings, push: Mapping[str, Mapping[str, object]]) -> None:
+    subscriber = settings.subscriber()
+    for function in FUNCTIONS:
+        name = f"projects/{settings.project}/subscriptions/{settings.names.push_subscription(function)}"
+        with gcp_errors(f"update subscription {name}"):
+            subscriber.modify_push_config(request={"subscription": name, "push_config": push[function]})
+
+
+def create_pubsub(settings: GcpSettings, push: Mapping[str, Mapping[str, object]]) -> None:
+    """The topics and subscriptions; existing push subscriptions are pointed at ``push`` again."""
     names, project = settings.names, settings.project
     publisher, subscriber = settings.publisher(), settings.subscriber()
     for topic in names.topics:
@@ -72,13 +75,14 @@ def create_pubsub(settings: GcpSettings) -> None:
         request = {
             "name": f"projects/{project}/subscriptions/{names.push_subscription(function)}",
             "topic": f"projects/{project}/topics/{names.topic(function)}",
-            "push_config": _push_config(endpoint, function),
+            "push_config": push[function],
             "enable_message_ordering": True,
             "ack_deadline_seconds": ACK_DEADLINE,
             "dead_letter_policy": {"dead_letter_topic": dead_topic, "max_delivery_attempts": MAX_DELIVERY_ATTEMPTS},
             "retry_policy": {"minimum_backoff": timedelta(seconds=0.1), "maximum_backoff": timedelta(seconds=10)},
         }
         _create(f"create subscription {request['name']}", lambda r=request: subscriber.create_subscription(request=r))
+    _point(settings, push)
 
 
 def create_firestore(deployment: GcpDeployment) -> None:
@@ -96,38 +100,43 @@ def create_firestore(deployment: GcpDeployment) -> None:
 def deploy_service(
     config: Config, settings: GcpSettings, *, clean: bool = False, reporter: Reporter = SILENT
 ) -> Config:
-    _require_endpoint(settings)
+    if settings.functions_endpoint is None:
+        cloud_deploy.connect(config, settings)  # a config that cannot be deployed fails before anything changes
     if clean:
         remove_service(config, settings, reporter=reporter)
+    out = config.serialize()
+    out.update({"user-storage": "key-value", "worker-queue": "pubsub", "distributor-queue": "pubsub"})
+    deployed = Config.deserialize(out)
+    push = _push_configs(deployed, settings, reporter)
     reporter.step(f"creating the Pub/Sub topics and subscriptions of {settings.names.deployment!r}")
-    create_pubsub(settings)
+    create_pubsub(settings, push)
+    if settings.functions_endpoint is None:
+        cloud_deploy.deploy_schedule(cloud_deploy.connect(config, settings), settings, reporter=reporter)
     reporter.step("creating the Firestore documents: the root node, the distributor's log")
     deployment = GcpDeployment(config, settings)
     try:
         create_firestore(deployment)
     finally:
         deployment.close()
-    out = config.serialize()
-    out.update({"user-storage": "key-value", "worker-queue": "pubsub", "distributor-queue": "pubsub"})
-    return Config.deserialize(out)
+    return deployed
 
 
 def deploy_functions(config: Config, settings: GcpSettings, *, reporter: Reporter = SILENT) -> None:
-    """Point the push subscriptions at the functions served at ``gcp.functions-endpoint`` now."""
-    endpoint = _require_endpoint(settings)
-    reporter.step(f"pointing the push subscriptions at {endpoint}")
-    subscriber = settings.subscriber()
-    for function in FUNCTIONS:
-        name = f"projects/{settings.project}/subscriptions/{settings.names.push_subscription(function)}"
-        with gcp_errors(f"update subscription {name}"):
-            subscriber.modify_push_config(
-                request={"subscription": name, "push_config": _push_config(endpoint, function)}
-            )
+    """Point the push subscriptions at the functions at ``gcp.functions-endpoint`` now, or deploy the
+    current code to the project's Cloud Functions (and its schedule) and point them there."""
+    if settings.functions_endpoint is not None:
+        reporter.step(f"pointing the push subscriptions at {settings.functions_endpoint}")
+    _point(settings, _push_configs(config, settings, reporter))
+    if settings.functions_endpoint is None:
+        cloud_deploy.deploy_schedule(cloud_deploy.connect(config, settings), settings, reporter=reporter)
 
 
 def remove_service(config: Config, settings: GcpSettings, *, reporter: Reporter = SILENT) -> None:
-    """Delete the subscriptions, topics and Firestore documents of the deployment (none is an error)."""
+    """Delete the scheduler job and Cloud Functions (in a real project), the subscriptions, topics and
+    Firestore documents of the deployment (none is an error)."""
     names, project = settings.names, settings.project
+    if settings.functions_endpoint is None:
+        cloud_deploy.remove(cloud_deploy.connect(config, settings, deploying=False), settings, reporter=reporter)
     reporter.step(f"deleting the Pub/Sub subscriptions and topics of {names.deployment!r}")
     subscriber, publisher = settings.subscriber(), settings.publisher()
     for subscription in names.subscriptions:

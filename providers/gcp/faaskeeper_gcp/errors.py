@@ -26,6 +26,7 @@ def gcp_errors(action: str) -> Iterator[None]:
         raise ProviderException(f"GCP {action} failed: {type(err).__name__}: {err}") from err
     except auth_errors.GoogleAuthError as err:
         raise ProviderException(
-            f"GCP {action} failed: no credentials ({err}); set FIRESTORE_EMULATOR_HOST and PUBSUB_EMULATOR_HOST "
-            "to use the emulators"
+            f"GCP {action} failed: no credentials ({err}); for a project run `gcloud auth application-default "
+            "login` (or set GOOGLE_APPLICATION_CREDENTIALS); for the emulators set FIRESTORE_EMULATOR_HOST and "
+            "PUBSUB_EMULATOR_HOST"
         ) from err

@@ -18,10 +18,13 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import socket
 import sys
 import threading
+import time
 import urllib.parse
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -46,18 +49,54 @@ SOURCE = Path(__file__).with_name("main.py")
 WsgiApp = Any
 
 
+class _Activity:
+    """The invocations in progress, and when the last one began or ended."""
+
+    def __init__(self) -> None:
+        self._running = 0
+        self._changed = time.monotonic()
+        self._condition = threading.Condition()
+
+    @contextmanager
+    def invocation(self) -> Iterator[None]:
+        with self._condition:
+            self._running += 1
+            self._changed = time.monotonic()
+        try:
+            yield
+        finally:
+            with self._condition:
+                self._running -= 1
+                self._changed = time.monotonic()
+                self._condition.notify_all()
+
+    def wait_idle(self, timeout: float, quiet: float) -> bool:
+        """True once no invocation has run for ``quiet`` seconds; False after ``timeout``."""
+        deadline = time.monotonic() + timeout
+        with self._condition:
+            while True:
+                now = time.monotonic()
+                if self._running == 0 and now - self._changed >= quiet:
+                    return True
+                if now >= deadline:
+                    return False
+                wait = deadline - now if self._running else min(deadline - now, self._changed + quiet - now)
+                self._condition.wait(max(0.001, wait))
+
+
 class _WithEnvironment:
     """A WSGI app run with a function's configured environment."""
 
-    def __init__(self, app: WsgiApp, variables: dict[str, str]) -> None:
+    def __init__(self, app: WsgiApp, variables: dict[str, str], activity: _Activity) -> None:
         self._app = app
         self._variables = variables
+        self._activity = activity
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
         # Mounted at /<function>, the function's own app sees the rest of the path, which is empty.
         environ["PATH_INFO"] = environ.get("PATH_INFO") or "/"
         try:
-            with function_environment(self._variables):
+            with self._activity.invocation(), function_environment(self._variables):
                 return list(self._app(environ, start_response))
         except FunctionCrash as crash:
             # An instance that dies mid-request: the platform answers 500 and Pub/Sub redelivers.
@@ -85,6 +124,17 @@ def endpoint_address(endpoint: str) -> tuple[str, int]:
     return parsed.hostname, parsed.port
 
 
+def endpoint_in_use(endpoint: str) -> bool:
+    """Whether something already listens at ``endpoint`` (another function host)."""
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(endpoint_address(endpoint))
+        except OSError:
+            return True
+    return False
+
+
 class FunctionServer(FunctionHost):
     """The functions of the deployment ``config`` names, at its ``gcp.functions-endpoint``."""
 
@@ -94,12 +144,14 @@ class FunctionServer(FunctionHost):
             raise ConfigurationException("Config key 'gcp.functions-endpoint' is required to serve the functions here")
         self._host, self._port = endpoint_address(self._settings.functions_endpoint)
         variables = {ENV_CONFIG: json.dumps(config.serialize())}
+        self._activity = _Activity()
         apps: dict[str, Any] = {
             f"/{name}": _WithEnvironment(
                 functions_framework.create_app(  # type: ignore[no-untyped-call]
                     target=name, source=str(SOURCE), signature_type="cloudevent"
                 ),
                 variables,
+                self._activity,
             )
             for name in FUNCTIONS
         }
@@ -132,6 +184,11 @@ class FunctionServer(FunctionHost):
         self._thread.start()
         if self._ticks is not None:
             self._ticks.start()
+
+    def wait_idle(self, timeout: float = 30.0, quiet: float = 0.3) -> bool:
+        """Wait until no function has run for ``quiet`` seconds (Pub/Sub pushes what a function
+        published within milliseconds here); False after ``timeout``."""
+        return self._activity.wait_idle(timeout, quiet)
 
     def wake(self) -> None:
         """Nothing to do: Pub/Sub pushes each message as it arrives."""

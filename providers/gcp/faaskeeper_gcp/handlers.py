@@ -7,18 +7,20 @@ builds the deployment's parts once from ``FK_CONFIG`` (the client config as JSON
 config so that one local host can serve several deployments. A function that returns
 acknowledges the message; one that raises makes functions-framework answer 500, and Pub/Sub
 redelivers (after the subscription's ``max_delivery_attempts``, into its dead-letter topic).
-Every invocation is counted in :data:`faaskeeper_gcp.metering.METER`.
+Every invocation, and the push that delivered it, is counted in :data:`faaskeeper_gcp.metering.METER`.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TypeVar
 
+import functions_framework
 from cloudevents.http import CloudEvent
 
 from faaskeeper.config import Config
@@ -26,11 +28,14 @@ from faaskeeper.exceptions import ConfigurationException
 from faaskeeper.protocol.environment import getenv
 from faaskeeper.protocol.settings import FaultHook
 from faaskeeper_gcp.functions import Functions
-from faaskeeper_gcp.metering import METER
+from faaskeeper_gcp.metering import METER, count_delivery
 from faaskeeper_gcp.names import ENV_CONFIG
 
 log = logging.getLogger("faaskeeper.gcp.handlers")
-logging.getLogger("faaskeeper").setLevel(logging.INFO)
+if os.environ.get("K_SERVICE"):
+    # On Cloud Functions (Cloud Run sets K_SERVICE) FaaSKeeper's functions log at INFO. Imported
+    # anywhere else (the local function host, fk cost, fk bench), the host process keeps its level.
+    logging.getLogger("faaskeeper").setLevel(logging.INFO)
 
 T = TypeVar("T")
 
@@ -59,7 +64,8 @@ def functions() -> Functions:
         return built
 
 
-def _metered(name: str, call: Callable[[], T]) -> T:
+def _metered(name: str, cloud_event: CloudEvent, call: Callable[[], T]) -> T:
+    count_delivery(cloud_event.data)
     started = time.monotonic()
     try:
         return call()
@@ -71,16 +77,21 @@ def _metered(name: str, call: Callable[[], T]) -> T:
             METER.add(service, "ms", billed)
 
 
+# Registered as CloudEvent functions whatever the platform's signature type: on Cloud Functions
+# they have no trigger of their own (an HTTP function), and functions-framework converts the raw
+# Pub/Sub pushes it receives into CloudEvents, as it does under the local host.
+@functions_framework.cloud_event
 def writer(cloud_event: CloudEvent) -> None:
-    _metered("writer", lambda: functions().on_writer(cloud_event.data))
+    _metered("writer", cloud_event, lambda: functions().on_writer(cloud_event.data))
 
 
+@functions_framework.cloud_event
 def distributor(cloud_event: CloudEvent) -> None:
-    _metered("distributor", lambda: functions().on_distributor(cloud_event.data))
+    _metered("distributor", cloud_event, lambda: functions().on_distributor(cloud_event.data))
 
 
-def heartbeat(cloud_event: CloudEvent) -> dict[str, Any]:
-    report = _metered("heartbeat", lambda: functions().on_heartbeat())
+@functions_framework.cloud_event
+def heartbeat(cloud_event: CloudEvent) -> None:
+    report = _metered("heartbeat", cloud_event, lambda: functions().on_heartbeat())
     if report.expired:
         log.info("expired sessions: %s", ", ".join(report.expired))
-    return {"alive": len(report.alive), "silent": report.silent, "expired": report.expired}

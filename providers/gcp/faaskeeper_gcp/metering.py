@@ -10,6 +10,9 @@ the process-wide :data:`METER`, keyed ``(service, unit)`` by what Google bills:
 * ``("firestore", "requests")``: RPCs, which are not billed but show round trips;
 * ``("pubsub", "messages")`` and ``("pubsub", "bytes")``: published messages and their billed
   size (data plus attributes, at least 1000 bytes per publish request);
+* ``("pubsub", "deliveries")`` and ``("pubsub", "delivered bytes")``: messages pushed to a
+  function and their billed size (delivery is billed as throughput too, at least 1000 bytes per
+  push request), counted by the function entry points;
 * ``("functions", "invocations")`` and ``("functions", "ms")``, and per function
   ``("functions:<name>", ...)``: counted by the function entry points.
 
@@ -19,7 +22,10 @@ Function handlers can take ``METER.snapshot()`` before and after an invocation a
 
 from __future__ import annotations
 
+import base64
+import binascii
 from collections.abc import Mapping
+from typing import Any
 
 from faaskeeper.metering import Meter
 
@@ -35,3 +41,19 @@ def count_publish(data: bytes, attributes: Mapping[str, str], meter: Meter = MET
     size = len(data) + sum(len(k) + len(v) for k, v in attributes.items())
     meter.add("pubsub", "messages")
     meter.add("pubsub", "bytes", max(PUBSUB_MIN_BYTES, size))
+
+
+def count_delivery(event_data: Any, meter: Meter = METER) -> None:
+    """A Pub/Sub message pushed to a function (the ``data`` of its CloudEvent)."""
+    message = event_data.get("message") if isinstance(event_data, dict) else None
+    size = 0
+    if isinstance(message, dict):
+        try:
+            size += len(base64.b64decode(str(message.get("data") or "")))
+        except (binascii.Error, ValueError):
+            size += len(str(message.get("data")))
+        attributes = message.get("attributes")
+        if isinstance(attributes, dict):
+            size += sum(len(str(k)) + len(str(v)) for k, v in attributes.items())
+    meter.add("pubsub", "deliveries")
+    meter.add("pubsub", "delivered bytes", max(PUBSUB_MIN_BYTES, size))

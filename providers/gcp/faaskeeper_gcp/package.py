@@ -24,8 +24,22 @@ PACKAGES = ("faaskeeper", "faaskeeper_gcp")
 DISTRIBUTIONS = ("faaskeeper-gcp", "faaskeeper")
 #: Directory names left out anywhere in a package: caches, and test code the functions never import.
 EXCLUDED_DIRS = frozenset({"__pycache__", "tests", "testing"})
-#: The deploy, test and local-hosting modules, which the functions never import.
-EXCLUDED_FILES = frozenset({"faaskeeper_gcp/deploy.py", "faaskeeper_gcp/function_host.py", "faaskeeper_gcp/package.py"})
+#: The deploy, cost, test and local-hosting modules, which the functions never import.
+EXCLUDED_FILES = frozenset(
+    f"faaskeeper_gcp/{name}.py"
+    for name in (
+        "cloud_apis",
+        "cloud_deploy",
+        "cloud_functions",
+        "cost",
+        "deploy",
+        "function_host",
+        "measure",
+        "package",
+        "pricing",
+        "scheduler",
+    )
+)
 EPOCH = (1980, 1, 1, 0, 0, 0)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from faaskeeper.api.cost import CostModel
 from faaskeeper.api.provider import SILENT, Capability, DeploymentStatus, Provider, Reporter
 from faaskeeper.config import Config
 from faaskeeper_gcp.settings import GcpSettings
@@ -57,6 +58,11 @@ class GcpProvider(Provider):
             remove_service(config, settings, reporter=reporter)
         finally:
             settings.close()
+
+    def cost_model(self, config: Config) -> CostModel:
+        from faaskeeper_gcp.cost import GcpCostModel
+
+        return GcpCostModel(config)
 
     def status(self, config: Config, *, reporter: Reporter = SILENT) -> DeploymentStatus:
         from faaskeeper_gcp.status import service_status

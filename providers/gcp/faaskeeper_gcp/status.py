@@ -1,5 +1,6 @@
-"""``fk status`` on GCP: the deployment's topics, subscriptions and Firestore document, live
-sessions, nodes, watches and the distributor's backlog."""
+"""``fk status`` on GCP: the deployment's topics, subscriptions and Firestore document (in a real
+project also its Cloud Functions and scheduler job), live sessions, nodes, watches and the
+distributor's backlog."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from google.api_core import exceptions as google_errors
 
 from faaskeeper.api.provider import SILENT, DeploymentStatus, Reporter, ResourceStatus
 from faaskeeper.config import Config
+from faaskeeper_gcp import cloud_deploy
 from faaskeeper_gcp.deployment import GcpDeployment
 from faaskeeper_gcp.errors import gcp_errors
 from faaskeeper_gcp.settings import GcpSettings
@@ -40,6 +42,13 @@ def pubsub_resources(settings: GcpSettings) -> list[ResourceStatus]:
     return found
 
 
+def cloud_resources(config: Config, settings: GcpSettings) -> list[ResourceStatus]:
+    """The Cloud Functions and the scheduler job of a deployment to a real project (none against the emulators)."""
+    if settings.functions_endpoint is not None:
+        return []
+    return cloud_deploy.resources(cloud_deploy.connect(config, settings, deploying=False), settings)
+
+
 def service_status(config: Config, settings: GcpSettings, *, reporter: Reporter = SILENT) -> DeploymentStatus:
     reporter.step(f"reading the Firestore document and Pub/Sub resources of {settings.names.deployment!r}")
     deployment = GcpDeployment(config, settings)
@@ -47,7 +56,8 @@ def service_status(config: Config, settings: GcpSettings, *, reporter: Reporter 
         root = deployment.documents.root
         document = ResourceStatus(kind="Firestore document", name=root.path, state="present")
         if not deployment.documents.get(root, "read the deployment").exists:
-            topics = [r for r in pubsub_resources(settings) if r["state"] != "missing"]
+            found = [*pubsub_resources(settings), *cloud_resources(config, settings)]
+            topics = [r for r in found if r["state"] != "missing"]
             status: DeploymentStatus = {"provider": "gcp", "deployed": False, "deployment": settings.names.deployment}
             if topics:  # a deployment half removed, or half made
                 status["resources"] = topics
@@ -58,7 +68,7 @@ def service_status(config: Config, settings: GcpSettings, *, reporter: Reporter 
             "provider": "gcp",
             "deployed": True,
             "deployment": settings.names.deployment,
-            "resources": [*pubsub_resources(settings), document],
+            "resources": [*pubsub_resources(settings), *cloud_resources(config, settings), document],
             "nodes": storage.count_nodes(),
             "sessions": len(storage.list_sessions()),
             "watches": storage.count_watches(),

@@ -12,31 +12,24 @@ from __future__ import annotations
 import dataclasses
 import time
 from collections import Counter
-from contextlib import ExitStack
-from dataclasses import dataclass
 
-from faaskeeper.client import FaaSKeeperClient
 from faaskeeper.config import Config
 from faaskeeper.exceptions import ProviderException
+from faaskeeper.measure import HeartbeatMeasurement, measure_sessions
 from faaskeeper.metering import Key, Meter, difference
 from faaskeeper_aws.lambda_host import LambdaEmulator, ScheduledTrigger
 from faaskeeper_aws.lambda_stack import deployed_functions, local_functions
 from faaskeeper_aws.metering import METER
 from faaskeeper_aws.settings import AwsSettings
-from faaskeeper_deploy.bench_emulated import SETTLE_SECONDS
+
+__all__ = ["SETTLE_SECONDS", "HeartbeatMeasurement", "measure_heartbeat"]
 
 #: Never: the heartbeat's own schedule while measuring (it is invoked by hand instead).
 _NO_SCHEDULE = 1e9
 IDLE_TIMEOUT = 30.0
-
-
-@dataclass(frozen=True)
-class HeartbeatMeasurement:
-    """Requests of one heartbeat run: those of any run, and those of each session it pings."""
-
-    fixed: dict[Key, float]
-    per_session: dict[Key, float]
-    sessions: tuple[int, int]
+#: Longer than the emulator's long polls (1 s) and the request that makes one: a stopped
+#: emulator's pollers finish the long poll they are in and drop what it returns.
+SETTLE_SECONDS = 2.0
 
 
 def _emulator(config: Config, settings: AwsSettings, functions: str, meter: Meter) -> LambdaEmulator:
@@ -93,21 +86,7 @@ def measure_heartbeat(
     if not emulator.schedules:
         raise ProviderException(f"Deployment {config.deployment_name!r} has no heartbeat schedule to measure")
     trigger = emulator.schedules[0]
-    counts: dict[int, Counter[Key]] = {}
-    with ExitStack() as running:
-        running.enter_context(emulator)
-        opened = 0
-        for sessions in (low, high):
-            while opened < sessions:
-                running.enter_context(FaaSKeeperClient(config, timeout=timeout))
-                opened += 1
-            counts[sessions] = _run_once(emulator, trigger, poller)
-    span = high - low
-    keys = set(counts[low]) | set(counts[high])
-    per_session = {k: max(0.0, (counts[high][k] - counts[low][k]) / span) for k in sorted(keys)}
-    fixed = {k: max(0.0, counts[low][k] - low * per_session[k]) for k in sorted(keys)}
-    return HeartbeatMeasurement(
-        fixed={k: n for k, n in fixed.items() if n},
-        per_session={k: n for k, n in per_session.items() if n},
-        sessions=(low, high),
-    )
+    with emulator:
+        return measure_sessions(
+            config, lambda: _run_once(emulator, trigger, poller), low=low, high=high, timeout=timeout
+        )
