@@ -5,10 +5,11 @@ with a push subscription to the function (message ordering on, a dead-letter pol
 deadline longer than a function runs), and a dead-letter topic per function with a pull
 subscription that keeps what was dead-lettered; in Firestore, the document
 ``faaskeeper/<deployment>`` with the root node in system and user storage and the distributor's
-log. Push subscriptions deliver to ``gcp.functions-endpoint`` (functions-framework, e.g.
-:mod:`faaskeeper_gcp.function_host`). Creating the Cloud Functions themselves and a Cloud
-Scheduler job in a real project is not implemented: a config without ``functions-endpoint`` is
-refused with that explanation.
+log. Clients with ``client-channel: pubsub`` add their own inboxes
+(:mod:`faaskeeper_gcp.client_inboxes`), which remove deletes too. Push subscriptions deliver to
+``gcp.functions-endpoint`` (functions-framework, e.g. :mod:`faaskeeper_gcp.function_host`).
+Creating the Cloud Functions themselves and a Cloud Scheduler job in a real project is not
+implemented: a config without ``functions-endpoint`` is refused with that explanation.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from google.api_core import exceptions as google_errors
 from faaskeeper.api.provider import SILENT, Reporter
 from faaskeeper.config import Config
 from faaskeeper.exceptions import ConfigurationException
+from faaskeeper_gcp.client_inboxes import delete_all_inboxes
 from faaskeeper_gcp.deployment import GcpDeployment
 from faaskeeper_gcp.errors import gcp_errors
 from faaskeeper_gcp.names import ACK_DEADLINE, FUNCTIONS
@@ -126,9 +128,11 @@ def deploy_functions(config: Config, settings: GcpSettings, *, reporter: Reporte
 
 
 def remove_service(config: Config, settings: GcpSettings, *, reporter: Reporter = SILENT) -> None:
-    """Delete the subscriptions, topics and Firestore documents of the deployment (none is an error)."""
+    """Delete the subscriptions, topics (the clients' inboxes too) and Firestore documents of the
+    deployment (none is an error)."""
     names, project = settings.names, settings.project
     reporter.step(f"deleting the Pub/Sub subscriptions and topics of {names.deployment!r}")
+    delete_all_inboxes(settings)
     subscriber, publisher = settings.subscriber(), settings.publisher()
     for subscription in names.subscriptions:
         with gcp_errors(f"delete subscription {subscription}"), contextlib.suppress(google_errors.NotFound):

@@ -10,6 +10,9 @@ the process-wide :data:`METER`, keyed ``(service, unit)`` by what Google bills:
 * ``("firestore", "requests")``: RPCs, which are not billed but show round trips;
 * ``("pubsub", "messages")`` and ``("pubsub", "bytes")``: published messages and their billed
   size (data plus attributes, at least 1000 bytes per publish request);
+* ``("pubsub", "pulled")`` and ``("pubsub", "pulled bytes")``: messages pulled from a
+  subscription of the client channel (a client's inbox, a function's answers), with their
+  billed size counted as for a publish;
 * ``("functions", "invocations")`` and ``("functions", "ms")``, and per function
   ``("functions:<name>", ...)``: counted by the function entry points.
 
@@ -31,7 +34,15 @@ PUBSUB_MIN_BYTES = 1000
 METER = Meter()
 
 
+def billed_size(data: bytes, attributes: Mapping[str, str]) -> int:
+    return max(PUBSUB_MIN_BYTES, len(data) + sum(len(k) + len(v) for k, v in attributes.items()))
+
+
 def count_publish(data: bytes, attributes: Mapping[str, str], meter: Meter = METER) -> None:
-    size = len(data) + sum(len(k) + len(v) for k, v in attributes.items())
     meter.add("pubsub", "messages")
-    meter.add("pubsub", "bytes", max(PUBSUB_MIN_BYTES, size))
+    meter.add("pubsub", "bytes", billed_size(data, attributes))
+
+
+def count_pull(data: bytes, attributes: Mapping[str, str], meter: Meter = METER) -> None:
+    meter.add("pubsub", "pulled")
+    meter.add("pubsub", "pulled bytes", billed_size(data, attributes))

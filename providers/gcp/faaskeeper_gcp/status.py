@@ -1,5 +1,5 @@
-"""``fk status`` on GCP: the deployment's topics, subscriptions and Firestore document, live
-sessions, nodes, watches and the distributor's backlog."""
+"""``fk status`` on GCP: the deployment's topics, subscriptions (the clients' inboxes too) and
+Firestore document, live sessions, nodes, watches and the distributor's backlog."""
 
 from __future__ import annotations
 
@@ -7,9 +7,13 @@ from google.api_core import exceptions as google_errors
 
 from faaskeeper.api.provider import SILENT, DeploymentStatus, Reporter, ResourceStatus
 from faaskeeper.config import Config
+from faaskeeper_gcp.client_inboxes import client_resources
 from faaskeeper_gcp.deployment import GcpDeployment
 from faaskeeper_gcp.errors import gcp_errors
 from faaskeeper_gcp.settings import GcpSettings
+
+CLIENT_INBOX = "client inbox"
+CLIENT_ANSWERS = "client answers"
 
 
 def _subscription_state(subscription: object) -> str:
@@ -37,7 +41,17 @@ def pubsub_resources(settings: GcpSettings) -> list[ResourceStatus]:
             except google_errors.NotFound:
                 state = "missing"
         found.append(ResourceStatus(kind="Pub/Sub subscription", name=name, state=state))
+    topics, subscriptions = client_resources(settings)
+    found += [ResourceStatus(kind="Pub/Sub topic", name=name, state=_client_role(name)) for name in topics]
+    found += [
+        ResourceStatus(kind="Pub/Sub subscription", name=name, state=f"{_client_role(name)}, pull")
+        for name in subscriptions
+    ]
     return found
+
+
+def _client_role(name: str) -> str:
+    return CLIENT_ANSWERS if name.endswith("-answers") else CLIENT_INBOX
 
 
 def service_status(config: Config, settings: GcpSettings, *, reporter: Reporter = SILENT) -> DeploymentStatus:
@@ -54,16 +68,18 @@ def service_status(config: Config, settings: GcpSettings, *, reporter: Reporter 
             return status
         storage = deployment.system_storage
         allocated, applied = deployment.distributor_queue.positions()
+        resources = pubsub_resources(settings)
         return {
             "provider": "gcp",
             "deployed": True,
             "deployment": settings.names.deployment,
-            "resources": [*pubsub_resources(settings), document],
+            "resources": [*resources, document],
             "nodes": storage.count_nodes(),
             "sessions": len(storage.list_sessions()),
             "watches": storage.count_watches(),
             "details": {
                 "project": settings.project,
+                "client inboxes": str(sum(r["state"] == CLIENT_INBOX for r in resources)),
                 "functions endpoint": settings.functions_endpoint or "",
                 "transactions": str(allocated),
                 "distributor backlog": str(allocated - applied),
