@@ -10,6 +10,7 @@ from faaskeeper.config import Config
 from faaskeeper_gcp.client_inboxes import client_resources
 from faaskeeper_gcp.deployment import GcpDeployment
 from faaskeeper_gcp.errors import gcp_errors
+from faaskeeper_gcp.names import ANSWERS_SUFFIX
 from faaskeeper_gcp.settings import GcpSettings
 
 CLIENT_INBOX = "client inbox"
@@ -51,7 +52,7 @@ def pubsub_resources(settings: GcpSettings) -> list[ResourceStatus]:
 
 
 def _client_role(name: str) -> str:
-    return CLIENT_ANSWERS if name.endswith("-answers") else CLIENT_INBOX
+    return CLIENT_ANSWERS if name.endswith(ANSWERS_SUFFIX) else CLIENT_INBOX
 
 
 def service_status(config: Config, settings: GcpSettings, *, reporter: Reporter = SILENT) -> DeploymentStatus:
