@@ -59,7 +59,7 @@ def gcp(gcp_emulators: tuple[Emulator, Emulator]) -> Iterator[None]:
     clear_firestore(gcp_emulators[0], PROJECT)
 
 
-def gcp_config(*, heartbeat: float = 0.5, session_timeout: float = 1.5, **section: Any) -> Config:
+def gcp_config(*, heartbeat: float = 0.5, session_timeout: float = 1.5, channel: str = "tcp", **section: Any) -> Config:
     from faaskeeper.config import Config
 
     return Config.deserialize(
@@ -69,7 +69,7 @@ def gcp_config(*, heartbeat: float = 0.5, session_timeout: float = 1.5, **sectio
             "user-storage": "key-value",
             "worker-queue": "pubsub",
             "distributor-queue": "pubsub",
-            "client-channel": "tcp",
+            "client-channel": channel,
             "heartbeat-frequency": heartbeat,
             "session-timeout": session_timeout,
             "gcp": {"project": PROJECT, "functions-endpoint": f"http://127.0.0.1:{free_port()}", **section},

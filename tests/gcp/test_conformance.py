@@ -1,5 +1,6 @@
 """The core's conformance suites on GCP: Firestore and Pub/Sub emulators, the functions served by
-functions-framework and fed by Pub/Sub push subscriptions."""
+functions-framework and fed by Pub/Sub push subscriptions; the protocol suites once with each
+client channel (TCP, and each client's own Pub/Sub inbox)."""
 
 from __future__ import annotations
 
@@ -30,10 +31,12 @@ def provider() -> Provider:
 
 
 class _OnGcp:
+    client_channel = "tcp"
+
     @pytest.fixture
     def fk_config(self, deployed: Callable[..., Config], serve: Callable[..., FunctionServer]) -> Config:
         # The functions start before, so stop after, the suite's clients.
-        config = deployed()
+        config = deployed(channel=self.client_channel)
         serve(config)
         return config
 
@@ -44,3 +47,11 @@ class TestInterfaces(_OnGcp, DeploymentSuite, SystemStorageSuite, UserStorageSui
 
 class TestProtocol(_OnGcp, ClientSuite, ConsistencySuite, SessionSuite, WatchSuite, ProcessSuite):
     pass
+
+
+class TestPubSubChannel(_OnGcp, ChannelSuite):
+    client_channel = "pubsub"
+
+
+class TestProtocolOverPubSub(TestProtocol):
+    client_channel = "pubsub"

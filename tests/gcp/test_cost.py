@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -97,12 +98,14 @@ def test_a_month_against_three_e2_small_by_hand() -> None:
 
 
 def test_function_sizes_come_from_the_config() -> None:
-    config = gcp_config(**{"function-memory": 1024})
+    sized: dict[str, Any] = {"function-memory": 1024}
+    config = gcp_config(**sized)
     options = DeployOptions.from_config(config)
     assert (options.memory, options.vcpus, options.heartbeat_minutes) == (1024, 0.583, 1)
     assert GcpCostModel(config).settings() == {"memory_mb": 1024, "vcpus": 0.583}
+    unsized: dict[str, Any] = {"function-memory": "1Gi"}
     with pytest.raises(ConfigurationException, match=r"gcp\.function-memory"):
-        DeployOptions.from_config(gcp_config(**{"function-memory": "1Gi"}))  # type: ignore[arg-type]
+        DeployOptions.from_config(gcp_config(**unsized))
 
 
 def test_fk_cost_refuses_a_real_project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys) -> None:

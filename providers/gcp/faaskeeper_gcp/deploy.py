@@ -5,10 +5,11 @@ with a push subscription to the function (message ordering on, a dead-letter pol
 deadline longer than a function runs), and a dead-letter topic per function with a pull
 subscription that keeps what was dead-lettered; in Firestore, the document
 ``faaskeeper/<deployment>`` with the root node in system and user storage and the distributor's
-log. Push subscriptions deliver to ``gcp.functions-endpoint`` where one is given
-(functions-framework, e.g. :mod:`faaskeeper_gcp.function_host`, against the emulators); without
-it, to the Cloud Functions deployed to the project with a Cloud Scheduler job for the heartbeat
-(:mod:`faaskeeper_gcp.cloud_deploy`).
+log. Clients with ``client-channel: pubsub`` add their own inboxes
+(:mod:`faaskeeper_gcp.client_inboxes`), which remove deletes too. Push subscriptions deliver to
+``gcp.functions-endpoint`` where one is given (functions-framework, e.g.
+:mod:`faaskeeper_gcp.function_host`, against the emulators); without it, to the Cloud Functions
+deployed to the project with a Cloud Scheduler job for the heartbeat (:mod:`faaskeeper_gcp.cloud_deploy`).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from google.api_core import exceptions as google_errors
 from faaskeeper.api.provider import SILENT, Reporter
 from faaskeeper.config import Config
 from faaskeeper_gcp import cloud_deploy
+from faaskeeper_gcp.client_inboxes import delete_all_inboxes
 from faaskeeper_gcp.deployment import GcpDeployment
 from faaskeeper_gcp.errors import gcp_errors
 from faaskeeper_gcp.names import ACK_DEADLINE, FUNCTIONS
@@ -132,12 +134,13 @@ def deploy_functions(config: Config, settings: GcpSettings, *, reporter: Reporte
 
 
 def remove_service(config: Config, settings: GcpSettings, *, reporter: Reporter = SILENT) -> None:
-    """Delete the scheduler job and Cloud Functions (in a real project), the subscriptions, topics and
-    Firestore documents of the deployment (none is an error)."""
+    """Delete the scheduler job and Cloud Functions (in a real project), the subscriptions, topics
+    (the clients' inboxes too) and Firestore documents of the deployment (none is an error)."""
     names, project = settings.names, settings.project
     if settings.functions_endpoint is None:
         cloud_deploy.remove(cloud_deploy.connect(config, settings, deploying=False), settings, reporter=reporter)
     reporter.step(f"deleting the Pub/Sub subscriptions and topics of {names.deployment!r}")
+    delete_all_inboxes(settings)
     subscriber, publisher = settings.subscriber(), settings.publisher()
     for subscription in names.subscriptions:
         with gcp_errors(f"delete subscription {subscription}"), contextlib.suppress(google_errors.NotFound):

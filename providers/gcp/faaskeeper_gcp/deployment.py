@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from faaskeeper.api.channel import ChannelListener, ClientChannel
 from faaskeeper.api.provider import Deployment
-from faaskeeper.channels.tcp import TcpChannel, TcpListener
+from faaskeeper.channels.tcp import TcpListener
+from faaskeeper.config import ClientChannel as ChannelType
 from faaskeeper.config import Config
+from faaskeeper_gcp.channel import GcpClientChannel
 from faaskeeper_gcp.firestore import FirestoreSystemStorage, FirestoreUserStorage
 from faaskeeper_gcp.firestore_base import Documents
 from faaskeeper_gcp.pubsub import PubSubQueue, Topics
+from faaskeeper_gcp.pubsub_listener import PubSubListener
 from faaskeeper_gcp.sequencer import DistributorQueue
 from faaskeeper_gcp.settings import GcpSettings
 
@@ -23,7 +26,7 @@ class GcpDeployment(Deployment):
         self._user = FirestoreUserStorage(settings, self.documents)
         self._writer_queue = PubSubQueue(settings, self.topics)
         self._distributor_queue = DistributorQueue(self.documents, self.topics, settings.names.topic("distributor"))
-        self._channel = TcpChannel()
+        self._channel = GcpClientChannel(settings, self.topics)
 
     @property
     def system_storage(self) -> FirestoreSystemStorage:
@@ -46,6 +49,8 @@ class GcpDeployment(Deployment):
         return self._channel
 
     def listener(self, port: int = -1) -> ChannelListener:
+        if self.config.client_channel is ChannelType.PUBSUB:
+            return PubSubListener(self.settings, self.topics)
         host = self.config.provider_section.get("client-host")
         if isinstance(host, str) and host:
             # Reachable from Cloud Functions: listen everywhere, advertise the configured address.

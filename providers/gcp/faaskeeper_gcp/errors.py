@@ -7,12 +7,15 @@ from contextlib import contextmanager
 
 from google.api_core import exceptions as google_errors
 from google.auth import exceptions as auth_errors
+from google.cloud.pubsub_v1.publisher.exceptions import PublishToPausedOrderingKeyException
 
 from faaskeeper.exceptions import ProviderException
 
 #: Raised by conditional writes whose condition failed: the caller re-reads and decides again.
 Conflict = (google_errors.FailedPrecondition, google_errors.AlreadyExists, google_errors.Aborted)
 NotFound = google_errors.NotFound
+#: A call's own deadline passed (a pull that found nothing in time).
+DeadlineExceeded = google_errors.DeadlineExceeded
 #: Worth trying again at once: contention (the emulator aborts even plain writes) and hiccups.
 Transient = (google_errors.Aborted, google_errors.ServiceUnavailable, google_errors.DeadlineExceeded)
 
@@ -24,6 +27,9 @@ def gcp_errors(action: str) -> Iterator[None]:
         yield
     except google_errors.GoogleAPIError as err:
         raise ProviderException(f"GCP {action} failed: {type(err).__name__}: {err}") from err
+    except PublishToPausedOrderingKeyException as err:
+        # Another publish with the same ordering key failed a moment ago and has not resumed it yet.
+        raise ProviderException(f"GCP {action} failed: an earlier message of its ordering key failed") from err
     except auth_errors.GoogleAuthError as err:
         raise ProviderException(
             f"GCP {action} failed: no credentials ({err}); for a project run `gcloud auth application-default "

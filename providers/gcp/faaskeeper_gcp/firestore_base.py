@@ -73,6 +73,11 @@ class Batch:
         self._batch.create(ref, data)
         self.writes += 1
 
+    def set(self, ref: DocumentReference, data: dict[str, Any]) -> None:
+        """Write ``ref`` whether or not it exists."""
+        self._batch.set(ref, data)
+        self.writes += 1
+
     def update(self, ref: DocumentReference, data: dict[str, Any], seen: Snapshot | datetime) -> None:
         """Update ``ref`` only if unchanged since the snapshot ``seen`` (or since it was last
         written at the update time ``seen``)."""

@@ -3,19 +3,25 @@
 A session document holds the :class:`~faaskeeper.api.storage.SessionRecord`'s fields, with
 ``last_outcome`` as JSON (or None). A watch document, one per (path, kind, session), holds the
 :class:`~faaskeeper.api.storage.WatchRecord`'s fields; its id is the three joined and encoded.
+
+A session whose client listens on a Pub/Sub inbox leaves, in the batch that deletes it,
+``ended/<session id>`` with the inbox's address and the time, until the heartbeat has deleted
+the inbox (:func:`faaskeeper_gcp.client_inboxes.reap_ended_inboxes`).
 """
 
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Sequence
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from google.cloud.firestore_v1.base_query import FieldFilter
 from google.cloud.firestore_v1.document import DocumentReference
 
 from faaskeeper.api.storage import SessionRecord, WatchKind, WatchRecord
+from faaskeeper_gcp.client_inboxes import is_inbox_address
 from faaskeeper_gcp.firestore_base import Documents, Snapshot, cycles, document_id, exhausted
 
 
@@ -43,10 +49,20 @@ def watch_from_snapshot(snapshot: Snapshot) -> WatchRecord:
     )
 
 
+@dataclass(frozen=True)
+class EndedSession:
+    """A session that ended while its client's inbox may still exist."""
+
+    session_id: str
+    channel: str
+    ended: float
+
+
 class SessionDocuments:
     def __init__(self, documents: Documents) -> None:
         self._docs = documents
         self._sessions = documents.collection("sessions")
+        self._ended = documents.collection("ended")
         self._watches = documents.collection("watches")
 
     def session_ref(self, session_id: str) -> DocumentReference:
@@ -72,7 +88,23 @@ class SessionDocuments:
         raise exhausted("record outcome")
 
     def delete_session(self, session_id: str) -> None:
-        self._docs.delete(self.session_ref(session_id), "delete session")
+        ref = self.session_ref(session_id)
+        snapshot = self._docs.get(ref, "read session")
+        channel = str(snapshot.get("channel")) if snapshot.exists else ""
+        batch = self._docs.batch()
+        batch.delete(ref)
+        if is_inbox_address(channel):
+            fields = {"session_id": session_id, "channel": channel, "ended": time.time()}
+            batch.set(self._ended.document(document_id(session_id)), fields)
+        batch.commit("delete session")
+
+    def ended_sessions(self, before: float) -> list[EndedSession]:
+        """Ended sessions with an inbox, which ended before the time ``before``."""
+        found = self._docs.query(self._ended.where(filter=FieldFilter("ended", "<", before)), "find ended sessions")
+        return [EndedSession(str(s.get("session_id")), str(s.get("channel")), float(s.get("ended"))) for s in found]
+
+    def forget_ended_session(self, session_id: str) -> None:
+        self._docs.delete(self._ended.document(document_id(session_id)), "forget ended session")
 
     def list_sessions(self) -> list[SessionRecord]:
         return [session_from_snapshot(s) for s in self._docs.query(self._sessions, "list sessions")]

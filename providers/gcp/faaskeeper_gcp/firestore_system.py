@@ -18,7 +18,7 @@ from typing import Any
 from faaskeeper.api.storage import Commit, Lock, SessionRecord, SystemNode, SystemStorage, WatchKind, WatchRecord
 from faaskeeper_gcp.firestore_base import Documents, cycles, exhausted
 from faaskeeper_gcp.firestore_nodes import NodeDocuments
-from faaskeeper_gcp.firestore_sessions import SessionDocuments
+from faaskeeper_gcp.firestore_sessions import EndedSession, SessionDocuments
 from faaskeeper_gcp.settings import GcpSettings
 
 
@@ -80,6 +80,13 @@ class FirestoreSystemStorage(SystemStorage):
 
     def touch_session(self, session_id: str, silent_since: float) -> None:
         self._sessions.touch_session(session_id, silent_since)
+
+    def ended_sessions(self, before: float) -> list[EndedSession]:
+        """Sessions ended before the time ``before`` whose client inboxes may still exist."""
+        return self._sessions.ended_sessions(before)
+
+    def forget_ended_session(self, session_id: str) -> None:
+        self._sessions.forget_ended_session(session_id)
 
     # -- watches --------------------------------------------------------------------------
 

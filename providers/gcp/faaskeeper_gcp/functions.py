@@ -16,11 +16,13 @@ from typing import Any
 
 from faaskeeper.api.queue import QueueMessage
 from faaskeeper.config import Config
+from faaskeeper.exceptions import ProviderException
 from faaskeeper.protocol.codec import MalformedMessage
 from faaskeeper.protocol.distributor import Distributor
 from faaskeeper.protocol.heartbeat import HeartbeatFunction, HeartbeatReport
 from faaskeeper.protocol.settings import FaultHook, FunctionSettings
 from faaskeeper.protocol.writer import Writer
+from faaskeeper_gcp.client_inboxes import reap_ended_inboxes
 from faaskeeper_gcp.deployment import GcpDeployment
 from faaskeeper_gcp.names import ACK_DEADLINE
 from faaskeeper_gcp.pubsub import GROUP_ATTRIBUTE, SEQUENCE_ATTRIBUTE
@@ -92,6 +94,7 @@ class Functions:
     writer: Writer
     distributor: Distributor
     heartbeat: HeartbeatFunction
+    settings: FunctionSettings
 
     @staticmethod
     def open(config: Config, faults: FaultHook | None = None) -> Functions:
@@ -105,6 +108,7 @@ class Functions:
             writer=Writer(system, deployment.distributor_queue, channel, settings),
             distributor=Distributor(system, deployment.user_storage, channel, settings),
             heartbeat=HeartbeatFunction(system, deployment.writer_queue, channel, settings),
+            settings=settings,
         )
 
     def _dead_letter(self, function: str, data: bytes, reason: str, attributes: dict[str, str]) -> None:
@@ -141,10 +145,20 @@ class Functions:
 
     def on_heartbeat(self) -> HeartbeatReport:
         """Ping every session and expire the silent ones; ring the distributor if its log is
-        behind (a doorbell lost when its writer died after appending)."""
+        behind (a doorbell lost when its writer died after appending); delete the Pub/Sub inboxes
+        of sessions that ended a session timeout ago (a client that stops deletes its own, one
+        that died cannot)."""
         report = self.heartbeat.run()
         queue = self.deployment.distributor_queue
         allocated, applied = queue.positions()
         if allocated > applied:
             queue.ring(allocated)
+        deployment, settings = self.deployment, self.settings
+        try:
+            reap_ended_inboxes(
+                deployment.settings, deployment.system_storage, settings.session_timeout, settings.clock()
+            )
+        except ProviderException as err:
+            # Left for the next heartbeat: the sessions were pinged and expired all the same.
+            log.warning("client inboxes of ended sessions not deleted: %s", err)
         return report

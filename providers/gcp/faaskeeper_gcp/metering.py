@@ -13,6 +13,9 @@ the process-wide :data:`METER`, keyed ``(service, unit)`` by what Google bills:
 * ``("pubsub", "deliveries")`` and ``("pubsub", "delivered bytes")``: messages pushed to a
   function and their billed size (delivery is billed as throughput too, at least 1000 bytes per
   push request), counted by the function entry points;
+* ``("pubsub", "pulled")`` and ``("pubsub", "pulled bytes")``: messages pulled from a
+  subscription of the client channel (a client's inbox, a function's answers), with their
+  billed size counted as for a publish;
 * ``("functions", "invocations")`` and ``("functions", "ms")``, and per function
   ``("functions:<name>", ...)``: counted by the function entry points.
 
@@ -37,10 +40,18 @@ PUBSUB_MIN_BYTES = 1000
 METER = Meter()
 
 
+def billed_size(data: bytes, attributes: Mapping[str, str]) -> int:
+    return max(PUBSUB_MIN_BYTES, len(data) + sum(len(k) + len(v) for k, v in attributes.items()))
+
+
 def count_publish(data: bytes, attributes: Mapping[str, str], meter: Meter = METER) -> None:
-    size = len(data) + sum(len(k) + len(v) for k, v in attributes.items())
     meter.add("pubsub", "messages")
-    meter.add("pubsub", "bytes", max(PUBSUB_MIN_BYTES, size))
+    meter.add("pubsub", "bytes", billed_size(data, attributes))
+
+
+def count_pull(data: bytes, attributes: Mapping[str, str], meter: Meter = METER) -> None:
+    meter.add("pubsub", "pulled")
+    meter.add("pubsub", "pulled bytes", billed_size(data, attributes))
 
 
 def count_delivery(event_data: Any, meter: Meter = METER) -> None:

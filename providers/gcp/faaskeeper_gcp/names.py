@@ -21,6 +21,14 @@ ENV_CONFIG = "FK_CONFIG"
 FUNCTIONS = ("writer", "distributor", "heartbeat")
 #: Pub/Sub topic ids allow more, Firestore document ids and Cloud Functions names allow less.
 _DEPLOYMENT = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9-]{0,39}$")
+#: Client ids are this many hex digits.
+CLIENT_ID_LENGTH = 16
+#: Ends the names of a client's answer topic and subscription.
+ANSWERS_SUFFIX = "-answers"
+#: What follows ``<prefix>-client-`` in a client's topics and subscriptions: its id, then the
+#: suffix on the answer pair. Exact, so that another deployment named ``<name>-client-...`` is
+#: never taken for a client of this one.
+_CLIENT = re.compile(rf"([0-9a-f]{{{CLIENT_ID_LENGTH}}})({ANSWERS_SUFFIX})?")
 
 
 @dataclass(frozen=True)
@@ -56,6 +64,22 @@ class ResourceNames:
 
     def function_name(self, function: str) -> str:
         return f"{self.prefix}-{function}"
+
+    def client_inbox(self, client_id: str) -> str:
+        """A client's inbox topic and the subscription it pulls (``client-channel: pubsub``)."""
+        return f"{self.prefix}-client-{client_id}"
+
+    def client_answers(self, client_id: str) -> str:
+        """The topic, and the subscription a function pulls, where a client answers requests (pings)."""
+        return f"{self.client_inbox(client_id)}{ANSWERS_SUFFIX}"
+
+    def client_id(self, name: str) -> str | None:
+        """The client id of one of this deployment's client topics or subscriptions (a name or a
+        full resource path); None for anything else."""
+        short = name.rpartition("/")[2]
+        head = f"{self.prefix}-client-"
+        found = _CLIENT.fullmatch(short[len(head) :]) if short.startswith(head) else None
+        return found.group(1) if found else None
 
     @property
     def topics(self) -> list[str]:

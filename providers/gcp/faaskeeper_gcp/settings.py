@@ -9,6 +9,8 @@ seconds a writer may hold a node lock before another may take it over (default 5
 is where Pub/Sub pushes to the functions when they are served by functions-framework (locally,
 against the emulators: ``<endpoint>/writer``, ``/distributor``, ``/heartbeat``). The clients
 follow ``FIRESTORE_EMULATOR_HOST`` and ``PUBSUB_EMULATOR_HOST`` as Google's own libraries do.
+``client-channel`` is ``"tcp"`` (the functions connect to a port the client listens on) or
+``"pubsub"`` (each client pulls its own inbox, :mod:`faaskeeper_gcp.client_inboxes`).
 """
 
 from __future__ import annotations
@@ -53,9 +55,9 @@ def _check_kinds(config: Config) -> None:
     for key, queue in (("worker-queue", config.writer_queue), ("distributor-queue", config.distributor_queue)):
         if queue is not None and queue is not QueueType.PUBSUB:
             raise ConfigurationException(f'Config key {key!r} must be "pubsub" for GCP, got {queue.value!r}')
-    if config.client_channel is not ClientChannel.TCP:
+    if config.client_channel not in (ClientChannel.TCP, ClientChannel.PUBSUB):
         raise ConfigurationException(
-            f"Config key 'client-channel' must be \"tcp\" for GCP, got {config.client_channel.value!r}"
+            f'Config key \'client-channel\' must be "tcp" or "pubsub" for GCP, got {config.client_channel.value!r}'
         )
 
 

@@ -1,6 +1,6 @@
-"""``fk status`` on GCP: the deployment's topics, subscriptions and Firestore document (in a real
-project also its Cloud Functions and scheduler job), live sessions, nodes, watches and the
-distributor's backlog."""
+"""``fk status`` on GCP: the deployment's topics, subscriptions (the clients' inboxes too) and
+Firestore document (in a real project also its Cloud Functions and scheduler job), live sessions,
+nodes, watches and the distributor's backlog."""
 
 from __future__ import annotations
 
@@ -9,9 +9,14 @@ from google.api_core import exceptions as google_errors
 from faaskeeper.api.provider import SILENT, DeploymentStatus, Reporter, ResourceStatus
 from faaskeeper.config import Config
 from faaskeeper_gcp import cloud_deploy
+from faaskeeper_gcp.client_inboxes import client_resources
 from faaskeeper_gcp.deployment import GcpDeployment
 from faaskeeper_gcp.errors import gcp_errors
+from faaskeeper_gcp.names import ANSWERS_SUFFIX
 from faaskeeper_gcp.settings import GcpSettings
+
+CLIENT_INBOX = "client inbox"
+CLIENT_ANSWERS = "client answers"
 
 
 def _subscription_state(subscription: object) -> str:
@@ -39,6 +44,12 @@ def pubsub_resources(settings: GcpSettings) -> list[ResourceStatus]:
             except google_errors.NotFound:
                 state = "missing"
         found.append(ResourceStatus(kind="Pub/Sub subscription", name=name, state=state))
+    topics, subscriptions = client_resources(settings)
+    found += [ResourceStatus(kind="Pub/Sub topic", name=name, state=_client_role(name)) for name in topics]
+    found += [
+        ResourceStatus(kind="Pub/Sub subscription", name=name, state=f"{_client_role(name)}, pull")
+        for name in subscriptions
+    ]
     return found
 
 
@@ -47,6 +58,10 @@ def cloud_resources(config: Config, settings: GcpSettings) -> list[ResourceStatu
     if settings.functions_endpoint is not None:
         return []
     return cloud_deploy.resources(cloud_deploy.connect(config, settings, deploying=False), settings)
+
+
+def _client_role(name: str) -> str:
+    return CLIENT_ANSWERS if name.endswith(ANSWERS_SUFFIX) else CLIENT_INBOX
 
 
 def service_status(config: Config, settings: GcpSettings, *, reporter: Reporter = SILENT) -> DeploymentStatus:
@@ -64,16 +79,18 @@ def service_status(config: Config, settings: GcpSettings, *, reporter: Reporter 
             return status
         storage = deployment.system_storage
         allocated, applied = deployment.distributor_queue.positions()
+        resources = pubsub_resources(settings)
         return {
             "provider": "gcp",
             "deployed": True,
             "deployment": settings.names.deployment,
-            "resources": [*pubsub_resources(settings), *cloud_resources(config, settings), document],
+            "resources": [*resources, *cloud_resources(config, settings), document],
             "nodes": storage.count_nodes(),
             "sessions": len(storage.list_sessions()),
             "watches": storage.count_watches(),
             "details": {
                 "project": settings.project,
+                "client inboxes": str(sum(r["state"] == CLIENT_INBOX for r in resources)),
                 "functions endpoint": settings.functions_endpoint or "",
                 "transactions": str(allocated),
                 "distributor backlog": str(allocated - applied),
