@@ -84,12 +84,17 @@ class HeartbeatFunction:
     def _lease(self, session: SessionRecord) -> leases.Lease | None:
         """The next lease of a session that answered the last ping; none for a silent one, so
         that its leases have all ended ``session_timeout`` after it fell silent."""
-        settings = self._settings
-        duration = settings.lease_duration
-        if settings.lease_key is None or duration <= 0 or session.silent_since != 0.0:
+        if session.silent_since != 0.0:
             return None
-        until = settings.clock() + duration
-        return leases.sign(settings.lease_key, session.session_id, session.token_digest, session.channel, until)
+        settings = self._settings
+        return leases.issue(
+            settings.lease_key,
+            settings.lease_duration,
+            session.session_id,
+            session.token_digest,
+            session.channel,
+            settings.clock(),
+        )
 
     def _expire(self, session: SessionRecord, silent_since: float) -> None:
         log.info("expiring session %s: silent for %.1f s", session.session_id, self._settings.session_timeout)

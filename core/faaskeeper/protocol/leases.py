@@ -64,6 +64,13 @@ def sign(key: bytes, session_id: str, digest: str, channel: str, until: float) -
     return Lease(until, _signature(key, session_id, digest, channel, until))
 
 
+def issue(key: bytes | None, duration: float, session_id: str, digest: str, channel: str, now: float) -> Lease | None:
+    """A lease lasting ``duration`` from ``now``; None without a key or a duration."""
+    if key is None or duration <= 0:
+        return None
+    return sign(key, session_id, digest, channel, now + duration)
+
+
 def holds(key: bytes, lease: Lease, session_id: str, digest: str, channel: str, now: float) -> bool:
     """Whether ``lease`` was signed with ``key`` for this session, token digest and channel, and
     has not ended at ``now``."""

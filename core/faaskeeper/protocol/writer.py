@@ -161,13 +161,6 @@ class Writer:
             return None
         return SessionRecord(session_id=request.session_id, channel=request.reply_to, token_digest=digest)
 
-    def _lease_for(self, session: SessionRecord) -> leases.Lease | None:
-        settings = self._settings
-        if settings.lease_key is None or settings.lease_duration <= 0:
-            return None
-        until = settings.clock() + settings.lease_duration
-        return leases.sign(settings.lease_key, session.session_id, session.token_digest, session.channel, until)
-
     def _register(self, request: WriteRequest) -> None:
         now = self._settings.clock()
         record = SessionRecord(
@@ -183,7 +176,11 @@ class Writer:
             if existing is None or existing.token_digest != record.token_digest:
                 raise MalformedMessage(f"session id {request.session_id} is already registered")
         self._settings.fault("writer.session.created")
-        self._reply(request.channel, replace(Reply.success(request.seq), lease=self._lease_for(record)))
+        settings = self._settings
+        lease = leases.issue(
+            settings.lease_key, settings.lease_duration, record.session_id, record.token_digest, record.channel, now
+        )
+        self._reply(request.channel, replace(Reply.success(request.seq), lease=lease))
 
     def _close(self, request: WriteRequest, session: SessionRecord, delivery: QueueMessage, *, expired: bool) -> None:
         """End a session: its ephemeral nodes are deleted through the normal write path (so their
