@@ -1,6 +1,6 @@
 """The client channel on AWS (moto): the conformance channel suite over TCP and over per-client SQS
 queues, then what the SQS channel adds: its queues, answers to requests, offloaded messages,
-addresses it refuses."""
+addresses it refuses, and a listener whose queues are gone."""
 
 from __future__ import annotations
 
@@ -12,11 +12,11 @@ import pytest
 
 from faaskeeper.api.provider import Provider
 from faaskeeper.config import Config
-from faaskeeper.exceptions import ProviderException
+from faaskeeper.exceptions import ProviderException, SessionExpiredException
 from faaskeeper.plugins.manager import get_provider
 from faaskeeper.protocol.messages import PING, pong
 from faaskeeper.testing import ChannelSuite
-from faaskeeper.testing.support import Inbox
+from faaskeeper.testing.support import Inbox, wait_until
 from faaskeeper_aws.channel import AwsClientChannel, SqsChannel, SqsListener
 from faaskeeper_aws.client_queues import ANSWER_ATTRIBUTE, answer_queue, queue_name
 from faaskeeper_aws.payload import PREFIX
@@ -99,6 +99,17 @@ def test_silent_client_gives_no_answer(settings: AwsSettings, listener: SqsListe
     assert SqsChannel(settings).request(listener.address, PING, 0.5) is None
     assert 0.45 <= time.monotonic() - started < 1.5
     assert inbox.wait_for(1, 2.0) == [PING], "the client got the request"
+
+
+def test_a_listener_whose_queues_are_deleted_tells_its_client_the_session_is_over(
+    settings: AwsSettings, listener: SqsListener
+) -> None:
+    inbox = Inbox()
+    listener.start(inbox)
+    for url in (listener.queue_url, answer_queue(listener.queue_url)):
+        settings.client("sqs").delete_queue(QueueUrl=url)  # as the heartbeat does after the session ended
+    told = wait_until(lambda: inbox.replies(), 5.0, "the listener to tell its client")
+    assert [(r.ok, r.error) for r in told] == [(False, SessionExpiredException.code)]
 
 
 def test_large_message_is_offloaded_and_cleaned_up(settings: AwsSettings, listener: SqsListener) -> None:

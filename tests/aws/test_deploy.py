@@ -99,6 +99,12 @@ def test_each_role_gets_only_what_its_function_touches(storage, channel):
         assert other not in heartbeat
     assert ("client-*-answers" in heartbeat) == (channel == "sqs")
     assert ("sqs:ReceiveMessage" in heartbeat) == (channel == "sqs")  # only from the answer queues
+    # Only the heartbeat deletes queues: client queues, of ended sessions.
+    assert "sqs:DeleteQueue" not in writer + distributor
+    deletes = [s for s in json.loads(heartbeat)[0]["PolicyDocument"]["Statement"] if "sqs:DeleteQueue" in s["Action"]]
+    client_queue = "arn:${AWS::Partition}:sqs:${AWS::Region}:${AWS::AccountId}:faaskeeper-iam-client-*"
+    expected = [(["sqs:DeleteQueue"], [{"Fn::Sub": client_queue + suffix} for suffix in (".fifo", "-answers")])]
+    assert [(s["Action"], s["Resource"]) for s in deletes] == (expected if channel == "sqs" else [])
     assert "WriterQueue" in heartbeat
     assert "DistributorQueue" in writer
     assert "WriterDeadLetterQueue" in writer

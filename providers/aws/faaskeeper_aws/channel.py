@@ -16,7 +16,6 @@ direct functions to send to the writer or distributor queue.
 from __future__ import annotations
 
 import logging
-import re
 import threading
 import time
 import uuid
@@ -33,6 +32,7 @@ from faaskeeper_aws.client_queues import (
     SQS_SCHEME,
     answer_queue,
     attribute,
+    inbox_url,
     queue_name,
 )
 from faaskeeper_aws.errors import aws_errors
@@ -54,19 +54,13 @@ class SqsChannel(ClientChannel):
 
     def __init__(self, settings: AwsSettings, *, payloads: PayloadStore | None = None) -> None:
         self._sqs: MeteredClient = sqs_client(settings)
+        self._names = settings.names
         self._payloads = payloads or PayloadStore(settings)
-        self._inbox = re.compile(re.escape(settings.names.client_queue("")[: -len(".fifo")]) + r"[0-9a-f]{8,32}\.fifo")
         self._locks: dict[str, threading.Lock] = {}
         self._guard = threading.Lock()
 
     def _url(self, address: str) -> str:
-        if not address.startswith(SQS_SCHEME):
-            raise ProviderException(f"Not an SQS channel address: {address!r}")
-        url = address[len(SQS_SCHEME) :]
-        name = queue_name(url)
-        if not url.startswith(("http://", "https://")) or not self._inbox.fullmatch(name):
-            raise ProviderException(f"{address!r} is not a client queue of this deployment")
-        return url
+        return inbox_url(self._names, address)
 
     def _send(self, url: str, message: bytes, attributes: dict[str, Any] | None = None) -> None:
         dedup = uuid.uuid4().hex

@@ -7,16 +7,34 @@ pattern covers them:
   group keeps results, notifications and pings in the order the functions sent them.
 * ``<prefix>-client-<id>-answers``: a standard queue where the client answers requests
   (pings); only the function that sent the request reads it.
+
+The client creates both when it starts and deletes them when it stops. When a session ends
+(closed or expired), the sessions table keeps its queue's address
+(:mod:`faaskeeper_aws.dynamodb_session_ends`); the heartbeat deletes those queues once the session
+has been over for a session timeout, long enough for a client still alive to read that it expired,
+and never while a live session names them (:func:`reap_ended_queues`). ``fk remove service``
+deletes every client queue of the deployment.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import logging
+import math
+import re
+import time
+from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import ClientError
 
 from faaskeeper.exceptions import ProviderException
-from faaskeeper_aws.errors import aws_errors
+from faaskeeper_aws.errors import aws_errors, error_code
 from faaskeeper_aws.metering import MeteredClient
 from faaskeeper_aws.names import ResourceNames
+
+if TYPE_CHECKING:
+    from faaskeeper_aws.dynamodb_session_ends import SessionEnds
+
+log = logging.getLogger("faaskeeper.aws.channel")
 
 SQS_SCHEME = "sqs:"
 #: The one message group of a client's inbox.
@@ -29,6 +47,8 @@ INBOX_RETENTION = 3600
 ANSWER_RETENTION = 60
 _FIFO_SUFFIX = ".fifo"
 _ANSWER_SUFFIX = "-answers"
+#: What SQS answers about a queue that does not exist (JSON and query protocols).
+_NO_QUEUE = {"AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist"}
 
 
 def sqs_address(queue_url: str) -> str:
@@ -37,6 +57,24 @@ def sqs_address(queue_url: str) -> str:
 
 def queue_name(url: str) -> str:
     return url.rstrip("/").rpartition("/")[2]
+
+
+def inbox_url(names: ResourceNames, address: str) -> str:
+    """The URL of the inbox at ``address``; ProviderException unless it is a client inbox of this
+    deployment (so that a session cannot direct functions to any other queue)."""
+    if not address.startswith(SQS_SCHEME):
+        raise ProviderException(f"Not an SQS channel address: {address!r}")
+    url = address[len(SQS_SCHEME) :]
+    inbox = re.escape(names.client_queue("").removesuffix(_FIFO_SUFFIX)) + r"[0-9a-f]{8,32}\.fifo"
+    if not url.startswith(("http://", "https://")) or not re.fullmatch(inbox, queue_name(url)):
+        raise ProviderException(f"{address!r} is not a client queue of this deployment")
+    return url
+
+
+def queue_missing(err: ProviderException) -> bool:
+    """Whether ``err`` is SQS saying that the queue does not exist (deleted, or never made)."""
+    cause = err.__cause__
+    return isinstance(cause, ClientError) and error_code(cause) in _NO_QUEUE
 
 
 def answer_queue(name_or_url: str) -> str:
@@ -85,5 +123,44 @@ def delete_client_queues(sqs: MeteredClient, inbox_url: str) -> None:
             with aws_errors(f"delete the client queue {queue_name(url)}"):
                 sqs.delete_queue(QueueUrl=url)
         except ProviderException as err:
-            if "NonExistentQueue" not in str(err) and "QueueDoesNotExist" not in str(err):
+            if not queue_missing(err):
                 raise
+
+
+def reap_ended_queues(
+    sqs: MeteredClient,
+    names: ResourceNames,
+    sessions: SessionEnds,
+    grace: float,
+    now: float,
+    *,
+    deadline: float = math.inf,
+) -> int:
+    """Delete the queues of sessions that ended at least ``grace`` seconds before ``now`` and forget
+    those sessions; queues a live session names are kept, and so is the record of their end. A
+    deletion that fails, or that the ``time.time()`` ``deadline`` leaves no time for, is left to the
+    next call. Returns how many sessions' queues went."""
+    channels = sessions.session_channels()
+    reaped = 0
+    for ended in channels.ended:
+        if ended.ended > now - grace:
+            continue
+        if time.time() >= deadline:
+            log.info("the queues of ended sessions left for the next heartbeat, from %s on", ended.session_id)
+            break
+        try:
+            url = inbox_url(names, ended.channel)
+        except ProviderException as err:
+            log.warning("not deleting the queues of ended session %s: %s", ended.session_id, err)
+        else:
+            if queue_name(url) in channels.live_queues:
+                log.info("the queues of ended session %s are a live session's; kept", ended.session_id)
+                continue
+            try:
+                delete_client_queues(sqs, url)
+            except ProviderException as err:
+                log.warning("the queues of ended session %s were not deleted: %s", ended.session_id, err)
+                continue
+            reaped += 1
+        sessions.forget_ended_session(ended.session_id)
+    return reaped

@@ -29,6 +29,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from faaskeeper.api.storage import Lock, NodeState, RequestMark, SystemNode
+from faaskeeper.config import ClientChannel
 from faaskeeper.node import Stat
 from faaskeeper_aws.dynamodb_base import Item, S, as_float, as_int, dynamodb, expression, is_condition_failure, old_item
 from faaskeeper_aws.dynamodb_sessions import SessionTables
@@ -88,6 +89,7 @@ class NodeTable(SessionTables):
         self._ddb = dynamodb(settings)
         self._names = settings.names
         self._table = settings.names.nodes_table
+        self._records_ends = settings.client_channel is ClientChannel.SQS
 
     def _call(self, method: str, action: str, **params: Any) -> tuple[bool, Item]:
         """One conditional call on the nodes table: ``(True, response)``, or ``(False, item)``

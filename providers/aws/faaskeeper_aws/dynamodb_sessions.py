@@ -4,6 +4,9 @@ Sessions table (key ``session_id``): one item per session, each SessionRecord fi
 attribute (strings ``S``, numbers ``N``, ``heartbeat`` ``BOOL``), ``last_outcome`` as a JSON
 string present only while a failed request's reply is kept.
 
+The sessions table also holds the records of ended sessions whose client queues may still
+exist (:mod:`faaskeeper_aws.dynamodb_session_ends`); they are no sessions.
+
 Watches table (key ``path``, sort key ``watch`` = ``kind#session``): one item per
 (path, kind, session) with ``kind``, ``session_id``, ``counter`` (N) and ``address``.
 """
@@ -32,9 +35,8 @@ from faaskeeper_aws.dynamodb_base import (
     old_item,
     scan,
 )
+from faaskeeper_aws.dynamodb_session_ends import ENDED, SessionEnds
 from faaskeeper_aws.errors import aws_errors
-from faaskeeper_aws.metering import MeteredClient
-from faaskeeper_aws.names import ResourceNames
 
 #: Attribute aliases of the sessions and watches tables' expressions.
 SESSION_NAMES = {
@@ -48,6 +50,7 @@ SESSION_NAMES = {
     "session": "session_id",
     "counter": "counter",
     "address": "address",
+    "ended": ENDED,
 }
 
 #: SessionRecord's fields by the DynamoDB type they are stored as (``last_outcome`` aside).
@@ -105,11 +108,8 @@ def _watch(item: Item) -> WatchRecord:
     )
 
 
-class SessionTables:
+class SessionTables(SessionEnds):
     """Sessions and watches; mixed into DynamoDbSystemStorage."""
-
-    _ddb: MeteredClient
-    _names: ResourceNames
 
     # -- sessions ------------------------------------------------------------------------
 
@@ -152,7 +152,7 @@ class SessionTables:
                 TableName=self._names.sessions_table, Key={"session_id": S(session_id)}, ConsistentRead=True
             )
         item = response.get("Item")
-        return _session(item) if item else None
+        return _session(item) if item and ENDED not in item else None
 
     def record_outcome(self, session_id: str, seq: int, outcome: dict[str, Any]) -> bool:
         return self._update_session(
@@ -168,15 +168,21 @@ class SessionTables:
         )
 
     def delete_session(self, session_id: str) -> None:
+        if self._records_ends:
+            self._record_end(session_id)
         with aws_errors("delete session"):
             self._ddb.delete_item(TableName=self._names.sessions_table, Key={"session_id": S(session_id)})
 
     def list_sessions(self) -> list[SessionRecord]:
-        found = [
-            _session(item)
-            for page in scan(self._ddb, "list sessions", TableName=self._names.sessions_table)
-            for item in page.get("Items", [])
-        ]
+        sessions_only = "attribute_not_exists(#ended)"
+        pages = scan(
+            self._ddb,
+            "list sessions",
+            TableName=self._names.sessions_table,
+            FilterExpression=sessions_only,
+            ExpressionAttributeNames=expression(SESSION_NAMES, sessions_only),
+        )
+        found = [_session(item) for page in pages for item in page.get("Items", [])]
         return sorted(found, key=lambda s: s.session_id)
 
     # -- watches -------------------------------------------------------------------------

@@ -14,20 +14,25 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from faaskeeper.api.queue import QueueMessage
-from faaskeeper.config import Config
+from faaskeeper.config import ClientChannel, Config
 from faaskeeper.exceptions import ProviderException
 from faaskeeper.protocol.batch import run_batch
 from faaskeeper.protocol.distributor import Distributor
-from faaskeeper.protocol.heartbeat import HeartbeatFunction
+from faaskeeper.protocol.heartbeat import HeartbeatFunction, HeartbeatReport
 from faaskeeper.protocol.settings import FunctionSettings
 from faaskeeper.protocol.writer import Writer
+from faaskeeper_aws.client_queues import reap_ended_queues
 from faaskeeper_aws.deployment import AwsDeployment
 from faaskeeper_aws.lambda_events import Event, batch_response, queue_message
 from faaskeeper_aws.options import DeployOptions
 from faaskeeper_aws.settings import AwsSettings
-from faaskeeper_aws.sqs import SqsQueue
+from faaskeeper_aws.sqs import SqsQueue, sqs_client
 
 log = logging.getLogger("faaskeeper.aws.functions")
+
+#: Seconds before its invocation ends that the heartbeat starts deleting no more client queues
+#: (a session's take three requests, each with botocore's retries); the rest wait for the next run.
+CLEANUP_MARGIN = 5.0
 
 
 def function_settings(config: Config, settings: AwsSettings, lease_key: bytes | None = None) -> FunctionSettings:
@@ -54,19 +59,50 @@ class Functions:
     writer: Writer
     distributor: Distributor
     heartbeat: HeartbeatFunction
+    #: Deletes, until the ``time.time()`` deadline it is given, the client queues of sessions
+    #: that ended a session timeout ago; how many sessions' (``client-channel: sqs`` only).
+    delete_ended_queues: Callable[[float], int] | None = None
 
     @staticmethod
     def open(config: Config) -> Functions:
         deployment = AwsDeployment(config, AwsSettings.from_config(config))
         system, channel = deployment.system_storage, deployment.channel
         settings = function_settings(config, deployment.settings, system.lease_key())
+        cleanup: Callable[[float], int] | None = None
+        if deployment.settings.client_channel is ClientChannel.SQS:
+            sqs, names = sqs_client(deployment.settings), deployment.settings.names
+
+            def delete_ended_queues(deadline: float) -> int:
+                grace, now = settings.session_timeout, settings.clock()
+                return reap_ended_queues(sqs, names, system, grace, now, deadline=deadline)
+
+            cleanup = delete_ended_queues
+
         return Functions(
             writer_queue=deployment.writer_queue,
             distributor_queue=deployment.distributor_queue,
             writer=Writer(system, deployment.distributor_queue, channel, settings),
             distributor=Distributor(system, deployment.user_storage, channel, settings),
             heartbeat=HeartbeatFunction(system, deployment.writer_queue, channel, settings),
+            delete_ended_queues=cleanup,
         )
+
+    def on_heartbeat(self, *, deadline: float = math.inf) -> HeartbeatReport:
+        """Ping every session and expire the silent ones; then, until :data:`CLEANUP_MARGIN`
+        before the invocation's ``deadline``, delete the client queues of sessions that ended a
+        session timeout ago (a client that stops deletes its own, one that died cannot; one still
+        alive has read meanwhile that its session expired)."""
+        report = self.heartbeat.run()
+        if self.delete_ended_queues is not None:
+            try:
+                deleted = self.delete_ended_queues(deadline - CLEANUP_MARGIN)
+            except ProviderException as err:
+                # Left for the next heartbeat: the sessions were pinged and expired all the same.
+                log.warning("client queues of ended sessions not deleted: %s", err)
+            else:
+                if deleted:
+                    log.info("deleted the client queues of %d ended sessions", deleted)
+        return report
 
 
 def invocation_deadline(context: Any) -> float:

@@ -8,7 +8,8 @@ cached per config, so the local emulator can run functions of several deployment
 * ``writer`` / ``distributor``: SQS FIFO batches (event source mappings with
   ``FunctionResponseTypes: ["ReportBatchItemFailures"]``); they return
   ``{"batchItemFailures": [...]}`` (see :func:`faaskeeper_aws.functions.process_batch`).
-* ``heartbeat``: an EventBridge schedule; pings every session, expires the silent ones.
+* ``heartbeat``: an EventBridge schedule; pings every session, expires the silent ones, and
+  deletes the client queues of sessions that ended a session timeout ago.
 """
 
 from __future__ import annotations
@@ -66,7 +67,7 @@ def distributor(event: Event, context: Any) -> Event:
 
 
 def heartbeat(event: Event, context: Any) -> Event:
-    report = functions().heartbeat.run()
+    report = functions().on_heartbeat(deadline=invocation_deadline(context))
     if report.expired:
         log.info("expired sessions: %s", ", ".join(report.expired))
     return {"alive": len(report.alive), "silent": report.silent, "expired": report.expired}

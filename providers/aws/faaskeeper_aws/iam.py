@@ -8,7 +8,7 @@
   table), consumes the distributor queue, sends to its own dead-letter queue, payloads as the
   writer, sends to client inboxes.
 - heartbeat: sessions table, sends expiries to the writer queue, pings client inboxes and reads
-  their answer queues, writes and reads payloads.
+  their answer queues, writes and reads payloads, deletes the client queues of ended sessions.
 
 Every function writes only its own log group, which the stack creates. Client queues exist only
 with ``client-channel: sqs``; with TCP no role gets any client queue permission.
@@ -138,6 +138,9 @@ class RolePolicies:
             # Pings are answered on the client's answer queue, which the heartbeat reads and clears.
             answers = ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"]
             out.append(statement("ClientAnswers", answers, [client_queues_arn(self.names, "-answers")]))
+            # A client that died leaves its queues: the heartbeat deletes them after its session ended.
+            queues = [client_queues_arn(self.names, suffix) for suffix in (".fifo", "-answers")]
+            out.append(statement("DeleteEndedClientQueues", ["sqs:DeleteQueue"], queues))
         return out
 
     def _send_to_clients(self) -> list[Statement]:

@@ -5,6 +5,11 @@ then a thread long-polls the inbox and hands each message to the handler in orde
 that is a request (it carries ``fk-request``) has the handler's answer sent to the answer queue.
 Handled messages are deleted in one batch per receive. ``stop`` deletes both queues: after it,
 sending to the address fails and requests get no answer.
+
+The service deletes a client's queues only after its session ended (or with the deployment), a
+session timeout after the "expired" notice was sent. A client silent for longer (suspended,
+cut off) misses that notice: when the listener finds its inbox gone, it stops polling and hands
+the handler what a request of an expired session is answered with, so the client learns all the same.
 """
 
 from __future__ import annotations
@@ -15,8 +20,9 @@ import uuid
 from typing import Any
 
 from faaskeeper.api.channel import ChannelListener, MessageHandler
-from faaskeeper.exceptions import ProviderException
+from faaskeeper.exceptions import ProviderException, SessionExpiredException
 from faaskeeper.protocol.codec import MalformedMessage
+from faaskeeper.protocol.messages import Reply
 from faaskeeper_aws.client_queues import (
     ANSWER_ATTRIBUTE,
     REQUEST_ATTRIBUTE,
@@ -24,6 +30,7 @@ from faaskeeper_aws.client_queues import (
     attribute,
     create_client_queues,
     delete_client_queues,
+    queue_missing,
     queue_name,
     sqs_address,
 )
@@ -89,6 +96,9 @@ class SqsListener(ChannelListener):
             except ProviderException as err:
                 if self._stopped.is_set():
                     return
+                if queue_missing(err):
+                    self._inbox_gone(err)
+                    return
                 failures += 1
                 log.warning("client queue %s: %s", self.client_id, err)
                 self._stopped.wait(min(5.0, 0.1 * 2**failures))
@@ -134,6 +144,14 @@ class SqsListener(ChannelListener):
         if correlation is not None and answer is not None:
             self._answer(correlation, answer)
         return decoded.key
+
+    def _inbox_gone(self, err: ProviderException) -> None:
+        log.warning("the queues of client %s are gone, its session with them: %s", self.client_id, err)
+        assert self._handler is not None
+        try:
+            self._handler(Reply.failure(0, SessionExpiredException()).encode())
+        except Exception:
+            log.exception("client channel handler failed")
 
     def _answer(self, correlation: str, answer: bytes) -> None:
         url = self._answers_url
