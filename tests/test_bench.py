@@ -270,6 +270,7 @@ def test_fk_bench_all_writes_json_csv_and_plots(tmp_path: Path, capsys: pytest.C
     assert code == 0
     printed = capsys.readouterr().out
     assert "--workload mix: 2 clients" in printed
+    assert "--workload mix: 1 client (threads)" in printed
     assert "--workload fanout: set_data to 2 watchers" in printed
     document = json.loads((out / "bench.json").read_text())
     assert document["format"] == FORMAT
@@ -280,6 +281,9 @@ def test_fk_bench_all_writes_json_csv_and_plots(tmp_path: Path, capsys: pytest.C
     for run in document["runs"]:
         fk = run["systems"]["faaskeeper"]
         assert fk["description"]["provider"] == "local"
+        recorded = fk["description"]["config"]
+        assert recorded["local"] == {"path": fk["description"]["path"]}
+        assert (recorded["user-storage"], recorded["client-channel"]) == ("persistent", "tcp")
         assert set(fk["operations"]) <= set(run["settings"]["operations"])
         if run["settings"]["workload"] != "mix":
             assert set(fk["operations"]) == set(run["settings"]["operations"])
@@ -298,6 +302,10 @@ def test_fk_bench_all_writes_json_csv_and_plots(tmp_path: Path, capsys: pytest.C
     assert all(float(r["total_throughput_ops_s"]) > 0 and r["read_share"] == "0.9" for r in mix)
     for row in rows:
         assert row["provider"] == "local"
+        assert (row["deployment"], row["user_storage"], row["client_channel"]) == ("bench", "persistent", "tcp")
+        assert float(row["heartbeat_frequency"]) == 5.0
+        assert json.loads(row["provider_settings"]).keys() == {"path"}
+        assert row["git_commit"] == (document["machine"]["git_commit"] or "")
         assert row["faaskeeper_version"] == document["machine"]["faaskeeper"]
         assert float(row["median_ms"]) > 0
         assert int(row["count"]) >= 3
@@ -341,28 +349,39 @@ def _run_until_measured(args: list[str], tmp_path: Path) -> subprocess.Popen[str
     raise AssertionError(f"fk bench ended before it measured anything: {process.communicate()}")
 
 
+_MIX_IN_PROCESSES = ["--workload", "mix", "--clients", "2", "--read-shares", "1", "--concurrency", "processes"]
+
+
 @pytest.mark.parametrize(
-    ("workload", "operation", "group"),
+    ("workload", "operation", "group", "signals"),
     [
-        (["--workload", "operations"], "create", False),
-        (["--workload", "mix", "--clients", "2", "--read-shares", "1", "--concurrency", "processes"], "get_data", True),
-        (["--workload", "watch"], "watch", True),
+        (["--workload", "operations"], "create", False, 1),
+        (_MIX_IN_PROCESSES, "get_data", True, 1),
+        (["--workload", "watch"], "watch", True, 1),
+        # As `timeout -s INT` without --foreground: to the bench, then to its process group.
+        (["--workload", "watch"], "watch", True, 2),
+        (["--workload", "fanout", "--watchers", "2"], "fanout_last", False, 2),
     ],
-    ids=["operations", "mix-processes-group", "watch-group"],
+    ids=["operations", "mix-processes-group", "watch-group", "watch-twice", "fanout-twice"],
 )
-def test_interrupt_keeps_what_was_measured(workload: list[str], operation: str, group: bool, tmp_path: Path) -> None:
+def test_interrupt_keeps_what_was_measured(
+    workload: list[str], operation: str, group: bool, signals: int, tmp_path: Path
+) -> None:
     out = tmp_path / "results"
     process = _run_until_measured(
         ["bench", *workload, "--repetitions", "1000000", "--warmup", "0", "--output", str(out)], tmp_path
     )
-    if group:  # as Ctrl-C at a terminal: the bench and its client or watcher processes alike
-        os.killpg(process.pid, signal.SIGINT)
-    else:
-        process.send_signal(signal.SIGINT)
+    for _ in range(signals):
+        if group:  # as Ctrl-C at a terminal: the bench and its client or watcher processes alike
+            os.killpg(process.pid, signal.SIGINT)
+        else:
+            process.send_signal(signal.SIGINT)
     stdout, stderr = process.communicate(timeout=60)
 
     assert process.returncode == 130, stderr
-    assert "interrupted; kept 1 of 1 runs" in stderr
+    assert "interrupted; kept 1 of 1 run" in stderr
+    assert "Traceback" not in stderr
+    assert "TimeoutException" not in stderr
     assert "INTERRUPTED" in stdout
     document = json.loads((out / "bench.json").read_text())
     assert document["interrupted"] is True
@@ -375,7 +394,8 @@ def test_interrupt_keeps_what_was_measured(workload: list[str], operation: str, 
     assert rows
     assert rows[0]["interrupted"] == "True"
     assert int(rows[0]["count"]) == len(samples)
-    _png(out / ("throughput-vs-clients.png" if operation == "get_data" else "latency-distribution.png"))
+    if operation != "fanout_last":  # fan-out has no plot of its own
+        _png(out / ("throughput-vs-clients.png" if operation == "get_data" else "latency-distribution.png"))
 
 
 def test_line_progress_reports_the_work_done_at_most_every_interval() -> None:
@@ -452,15 +472,133 @@ def test_workloads_run_side_by_side_with_zookeeper(
 def test_ctrl_c_is_deferred_to_the_next_check_and_a_second_one_interrupts() -> None:
     from faaskeeper_deploy import bench_interrupt
 
+    before = signal.getsignal(signal.SIGINT)
     with bench_interrupt.deferred():
         with bench_interrupt.deferred():  # nested: the outer block's handler and request stay
             signal.raise_signal(signal.SIGINT)
             assert bench_interrupt.requested()
         assert bench_interrupt.requested()
+        assert not bench_interrupt.abandoned()
         with pytest.raises(KeyboardInterrupt):
             bench_interrupt.check()
         with pytest.raises(KeyboardInterrupt):
             signal.raise_signal(signal.SIGINT)
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+        assert bench_interrupt.abandoned()
+    assert signal.getsignal(signal.SIGINT) is before
     with bench_interrupt.deferred():
         assert not bench_interrupt.requested()
+        assert not bench_interrupt.abandoned()
+
+
+# -- a second Ctrl-C: the cleanup on the systems is skipped, what was measured is kept ----------------
+
+
+class _CtrlCAfter(Progress):
+    """Presses Ctrl-C (SIGINT to this process) ``presses`` times in a row once the first block of
+    timed calls is done; a second press interrupts there and then, as in the middle of a call."""
+
+    def __init__(self, presses: int = 1) -> None:
+        self.presses = presses
+
+    def advance(self, count: int = 1) -> None:
+        while count and self.presses > 0:
+            self.presses -= 1
+            signal.raise_signal(signal.SIGINT)
+
+
+def _ctrl_c_in_remove_tree(monkeypatch: pytest.MonkeyPatch, presses: int) -> list[str]:
+    """Make ``_FaaSKeeper.remove_tree`` press Ctrl-C ``presses`` times as it begins; the paths it was called on."""
+    from faaskeeper_deploy.bench_systems import _FaaSKeeper
+
+    called: list[str] = []
+    remove_tree = _FaaSKeeper.remove_tree
+
+    def pressing(self: _FaaSKeeper, path: str) -> None:
+        called.append(path)
+        for _ in range(presses):
+            signal.raise_signal(signal.SIGINT)
+        remove_tree(self, path)
+
+    monkeypatch.setattr(_FaaSKeeper, "remove_tree", pressing)
+    return called
+
+
+def _stop_timeouts(monkeypatch: pytest.MonkeyPatch) -> list[float | None]:
+    """Record the ``timeout`` of every FaaSKeeperClient.stop."""
+    from faaskeeper.client import FaaSKeeperClient
+
+    timeouts: list[float | None] = []
+    stop = FaaSKeeperClient.stop
+
+    def recording(self: FaaSKeeperClient, timeout: float | None = None) -> None:
+        timeouts.append(timeout)
+        stop(self, timeout)
+
+    monkeypatch.setattr(FaaSKeeperClient, "stop", recording)
+    return timeouts
+
+
+def _bench_roots(config: Config) -> list[str]:
+    from faaskeeper.client import FaaSKeeperClient
+
+    with FaaSKeeperClient(config) as client:
+        return [node.path for node in client.get_children("/") if node.path.startswith("/fk-bench-")]
+
+
+def test_second_ctrl_c_during_cleanup_skips_the_rest_and_keeps_the_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    config = _config(tmp_path)
+    removed = _ctrl_c_in_remove_tree(monkeypatch, presses=1)
+    timeouts = _stop_timeouts(monkeypatch)
+
+    with caplog.at_level("WARNING", logger="faaskeeper_deploy.bench"):
+        result = run_bench(config, repetitions=200, warmup=0, progress=_CtrlCAfter())
+
+    assert result.settings["interrupted"] is True
+    samples = result.faaskeeper.samples_ns["create"]
+    assert 0 < len(samples) < 200
+    (root,) = removed
+    # The tree's removal was cut short and the session released without awaiting the service.
+    assert timeouts == [0]
+    assert _bench_roots(config) == [root]
+    assert f"faaskeeper: left {root} in place" in caplog.text
+
+
+def test_second_ctrl_c_during_a_call_skips_the_cleanup(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    config = _config(tmp_path)
+    removed = _ctrl_c_in_remove_tree(monkeypatch, presses=0)
+    timeouts = _stop_timeouts(monkeypatch)
+
+    result = run_bench(config, repetitions=200, warmup=0, progress=_CtrlCAfter(presses=2))
+
+    assert result.settings["interrupted"] is True
+    assert 0 < len(result.faaskeeper.samples_ns["create"]) < 200
+    assert removed == []
+    assert timeouts == [0]
+    assert len(_bench_roots(config)) == 1
+
+
+def test_fk_bench_writes_the_run_a_second_ctrl_c_in_cleanup_cut_short(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "config.json"
+    config.write_text(json.dumps(_config(tmp_path / "deployment").serialize()))
+    _ctrl_c_in_remove_tree(monkeypatch, presses=2)
+    out = tmp_path / "results"
+
+    code = cli.main(
+        ["bench", "--config", str(config), "--repetitions", "3", "--warmup", "0", "--quiet", "--output", str(out)]
+    )
+
+    assert code == 130
+    assert "interrupted; kept 1 of 1 run" in capsys.readouterr().err
+    document = json.loads((out / "bench.json").read_text())
+    assert document["interrupted"] is True
+    (run,) = document["runs"]
+    assert run["settings"]["interrupted"] is True
+    assert len(run["systems"]["faaskeeper"]["samples_ns"]["delete"]) == 3
+    with (out / "bench.csv").open(newline="") as stream:
+        rows = list(csv.DictReader(stream))
+    assert {r["operation"] for r in rows} == set(OPERATIONS)
+    assert all(r["interrupted"] == "True" for r in rows)

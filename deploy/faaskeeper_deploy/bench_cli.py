@@ -8,7 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from faaskeeper_deploy.bench_common import DEFAULT_SIZES, OPERATIONS_WORKLOAD
+from faaskeeper_deploy.bench_common import DEFAULT_SIZES, OPERATIONS_WORKLOAD, counted
 from faaskeeper_deploy.bench_files import write_csv, write_suite_json
 from faaskeeper_deploy.bench_mix import CONCURRENCY, THREADS
 from faaskeeper_deploy.bench_progress import LineProgress, Progress, RichProgress
@@ -131,7 +131,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
         print("\nwritten: " + ", ".join(str(path) for path in written))
     if suite.interrupted:
         partial = " (the last one partial)" if suite.runs and suite.runs[-1].settings.get("interrupted") else ""
-        print(f"\nfk bench: interrupted; kept {len(suite.runs)} of {len(runs)} runs{partial}", file=sys.stderr)
+        kept = f"kept {len(suite.runs)} of {counted(len(runs), 'run')}{partial}"
+        print(f"\nfk bench: interrupted; {kept}", file=sys.stderr)
         return INTERRUPTED
     return 0
 

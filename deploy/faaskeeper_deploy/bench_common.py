@@ -47,3 +47,8 @@ class BenchError(FaaSKeeperException):
     """The benchmark could not run, or a system under test gave a wrong answer."""
 
     code = "BenchError"
+
+
+def counted(count: int, noun: str, plural: str | None = None) -> str:
+    """``count`` and the noun, singular for one: ``1 client``, ``2 clients``."""
+    return f"{count} {noun if count == 1 else plural or noun + 's'}"

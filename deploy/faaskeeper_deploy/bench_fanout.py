@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from contextlib import ExitStack
 from typing import Any
 
-from faaskeeper_deploy.bench_common import BLOCK, WATCHER_TIMEOUT, BenchError
+from faaskeeper_deploy.bench_common import BLOCK, WATCHER_TIMEOUT, BenchError, counted
 from faaskeeper_deploy.bench_interrupt import check as check_interrupt
 from faaskeeper_deploy.bench_progress import Progress
 from faaskeeper_deploy.bench_systems import _quietly, _System, watched_node
@@ -57,8 +57,8 @@ def _rounds(
         set_data(path, value)
         if not current.complete.wait(WATCHER_TIMEOUT):
             raise BenchError(
-                f"{system.name}: {len(current.readings)} of {len(watchers)} watches on {path} fired "
-                f"within {WATCHER_TIMEOUT:g} s"
+                f"{system.name}: {len(current.readings)} of {counted(len(watchers), 'watch', 'watches')} "
+                f"on {path} fired within {WATCHER_TIMEOUT:g} s"
             )
         wrong = [e for e in current.events if e[1] != path]
         if wrong:
@@ -98,12 +98,15 @@ def _run_fanout(
 ) -> None:
     path = watched_node(stack, systems, root, value)
     for system in systems:
-        progress.phase(f"fan-out on {system.name}: connecting {watchers} watchers")
+        progress.phase(f"fan-out on {system.name}: connecting {counted(watchers, 'watcher')}")
         connected: list[_Watched] = []
         with ExitStack() as clients:
             for _ in range(watchers):
                 watcher = _connect(specs[system.name])
                 clients.callback(_quietly, system, watcher.close)
                 connected.append(watcher)
-            progress.phase(f"fan-out on {system.name}: set_data to {watchers} watchers, {count} rounds", count)
+            progress.phase(
+                f"fan-out on {system.name}: set_data to {counted(watchers, 'watcher')}, {counted(count, 'round')}",
+                count,
+            )
             _measure_system(system, connected, path, value, count, warmup, progress)

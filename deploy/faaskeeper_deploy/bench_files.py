@@ -1,8 +1,8 @@
 """The files of ``fk bench``: the JSON document of a suite (raw samples included) and its CSV summary.
 
 The CSV has one row per run, system and operation, with the run's configuration, the system's
-provider and versions, and the machine, so that rows from different runs and machines can be
-concatenated and compared (:data:`CSV_COLUMNS`).
+provider, the deployment's configuration (FaaSKeeper rows) and versions, and the machine, so that
+rows from different runs and machines can be concatenated and compared (:data:`CSV_COLUMNS`).
 """
 
 from __future__ import annotations
@@ -26,8 +26,17 @@ CSV_COLUMNS: tuple[str, ...] = (
     "interrupted",
     "system",
     "provider",
+    "deployment",
+    "region",
+    "user_storage",
+    "worker_queue",
+    "distributor_queue",
+    "client_channel",
+    "heartbeat_frequency",
+    "provider_settings",
     "system_version",
     "faaskeeper_version",
+    "git_commit",
     "size",
     "repetitions",
     "warmup",
@@ -53,10 +62,33 @@ CSV_COLUMNS: tuple[str, ...] = (
 )
 
 
+#: The columns of a FaaSKeeper deployment's configuration, and the config keys they show.
+_CONFIG_COLUMNS: dict[str, str] = {
+    "region": "deployment-region",
+    "user_storage": "user-storage",
+    "worker_queue": "worker-queue",
+    "distributor_queue": "distributor-queue",
+    "client_channel": "client-channel",
+    "heartbeat_frequency": "heartbeat-frequency",
+}
+
+
 def _system_columns(name: str, description: dict[str, Any], machine: dict[str, Any]) -> dict[str, Any]:
+    """The columns that describe one system of a run: its provider, configuration and version.
+
+    A config that leaves the queues to the provider has them empty; ``provider_settings`` is the
+    provider's section of the config as compact JSON."""
     if name == ZOOKEEPER:
         return {"provider": "zookeeper", "system_version": description.get("server") or ""}
-    return {"provider": description.get("provider", ""), "system_version": machine.get("faaskeeper", "")}
+    config = description.get("config", {})
+    provider = description.get("provider", "")
+    return {
+        "provider": provider,
+        "deployment": description.get("deployment", ""),
+        **{column: config.get(key, "") for column, key in _CONFIG_COLUMNS.items()},
+        "provider_settings": json.dumps(config.get(provider, {}), sort_keys=True, separators=(",", ":")),
+        "system_version": machine.get("faaskeeper", ""),
+    }
 
 
 def csv_rows(suite: Suite) -> list[dict[str, Any]]:
@@ -82,6 +114,7 @@ def csv_rows(suite: Suite) -> list[dict[str, Any]]:
                     "system": name,
                     **_system_columns(name, system.description, m),
                     "faaskeeper_version": m.get("faaskeeper", ""),
+                    "git_commit": m.get("git_commit") or "",
                     **{key: s.get(key, "") for key in ("size", "repetitions", "warmup", "clients", "concurrency")},
                     **{key: s.get(key, "") for key in ("read_share", "depth", "watchers")},
                     "operation": op,

@@ -25,10 +25,19 @@ from dataclasses import dataclass
 from typing import Any
 
 from faaskeeper.config import Config
-from faaskeeper_deploy.bench_common import BLOCK, FAASKEEPER, MIX_OPERATIONS, TOTAL, WATCHER_TIMEOUT, BenchError
+from faaskeeper_deploy.bench_common import (
+    BLOCK,
+    FAASKEEPER,
+    MIX_OPERATIONS,
+    TOTAL,
+    WATCHER_TIMEOUT,
+    BenchError,
+    counted,
+)
+from faaskeeper_deploy.bench_interrupt import abandoned
 from faaskeeper_deploy.bench_interrupt import check as check_interrupt
 from faaskeeper_deploy.bench_progress import Progress
-from faaskeeper_deploy.bench_systems import _FaaSKeeper, _quietly, _System, _ZooKeeper
+from faaskeeper_deploy.bench_systems import _FaaSKeeper, _quietly, _System, _ZooKeeper, remove_on_exit
 
 #: Seconds between looks at a Ctrl-C while the clients run.
 _POLL = 0.2
@@ -141,7 +150,8 @@ class _Clients:
     ) -> list[tuple[Any, ...]]:
         """One ``kind`` message from each client; a client's error is raised as a BenchError.
 
-        ``interruptible``: a Ctrl-C meanwhile raises KeyboardInterrupt (within :data:`_POLL` s)."""
+        ``interruptible``: a Ctrl-C meanwhile raises KeyboardInterrupt (within :data:`_POLL` s);
+        otherwise only a second Ctrl-C ends the wait, with the messages received until then."""
         messages: list[tuple[Any, ...]] = []
         deadline = time.monotonic() + WATCHER_TIMEOUT
         while len(messages) < self.count:
@@ -149,11 +159,16 @@ class _Clients:
                 check_interrupt()
             try:
                 message = self.out.get(timeout=_POLL)
+            except KeyboardInterrupt:
+                if interruptible:
+                    raise
+                return messages
             except queue.Empty:
                 if time.monotonic() < deadline:
                     continue
                 raise BenchError(
-                    f"mix: {self.count - len(messages)} clients sent no {kind!r} within {WATCHER_TIMEOUT:g} s"
+                    f"mix: {counted(self.count - len(messages), 'client')} sent no {kind!r} "
+                    f"within {WATCHER_TIMEOUT:g} s"
                 ) from None
             deadline = time.monotonic() + WATCHER_TIMEOUT
             if message[0] == "error":
@@ -167,13 +182,19 @@ class _Clients:
         return messages
 
     def close(self) -> None:
+        """Stop the clients after their call in progress; kill a client process (this run's own
+        child, by its handle) that has not ended within 30 s, or at once after a second Ctrl-C."""
         self.stop.set()
         self.start.set()
-        for worker in self.workers:
-            worker.join(timeout=30)
-            if isinstance(worker, multiprocessing.process.BaseProcess) and worker.is_alive():
-                worker.kill()  # this run's own child, by its handle
-                worker.join()
+        try:
+            for worker in self.workers:
+                if not abandoned():
+                    worker.join(timeout=30)
+        finally:
+            for worker in self.workers:
+                if isinstance(worker, multiprocessing.process.BaseProcess) and worker.is_alive():
+                    worker.kill()
+                    worker.join()
 
 
 def _measure_system(system: _System, jobs: Sequence[_Job], concurrency: str, progress: Progress) -> None:
@@ -222,7 +243,7 @@ def _run_mix(
 ) -> None:
     """``clients`` clients per system, one system after the other, ``calls`` timed calls each."""
     for system in systems:
-        stack.callback(_quietly, system, system.remove_tree, root)
+        remove_on_exit(stack, system, root)
         system.create(root, b"")
         for i in range(clients):
             system.create(f"{root}/c{i:03d}", value)
@@ -232,7 +253,8 @@ def _run_mix(
             for i in range(clients)
         ]
         progress.phase(
-            f"mix on {system.name}: {clients} clients ({concurrency}), {read_share:.0%} reads, {calls} calls each",
+            f"mix on {system.name}: {counted(clients, 'client')} ({concurrency}), {read_share:.0%} reads, "
+            f"{counted(calls, 'call')} each",
             calls * clients,
         )
         _measure_system(system, jobs, concurrency, progress)

@@ -9,10 +9,10 @@ from contextlib import ExitStack
 from dataclasses import dataclass
 from typing import Any
 
-from faaskeeper_deploy.bench_common import BLOCK, CHILDREN, OPERATIONS, BenchError
+from faaskeeper_deploy.bench_common import BLOCK, CHILDREN, OPERATIONS, BenchError, counted
 from faaskeeper_deploy.bench_interrupt import check as check_interrupt
 from faaskeeper_deploy.bench_progress import Progress
-from faaskeeper_deploy.bench_systems import _quietly, _System
+from faaskeeper_deploy.bench_systems import _System, remove_on_exit
 
 
 @dataclass(frozen=True)
@@ -121,11 +121,11 @@ def _run_operations(
     layouts: dict[str, _Layout] = {}
     for system in systems:
         layouts[system.name] = _Layout(root)
-        stack.callback(_quietly, system, system.remove_tree, root)
+        remove_on_exit(stack, system, root)
         _prepare(system, layouts[system.name], value)
     for op in OPERATIONS:
         progress.phase(
-            f"measuring {op} ({repetitions} calls after {warmup} warm-up calls per system)",
+            f"measuring {op} ({counted(repetitions, 'call')} after {counted(warmup, 'warm-up call')} per system)",
             (repetitions + warmup) * len(systems),
         )
         _measure(systems, layouts, op, value, repetitions, warmup, progress)

@@ -17,10 +17,11 @@ from collections.abc import Callable, Sequence
 from contextlib import ExitStack
 from typing import Any
 
-from faaskeeper_deploy.bench_common import BLOCK, MIX_OPERATIONS, TOTAL
+from faaskeeper_deploy.bench_common import BLOCK, MIX_OPERATIONS, TOTAL, counted
+from faaskeeper_deploy.bench_interrupt import abandoned
 from faaskeeper_deploy.bench_interrupt import check as check_interrupt
 from faaskeeper_deploy.bench_progress import Progress
-from faaskeeper_deploy.bench_systems import _quietly, _System
+from faaskeeper_deploy.bench_systems import _System, remove_on_exit
 
 #: Seconds to wait for one reply.
 REPLY_TIMEOUT = 60.0
@@ -55,8 +56,11 @@ def _pipelined(
         while window:
             collect()
     except KeyboardInterrupt:
-        # Keep what completed; the replies still in flight are awaited so that cleanup is not raced.
+        # Keep what completed; the replies still in flight are awaited so that cleanup is not raced
+        # (unless a second Ctrl-C skips the cleanup).
         for _, result in window:
+            if abandoned():
+                break
             _wait_quietly(result)
         raise
     return first, last
@@ -101,12 +105,12 @@ def _run_pipeline(
 ) -> None:
     path = f"{root}/pipelined"
     for system in systems:
-        stack.callback(_quietly, system, system.remove_tree, root)
+        remove_on_exit(stack, system, root)
         system.create(root, b"")
         system.create(path, value)
     for system in systems:
         progress.phase(
-            f"pipeline on {system.name}: get_data then set_data, {count} calls each, {depth} in flight",
+            f"pipeline on {system.name}: get_data then set_data, {counted(count, 'call')} each, {depth} in flight",
             count * len(MIX_OPERATIONS),
         )
         _measure_system(system, path, value, count, warmup, depth, progress)

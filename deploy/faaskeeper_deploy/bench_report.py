@@ -13,6 +13,7 @@ from faaskeeper_deploy.bench_common import (
     TOTAL,
     WATCH_WORKLOAD,
     BenchError,
+    counted,
 )
 from faaskeeper_deploy.bench_stats import BenchResult
 
@@ -29,21 +30,33 @@ def _title(s: dict[str, Any]) -> str:
     """The first line of a run's table: its workload and configuration."""
     workload = s.get("workload")
     size = f"{s['size']}-byte values"
-    timed = f"{s['repetitions']} timed"
-    warm = f"after {s['warmup']} warm-up"
+    repetitions, warmup = s["repetitions"], s["warmup"]
     if workload == WATCH_WORKLOAD:
-        text = f"fk bench --workload watch: {timed} rounds {warm} rounds, {size}"
+        text = (
+            f"fk bench --workload watch: {counted(repetitions, 'timed round')} "
+            f"after {counted(warmup, 'warm-up round')}, {size}"
+        )
     elif workload == MIX_WORKLOAD:
         text = (
-            f"fk bench --workload mix: {s['clients']} clients ({s['concurrency']}), {s['read_share']:.0%} reads, "
-            f"{timed} calls each {warm} calls, {size}"
+            f"fk bench --workload mix: {counted(s['clients'], 'client')} ({s['concurrency']}), "
+            f"{s['read_share']:.0%} reads, {counted(repetitions, 'timed call')} each "
+            f"after {counted(warmup, 'warm-up call')}, {size}"
         )
     elif workload == PIPELINE_WORKLOAD:
-        text = f"fk bench --workload pipeline: {s['depth']} in flight, {timed} calls per operation {warm}, {size}"
+        text = (
+            f"fk bench --workload pipeline: {s['depth']} in flight, {counted(repetitions, 'timed call')} "
+            f"per operation after {counted(warmup, 'warm-up call')}, {size}"
+        )
     elif workload == FANOUT_WORKLOAD:
-        text = f"fk bench --workload fanout: set_data to {s['watchers']} watchers, {timed} rounds {warm}, {size}"
+        text = (
+            f"fk bench --workload fanout: set_data to {counted(s['watchers'], 'watcher')}, "
+            f"{counted(repetitions, 'timed round')} after {counted(warmup, 'warm-up round')}, {size}"
+        )
     else:
-        text = f"fk bench: {timed} calls per operation {warm} calls, {size}"
+        text = (
+            f"fk bench: {counted(repetitions, 'timed call')} per operation "
+            f"after {counted(warmup, 'warm-up call')}, {size}"
+        )
     return text + (" (INTERRUPTED: partial)" if s.get("interrupted") else "")
 
 
@@ -57,9 +70,11 @@ def format_table(result: BenchResult) -> str:
     title = _title(s)
     lines = [
         title,
-        f"machine:    {m['cores']} cores ({m['usable_cores']} usable), {m['cpu'] or 'unknown CPU'}, {m['platform']}",
+        f"machine:    {counted(m['cores'], 'core')} ({m['usable_cores']} usable), {m['cpu'] or 'unknown CPU'}, "
+        f"{m['platform']}",
         f"python:     {m['python']}" + (f", load average {m['load_average']}" if "load_average" in m else ""),
-        "faaskeeper: {provider} provider, deployment {deployment!r}{where}".format(
+        "faaskeeper: {version}, {provider} provider, deployment {deployment!r}{where}".format(
+            version=m.get("faaskeeper", "version unknown"),
             where=f" (throwaway in {fk.description['path']})" if fk.description.get("throwaway") else "",
             **fk.description,
         ),

@@ -34,12 +34,14 @@ from faaskeeper_deploy.bench_common import (
 )
 from faaskeeper_deploy.bench_emulated import emulated_functions
 from faaskeeper_deploy.bench_fanout import _run_fanout
+from faaskeeper_deploy.bench_interrupt import abandoned
 from faaskeeper_deploy.bench_interrupt import check as check_interrupt
 from faaskeeper_deploy.bench_interrupt import deferred as deferred_interrupt
 from faaskeeper_deploy.bench_mix import CONCURRENCY, THREADS, _run_mix
 from faaskeeper_deploy.bench_operations import _run_operations
 from faaskeeper_deploy.bench_pipeline import _run_pipeline
 from faaskeeper_deploy.bench_progress import Progress, as_progress
+from faaskeeper_deploy.bench_provenance import recorded_config
 from faaskeeper_deploy.bench_stats import BenchResult, SystemResult, machine_info
 from faaskeeper_deploy.bench_systems import _FaaSKeeper, _quietly, _System, _ZooKeeper
 from faaskeeper_deploy.bench_watch import _run_watch, _watcher_spec
@@ -78,7 +80,9 @@ def run_bench(
     flight; with ``"fanout"``, ``repetitions`` rounds of one set_data to ``watchers`` watchers.
 
     Interrupted (Ctrl-C, or KeyboardInterrupt), the run stops after the call in progress, cleans
-    up and returns what it measured with ``settings["interrupted"]`` true.
+    up and returns what it measured with ``settings["interrupted"]`` true. A second Ctrl-C stops
+    it at once, skips the cleanup on the systems and still returns what it measured
+    (:mod:`~faaskeeper_deploy.bench_interrupt`).
 
     :param config: client config of the FaaSKeeper deployment; None makes a throwaway local one
     :param zookeeper: kazoo hosts string (``HOST:PORT``) of the ZooKeeper to compare with
@@ -94,17 +98,23 @@ def run_bench(
     value = os.urandom(size)
     settings = _settings(workload, repetitions, warmup, size, clients, read_share, concurrency, depth, watchers)
     machine = machine_info()
-    # Ctrl-C stops the workload between calls; the cleanup below runs whole (bench_interrupt).
-    with deferred_interrupt(), ExitStack() as stack:
-        if config is None:
-            config, description = stack.enter_context(_throwaway_local())
-        else:
-            description = {"provider": config.cloud_provider, "deployment": config.deployment_name, "throwaway": False}
-            description.update(stack.enter_context(emulated_functions(config)))
-        systems: list[_System] = []
-        root = f"/fk-bench-{uuid.uuid4().hex[:12]}"
-        errors: tuple[type[BaseException], ...] = ()
-        try:
+    systems: list[_System] = []
+    errors: tuple[type[BaseException], ...] = ()
+    # Ctrl-C stops the workload between calls and the cleanup below runs whole; a second Ctrl-C
+    # stops at once and skips the cleanup on the systems (bench_interrupt).
+    try:
+        with deferred_interrupt(), ExitStack() as stack:
+            if config is None:
+                config, description = stack.enter_context(_throwaway_local())
+            else:
+                description = {
+                    "provider": config.cloud_provider,
+                    "deployment": config.deployment_name,
+                    "throwaway": False,
+                }
+                description.update(stack.enter_context(emulated_functions(config)))
+            description["config"] = recorded_config(config)
+            root = f"/fk-bench-{uuid.uuid4().hex[:12]}"
             fk = _FaaSKeeper(config, description)
             stack.callback(_quietly, fk, fk.close)
             systems.append(fk)
@@ -130,14 +140,23 @@ def run_bench(
                     _run_operations(stack, systems, root, value, repetitions, warmup, shown)
             except KeyboardInterrupt:
                 settings["interrupted"] = True
-        except errors as err:
-            raise BenchError(f"zookeeper: {type(err).__name__}: {err}") from err
-        return BenchResult(
-            machine=machine,
-            settings=settings,
-            systems={s.name: SystemResult(s.name, s.description, s.samples, s.throughput) for s in systems},
-        )
-    raise AssertionError("unreachable")  # pragma: no cover - ExitStack does not swallow exceptions
+                shown.phase(
+                    "interrupted twice: skipping the cleanup"
+                    if abandoned()
+                    else "interrupted: cleaning up (Ctrl-C again skips it)"
+                )
+    except KeyboardInterrupt:
+        # A second Ctrl-C during the cleanup, which skipped the rest of it: keep what was measured.
+        if not systems:
+            raise
+        settings["interrupted"] = True
+    except errors as err:
+        raise BenchError(f"zookeeper: {type(err).__name__}: {err}") from err
+    return BenchResult(
+        machine=machine,
+        settings=settings,
+        systems={s.name: SystemResult(s.name, s.description, s.samples, s.throughput) for s in systems},
+    )
 
 
 def _check_settings(

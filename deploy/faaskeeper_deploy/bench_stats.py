@@ -9,8 +9,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import faaskeeper
 from faaskeeper_deploy.bench_common import FAASKEEPER, OPERATIONS, ZOOKEEPER
+from faaskeeper_deploy.bench_provenance import code_version
 
 
 def percentile(sorted_values: Sequence[float], q: float) -> float:
@@ -120,14 +120,15 @@ class BenchResult:
 
 
 def machine_info() -> dict[str, Any]:
-    """What the figures depend on: cores, CPU, OS, Python, load."""
+    """What the figures depend on: cores, CPU, OS, Python, load, and the FaaSKeeper code (its
+    version, and its git commit when run from a checkout: :func:`~.bench_provenance.code_version`)."""
     info: dict[str, Any] = {
         "cores": os.cpu_count(),
         "usable_cores": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),
         "cpu": _cpu_model(),
         "platform": platform.platform(),
         "python": f"{platform.python_implementation()} {platform.python_version()}",
-        "faaskeeper": faaskeeper.__version__,
+        **code_version(),
     }
     if hasattr(os, "getloadavg"):
         info["load_average"] = [round(x, 2) for x in os.getloadavg()]

@@ -45,7 +45,7 @@ ALL_SERIES: tuple[str, ...] = (
     FANOUT_WORKLOAD,
 )
 #: Version of the layout of the JSON document and the CSV file.
-FORMAT = "faaskeeper-bench/2"
+FORMAT = "faaskeeper-bench/3"
 
 
 @dataclass(frozen=True)
@@ -123,7 +123,8 @@ def run_suite(
     """Run each of ``runs`` through ``run`` (:func:`~faaskeeper_deploy.bench.run_bench`), in order.
 
     Stops at the first interrupted run, or after the run in progress when Ctrl-C came while it
-    connected or cleaned up; a second Ctrl-C ends the suite at once, with the runs finished before."""
+    connected or cleaned up; a second Ctrl-C ends the suite at once, with the runs finished before
+    and what the run in progress measured (nothing, if it came before that run connected)."""
     suite = Suite(machine_info(), datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"))
     try:
         with deferred_interrupt():

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from contextlib import ExitStack
+from contextlib import ExitStack, suppress
 from typing import Any
 
 from faaskeeper.client import FaaSKeeperClient
 from faaskeeper.config import Config
+from faaskeeper.exceptions import TimeoutException
 from faaskeeper_deploy.bench_common import FAASKEEPER, ZOOKEEPER, BenchError, log
+from faaskeeper_deploy.bench_interrupt import abandoned
+from faaskeeper_deploy.bench_provenance import zookeeper_version
 
 
 class _System:
@@ -78,7 +81,7 @@ class _FaaSKeeper(_System):
         self.client.delete(path)
 
     def close(self) -> None:
-        self.client.stop()
+        stop_faaskeeper(self.client)
 
 
 class _ZooKeeper(_System):
@@ -100,7 +103,8 @@ class _ZooKeeper(_System):
         except self.errors as err:
             self.client.close()
             raise BenchError(f"Cannot connect to ZooKeeper at {hosts} within {timeout:g} s: {err}") from err
-        self.description = {"hosts": hosts, "server": self._server_version(), "kazoo": kazoo.__version__}
+        server, built = self._server_version()
+        self.description = {"hosts": hosts, "server": server, "server_built": built, "kazoo": kazoo.__version__}
         c = self.client
         self.ops = {
             "create": c.create,
@@ -112,16 +116,17 @@ class _ZooKeeper(_System):
         }
         self.async_ops = {"get_data": c.get_async, "set_data": c.set_async}
 
-    def _server_version(self) -> str | None:
+    def _server_version(self) -> tuple[str | None, str | None]:
+        """The server's version and build date (:func:`~.bench_provenance.zookeeper_version`)."""
         try:
             text: str = self.client.command(b"srvr")
         except Exception:  # the four-letter command may be disabled; the version is only informative
-            return None
+            return None, None
         for line in text.splitlines():
             key, _, value = line.partition(":")
             if key.strip().lower() == "zookeeper version":
-                return value.strip()
-        return None
+                return zookeeper_version(value)
+        return None, None
 
     def read(self, path: str) -> bytes | None:
         data: bytes | None = self.client.get(path)[0]
@@ -134,8 +139,24 @@ class _ZooKeeper(_System):
         self.client.delete(path, recursive=True)
 
     def close(self) -> None:
-        self.client.stop()
-        self.client.close()
+        stop_kazoo(self.client)
+
+
+def stop_faaskeeper(client: FaaSKeeperClient) -> None:
+    """End a FaaSKeeper session; after a second Ctrl-C, release the connection at once instead of
+    waiting for the service (the session closes when the service gets to the request, or expires)."""
+    if not abandoned():
+        client.stop()
+        return
+    with suppress(TimeoutException):
+        client.stop(timeout=0)
+
+
+def stop_kazoo(client: Any) -> None:
+    """End a ZooKeeper session and free its client; after a second Ctrl-C, leave it to expire."""
+    if not abandoned():
+        client.stop()
+        client.close()
 
 
 def _quietly(system: _System, fn: Callable[..., Any], *args: Any) -> None:
@@ -146,12 +167,33 @@ def _quietly(system: _System, fn: Callable[..., Any], *args: Any) -> None:
         log.warning("%s: cleanup (%s) failed: %s: %s", system.name, fn.__name__, type(err).__name__, err)
 
 
+def remove_on_exit(stack: ExitStack, system: _System, root: str) -> None:
+    """Remove ``root`` and all below it from ``system`` when ``stack`` closes; after a second
+    Ctrl-C, say instead that it is left (unless the deployment is a throwaway one)."""
+
+    def left() -> None:
+        if not system.description.get("throwaway"):
+            log.warning("%s: left %s in place: a second Ctrl-C skipped the cleanup", system.name, root)
+
+    def remove() -> None:
+        if abandoned():
+            left()
+            return
+        try:
+            _quietly(system, system.remove_tree, root)
+        except KeyboardInterrupt:
+            left()
+            raise
+
+    stack.callback(remove)
+
+
 def watched_node(stack: ExitStack, systems: Sequence[_System], root: str, value: bytes) -> str:
     """Create ``root`` and ``root/watched`` (holding ``value``) on every system, removed with
     ``stack``; the watched node's path."""
     path = f"{root}/watched"
     for system in systems:
-        stack.callback(_quietly, system, system.remove_tree, root)
+        remove_on_exit(stack, system, root)
         system.create(root, b"")
         system.create(path, value)
     return path

@@ -19,7 +19,8 @@ from contextlib import ExitStack
 from typing import Any
 
 from faaskeeper.config import Config
-from faaskeeper_deploy.bench_common import BLOCK, FAASKEEPER, WATCHER_TIMEOUT, ZOOKEEPER, BenchError
+from faaskeeper_deploy.bench_common import BLOCK, FAASKEEPER, WATCHER_TIMEOUT, ZOOKEEPER, BenchError, counted
+from faaskeeper_deploy.bench_interrupt import abandoned
 from faaskeeper_deploy.bench_interrupt import check as check_interrupt
 from faaskeeper_deploy.bench_progress import Progress
 from faaskeeper_deploy.bench_systems import _quietly, _System, _ZooKeeper, watched_node
@@ -115,23 +116,27 @@ class _Watcher:
         return int(self._expect("clock"))
 
     def close(self) -> None:
-        """Ask the watcher to quit; kill it (this process's own child, by its PID) if it does not."""
-        if self._process.poll() is None:
-            try:
-                assert self._process.stdin is not None
-                self._process.stdin.write("quit\n")
-                self._process.stdin.close()
-            except OSError:
-                pass
-            try:
+        """Ask the watcher to quit; kill it (this process's own child, by its PID) if it does not
+        within 10 s, or at once after a second Ctrl-C."""
+        try:
+            if self._process.poll() is None and not abandoned():
+                try:
+                    assert self._process.stdin is not None
+                    self._process.stdin.write("quit\n")
+                    self._process.stdin.close()
+                except OSError:
+                    pass
                 self._process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
+        except subprocess.TimeoutExpired:
+            pass
+        finally:
+            if self._process.poll() is None:
                 self._process.kill()
                 self._process.wait()
-        self._reader.join(timeout=5)
-        if self._process.stdout is not None:
-            self._process.stdout.close()
-        self._stderr.close()
+            self._reader.join(timeout=5)
+            if self._process.stdout is not None:
+                self._process.stdout.close()
+            self._stderr.close()
 
 
 def _watcher_spec(system: _System, config: Config, path: str) -> dict[str, Any]:
@@ -238,7 +243,7 @@ def _run_watch(
         _check_clock(watcher)
         system.description = {**system.description, "watcher": watcher.description}
     progress.phase(
-        f"measuring watch ({repetitions} rounds after {warmup} warm-up rounds per system)",
+        f"measuring watch ({counted(repetitions, 'round')} after {counted(warmup, 'warm-up round')} per system)",
         (repetitions + warmup) * len(systems),
     )
     _measure_watch(systems, watchers, path, value, repetitions, warmup, progress)

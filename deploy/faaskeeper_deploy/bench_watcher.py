@@ -36,6 +36,7 @@ from typing import Any, TextIO
 from faaskeeper.client import FaaSKeeperClient
 from faaskeeper.config import Config
 from faaskeeper.watch import WatchedEvent
+from faaskeeper_deploy.bench_systems import stop_faaskeeper, stop_kazoo
 
 #: The clock of both ends of a round: CLOCK_MONOTONIC on Linux, one clock for the whole machine.
 clock = time.perf_counter_ns
@@ -70,7 +71,7 @@ class _FaaSKeeperWatched(_Watched):
         self.client.get_data(path, watch=callback)
 
     def close(self) -> None:
-        self.client.stop()
+        stop_faaskeeper(self.client)
 
 
 class _ZooKeeperWatched(_Watched):
@@ -89,8 +90,7 @@ class _ZooKeeperWatched(_Watched):
         self.client.get(path, watch=callback)
 
     def close(self) -> None:
-        self.client.stop()
-        self.client.close()
+        stop_kazoo(self.client)
 
 
 class _Output:

@@ -180,10 +180,16 @@ def test_fk_cost_answers_a_month_of_a_million_requests_a_day(
 def test_fk_bench_serves_the_functions_of_an_emulated_deployment(deployed: Callable[..., Config]) -> None:
     from faaskeeper_deploy.bench import OPERATIONS, run_bench
 
-    result = run_bench(deployed(), repetitions=2, warmup=0)
+    config = deployed()
+    result = run_bench(config, repetitions=2, warmup=0)
 
     fk = result.faaskeeper
     assert fk.description["provider"] == "gcp"
+    # The deployment's configuration is recorded beside the figures.
+    recorded = fk.description["config"]
+    assert recorded["gcp"] == config.provider_section
+    assert recorded["worker-queue"] == config.serialize().get("worker-queue")
+    assert recorded["client-channel"] == config.client_channel.value
     assert "functions-framework" in fk.description["functions"]
     assert set(fk.operations) == set(OPERATIONS)
     assert all(len(fk.samples_ns[op]) == 2 for op in OPERATIONS)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
+import time
 
 import pytest
 
@@ -15,6 +17,7 @@ from faaskeeper.exceptions import (
     NodeExistsException,
     NotEmptyException,
     SessionExpiredException,
+    TimeoutException,
 )
 
 
@@ -29,6 +32,27 @@ def test_session_lifecycle(config):
     assert c.session_status == "DISCONNECTED"
     with pytest.raises(SessionExpiredException):
         c.create("/a")
+
+
+def test_stop_without_waiting_releases_the_connection_and_the_service_closes_the_session_later(config, other):
+    owner = FaaSKeeperClient(config, timeout=20)
+    owner.start()
+    owner.create("/e", b"", ephemeral=True)
+
+    # TimeoutException if the service had not answered yet: the connection is released all the same.
+    with contextlib.suppress(TimeoutException):
+        owner.stop(timeout=0)
+
+    assert owner.session_status == "DISCONNECTED"
+    assert owner.session_id is None
+    with pytest.raises(SessionExpiredException):
+        owner.create("/a")
+    # The request to close the session was sent: the service processes it, and the node goes
+    # (well before the session could expire: 3 heartbeats of 5 s).
+    deadline = time.monotonic() + 10
+    while other.exists("/e") is not None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert other.exists("/e") is None
 
 
 def test_create_get_set_delete(client):

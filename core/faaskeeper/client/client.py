@@ -183,8 +183,13 @@ class FaaSKeeperClient:
         log.info("registered session %s", self._session_id)
         return self._session_id
 
-    def stop(self) -> None:
-        """Close the session: its ephemeral nodes are deleted, then the connection is released."""
+    def stop(self, timeout: float | None = None) -> None:
+        """Close the session: its ephemeral nodes are deleted, then the connection is released.
+
+        :param timeout: seconds to wait for the service to close the session (default: the
+            client's timeout). The connection is released either way; if the service has not
+            answered by then, TimeoutException follows (the session closes when the request is
+            processed, or expires). ``0`` releases at once, as a shutdown in a hurry wants."""
         if self._session_id is None or self._closing:
             return
         try:
@@ -193,7 +198,7 @@ class FaaSKeeperClient:
                     WriteRequest(Op.DEREGISTER_SESSION, self._session_id, self._token, 0), lambda _reply: None
                 )
                 self._closing = True
-                future.get(self._timeout)
+                future.get(self._timeout if timeout is None else timeout)
                 log.info("closed session %s", self._session_id)
         finally:
             self._set_state(SessionState.LOST)
