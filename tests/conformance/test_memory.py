@@ -25,18 +25,20 @@ def provider() -> Provider:
         pytest.fail(f"the memory test provider is not installed; {INSTALL_HINT}\n({err})", pytrace=False)
 
 
+def memory_config(name: str, **extra: object) -> dict[str, object]:
+    return {
+        "cloud-provider": "memory",
+        "deployment-name": name,
+        "heartbeat-frequency": 0.2,
+        "session-timeout": 0.6,
+        "memory": {"lock-max-hold": 1, "visibility-timeout": 1},
+        **extra,
+    }
+
+
 @pytest.fixture
 def fk_config(provider, deploy, deployment_name: str) -> Config:
-    return deploy(
-        provider,
-        {
-            "cloud-provider": "memory",
-            "deployment-name": deployment_name,
-            "heartbeat-frequency": 0.2,
-            "session-timeout": 0.6,
-            "memory": {"lock-max-hold": 1, "visibility-timeout": 1},
-        },
-    )
+    return deploy(provider, memory_config(deployment_name))
 
 
 class TestMemoryProvider(ConformanceSuite):
@@ -50,14 +52,4 @@ class TestMemoryWatchFunction(WatchSuite):
 
     @pytest.fixture
     def fk_config(self, provider, deploy, deployment_name: str) -> Config:
-        return deploy(
-            provider,
-            {
-                "cloud-provider": "memory",
-                "deployment-name": deployment_name,
-                "heartbeat-frequency": 0.2,
-                "session-timeout": 0.6,
-                "watch-fanout": 0,
-                "memory": {"lock-max-hold": 1, "visibility-timeout": 1},
-            },
-        )
+        return deploy(provider, memory_config(deployment_name, **{"watch-fanout": 0}))
