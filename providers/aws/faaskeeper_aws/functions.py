@@ -26,6 +26,7 @@ from faaskeeper_aws.lambda_events import Event, batch_response, queue_message
 from faaskeeper_aws.options import DeployOptions
 from faaskeeper_aws.settings import AwsSettings
 from faaskeeper_aws.sqs import SqsQueue
+from faaskeeper_aws.watch_function import LambdaWatchFunction
 
 log = logging.getLogger("faaskeeper.aws.functions")
 
@@ -47,7 +48,8 @@ def function_settings(config: Config, settings: AwsSettings, lease_key: bytes | 
 
 @dataclass
 class Functions:
-    """A deployment's writer, distributor and heartbeat, as one Lambda container holds them."""
+    """A deployment's writer, distributor and heartbeat, as one Lambda container holds them (the
+    distributor invokes the watch function, which runs in containers of its own)."""
 
     writer_queue: SqsQueue
     distributor_queue: SqsQueue
@@ -60,11 +62,12 @@ class Functions:
         deployment = AwsDeployment(config, AwsSettings.from_config(config))
         system, channel = deployment.system_storage, deployment.channel
         settings = function_settings(config, deployment.settings, system.lease_key())
+        watch_function = LambdaWatchFunction(deployment.settings, DeployOptions.from_config(config).function_timeout)
         return Functions(
             writer_queue=deployment.writer_queue,
             distributor_queue=deployment.distributor_queue,
             writer=Writer(system, deployment.distributor_queue, channel, settings),
-            distributor=Distributor(system, deployment.user_storage, channel, settings),
+            distributor=Distributor(system, deployment.user_storage, channel, settings, watch_function),
             heartbeat=HeartbeatFunction(system, deployment.writer_queue, channel, settings),
         )
 
