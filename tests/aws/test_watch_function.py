@@ -30,6 +30,7 @@ from faaskeeper_aws.lambda_events import LambdaContext
 from faaskeeper_aws.lambda_host import LambdaEmulator
 from faaskeeper_aws.lambda_invoke import emulated_lambda
 from faaskeeper_aws.lambda_stack import handler_environment, local_functions
+from faaskeeper_aws.metering import METER
 from faaskeeper_aws.settings import AwsSettings
 from faaskeeper_aws.watch_function import LambdaWatchFunction
 
@@ -140,8 +141,13 @@ def test_the_emulator_answers_invoke_as_lambda_does(stackless: Callable[..., Con
             emulator.invoke(**params)
         assert raised.value.response["Error"]["Code"] == code
 
-    # The distributor's invoker, as the distributor calls it inside an emulated invocation.
+    # The distributor's invoker. Outside the emulator it calls the Lambda API, counted as a request
+    # (moto has no function to run); inside an emulated invocation it reaches the emulator.
     invoker = LambdaWatchFunction(settings, timeout=5)
+    before = METER.snapshot()
+    with pytest.raises(ProviderException, match=rf"AWS invoke {name} failed: ResourceNotFoundException"):
+        invoker.invoke(request(address))
+    assert difference(METER.snapshot(), before).get(("lambda", "Invoke")) == 1
     with emulated_lambda(emulator.invoke):
         assert invoker.invoke(request(address)) == DeliveryReport(9, 1)
         with pytest.raises(ProviderException, match=rf"AWS function {name} failed: MalformedMessage: .*must begin"):
