@@ -19,6 +19,9 @@ from typing import Any, TypeVar
 from faaskeeper.exceptions import ConfigurationException
 
 DEFAULT_MAX_DATA_SIZE = 1024 * 1024
+#: A write whose notifications go to more clients than this has them delivered by the watch
+#: function; the distributor delivers smaller fan-outs itself.
+DEFAULT_WATCH_FANOUT = 32
 
 
 class StorageType(Enum):
@@ -67,6 +70,7 @@ KNOWN_KEYS = frozenset(
         "verbose",
         "port",
         "max-data-size",
+        "watch-fanout",
     }
 )
 UPSTREAM_KEYS = frozenset({"system-storage", "configuration"})
@@ -150,6 +154,8 @@ class Config:
     verbose: bool = False
     port: int = -1
     max_data_size: int = DEFAULT_MAX_DATA_SIZE
+    #: The most clients the distributor notifies of one write itself; more go to the watch function.
+    watch_fanout: int = DEFAULT_WATCH_FANOUT
     provider_section: dict[str, Any] = field(default_factory=dict)
     raw: dict[str, Any] = field(default_factory=dict, repr=False)
     #: The file the config was read from, if any (for messages that tell what to run with it).
@@ -201,6 +207,8 @@ class Config:
             cfg.port = int(_number("port", data["port"], integer=True, minimum=-1))
         if "max-data-size" in data:
             cfg.max_data_size = int(_number("max-data-size", data["max-data-size"], integer=True, minimum=1))
+        if "watch-fanout" in data:
+            cfg.watch_fanout = int(_number("watch-fanout", data["watch-fanout"], integer=True, minimum=0))
         return cfg
 
     @staticmethod
@@ -238,6 +246,8 @@ class Config:
             out["session-timeout"] = self.session_timeout
         if self.max_data_size != DEFAULT_MAX_DATA_SIZE:
             out["max-data-size"] = self.max_data_size
+        if self.watch_fanout != DEFAULT_WATCH_FANOUT:
+            out["watch-fanout"] = self.watch_fanout
         if self.deployment_region is not None:
             out["deployment-region"] = self.deployment_region
         if self.writer_queue is not None:

@@ -28,10 +28,13 @@ def config(
     heartbeat: float = 0.5,
     session_timeout: float = 1.5,
     name: str | None = None,
+    watch_fanout: int | None = None,
     **aws: Any,
 ) -> Config:
+    fanout = {} if watch_fanout is None else {"watch-fanout": watch_fanout}
     return Config.deserialize(
         {
+            **fanout,
             "cloud-provider": "aws",
             "deployment-name": name or f"q{uuid.uuid4().hex[:10]}",
             "deployment-region": "us-east-1",

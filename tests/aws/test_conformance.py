@@ -27,8 +27,9 @@ class _OnAws:
 
     @pytest.fixture
     def fk_config(self, stackless: Callable[..., Config], emulate: Callable[..., LambdaEmulator]) -> Config:
-        # The emulator starts before, so stops after, the suite's clients.
-        config = stackless(channel=self.channel, storage=self.storage)
+        # The emulator starts before, so stops after, the suite's clients. Writes notifying more
+        # than two clients go through the watch function.
+        config = stackless(channel=self.channel, storage=self.storage, watch_fanout=2)
         emulate(config)
         return config
 

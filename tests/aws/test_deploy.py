@@ -88,9 +88,21 @@ def test_each_role_gets_only_what_its_function_touches(storage, channel):
         assert f"faaskeeper-iam-{role}:*" in text  # its own logs only
         assert text.count("log-group:") == 1
         assert ("faaskeeper-iam-client-*.fifo" in text) == (channel == "sqs")
-    writer, distributor, heartbeat = (
-        json.dumps(resources[f"{r}Role"]["Properties"]["Policies"]) for r in ("Writer", "Distributor", "Heartbeat")
+    writer, distributor, heartbeat, watch = (
+        json.dumps(resources[f"{r}Role"]["Properties"]["Policies"])
+        for r in ("Writer", "Distributor", "Heartbeat", "Watch")
     )
+    # The watch function sends to client inboxes and logs; only the distributor invokes it.
+    watch_statements = json.loads(watch)[0]["PolicyDocument"]["Statement"]
+    assert [s["Sid"] for s in watch_statements] == ["Logs", *(["ClientInboxes"] if channel == "sqs" else [])]
+    [invoke] = [
+        s for s in json.loads(distributor)[0]["PolicyDocument"]["Statement"] if s["Sid"] == "InvokeWatchFunction"
+    ]
+    assert (invoke["Action"], invoke["Resource"]) == (
+        ["lambda:InvokeFunction"],
+        [{"Fn::GetAtt": ["WatchFunction", "Arn"]}],
+    )
+    assert "lambda:" not in writer + heartbeat + watch
     assert "DataTable" not in writer
     assert "nodes/" not in writer  # user storage is the distributor's alone
     assert ("nodes/" in distributor) == (storage == "persistent")
@@ -205,6 +217,8 @@ def check_functions(settings: AwsSettings, client_config: dict[str, Any]) -> Non
         assert [(m["EventSourceArn"], m["BatchSize"], m["FunctionResponseTypes"]) for m in mappings] == [
             (queue_arn, 10, ["ReportBatchItemFailures"])
         ]
+    watch = settings.names.function("watch")
+    assert lambda_.list_event_source_mappings(FunctionName=watch)["EventSourceMappings"] == [], "invoked only"
     events = settings.client("events")
     rule = events.describe_rule(Name=settings.names.heartbeat_rule)
     assert (rule["ScheduleExpression"], rule["State"]) == ("rate(1 minute)", "ENABLED")
@@ -288,7 +302,7 @@ def test_deploy_is_idempotent_clean_recreates_and_remove_leaves_nothing(moto_ser
     }
     assert (status["nodes"], status["sessions"], status["watches"]) == (1, 0, 0)  # the root
     kinds = [r["kind"] for r in status["resources"]]
-    assert kinds.count("AWS::Lambda::Function") == 3
+    assert kinds.count("AWS::Lambda::Function") == 4
     assert kinds.count("AWS::SQS::Queue") == 4
     assert main(["status", "--config", str(path)]) == 0
     table = capsys.readouterr()

@@ -8,9 +8,12 @@ import uuid
 
 from faaskeeper.client import FaaSKeeperClient
 from faaskeeper.config import Config
+from faaskeeper.metering import difference
 from faaskeeper.plugins.manager import get_provider
 from faaskeeper.watch import WatchedEvent, WatchEventType
+from faaskeeper_aws import handlers
 from faaskeeper_aws.lambda_stack import deployed_functions
+from faaskeeper_aws.metering import METER
 from faaskeeper_aws.settings import AwsSettings
 
 from .inventory import leftovers
@@ -34,6 +37,7 @@ def test_deployed_functions_run_in_the_emulator(moto_server) -> None:
         "distributor-queue": "sqs",
         "heartbeat-frequency": 0.5,
         "session-timeout": 1.5,
+        "watch-fanout": 0,  # every notification through the deployed watch function
         "aws": {"function-timeout": 1, "visibility-timeout": 1, "max-receive-count": 3},
     }
     config = provider.deploy(Config.deserialize(data), clean=True)
@@ -45,6 +49,8 @@ def test_deployed_functions_run_in_the_emulator(moto_server) -> None:
             settings.names.function("writer"),
         ]
         assert all(t.batch_size == 10 and t.report_failures for t in emulator.queues)
+        [watch_function] = emulator.invoked
+        assert (watch_function.function, watch_function.handler) == (settings.names.function("watch"), handlers.watch)
         [schedule] = emulator.schedules
         assert schedule.function == settings.names.function("heartbeat")
         assert schedule.interval == 0.5, "the emulator runs the heartbeat at the config's frequency"
@@ -61,8 +67,11 @@ def test_deployed_functions_run_in_the_emulator(moto_server) -> None:
                 client.create("/deployed", b"1")
                 other.get_data("/deployed", watch=watch)
                 client.create("/deployed/eph", ephemeral=True)
+                before = METER.snapshot()
                 client.set_data("/deployed", b"2")
                 assert fired.wait(10)
+                invoked = difference(METER.snapshot(), before).get((f"lambda:{watch_function.function}", "Invoke"))
+                assert invoked == 1, "the distributor invoked the watch function"
                 assert [e.event_type for e in events] == [WatchEventType.NODE_DATA_CHANGED]
                 client.stop()
                 assert other.exists("/deployed/eph") is None

@@ -12,7 +12,7 @@ from faaskeeper.api.provider import Provider
 from faaskeeper.config import Config
 from faaskeeper.exceptions import UnknownProviderException
 from faaskeeper.plugins.manager import get_provider
-from faaskeeper.testing import ConformanceSuite
+from faaskeeper.testing import ConformanceSuite, WatchSuite
 
 INSTALL_HINT = "install it with: .venv/bin/pip install -e tests/plugins/faaskeeper-memory"
 
@@ -25,19 +25,31 @@ def provider() -> Provider:
         pytest.fail(f"the memory test provider is not installed; {INSTALL_HINT}\n({err})", pytrace=False)
 
 
+def memory_config(name: str, **extra: object) -> dict[str, object]:
+    return {
+        "cloud-provider": "memory",
+        "deployment-name": name,
+        "heartbeat-frequency": 0.2,
+        "session-timeout": 0.6,
+        "memory": {"lock-max-hold": 1, "visibility-timeout": 1},
+        **extra,
+    }
+
+
 @pytest.fixture
 def fk_config(provider, deploy, deployment_name: str) -> Config:
-    return deploy(
-        provider,
-        {
-            "cloud-provider": "memory",
-            "deployment-name": deployment_name,
-            "heartbeat-frequency": 0.2,
-            "session-timeout": 0.6,
-            "memory": {"lock-max-hold": 1, "visibility-timeout": 1},
-        },
-    )
+    return deploy(provider, memory_config(deployment_name))
 
 
 class TestMemoryProvider(ConformanceSuite):
     client_timeout = 5.0
+
+
+class TestMemoryWatchFunction(WatchSuite):
+    """The watch suite with ``watch-fanout`` 0: the watch function delivers every notification."""
+
+    client_timeout = 5.0
+
+    @pytest.fixture
+    def fk_config(self, provider, deploy, deployment_name: str) -> Config:
+        return deploy(provider, memory_config(deployment_name, **{"watch-fanout": 0}))

@@ -59,11 +59,20 @@ def gcp(gcp_emulators: tuple[Emulator, Emulator]) -> Iterator[None]:
     clear_firestore(gcp_emulators[0], PROJECT)
 
 
-def gcp_config(*, heartbeat: float = 0.5, session_timeout: float = 1.5, channel: str = "tcp", **section: Any) -> Config:
+def gcp_config(
+    *,
+    heartbeat: float = 0.5,
+    session_timeout: float = 1.5,
+    channel: str = "tcp",
+    watch_fanout: int | None = None,
+    **section: Any,
+) -> Config:
     from faaskeeper.config import Config
 
+    fanout = {} if watch_fanout is None else {"watch-fanout": watch_fanout}
     return Config.deserialize(
         {
+            **fanout,
             "cloud-provider": "gcp",
             "deployment-name": f"t{uuid.uuid4().hex[:10]}",
             "user-storage": "key-value",

@@ -16,7 +16,7 @@ from faaskeeper.config import Config
 from faaskeeper.exceptions import ConfigurationException, ProviderException
 from faaskeeper.plugins.manager import get_provider
 from faaskeeper_gcp import cloud_apis
-from faaskeeper_gcp.names import ENV_CONFIG, FUNCTIONS
+from faaskeeper_gcp.names import ENV_CONFIG, ENV_WATCH_URL, FUNCTIONS, PUSHED_FUNCTIONS
 from faaskeeper_gcp.options import DeployOptions
 from faaskeeper_gcp.package import build_source_archive
 from faaskeeper_gcp.settings import GcpSettings
@@ -65,10 +65,14 @@ def subscriptions(config: Config) -> dict[str, Any]:
 def test_deploy_creates_the_functions_from_the_archive(cloud: FakeCloud, deployed: Config) -> None:
     names = GcpSettings.from_config(deployed).names
     created = cloud.functions.called("create_function")
-    assert [r.function_id for r in created] == [names.function_name(f) for f in FUNCTIONS]
+    # The watch function first: the distributor is made with its URL.
+    order = ["watch", "writer", "distributor", "heartbeat"]
+    assert sorted(order) == sorted(FUNCTIONS)
+    assert [r.function_id for r in created] == [names.function_name(f) for f in order]
     archive = build_source_archive()
-    assert [data for _, data in cloud.uploaded] == [archive.data] * 3
-    for function, request in zip(FUNCTIONS, created, strict=True):
+    assert [data for _, data in cloud.uploaded] == [archive.data] * 4
+    watch_url = cloud.functions.functions[f"{LOCATION}/functions/{names.function_name('watch')}"].service_config.uri
+    for function, request in zip(order, created, strict=True):
         spec = request.function
         assert request.parent == LOCATION
         assert spec.environment.name == "GEN_2"
@@ -81,13 +85,15 @@ def test_deploy_creates_the_functions_from_the_archive(cloud: FakeCloud, deploye
         assert spec.labels["faaskeeper-deployment"] == names.deployment
         # The functions read the deployed client config, as clients do.
         assert Config.deserialize(json.loads(service.environment_variables[ENV_CONFIG])) == deployed
+        assert service.environment_variables.get(ENV_WATCH_URL) == (watch_url if function == "distributor" else None)
         assert not spec.event_trigger.pubsub_topic, "pushes come from the deployment's own subscriptions"
 
 
 def test_push_subscriptions_deliver_to_the_functions_with_oidc_tokens(cloud: FakeCloud, deployed: Config) -> None:
     names = GcpSettings.from_config(deployed).names
     found = subscriptions(deployed)
-    for function in FUNCTIONS:
+    assert names.push_subscription("watch") not in found, "the distributor calls the watch function"
+    for function in PUSHED_FUNCTIONS:
         url = cloud.functions.functions[f"{LOCATION}/functions/{names.function_name(function)}"].service_config.uri
         push = found[names.push_subscription(function)]
         assert push.push_config.push_endpoint == url
@@ -126,9 +132,9 @@ def test_deploying_again_changes_only_what_changed(cloud: FakeCloud, deployed: C
 
     provider.deploy(changed(deployed, gcp_function_memory=1024))
     updated = cloud.functions.called("update_function")
-    assert [r.function.service_config.available_memory for r in updated] == ["1024Mi"] * 3
-    assert len(cloud.uploaded) == 6
-    assert not cloud.functions.called("create_function")[3:]
+    assert [r.function.service_config.available_memory for r in updated] == ["1024Mi"] * 4
+    assert len(cloud.uploaded) == 8
+    assert not cloud.functions.called("create_function")[4:]
     assert not cloud.scheduler.called("update_job"), "the schedule did not change"
 
     provider.deploy_functions(changed(deployed, gcp_function_memory=1024, heartbeat_frequency=7200))
@@ -153,7 +159,7 @@ def test_remove_deletes_the_functions_and_the_job(cloud: FakeCloud) -> None:
     assert cloud.functions.functions == {}
     assert cloud.scheduler.jobs == {}
     assert subscriptions(config) == {}
-    assert len(cloud.functions.called("delete_function")) == 3
+    assert len(cloud.functions.called("delete_function")) == 4
     provider.remove(config)  # nothing left to remove is no error
     gone = provider.status(config)
     assert (gone["deployed"], "resources" in gone) == (False, False)
@@ -173,7 +179,7 @@ def test_an_api_error_names_the_function(cloud: FakeCloud) -> None:
     cloud.functions.failure = google_errors.PermissionDenied("cloudfunctions.functions.create denied")
     config = project_config()
     try:
-        with pytest.raises(ProviderException, match=r"deploy function .*-writer failed: PermissionDenied"):
+        with pytest.raises(ProviderException, match=r"deploy function .*-watch failed: PermissionDenied"):
             get_provider("gcp").deploy(config)
     finally:
         get_provider("gcp").remove(config)

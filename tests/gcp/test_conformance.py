@@ -35,8 +35,9 @@ class _OnGcp:
 
     @pytest.fixture
     def fk_config(self, deployed: Callable[..., Config], serve: Callable[..., FunctionServer]) -> Config:
-        # The functions start before, so stop after, the suite's clients.
-        config = deployed(channel=self.client_channel)
+        # The functions start before, so stop after, the suite's clients. Writes notifying more
+        # than two clients go through the watch function.
+        config = deployed(channel=self.client_channel, watch_fanout=2)
         serve(config)
         return config
 

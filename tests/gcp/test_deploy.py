@@ -20,7 +20,7 @@ from faaskeeper.exceptions import ConfigurationException
 from faaskeeper.testing.processes import WorkerProcess
 from faaskeeper.testing.support import wait_until
 from faaskeeper.watch import WatchedEvent
-from faaskeeper_gcp.names import FUNCTIONS
+from faaskeeper_gcp.names import PUSHED_FUNCTIONS
 from faaskeeper_gcp.settings import GcpSettings
 
 from .conftest import PROJECT, gcp_config
@@ -110,7 +110,7 @@ def test_deploy_creates_the_layout_and_remove_leaves_nothing(config_file: Path) 
     assert sorted(t.rsplit("/", 1)[1] for t in found["topics"]) == sorted(names.topics)
     assert sorted(found["subscriptions"]) == sorted(names.subscriptions)
     endpoint = config.provider_section["functions-endpoint"]
-    for function in FUNCTIONS:
+    for function in PUSHED_FUNCTIONS:
         push = found["subscriptions"][names.push_subscription(function)]
         assert push.push_config.push_endpoint == f"{endpoint}/{function}"
         assert push.enable_message_ordering
@@ -121,7 +121,7 @@ def test_deploy_creates_the_layout_and_remove_leaves_nothing(config_file: Path) 
     assert (shown["nodes"], shown["sessions"], shown["transactions"]) == (1, 0, "0")
     states = {r["name"]: r["state"] for r in shown["resources"]}
     assert {states[t] for t in names.topics} == {"present"}
-    for function in FUNCTIONS:
+    for function in PUSHED_FUNCTIONS:
         assert states[names.push_subscription(function)] == f"push to {endpoint}/{function}"
         assert states[names.dead_letter_subscription(function)] == "pull"
     assert states[f"faaskeeper/{names.deployment}"] == "present"

@@ -38,12 +38,14 @@ def test_functions_framework_loads_the_entry_points_from_the_archive(tmp_path: P
     source = tmp_path / "source"
     with zipfile.ZipFile(out.stdout.strip()) as opened:
         opened.extractall(source)
-    # Deployed without a trigger, Cloud Functions starts them as HTTP functions: they stay CloudEvent ones.
+    # Deployed without a trigger, Cloud Functions starts them as HTTP functions: the pushed ones stay
+    # CloudEvent ones, the watch function is one.
     probe = (
         "import os, functions_framework, faaskeeper, faaskeeper_gcp\n"
-        "for target in ('writer', 'distributor', 'heartbeat'):\n"
+        "for target in ('writer', 'distributor', 'heartbeat', 'watch'):\n"
         "    functions_framework.create_app(target=target, source='main.py', signature_type='http')\n"
-        "    assert os.environ['FUNCTION_SIGNATURE_TYPE'] == 'cloudevent', target\n"
+        "    expected = 'http' if target == 'watch' else 'cloudevent'\n"
+        "    assert os.environ['FUNCTION_SIGNATURE_TYPE'] == expected, target\n"
         "print(faaskeeper.__file__)\nprint(faaskeeper_gcp.__file__)\n"
     )
     loaded = subprocess.run(

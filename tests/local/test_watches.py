@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import queue
 import threading
 import time
@@ -11,8 +12,11 @@ import pytest
 import faaskeeper_local.deployment as local_deployment
 from faaskeeper.api.storage import WatchKind, WatchRecord
 from faaskeeper.client import FaaSKeeperClient
+from faaskeeper.config import Config
 from faaskeeper.exceptions import MalformedInputException, NodeDoesntExistException
+from faaskeeper.protocol.watch_function import WatchFunction
 from faaskeeper.watch import WatchedEvent, WatchEventType
+from faaskeeper_local.provider import LocalProvider
 
 from .conftest import local_config
 
@@ -337,3 +341,40 @@ def test_client_ignores_a_notification_older_than_its_watch(client, other):
     assert watch.nothing()
     newer = client.set_data("/stale", b"2")
     assert watch.next().timestamp == newer.stat.mzxid
+
+
+def test_with_watch_fanout_0_every_notification_goes_through_the_watch_function(tmp_path, monkeypatch):
+    """The watch function's request and report path, in process: each write that fires watches
+    is one request naming each notified client once, and watch-before-data holds across it."""
+    requests: list[dict] = []
+    handle = WatchFunction.handle
+
+    def spy(self: WatchFunction, payload: object) -> dict:
+        requests.append(json.loads(json.dumps(payload)))
+        return handle(self, payload)
+
+    monkeypatch.setattr(WatchFunction, "handle", spy)
+    raw = local_config(tmp_path).serialize()
+    config = LocalProvider().deploy(Config.deserialize({**raw, "watch-fanout": 0}))
+    writer, watcher = FaaSKeeperClient(config), FaaSKeeperClient(config)
+    writer.start()
+    watcher.start()
+    try:
+        writer.create("/f", b"old")
+        mine, theirs = Recorder(), Recorder()
+        writer.get_data("/f", watch=mine)
+        watcher.get_data("/f", watch=theirs)
+        watcher.get_children("/", watch=theirs)
+        changed = writer.set_data("/f", b"new").stat.mzxid
+        assert watcher.get_data("/f").data == b"new"
+        assert theirs.next(0) == mine.next() == WatchedEvent(Changed, "/f", changed)
+        writer.delete("/f")
+        event = theirs.next()
+        assert (event.event_type, event.path) == (Children, "/")
+        assert [(r["txn"], [c["events"] for c in r["clients"]]) for r in requests] == [
+            (changed, [[{"path": "/f", "event": "NodeDataChanged"}]] * 2),
+            (event.timestamp, [[{"path": "/", "event": "NodeChildrenChanged"}]]),
+        ]
+    finally:
+        writer.stop()
+        watcher.stop()

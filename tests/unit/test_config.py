@@ -48,6 +48,13 @@ def test_serialize_round_trip():
     assert again.serialize() == cfg.serialize()
 
 
+def test_watch_fanout_defaults_to_32_and_is_kept():
+    assert Config.deserialize(UPSTREAM).watch_fanout == 32
+    cfg = Config.deserialize({**UPSTREAM, "watch-fanout": 0})
+    assert cfg.watch_fanout == 0
+    assert Config.deserialize(cfg.serialize()).watch_fanout == 0
+
+
 @pytest.mark.parametrize("missing", ["cloud-provider", "deployment-name"])
 def test_missing_required_key_is_named(missing):
     data = dict(UPSTREAM)
@@ -66,6 +73,8 @@ def test_missing_required_key_is_named(missing):
         ("heartbeat-frequency", "5", "'heartbeat-frequency' must be a number"),
         ("port", 1.5, "'port' must be an integer"),
         ("max-data-size", 0, "'max-data-size' must be at least 1"),
+        ("watch-fanout", -1, "'watch-fanout' must be at least 0"),
+        ("watch-fanout", True, "'watch-fanout' must be an integer"),
         ("aws", [], "'aws' must be an object"),
     ],
 )

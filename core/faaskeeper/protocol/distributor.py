@@ -2,7 +2,8 @@
 
 Triggered by the distributor queue (one FIFO group, so one total order). For each event it
 claims the write in system storage if it committed (finishing the commit first if its writer died
-between push and commit), applies it to user storage, fires its watches, then tells the client.
+between push and commit), applies it to user storage, fires its watches (delivering their
+notifications itself, or through the watch function for a large fan-out), then tells the client.
 Redelivered events are harmless: one claimed before is applied again to the same result, unless
 a later write claimed one of its nodes since; one that never committed is dropped.
 """
@@ -18,8 +19,9 @@ from faaskeeper.api.storage import Lock, SystemStorage, UserStorage
 from faaskeeper.exceptions import ProviderException
 from faaskeeper.node import Node
 from faaskeeper.protocol.messages import DistributorEvent, EventKind, Op, Reply, session_expired_notice
-from faaskeeper.protocol.notify import WatchFunction
+from faaskeeper.protocol.notify import Notifier
 from faaskeeper.protocol.settings import FunctionSettings
+from faaskeeper.protocol.watch_function import WatchInvoker
 from faaskeeper.protocol.writer import DeliveryExpired, commit_of
 
 log = logging.getLogger("faaskeeper.distributor")
@@ -32,13 +34,16 @@ class Distributor:
         user: UserStorage,
         channel: ClientChannel,
         settings: FunctionSettings,
-        watches: WatchFunction | None = None,
+        watch_function: WatchInvoker | None = None,
     ) -> None:
+        """``watch_function``: the deployment's watch function, which delivers the notifications
+        of writes that notify more than ``settings.watch_fanout`` clients (see
+        :mod:`faaskeeper.protocol.notify`); without one the distributor delivers them all itself."""
         self._system = system
         self._user = user
         self._channel = channel
         self._settings = settings
-        self._watches = watches or WatchFunction(system, channel, settings)
+        self._watches = Notifier(system, channel, settings, watch_function)
 
     def handle(self, message: QueueMessage) -> None:
         event = DistributorEvent.decode(message.body)

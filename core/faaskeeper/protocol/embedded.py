@@ -1,7 +1,8 @@
 """Functions embedded in client processes, for providers without a function platform.
 
-The writer and distributor run on a polling host over the provider's queues, and the heartbeat
-on a timer, while at least one client of the process uses the deployment. Any process may take
+The writer and distributor run on a polling host over the provider's queues, the watch function
+in the distributor's process (reached through its JSON request and report, as a remote one), and
+the heartbeat on a timer, while at least one client of the process uses the deployment. Any process may take
 any message, so one that dies mid-function has its message redelivered to another.
 """
 
@@ -18,6 +19,7 @@ from faaskeeper.protocol.distributor import Distributor
 from faaskeeper.protocol.heartbeat import HeartbeatFunction
 from faaskeeper.protocol.host import PollingFunctionHost, ScheduledFunction
 from faaskeeper.protocol.settings import FunctionSettings
+from faaskeeper.protocol.watch_function import InProcessWatchInvoker, WatchFunction
 from faaskeeper.protocol.writer import Writer
 
 
@@ -41,7 +43,8 @@ class EmbeddedFunctions:
         """``claim_heartbeat``, where several processes share a deployment, says whether this
         process runs the heartbeat this period; without it every period's heartbeat runs here."""
         self.writer = Writer(system, distributor_queue, channel, settings)
-        self.distributor = Distributor(system, user, channel, settings)
+        self.watch = WatchFunction(channel)
+        self.distributor = Distributor(system, user, channel, settings, InProcessWatchInvoker(self.watch))
         self.heartbeat = HeartbeatFunction(system, writer_queue, channel, settings)
         triggers: list[tuple[PollingQueue, Callable[[QueueMessage], None]]] = [
             (writer_queue, self.writer.handle),
@@ -82,6 +85,7 @@ class EmbeddedFunctions:
     def stop(self) -> None:
         self._schedule.stop()
         self.host.stop()
+        self.watch.close()
 
 
 class _Handle(FunctionHost):

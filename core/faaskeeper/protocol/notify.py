@@ -1,23 +1,38 @@
-"""The watch function: finds the watches a committed write fires and delivers their notifications.
+"""The distributor's part of watches: finds the watches a committed write fires and has their
+notifications delivered, then removes them.
 
-Runs inside the distributor's step for the write, after user storage is updated and before the
-writer's client is answered, so notifications reach each client in transaction order and a
-client hears of a change to a watched node before the reply of the write that made it.
+It runs inside the distributor's step for the write, after user storage is updated and before
+the writer's client is answered, and waits for the delivery to finish whoever makes it, so
+notifications reach each client in transaction order and a client hears of a change to a
+watched node before the reply of the write that made it.
+
+Who delivers: the distributor itself (:class:`~faaskeeper.protocol.watch_function.WatchFunction`
+in its own process) when the write notifies at most ``watch_fanout`` clients, which costs no
+extra invocation; the deployment's watch function, invoked synchronously, when it notifies more.
+
+If invoking the watch function fails (throttled, timed out, missing, refused), the distributor
+delivers the notifications itself rather than failing its message. Both keep every guarantee,
+since the distributor still waits for the delivery before it removes the watches and answers;
+but the distributor queue is one FIFO group, so a failed message would hold up every later
+write for a visibility timeout, and a watch function that keeps failing would send committed
+writes to the dead-letter queue unanswered. Whatever the failed invocation did deliver is sent
+again, and clients drop the duplicates.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 
 from faaskeeper import paths
 from faaskeeper.api.channel import ClientChannel
 from faaskeeper.api.storage import SystemStorage, WatchRecord
 from faaskeeper.exceptions import ProviderException
+from faaskeeper.protocol.codec import MalformedMessage
 from faaskeeper.protocol.messages import Op
 from faaskeeper.protocol.settings import FunctionSettings
+from faaskeeper.protocol.watch_delivery import ClientEvents, DeliveryReport, WatchDelivery
+from faaskeeper.protocol.watch_function import WatchFunction, WatchInvoker
 from faaskeeper.watch import FIRES, WatchEventType
 
 log = logging.getLogger("faaskeeper.watch")
@@ -35,60 +50,62 @@ def events_of(op: Op, path: str) -> Iterator[tuple[str, WatchEventType]]:
         yield paths.parent(path), WatchEventType.NODE_CHILDREN_CHANGED
 
 
-def notification(txn: int, path: str, event: WatchEventType) -> bytes:
-    return json.dumps({"kind": "watch", "txn": txn, "path": path, "event": event.value}).encode()
+def fired_watches(system: SystemStorage, op: Op, path: str, txn: int) -> tuple[list[WatchRecord], WatchDelivery]:
+    """The watches write ``txn`` fires, and the notifications it owes: one per session and
+    event (a session told of a change fires all its watches the change concerns), by client."""
+    fired: list[WatchRecord] = []
+    owed: dict[str, dict[tuple[str, WatchEventType], None]] = {}
+    for target, event in events_of(op, path):
+        for watch in system.triggered_watches(target, FIRES[event], txn):
+            fired.append(watch)
+            if watch.address:
+                owed.setdefault(watch.address, {})[(target, event)] = None
+    clients = tuple(ClientEvents(address, tuple(events)) for address, events in owed.items())
+    return fired, WatchDelivery(txn, clients)
 
 
-class WatchFunction:
+class Notifier:
     def __init__(
-        self, system: SystemStorage, channel: ClientChannel, settings: FunctionSettings, *, parallelism: int = 16
+        self,
+        system: SystemStorage,
+        channel: ClientChannel,
+        settings: FunctionSettings,
+        watch_function: WatchInvoker | None = None,
     ) -> None:
+        """``watch_function``: the deployment's watch function, for fan-outs over the settings'
+        ``watch_fanout``; without one the distributor delivers every fan-out itself."""
         self._system = system
-        self._channel = channel
         self._settings = settings
-        self._parallelism = parallelism
-        self._pool: ThreadPoolExecutor | None = None
+        self._local = WatchFunction(channel)
+        self._remote = watch_function
 
     def fire(self, op: Op, path: str, txn: int) -> None:
         """Deliver every notification write ``txn`` owes, then remove the fired watches.
 
         Removal comes last: if this dies midway, the redelivered write delivers again and
         clients drop the duplicates."""
-        deliveries: dict[tuple[str, str, WatchEventType], str] = {}
-        fired: list[WatchRecord] = []
-        for target, event in events_of(op, path):
-            for watch in self._system.triggered_watches(target, FIRES[event], txn):
-                fired.append(watch)
-                deliveries[(watch.session_id, target, event)] = watch.address
+        fired, delivery = fired_watches(self._system, op, path, txn)
         if not fired:
             return
         self._settings.fault("watch.deliver")
-        messages = [(address, notification(txn, target, event)) for (_, target, event), address in deliveries.items()]
-        self._deliver(messages)
+        report = self._deliver(delivery) if delivery.clients else DeliveryReport(txn, 0)
+        for missed in report.undelivered:
+            log.warning("%d notifications of transaction %d not delivered to %s", missed.messages, txn, missed.address)
         self._settings.fault("watch.delivered")
         self._system.remove_watches(fired)
 
-    def _deliver(self, messages: list[tuple[str, bytes]]) -> None:
-        by_client: dict[str, list[bytes]] = {}
-        for address, message in messages:
-            by_client.setdefault(address, []).append(message)
-        if len(by_client) == 1:
-            for address, batch in by_client.items():
-                self._send(address, batch)
-            return
-        if self._pool is None:
-            self._pool = ThreadPoolExecutor(self._parallelism, thread_name_prefix="faaskeeper-watch")
-        list(self._pool.map(lambda item: self._send(*item), by_client.items()))
-
-    def _send(self, address: str, batch: list[bytes]) -> None:
-        for message in batch:
+    def _deliver(self, delivery: WatchDelivery) -> DeliveryReport:
+        if self._remote is not None and len(delivery.clients) > self._settings.watch_fanout:
             try:
-                self._channel.send(address, message)
-            except ProviderException as err:
-                log.warning("watch notification to %s not delivered: %s", address, err)
-                return
+                return self._remote.invoke(delivery)
+            except (ProviderException, MalformedMessage) as err:
+                log.warning(
+                    "watch function failed on transaction %d (%s); the distributor delivers to its %d clients",
+                    delivery.txn,
+                    err,
+                    len(delivery.clients),
+                )
+        return self._local.deliver(delivery)
 
     def close(self) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(wait=False)
-            self._pool = None
+        self._local.close()

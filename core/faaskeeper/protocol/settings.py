@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from faaskeeper.api.queue import QueueMessage
-from faaskeeper.config import DEFAULT_MAX_DATA_SIZE, Config
+from faaskeeper.config import DEFAULT_MAX_DATA_SIZE, DEFAULT_WATCH_FANOUT, Config
 
 #: Called at each named step of a function; raising there simulates the function dying.
 FaultHook = Callable[[str], None]
@@ -46,17 +46,21 @@ class FunctionSettings:
     #: The deployment's key for session leases (:mod:`faaskeeper.protocol.leases`); None: no
     #: leases, the writer reads the session of every request.
     lease_key: bytes | None = None
+    #: The most clients the distributor notifies of one write itself; a write whose notifications
+    #: go to more is handed to the watch function (the config's ``watch-fanout``).
+    watch_fanout: int = DEFAULT_WATCH_FANOUT
     faults: FaultHook | None = None
     clock: Callable[[], float] = time.time
 
     @staticmethod
     def from_config(config: Config, **tunables: Any) -> FunctionSettings:
         """The settings a deployment's config implies (data limit, heartbeat period, session
-        timeout), with a provider's own ``tunables`` (lock hold, clock drift, faults) on top."""
+        timeout, watch fan-out), with a provider's own ``tunables`` (lock hold, clock drift, faults) on top."""
         values: dict[str, Any] = {
             "max_data_size": config.max_data_size,
             "heartbeat_interval": config.heartbeat_frequency,
             "session_timeout": config.effective_session_timeout,
+            "watch_fanout": config.watch_fanout,
         }
         values.update(tunables)
         return FunctionSettings(**values)

@@ -19,7 +19,7 @@ from faaskeeper.api.queue import PollingQueue, Queue
 from faaskeeper.api.storage import SystemStorage, UserStorage
 from faaskeeper.client import FaaSKeeperClient
 from faaskeeper.config import Config
-from faaskeeper.testing.support import Inbox
+from faaskeeper.testing.support import Inbox, listeners
 
 T = TypeVar("T")
 
@@ -121,17 +121,8 @@ class ConformanceFixtures:
     @pytest.fixture
     def listen(self, deployment: Deployment) -> Iterator[Callable[[Inbox], ChannelListener]]:
         """``listen(inbox)`` starts a client-side listener delivering into ``inbox``; all are stopped after the test."""
-        started: list[ChannelListener] = []
-
-        def start(inbox: Inbox) -> ChannelListener:
-            listener = deployment.listener()
-            listener.start(inbox)
-            started.append(listener)
-            return listener
-
-        yield start
-        for listener in started:
-            listener.stop()
+        with listeners(deployment) as start:
+            yield start
 
     @pytest.fixture
     def client_factory(self, fk_checked_config: Config) -> Iterator[Callable[[], FaaSKeeperClient]]:

@@ -7,9 +7,11 @@ import secrets
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import TypeVar
 
+from faaskeeper.api.channel import ChannelListener
 from faaskeeper.api.provider import Deployment
 from faaskeeper.api.queue import PollingQueue, Queue, QueueMessage
 from faaskeeper.protocol.distributor import Distributor
@@ -67,6 +69,25 @@ class Inbox:
 
     def wait_reply(self, seq: int, timeout: float) -> Reply:
         return wait_until(lambda: self.replies(seq), timeout, f"the reply to request {seq}")[0]
+
+
+@contextmanager
+def listeners(deployment: Deployment) -> Iterator[Callable[[Inbox], ChannelListener]]:
+    """``listen(inbox)`` starts a listener of ``deployment``'s client channel delivering into
+    ``inbox``; all are stopped when the block ends."""
+    started: list[ChannelListener] = []
+
+    def listen(inbox: Inbox) -> ChannelListener:
+        listener = deployment.listener()
+        listener.start(inbox)
+        started.append(listener)
+        return listener
+
+    try:
+        yield listen
+    finally:
+        for listener in started:
+            listener.stop()
 
 
 class HandSession:

@@ -1,5 +1,7 @@
 """Conformance of watches through the client: one-shot, fired by the right writes with the
-right event, delivered before the data they announce can be read, and cleaned up."""
+right event, delivered before the data they announce can be read, and cleaned up; a write that
+notifies more clients than the deployment's ``watch-fanout`` tells each of them once, through
+the watch function."""
 
 from __future__ import annotations
 
@@ -7,8 +9,13 @@ import threading
 import time
 from collections.abc import Callable
 
+import pytest
+
+from faaskeeper.api.provider import Deployment
 from faaskeeper.api.storage import SystemStorage
 from faaskeeper.client import FaaSKeeperClient
+from faaskeeper.config import Config
+from faaskeeper.testing.fanout import Listen, check_fan_out
 from faaskeeper.testing.fixtures import ConformanceFixtures
 from faaskeeper.watch import WatchedEvent, WatchEventType
 
@@ -119,3 +126,13 @@ class WatchSuite(ConformanceFixtures):
         assert system_storage.count_watches() == 1, "a fired watch is removed before the write completes"
         watcher.stop()
         assert system_storage.count_watches() == 0, "a closed session's watches are removed"
+
+    def test_a_fan_out_tells_every_watcher_once_and_the_writer_before_its_reply(
+        self, client_factory: Factory, fk_checked_config: Config, deployment: Deployment, listen: Listen
+    ) -> None:
+        watchers = max(1, fk_checked_config.watch_fanout)
+        if watchers > 64:
+            pytest.skip(f"watch-fanout is {watchers}: the test would start as many listeners")
+        client_factory().create("/fan", b"0")  # its session keeps the functions running where clients host them
+        fanned = check_fan_out(deployment, listen, "/fan", watchers, self.settle_timeout)
+        assert fanned.clients > fk_checked_config.watch_fanout

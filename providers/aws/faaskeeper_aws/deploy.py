@@ -13,7 +13,7 @@ from typing import Any, Protocol, runtime_checkable
 from faaskeeper.api.provider import SILENT
 from faaskeeper.config import Config
 from faaskeeper.exceptions import ConfigurationException, ProviderException
-from faaskeeper_aws import buckets
+from faaskeeper_aws import buckets, logical
 from faaskeeper_aws.errors import aws_errors
 from faaskeeper_aws.logical import FUNCTIONS
 from faaskeeper_aws.options import DeployOptions
@@ -69,9 +69,17 @@ def deploy_functions(config: Config, settings: AwsSettings, *, progress: Progres
     The stack still names the previous package until the next ``fk deploy service``, which
     then changes nothing in the functions (the key names the content).
     """
-    if Stack(settings, progress).describe() is None:
+    stack = Stack(settings, progress)
+    if stack.describe() is None:
         raise ProviderException(
             f"Deployment {settings.names.deployment!r} does not exist: run 'fk deploy service' first"
+        )
+    deployed = {str(r.get("LogicalResourceId")) for r in stack.resources()}
+    missing = [settings.names.function(role) for role in FUNCTIONS if logical.function(role) not in deployed]
+    if missing:
+        raise ProviderException(
+            f"Deployment {settings.names.deployment!r} has no function {', '.join(missing)} (deployed by an older "
+            "version): run 'fk deploy service' to add it"
         )
     package = upload_package(settings, progress)
     lambda_ = settings.client("lambda")

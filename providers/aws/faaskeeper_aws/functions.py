@@ -27,6 +27,7 @@ from faaskeeper_aws.lambda_events import Event, batch_response, queue_message
 from faaskeeper_aws.options import DeployOptions
 from faaskeeper_aws.settings import AwsSettings
 from faaskeeper_aws.sqs import SqsQueue, sqs_client
+from faaskeeper_aws.watch_function import LambdaWatchFunction
 
 log = logging.getLogger("faaskeeper.aws.functions")
 
@@ -52,7 +53,8 @@ def function_settings(config: Config, settings: AwsSettings, lease_key: bytes | 
 
 @dataclass
 class Functions:
-    """A deployment's writer, distributor and heartbeat, as one Lambda container holds them."""
+    """A deployment's writer, distributor and heartbeat, as one Lambda container holds them (the
+    distributor invokes the watch function, which runs in containers of its own)."""
 
     writer_queue: SqsQueue
     distributor_queue: SqsQueue
@@ -78,11 +80,12 @@ class Functions:
 
             cleanup = delete_ended_queues
 
+        watch_function = LambdaWatchFunction(deployment.settings, DeployOptions.from_config(config).function_timeout)
         return Functions(
             writer_queue=deployment.writer_queue,
             distributor_queue=deployment.distributor_queue,
             writer=Writer(system, deployment.distributor_queue, channel, settings),
-            distributor=Distributor(system, deployment.user_storage, channel, settings),
+            distributor=Distributor(system, deployment.user_storage, channel, settings, watch_function),
             heartbeat=HeartbeatFunction(system, deployment.writer_queue, channel, settings),
             delete_ended_queues=cleanup,
         )

@@ -1,4 +1,4 @@
-"""Lambda entry points: ``faaskeeper_aws.handlers.writer`` / ``.distributor`` / ``.heartbeat``.
+"""Lambda entry points: ``faaskeeper_aws.handlers.writer`` / ``.distributor`` / ``.heartbeat`` / ``.watch``.
 
 Thin adapters from Lambda's events to the core. Each container builds the deployment's parts
 once from ``FK_CONFIG`` (the client config as JSON), read through
@@ -10,6 +10,9 @@ cached per config, so the local emulator can run functions of several deployment
   ``{"batchItemFailures": [...]}`` (see :func:`faaskeeper_aws.functions.process_batch`).
 * ``heartbeat``: an EventBridge schedule; pings every session, expires the silent ones, and
   deletes the client queues of sessions that ended a session timeout ago.
+* ``watch``: invoked by the distributor (RequestResponse) with a watch delivery as its event;
+  returns the delivery's report (:mod:`faaskeeper_aws.watch_function`). A malformed event raises,
+  and Lambda answers the caller with the error; nothing is sent.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from faaskeeper.protocol.environment import getenv
 from faaskeeper_aws.functions import Functions, invocation_deadline, process_batch
 from faaskeeper_aws.lambda_events import Event
 from faaskeeper_aws.names import ENV_CONFIG
+from faaskeeper_aws.watch_function import container_watch_function
 
 log = logging.getLogger("faaskeeper.aws.handlers")
 if os.environ.get("AWS_LAMBDA_FUNCTION_NAME"):
@@ -71,3 +75,7 @@ def heartbeat(event: Event, context: Any) -> Event:
     if report.expired:
         log.info("expired sessions: %s", ", ".join(report.expired))
     return {"alive": len(report.alive), "silent": report.silent, "expired": report.expired}
+
+
+def watch(event: Event, context: Any) -> Event:
+    return container_watch_function.get().handle(event)

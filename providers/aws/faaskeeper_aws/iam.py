@@ -6,9 +6,10 @@
 - distributor: nodes, sessions and watches tables (it may finish a dead writer's commit, and
   fires watches), writes user storage (``nodes/`` objects of the data bucket, or the data
   table), consumes the distributor queue, sends to its own dead-letter queue, payloads as the
-  writer, sends to client inboxes.
+  writer, sends to client inboxes, invokes the watch function (that function alone).
 - heartbeat: sessions table, sends expiries to the writer queue, pings client inboxes and reads
   their answer queues, writes and reads payloads, deletes the client queues of ended sessions.
+- watch: sends to client inboxes; nothing else.
 
 Every function writes only its own log group, which the stack creates. Client queues exist only
 with ``client-channel: sqs``; with TCP no role gets any client queue permission.
@@ -97,8 +98,13 @@ class RolePolicies:
         self.channel = channel
 
     def statements(self, role: str) -> list[Statement]:
-        build = {"writer": self.writer, "distributor": self.distributor, "heartbeat": self.heartbeat}[role]
-        return [statement("Logs", LOGS_WRITE, [log_group_arn(self.names, role)]), *build()]
+        builds = {
+            "writer": self.writer,
+            "distributor": self.distributor,
+            "heartbeat": self.heartbeat,
+            "watch": self.watch,
+        }
+        return [statement("Logs", LOGS_WRITE, [log_group_arn(self.names, role)]), *builds[role]()]
 
     def writer(self) -> list[Statement]:
         return [
@@ -124,6 +130,7 @@ class RolePolicies:
             statement("Payloads", OBJECTS_RW, [objects(PAYLOADS)]),
             LIST_BUCKET,
             *self._send_to_clients(),
+            statement("InvokeWatchFunction", ["lambda:InvokeFunction"], [arn(logical.function("watch"))]),
         ]
 
     def heartbeat(self) -> list[Statement]:
@@ -142,6 +149,9 @@ class RolePolicies:
             queues = [client_queues_arn(self.names, suffix) for suffix in (".fifo", "-answers")]
             out.append(statement("DeleteEndedClientQueues", ["sqs:DeleteQueue"], queues))
         return out
+
+    def watch(self) -> list[Statement]:
+        return self._send_to_clients()
 
     def _send_to_clients(self) -> list[Statement]:
         if self.channel is not ClientChannel.SQS:

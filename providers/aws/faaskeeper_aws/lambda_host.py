@@ -14,7 +14,12 @@ what Lambda's SQS poller does:
   the queue's redrive policy moves them to the dead-letter queue after ``maxReceiveCount``;
 * each :class:`ScheduledTrigger` is called on its own timer with EventBridge's scheduled event.
   EventBridge rates are whole minutes; the emulator uses the interval it is given, which for
-  the heartbeat is the config's ``heartbeat-frequency`` (see :mod:`faaskeeper_aws.lambda_stack`).
+  the heartbeat is the config's ``heartbeat-frequency`` (see :mod:`faaskeeper_aws.lambda_stack`);
+* each :class:`InvokedFunction` (the watch function) runs when a function the emulator runs
+  invokes it: :meth:`LambdaEmulator.invoke` is Lambda's ``Invoke`` (``RequestResponse``), given
+  to every invocation through :func:`faaskeeper_aws.lambda_invoke.emulated_lambda`. The payload
+  is parsed as Lambda parses it into the event, and the response is Lambda's: the handler's
+  return value as JSON, or ``FunctionError: Unhandled`` with the error it raised.
 
 The function's configured environment is passed through
 :func:`faaskeeper.protocol.environment.function_environment` (a per-thread context variable), never
@@ -26,6 +31,8 @@ and their billed milliseconds are counted in :data:`faaskeeper_aws.metering.METE
 
 from __future__ import annotations
 
+import io
+import json
 import logging
 import math
 import threading
@@ -34,6 +41,9 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from botocore.exceptions import ClientError
+from botocore.response import StreamingBody
+
 from faaskeeper.api.provider import FunctionHost
 from faaskeeper.exceptions import ProviderException
 from faaskeeper.metering import Meter
@@ -41,6 +51,7 @@ from faaskeeper.protocol.environment import function_environment
 from faaskeeper.protocol.host import ScheduledFunction
 from faaskeeper_aws.errors import aws_errors
 from faaskeeper_aws.lambda_events import Event, LambdaContext, scheduled_event, sqs_event
+from faaskeeper_aws.lambda_invoke import emulated_lambda
 from faaskeeper_aws.metering import METER, MeteredClient
 from faaskeeper_aws.settings import AwsSettings
 from faaskeeper_aws.sqs import QueueUrls
@@ -65,6 +76,16 @@ class QueueTrigger:
 
 
 @dataclass(frozen=True)
+class InvokedFunction:
+    """A function other functions invoke directly (no trigger of its own)."""
+
+    function: str
+    handler: Handler
+    environment: Mapping[str, str] = field(default_factory=dict)
+    timeout: float = 30.0
+
+
+@dataclass(frozen=True)
 class ScheduledTrigger:
     """A schedule (EventBridge rule ``rule_arn``) invoking ``function`` every ``interval`` seconds."""
 
@@ -83,6 +104,7 @@ class LambdaEmulator(FunctionHost):
         queues: Sequence[QueueTrigger],
         schedules: Sequence[ScheduledTrigger] = (),
         *,
+        invoked: Sequence[InvokedFunction] = (),
         poll_seconds: int = 1,
         meter: Meter = METER,
         on_stop: Callable[[], None] | None = None,
@@ -93,6 +115,7 @@ class LambdaEmulator(FunctionHost):
         self.settings = settings
         self.queues = list(queues)
         self.schedules = list(schedules)
+        self.invoked = list(invoked)
         self._sqs = MeteredClient(settings.client("sqs"), "sqs", meter)
         self._urls = QueueUrls(self._sqs)
         self._arns: dict[str, str] = {}
@@ -297,21 +320,56 @@ class LambdaEmulator(FunctionHost):
         )
         return response if returned else None
 
+    def invoke(self, **params: Any) -> dict[str, Any]:
+        """Lambda's ``Invoke`` of one of the :class:`InvokedFunction`s, as boto3 returns it."""
+        name = str(params.get("FunctionName", ""))
+        target = next((f for f in self.invoked if f.function in (name, *_arn_names(name))), None)
+        if target is None:
+            raise _client_error("ResourceNotFoundException", f"Function not found: {name}")
+        if params.get("InvocationType", "RequestResponse") != "RequestResponse":
+            raise _client_error("InvalidParameterValueException", "the emulator runs RequestResponse invocations only")
+        try:
+            event = json.loads(params.get("Payload") or b"{}")
+        except ValueError as err:
+            message = f"Could not parse request body into json: {err}"
+            raise _client_error("InvalidRequestContentException", message) from err
+        returned, result = self._invoke(target.function, target.handler, event, target.environment, target.timeout)
+        response: dict[str, Any] = {"StatusCode": 200, "ExecutedVersion": "$LATEST"}
+        if returned:
+            payload = json.dumps(result).encode()
+        else:
+            response["FunctionError"] = "Unhandled"
+            error = {"errorMessage": str(result), "errorType": type(result).__name__, "stackTrace": []}
+            payload = json.dumps(error).encode()
+        response["Payload"] = StreamingBody(io.BytesIO(payload), len(payload))
+        return response
+
     def _invoke(
         self, function: str, handler: Handler, event: Event, environment: Mapping[str, str], timeout: float
     ) -> tuple[bool, Any]:
-        """Call ``handler`` as Lambda would; (whether it returned, what it returned)."""
+        """Call ``handler`` as Lambda would; (whether it returned, what it returned or raised).
+        Invocations the handler makes of other functions come back to :meth:`invoke`."""
         context = LambdaContext(function, timeout=timeout)
         started = time.perf_counter()
         try:
-            with function_environment(environment):
+            with function_environment(environment), emulated_lambda(self.invoke):
                 return True, handler(event, context)
         except Exception as err:
             log.exception("function %s failed", function)
             self.errors.append((function, err))
-            return False, None
+            return False, err
         finally:
             billed = max(1, math.ceil((time.perf_counter() - started) * 1000))
             for service in ("lambda", f"lambda:{function}"):
                 self._meter.add(service, "Invoke")
                 self._meter.add(service, "Invoke.ms", billed)
+
+
+def _arn_names(name: str) -> tuple[str, ...]:
+    """The function name an ARN (``arn:aws:lambda:<region>:<account>:function:<name>``) names."""
+    head, _, function = name.rpartition(":function:")
+    return (function,) if head.startswith("arn:") and function else ()
+
+
+def _client_error(code: str, message: str) -> ClientError:
+    return ClientError({"Error": {"Code": code, "Message": message}}, "Invoke")

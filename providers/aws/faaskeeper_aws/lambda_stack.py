@@ -2,11 +2,12 @@
 
 * :func:`deployed_functions`: from what is deployed. For each of the deployment's queues, its
   event source mappings (``ListEventSourceMappings``), each mapped function's ``Handler`` and
-  environment (``GetFunctionConfiguration``); the heartbeat rule's targets (EventBridge). This
-  is how the stack created by ``fk deploy`` runs on moto.
+  environment (``GetFunctionConfiguration``); the heartbeat rule's targets (EventBridge); the
+  watch function, which the distributor invokes. This is how the stack created by ``fk deploy``
+  runs on moto.
 * :func:`local_functions`: without a stack: the deployment's writer and distributor queues
-  (created some other way, e.g. by tests) wired to this package's handlers, with ``FK_CONFIG``
-  set from the config.
+  (created some other way, e.g. by tests) wired to this package's handlers, and its watch
+  function, with ``FK_CONFIG`` set from the config.
 
 moto, given an enabled SQS event source mapping, tries to run the function in Docker on every
 ``SendMessage`` and, failing, leaves the messages it took with one more receive counted, which
@@ -25,10 +26,12 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
+from botocore.exceptions import ClientError
+
 from faaskeeper.config import Config
 from faaskeeper.exceptions import ConfigurationException, ProviderException
-from faaskeeper_aws.errors import aws_errors
-from faaskeeper_aws.lambda_host import Handler, LambdaEmulator, QueueTrigger, ScheduledTrigger
+from faaskeeper_aws.errors import aws_errors, error_code
+from faaskeeper_aws.lambda_host import Handler, InvokedFunction, LambdaEmulator, QueueTrigger, ScheduledTrigger
 from faaskeeper_aws.names import ENV_CONFIG, ENV_DEPLOYMENT
 from faaskeeper_aws.settings import AwsSettings
 
@@ -68,7 +71,8 @@ def local_functions(config: Config, settings: AwsSettings, *, batch_size: int = 
     heartbeat = ScheduledTrigger(
         names.function("heartbeat"), resolve_handler(f"{HANDLERS}.heartbeat"), config.heartbeat_frequency, environment
     )
-    return LambdaEmulator(settings, queues, [heartbeat], **options)
+    watch = InvokedFunction(names.function("watch"), resolve_handler(f"{HANDLERS}.watch"), environment)
+    return LambdaEmulator(settings, queues, [heartbeat], invoked=[watch], **options)
 
 
 def _emulated(settings: AwsSettings) -> bool:
@@ -129,7 +133,29 @@ def deployed_functions(
         for uuid in taken:
             with aws_errors("take over an event source mapping"):
                 lam.update_event_source_mapping(UUID=uuid, Enabled=False)
-    return LambdaEmulator(settings, queues, schedules, on_stop=hand_back if take_over else None, **options)
+    return LambdaEmulator(
+        settings, queues, schedules, invoked=_invoked(settings), on_stop=hand_back if take_over else None, **options
+    )
+
+
+def _invoked(settings: AwsSettings) -> list[InvokedFunction]:
+    """The watch function, if the stack has one (a stack deployed before it existed has none)."""
+    name = settings.names.function("watch")
+    with aws_errors(f"read the configuration of {name}"):
+        try:
+            function = dict(settings.client("lambda").get_function_configuration(FunctionName=name))
+        except ClientError as err:
+            if error_code(err) == "ResourceNotFoundException":
+                return []
+            raise
+    return [
+        InvokedFunction(
+            function=name,
+            handler=resolve_handler(str(function["Handler"])),
+            environment=_variables(function),
+            timeout=float(function.get("Timeout", 30)),
+        )
+    ]
 
 
 def _function(lam: Any, arn: str) -> dict[str, Any]:

@@ -16,7 +16,7 @@ DISTRIBUTOR_DLQ = "DistributorDeadLetterQueue"
 HEARTBEAT_RULE = "HeartbeatSchedule"
 
 #: The functions by role (``ResourceNames.function(role)``), each with its role, log group and handler.
-FUNCTIONS = ("writer", "distributor", "heartbeat")
+FUNCTIONS = ("writer", "distributor", "heartbeat", "watch")
 
 
 def function(role: str) -> str:

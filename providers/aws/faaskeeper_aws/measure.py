@@ -9,7 +9,8 @@ waiting before and after each call until the functions are idle. It creates node
 What is counted per call:
 
 * every request of the client and of the functions (``METER``);
-* the emulator's invocations and billed milliseconds (``("lambda", "Invoke")``, ``"Invoke.ms"``);
+* the emulator's invocations and billed milliseconds (``("lambda", "Invoke")``, ``"Invoke.ms"``),
+  the watch function's among them when a write notifies more than ``watch-fanout`` clients;
 * for Lambda's SQS poller, which is billed as SQS requests: one ``ReceiveMessage`` per invocation
   (the receive that returned its batch) and the ``DeleteMessageBatch`` calls it made. The
   poller's empty long polls are not counted: they depend on time, not on operations (20 s long
@@ -49,7 +50,8 @@ def _emulator(config: Config, settings: AwsSettings, functions: str, meter: Mete
         return deployed_functions(settings, heartbeat_interval=_NO_HEARTBEAT, meter=meter)
     if functions == "local":
         # The package's handlers on the deployment's queues (a deployment without a stack).
-        return LambdaEmulator(settings, local_functions(config, settings).queues, (), meter=meter)
+        local = local_functions(config, settings)
+        return LambdaEmulator(settings, local.queues, (), invoked=local.invoked, meter=meter)
     raise ValueError(f"functions must be 'deployed', 'local' or 'none', got {functions!r}")
 
 
@@ -78,7 +80,9 @@ def measure_operations(
             idle=lambda: _idle(emulator),
             mark=lambda: (METER.snapshot(), poller.snapshot()),
             billed=lambda before: _billed(
-                difference(METER.snapshot(), before[0]), difference(poller.snapshot(), before[1])
+                difference(METER.snapshot(), before[0]),
+                difference(poller.snapshot(), before[1]),
+                [f.function for f in emulator.invoked] if emulator is not None else [],
             ),
         )
 
@@ -88,14 +92,16 @@ def _idle(emulator: LambdaEmulator | None) -> None:
         raise ProviderException(f"The functions did not finish within {IDLE_TIMEOUT:.0f} s")
 
 
-def _billed(requests: Mapping[Key, int], polled: Mapping[Key, int]) -> dict[Key, int]:
-    """What one call was billed: its requests, the invocations and the poller's per-batch requests."""
+def _billed(requests: Mapping[Key, int], polled: Mapping[Key, int], invoked: list[str]) -> dict[Key, int]:
+    """What one call was billed: its requests, the invocations and the poller's per-batch requests
+    (none for the ``invoked`` functions, which a function invokes rather than a queue)."""
     out = {key: n for key, n in requests.items() if not key[0].startswith("lambda")}
     invocations = polled.get(("lambda", "Invoke"), 0)
     if invocations:
         out[("lambda", "Invoke")] = invocations
         out[("lambda", "Invoke.ms")] = polled.get(("lambda", "Invoke.ms"), 0)
-        out[("sqs", "ReceiveMessage")] = out.get(("sqs", "ReceiveMessage"), 0) + invocations
+        batches = invocations - sum(polled.get((f"lambda:{name}", "Invoke"), 0) for name in invoked)
+        out[("sqs", "ReceiveMessage")] = out.get(("sqs", "ReceiveMessage"), 0) + batches
     deletes = polled.get(("sqs", "DeleteMessageBatch"), 0)
     if deletes:
         out[("sqs", "DeleteMessageBatch")] = out.get(("sqs", "DeleteMessageBatch"), 0) + deletes

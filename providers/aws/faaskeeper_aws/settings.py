@@ -93,16 +93,20 @@ class AwsSettings:
             endpoint_url=endpoint,
         )
 
-    def client(self, service: str) -> Any:
-        """A shared, thread-safe boto3 client for ``service`` in this deployment's region."""
+    def client(self, service: str, **config: Any) -> Any:
+        """A shared, thread-safe boto3 client for ``service`` in this deployment's region; ``config``
+        overrides botocore's settings for it (e.g. ``read_timeout=60``)."""
+        key = f"{service} {sorted(config.items())!r}" if config else service
         with self._guard:
-            client = self._clients.get(service)
+            client = self._clients.get(key)
             if client is None:
+                options: dict[str, Any] = {
+                    "retries": {"max_attempts": 5, "mode": "standard"},
+                    "max_pool_connections": 32,
+                    **config,
+                }
                 client = _new_client(
-                    service,
-                    region_name=self.region,
-                    endpoint_url=self.endpoint_url,
-                    config=BotoConfig(retries={"max_attempts": 5, "mode": "standard"}, max_pool_connections=32),
+                    service, region_name=self.region, endpoint_url=self.endpoint_url, config=BotoConfig(**options)
                 )
-                self._clients[service] = client
+                self._clients[key] = client
             return client

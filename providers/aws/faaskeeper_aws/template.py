@@ -9,10 +9,11 @@ Resources, all named by :class:`~faaskeeper_aws.names.ResourceNames`:
   and oversize queue payloads with either storage (under ``queue-payloads/``, expired by a
   lifecycle rule after the dead-letter queues drop their messages). Public access blocked, encrypted.
 - SQS FIFO writer and distributor queues, each with a FIFO dead-letter queue and a redrive policy.
-- Per function (writer, distributor, heartbeat): an IAM role (see :mod:`faaskeeper_aws.iam`), its
-  log group and the Lambda function, with ``FK_CONFIG`` (the client config) in its environment.
+- Per function (writer, distributor, heartbeat, watch): an IAM role (see :mod:`faaskeeper_aws.iam`),
+  its log group and the Lambda function, with ``FK_CONFIG`` (the client config) in its environment.
 - Event source mappings writer queue -> writer and distributor queue -> distributor, reporting
   partial batch failures; an EventBridge schedule invoking the heartbeat, with its permission.
+  The watch function has no trigger: the distributor invokes it (its role may, on it alone).
 
 The functions' code comes from the code bucket, created before the stack (see ``deploy.py``).
 """

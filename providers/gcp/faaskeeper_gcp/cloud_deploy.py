@@ -6,7 +6,8 @@ installed packages (:mod:`faaskeeper_gcp.package`) and the functions deployed fr
 (:mod:`faaskeeper_gcp.cloud_functions`), the push subscriptions deliver to the functions' URLs
 with OIDC tokens of ``gcp.service-account``, and a scheduler job publishes the heartbeat's tick
 (:mod:`faaskeeper_gcp.scheduler`). IAM is left as it is: the service account needs
-``roles/datastore.user``, ``roles/pubsub.publisher`` and ``roles/run.invoker`` on the project.
+``roles/datastore.user``, ``roles/pubsub.publisher`` and ``roles/run.invoker`` on the project
+(the last for Pub/Sub's pushes, and for the distributor's calls of the watch function).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from faaskeeper.api.provider import SILENT, Reporter, ResourceStatus
 from faaskeeper.config import Config
 from faaskeeper.exceptions import ConfigurationException
 from faaskeeper_gcp import cloud_apis, cloud_functions, scheduler
+from faaskeeper_gcp.names import PUSHED_FUNCTIONS
 from faaskeeper_gcp.options import DeployOptions
 from faaskeeper_gcp.package import build_source_archive
 from faaskeeper_gcp.settings import GcpSettings
@@ -64,11 +66,12 @@ def push_config(cloud: Cloud, url: str) -> PushConfig:
 def deploy_functions(
     cloud: Cloud, config: Config, settings: GcpSettings, *, reporter: Reporter = SILENT
 ) -> dict[str, PushConfig]:
-    """Deploy the functions of ``config`` (the client config, as they read it); each one's push config."""
+    """Deploy the functions of ``config`` (the client config, as they read it); the push config of
+    each function fed by a push subscription."""
     reporter.step("building the functions' source archive")
     archive = build_source_archive()
     urls = cloud_functions.deploy_functions(cloud.apis, config, settings, cloud.options, archive, reporter=reporter)
-    return {function: push_config(cloud, url) for function, url in urls.items()}
+    return {function: push_config(cloud, urls[function]) for function in PUSHED_FUNCTIONS}
 
 
 def deploy_schedule(cloud: Cloud, settings: GcpSettings, *, reporter: Reporter = SILENT) -> None:

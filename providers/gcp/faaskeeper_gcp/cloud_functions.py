@@ -1,12 +1,14 @@
-"""The deployment's three Cloud Functions (2nd gen) in a real project, through the Cloud Functions v2 API.
+"""The deployment's four Cloud Functions (2nd gen) in a real project, through the Cloud Functions v2 API.
 
-Each of ``writer``, ``distributor`` and ``heartbeat`` is a function named
+Each of ``writer``, ``distributor``, ``heartbeat`` and ``watch`` is a function named
 ``faaskeeper-<deployment>-<function>`` built from the source archive
 (:mod:`faaskeeper_gcp.package`) with its entry point of :mod:`faaskeeper_gcp.main`, the client
 config in ``FK_CONFIG``, and the configured service account as its identity. The functions have
 no trigger of their own: the deployment's push subscriptions (message ordering, dead-letter
-topics) deliver to their URLs, authenticated with OIDC tokens of the same service account, and
-the entry points take the pushes as CloudEvents, as functions-framework converts them.
+topics) deliver to the URLs of the first three, authenticated with OIDC tokens of the same
+service account, and their entry points take the pushes as CloudEvents, as functions-framework
+converts them. The watch function is deployed first: the distributor gets its URL in
+``FK_WATCH_URL`` and calls it over HTTP with an OIDC token of its own identity.
 
 Every function carries a ``faaskeeper-spec`` label, a digest of its archive and settings: a
 function whose label matches is left alone, so deploying unchanged code again changes nothing.
@@ -26,7 +28,7 @@ from faaskeeper.api.provider import SILENT, Reporter, ResourceStatus
 from faaskeeper.config import Config
 from faaskeeper_gcp.cloud_apis import OPERATION_TIMEOUT, CloudApis
 from faaskeeper_gcp.errors import gcp_errors
-from faaskeeper_gcp.names import ENV_CONFIG, FUNCTIONS
+from faaskeeper_gcp.names import ENV_CONFIG, ENV_WATCH_URL, FUNCTIONS
 from faaskeeper_gcp.options import DeployOptions
 from faaskeeper_gcp.package import SourceArchive
 from faaskeeper_gcp.settings import GcpSettings
@@ -43,8 +45,14 @@ def function_path(settings: GcpSettings, options: DeployOptions, function: str) 
     return f"{location(settings, options)}/functions/{settings.names.function_name(function)}"
 
 
-def function_spec(config: Config, settings: GcpSettings, options: DeployOptions, function: str) -> dict[str, Any]:
-    """The function as the API takes it, without its source (which an upload provides)."""
+def function_spec(
+    config: Config, settings: GcpSettings, options: DeployOptions, function: str, watch_url: str | None = None
+) -> dict[str, Any]:
+    """The function as the API takes it, without its source (which an upload provides); the
+    distributor's names ``watch_url``, where it calls the watch function."""
+    environment = {ENV_CONFIG: json.dumps(config.serialize(), sort_keys=True)}
+    if function == "distributor" and watch_url:
+        environment[ENV_WATCH_URL] = watch_url
     return {
         "name": function_path(settings, options, function),
         "description": f"FaaSKeeper {function} of deployment {settings.names.deployment}",
@@ -53,7 +61,7 @@ def function_spec(config: Config, settings: GcpSettings, options: DeployOptions,
         "service_config": {
             "available_memory": f"{options.memory}Mi",
             "timeout_seconds": options.timeout,
-            "environment_variables": {ENV_CONFIG: json.dumps(config.serialize(), sort_keys=True)},
+            "environment_variables": environment,
             "service_account_email": options.service_account,
             # Reachable by Pub/Sub's pushes; only callers with the invoker role get through.
             "ingress_settings": "ALLOW_ALL",
@@ -96,10 +104,11 @@ def deploy_functions(
     *,
     reporter: Reporter = SILENT,
 ) -> dict[str, str]:
-    """Create or update the three functions so that they run ``archive`` with ``config``; their URLs."""
+    """Create or update the four functions so that they run ``archive`` with ``config``; their URLs.
+    The watch function comes first: the distributor is deployed with its URL."""
     urls: dict[str, str] = {}
-    for function in FUNCTIONS:
-        spec = function_spec(config, settings, options, function)
+    for function in sorted(FUNCTIONS, key=lambda f: f != "watch"):
+        spec = function_spec(config, settings, options, function, urls.get("watch"))
         digest = spec_digest(spec, archive)
         name = spec["name"]
         current = _existing(apis, name)
@@ -127,7 +136,7 @@ def deploy_functions(
 
 
 def remove_functions(apis: CloudApis, settings: GcpSettings, options: DeployOptions) -> None:
-    """Delete the three functions; one that does not exist is no error."""
+    """Delete the four functions; one that does not exist is no error."""
     for function in FUNCTIONS:
         name = function_path(settings, options, function)
         with gcp_errors(f"delete function {name}"), contextlib.suppress(google_errors.NotFound):

@@ -1,6 +1,6 @@
 """``fk deploy service``, ``fk deploy functions``, and ``fk remove service`` on GCP.
 
-A deployment is, on Pub/Sub, a topic per function (``writer``, ``distributor``, ``heartbeat``)
+A deployment is, on Pub/Sub, a topic per pushed function (``writer``, ``distributor``, ``heartbeat``)
 with a push subscription to the function (message ordering on, a dead-letter policy, an ack
 deadline longer than a function runs), and a dead-letter topic per function with a pull
 subscription that keeps what was dead-lettered; in Firestore, the document
@@ -10,6 +10,8 @@ log. Clients with ``client-channel: pubsub`` add their own inboxes
 ``gcp.functions-endpoint`` where one is given (functions-framework, e.g.
 :mod:`faaskeeper_gcp.function_host`, against the emulators); without it, to the Cloud Functions
 deployed to the project with a Cloud Scheduler job for the heartbeat (:mod:`faaskeeper_gcp.cloud_deploy`).
+The watch function has no topic: the distributor calls it over HTTP (``<endpoint>/watch``, or
+its Cloud Function's URL).
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from faaskeeper_gcp import cloud_deploy
 from faaskeeper_gcp.client_inboxes import delete_all_inboxes
 from faaskeeper_gcp.deployment import GcpDeployment
 from faaskeeper_gcp.errors import gcp_errors
-from faaskeeper_gcp.names import ACK_DEADLINE, FUNCTIONS
+from faaskeeper_gcp.names import ACK_DEADLINE, PUSHED_FUNCTIONS
 from faaskeeper_gcp.settings import GcpSettings
 
 log = logging.getLogger("faaskeeper.gcp.deploy")
@@ -49,13 +51,15 @@ def _push_configs(config: Config, settings: GcpSettings, reporter: Reporter) -> 
     """Where each function's push subscription delivers: under the functions endpoint, or to the
     Cloud Functions deployed now (``config`` is what they read)."""
     if settings.functions_endpoint is not None:
-        return {function: {"push_endpoint": f"{settings.functions_endpoint}/{function}"} for function in FUNCTIONS}
+        return {
+            function: {"push_endpoint": f"{settings.functions_endpoint}/{function}"} for function in PUSHED_FUNCTIONS
+        }
     return cloud_deploy.deploy_functions(cloud_deploy.connect(config, settings), config, settings, reporter=reporter)
 
 
 def _point(settings: GcpSettings, push: Mapping[str, Mapping[str, object]]) -> None:
     subscriber = settings.subscriber()
-    for function in FUNCTIONS:
+    for function in PUSHED_FUNCTIONS:
         name = f"projects/{settings.project}/subscriptions/{settings.names.push_subscription(function)}"
         with gcp_errors(f"update subscription {name}"):
             subscriber.modify_push_config(request={"subscription": name, "push_config": push[function]})
@@ -67,7 +71,7 @@ def create_pubsub(settings: GcpSettings, push: Mapping[str, Mapping[str, object]
     publisher, subscriber = settings.publisher(), settings.subscriber()
     for topic in names.topics:
         _create(f"create topic {topic}", lambda t=topic: publisher.create_topic(name=f"projects/{project}/topics/{t}"))
-    for function in FUNCTIONS:
+    for function in PUSHED_FUNCTIONS:
         dead_topic = f"projects/{project}/topics/{names.dead_letter_topic(function)}"
         dead = f"projects/{project}/subscriptions/{names.dead_letter_subscription(function)}"
         _create(

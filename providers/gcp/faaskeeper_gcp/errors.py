@@ -1,10 +1,12 @@
-"""The provider's one boundary where Google Cloud SDK errors become FaaSKeeper's exceptions."""
+"""The provider's one boundary where Google Cloud SDK errors (and those of HTTP calls between the
+functions) become FaaSKeeper's exceptions."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+import requests
 from google.api_core import exceptions as google_errors
 from google.auth import exceptions as auth_errors
 from google.cloud.pubsub_v1.publisher.exceptions import PublishToPausedOrderingKeyException
@@ -30,6 +32,8 @@ def gcp_errors(action: str) -> Iterator[None]:
     except PublishToPausedOrderingKeyException as err:
         # Another publish with the same ordering key failed a moment ago and has not resumed it yet.
         raise ProviderException(f"GCP {action} failed: an earlier message of its ordering key failed") from err
+    except requests.RequestException as err:
+        raise ProviderException(f"GCP {action} failed: {type(err).__name__}: {err}") from err
     except auth_errors.GoogleAuthError as err:
         raise ProviderException(
             f"GCP {action} failed: no credentials ({err}); for a project run `gcloud auth application-default "

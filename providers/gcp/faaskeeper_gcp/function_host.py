@@ -1,10 +1,12 @@
 """Serving a deployment's functions with functions-framework on this machine, as Cloud Functions would.
 
 Against the emulators, Pub/Sub push subscriptions deliver to ``gcp.functions-endpoint``:
-``<endpoint>/writer``, ``/distributor`` and ``/heartbeat``. :class:`FunctionServer` listens
-there with one functions-framework app per function (built by ``functions_framework.create_app``
-from :mod:`faaskeeper_gcp.main`, CloudEvent signature, so pushes are converted exactly as
-functions-framework converts them on Cloud Run), each request run with the deployment's
+``<endpoint>/writer``, ``/distributor`` and ``/heartbeat``, and the distributor calls the watch
+function at ``<endpoint>/watch``. :class:`FunctionServer` listens there with one
+functions-framework app per function (built by ``functions_framework.create_app`` from
+:mod:`faaskeeper_gcp.main`, CloudEvent signature for the pushed ones, so pushes are converted
+exactly as functions-framework converts them on Cloud Run, HTTP for the watch function), each
+request run with the deployment's
 ``FK_CONFIG`` through :func:`faaskeeper.protocol.environment.function_environment`, so functions of
 several deployments are served side by side. As Cloud Scheduler would, it publishes a tick to
 the heartbeat topic every ``heartbeat-frequency`` seconds; Pub/Sub pushes it to the heartbeat.
@@ -38,7 +40,7 @@ from faaskeeper.exceptions import ConfigurationException, ProviderException
 from faaskeeper.protocol.environment import function_environment
 from faaskeeper.protocol.host import ScheduledFunction
 from faaskeeper.protocol.settings import FunctionCrash
-from faaskeeper_gcp.names import ENV_CONFIG, FUNCTIONS
+from faaskeeper_gcp.names import ENV_CONFIG, FUNCTIONS, PUSHED_FUNCTIONS
 from faaskeeper_gcp.pubsub import Topics
 from faaskeeper_gcp.settings import GcpSettings
 
@@ -148,7 +150,7 @@ class FunctionServer(FunctionHost):
         apps: dict[str, Any] = {
             f"/{name}": _WithEnvironment(
                 functions_framework.create_app(  # type: ignore[no-untyped-call]
-                    target=name, source=str(SOURCE), signature_type="cloudevent"
+                    target=name, source=str(SOURCE), signature_type="cloudevent" if name in PUSHED_FUNCTIONS else "http"
                 ),
                 variables,
                 self._activity,

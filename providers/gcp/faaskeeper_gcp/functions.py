@@ -19,15 +19,18 @@ from faaskeeper.config import Config
 from faaskeeper.exceptions import ProviderException
 from faaskeeper.protocol.codec import MalformedMessage
 from faaskeeper.protocol.distributor import Distributor
+from faaskeeper.protocol.environment import getenv
 from faaskeeper.protocol.heartbeat import HeartbeatFunction, HeartbeatReport
 from faaskeeper.protocol.settings import FaultHook, FunctionSettings
 from faaskeeper.protocol.writer import Writer
 from faaskeeper_gcp.client_inboxes import reap_ended_inboxes
 from faaskeeper_gcp.deployment import GcpDeployment
-from faaskeeper_gcp.names import ACK_DEADLINE
+from faaskeeper_gcp.names import ACK_DEADLINE, ENV_WATCH_URL
+from faaskeeper_gcp.options import DeployOptions
 from faaskeeper_gcp.pubsub import GROUP_ATTRIBUTE, SEQUENCE_ATTRIBUTE
 from faaskeeper_gcp.sequencer import doorbell_sequence
 from faaskeeper_gcp.settings import GcpSettings
+from faaskeeper_gcp.watch_function import HttpWatchFunction
 
 log = logging.getLogger("faaskeeper.gcp.functions")
 
@@ -86,9 +89,23 @@ def function_settings(config: Config, settings: GcpSettings, faults: FaultHook |
     )
 
 
+def watch_function(config: Config) -> HttpWatchFunction | None:
+    """The deployment's watch function as the distributor calls it: under the local function host
+    at ``<functions-endpoint>/watch``; deployed to a project, at the URL its deploy gave the
+    distributor (``FK_WATCH_URL``). None without either: the distributor then delivers every
+    fan-out itself."""
+    settings = GcpSettings.from_config(config)
+    timeout = DeployOptions.from_config(config).timeout
+    if settings.functions_endpoint is not None:
+        return HttpWatchFunction(f"{settings.functions_endpoint}/watch", timeout=timeout, authenticated=False)
+    url = getenv(ENV_WATCH_URL)
+    return HttpWatchFunction(url, timeout=timeout, authenticated=True) if url else None
+
+
 @dataclass
 class Functions:
-    """A deployment's writer, distributor and heartbeat, as one function instance holds them."""
+    """A deployment's writer, distributor and heartbeat, as one function instance holds them (the
+    distributor calls the watch function, which runs in instances of its own)."""
 
     deployment: GcpDeployment
     writer: Writer
@@ -103,10 +120,11 @@ class Functions:
         deployment = GcpDeployment(config, GcpSettings.from_config(config))
         settings = function_settings(config, deployment.settings, faults)
         system, channel = deployment.system_storage, deployment.channel
+        distributor = Distributor(system, deployment.user_storage, channel, settings, watch_function(config))
         return Functions(
             deployment=deployment,
             writer=Writer(system, deployment.distributor_queue, channel, settings),
-            distributor=Distributor(system, deployment.user_storage, channel, settings),
+            distributor=distributor,
             heartbeat=HeartbeatFunction(system, deployment.writer_queue, channel, settings),
             settings=settings,
         )

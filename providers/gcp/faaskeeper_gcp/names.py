@@ -17,8 +17,14 @@ ACK_DEADLINE = 600
 
 #: The client config as JSON, set on every function (as ``FK_CONFIG`` on AWS).
 ENV_CONFIG = "FK_CONFIG"
-#: The functions a deployment has, each fed by the push subscription of its own topic.
-FUNCTIONS = ("writer", "distributor", "heartbeat")
+#: The watch function's URL, set on the distributor deployed to a project (under a local
+#: function host the distributor calls ``<functions-endpoint>/watch``).
+ENV_WATCH_URL = "FK_WATCH_URL"
+#: The functions fed by the push subscription of their own topic.
+PUSHED_FUNCTIONS = ("writer", "distributor", "heartbeat")
+#: The functions a deployment has: those, and the watch function, which the distributor calls
+#: over HTTP for a fan-out over ``watch-fanout`` clients.
+FUNCTIONS = (*PUSHED_FUNCTIONS, "watch")
 #: Pub/Sub topic ids allow more, Firestore document ids and Cloud Functions names allow less.
 _DEPLOYMENT = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9-]{0,39}$")
 #: Client ids are this many hex digits.
@@ -83,11 +89,14 @@ class ResourceNames:
 
     @property
     def topics(self) -> list[str]:
-        return [*(self.topic(f) for f in FUNCTIONS), *(self.dead_letter_topic(f) for f in FUNCTIONS)]
+        return [*(self.topic(f) for f in PUSHED_FUNCTIONS), *(self.dead_letter_topic(f) for f in PUSHED_FUNCTIONS)]
 
     @property
     def subscriptions(self) -> list[str]:
-        return [*(self.push_subscription(f) for f in FUNCTIONS), *(self.dead_letter_subscription(f) for f in FUNCTIONS)]
+        return [
+            *(self.push_subscription(f) for f in PUSHED_FUNCTIONS),
+            *(self.dead_letter_subscription(f) for f in PUSHED_FUNCTIONS),
+        ]
 
     # Firestore: one document per deployment, everything else in its subcollections.
     @property
