@@ -125,7 +125,10 @@ class FaultPointSuite(ConformanceFixtures):
         node = user.read("/f")
         assert node is not None
         assert (node.data, node.stat.version) == (b"b", 1), "the set was applied exactly once"
-        assert node.children == ["s-0000000001"], "the ephemeral node went with its session"
+        assert node.children == ["s-0000000001"], (
+            f"the ephemeral node went with its session; system storage has /f {system.read_node('/f')}, "
+            f"/f/e {system.read_node('/f/e')}, the session's ephemeral nodes {system.ephemeral_nodes(actor.id)}"
+        )
         assert user.read("/f/e") is None
         for path in ("/", "/f", "/f/e", "/f/s-0000000001"):
             stored = system.read_node(path)
