@@ -22,6 +22,7 @@ import uuid
 from typing import Any
 
 from faaskeeper.api.channel import ClientChannel
+from faaskeeper.channels.routed import RoutedChannel
 from faaskeeper.channels.tcp import TcpChannel
 from faaskeeper.exceptions import ProviderException
 from faaskeeper.protocol.codec import MalformedMessage
@@ -127,29 +128,13 @@ class SqsChannel(ClientChannel):
             self._sqs.delete_message_batch(QueueUrl=url, Entries=entries)
 
 
-class AwsClientChannel(ClientChannel):
+class AwsClientChannel(RoutedChannel):
     """The functions' channel to clients: TCP or SQS, by the address each session registered."""
 
     def __init__(self, settings: AwsSettings) -> None:
-        self._tcp = TcpChannel()
-        self._sqs = SqsChannel(settings)
-
-    def _route(self, address: str) -> ClientChannel:
-        if address.startswith(TCP_SCHEME):
-            return self._tcp
-        if address.startswith(SQS_SCHEME):
-            return self._sqs
-        raise ProviderException(f"Unknown client channel address {address!r}")
-
-    def send(self, address: str, message: bytes) -> None:
-        self._route(address).send(address, message)
-
-    def request(self, address: str, message: bytes, timeout: float) -> bytes | None:
-        try:
-            channel = self._route(address)
-        except ProviderException:
-            return None
-        return channel.request(address, message, timeout)
-
-    def close(self) -> None:
-        self._tcp.close()
+        super().__init__(
+            [
+                (lambda address: address.startswith(TCP_SCHEME), TcpChannel()),
+                (lambda address: address.startswith(SQS_SCHEME), SqsChannel(settings)),
+            ]
+        )

@@ -24,6 +24,7 @@ import time
 import uuid
 
 from faaskeeper.api.channel import ClientChannel
+from faaskeeper.channels.routed import RoutedChannel
 from faaskeeper.channels.tcp import TcpChannel
 from faaskeeper.exceptions import ProviderException
 from faaskeeper_gcp.client_inboxes import (
@@ -112,29 +113,13 @@ class PubSubChannel(ClientChannel):
         return None
 
 
-class GcpClientChannel(ClientChannel):
+class GcpClientChannel(RoutedChannel):
     """The functions' channel to clients: TCP or Pub/Sub, by the address each session registered."""
 
     def __init__(self, settings: GcpSettings, topics: Topics) -> None:
-        self._tcp = TcpChannel()
-        self._pubsub = PubSubChannel(settings, topics)
-
-    def _route(self, address: str) -> ClientChannel:
-        if address.startswith(TCP_SCHEME):
-            return self._tcp
-        if is_inbox_address(address):
-            return self._pubsub
-        raise ProviderException(f"Unknown client channel address {address!r}")
-
-    def send(self, address: str, message: bytes) -> None:
-        self._route(address).send(address, message)
-
-    def request(self, address: str, message: bytes, timeout: float) -> bytes | None:
-        try:
-            channel = self._route(address)
-        except ProviderException:
-            return None
-        return channel.request(address, message, timeout)
-
-    def close(self) -> None:
-        self._tcp.close()
+        super().__init__(
+            [
+                (lambda address: address.startswith(TCP_SCHEME), TcpChannel()),
+                (is_inbox_address, PubSubChannel(settings, topics)),
+            ]
+        )
