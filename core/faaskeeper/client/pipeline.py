@@ -15,7 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 from faaskeeper.client.futures import Future
-from faaskeeper.exceptions import FaaSKeeperException
+from faaskeeper.exceptions import FaaSKeeperException, ProviderException
 from faaskeeper.protocol.messages import Reply
 
 ReplyConverter = Callable[[Reply], Any]
@@ -62,9 +62,11 @@ class Pipeline:
                 pending.send = send
                 self._held_back += 1
                 return
-            _send(pending, send)
-            if pending.reply is not None:
-                self._cond.notify()
+            try:
+                _send(pending, send)
+            finally:
+                if pending.reply is not None:
+                    self._cond.notify()
 
     def add_read(self, future: Future, read: Callable[[], Any]) -> None:
         with self._cond:
@@ -127,11 +129,19 @@ class Pipeline:
 
 
 def _send(item: _Pending, send: Callable[[], object]) -> None:
-    """Send a write; if sending fails, it completes with that error in its turn."""
+    """Send a write; if sending fails, it completes with that error in its turn. Interrupted
+    (Ctrl-C) or failing unexpectedly mid-send, it completes with an error saying its outcome is
+    unknown, so the operations issued after it are not held up, and the interruption goes on."""
     try:
         send()
     except FaaSKeeperException as err:
         item.reply = Reply.failure(0, err)
+    except BaseException as err:
+        unknown = ProviderException(
+            f"Sending the request was interrupted ({type(err).__name__}): it may or may not take effect"
+        )
+        item.reply = Reply.failure(0, unknown)
+        raise
 
 
 def _complete(item: _Pending) -> None:
