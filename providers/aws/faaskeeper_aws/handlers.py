@@ -17,18 +17,13 @@ cached per config, so the local emulator can run functions of several deployment
 
 from __future__ import annotations
 
-import json
 import logging
 import os
-import threading
 from typing import Any
 
-from faaskeeper.config import Config
-from faaskeeper.exceptions import ConfigurationException
-from faaskeeper.protocol.environment import getenv
+from faaskeeper.protocol.environment import PerDeployment
 from faaskeeper_aws.functions import Functions, invocation_deadline, process_batch
 from faaskeeper_aws.lambda_events import Event
-from faaskeeper_aws.names import ENV_CONFIG
 from faaskeeper_aws.watch_function import container_watch_function
 
 log = logging.getLogger("faaskeeper.aws.handlers")
@@ -37,25 +32,12 @@ if os.environ.get("AWS_LAMBDA_FUNCTION_NAME"):
     # INFO there. Imported anywhere else (the emulator, fk cost), the host process keeps its level.
     logging.getLogger("faaskeeper").setLevel(logging.INFO)
 
-_containers: dict[str, Functions] = {}
-_guard = threading.Lock()
+_containers = PerDeployment(Functions.open)
 
 
 def functions() -> Functions:
     """This container's functions for the deployment ``FK_CONFIG`` names (built on first use)."""
-    raw = getenv(ENV_CONFIG)
-    if not raw:
-        raise ConfigurationException(f"The function's environment lacks {ENV_CONFIG} (the client config as JSON)")
-    with _guard:
-        built = _containers.get(raw)
-        if built is None:
-            try:
-                config = Config.deserialize(json.loads(raw))
-            except ValueError as err:
-                raise ConfigurationException(f"{ENV_CONFIG} is not valid JSON: {err}") from err
-            built = Functions.open(config)
-            _containers[raw] = built
-        return built
+    return _containers.get()
 
 
 def writer(event: Event, context: Any) -> Event:

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from faaskeeper.protocol import environment
+
 #: Environment variables the CloudFormation template sets on every function.
 ENV_DEPLOYMENT = "FK_DEPLOYMENT_NAME"
-ENV_CONFIG = "FK_CONFIG"  # the client config as JSON: provider section, user storage, channel...
+ENV_CONFIG = environment.ENV_CONFIG  # the client config as JSON, which the functions read
 
 
 @dataclass(frozen=True)

@@ -10,13 +10,14 @@ import re
 from dataclasses import dataclass
 
 from faaskeeper.exceptions import ConfigurationException
+from faaskeeper.protocol import environment
 
 #: Seconds Pub/Sub waits for a function's answer before redelivering (its maximum); functions
 #: time out sooner, so a doorbell is never redelivered while its distributor still runs.
 ACK_DEADLINE = 600
 
 #: The client config as JSON, set on every function (as ``FK_CONFIG`` on AWS).
-ENV_CONFIG = "FK_CONFIG"
+ENV_CONFIG = environment.ENV_CONFIG  # the client config as JSON, which the functions read
 #: The watch function's URL, set on the distributor deployed to a project (under a local
 #: function host the distributor calls ``<functions-endpoint>/watch``).
 ENV_WATCH_URL = "FK_WATCH_URL"
