@@ -216,6 +216,39 @@ class WatchRecord:
     address: str = ""
 
 
+@dataclass(frozen=True)
+class WatchTally:
+    """How many data and exists watches were ever counted on a node (``registered``, a count
+    that only grows), and that count when the distributor last found none of them stored
+    (``settled``).
+
+    A write that only changes a node's data fires only its data and exists watches; where the
+    tally its claim read is quiet it has none to look for. A watch counted after that claim
+    finds the claimed transaction in :meth:`SystemStorage.add_watch`'s answer, and its client
+    waits for that write to be applied and compares (watch-before-data holds: it is told
+    before it reads the new data)."""
+
+    registered: int = 0
+    settled: int = 0
+
+    @property
+    def quiet(self) -> bool:
+        """No data or exists watch is stored on the node."""
+        return self.registered == self.settled
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A claimed transaction, with the watch tallies its claim read, by path (see
+    :meth:`SystemStorage.claim_transaction`); empty where the storage keeps none or read none."""
+
+    tallies: Mapping[str, WatchTally] = field(default_factory=dict)
+
+
+#: The claim of a storage that keeps no watch tallies.
+CLAIMED = Claim()
+
+
 class SystemStorage(ABC):
     """Authoritative per-node state, sessions and the distributor's progress.
 
@@ -243,19 +276,22 @@ class SystemStorage(ABC):
         """The node's row, or None if system storage has none."""
 
     @abstractmethod
-    def claim_transaction(self, paths: Sequence[str], txn: int) -> bool:
+    def claim_transaction(self, paths: Sequence[str], txn: int) -> Claim | None:
         """The distributor's claim of ``txn`` before it applies it; ``paths`` are the nodes the
         write updated, the last one deciding (the commit's ``record_path``).
 
-        On the deciding node ``txn`` must be pending or already claimed, else False and nothing
+        On the deciding node ``txn`` must be pending or already claimed, else None and nothing
         is written (the write has not committed, or never will). Then on every node ``txn``
         leaves the pending list and becomes the node's ``claimed`` transaction, and a tombstone
         left with nothing pending and no lock is dropped; a node without ``txn`` pending is
-        claimed already (its tombstone was dropped, perhaps locked again since). False too where
+        claimed already (its tombstone was dropped, perhaps locked again since). None too where
         a later transaction (a larger id) was claimed on one of the nodes: the write was applied
         and superseded, and applying it again would undo the later one. Need not be atomic
         across nodes: the deciding node is claimed first, and a redelivered event claims the
-        rest again."""
+        rest again.
+
+        A storage that keeps watch tallies reports, in the returned :class:`Claim`, the tally of
+        each node it read in the same atomic step as it claimed the node there."""
 
     @abstractmethod
     def ephemeral_nodes(self, session_id: str) -> list[str]:
@@ -285,8 +321,20 @@ class SystemStorage(ABC):
     # -- watches --------------------------------------------------------------------------
 
     @abstractmethod
-    def add_watch(self, watch: WatchRecord) -> None:
-        """Store a watch; one per (path, kind, session), the larger counter wins."""
+    def add_watch(self, watch: WatchRecord) -> int | None:
+        """Store a watch; one per (path, kind, session), the larger counter wins.
+
+        A storage that keeps watch tallies then counts a data or exists watch set on a live
+        node in that node's tally, and returns the last transaction claimed on the node before
+        it did: every later claim reports the watch, an earlier one may have been applied
+        without looking for it (see :class:`WatchTally`). None: no tally counted the watch, and
+        every write looks for watches after it is applied."""
+
+    def settle_watches(self, path: str, registered: int) -> None:
+        """Record that no data or exists watch is stored on ``path`` any more, as of its tally
+        counting ``registered`` watches; nothing if it counted another since. A storage without
+        watch tallies has nothing to record."""
+        return None
 
     @abstractmethod
     def triggered_watches(self, path: str, kinds: Sequence[WatchKind], txn: int) -> list[WatchRecord]:

@@ -444,8 +444,10 @@ class FaaSKeeperClient:
     ) -> None:
         """Register a watch on the version ``node`` of ``path`` that the caller just read.
 
-        Held locally first, stored next, then the node is read again: if it changed meanwhile
-        the distributor may have looked for watches before ours was stored, so it fires now."""
+        Held locally first, then stored. A write the distributor applied without finding the
+        watch must show in a read after it, and fires the watch here: where the storage counted
+        the watch in the node's tally, the writes claimed before it was counted that the first
+        read does not show; elsewhere any write after the first read."""
         deployment, watches, session = self._deployment, self._watches, self._session_id
         if deployment is None or watches is None or session is None or self._listener is None:
             raise SessionExpiredException()
@@ -453,13 +455,33 @@ class FaaSKeeperClient:
         held_at = watches.hold(path, kind, counter, callback)
         record = WatchRecord(path, kind, session, held_at, self._listener.address)
         try:
-            deployment.system_storage.add_watch(record)
+            claimed = deployment.system_storage.add_watch(record)
         except FaaSKeeperException as err:
             raise WatchSetFailureException(f"Could not set a {kind} watch on {path}: {err}") from err
-        again = deployment.user_storage.read(path, with_data=with_data)
+        if claimed is None:
+            again = deployment.user_storage.read(path, with_data=with_data)
+        elif node is not None and claimed <= _shown(node):
+            return
+        else:
+            again = self._read_through(path, claimed, with_data)
         change = _change(kind, node, again)
         if change is not None and watches.fire_now(path, kind, change, _counter(kind, again)):
             deployment.system_storage.remove_watches([record])
+
+    def _read_through(self, path: str, txn: int, with_data: bool) -> Node | None:
+        """Read ``path`` until it shows transaction ``txn``, claimed on it and so about to be
+        applied, or is gone."""
+        assert self._deployment is not None
+        deadline = time.monotonic() + self._timeout
+        delay = 0.002
+        while True:
+            node = self._deployment.user_storage.read(path, with_data=with_data)
+            if node is None or _shown(node) >= txn:
+                return node
+            if time.monotonic() > deadline:
+                raise TimeoutException(f"Transaction {txn} on {path} was not applied within {self._timeout:g} s")
+            time.sleep(delay)
+            delay = min(delay * 2, 0.05)
 
     def get_data(self, path: str, watch: WatchCallbackType | None = None) -> Node:
         """The node with its data; NodeDoesntExistException if it does not exist.
@@ -538,6 +560,12 @@ def _counter(kind: WatchKind, node: Node | None) -> int:
     if node is None:
         return NO_NODE
     return node.stat.pzxid if kind is WatchKind.CHILDREN else node.stat.mzxid
+
+
+def _shown(node: Node) -> int:
+    """The last transaction that wrote this read of a node: every write claimed on the node
+    sets its mzxid or its pzxid, or deletes it."""
+    return max(node.stat.mzxid, node.stat.pzxid)
 
 
 def _change(kind: WatchKind, before: Node | None, after: Node | None) -> WatchEventType | None:

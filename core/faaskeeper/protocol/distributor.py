@@ -15,7 +15,7 @@ import time
 
 from faaskeeper.api.channel import ClientChannel
 from faaskeeper.api.queue import QueueMessage
-from faaskeeper.api.storage import Lock, SystemStorage, UserStorage
+from faaskeeper.api.storage import Claim, Lock, SystemStorage, UserStorage
 from faaskeeper.exceptions import ProviderException
 from faaskeeper.node import Node
 from faaskeeper.protocol.messages import DistributorEvent, EventKind, Op, Reply, session_expired_notice
@@ -54,7 +54,8 @@ class Distributor:
             else:
                 self._reply(event.reply_to, Reply.success(event.seq))
             return
-        if not self._claim(event, txn, message):
+        claim = self._claim(event, txn, message)
+        if claim is None:
             log.info("transaction %d (%s %s) not committed, or superseded; dropped", txn, event.op, event.primary_path)
             return
         self._settings.fault("distributor.claimed")
@@ -66,20 +67,21 @@ class Distributor:
         self._settings.fault("distributor.applied")
         # Watches fire after the data is in user storage (a watch registered meanwhile is seen
         # by its client's re-read) and before the writer's client is answered.
-        self._watches.fire(event.op, event.primary_path, txn)
+        self._watches.fire(event.op, event.primary_path, txn, claim.tallies)
         if event.counts_for_session:
             primary = event.updates[0].resolved(txn)
             self._reply(event.reply_to, Reply.success(event.seq, event.result_path, primary.stat))
         self._settings.fault("distributor.replied")
 
-    def _claim(self, event: DistributorEvent, txn: int, delivery: QueueMessage) -> bool:
+    def _claim(self, event: DistributorEvent, txn: int, delivery: QueueMessage) -> Claim | None:
         """Claim the transaction if it committed: one conditional write per node it updates.
 
         The claim comes before the write is applied, so a redelivery after a death anywhere later
         claims it again and applies it again, to the same result."""
         paths = [u.path for u in event.updates]
-        if self._system.claim_transaction(paths, txn):
-            return True
+        claim = self._system.claim_transaction(paths, txn)
+        if claim is not None:
+            return claim
         lock = self._writer_lock(paths[-1], event)
         if lock is None:
             # The writer committed meanwhile, or it never will.

@@ -22,11 +22,11 @@ again, and clients drop the duplicates.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 
 from faaskeeper import paths
 from faaskeeper.api.channel import ClientChannel
-from faaskeeper.api.storage import SystemStorage, WatchRecord
+from faaskeeper.api.storage import SystemStorage, WatchRecord, WatchTally
 from faaskeeper.exceptions import ProviderException
 from faaskeeper.protocol.codec import MalformedMessage
 from faaskeeper.protocol.messages import Op
@@ -50,13 +50,25 @@ def events_of(op: Op, path: str) -> Iterator[tuple[str, WatchEventType]]:
         yield paths.parent(path), WatchEventType.NODE_CHILDREN_CHANGED
 
 
-def fired_watches(system: SystemStorage, op: Op, path: str, txn: int) -> tuple[list[WatchRecord], WatchDelivery]:
+def fired_watches(
+    system: SystemStorage, op: Op, path: str, txn: int, tallies: Mapping[str, WatchTally] | None = None
+) -> tuple[list[WatchRecord], WatchDelivery]:
     """The watches write ``txn`` fires, and the notifications it owes: one per session and
-    event (a session told of a change fires all its watches the change concerns), by client."""
+    event (a session told of a change fires all its watches the change concerns), by client.
+
+    ``tallies``, the watch tallies the write's claim read: a data change of a node whose tally
+    is quiet fires nothing, and is not looked up; one that finds nothing to fire settles the
+    tally, so the node's next writes need not look."""
     fired: list[WatchRecord] = []
     owed: dict[str, dict[tuple[str, WatchEventType], None]] = {}
     for target, event in events_of(op, path):
-        for watch in system.triggered_watches(target, FIRES[event], txn):
+        tally = (tallies or {}).get(target) if event is WatchEventType.NODE_DATA_CHANGED else None
+        if tally is not None and tally.quiet:
+            continue
+        found = system.triggered_watches(target, FIRES[event], txn)
+        if tally is not None and not found:
+            system.settle_watches(target, tally.registered)
+        for watch in found:
             fired.append(watch)
             if watch.address:
                 owed.setdefault(watch.address, {})[(target, event)] = None
@@ -79,12 +91,13 @@ class Notifier:
         self._local = WatchFunction(channel)
         self._remote = watch_function
 
-    def fire(self, op: Op, path: str, txn: int) -> None:
-        """Deliver every notification write ``txn`` owes, then remove the fired watches.
+    def fire(self, op: Op, path: str, txn: int, tallies: Mapping[str, WatchTally] | None = None) -> None:
+        """Deliver every notification write ``txn`` owes, then remove the fired watches
+        (``tallies``: see :func:`fired_watches`).
 
         Removal comes last: if this dies midway, the redelivered write delivers again and
         clients drop the duplicates."""
-        fired, delivery = fired_watches(self._system, op, path, txn)
+        fired, delivery = fired_watches(self._system, op, path, txn, tallies)
         if not fired:
             return
         self._settings.fault("watch.deliver")

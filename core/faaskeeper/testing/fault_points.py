@@ -17,7 +17,7 @@ import pytest
 from faaskeeper.api.channel import ChannelListener
 from faaskeeper.api.provider import Capability, Deployment
 from faaskeeper.api.queue import PollingQueue, QueueMessage
-from faaskeeper.api.storage import Lock, SystemNode, SystemStorage, WatchKind, WatchRecord
+from faaskeeper.api.storage import NO_NODE, Lock, SystemNode, SystemStorage, WatchKind, WatchRecord
 from faaskeeper.protocol.heartbeat import HeartbeatFunction
 from faaskeeper.protocol.messages import FLAG_EPHEMERAL, FLAG_SEQUENTIAL, Op
 from faaskeeper.protocol.settings import FaultHook, FunctionCrash, FunctionSettings
@@ -49,7 +49,7 @@ FAULT_POINTS = WRITE_FAULT_POINTS + HEARTBEAT_FAULT_POINTS
 @dataclass
 class _Scenario:
     """Two sessions: ``actor`` writes (create, ephemeral, conditional set, sequential, a refused
-    create) and closes; ``watcher`` holds a data watch on the node the actor changes."""
+    create) and closes; ``watcher`` holds an exists watch on the node the actor creates."""
 
     actor: HandSession
     watcher: HandSession
@@ -92,7 +92,7 @@ class FaultPointSuite(ConformanceFixtures):
         actor = HandSession(writer_queue, listen(actor_inbox).address, actor_inbox)
         watcher = HandSession(writer_queue, listen(watcher_inbox).address, watcher_inbox)
         watcher.push(watcher.request(Op.REGISTER_SESSION))
-        deployment.system_storage.add_watch(WatchRecord("/f", WatchKind.DATA, watcher.id, 0, watcher.address))
+        deployment.system_storage.add_watch(WatchRecord("/f", WatchKind.EXISTS, watcher.id, NO_NODE, watcher.address))
         seqs = [
             actor.push(actor.request(Op.REGISTER_SESSION)),
             actor.push(actor.request(Op.CREATE, "/f", b"a")),
@@ -137,9 +137,9 @@ class FaultPointSuite(ConformanceFixtures):
                 assert stored.pending == (), f"{path} still has pending transactions {stored.pending}"
         assert system.read_session(actor.id) is None, "the closed session is gone"
         events = [m for m in scenario.watcher.inbox.messages if b'"kind": "watch"' in m]
-        assert events, "the watcher was told of the set"
+        assert events, "the watcher was told of the create"
         assert len(set(events)) == 1, f"one notification (perhaps repeated), not several: {events}"
-        assert f'"txn": {node.stat.mzxid}'.encode() in events[0], "the notification names the set's transaction"
+        assert f'"txn": {node.stat.czxid}'.encode() in events[0], "the notification names the create's transaction"
 
     @pytest.mark.parametrize("point", WRITE_FAULT_POINTS)
     def test_function_dying_at_each_point_converges(

@@ -3,6 +3,7 @@ malformed messages. The core's writer and distributor run by hand over the provi
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import replace
@@ -13,13 +14,17 @@ from faaskeeper.api.channel import ChannelListener
 from faaskeeper.api.provider import Capability, Deployment
 from faaskeeper.api.queue import PollingQueue
 from faaskeeper.api.storage import NodeState, NodeUpdate
-from faaskeeper.node import Stat
+from faaskeeper.client import FaaSKeeperClient
+from faaskeeper.config import Config
+from faaskeeper.node import Node, Stat
 from faaskeeper.protocol import codec
 from faaskeeper.protocol.messages import FLAG_SEQUENTIAL, DistributorEvent, EventKind, Op, WriteRequest
 from faaskeeper.protocol.settings import FaultHook, FunctionCrash
 from faaskeeper.protocol.writer import DISTRIBUTOR_GROUP, DeliveryExpired
 from faaskeeper.testing.fixtures import ConformanceFixtures, requires
-from faaskeeper.testing.support import FunctionRig, HandSession, Inbox, RecordingQueue, crash_at
+from faaskeeper.testing.support import FunctionRig, HandSession, Inbox, RecordingQueue, crash_at, wait_until
+from faaskeeper.testing.watches import Events
+from faaskeeper.watch import WatchEventType
 
 
 @requires(Capability.POLLING_QUEUES)
@@ -290,3 +295,77 @@ class FaultSuite(ConformanceFixtures):
         assert root.children == ["valid"]
         assert writer_queue.depth() == 0
         assert distributor_queue.depth() == 0
+
+    def test_a_watch_stored_while_a_claimed_write_is_applied_fires_before_its_data(
+        self,
+        deployment: Deployment,
+        fk_checked_config: Config,
+        writer_queue: PollingQueue,
+        distributor_queue: PollingQueue,
+        session: HandSession,
+        rig: Callable[..., FunctionRig],
+        monkeypatch: pytest.MonkeyPatch,
+    ) -> None:
+        """Between the distributor's claim of a set_data and its apply, a client reads the node
+        and stores a data watch on it. The claim may have found no watch to look for, and the
+        client's own re-read comes before the apply: the client must still be told, before it
+        can read the new data, and only once."""
+        # The rig runs the functions; a client of a provider that hosts them must not.
+        monkeypatch.setattr(type(deployment), "function_host", lambda _self: None)
+        created = session.push(session.request(Op.CREATE, "/watched", b"0"))
+        rig().run()
+        assert session.inbox.wait_reply(created, self.settle_timeout).ok
+        watcher = FaaSKeeperClient(fk_checked_config, timeout=self.client_timeout)
+        _while_running(rig(), watcher.start, self.settle_timeout)
+        events = Events()
+        read: list[Node] = []
+        reading = threading.Thread(target=lambda: read.append(watcher.get_data("/watched", watch=events)))
+        system = deployment.system_storage
+
+        def read_and_watch_after_the_claim(point: str) -> None:
+            if point != "distributor.claimed" or reading.ident is not None:
+                return
+            reading.start()
+            wait_until(lambda: system.count_watches() == 1, self.settle_timeout, "the watch stored")
+            time.sleep(0.2)  # for the storage to count it in the node's tally, where it keeps one
+
+        changed = session.push(session.request(Op.SET_DATA, "/watched", b"1"))
+        # A delivery long enough for the client's read and registration inside it.
+        slow = self.settle_timeout
+        FunctionRig(
+            deployment, writer_queue, distributor_queue, faults=read_and_watch_after_the_claim, visibility_timeout=slow
+        ).run()
+        reply = session.inbox.wait_reply(changed, self.settle_timeout)
+        assert reply.ok
+        assert reply.stat is not None
+        reading.join(self.client_timeout)
+        assert [node.data for node in read] == [b"0"], "the read came before the apply"
+        [event] = events.wait(1, self.settle_timeout)
+        assert (event.event_type, event.path, event.timestamp) == (
+            WatchEventType.NODE_DATA_CHANGED,
+            "/watched",
+            reply.stat.mzxid,
+        )
+        wait_until(lambda: system.count_watches() == 0, self.settle_timeout, "the fired watch removed")
+        again = session.push(session.request(Op.SET_DATA, "/watched", b"2"))
+        rig().run()
+        assert session.inbox.wait_reply(again, self.settle_timeout).ok
+        _while_running(rig(), watcher.stop, self.settle_timeout)
+        assert len(events.events) == 1, f"a one-shot watch fired again: {events.events}"
+
+
+def _while_running(rig: FunctionRig, call: Callable[[], object], timeout: float) -> None:
+    """Run ``call`` (a client's start or stop, which waits for the functions) beside the rig."""
+    failed: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            call()
+        except BaseException as err:
+            failed.append(err)
+
+    caller = threading.Thread(target=run)
+    caller.start()
+    rig.run_until(lambda: not caller.is_alive(), timeout, f"{call.__qualname__} beside the functions")
+    if failed:
+        raise failed[0]

@@ -5,68 +5,13 @@ from __future__ import annotations
 
 import threading
 import time
-import uuid
 
-from faaskeeper.api.storage import Commit, Lock, NodeState, NodeUpdate, RequestMark, SystemStorage
+from faaskeeper.api.storage import Commit, NodeState, NodeUpdate, RequestMark, SystemStorage
 from faaskeeper.node import Stat
 from faaskeeper.testing.fixtures import ConformanceFixtures
+from faaskeeper.testing.node_commits import HOLD, create_node, delete_node, new_lock
 from faaskeeper.testing.system_sessions import SystemSessionSuite, new_session
-
-HOLD = 5.0
-
-
-def _lock(timestamp: float | None = None) -> Lock:
-    return Lock(uuid.uuid4().hex, time.time() if timestamp is None else timestamp)
-
-
-def _create(storage: SystemStorage, path: str, txn: int, *, owner: str | None = None, data: bytes = b"") -> Lock:
-    """Lock ``path`` and its parent, commit the creation of ``path`` as transaction ``txn``."""
-    parent = path.rsplit("/", 1)[0] or "/"
-    lock = _lock()
-    parent_node = storage.lock_node(parent, lock, HOLD)
-    assert parent_node is not None
-    assert parent_node.exists
-    assert storage.lock_node(path, lock, HOLD) is not None
-    children = tuple(sorted({*parent_node.state.children, path.rsplit("/", 1)[1]}))
-    parent_stat = parent_node.state.stat.updated(
-        cversion=parent_node.state.stat.cversion + 1, num_children=len(children)
-    )
-    stat = Stat(ctime=1000, mtime=1000, ephemeral_owner=owner, data_length=len(data))
-    commit = Commit(
-        txn=txn,
-        lock_token=lock.token,
-        updates=(
-            NodeUpdate(path, NodeState(True, stat), created=True),
-            NodeUpdate(parent, NodeState(True, parent_stat, children), children_changed=True),
-        ),
-        session_id=owner or "",
-        request_seq=None,
-    )
-    assert storage.commit(commit), f"the commit creating {path} was refused"
-    return lock
-
-
-def _delete(storage: SystemStorage, path: str, txn: int) -> None:
-    """Lock ``path`` and its parent, commit its deletion (a tombstone) as transaction ``txn``."""
-    parent = path.rsplit("/", 1)[0] or "/"
-    lock = _lock()
-    parent_node = storage.lock_node(parent, lock, HOLD)
-    node = storage.lock_node(path, lock, HOLD)
-    assert parent_node is not None
-    assert node is not None
-    children = tuple(c for c in parent_node.state.children if c != path.rsplit("/", 1)[1])
-    parent_stat = parent_node.state.stat.updated(num_children=len(children))
-    commit = Commit(
-        txn=txn,
-        lock_token=lock.token,
-        updates=(
-            NodeUpdate(path, NodeState(False, node.state.stat), modified=True),
-            NodeUpdate(parent, NodeState(True, parent_stat, children), children_changed=True),
-        ),
-        session_id="",
-        request_seq=None,
-    )
-    assert storage.commit(commit), f"the commit deleting {path} was refused"
+from faaskeeper.testing.watch_tallies import WatchTallySuite
 
 
 class SystemNodeSuite(ConformanceFixtures):
@@ -89,7 +34,7 @@ class SystemNodeSuite(ConformanceFixtures):
     # -- locks ---------------------------------------------------------------------------
 
     def test_lock_of_missing_node_returns_placeholder(self, system_storage: SystemStorage) -> None:
-        lock = _lock()
+        lock = new_lock()
         node = system_storage.lock_node("/a", lock, HOLD)
         assert node is not None
         assert node.path == "/a"
@@ -103,14 +48,14 @@ class SystemNodeSuite(ConformanceFixtures):
 
     def test_lock_is_exclusive_until_it_expires(self, system_storage: SystemStorage) -> None:
         now = time.time()
-        first = _lock(now)
+        first = new_lock(now)
         assert system_storage.lock_node("/a", first, HOLD) is not None
-        assert system_storage.lock_node("/a", _lock(now + 1.0), HOLD) is None
-        assert system_storage.lock_node("/a", _lock(now + HOLD - 0.5), HOLD) is None
+        assert system_storage.lock_node("/a", new_lock(now + 1.0), HOLD) is None
+        assert system_storage.lock_node("/a", new_lock(now + HOLD - 0.5), HOLD) is None
         node = system_storage.read_node("/a")
         assert node is not None
         assert node.lock == first
-        takeover = _lock(now + HOLD + 0.5)
+        takeover = new_lock(now + HOLD + 0.5)
         taken = system_storage.lock_node("/a", takeover, HOLD)
         assert taken is not None, "a lock older than max_hold must be taken over"
         assert taken.lock == takeover
@@ -119,21 +64,21 @@ class SystemNodeSuite(ConformanceFixtures):
         assert node.lock == takeover
 
     def test_lock_returns_the_node_state(self, system_storage: SystemStorage) -> None:
-        _create(system_storage, "/a", 7, data=b"xyz")
+        create_node(system_storage, "/a", 7, data=b"xyz")
         system_storage.claim_transaction(["/a", "/"], 7)
-        node = system_storage.lock_node("/a", _lock(), HOLD)
+        node = system_storage.lock_node("/a", new_lock(), HOLD)
         assert node is not None
         assert node.exists
         assert node.state.stat.czxid == 7
         assert node.state.stat.data_length == 3
-        root = system_storage.lock_node("/", _lock(), HOLD)
+        root = system_storage.lock_node("/", new_lock(), HOLD)
         assert root is not None
         assert root.state.children == ("a",)
 
     def test_unlock_needs_the_token_and_drops_placeholders(self, system_storage: SystemStorage) -> None:
-        lock = _lock()
+        lock = new_lock()
         system_storage.lock_node("/a", lock, HOLD)
-        system_storage.unlock_node("/a", _lock())
+        system_storage.unlock_node("/a", new_lock())
         node = system_storage.read_node("/a")
         assert node is not None
         assert node.lock == lock, "unlock with another token must not release the lock"
@@ -141,7 +86,7 @@ class SystemNodeSuite(ConformanceFixtures):
         assert system_storage.read_node("/a") is None, "an unlocked placeholder with nothing pending is dropped"
 
     def test_unlock_keeps_existing_node(self, system_storage: SystemStorage) -> None:
-        lock = _lock()
+        lock = new_lock()
         root = system_storage.lock_node("/", lock, HOLD)
         assert root is not None
         system_storage.unlock_node("/", lock)
@@ -149,7 +94,7 @@ class SystemNodeSuite(ConformanceFixtures):
         assert after is not None
         assert after.exists
         assert after.lock is None
-        assert system_storage.lock_node("/", _lock(), HOLD) is not None, "the node must be lockable again"
+        assert system_storage.lock_node("/", new_lock(), HOLD) is not None, "the node must be lockable again"
 
     def test_concurrent_lockers_exactly_one_wins(self, system_storage: SystemStorage) -> None:
         now = time.time()
@@ -158,7 +103,7 @@ class SystemNodeSuite(ConformanceFixtures):
         guard = threading.Lock()
 
         def contend() -> None:
-            lock = _lock(now)
+            lock = new_lock(now)
             barrier.wait()
             won = system_storage.lock_node("/contended", lock, HOLD) is not None
             with guard:
@@ -174,7 +119,7 @@ class SystemNodeSuite(ConformanceFixtures):
     # -- commits -------------------------------------------------------------------------
 
     def test_commit_applies_every_update_and_unlocks(self, system_storage: SystemStorage) -> None:
-        _create(system_storage, "/a", 5, data=b"abc")
+        create_node(system_storage, "/a", 5, data=b"abc")
         node = system_storage.read_node("/a")
         assert node is not None
         assert node.exists
@@ -193,9 +138,9 @@ class SystemNodeSuite(ConformanceFixtures):
         assert system_storage.count_nodes() == 2
 
     def test_commit_refused_without_the_lock(self, system_storage: SystemStorage) -> None:
-        held = _lock()
+        held = new_lock()
         assert system_storage.lock_node("/a", held, HOLD) is not None
-        commit = Commit(5, _lock().token, (NodeUpdate("/a", NodeState(True, Stat()), created=True),), "", None)
+        commit = Commit(5, new_lock().token, (NodeUpdate("/a", NodeState(True, Stat()), created=True),), "", None)
         assert not system_storage.commit(commit)
         node = system_storage.read_node("/a")
         assert node is not None
@@ -207,7 +152,7 @@ class SystemNodeSuite(ConformanceFixtures):
         assert system_storage.read_node("/never-locked") is None
 
     def test_commit_is_atomic_over_nodes(self, system_storage: SystemStorage) -> None:
-        ours, theirs = _lock(), _lock()
+        ours, theirs = new_lock(), new_lock()
         root = system_storage.lock_node("/", ours, HOLD)
         assert root is not None
         assert system_storage.lock_node("/a", theirs, HOLD) is not None
@@ -230,9 +175,9 @@ class SystemNodeSuite(ConformanceFixtures):
 
     def test_commit_refused_after_lock_taken_over(self, system_storage: SystemStorage) -> None:
         now = time.time()
-        old = _lock(now - 2 * HOLD)
+        old = new_lock(now - 2 * HOLD)
         system_storage.lock_node("/a", old, HOLD)
-        assert system_storage.lock_node("/a", _lock(now), HOLD) is not None
+        assert system_storage.lock_node("/a", new_lock(now), HOLD) is not None
         commit = Commit(3, old.token, (NodeUpdate("/a", NodeState(True, Stat()), created=True),), "", None)
         assert not system_storage.commit(commit)
         node = system_storage.read_node("/a")
@@ -240,8 +185,8 @@ class SystemNodeSuite(ConformanceFixtures):
         assert not node.exists
 
     def test_pending_transactions_keep_their_order(self, system_storage: SystemStorage) -> None:
-        _create(system_storage, "/a", 5)
-        lock = _lock()
+        create_node(system_storage, "/a", 5)
+        lock = new_lock()
         node = system_storage.lock_node("/a", lock, HOLD)
         assert node is not None
         assert node.pending == (5,), "locking keeps the pending list"
@@ -264,8 +209,8 @@ class SystemNodeSuite(ConformanceFixtures):
         session, other = new_session(), new_session()
         assert system_storage.create_session(session)
         assert system_storage.record_outcome(session.session_id, 2, {"seq": 2, "ok": False})
-        _create(system_storage, "/a", 5)
-        lock = _lock()
+        create_node(system_storage, "/a", 5)
+        lock = new_lock()
         assert system_storage.lock_node("/", lock, HOLD) is not None
         node = system_storage.lock_node("/a", lock, HOLD)
         assert node is not None
@@ -290,7 +235,7 @@ class SystemNodeSuite(ConformanceFixtures):
         assert stored is not None
         assert (stored.last_seq, stored.last_outcome) == (2, {"seq": 2, "ok": False}), "a commit leaves the session"
 
-        lock = _lock()
+        lock = new_lock()
         root = system_storage.lock_node("/", lock, HOLD)
         assert root is not None
         assert root.requests == {session.session_id: RequestMark(3, 100.5)}, "locking returns the marks"
@@ -300,7 +245,7 @@ class SystemNodeSuite(ConformanceFixtures):
         assert root is not None
         assert root.requests == {session.session_id: RequestMark(3, 100.5), other.session_id: RequestMark(9, 200.0)}
 
-        lock = _lock()
+        lock = new_lock()
         assert system_storage.lock_node("/", lock, HOLD) is not None
         forgetting = Commit(
             8, lock.token, (update,), other.session_id, 10, timestamp=300.0, forget=(session.session_id,)
@@ -310,7 +255,7 @@ class SystemNodeSuite(ConformanceFixtures):
         assert root is not None
         assert root.requests == {other.session_id: RequestMark(10, 300.0)}, "forgotten marks are dropped"
 
-        lock = _lock()
+        lock = new_lock()
         assert system_storage.lock_node("/", lock, HOLD) is not None
         assert system_storage.commit(Commit(9, lock.token, (update,), other.session_id, None, timestamp=400.0))
         root = system_storage.read_node("/")
@@ -319,8 +264,8 @@ class SystemNodeSuite(ConformanceFixtures):
 
     def test_commit_hands_a_deleted_nodes_marks_to_the_record_node(self, system_storage: SystemStorage) -> None:
         deleter, setter, both = new_session(), new_session(), new_session()
-        _create(system_storage, "/a", 5)
-        lock = _lock()
+        create_node(system_storage, "/a", 5)
+        lock = new_lock()
         assert system_storage.lock_node("/", lock, HOLD) is not None
         node = system_storage.lock_node("/a", lock, HOLD)
         assert node is not None
@@ -336,7 +281,7 @@ class SystemNodeSuite(ConformanceFixtures):
         assert root.requests == {**inherited, deleter.session_id: RequestMark(3, 100.5)}
         assert root.committed(setter.session_id, 4), "a request recorded on the deleted node is found on its parent"
 
-        lock = _lock()
+        lock = new_lock()
         assert system_storage.lock_node("/", lock, HOLD) is not None
         update = NodeUpdate("/", NodeState(True, root.state.stat.updated(version=1)), modified=True)
         later = {both.session_id: RequestMark(8, 70.0)}
@@ -358,7 +303,7 @@ class SystemNodeSuite(ConformanceFixtures):
     # -- claiming transactions -------------------------------------------------------------
 
     def test_claim_takes_a_committed_transaction_off_pending(self, system_storage: SystemStorage) -> None:
-        _create(system_storage, "/a", 5)
+        create_node(system_storage, "/a", 5)
         assert system_storage.claim_transaction(["/a", "/"], 5)
         for path in ("/a", "/"):
             node = system_storage.read_node(path)
@@ -367,8 +312,8 @@ class SystemNodeSuite(ConformanceFixtures):
         assert system_storage.claim_transaction(["/a", "/"], 5), "a claimed transaction is claimed again"
 
     def test_claim_of_an_uncommitted_transaction_writes_nothing(self, system_storage: SystemStorage) -> None:
-        _create(system_storage, "/a", 5)
-        lock = _lock()
+        create_node(system_storage, "/a", 5)
+        lock = new_lock()
         node = system_storage.lock_node("/a", lock, HOLD)
         assert node is not None
         assert not system_storage.claim_transaction(["/a"], 6), "pushed, not committed"
@@ -381,9 +326,9 @@ class SystemNodeSuite(ConformanceFixtures):
         assert (root.pending, root.claimed) == ((5,), 0)
 
     def test_claim_of_a_superseded_transaction_fails(self, system_storage: SystemStorage) -> None:
-        _create(system_storage, "/a", 5)
+        create_node(system_storage, "/a", 5)
         assert system_storage.claim_transaction(["/a", "/"], 5)
-        lock = _lock()
+        lock = new_lock()
         node = system_storage.lock_node("/a", lock, HOLD)
         assert node is not None
         modified = NodeUpdate("/a", NodeState(True, node.state.stat.updated(version=1)), modified=True)
@@ -395,9 +340,9 @@ class SystemNodeSuite(ConformanceFixtures):
         assert (node.claimed, node.state.stat.version) == (8, 1)
 
     def test_claim_drops_tombstones(self, system_storage: SystemStorage) -> None:
-        _create(system_storage, "/a", 5)
+        create_node(system_storage, "/a", 5)
         system_storage.claim_transaction(["/a", "/"], 5)
-        _delete(system_storage, "/a", 6)
+        delete_node(system_storage, "/a", 6)
         tombstone = system_storage.read_node("/a")
         assert tombstone is not None, "a deleted node stays as a tombstone while its delete is pending"
         assert not tombstone.exists
@@ -412,15 +357,15 @@ class SystemNodeSuite(ConformanceFixtures):
         assert root is not None
         assert (root.exists, root.claimed) == (True, 6)
         assert system_storage.claim_transaction(["/a", "/"], 6), "the dropped tombstone was claimed"
-        lock = _lock()
+        lock = new_lock()
         assert system_storage.lock_node("/a", lock, HOLD) is not None
         assert system_storage.claim_transaction(["/a", "/"], 6), "and the path locked again since"
 
     def test_claim_keeps_locked_tombstones(self, system_storage: SystemStorage) -> None:
-        _create(system_storage, "/a", 5)
+        create_node(system_storage, "/a", 5)
         system_storage.claim_transaction(["/a", "/"], 5)
-        _delete(system_storage, "/a", 6)
-        lock = _lock()
+        delete_node(system_storage, "/a", 6)
+        lock = new_lock()
         assert system_storage.lock_node("/a", lock, HOLD) is not None
         assert system_storage.claim_transaction(["/a", "/"], 6)
         node = system_storage.read_node("/a")
@@ -431,16 +376,16 @@ class SystemNodeSuite(ConformanceFixtures):
     # -- ephemeral nodes -------------------------------------------------------------------
 
     def test_ephemeral_nodes_by_owner(self, system_storage: SystemStorage) -> None:
-        _create(system_storage, "/e1", 1, owner="s1")
-        _create(system_storage, "/p", 2)
-        _create(system_storage, "/e2", 3, owner="s1")
-        _create(system_storage, "/p/e3", 4, owner="s2")
+        create_node(system_storage, "/e1", 1, owner="s1")
+        create_node(system_storage, "/p", 2)
+        create_node(system_storage, "/e2", 3, owner="s1")
+        create_node(system_storage, "/p/e3", 4, owner="s2")
         assert sorted(system_storage.ephemeral_nodes("s1")) == ["/e1", "/e2"]
         assert system_storage.ephemeral_nodes("s2") == ["/p/e3"]
         assert system_storage.ephemeral_nodes("nobody") == []
-        _delete(system_storage, "/e1", 5)
+        delete_node(system_storage, "/e1", 5)
         assert system_storage.ephemeral_nodes("s1") == ["/e2"], "a deleted node is no longer owned"
 
 
-class SystemStorageSuite(SystemNodeSuite, SystemSessionSuite):
+class SystemStorageSuite(SystemNodeSuite, SystemSessionSuite, WatchTallySuite):
     """All of SystemStorage: node rows, sessions and watches."""

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from faaskeeper.api.claims import claim_node
-from faaskeeper.api.storage import Commit
+from faaskeeper.api.storage import Claim, Commit, WatchTally
 from faaskeeper.exceptions import ProviderException
 from faaskeeper_aws.dynamodb_base import (
     ATTEMPTS,
@@ -31,6 +31,7 @@ from faaskeeper_aws.dynamodb_nodes import (
     owner_key,
     state_json,
 )
+from faaskeeper_aws.dynamodb_tallies import tally_of
 from faaskeeper_aws.errors import aws_errors
 
 #: Still needed after the claimed transaction's entry is removed: live, locked or more pending.
@@ -147,29 +148,42 @@ class NodeCommits(NodeTable):
 
     # -- claiming transactions -------------------------------------------------------------
 
-    def claim_transaction(self, paths: Sequence[str], txn: int) -> bool:
+    def claim_transaction(self, paths: Sequence[str], txn: int) -> Claim | None:
         """One conditional write per path, the deciding (last) one first, rather than a
         transaction, which bills twice per item. Each write first assumes ``txn`` is first in the
         pending list and the node stays; when that condition fails, the item it returns decides
-        (:func:`faaskeeper.api.claims.claim_node`) and plans the exact write."""
-        return all(self._claim_path(path, txn, deciding=path == paths[-1]) for path in dict.fromkeys(reversed(paths)))
+        (:func:`faaskeeper.api.claims.claim_node`) and plans the exact write. A write that
+        updates the item returns it, with its watch tally."""
+        tallies: dict[str, WatchTally] = {}
+        for path in dict.fromkeys(reversed(paths)):
+            claimed = self._claim_path(path, txn, deciding=path == paths[-1])
+            if claimed is None:
+                return None
+            if claimed:
+                tallies[path] = tally_of(claimed)
+        return Claim(tallies)
 
-    def _claim_path(self, path: str, txn: int, *, deciding: bool) -> bool:
+    def _claim_path(self, path: str, txn: int, *, deciding: bool) -> Item | None:
+        """The claim on one path: None if it fails; else the item as the claim left it, or {}
+        where it wrote nothing or dropped the item."""
         known: Item | None = None  # the item as the last failed write saw it ({}: absent); None: not seen
         for _ in range(ATTEMPTS):
             method, index = "update_item", 0
             if known is not None:
                 node = node_from_item(known) if known else None
                 holds, after = claim_node(node, txn, deciding=deciding)
-                if not holds or after is node:
-                    return holds
+                if not holds:
+                    return None
+                if after is node:
+                    return {}
                 assert node is not None
                 method, index = ("delete_item", 0) if after is None else ("update_item", node.pending.index(txn))
             params = self._claim_params(path, txn, index, drop=method == "delete_item")
-            done, item = self._call(method, "claim transaction", **params)
+            done, response = self._call(method, "claim transaction", **params)
             if done:
-                return True
-            known = item
+                attributes: Item = response.get("Attributes", {})
+                return attributes
+            known = response
         raise ProviderException(f"AWS claim of transaction {txn} on {path} failed: the node kept changing")
 
     def _claim_params(self, path: str, txn: int, index: int, *, drop: bool) -> Item:
@@ -180,7 +194,9 @@ class NodeCommits(NodeTable):
             return self._params(key, None, _DROP, values)
         values[":true"] = TRUE
         condition = f"#pending[{index}] = :txn AND {_KEEP} AND {_NOT_SUPERSEDED}"
-        return self._params(key, f"SET #claimed = :txn REMOVE #pending[{index}]", condition, values)
+        params = self._params(key, f"SET #claimed = :txn REMOVE #pending[{index}]", condition, values)
+        params["ReturnValues"] = "ALL_NEW"
+        return params
 
     @staticmethod
     def _params(key: Item, update: str | None, condition: str, values: Item) -> Item:

@@ -187,7 +187,8 @@ class SessionTables(SessionEnds):
 
     # -- watches -------------------------------------------------------------------------
 
-    def add_watch(self, watch: WatchRecord) -> None:
+    def store_watch(self, watch: WatchRecord) -> None:
+        """The watch's item: one per (path, kind, session), the larger counter wins."""
         key = _watch_key(watch.path, watch.kind, watch.session_id)
         values = {
             ":counter": N(watch.counter),

@@ -2,7 +2,8 @@
 
 The item layouts are described in :mod:`~faaskeeper_aws.dynamodb_nodes` (nodes and the
 ephemeral index) and :mod:`~faaskeeper_aws.dynamodb_sessions` (sessions, watches); commits and
-finished transactions are in :mod:`~faaskeeper_aws.dynamodb_commit`.
+finished transactions are in :mod:`~faaskeeper_aws.dynamodb_commit`; watch tallies in
+:mod:`~faaskeeper_aws.dynamodb_tallies`.
 
 Locking is one conditional UpdateItem that also creates a placeholder and returns the item:
 ``SET lock_token, lock_ts (+ placeholder attributes if_not_exists)`` if
@@ -16,17 +17,23 @@ from __future__ import annotations
 
 from botocore.exceptions import ClientError
 
-from faaskeeper.api.storage import Lock, NodeState, SystemNode, SystemStorage
+from faaskeeper.api.storage import Lock, NodeState, SystemNode, SystemStorage, WatchRecord
 from faaskeeper.protocol.leases import new_key
 from faaskeeper_aws.dynamodb_base import N, S, as_float, batch_get, is_condition_failure, scan
 from faaskeeper_aws.dynamodb_commit import NodeCommits
 from faaskeeper_aws.dynamodb_nodes import FALSE, NAMES, TRUE, node_from_item, owner_key, state_json
+from faaskeeper_aws.dynamodb_tallies import WatchTallies
 from faaskeeper_aws.errors import aws_errors
 
 _LEASE_KEY = {"path": S("#lease-key")}
 
 
-class DynamoDbSystemStorage(NodeCommits, SystemStorage):
+class DynamoDbSystemStorage(NodeCommits, WatchTallies, SystemStorage):
+    def add_watch(self, watch: WatchRecord) -> int | None:
+        """Store the watch, then count it in its node's tally."""
+        self.store_watch(watch)
+        return self.count_watch(watch)
+
     def ensure_root(self) -> None:
         """Create the root node and the lease key, each unless it exists."""
         root = {"path": S("/"), "live": TRUE, "state": S(state_json(NodeState(True))), "pending": {"L": []}}

@@ -19,7 +19,7 @@ from google.cloud.firestore_v1.base_query import FieldFilter
 from google.cloud.firestore_v1.document import DocumentReference
 
 from faaskeeper.api.claims import claim_node
-from faaskeeper.api.storage import Commit, Lock, NodeState, RequestMark, SystemNode
+from faaskeeper.api.storage import CLAIMED, Claim, Commit, Lock, NodeState, RequestMark, SystemNode
 from faaskeeper_gcp.firestore_base import Batch, Documents, Snapshot, cycles, document_id, exhausted
 
 
@@ -126,8 +126,11 @@ class NodeDocuments:
             batch.update(ref, fields, snapshot)
         return None
 
-    def claim_transaction(self, paths: Sequence[str], txn: int) -> bool:
-        return all(self._claim_path(path, txn, deciding=path == paths[-1]) for path in dict.fromkeys(reversed(paths)))
+    def claim_transaction(self, paths: Sequence[str], txn: int) -> Claim | None:
+        for path in dict.fromkeys(reversed(paths)):
+            if not self._claim_path(path, txn, deciding=path == paths[-1]):
+                return None
+        return CLAIMED
 
     def _claim_path(self, path: str, txn: int, *, deciding: bool) -> bool:
         ref = self.ref(path)

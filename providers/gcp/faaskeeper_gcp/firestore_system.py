@@ -15,7 +15,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from faaskeeper.api.storage import Commit, Lock, SessionRecord, SystemNode, SystemStorage, WatchKind, WatchRecord
+from faaskeeper.api.storage import (
+    Claim,
+    Commit,
+    Lock,
+    SessionRecord,
+    SystemNode,
+    SystemStorage,
+    WatchKind,
+    WatchRecord,
+)
 from faaskeeper_gcp.firestore_base import Documents, cycles, exhausted
 from faaskeeper_gcp.firestore_nodes import NodeDocuments
 from faaskeeper_gcp.firestore_sessions import EndedSession, SessionDocuments
@@ -52,7 +61,7 @@ class FirestoreSystemStorage(SystemStorage):
     def read_node(self, path: str) -> SystemNode | None:
         return self._nodes.read_node(path)
 
-    def claim_transaction(self, paths: Sequence[str], txn: int) -> bool:
+    def claim_transaction(self, paths: Sequence[str], txn: int) -> Claim | None:
         return self._nodes.claim_transaction(paths, txn)
 
     def ephemeral_nodes(self, session_id: str) -> list[str]:

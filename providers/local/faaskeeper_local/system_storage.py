@@ -9,6 +9,8 @@ from typing import Any
 
 from faaskeeper.api.claims import claim_rows
 from faaskeeper.api.storage import (
+    CLAIMED,
+    Claim,
     Commit,
     Lock,
     NodeState,
@@ -134,7 +136,7 @@ class LocalSystemStorage(SystemStorage):
         rows = self._db.query(f"SELECT {_NODE_COLUMNS} FROM system_nodes WHERE path = ?", (path,))
         return _node(rows[0]) if rows else None
 
-    def claim_transaction(self, paths: Sequence[str], txn: int) -> bool:
+    def claim_transaction(self, paths: Sequence[str], txn: int) -> Claim | None:
         with self._db.transaction() as conn:
             rows = {}
             for path in paths:
@@ -142,7 +144,7 @@ class LocalSystemStorage(SystemStorage):
                 rows[path] = _node(row) if row is not None else None
             changed = claim_rows(rows, paths, txn)
             if changed is None:
-                return False
+                return None
             for path, node in changed.items():
                 if node is None:
                     conn.execute("DELETE FROM system_nodes WHERE path = ?", (path,))
@@ -151,7 +153,7 @@ class LocalSystemStorage(SystemStorage):
                         "UPDATE system_nodes SET pending = ?, claimed = ? WHERE path = ?",
                         (json.dumps(list(node.pending)), node.claimed, path),
                     )
-            return True
+            return CLAIMED
 
     def ephemeral_nodes(self, session_id: str) -> list[str]:
         rows = self._db.query(

@@ -1,6 +1,7 @@
 """System storage in dicts: node rows with locks and pending transactions, sessions and watches.
 
 One lock guards everything, so each method (a commit over several nodes included) is atomic.
+Watch tallies are kept beside the node rows, by path.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from typing import Any
 
 from faaskeeper.api.claims import claim_rows
 from faaskeeper.api.storage import (
+    NO_NODE,
+    Claim,
     Commit,
     Lock,
     NodeState,
@@ -21,6 +24,7 @@ from faaskeeper.api.storage import (
     SystemStorage,
     WatchKind,
     WatchRecord,
+    WatchTally,
 )
 
 WatchKey = tuple[str, WatchKind, str]
@@ -32,6 +36,7 @@ class MemorySystemStorage(SystemStorage):
         self._nodes: dict[str, SystemNode] = {"/": SystemNode("/", NodeState(True))}
         self._sessions: dict[str, SessionRecord] = {}
         self._watches: dict[WatchKey, WatchRecord] = {}
+        self._tallies: dict[str, WatchTally] = {}
 
     def lock_node(self, path: str, lock: Lock, max_hold: float) -> SystemNode | None:
         with self._guard:
@@ -77,17 +82,17 @@ class MemorySystemStorage(SystemStorage):
         with self._guard:
             return self._nodes.get(path)
 
-    def claim_transaction(self, paths: Sequence[str], txn: int) -> bool:
+    def claim_transaction(self, paths: Sequence[str], txn: int) -> Claim | None:
         with self._guard:
             changed = claim_rows(self._nodes, paths, txn)
             if changed is None:
-                return False
+                return None
             for path, node in changed.items():
                 if node is None:
                     del self._nodes[path]
                 else:
                     self._nodes[path] = node
-            return True
+            return Claim({path: self._tallies.get(path, WatchTally()) for path in paths})
 
     def ephemeral_nodes(self, session_id: str) -> list[str]:
         with self._guard:
@@ -138,12 +143,24 @@ class MemorySystemStorage(SystemStorage):
 
     # -- watches --------------------------------------------------------------------------
 
-    def add_watch(self, watch: WatchRecord) -> None:
+    def add_watch(self, watch: WatchRecord) -> int | None:
         key = (watch.path, watch.kind, watch.session_id)
         with self._guard:
             existing = self._watches.get(key)
             counter = watch.counter if existing is None else max(existing.counter, watch.counter)
             self._watches[key] = replace(watch, counter=counter)
+            node = self._nodes.get(watch.path)
+            if watch.kind is WatchKind.CHILDREN or watch.counter == NO_NODE or node is None or not node.exists:
+                return None
+            tally = self._tallies.get(watch.path, WatchTally())
+            self._tallies[watch.path] = replace(tally, registered=tally.registered + 1)
+            return node.claimed
+
+    def settle_watches(self, path: str, registered: int) -> None:
+        with self._guard:
+            tally = self._tallies.get(path)
+            if tally is not None and tally.registered == registered:
+                self._tallies[path] = replace(tally, settled=registered)
 
     def triggered_watches(self, path: str, kinds: Sequence[WatchKind], txn: int) -> list[WatchRecord]:
         with self._guard:

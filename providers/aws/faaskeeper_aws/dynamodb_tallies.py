@@ -1,0 +1,75 @@
+"""Watch tallies on the node items of the DynamoDB system storage (see
+:class:`faaskeeper.api.storage.WatchTally`).
+
+* ``watch_count`` (N): data and exists watches ever counted on the node; a registration ADDs 1
+  to a live node's item and reads back, in the same UpdateItem, the last claimed transaction;
+* ``watch_settled`` (N): ``watch_count`` when the distributor last found none of them stored.
+
+A claim of a transaction is an UpdateItem returning the item as it left it, so it reads the
+tally in the same atomic step; a set_data whose claim finds the tally quiet makes no Query of
+the watches table. A registration costs one more write; a write on an unwatched node one read
+less.
+"""
+
+from __future__ import annotations
+
+from botocore.exceptions import ClientError
+
+from faaskeeper.api.storage import NO_NODE, WatchKind, WatchRecord, WatchTally
+from faaskeeper_aws.dynamodb_base import Item, N, S, as_int, expression, is_condition_failure
+from faaskeeper_aws.dynamodb_nodes import NAMES, TRUE, NodeTable
+from faaskeeper_aws.errors import aws_errors
+
+COUNT = "watch_count"
+SETTLED = "watch_settled"
+_NAMES = {**NAMES, "count": COUNT, "settled": SETTLED}
+
+
+def tally_of(item: Item) -> WatchTally:
+    """The watch tally of a node item."""
+    return WatchTally(
+        registered=as_int(item[COUNT]) if COUNT in item else 0,
+        settled=as_int(item[SETTLED]) if SETTLED in item else 0,
+    )
+
+
+class WatchTallies(NodeTable):
+    def count_watch(self, watch: WatchRecord) -> int | None:
+        """Count a stored data or exists watch in its live node's tally: the last transaction
+        claimed on the node before; None for a children watch or a node that is not live."""
+        if watch.kind is WatchKind.CHILDREN or watch.counter == NO_NODE:
+            return None
+        update, condition = "ADD #count :one", "#live = :true"
+        with aws_errors("count watch"):
+            try:
+                response = self._ddb.update_item(
+                    TableName=self._table,
+                    Key={"path": S(watch.path)},
+                    UpdateExpression=update,
+                    ConditionExpression=condition,
+                    ExpressionAttributeNames=expression(_NAMES, update, condition),
+                    ExpressionAttributeValues={":one": N(1), ":true": TRUE},
+                    ReturnValues="ALL_NEW",
+                )
+            except ClientError as err:
+                if not is_condition_failure(err):
+                    raise
+                return None
+        item = response["Attributes"]
+        return as_int(item["claimed"]) if "claimed" in item else 0
+
+    def settle_watches(self, path: str, registered: int) -> None:
+        update, condition = "SET #settled = :count", "#count = :count"
+        with aws_errors("settle watches"):
+            try:
+                self._ddb.update_item(
+                    TableName=self._table,
+                    Key={"path": S(path)},
+                    UpdateExpression=update,
+                    ConditionExpression=condition,
+                    ExpressionAttributeNames=expression(_NAMES, update, condition),
+                    ExpressionAttributeValues={":count": N(registered)},
+                )
+            except ClientError as err:
+                if not is_condition_failure(err):
+                    raise
