@@ -453,6 +453,8 @@ class FaaSKeeperClient:
             raise SessionExpiredException()
         counter = _counter(kind, node)
         held_at = watches.hold(path, kind, counter, callback)
+        if held_at is None:
+            return  # a notification received since the read fired it
         record = WatchRecord(path, kind, session, held_at, self._listener.address)
         try:
             claimed = deployment.system_storage.add_watch(record)

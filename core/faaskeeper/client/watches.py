@@ -4,6 +4,11 @@ A watch is held locally from just before it is registered in storage until its n
 arrives (or the registration's re-read shows it raced a change, when it fires at once). A read
 that shows a change a held watch has not yet been told of waits for that notification first,
 so the client never sees a change's data before the change's notification.
+
+As in ZooKeeper, a callback is called once per notification however many times, and by however
+many kinds of read, it was set on the node; and a watch set on a version that a notification
+already received shows changed fires with that notification at once (it arrived between the
+read and the setting of the watch), without calling again a callback it called.
 """
 
 from __future__ import annotations
@@ -27,10 +32,19 @@ class _Held:
     callbacks: list[WatchCallbackType] = field(default_factory=list)
 
 
+@dataclass
+class _Told:
+    """The last notification fired on a key, and the callbacks it called."""
+
+    event: WatchedEvent
+    called: list[WatchCallbackType]
+
+
 class WatchRegistry:
     def __init__(self, dispatch: Callable[[Callable[[], None]], None]) -> None:
         self._dispatch = dispatch
         self._held: dict[Key, _Held] = {}
+        self._told: dict[Key, _Told] = {}
         #: Fired watches whose callbacks have not finished, by key.
         self._running: dict[Key, int] = {}
         self._cond = threading.Condition()
@@ -40,13 +54,25 @@ class WatchRegistry:
         with self._cond:
             return len(self._held)
 
-    def hold(self, path: str, kind: WatchKind, counter: int, callback: WatchCallbackType) -> int:
-        """Hold a callback for (path, kind); returns the counter the watch is held at."""
+    def hold(self, path: str, kind: WatchKind, counter: int, callback: WatchCallbackType) -> int | None:
+        """Hold a callback for (path, kind); returns the counter the watch is held at, or None
+        where a notification already received fires it (the callback is called with it unless
+        that notification called it before)."""
+        key = (path, kind)
         with self._cond:
-            held = self._held.get((path, kind))
+            told = self._told.get(key)
+            if key not in self._held and counter != NO_NODE and told is not None and told.event.timestamp > counter:
+                if callback in told.called:
+                    return None
+                told.called.append(callback)
+                self._mark_running([key])
+                self._dispatch(lambda: self._run(key, [callback], told.event))
+                return None
+            held = self._held.get(key)
             if held is None:
-                held = self._held[(path, kind)] = _Held(counter)
-            held.callbacks.append(callback)
+                held = self._held[key] = _Held(counter)
+            if callback not in held.callbacks:
+                held.callbacks.append(callback)
             return held.counter
 
     def notify(self, path: str, event: WatchEventType, txn: int) -> None:
@@ -57,8 +83,7 @@ class WatchRegistry:
                 for kind in FIRES[event]
                 if (path, kind) in self._held and self._held[(path, kind)].counter < txn
             ]
-            self._mark_running(fired)
-        self._fire(fired, WatchedEvent(event, path, txn))
+            self._fire(fired, WatchedEvent(event, path, txn))
 
     def fire_now(self, path: str, kind: WatchKind, event: WatchEventType, txn: int) -> bool:
         """Fire one held watch at once (its registration raced a change); False if already fired."""
@@ -66,22 +91,27 @@ class WatchRegistry:
             held = self._held.pop((path, kind), None)
             if held is None:
                 return False
-            self._mark_running([((path, kind), held)])
-        self._fire([((path, kind), held)], WatchedEvent(event, path, txn))
+            self._fire([((path, kind), held)], WatchedEvent(event, path, txn))
         return True
 
-    def _mark_running(self, fired: list[tuple[Key, _Held]]) -> None:
-        for key, _ in fired:
+    def _mark_running(self, keys: list[Key]) -> None:
+        for key in keys:
             self._running[key] = self._running.get(key, 0) + 1
 
     def _fire(self, fired: list[tuple[Key, _Held]], event: WatchedEvent) -> None:
+        """Dispatch the callbacks of ``fired`` (each once), remembering the event per key."""
+        called: list[WatchCallbackType] = []
         for key, held in fired:
-            self._dispatch(lambda key=key, held=held: self._run(key, held, event))  # type: ignore[misc]
+            callbacks = [callback for callback in held.callbacks if callback not in called]
+            called.extend(callbacks)
+            self._told[key] = _Told(event, list(held.callbacks))
+            self._mark_running([key])
+            self._dispatch(lambda key=key, callbacks=callbacks: self._run(key, callbacks, event))  # type: ignore[misc]
 
-    def _run(self, key: Key, held: _Held, event: WatchedEvent) -> None:
+    def _run(self, key: Key, callbacks: list[WatchCallbackType], event: WatchedEvent) -> None:
         self._callback_thread = threading.current_thread()
         try:
-            for callback in held.callbacks:
+            for callback in callbacks:
                 callback(event)
         finally:
             with self._cond:
@@ -136,4 +166,5 @@ class WatchRegistry:
     def drop_all(self) -> None:
         with self._cond:
             self._held.clear()
+            self._told.clear()
             self._cond.notify_all()

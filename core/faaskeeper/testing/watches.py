@@ -5,6 +5,7 @@ the watch function."""
 
 from __future__ import annotations
 
+import itertools
 import threading
 import time
 from collections.abc import Callable
@@ -113,6 +114,37 @@ class WatchSuite(ConformanceFixtures):
         assert [e.event_type for e in events.events] == [WatchEventType.NODE_DATA_CHANGED], (
             "the client read the new data before its watch callback for the change ran"
         )
+
+    def test_a_watch_set_again_after_every_read_beside_a_writer_misses_no_change(self, client_factory: Factory) -> None:
+        """A watcher reads with a data watch, again and again, while another client keeps
+        changing the node: between any two reads that show different versions it was told of a
+        change after the first (a read waits for a notification it is owed, and fails if none
+        comes), and of each change once."""
+        watcher, writer = client_factory(), client_factory()
+        writer.create("/busy", b"0")
+        events = Events()
+        failed: list[BaseException] = []
+
+        def write() -> None:
+            try:
+                for value in range(1, 31):
+                    writer.set_data("/busy", str(value).encode())
+            except BaseException as err:
+                failed.append(err)
+
+        writing = threading.Thread(target=write)
+        writing.start()
+        seen = [watcher.get_data("/busy", watch=events).stat.mzxid]
+        while writing.is_alive():
+            seen.append(watcher.get_data("/busy", watch=events).stat.mzxid)
+        writing.join()
+        assert not failed, failed
+        seen.append(watcher.get_data("/busy", watch=events).stat.mzxid)
+        told = [event.timestamp for event in events.events]
+        assert len(told) == len(set(told)), f"a change was told twice: {told}"
+        for before, after in itertools.pairwise(seen):
+            if after != before:
+                assert any(before < txn <= after for txn in told), f"no notification between {before} and {after}"
 
     def test_watches_are_removed_when_fired_or_closed(
         self, client_factory: Factory, system_storage: SystemStorage
