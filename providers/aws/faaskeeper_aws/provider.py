@@ -6,7 +6,7 @@ from faaskeeper.api.cost import CostModel
 from faaskeeper.api.provider import SILENT, DeploymentStatus, Provider, Reporter
 from faaskeeper.config import Config
 from faaskeeper_aws.deployment import AwsDeployment
-from faaskeeper_aws.settings import AwsSettings
+from faaskeeper_aws.settings import SECTION_KEYS, AwsSettings
 
 
 class AwsProvider(Provider):
@@ -15,6 +15,9 @@ class AwsProvider(Provider):
 
     def validate_config(self, config: Config) -> None:
         AwsSettings.from_config(config)
+
+    def config_keys(self) -> frozenset[str]:
+        return SECTION_KEYS
 
     def max_data_size(self, config: Config) -> int:
         return AwsSettings.from_config(config).max_data_size

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from faaskeeper.api.cost import CostModel
 from faaskeeper.api.provider import SILENT, Capability, DeploymentStatus, Provider, Reporter
 from faaskeeper.config import Config
-from faaskeeper_gcp.settings import GcpSettings
+from faaskeeper_gcp.settings import SECTION_KEYS, GcpSettings
 
 if TYPE_CHECKING:
     from faaskeeper_gcp.deployment import GcpDeployment
@@ -21,6 +21,9 @@ class GcpProvider(Provider):
 
     def validate_config(self, config: Config) -> None:
         GcpSettings.from_config(config)
+
+    def config_keys(self) -> frozenset[str]:
+        return SECTION_KEYS
 
     def max_data_size(self, config: Config) -> int:
         return GcpSettings.from_config(config).max_data_size

@@ -33,6 +33,22 @@ if TYPE_CHECKING:
 #: Node data a Firestore document holds beside its metadata (documents are limited to 1 MiB, and a
 #: distributor record carries the data with the write's header).
 FIRESTORE_MAX_DATA_SIZE = 900_000
+#: The keys of the ``"gcp"`` config section: the project, where the functions are served, the
+#: lock hold, the client's reachable host (TCP channel), and the deploy options
+#: (:class:`faaskeeper_gcp.options.DeployOptions`).
+SECTION_KEYS = frozenset(
+    {
+        "project",
+        "functions-endpoint",
+        "lock-max-hold",
+        "client-host",
+        "region",
+        "service-account",
+        "runtime",
+        "function-memory",
+        "function-timeout",
+    }
+)
 
 
 def _project(config: Config) -> str:
