@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from faaskeeper.api.storage import NO_NODE, WatchKind
-from faaskeeper.client.watches import WatchRegistry
+from faaskeeper.client.watches import TOLD_KEPT, WatchRegistry
 from faaskeeper.watch import WatchedEvent, WatchEventType
 
 
@@ -71,3 +71,18 @@ def test_an_exists_watch_on_a_missing_node_is_held_whatever_was_told() -> None:
     # A read after the delete shows no node: nothing told since is known to be later.
     assert registry.hold("/n", WatchKind.EXISTS, NO_NODE, callback) == NO_NODE
     assert _seen(calls) == [("a", WatchEventType.NODE_DELETED, 9)]
+
+
+def test_notifications_are_kept_only_as_long_as_a_read_can_take() -> None:
+    calls: list[tuple[str, WatchedEvent]] = []
+    now = [1000.0]
+    registry = WatchRegistry(lambda fn: fn(), clock=lambda: now[0])
+    for i in range(3):
+        registry.hold(f"/n{i}", WatchKind.DATA, 5, _callback("a", calls))
+        registry.notify(f"/n{i}", WatchEventType.NODE_DATA_CHANGED, 9)
+    now[0] += TOLD_KEPT + 1
+    registry.hold("/late", WatchKind.DATA, 5, _callback("b", calls))
+    registry.notify("/late", WatchEventType.NODE_DATA_CHANGED, 9)
+    assert registry.hold("/n0", WatchKind.DATA, 7, _callback("c", calls)) == 7, "a notification long gone"
+    assert registry.hold("/late", WatchKind.DATA, 7, _callback("c", calls)) is None
+    assert len(registry) == 1

@@ -32,17 +32,26 @@ class _Held:
     callbacks: list[WatchCallbackType] = field(default_factory=list)
 
 
+#: How long a notification is kept for the watches set by reads that began before it arrived:
+#: far longer than a read takes.
+TOLD_KEPT = 60.0
+
+
 @dataclass
 class _Told:
-    """The last notification fired on a key, and the callbacks it called."""
+    """The last notification fired on a key, the callbacks it called, and when it arrived."""
 
     event: WatchedEvent
     called: list[WatchCallbackType]
+    at: float
 
 
 class WatchRegistry:
-    def __init__(self, dispatch: Callable[[Callable[[], None]], None]) -> None:
+    def __init__(
+        self, dispatch: Callable[[Callable[[], None]], None], clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self._dispatch = dispatch
+        self._clock = clock
         self._held: dict[Key, _Held] = {}
         self._told: dict[Key, _Told] = {}
         #: Fired watches whose callbacks have not finished, by key.
@@ -104,9 +113,20 @@ class WatchRegistry:
         for key, held in fired:
             callbacks = [callback for callback in held.callbacks if callback not in called]
             called.extend(callbacks)
-            self._told[key] = _Told(event, list(held.callbacks))
+            self._told.pop(key, None)  # re-inserted last: the dict stays in arrival order
+            self._told[key] = _Told(event, list(held.callbacks), self._clock())
             self._mark_running([key])
             self._dispatch(lambda key=key, callbacks=callbacks: self._run(key, callbacks, event))  # type: ignore[misc]
+        self._forget_told()
+
+    def _forget_told(self) -> None:
+        """Drop the notifications kept longer than TOLD_KEPT, oldest first."""
+        horizon = self._clock() - TOLD_KEPT
+        while self._told:
+            oldest = next(iter(self._told))
+            if self._told[oldest].at > horizon:
+                break
+            del self._told[oldest]
 
     def _run(self, key: Key, callbacks: list[WatchCallbackType], event: WatchedEvent) -> None:
         self._callback_thread = threading.current_thread()
