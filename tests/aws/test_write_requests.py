@@ -10,6 +10,7 @@ from faaskeeper.client import FaaSKeeperClient
 from faaskeeper.config import Config
 from faaskeeper.metering import difference
 from faaskeeper.watch import WatchedEvent, WatchEventType
+from faaskeeper_aws.dynamodb_system import DynamoDbSystemStorage
 from faaskeeper_aws.lambda_host import LambdaEmulator
 from faaskeeper_aws.lambda_stack import local_functions
 from faaskeeper_aws.measure import measure_operations
@@ -113,3 +114,37 @@ def test_a_create_and_a_delete_write_no_session_item(stackless: Callable[..., Co
         # One transaction over the node and its parent: the session's progress is marked on the parent.
         assert counted[("dynamodb", "TransactWriteItems")] == 1, (write, counted)
         assert counted[("dynamodb", "TransactWriteItems.items")] == 2, (write, counted)
+
+
+def test_a_watch_stored_before_there_were_tallies_is_found_by_the_next_write(stackless: Callable[..., Config]) -> None:
+    """A deployment upgraded with watches stored, uncounted, on node items that have no tally."""
+    config = stackless(storage="persistent", channel="tcp", heartbeat=60, session_timeout=180)
+    settings = AwsSettings.from_config(config)
+    client = FaaSKeeperClient(config, timeout=10)
+    events: list[WatchedEvent] = []
+    ddb = settings.client("dynamodb")
+    with LambdaEmulator(settings, local_functions(config, settings).queues) as setup:
+        client.start()
+        client.create("/old", b"0")
+        ddb.update_item(
+            TableName=settings.names.nodes_table,
+            Key={"path": {"S": "/old"}},
+            UpdateExpression="REMOVE watch_count, watch_settled",
+        )
+        with pytest.MonkeyPatch.context() as patch:
+            # As a client from before there were tallies: the watch is stored, not counted.
+            patch.setattr(DynamoDbSystemStorage, "count_watch", lambda _self, _watch: None)
+            client.get_data("/old", watch=events.append)
+    setup.settle()
+    try:
+        fired = _stepped_set_data(config, client, "/old", b"1")
+        assert [e.event_type for e in events] == [WatchEventType.NODE_DATA_CHANGED]
+        assert fired[("dynamodb", "Query")] == 1, fired
+        settling = _stepped_set_data(config, client, "/old", b"2")
+        assert settling[("dynamodb", "Query")] == 1, "the watch fired: the next write finds none, and settles"
+        quiet = _stepped_set_data(config, client, "/old", b"3")
+        assert ("dynamodb", "Query") not in quiet, quiet
+        assert len(events) == 1
+    finally:
+        with LambdaEmulator(settings, local_functions(config, settings).queues):
+            client.stop()

@@ -4,6 +4,9 @@
 * ``watch_count`` (N): data and exists watches ever counted on the node; a registration ADDs 1
   to a live node's item and reads back, in the same UpdateItem, the last claimed transaction;
 * ``watch_settled`` (N): ``watch_count`` when the distributor last found none of them stored.
+  A created node's commit sets both to 0 (no data or exists watch can be stored on a node that
+  does not exist). An item without them was never settled and is looked up: watches stored on it
+  by functions and clients from before there were tallies are found by its first write since.
 
 A claim of a transaction is an UpdateItem returning the item as it left it, so it reads the
 tally in the same atomic step; a set_data whose claim finds the tally quiet makes no Query of
@@ -25,11 +28,15 @@ SETTLED = "watch_settled"
 _NAMES = {**NAMES, "count": COUNT, "settled": SETTLED}
 
 
+#: The ``settled`` of a tally never settled: never quiet.
+NEVER_SETTLED = -1
+
+
 def tally_of(item: Item) -> WatchTally:
     """The watch tally of a node item."""
     return WatchTally(
         registered=as_int(item[COUNT]) if COUNT in item else 0,
-        settled=as_int(item[SETTLED]) if SETTLED in item else 0,
+        settled=as_int(item[SETTLED]) if SETTLED in item else NEVER_SETTLED,
     )
 
 
@@ -59,7 +66,9 @@ class WatchTallies(NodeTable):
         return as_int(item["claimed"]) if "claimed" in item else 0
 
     def settle_watches(self, path: str, registered: int) -> None:
-        update, condition = "SET #settled = :count", "#count = :count"
+        update, condition = "SET #settled = :count, #count = :count", "#count = :count"
+        if registered == 0:
+            condition = f"attribute_exists(#live) AND (attribute_not_exists(#count) OR {condition})"
         with aws_errors("settle watches"):
             try:
                 self._ddb.update_item(
