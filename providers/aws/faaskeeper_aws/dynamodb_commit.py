@@ -31,7 +31,7 @@ from faaskeeper_aws.dynamodb_nodes import (
     owner_key,
     state_json,
 )
-from faaskeeper_aws.dynamodb_tallies import COUNT, SETTLED, tally_of
+from faaskeeper_aws.dynamodb_tallies import tally_of
 from faaskeeper_aws.errors import aws_errors
 
 #: Still needed after the claimed transaction's entry is removed: live, locked or more pending.
@@ -89,9 +89,8 @@ class NodeCommits(NodeTable):
                 ":txn": {"L": [N(commit.txn)]},
                 ":token": S(commit.lock_token),
             }
-            marks: dict[str, str] = {}  # aliases of the request marks' and the tally's attributes
+            marks: dict[str, str] = {}  # aliases of the request marks' attributes
             if update.created:
-                marks.update(count=COUNT, settled=SETTLED)
                 sets += ", #count = :zero, #settled = :zero"
                 values[":zero"] = N(0)
             if update.path == commit.record_path:

@@ -45,6 +45,8 @@ NAMES = {
     "pending": "pending",
     "claimed": "claimed",
     "paths": "paths",
+    "count": "watch_count",
+    "settled": "watch_settled",
 }
 EPHEMERAL_PREFIX = "ephemeral#"
 #: Attribute name prefix of a session's request mark.

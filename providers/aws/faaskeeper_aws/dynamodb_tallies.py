@@ -16,18 +16,11 @@ less.
 
 from __future__ import annotations
 
-from botocore.exceptions import ClientError
-
 from faaskeeper.api.storage import NO_NODE, WatchKind, WatchRecord, WatchTally
-from faaskeeper_aws.dynamodb_base import Item, N, S, as_int, expression, is_condition_failure
+from faaskeeper_aws.dynamodb_base import Item, N, S, as_int
 from faaskeeper_aws.dynamodb_nodes import NAMES, TRUE, NodeTable
-from faaskeeper_aws.errors import aws_errors
 
-COUNT = "watch_count"
-SETTLED = "watch_settled"
-_NAMES = {**NAMES, "count": COUNT, "settled": SETTLED}
-
-
+COUNT, SETTLED = NAMES["count"], NAMES["settled"]
 #: The ``settled`` of a tally never settled: never quiet.
 NEVER_SETTLED = -1
 
@@ -46,39 +39,29 @@ class WatchTallies(NodeTable):
         claimed on the node before; None for a children watch or a node that is not live."""
         if watch.kind is WatchKind.CHILDREN or watch.counter == NO_NODE:
             return None
-        update, condition = "ADD #count :one", "#live = :true"
-        with aws_errors("count watch"):
-            try:
-                response = self._ddb.update_item(
-                    TableName=self._table,
-                    Key={"path": S(watch.path)},
-                    UpdateExpression=update,
-                    ConditionExpression=condition,
-                    ExpressionAttributeNames=expression(_NAMES, update, condition),
-                    ExpressionAttributeValues={":one": N(1), ":true": TRUE},
-                    ReturnValues="ALL_NEW",
-                )
-            except ClientError as err:
-                if not is_condition_failure(err):
-                    raise
-                return None
+        done, response = self._call(
+            "update_item",
+            "count watch",
+            Key={"path": S(watch.path)},
+            UpdateExpression="ADD #count :one",
+            ConditionExpression="#live = :true",
+            ExpressionAttributeValues={":one": N(1), ":true": TRUE},
+            ReturnValues="ALL_NEW",
+        )
+        if not done:
+            return None
         item = response["Attributes"]
         return as_int(item["claimed"]) if "claimed" in item else 0
 
     def settle_watches(self, path: str, registered: int) -> None:
-        update, condition = "SET #settled = :count, #count = :count", "#count = :count"
+        condition = "#count = :count"
         if registered == 0:
             condition = f"attribute_exists(#live) AND (attribute_not_exists(#count) OR {condition})"
-        with aws_errors("settle watches"):
-            try:
-                self._ddb.update_item(
-                    TableName=self._table,
-                    Key={"path": S(path)},
-                    UpdateExpression=update,
-                    ConditionExpression=condition,
-                    ExpressionAttributeNames=expression(_NAMES, update, condition),
-                    ExpressionAttributeValues={":count": N(registered)},
-                )
-            except ClientError as err:
-                if not is_condition_failure(err):
-                    raise
+        self._call(
+            "update_item",
+            "settle watches",
+            Key={"path": S(path)},
+            UpdateExpression="SET #settled = :count, #count = :count",
+            ConditionExpression=condition,
+            ExpressionAttributeValues={":count": N(registered)},
+        )
