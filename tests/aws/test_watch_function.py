@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
-from contextlib import ExitStack, closing
 from typing import Any
 
 import pytest
@@ -18,12 +17,11 @@ from faaskeeper.client import FaaSKeeperClient
 from faaskeeper.config import Config
 from faaskeeper.exceptions import ProviderException
 from faaskeeper.metering import Meter, difference
-from faaskeeper.plugins.manager import get_provider
 from faaskeeper.protocol.codec import MalformedMessage
 from faaskeeper.protocol.environment import function_environment
 from faaskeeper.protocol.watch_delivery import ClientEvents, DeliveryReport, WatchDelivery
-from faaskeeper.testing.fanout import Listen, check_fan_out
-from faaskeeper.testing.support import Inbox, listeners
+from faaskeeper.testing.fanout import Listen, check_fan_out, opened_deployments
+from faaskeeper.testing.support import Inbox
 from faaskeeper.watch import WatchEventType
 from faaskeeper_aws import handlers
 from faaskeeper_aws.lambda_events import LambdaContext
@@ -38,12 +36,7 @@ from faaskeeper_aws.watch_function import LambdaWatchFunction
 @pytest.fixture
 def listened() -> Iterator[Callable[[Config], tuple[Deployment, Listen]]]:
     """``listened(config)``: the deployment and its ``listen``, closed and stopped after the test."""
-    with ExitStack() as stack:
-
-        def open_(config: Config) -> tuple[Deployment, Listen]:
-            deployment = stack.enter_context(closing(get_provider("aws").open(config)))
-            return deployment, stack.enter_context(listeners(deployment))
-
+    with opened_deployments() as open_:
         yield open_
 
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import ExitStack, closing
 from typing import Any
 
 import pytest
@@ -20,11 +19,10 @@ from faaskeeper.api.provider import Deployment
 from faaskeeper.client import FaaSKeeperClient
 from faaskeeper.config import Config
 from faaskeeper.metering import difference
-from faaskeeper.plugins.manager import get_provider
 from faaskeeper.protocol.environment import function_environment
 from faaskeeper.protocol.watch_delivery import ClientEvents, DeliveryReport, WatchDelivery
-from faaskeeper.testing.fanout import Listen, check_fan_out
-from faaskeeper.testing.support import Inbox, listeners
+from faaskeeper.testing.fanout import Listen, check_fan_out, opened_deployments
+from faaskeeper.testing.support import Inbox
 from faaskeeper.watch import WatchEventType
 from faaskeeper_gcp import functions
 from faaskeeper_gcp.function_host import FunctionServer
@@ -38,12 +36,7 @@ from .conftest import gcp_config
 @pytest.fixture
 def listened() -> Iterator[Callable[[Config], tuple[Deployment, Listen]]]:
     """``listened(config)``: the deployment and its ``listen``, closed and stopped after the test."""
-    with ExitStack() as stack:
-
-        def open_(config: Config) -> tuple[Deployment, Listen]:
-            deployment = stack.enter_context(closing(get_provider("gcp").open(config)))
-            return deployment, stack.enter_context(listeners(deployment))
-
+    with opened_deployments() as open_:
         yield open_
 
 

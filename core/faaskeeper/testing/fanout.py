@@ -10,18 +10,34 @@ watch function was invoked (by their metering) on top of what it checks.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, closing, contextmanager
 from dataclasses import dataclass
 
 from faaskeeper.api.channel import ChannelListener
 from faaskeeper.api.provider import Deployment
 from faaskeeper.api.storage import WatchKind, WatchRecord
+from faaskeeper.config import Config
+from faaskeeper.plugins.manager import get_provider
 from faaskeeper.protocol.messages import Op, pong
 from faaskeeper.protocol.watch_delivery import notification
-from faaskeeper.testing.support import HandSession, Inbox
+from faaskeeper.testing.support import HandSession, Inbox, listeners
 from faaskeeper.watch import WatchEventType
 
 Listen = Callable[[Inbox], ChannelListener]
+
+
+@contextmanager
+def opened_deployments() -> Iterator[Callable[[Config], tuple[Deployment, Listen]]]:
+    """``open_(config)``: the config's deployment and its ``listen``; every deployment opened is
+    closed, and every listener stopped, on leaving."""
+    with ExitStack() as stack:
+
+        def open_(config: Config) -> tuple[Deployment, Listen]:
+            deployment = stack.enter_context(closing(get_provider(config.cloud_provider).open(config)))
+            return deployment, stack.enter_context(listeners(deployment))
+
+        yield open_
 
 
 @dataclass(frozen=True)
