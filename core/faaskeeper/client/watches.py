@@ -74,8 +74,7 @@ class WatchRegistry:
                 if callback in told.called:
                     return None
                 told.called.append(callback)
-                self._mark_running([key])
-                self._dispatch(lambda: self._run(key, [callback], told.event))
+                self._start(key, [callback], told.event)
                 return None
             held = self._held.get(key)
             if held is None:
@@ -103,9 +102,10 @@ class WatchRegistry:
             self._fire([((path, kind), held)], WatchedEvent(event, path, txn))
         return True
 
-    def _mark_running(self, keys: list[Key]) -> None:
-        for key in keys:
-            self._running[key] = self._running.get(key, 0) + 1
+    def _start(self, key: Key, callbacks: list[WatchCallbackType], event: WatchedEvent) -> None:
+        """Dispatch ``callbacks`` of ``key`` with ``event``, counted as running until they return."""
+        self._running[key] = self._running.get(key, 0) + 1
+        self._dispatch(lambda: self._run(key, callbacks, event))
 
     def _fire(self, fired: list[tuple[Key, _Held]], event: WatchedEvent) -> None:
         """Dispatch the callbacks of ``fired`` (each once), remembering the event per key."""
@@ -115,8 +115,7 @@ class WatchRegistry:
             called.extend(callbacks)
             self._told.pop(key, None)  # re-inserted last: the dict stays in arrival order
             self._told[key] = _Told(event, list(held.callbacks), self._clock())
-            self._mark_running([key])
-            self._dispatch(lambda key=key, callbacks=callbacks: self._run(key, callbacks, event))  # type: ignore[misc]
+            self._start(key, callbacks, event)
         self._forget_told()
 
     def _forget_told(self) -> None:

@@ -66,7 +66,8 @@ class Distributor:
         self._apply(event, txn)
         self._settings.fault("distributor.applied")
         # Watches fire after the data is in user storage (a watch registered meanwhile is seen
-        # by its client's re-read) and before the writer's client is answered.
+        # by its client's re-read, or, counted after the claim, by the read that waits for this
+        # transaction) and before the writer's client is answered.
         self._watches.fire(event.op, event.primary_path, txn, claim.tallies)
         if event.counts_for_session:
             primary = event.updates[0].resolved(txn)
