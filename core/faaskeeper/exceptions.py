@@ -55,6 +55,17 @@ class SessionExpiredException(FaaSKeeperException):
         super().__init__(msg)
 
 
+class ConnectionLossException(FaaSKeeperException):
+    """A request was sent but its answer will never reach this client (the session was closed
+    or released before it came, or its sending was interrupted): it may or may not have taken
+    effect. ZooKeeper's ConnectionLoss; read the node to learn which."""
+
+    code = "ConnectionLoss"
+
+    def __init__(self, msg: str = "The request's outcome is unknown: it may or may not have taken effect") -> None:
+        super().__init__(msg)
+
+
 class TimeoutException(FaaSKeeperException):
     code = "Timeout"
 
@@ -146,6 +157,6 @@ def from_code(code: str, message: str, path: str | None = None, version: int | N
         return BadVersionError(version if version is not None else -1, path)
     if cls is TimeoutException:
         return TimeoutException(message)
-    if cls in (SessionClosingException, SessionExpiredException):
+    if cls in (SessionClosingException, SessionExpiredException, ConnectionLossException):
         return cls(message)
     return cls(message)

@@ -371,7 +371,7 @@ def test_requests_of_one_create_set_data_and_get_data(moto_server, kind, record_
     function_settings = FunctionSettings()
     channel = Channel()
     writer = Writer(system, distributor_queue, channel, function_settings)
-    distributor = Distributor(system, user, channel, function_settings)
+    distributor = Distributor(system, user, channel, function_settings, writer_queue=writer_queue)
     host = PollingFunctionHost(
         [(writer_queue, writer.handle), (distributor_queue, distributor.handle)], visibility_timeout=5
     )

@@ -4,19 +4,24 @@ finishes the write exactly once."""
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Callable, Iterator
 
 import pytest
 
 import faaskeeper_gcp.handlers as handlers
+from faaskeeper.api.queue import QueueMessage
 from faaskeeper.client import FaaSKeeperClient
 from faaskeeper.config import Config
 from faaskeeper.plugins.manager import get_provider
-from faaskeeper.protocol.messages import Op
+from faaskeeper.protocol.messages import FLAG_EPHEMERAL, Op
 from faaskeeper.protocol.settings import FunctionCrash
+from faaskeeper.protocol.writer import Writer
 from faaskeeper.testing.support import HandSession, Inbox, crash_at, wait_until
 from faaskeeper_gcp.deployment import GcpDeployment
 from faaskeeper_gcp.function_host import FunctionServer
+from faaskeeper_gcp.functions import function_settings
 
 #: The points where a function died, in order.
 crashed: list[str] = []
@@ -126,3 +131,60 @@ def test_duplicate_delivery_is_applied_once(
         wait_until(lambda: deployment.distributor_queue.positions() == (2, 2), 10, "the create and one set_data")
     finally:
         listener.stop()
+
+
+def test_an_ephemeral_node_committed_after_its_sessions_close_goes_before_the_close_is_answered(
+    deployed: Callable[..., Config], serve: Callable[..., FunctionServer], opened: Callable[[Config], GcpDeployment]
+) -> None:
+    """A writer pushes an ephemeral create and dies holding its locks, its message never
+    delivered again (dead-lettered); the session's close finds no ephemeral node; then the
+    distributor finishes the create for the dead writer. The node still goes with the session,
+    through a sweep the distributor sends back to the writer, before the close is answered."""
+    config = deployed(**{"lock-max-hold": 1})
+    finishing, release = threading.Event(), threading.Event()
+
+    def hold_the_distributor(point: str) -> None:
+        if point == "distributor.finishing":
+            finishing.set()
+            release.wait(60)
+
+    handlers.faults = hold_the_distributor
+    try:
+        serve(config, schedule=False)
+        deployment = opened(config)
+        inbox = Inbox()
+        listener = deployment.listener()
+        listener.start(inbox)
+        try:
+            session = HandSession(deployment.writer_queue, listener.address, inbox)
+            for request in (session.request(Op.REGISTER_SESSION), session.request(Op.CREATE, "/f")):
+                assert inbox.wait_reply(session.push(request), 20).ok
+            create = session.request(Op.CREATE, "/f/e", flags=FLAG_EPHEMERAL)
+            settings = function_settings(config, deployment.settings, crash_at("writer.pushed"))
+            dying = Writer(deployment.system_storage, deployment.distributor_queue, deployment.channel, settings)
+            last_delivery = QueueMessage(create.encode(), 1, session.id, "last-delivery", 5, deadline=time.time() + 60)
+            with pytest.raises(FunctionCrash, match=r"writer\.pushed"):
+                dying.handle(last_delivery)
+            wait_until(finishing.is_set, 20, "the distributor to find the dead writer's lock")
+            close = session.push(session.request(Op.DEREGISTER_SESSION))
+            system = deployment.system_storage
+
+            def ended() -> bool:
+                record = system.read_session(session.id)
+                return record is None or not record.active
+
+            wait_until(ended, 20, "the close to end the session")
+            assert system.ephemeral_nodes(session.id) == [], "the create was not committed when the close listed"
+            release.set()
+            assert inbox.wait_reply(close, 30).ok
+            assert deployment.user_storage.read("/f/e") is None, "an ephemeral node outlived its session"
+            assert system.ephemeral_nodes(session.id) == []
+            assert [r.ok for r in inbox.replies(create.seq)] == [True], "the create took effect, and is answered so"
+            parent = deployment.user_storage.read("/f")
+            assert parent is not None
+            assert parent.children == []
+        finally:
+            release.set()
+            listener.stop()
+    finally:
+        handlers.faults = None

@@ -15,7 +15,7 @@ import pytest
 from faaskeeper.api.channel import ClientChannel
 from faaskeeper.api.provider import Deployment
 from faaskeeper.api.queue import QueueMessage
-from faaskeeper.api.storage import SessionRecord
+from faaskeeper.api.storage import SessionRecord, SessionStatus
 from faaskeeper.config import Config
 from faaskeeper.plugins.manager import get_provider
 from faaskeeper.protocol import leases
@@ -210,12 +210,20 @@ def expire(deployment: Deployment, session: SessionRecord, now: float) -> None:
 
 def test_an_expiry_waits_for_the_sessions_leases_to_end(deployment: Deployment) -> None:
     session = register(deployment, silent_since=NOW - 3.0)
-    ended = session.silent_since + settings().lease_duration + settings().clock_drift
-    with pytest.raises(LeasesOutstanding):
+    ended = settings().leases_end(session.silent_since)
+    assert ended >= session.silent_since + settings().lease_duration + settings().clock_drift
+    with pytest.raises(LeasesOutstanding) as held:
         expire(deployment, session, ended - 0.01)
-    assert deployment.system_storage.read_session(session.session_id) is not None
+    assert held.value.delay == pytest.approx(0.01), "delivered again when the leases have run out"
+    still = deployment.system_storage.read_session(session.session_id)
+    assert still is not None
+    assert still.active
     expire(deployment, session, ended + 0.01)
-    assert deployment.system_storage.read_session(session.session_id) is None
+    over = deployment.system_storage.read_session(session.session_id)
+    assert over is not None
+    assert (over.status, over.ended_at) == (SessionStatus.ENDING, session.silent_since), (
+        "ended as of its silence; the record waits for the distributor to pass its end"
+    )
 
 
 def test_an_expiry_of_a_session_that_answers_again_is_dropped(deployment: Deployment) -> None:

@@ -10,7 +10,7 @@ import pytest
 
 from faaskeeper.client.futures import CallbackRunner, Future
 from faaskeeper.client.pipeline import Pipeline
-from faaskeeper.exceptions import FaaSKeeperException, ProviderException, from_code
+from faaskeeper.exceptions import ConnectionLossException, FaaSKeeperException, ProviderException, from_code
 from faaskeeper.protocol.messages import Reply
 
 
@@ -49,7 +49,7 @@ def test_a_write_whose_send_is_interrupted_fails_and_the_next_ones_complete(
     pipeline.add_write(2, second, _ok, lambda: None)
     pipeline.on_reply(Reply.success(2))
     assert second.get(5) == 2, "a later write is not held up behind the interrupted one"
-    with pytest.raises(ProviderException, match="may or may not take effect"):
+    with pytest.raises(ConnectionLossException, match="may or may not take effect"):
         first.get(5)
 
 

@@ -172,6 +172,19 @@ class Commit:
         return kept
 
 
+class SessionStatus(StrEnum):
+    """Where a session is in its life (see :meth:`SystemStorage.end_session`)."""
+
+    #: Registered; takes requests.
+    ACTIVE = "active"
+    #: Closed or expired: takes no more requests. Its end's answer has not passed the
+    #: distributor yet, or ephemeral nodes of it committed after the end are being deleted.
+    ENDING = "ending"
+    #: Ended, and every write it sent before its end is decided and none of its ephemeral nodes
+    #: is left; the record is kept until every lease of the session has run out.
+    DRAINED = "drained"
+
+
 @dataclass
 class SessionRecord:
     """A client session as system storage holds it."""
@@ -185,9 +198,15 @@ class SessionRecord:
     #: writes are marked on their nodes instead (:class:`RequestMark`).
     last_seq: int = 0
     last_outcome: dict[str, Any] | None = None
-    status: str = "active"
+    status: str = SessionStatus.ACTIVE
     #: When the session first missed a heartbeat; 0.0 while it answers.
     silent_since: float = 0.0
+    #: When the session was closed or expired (``time.time()`` seconds); 0.0 while active.
+    ended_at: float = 0.0
+
+    @property
+    def active(self) -> bool:
+        return self.status == SessionStatus.ACTIVE
 
 
 class WatchKind(StrEnum):
@@ -309,10 +328,25 @@ class SystemStorage(ABC):
         """Advance the session's ``last_seq`` to ``seq`` with a failed request's reply, if it is behind."""
 
     @abstractmethod
+    def end_session(self, session_id: str, ended_at: float) -> SessionRecord | None:
+        """End an active session at ``ended_at``: its status becomes ENDING, and it takes no
+        more requests. A session that ended already keeps its status and time. Returns the
+        record as it is after; None if there is none.
+
+        The record outlives the session: the distributor drains it once its end's answer passes
+        (:meth:`drain_session`), and it is deleted once that happened and every lease it was
+        given has run out."""
+
+    @abstractmethod
+    def drain_session(self, session_id: str) -> None:
+        """Move an ENDING session to DRAINED; nothing for any other status or a missing record."""
+
+    @abstractmethod
     def delete_session(self, session_id: str) -> None: ...
 
     @abstractmethod
-    def list_sessions(self) -> list[SessionRecord]: ...
+    def list_sessions(self) -> list[SessionRecord]:
+        """Every session record, ended ones whose record is kept included (see :attr:`SessionRecord.status`)."""
 
     @abstractmethod
     def count_nodes(self) -> int:

@@ -25,6 +25,7 @@ from faaskeeper.client.pipeline import Pipeline
 from faaskeeper.client.watches import Key, WatchRegistry
 from faaskeeper.config import Config
 from faaskeeper.exceptions import (
+    ConnectionLossException,
     FaaSKeeperException,
     MalformedInputException,
     NodeDoesntExistException,
@@ -96,7 +97,12 @@ class FaaSKeeperClient:
         #: The session's latest lease from the service, sent with every write.
         self._lease: Lease | None = None
         self._send_lock = threading.Lock()
+        #: Serialises stop(): a second caller waits for the first and finds the session closed.
+        self._stop_lock = threading.Lock()
         self._closing = False
+        #: The first request the service refused because the session had ended: every later one
+        #: is refused too (a session's requests are taken in order, and it never comes back).
+        self._refused_from: int | None = None
         self._state = SessionState.LOST
         self._listeners: list[SessionListener] = []
         self._last_ping = 0.0
@@ -161,6 +167,7 @@ class FaaSKeeperClient:
         self._seq = 0
         self._lease = None
         self._closing = False
+        self._refused_from = None
         request = WriteRequest(
             Op.REGISTER_SESSION,
             self._session_id,
@@ -186,30 +193,36 @@ class FaaSKeeperClient:
     def stop(self, timeout: float | None = None) -> None:
         """Close the session: its ephemeral nodes are deleted, then the connection is released.
 
+        Calls still pending complete first: a write answered meanwhile with its outcome, one sent
+        but not answered by then with :class:`ConnectionLossException` (it may or may not take
+        effect), one never sent and a read with :class:`SessionExpiredException`. Calls made
+        after ``stop`` began raise :class:`SessionClosingException`, then
+        :class:`SessionExpiredException`. Safe to call again, and from several threads at once.
+
         :param timeout: seconds to wait for the service to close the session (default: the
             client's timeout). The connection is released either way; if the service has not
             answered by then, TimeoutException follows (the session closes when the request is
             processed, or expires). ``0`` releases at once, as a shutdown in a hurry wants."""
-        if self._session_id is None or self._closing:
-            return
-        try:
-            if self._state is not SessionState.LOST:
-                future = self._submit(
-                    WriteRequest(Op.DEREGISTER_SESSION, self._session_id, self._token, 0), lambda _reply: None
-                )
-                self._closing = True
-                future.get(self._timeout if timeout is None else timeout)
-                log.info("closed session %s", self._session_id)
-        finally:
-            self._set_state(SessionState.LOST)
-            self._shutdown()
+        with self._stop_lock:
+            if self._session_id is None:
+                return
+            try:
+                if self._state is not SessionState.LOST:
+                    future = self._submit(
+                        WriteRequest(Op.DEREGISTER_SESSION, self._session_id, self._token, 0), lambda _reply: None
+                    )
+                    future.get(self._timeout if timeout is None else timeout)
+                    log.info("closed session %s", self._session_id)
+            finally:
+                self._set_state(SessionState.LOST)
+                self._shutdown()
 
     def _shutdown(self) -> None:
         self._monitor_stop.set()
         if self._monitor is not None and self._monitor is not threading.current_thread():
             self._monitor.join(timeout=5)
         if self._pipeline is not None:
-            self._pipeline.fail_all(SessionExpiredException("The session was closed"))
+            self._pipeline.abandon(self._unanswered, SessionExpiredException("The session was closed"))
             self._pipeline.stop()
         if self._watches is not None:
             self._watches.drop_all()
@@ -226,6 +239,14 @@ class FaaSKeeperClient:
         self._monitor = None
         self._session_id = None
         self._closing = False
+
+    def _unanswered(self, seq: int) -> FaaSKeeperException:
+        """What a write sent but not answered when the session is released completes with."""
+        if self._refused_from is not None and seq > self._refused_from:
+            return SessionExpiredException(f"Request {seq} was sent after the session ended")
+        return ConnectionLossException(
+            f"The session was released before request {seq} was answered: it may or may not have taken effect"
+        )
 
     def __enter__(self) -> FaaSKeeperClient:
         if self._session_id is None:
@@ -258,12 +279,12 @@ class FaaSKeeperClient:
                 self._set_state(SessionState.SUSPENDED)
 
     def _lost(self) -> None:
-        """The service expired this session: fail what is pending, drop watches, refuse further calls."""
+        """The service ended this session: drop watches, refuse further calls. Writes already
+        sent are answered as the service took them: those before the end with their outcome,
+        those after it refused."""
         if self._state is SessionState.LOST:
             return
         self._set_state(SessionState.LOST)
-        if self._pipeline is not None:
-            self._pipeline.fail_all(SessionExpiredException())
         if self._watches is not None:
             self._watches.drop_all()
 
@@ -282,8 +303,10 @@ class FaaSKeeperClient:
             if kind == "result":
                 reply = Reply.from_dict(message)
                 if not reply.ok and reply.error == SessionExpiredException.code:
+                    if self._refused_from is None or reply.seq < self._refused_from:
+                        self._refused_from = reply.seq
                     self._lost()
-                elif self._pipeline is not None:
+                if self._pipeline is not None:
                     self._pipeline.on_reply(reply)
             elif kind == "watch":
                 if self._watches is not None:
@@ -314,6 +337,11 @@ class FaaSKeeperClient:
         assert self._listener is not None
         future = Future(self._runner)
         with self._send_lock:
+            # The close is the session's last request: nothing is sent after it, so nothing of
+            # the session can take effect after it has ended.
+            if self._closing:
+                raise SessionClosingException()
+            self._closing = request.op is Op.DEREGISTER_SESSION
             self._seq += 1
             request = WriteRequest(
                 request.op,

@@ -15,19 +15,22 @@ from collections.abc import Callable
 from typing import Any
 
 from faaskeeper.client.futures import Future
-from faaskeeper.exceptions import FaaSKeeperException, ProviderException
+from faaskeeper.exceptions import ConnectionLossException, FaaSKeeperException
 from faaskeeper.protocol.messages import Reply
 
 ReplyConverter = Callable[[Reply], Any]
 
 
 class _Pending:
-    __slots__ = ("convert", "future", "read", "reply", "send")
+    __slots__ = ("convert", "future", "read", "reply", "send", "seq")
 
-    def __init__(self, future: Future, convert: ReplyConverter | None, read: Callable[[], Any] | None) -> None:
+    def __init__(
+        self, future: Future, convert: ReplyConverter | None, read: Callable[[], Any] | None, seq: int = 0
+    ) -> None:
         self.future = future
         self.convert = convert
         self.read = read
+        self.seq = seq
         self.reply: Reply | None = None
         #: A write held back behind a read, sent once the read has run.
         self.send: Callable[[], object] | None = None
@@ -54,7 +57,7 @@ class Pipeline:
 
     def add_write(self, seq: int, future: Future, convert: ReplyConverter, send: Callable[[], object]) -> None:
         """Register a write and send it, or hold it back while an earlier read waits to run."""
-        pending = _Pending(future, convert, None)
+        pending = _Pending(future, convert, None, seq)
         with self._cond:
             self._queue.append(pending)
             self._writes[seq] = pending
@@ -85,13 +88,22 @@ class Pipeline:
             pending.reply = reply
             self._cond.notify()
 
-    def fail_all(self, error: FaaSKeeperException) -> None:
-        """Complete every pending operation with ``error`` (the session ended)."""
+    def abandon(self, unanswered: Callable[[int], FaaSKeeperException], unsent: FaaSKeeperException) -> None:
+        """Complete every pending operation now, in the order issued (the session's connection is
+        released): a write whose reply arrived with that reply; a write sent but unanswered with
+        ``unanswered(seq)`` (its outcome is unknown, unless the caller knows better); a write
+        never sent and a read that never ran with ``unsent``."""
         with self._cond:
             pending, self._queue = list(self._queue), deque()
             self._writes.clear()
+            self._held_back = 0
         for item in pending:
-            item.future.set_exception(error)
+            if item.read is not None or item.send is not None:
+                item.future.set_exception(unsent)
+            elif item.reply is not None:
+                _complete(item)
+            else:
+                item.future.set_exception(unanswered(item.seq))
 
     def stop(self) -> None:
         with self._cond:
@@ -137,7 +149,7 @@ def _send(item: _Pending, send: Callable[[], object]) -> None:
     except FaaSKeeperException as err:
         item.reply = Reply.failure(0, err)
     except BaseException as err:
-        unknown = ProviderException(
+        unknown = ConnectionLossException(
             f"Sending the request was interrupted ({type(err).__name__}): it may or may not take effect"
         )
         item.reply = Reply.failure(0, unknown)

@@ -14,11 +14,19 @@ import logging
 import time
 
 from faaskeeper.api.channel import ClientChannel
-from faaskeeper.api.queue import QueueMessage
+from faaskeeper.api.queue import Queue, QueueMessage
 from faaskeeper.api.storage import Claim, Lock, SystemStorage, UserStorage
 from faaskeeper.exceptions import ProviderException
 from faaskeeper.node import Node
-from faaskeeper.protocol.messages import DistributorEvent, EventKind, Op, Reply, session_expired_notice
+from faaskeeper.protocol.messages import (
+    DistributorEvent,
+    EventKind,
+    Op,
+    Reply,
+    WriteRequest,
+    session_expired_notice,
+    sweep_proof,
+)
 from faaskeeper.protocol.notify import Notifier
 from faaskeeper.protocol.settings import FunctionSettings
 from faaskeeper.protocol.watch_function import WatchInvoker
@@ -35,24 +43,26 @@ class Distributor:
         channel: ClientChannel,
         settings: FunctionSettings,
         watch_function: WatchInvoker | None = None,
+        *,
+        writer_queue: Queue,
     ) -> None:
         """``watch_function``: the deployment's watch function, which delivers the notifications
         of writes that notify more than ``settings.watch_fanout`` clients (see
-        :mod:`faaskeeper.protocol.notify`); without one the distributor delivers them all itself."""
+        :mod:`faaskeeper.protocol.notify`); without one the distributor delivers them all itself.
+        ``writer_queue``: where a session's end that left ephemeral nodes behind is sent back to
+        be finished."""
         self._system = system
         self._user = user
         self._channel = channel
         self._settings = settings
+        self._writer_queue = writer_queue
         self._watches = Notifier(system, channel, settings, watch_function)
 
     def handle(self, message: QueueMessage) -> None:
         event = DistributorEvent.decode(message.body)
         txn = message.sequence
         if event.kind is EventKind.BARRIER:
-            if event.op is Op.EXPIRE_SESSION:
-                self._send(event.reply_to, session_expired_notice(event.session_id))
-            else:
-                self._reply(event.reply_to, Reply.success(event.seq))
+            self._end_session(event, txn)
             return
         claim = self._claim(event, txn, message)
         if claim is None:
@@ -73,6 +83,41 @@ class Distributor:
             primary = event.updates[0].resolved(txn)
             self._reply(event.reply_to, Reply.success(event.seq, event.result_path, primary.stat))
         self._settings.fault("distributor.replied")
+
+    def _end_session(self, event: DistributorEvent, txn: int) -> None:
+        """The answer to a session's end, behind every write the session pushed before it: each
+        of those is decided by now. An ephemeral node of the session still there was committed
+        after the end listed them (its writer died after pushing it, and this function finished
+        its commit): the end goes back to the writer to delete it, and is answered after."""
+        session_id = event.session_id
+        if self._system.ephemeral_nodes(session_id):
+            self._send_back(event, txn)
+            return
+        # Drained before it is answered: a client told its session ended finds it so.
+        if self._settings.clock() >= self._settings.leases_end(event.ended_at):
+            self._system.delete_session(session_id)
+        else:
+            self._system.drain_session(session_id)
+        if event.op is Op.EXPIRE_SESSION:
+            self._send(event.reply_to, session_expired_notice(session_id))
+        else:
+            self._reply(event.reply_to, Reply.success(event.seq))
+
+    def _send_back(self, event: DistributorEvent, txn: int) -> None:
+        session = self._system.read_session(event.session_id)
+        if session is None:
+            return
+        log.warning("session %s ended with ephemeral nodes committed after its end; sweeping", event.session_id)
+        sweep = WriteRequest(
+            Op.SWEEP_SESSION,
+            session.session_id,
+            sweep_proof(session.token_digest, session.session_id),
+            event.seq,
+            reply_to=event.reply_to,
+            ends=event.op,
+        )
+        # Its own group: the session's is held up by its close until its leases have run out.
+        self._writer_queue.send(sweep.encode(), f"sweep:{session.session_id}", f"{session.session_id}:sweep:{txn}")
 
     def _claim(self, event: DistributorEvent, txn: int, delivery: QueueMessage) -> Claim | None:
         """Claim the transaction if it committed: one conditional write per node it updates.
@@ -99,6 +144,7 @@ class Distributor:
             delay = min(delay * 2, 0.05)
             if self._writer_lock(paths[-1], event) is None:
                 return self._system.claim_transaction(paths, txn)
+        self._settings.fault("distributor.finishing")
         # The commit is the same conditional transaction whoever runs it; the first one wins.
         commit = commit_of(event, txn, self._settings, request_seq=event.seq if event.counts_for_session else None)
         if self._system.commit(commit):
@@ -126,6 +172,8 @@ class Distributor:
         self._send(address, reply.encode())
 
     def _send(self, address: str, message: bytes) -> None:
+        if not address:
+            return  # a sweep the heartbeat started answers no one
         try:
             self._channel.send(address, message)
         except ProviderException as err:

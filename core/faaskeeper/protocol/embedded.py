@@ -44,7 +44,9 @@ class EmbeddedFunctions:
         process runs the heartbeat this period; without it every period's heartbeat runs here."""
         self.writer = Writer(system, distributor_queue, channel, settings)
         self.watch = WatchFunction(channel)
-        self.distributor = Distributor(system, user, channel, settings, InProcessWatchInvoker(self.watch))
+        self.distributor = Distributor(
+            system, user, channel, settings, InProcessWatchInvoker(self.watch), writer_queue=writer_queue
+        )
         self.heartbeat = HeartbeatFunction(system, writer_queue, channel, settings)
         triggers: list[tuple[PollingQueue, Callable[[QueueMessage], None]]] = [
             (writer_queue, self.writer.handle),

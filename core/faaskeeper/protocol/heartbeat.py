@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 
 from faaskeeper.api.channel import ClientChannel
 from faaskeeper.api.queue import Queue
-from faaskeeper.api.storage import SessionRecord, SystemStorage
+from faaskeeper.api.storage import SessionRecord, SessionStatus, SystemStorage
 from faaskeeper.protocol import leases
-from faaskeeper.protocol.messages import Op, WriteRequest, expiry_proof, ping
+from faaskeeper.protocol.messages import Op, WriteRequest, expiry_proof, ping, sweep_proof
 from faaskeeper.protocol.settings import FunctionSettings
 
 log = logging.getLogger("faaskeeper.heartbeat")
@@ -47,11 +47,16 @@ class HeartbeatFunction:
 
     def run(self) -> HeartbeatReport:
         report = HeartbeatReport()
-        sessions = [s for s in self._system.list_sessions() if s.heartbeat and s.status == "active"]
+        # Leases are issued as of the listing: a session seen active here ended, if it did, after
+        # this time, so the leases this run gives it run out by its end's hold.
+        listed_at = self._settings.clock()
+        records = self._system.list_sessions()
+        self._settle_ended([s for s in records if not s.active], listed_at)
+        sessions = [s for s in records if s.heartbeat and s.active]
         if not sessions:
             return report
         with ThreadPoolExecutor(min(self._parallelism, len(sessions)), thread_name_prefix="faaskeeper-ping") as pool:
-            answers = list(pool.map(self._ping, sessions))
+            answers = list(pool.map(lambda session: self._ping(session, listed_at), sessions))
         self._settings.fault("heartbeat.pinged")
         now = self._settings.clock()
         for session, alive in zip(sessions, answers, strict=True):
@@ -70,9 +75,9 @@ class HeartbeatFunction:
                 report.silent.append(session.session_id)
         return report
 
-    def _ping(self, session: SessionRecord) -> bool:
+    def _ping(self, session: SessionRecord, listed_at: float) -> bool:
         timeout = max(0.05, min(2.0, self._settings.heartbeat_interval))
-        answer = self._channel.request(session.channel, ping(self._lease(session)), timeout)
+        answer = self._channel.request(session.channel, ping(self._lease(session, listed_at)), timeout)
         if not answer:
             return False
         try:
@@ -81,7 +86,7 @@ class HeartbeatFunction:
             return False
         return isinstance(message, dict) and message.get("session") == session.session_id
 
-    def _lease(self, session: SessionRecord) -> leases.Lease | None:
+    def _lease(self, session: SessionRecord, issued: float) -> leases.Lease | None:
         """The next lease of a session that answered the last ping; none for a silent one, so
         that its leases have all ended ``session_timeout`` after it fell silent."""
         if session.silent_since != 0.0:
@@ -93,8 +98,32 @@ class HeartbeatFunction:
             session.session_id,
             session.token_digest,
             session.channel,
-            settings.clock(),
+            issued,
         )
+
+    def _settle_ended(self, ended: list[SessionRecord], now: float) -> None:
+        """Delete the records of drained sessions whose leases have run out (the functions
+        delete most of them themselves), and finish the end of any whose end's answer never
+        passed the distributor (a message of it was dead-lettered): a sweep, answering no one."""
+        settings = self._settings
+        for session in ended:
+            due = settings.leases_end(session.ended_at)
+            if session.status == SessionStatus.DRAINED and now >= due:
+                self._system.delete_session(session.session_id)
+            elif session.status == SessionStatus.ENDING and now >= due + settings.session_timeout:
+                log.warning(
+                    "session %s ended at %.3f and its end never finished; sweeping",
+                    session.session_id,
+                    session.ended_at,
+                )
+                sweep = WriteRequest(
+                    Op.SWEEP_SESSION,
+                    session.session_id,
+                    sweep_proof(session.token_digest, session.session_id),
+                    0,
+                    ends=Op.EXPIRE_SESSION,
+                )
+                self._queue.send(sweep.encode(), f"sweep:{session.session_id}", f"{session.session_id}:sweep:{now!r}")
 
     def _expire(self, session: SessionRecord, silent_since: float) -> None:
         log.info("expiring session %s: silent for %.1f s", session.session_id, self._settings.session_timeout)

@@ -89,7 +89,7 @@ class PollingFunctionHost(FunctionHost):
         for message, reason in result.dead:
             queue.dead_letter(message, reason)
         for message in result.failed:
-            queue.release(message, delay=0.05 * message.receive_count)
+            queue.release(message, delay=result.delays.get(message.message_id, 0.05 * message.receive_count))
 
     def _run(self) -> None:
         delay = 0.0005

@@ -6,7 +6,7 @@ import hashlib
 import hmac
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
@@ -23,6 +23,9 @@ class Op(StrEnum):
     REGISTER_SESSION = "register_session"
     DEREGISTER_SESSION = "deregister_session"
     EXPIRE_SESSION = "expire_session"
+    #: Finish the end of a session whose ephemeral nodes were committed after it ended (sent by
+    #: the functions, never by a client).
+    SWEEP_SESSION = "sweep_session"
     CREATE = "create"
     SET_DATA = "set_data"
     DELETE = "delete"
@@ -46,6 +49,15 @@ def expiry_proof(digest: str, session_id: str) -> str:
     return hmac.new(digest.encode(), f"expire:{session_id}".encode(), hashlib.sha256).hexdigest()
 
 
+def sweep_proof(digest: str, session_id: str) -> str:
+    """The token a sweep of an ended session is signed with, as :func:`expiry_proof`."""
+    return hmac.new(digest.encode(), f"sweep:{session_id}".encode(), hashlib.sha256).hexdigest()
+
+
+#: The requests that end a session, and so the ones a sweep finishes.
+SESSION_ENDS = frozenset({Op.DEREGISTER_SESSION, Op.EXPIRE_SESSION})
+
+
 @dataclass(frozen=True)
 class WriteRequest:
     """A client's write, sent to the writer queue in the session's FIFO group."""
@@ -64,6 +76,8 @@ class WriteRequest:
     reply_to: str = ""
     #: The session's latest lease (:mod:`faaskeeper.protocol.leases`), on writes.
     lease: Lease | None = None
+    #: On a sweep: the request that ended the session (``seq`` is that request's).
+    ends: Op | None = None
 
     @property
     def request_id(self) -> str:
@@ -91,6 +105,8 @@ class WriteRequest:
                 header["lease"] = self.lease.to_wire()
         if self.op is Op.REGISTER_SESSION:
             header.update(channel=self.channel, heartbeat=self.heartbeat)
+        if self.op is Op.SWEEP_SESSION and self.ends is not None:
+            header["ends"] = self.ends.value
         return encode(header, self.data)
 
     @staticmethod
@@ -100,7 +116,7 @@ class WriteRequest:
         def build() -> WriteRequest:
             op = Op(get(header, "op", str))
             seq = get(header, "seq", int)
-            if seq < (0 if op is Op.EXPIRE_SESSION else 1):
+            if seq < (0 if op in (Op.EXPIRE_SESSION, Op.SWEEP_SESSION) else 1):
                 raise MalformedMessage("field 'seq' must be positive")
             session = get(header, "session", str)
             if not session or len(session) > 128:
@@ -131,6 +147,11 @@ class WriteRequest:
                     reply_to=reply_to,
                     lease=Lease.from_wire(header["lease"]) if header.get("lease") is not None else None,
                 )
+            elif op is Op.SWEEP_SESSION:
+                ends = Op(get(header, "ends", str))
+                if ends not in SESSION_ENDS:
+                    raise MalformedMessage(f"a sweep finishes a session's end, not {ends}")
+                request = replace(request, ends=ends)
             elif op is Op.REGISTER_SESSION:
                 request = WriteRequest(
                     op=op,
@@ -174,6 +195,8 @@ class DistributorEvent:
     result_path: str | None = None
     counts_for_session: bool = True
     inherited: Mapping[str, RequestMark] = field(default_factory=dict)
+    #: On the barrier of a session's end: when the session ended (its record's ``ended_at``).
+    ended_at: float = 0.0
 
     @property
     def primary_path(self) -> str:
@@ -194,6 +217,8 @@ class DistributorEvent:
         }
         if self.inherited:
             header["inherit"] = {sid: [m.seq, m.timestamp] for sid, m in self.inherited.items()}
+        if self.kind is EventKind.BARRIER:
+            header["ended_at"] = self.ended_at
         return encode(header, self.data)
 
     @staticmethod
@@ -220,6 +245,7 @@ class DistributorEvent:
                 result_path=get(header, "result_path", str, optional=True),
                 counts_for_session=get(header, "counts", bool),
                 inherited=_marks(get(header, "inherit", dict, optional=True) or {}),
+                ended_at=float(get(header, "ended_at", (int, float), optional=True) or 0.0),
             )
 
         try:

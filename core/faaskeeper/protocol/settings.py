@@ -77,6 +77,14 @@ class FunctionSettings:
             return 0.0
         return max(0.0, self.session_timeout - 2 * self.clock_drift - self.delivery_margin)
 
+    def leases_end(self, since: float) -> float:
+        """When every lease issued to a session up to ``since`` has run out, on every function's
+        clock, allowing for the storage request that recorded ``since``; ``since`` itself where
+        no leases are issued."""
+        if self.lease_duration <= 0:
+            return since
+        return since + self.lease_duration + self.clock_drift + self.delivery_margin
+
     def holds(self, message: QueueMessage) -> bool:
         """Whether this delivery of ``message`` may still act: no other delivery of it can have
         begun, nor begin before the action (given ``delivery_margin``) is done."""

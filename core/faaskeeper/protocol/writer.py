@@ -13,7 +13,7 @@ import logging
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 from faaskeeper import paths
 from faaskeeper.api.channel import ClientChannel
@@ -25,6 +25,7 @@ from faaskeeper.api.storage import (
     NodeUpdate,
     RequestMark,
     SessionRecord,
+    SessionStatus,
     SystemNode,
     SystemStorage,
 )
@@ -40,6 +41,7 @@ from faaskeeper.exceptions import (
 )
 from faaskeeper.node import Stat
 from faaskeeper.protocol import leases
+from faaskeeper.protocol.batch import RetryLater
 from faaskeeper.protocol.codec import MalformedMessage
 from faaskeeper.protocol.messages import (
     WRITES,
@@ -49,6 +51,7 @@ from faaskeeper.protocol.messages import (
     Reply,
     WriteRequest,
     expiry_proof,
+    sweep_proof,
     token_digest,
 )
 from faaskeeper.protocol.settings import FunctionSettings
@@ -67,13 +70,24 @@ class DeliveryExpired(Exception):
     platform's redelivery (the batch reports it failed)."""
 
 
-class LeasesOutstanding(Exception):
+class LeasesOutstanding(RetryLater):
     """An expiry reached the writer before every lease of its session could have ended; the
-    message is retried."""
+    message is delivered again when they have."""
 
 
 class _AlreadyCommitted(Exception):
     """A redelivered request whose write committed before: nothing to do, the distributor answers."""
+
+
+@dataclass(frozen=True)
+class _Ending:
+    """How a session ends: the request that ends it (its op and seq), where its answer goes,
+    and the id its answer is pushed to the distributor with."""
+
+    op: Op
+    seq: int
+    reply_to: str
+    barrier_id: str
 
 
 class _Plan:
@@ -111,11 +125,15 @@ class Writer:
         self._settings = settings
 
     def handle(self, message: QueueMessage) -> None:
-        """Process one writer-queue message. Raises MalformedMessage for messages to dead-letter;
-        any other exception means the message must be redelivered."""
+        """Process one writer-queue message. Raises MalformedMessage for messages to dead-letter,
+        RetryLater for one to deliver again after a delay; any other exception means the message
+        must be redelivered."""
         request = WriteRequest.decode(message.body, self._settings.max_data_size)
         if request.op is Op.REGISTER_SESSION:
             self._register(request)
+            return
+        if request.op is Op.SWEEP_SESSION:
+            self._sweep(request, message)
             return
         session = self._leased(request, message) or self._system.read_session(request.session_id)
         if session is None:
@@ -124,7 +142,7 @@ class Writer:
         if request.op is Op.EXPIRE_SESSION:
             if request.token != expiry_proof(session.token_digest, session.session_id):
                 raise MalformedMessage(f"expiry of session {request.session_id} with a wrong proof")
-            self._close(request, session, message, expired=True)
+            self._expire(request, session, message)
             return
         if session.token_digest != token_digest(request.token):
             raise MalformedMessage(f"request claims session {request.session_id} with a wrong token")
@@ -132,7 +150,11 @@ class Writer:
             self._resend_outcome(request, session)
             return
         if request.op is Op.DEREGISTER_SESSION:
-            self._close(request, session, message, expired=False)
+            ending = _Ending(request.op, request.seq, session.channel, f"{request.request_id}:{request.op}")
+            self._end(session, ending, message, hold=True)
+            return
+        if not session.active:
+            self._unknown_session(request)
             return
         try:
             self._execute(request, session, message, counts_for_session=True)
@@ -175,6 +197,9 @@ class Writer:
             existing = self._system.read_session(request.session_id)
             if existing is None or existing.token_digest != record.token_digest:
                 raise MalformedMessage(f"session id {request.session_id} is already registered")
+            if not existing.active:
+                log.info("registration of session %s delivered again after it ended; dropped", request.session_id)
+                return
         self._settings.fault("writer.session.created")
         settings = self._settings
         lease = leases.issue(
@@ -182,41 +207,98 @@ class Writer:
         )
         self._reply(request.channel, replace(Reply.success(request.seq), lease=lease))
 
-    def _close(self, request: WriteRequest, session: SessionRecord, delivery: QueueMessage, *, expired: bool) -> None:
-        """End a session: its ephemeral nodes are deleted through the normal write path (so their
-        watches fire), then the session and its watches are dropped. Safe to redo.
-
-        An expiry waits until every lease the session was given has ended; one whose session
-        answered a ping again since the heartbeat decided on it is dropped: the session lives."""
-        if expired:
+    def _expire(self, request: WriteRequest, session: SessionRecord, delivery: QueueMessage) -> None:
+        """The heartbeat's expiry of a silent session. It waits until every lease the session was
+        given has run out; one whose session answered a ping again since the heartbeat decided
+        on it is dropped: the session lives."""
+        if session.active:
             if session.silent_since == 0.0:
                 log.info("session %s answers again; its expiry is dropped", session.session_id)
                 return
-            settings = self._settings
-            ended = session.silent_since + settings.lease_duration + settings.clock_drift
-            if settings.lease_duration > 0 and settings.clock() < ended:
-                raise LeasesOutstanding(f"leases of session {session.session_id} may last until {ended:.3f}")
+            ended = self._settings.leases_end(session.silent_since)
+            now = self._settings.clock()
+            if now < ended:
+                raise LeasesOutstanding(
+                    f"leases of session {session.session_id} may last until {ended:.3f}", ended - now
+                )
+            # No lease was issued after the session fell silent: it ended then, as far as leases go.
+            ended_at = session.silent_since
+        else:
+            ended_at = session.ended_at
+        ending = _Ending(Op.EXPIRE_SESSION, request.seq, session.channel, f"{request.request_id}:{request.op}")
+        self._end(session, ending, delivery, hold=False, ended_at=ended_at)
+        log.info("session %s expired", session.session_id)
+
+    def _sweep(self, request: WriteRequest, delivery: QueueMessage) -> None:
+        """Finish the end of a session whose ephemeral nodes were committed after its end listed
+        them (their writer died after pushing them): the distributor found them when the end's
+        answer reached it, and sent this instead of the answer."""
+        session = self._system.read_session(request.session_id)
+        if session is None:
+            return
+        if request.token != sweep_proof(session.token_digest, session.session_id) or request.ends is None:
+            raise MalformedMessage(f"sweep of session {request.session_id} with a wrong proof")
+        if session.active:
+            raise MalformedMessage(f"sweep of session {request.session_id}, which has not ended")
+        ending = _Ending(
+            request.ends, request.seq, request.reply_to, f"{request.session_id}:sweep:{delivery.message_id}"
+        )
+        self._end(session, ending, delivery, hold=False, ended_at=session.ended_at)
+
+    def _end(
+        self,
+        session: SessionRecord,
+        ending: _Ending,
+        delivery: QueueMessage,
+        *,
+        hold: bool,
+        ended_at: float | None = None,
+    ) -> None:
+        """End a session (closed, expired or swept): it takes no more requests, its ephemeral
+        nodes are deleted through the normal write path (so their watches fire), its watches are
+        dropped, and its answer is sent through the distributor, after every write the session
+        pushed before. Safe to redo.
+
+        The record stays until the distributor has passed the answer and every lease given to
+        the session has run out. A close (``hold``) is not finished before then: it holds up its
+        group, so a request of the session behind it, lease and all, is taken only once its
+        lease has run out, reads the record, and is refused."""
+        settings = self._settings
+        if session.status == SessionStatus.DRAINED:
+            self._forget(session)
+            return
+        ended = self._system.end_session(session.session_id, settings.clock() if ended_at is None else ended_at)
+        if ended is None:
+            return
         for path in self._system.ephemeral_nodes(session.session_id):
-            delete = WriteRequest(Op.DELETE, session.session_id, request.token, request.seq, path=path)
+            delete = WriteRequest(Op.DELETE, session.session_id, "", ending.seq, path=path)
             with contextlib.suppress(NodeDoesntExistException):
                 self._execute(delete, session, delivery, counts_for_session=False)
-        self._settings.fault("writer.close.ephemerals")
-        # The session is gone before it is answered: a client told its session closed finds no
-        # trace of it. A redelivered close then finds no session and is answered directly.
+        settings.fault("writer.close.ephemerals")
         self._system.remove_session_watches(session.session_id)
-        self._system.delete_session(session.session_id)
-        self._settings.fault("writer.close.deleted")
-        # The answer travels through the distributor so it arrives after the deletes are applied.
+        settings.fault("writer.close.ended")
         barrier = DistributorEvent(
             kind=EventKind.BARRIER,
             session_id=session.session_id,
-            seq=request.seq,
-            reply_to=session.channel,
-            op=request.op,
+            seq=ending.seq,
+            reply_to=ending.reply_to,
+            op=ending.op,
+            ended_at=ended.ended_at,
         )
-        self._queue.send(barrier.encode(), DISTRIBUTOR_GROUP, f"{request.request_id}:{request.op}")
-        if expired:
-            log.info("session %s expired", session.session_id)
+        self._queue.send(barrier.encode(), DISTRIBUTOR_GROUP, ending.barrier_id)
+        if hold:
+            until = settings.leases_end(ended.ended_at)
+            now = settings.clock()
+            if now < until:
+                raise RetryLater(
+                    f"session {session.session_id} closed; its leases may last until {until:.3f}", until - now
+                )
+
+    def _forget(self, session: SessionRecord) -> None:
+        """Delete a drained session's record once its leases have run out (else the distributor
+        or the heartbeat does, later)."""
+        if self._settings.clock() >= self._settings.leases_end(session.ended_at):
+            self._system.delete_session(session.session_id)
 
     def _unknown_session(self, request: WriteRequest) -> None:
         """A request of a session that expired or never existed: tell its client, apply nothing."""

@@ -19,6 +19,7 @@ from faaskeeper.api.provider import Capability, Deployment
 from faaskeeper.api.queue import PollingQueue, QueueMessage
 from faaskeeper.api.storage import NO_NODE, Lock, SystemNode, SystemStorage, WatchKind, WatchRecord
 from faaskeeper.protocol.heartbeat import HeartbeatFunction
+from faaskeeper.protocol.host import PollingFunctionHost
 from faaskeeper.protocol.messages import FLAG_EPHEMERAL, FLAG_SEQUENTIAL, Op
 from faaskeeper.protocol.settings import FaultHook, FunctionCrash, FunctionSettings
 from faaskeeper.protocol.writer import DeliveryExpired, Writer
@@ -35,7 +36,7 @@ WRITE_FAULT_POINTS = (
     "writer.committed",
     "writer.failure.recorded",
     "writer.close.ephemerals",
-    "writer.close.deleted",
+    "writer.close.ended",
     "distributor.claimed",
     "distributor.applied",
     "watch.deliver",
@@ -348,6 +349,56 @@ class FaultPointSuite(ConformanceFixtures):
         rig.run()
         assert [r.error for r in inbox.replies(duplicate)] == ["NodeExists"], "the request was executed twice"
         assert deployment.user_storage.read("/f") is None, "the finished create was applied again"
+
+    def test_an_ephemeral_node_committed_after_its_sessions_close_goes_before_the_close_is_answered(
+        self,
+        deployment: Deployment,
+        writer_queue: PollingQueue,
+        distributor_queue: PollingQueue,
+        listen: Callable[[Inbox], ChannelListener],
+        fault_rig: Callable[..., FunctionRig],
+    ) -> None:
+        """A writer pushes an ephemeral create and dies holding its locks on the last delivery
+        its platform allows, so the message is dead-lettered; the session's close runs next and
+        finds no ephemeral node; then the distributor finishes the create for the dead writer.
+        The node must still go with the session, before its close is answered."""
+        inbox = Inbox()
+        actor = HandSession(writer_queue, listen(inbox).address, inbox)
+        rig = fault_rig()
+        for request in (actor.request(Op.REGISTER_SESSION), actor.request(Op.CREATE, "/f")):
+            actor.push(request)
+            rig.run_until(lambda seq=request.seq: inbox.replies(seq), self.settle_timeout, f"request {request.seq}")
+        create = actor.request(Op.CREATE, "/f/e", flags=FLAG_EPHEMERAL)
+        # Its last delivery: handed to a writer that dies after the push, and never delivered again.
+        dying = Writer(deployment.system_storage, distributor_queue, deployment.channel, _dies_after_push(rig))
+        with pytest.raises(FunctionCrash, match=r"writer\.pushed"):
+            dying.handle(QueueMessage(create.encode(), 1, actor.id, "last-delivery", 5, deadline=time.time() + 60))
+        close = actor.push(actor.request(Op.DEREGISTER_SESSION))
+        writers_only = PollingFunctionHost([(writer_queue, rig.writer.handle)], visibility_timeout=0.3)
+        system = deployment.system_storage
+
+        def ended() -> bool:
+            writers_only.run_once()
+            session = system.read_session(actor.id)
+            return session is None or not session.active
+
+        wait_until(ended, self.settle_timeout, "the close to end the session")
+        assert system.ephemeral_nodes(actor.id) == [], "the create was not committed when the close listed"
+        rig.run_until(lambda: inbox.replies(close), self.settle_timeout, "the close's answer")
+        assert [r.ok for r in inbox.replies(close)] == [True]
+        assert deployment.user_storage.read("/f/e") is None, (
+            f"an ephemeral node outlived its session: {system.read_node('/f/e')}"
+        )
+        assert system.ephemeral_nodes(actor.id) == []
+        assert [r.ok for r in inbox.replies(create.seq)] == [True], "the create took effect, and is answered so"
+        rig.run_until(lambda: writer_queue.depth() == 0 and distributor_queue.depth() == 0, self.settle_timeout, "idle")
+        parent = deployment.user_storage.read("/f")
+        assert parent is not None
+        assert parent.children == []
+
+
+def _dies_after_push(rig: FunctionRig) -> FunctionSettings:
+    return replace(rig.settings, faults=crash_at("writer.pushed"))
 
 
 class _Contended:

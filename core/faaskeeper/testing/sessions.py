@@ -9,7 +9,7 @@ from collections.abc import Callable
 from faaskeeper.api.channel import ChannelListener
 from faaskeeper.api.provider import Deployment
 from faaskeeper.api.queue import Queue
-from faaskeeper.api.storage import SystemStorage
+from faaskeeper.api.storage import SessionStatus, SystemStorage
 from faaskeeper.client import FaaSKeeperClient
 from faaskeeper.config import Config
 from faaskeeper.protocol.messages import FLAG_EPHEMERAL, Op
@@ -22,7 +22,9 @@ Factory = Callable[[], FaaSKeeperClient]
 class SessionSuite(ConformanceFixtures):
     """A session's records and its ephemeral nodes live exactly as long as the session."""
 
-    def test_session_is_registered_until_closed(self, client_factory: Factory, system_storage: SystemStorage) -> None:
+    def test_session_is_registered_until_closed(
+        self, client_factory: Factory, system_storage: SystemStorage, fk_checked_config: Config
+    ) -> None:
         closing, staying = client_factory(), client_factory()
         assert closing.session_id is not None
         assert staying.session_id is not None
@@ -31,7 +33,15 @@ class SessionSuite(ConformanceFixtures):
         assert record.status == "active"
         session_id = closing.session_id
         closing.stop()
-        assert system_storage.read_session(session_id) is None
+        ended = system_storage.read_session(session_id)
+        assert ended is None or ended.status == SessionStatus.DRAINED, (
+            "once its close is answered, the session has ended and its end has passed the distributor"
+        )
+        wait_until(
+            lambda: system_storage.read_session(session_id) is None,
+            self.settle_timeout + fk_checked_config.effective_session_timeout,
+            "the closed session's record to go once its leases have run out",
+        )
         assert system_storage.read_session(staying.session_id) is not None
 
     def test_ephemeral_nodes_end_with_their_session(self, client_factory: Factory) -> None:
@@ -88,13 +98,41 @@ class SessionSuite(ConformanceFixtures):
         earliest = timeout - fk_checked_config.heartbeat_frequency
         assert time.monotonic() - stopped >= earliest * 0.9, "expired before its session timeout"
         system = deployment.system_storage
-        wait_until(lambda: system.read_session(silent.id) is None, self.settle_timeout, "the session's removal")
+        wait_until(lambda: system.read_session(silent.id) is None, self.settle_timeout, "the expired session's removal")
         time.sleep(fk_checked_config.heartbeat_frequency)
         assert system.read_session(unwatched.id) is not None, "a session without heartbeats never expires"
         assert observer.exists(f"/eph-{unwatched.id}") is not None
         assert observer.exists("/observer-eph") is not None, "a session that answers heartbeats lives on"
         assert observer.session_id is not None
         assert system.read_session(observer.session_id) is not None
+
+    def test_a_write_sent_after_its_sessions_close_takes_no_effect(
+        self,
+        client_factory: Factory,
+        deployment: Deployment,
+        fk_checked_config: Config,
+        listen: Callable[[Inbox], ChannelListener],
+    ) -> None:
+        """A session's requests are taken in order; one behind its close is refused, even where
+        the session's lease (which lets a write skip reading the session) has not run out."""
+        observer = client_factory()
+        observer.create("/kept", b"0")
+        session = self._hand_session(deployment, listen, heartbeat=True)
+        lease = session.lease()
+        closed = session.push(session.request(Op.DEREGISTER_SESSION))
+        late_create = session.push(session.request(Op.CREATE, "/late", flags=FLAG_EPHEMERAL, lease=lease))
+        late_set = session.push(session.request(Op.SET_DATA, "/kept", b"late", lease=lease))
+        wait = self.settle_timeout + fk_checked_config.effective_session_timeout
+        assert session.inbox.wait_reply(closed, wait).ok
+        for seq in (late_create, late_set):
+            refused = session.inbox.wait_reply(seq, wait)
+            assert (refused.ok, refused.error) == (False, "SessionExpired"), f"request {seq} after the close: {refused}"
+        system = deployment.system_storage
+        wait_until(lambda: system.read_session(session.id) is None, wait, "the closed session's record to go")
+        assert observer.exists("/late") is None, "an ephemeral node created after its session closed"
+        assert system.ephemeral_nodes(session.id) == []
+        kept = observer.get_data("/kept")
+        assert (kept.data, kept.stat.version) == (b"0", 0), "a set_data sent after its session closed took effect"
 
     def _hand_session(
         self, deployment: Deployment, listen: Callable[[Inbox], ChannelListener], *, heartbeat: bool

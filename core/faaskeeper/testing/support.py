@@ -16,6 +16,7 @@ from faaskeeper.api.provider import Deployment
 from faaskeeper.api.queue import PollingQueue, Queue, QueueMessage
 from faaskeeper.protocol.distributor import Distributor
 from faaskeeper.protocol.host import PollingFunctionHost
+from faaskeeper.protocol.leases import Lease
 from faaskeeper.protocol.messages import Op, Reply, WriteRequest
 from faaskeeper.protocol.settings import FaultHook, FunctionCrash, FunctionSettings
 from faaskeeper.protocol.writer import Writer
@@ -110,6 +111,7 @@ class HandSession:
         flags: int = 0,
         *,
         heartbeat: bool = True,
+        lease: Lease | None = None,
     ) -> WriteRequest:
         """The session's next request (``Op.REGISTER_SESSION`` first)."""
         self.seq += 1
@@ -124,7 +126,15 @@ class HandSession:
             flags=flags,
             channel=self.address,
             heartbeat=heartbeat,
+            reply_to=self.address,
+            lease=lease,
         )
+
+    def lease(self) -> Lease | None:
+        """The latest lease the functions gave the session (on its registration's reply or a ping)."""
+        found = [json.loads(m).get("lease") for m in list(self.inbox.messages)]
+        leases = [Lease.from_wire(raw) for raw in found if raw is not None]
+        return max(leases, key=lambda lease: lease.until, default=None)
 
     def push(self, request: WriteRequest, dedup: str | None = None) -> int:
         self.queue.send(request.encode(), self.id, dedup or request.request_id)
@@ -193,7 +203,11 @@ class FunctionRig:
         self.settings = FunctionSettings.from_config(deployment.config, lock_max_hold=lock_max_hold, faults=faults)
         self.writer = Writer(deployment.system_storage, distributor_queue, deployment.channel, self.settings)
         self.distributor = Distributor(
-            deployment.system_storage, deployment.user_storage, deployment.channel, self.settings
+            deployment.system_storage,
+            deployment.user_storage,
+            deployment.channel,
+            self.settings,
+            writer_queue=writer_queue,
         )
         self.host = PollingFunctionHost(
             [(writer_queue, self.writer.handle), (distributor_queue, self.distributor.handle)],

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from faaskeeper.api.storage import NO_NODE, SessionRecord, SystemStorage, WatchKind, WatchRecord
+from faaskeeper.api.storage import NO_NODE, SessionRecord, SessionStatus, SystemStorage, WatchKind, WatchRecord
 from faaskeeper.testing.fixtures import ConformanceFixtures
 
 
@@ -87,6 +87,37 @@ class SystemSessionSuite(ConformanceFixtures):
         assert stored.silent_since == 0.0
         system_storage.touch_session("unknown", 1.0)
         assert system_storage.read_session("unknown") is None, "touching creates no session"
+
+    def test_end_session_keeps_the_first_end_and_drain_follows_it(self, system_storage: SystemStorage) -> None:
+        session = new_session()
+        assert system_storage.create_session(session)
+        ended = system_storage.end_session(session.session_id, 1700000200.25)
+        assert ended is not None
+        assert (ended.status, ended.ended_at, ended.active) == (SessionStatus.ENDING, 1700000200.25, False)
+        assert ended.token_digest == session.token_digest, "the record keeps what a sweep's proof needs"
+        again = system_storage.end_session(session.session_id, 1700000999.0)
+        assert again is not None
+        assert (again.status, again.ended_at) == (SessionStatus.ENDING, 1700000200.25), "the first end stays"
+        assert system_storage.read_session(session.session_id) == ended
+        system_storage.drain_session(session.session_id)
+        drained = system_storage.read_session(session.session_id)
+        assert drained is not None
+        assert (drained.status, drained.ended_at) == (SessionStatus.DRAINED, 1700000200.25)
+        ended_again = system_storage.end_session(session.session_id, 1700001000.0)
+        assert ended_again is not None
+        assert ended_again.status == SessionStatus.DRAINED, "a drained session never goes back to ending"
+        assert [s.status for s in system_storage.list_sessions()] == [SessionStatus.DRAINED]
+        assert system_storage.end_session("unknown", 1.0) is None
+        system_storage.drain_session("unknown")
+        assert system_storage.read_session("unknown") is None, "ending or draining creates no session"
+
+    def test_drain_moves_only_an_ending_session(self, system_storage: SystemStorage) -> None:
+        session = new_session()
+        assert system_storage.create_session(session)
+        system_storage.drain_session(session.session_id)
+        stored = system_storage.read_session(session.session_id)
+        assert stored is not None
+        assert stored.active, "an active session is not drained"
 
     # -- watches -------------------------------------------------------------------------
 

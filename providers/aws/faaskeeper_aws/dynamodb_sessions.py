@@ -20,7 +20,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from faaskeeper.api.storage import SessionRecord, WatchKind, WatchRecord
+from faaskeeper.api.storage import SessionRecord, SessionStatus, WatchKind, WatchRecord
 from faaskeeper.exceptions import ProviderException
 from faaskeeper_aws.dynamodb_base import (
     ATTEMPTS,
@@ -44,6 +44,8 @@ SESSION_NAMES = {
     "seq": "last_seq",
     "outcome": "last_outcome",
     "silent": "silent_since",
+    "status": "status",
+    "ended_at": "ended_at",
     "path": "path",
     "watch": "watch",
     "kind": "kind",
@@ -165,6 +167,38 @@ class SessionTables(SessionEnds):
     def touch_session(self, session_id: str, silent_since: float) -> None:
         self._update_session(
             session_id, "SET #silent = :silent", "attribute_exists(#sid)", {":silent": N(silent_since)}
+        )
+
+    def end_session(self, session_id: str, ended_at: float) -> SessionRecord | None:
+        update, condition = "SET #status = :ending, #ended_at = :at", "#status = :active"
+        values = {
+            ":ending": S(SessionStatus.ENDING.value),
+            ":at": N(ended_at),
+            ":active": S(SessionStatus.ACTIVE.value),
+        }
+        with aws_errors("end session"):
+            try:
+                response = self._ddb.update_item(
+                    TableName=self._names.sessions_table,
+                    Key={"session_id": S(session_id)},
+                    UpdateExpression=update,
+                    ConditionExpression=condition,
+                    ExpressionAttributeNames=expression(SESSION_NAMES, update, condition),
+                    ExpressionAttributeValues=values,
+                    ReturnValues="ALL_NEW",
+                )
+            except ClientError as err:
+                if not is_condition_failure(err):
+                    raise
+                return self.read_session(session_id)  # ended already, or gone
+        return _session(response["Attributes"])
+
+    def drain_session(self, session_id: str) -> None:
+        self._update_session(
+            session_id,
+            "SET #status = :drained",
+            "#status = :ending",
+            {":drained": S(SessionStatus.DRAINED.value), ":ending": S(SessionStatus.ENDING.value)},
         )
 
     def delete_session(self, session_id: str) -> None:

@@ -85,7 +85,14 @@ class Functions:
             writer_queue=deployment.writer_queue,
             distributor_queue=deployment.distributor_queue,
             writer=Writer(system, deployment.distributor_queue, channel, settings),
-            distributor=Distributor(system, deployment.user_storage, channel, settings, watch_function),
+            distributor=Distributor(
+                system,
+                deployment.user_storage,
+                channel,
+                settings,
+                watch_function,
+                writer_queue=deployment.writer_queue,
+            ),
             heartbeat=HeartbeatFunction(system, deployment.writer_queue, channel, settings),
             delete_ended_queues=cleanup,
         )
@@ -135,6 +142,15 @@ def process_batch(
 
     result = run_batch(messages, run)
     failed = list(result.failed)
+    for message in failed:
+        delay = result.delays.get(message.message_id)
+        if delay is None:
+            continue
+        try:
+            # Delivered again once it can go on, rather than after the queue's visibility timeout.
+            queue.release(message, delay)
+        except ProviderException as err:
+            log.warning("message %s is delivered again after the visibility timeout: %s", message.message_id, err)
     for message, reason in result.dead:
         try:
             queue.forward_dead_letter(

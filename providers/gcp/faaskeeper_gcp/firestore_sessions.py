@@ -13,14 +13,14 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 from google.cloud.firestore_v1.base_query import FieldFilter
 from google.cloud.firestore_v1.document import DocumentReference
 
-from faaskeeper.api.storage import SessionRecord, WatchKind, WatchRecord
+from faaskeeper.api.storage import SessionRecord, SessionStatus, WatchKind, WatchRecord
 from faaskeeper_gcp.client_inboxes import is_inbox_address
 from faaskeeper_gcp.firestore_base import Documents, Snapshot, cycles, document_id, exhausted
 
@@ -86,6 +86,34 @@ class SessionDocuments:
             ):
                 return True
         raise exhausted("record outcome")
+
+    def end_session(self, session_id: str, ended_at: float) -> SessionRecord | None:
+        ended = {"status": SessionStatus.ENDING.value, "ended_at": ended_at}
+        return self._change(session_id, lambda record: ended if record.active else None, "end session")
+
+    def drain_session(self, session_id: str) -> None:
+        drained = {"status": SessionStatus.DRAINED.value}
+        self._change(
+            session_id, lambda record: drained if record.status == SessionStatus.ENDING else None, "drain session"
+        )
+
+    def _change(
+        self, session_id: str, change: Callable[[SessionRecord], dict[str, Any] | None], action: str
+    ) -> SessionRecord | None:
+        """Update the fields ``change`` names (None: none) of a session, conditional on the
+        document as read; the record as it is after, or None if there is none."""
+        ref = self.session_ref(session_id)
+        for _ in cycles():
+            snapshot = self._docs.get(ref, action)
+            if not snapshot.exists:
+                return None
+            record = session_from_snapshot(snapshot)
+            fields = change(record)
+            if not fields:
+                return record
+            if self._docs.update(ref, fields, snapshot, action):
+                return replace(record, **fields)
+        raise exhausted(action)
 
     def delete_session(self, session_id: str) -> None:
         ref = self.session_ref(session_id)

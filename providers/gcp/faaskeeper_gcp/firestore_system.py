@@ -81,6 +81,12 @@ class FirestoreSystemStorage(SystemStorage):
     def record_outcome(self, session_id: str, seq: int, outcome: dict[str, Any]) -> bool:
         return self._sessions.record_outcome(session_id, seq, outcome)
 
+    def end_session(self, session_id: str, ended_at: float) -> SessionRecord | None:
+        return self._sessions.end_session(session_id, ended_at)
+
+    def drain_session(self, session_id: str) -> None:
+        self._sessions.drain_session(session_id)
+
     def delete_session(self, session_id: str) -> None:
         self._sessions.delete_session(session_id)
 

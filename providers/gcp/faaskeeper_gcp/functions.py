@@ -120,7 +120,14 @@ class Functions:
         deployment = GcpDeployment(config, GcpSettings.from_config(config))
         settings = function_settings(config, deployment.settings, faults)
         system, channel = deployment.system_storage, deployment.channel
-        distributor = Distributor(system, deployment.user_storage, channel, settings, watch_function(config))
+        distributor = Distributor(
+            system,
+            deployment.user_storage,
+            channel,
+            settings,
+            watch_function(config),
+            writer_queue=deployment.writer_queue,
+        )
         return Functions(
             deployment=deployment,
             writer=Writer(system, deployment.distributor_queue, channel, settings),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, replace
 from typing import Any
 
@@ -16,6 +16,7 @@ from faaskeeper.api.storage import (
     NodeState,
     RequestMark,
     SessionRecord,
+    SessionStatus,
     SystemNode,
     SystemStorage,
     WatchKind,
@@ -197,13 +198,34 @@ class LocalSystemStorage(SystemStorage):
         return int(self._db.query("SELECT COUNT(*) FROM system_nodes WHERE node_exists = 1")[0][0])
 
     def touch_session(self, session_id: str, silent_since: float) -> None:
+        self._change_session(session_id, lambda record: {"silent_since": silent_since})
+
+    def end_session(self, session_id: str, ended_at: float) -> SessionRecord | None:
+        def ended(record: dict[str, Any]) -> dict[str, Any] | None:
+            if record.get("status", SessionStatus.ACTIVE) != SessionStatus.ACTIVE:
+                return None
+            return {"status": SessionStatus.ENDING.value, "ended_at": ended_at}
+
+        self._change_session(session_id, ended)
+        return self.read_session(session_id)
+
+    def drain_session(self, session_id: str) -> None:
+        def drained(record: dict[str, Any]) -> dict[str, Any] | None:
+            return {"status": SessionStatus.DRAINED.value} if record.get("status") == SessionStatus.ENDING else None
+
+        self._change_session(session_id, drained)
+
+    def _change_session(self, session_id: str, change: Callable[[dict[str, Any]], dict[str, Any] | None]) -> None:
+        """Update fields of a session's record in one transaction; ``change`` names them (None: none)."""
         with self._db.transaction() as conn:
             row = conn.execute("SELECT record FROM sessions WHERE session_id = ?", (session_id,)).fetchone()
             if row is None:
                 return
             record = json.loads(row[0])
-            record["silent_since"] = silent_since
-            conn.execute("UPDATE sessions SET record = ? WHERE session_id = ?", (json.dumps(record), session_id))
+            fields = change(record)
+            if fields:
+                record.update(fields)
+                conn.execute("UPDATE sessions SET record = ? WHERE session_id = ?", (json.dumps(record), session_id))
 
     # -- watches --------------------------------------------------------------------------
 

@@ -20,6 +20,7 @@ from faaskeeper.api.storage import (
     Lock,
     NodeState,
     SessionRecord,
+    SessionStatus,
     SystemNode,
     SystemStorage,
     WatchKind,
@@ -122,6 +123,21 @@ class MemorySystemStorage(SystemStorage):
             session.last_seq = seq
             session.last_outcome = copy.deepcopy(outcome)
             return True
+
+    def end_session(self, session_id: str, ended_at: float) -> SessionRecord | None:
+        with self._guard:
+            session = self._sessions.get(session_id)
+            if session is None:
+                return None
+            if session.active:
+                session.status, session.ended_at = SessionStatus.ENDING, ended_at
+            return copy.deepcopy(session)
+
+    def drain_session(self, session_id: str) -> None:
+        with self._guard:
+            session = self._sessions.get(session_id)
+            if session is not None and session.status == SessionStatus.ENDING:
+                session.status = SessionStatus.DRAINED
 
     def delete_session(self, session_id: str) -> None:
         with self._guard:
