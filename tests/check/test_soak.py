@@ -14,10 +14,17 @@ from faaskeeper.plugins.manager import get_provider
 pytestmark = pytest.mark.slow
 
 
-def test_fk_soak_round_with_faults_finds_no_violation(capsys: pytest.CaptureFixture[str]) -> None:
-    code = main(["--seconds", "0", "--workers", "3", "--calls", "60", "--faults", "0.01", "--kills", "0.002"])
+@pytest.mark.timeout(300)
+def test_fk_soak_with_faults_pauses_and_closes_while_writing_finds_no_violation(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A minute of rounds: functions fail and processes die at random fault points, workers are
+    frozen past their session timeout with writes in flight, and sessions close while another
+    thread writes. Long enough to catch a session's end racing its writes (a run of this length
+    found such violations in 4 of 6 rounds of the protocol before it was fixed)."""
+    code = main(["--seconds", "60", "--faults", "0.01", "--kills", "0.002"])
     printed = capsys.readouterr().out
-    assert "checked 1 histories, " in printed
+    assert "checked " in printed
     assert " 0 violations" in printed, printed
     assert code == 0, printed
 

@@ -25,9 +25,9 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 from faaskeeper.check import sessions
-from faaskeeper.check.history import READS, Call, History
+from faaskeeper.check.history import READS, WRITES, Call, History, SessionEnd
 from faaskeeper.check.linearizability import Timed, linearize
-from faaskeeper.check.model import EndOfSession, NodeOp, step
+from faaskeeper.check.model import DECIDED_ERRORS, EndOfSession, NodeOp, step
 
 
 @dataclass(frozen=True)
@@ -90,13 +90,15 @@ def _check_linearizable(history: History, report: Report, with_reads: bool, budg
         by_node[path].append(Timed(call, call.invoke, call.complete if call.known else None))
     report.nodes = len(by_node)
     last_call: dict[str, float] = defaultdict(float)
+    last_taken: dict[str, float] = defaultdict(float)
     for call in history.calls:
         last_call[call.session] = max(last_call[call.session], call.complete or call.invoke)
+        if call.op in WRITES and call.known and (call.ok or call.error in DECIDED_ERRORS):
+            last_taken[call.session] = max(last_taken[call.session], call.invoke)
     for path, ops in sorted(by_node.items()):
         if any(isinstance(t.op, Call) and t.op.ephemeral for t in ops):
             for end in history.ends:
-                # A lost session's end comes some time after its last call; a closed one's, by its close.
-                ops.append(Timed(EndOfSession(end.session), last_call[end.session], end.time))
+                ops.append(Timed(EndOfSession(end.session), _ended_after(end, last_call, last_taken), end.time))
         outcome = linearize(ops, None, step, budget)
         report.explored += outcome.explored
         if not outcome.conclusive:
@@ -110,6 +112,16 @@ def _check_linearizable(history: History, report: Report, with_reads: bool, budg
                     f"{len(outcome.longest)} ({describe_tail(outcome.longest)}), none of these can come next: {stuck}"
                 ],
             )
+
+
+def _ended_after(end: SessionEnd, last_call: dict[str, float], last_taken: dict[str, float]) -> float:
+    """The earliest a session's end can have taken effect."""
+    if end.how == "closed" and end.since is not None:
+        return end.since  # the close is sent once stop() began
+    if end.how == "expired":
+        # After every write the service took as the session's; calls may have gone on, refused.
+        return last_taken[end.session]
+    return last_call[end.session]  # a lost session expires some time after its last call
 
 
 def describe(op: NodeOp) -> str:

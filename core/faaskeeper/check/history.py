@@ -64,12 +64,15 @@ class WatchNotice:
 
 @dataclass
 class SessionEnd:
-    """A session ended: closed by its client (``time`` is when the close returned), or lost with its
+    """A session ended: ``how`` is "closed" by its client (between ``since``, when the close
+    began, and ``time``, when it returned), "expired" while its client ran (``time`` is when the
+    client learnt it; the end came after the last write the service took), or "lost" with its
     process (``time`` is None: it expires some time after its last call)."""
 
     session: str
     how: str
     time: float | None = None
+    since: float | None = None
 
 
 @dataclass

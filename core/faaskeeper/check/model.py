@@ -15,8 +15,11 @@ from faaskeeper.check.history import Call
 #: (data hex, version, ephemeral owner)
 NodeState = tuple[str, int, str | None] | None
 
-#: Failures that say nothing about the node (its parent, the session) and change nothing.
-UNRELATED_ERRORS = frozenset({"NoChildrenForEphemerals", "SessionExpired", "SessionClosing", "Timeout"})
+#: Failures that say nothing about the node (its parent, the session) and change nothing. A
+#: call whose outcome is unknown (ConnectionLoss, a timeout) is recorded without a response.
+UNRELATED_ERRORS = frozenset({"NoChildrenForEphemerals", "SessionExpired", "SessionClosing"})
+#: Failures of a write the service took and decided: its session was alive then.
+DECIDED_ERRORS = frozenset({"NodeExists", "NoNode", "NotEmpty", "BadVersion", "NoChildrenForEphemerals"})
 
 
 @dataclass(frozen=True)

@@ -9,18 +9,23 @@ killed ones expire, records the nodes left, and checks the history.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import os
+import random
+import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 from faaskeeper.api.queue import PollingQueue
+from faaskeeper.api.storage import SessionStatus
 from faaskeeper.check.checker import Report, check
 from faaskeeper.check.history import History, SessionEnd
 from faaskeeper.check.worker import KILLED, MODES
@@ -52,6 +57,11 @@ class SoakOptions:
     visibility_timeout: float = 5.0
     #: Seconds a worker's call may take before it is recorded without a response.
     client_timeout: float = 20.0
+    #: Probability that a worker process is frozen (SIGSTOP) once, for longer than the session
+    #: timeout, so its session expires while it has writes in flight; it then goes on.
+    pauses: float = 0.5
+    #: Probability that a worker closes its session while another of its threads writes.
+    close_writing: float = 0.5
 
 
 def local_config(directory: Path, name: str, visibility_timeout: float = SoakOptions.visibility_timeout) -> Config:
@@ -80,9 +90,12 @@ def run_round(config: Config, directory: Path, options: SoakOptions, env: dict[s
         processes = [
             _spawn(config, out, replace(options, seed=seed), env) for out, seed in zip(outputs, seeds, strict=True)
         ]
+        pauser = _Pauser(processes, options, pause=config.effective_session_timeout * 1.5)
+        pauser.start()
         try:
             history, lost = _collect(processes, outputs)
         finally:
+            pauser.stop()
             for process in processes:
                 if process.poll() is None:
                     process.kill()
@@ -122,11 +135,52 @@ def _spawn(config: Config, out: Path, options: SoakOptions, env: dict[str, str] 
         return subprocess.Popen(command, env={**os.environ, **(env or {})}, stderr=stderr)
 
 
+class _Pauser:
+    """Freezes some workers once each (SIGSTOP), at a random moment, for ``pause`` seconds: long
+    enough for their sessions to expire while they have writes in flight; then they go on
+    (SIGCONT), as a process back from a long stall does."""
+
+    def __init__(self, processes: list[subprocess.Popen[bytes]], options: SoakOptions, pause: float) -> None:
+        rng = random.Random(options.seed)
+        self._plan = [(p, rng.uniform(0.5, 4.0)) for p in processes if rng.random() < options.pauses]
+        self._pause = pause
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="soak-pauser", daemon=True)
+        self.paused = 0
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        started = time.monotonic()
+        for process, at in sorted(self._plan, key=lambda plan: plan[1]):
+            if self._stopping.wait(max(0.0, started + at - time.monotonic())):
+                return
+            if process.poll() is not None:
+                continue
+            with contextlib.suppress(ProcessLookupError):
+                process.send_signal(signal.SIGSTOP)
+                self.paused += 1
+                try:
+                    self._stopping.wait(self._pause)
+                finally:
+                    process.send_signal(signal.SIGCONT)
+
+
 def _wait_for_expiry(config: Config, sessions: list[str], timeout: float = 60.0) -> None:
     deployment = get_provider(config.cloud_provider).open(config)
     try:
         deadline = time.monotonic() + timeout
-        while any(deployment.system_storage.read_session(s) is not None for s in sessions):
+
+        def ending(session_id: str) -> bool:
+            record = deployment.system_storage.read_session(session_id)
+            return record is not None and record.status != SessionStatus.DRAINED
+
+        while any(ending(s) for s in sessions):
             if time.monotonic() > deadline:
                 raise RuntimeError(f"sessions {sessions} of killed workers did not expire within {timeout:g} s")
             time.sleep(0.1)
@@ -217,6 +271,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=SoakOptions.client_timeout,
         help="seconds a call may take before it is recorded without a response (default %(default)s)",
     )
+    parser.add_argument(
+        "--pauses",
+        type=float,
+        default=SoakOptions.pauses,
+        help="probability that a worker is frozen past its session timeout once (default %(default)s)",
+    )
+    parser.add_argument(
+        "--close-writing",
+        type=float,
+        default=SoakOptions.close_writing,
+        help="probability that a worker closes its session while writing (default %(default)s)",
+    )
     parser.add_argument("--keep", type=Path, metavar="DIR", help="save the histories with violations in DIR")
     parser.add_argument("--broken", choices=["skip-lock"], help="run a deliberately broken writer")
 
@@ -232,6 +298,8 @@ def run(args: argparse.Namespace) -> int:
         args.mode,
         args.visibility_timeout,
         args.client_timeout,
+        args.pauses,
+        args.close_writing,
     )
     env = {"FK_CHECK_BROKEN": args.broken} if args.broken else None
     logger = logging.getLogger("faaskeeper")

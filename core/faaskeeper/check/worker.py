@@ -1,13 +1,14 @@
 """A client process of the soak: ``python -m faaskeeper.check.worker CONFIG_JSON OUT OPTIONS_JSON``.
 
 Runs ``calls`` random calls on ``nodes`` nodes in one session, recording them to ``OUT``, then
-closes the session. On the local provider the functions this process hosts fail at each fault
-point with probability ``faults`` and kill the whole process (exit 137, like kill -9) with
-probability ``kills``. A failing function, in ``mode`` "timeout", hangs until its message's
-visibility timeout passed and then fails, as a function that times out on a cloud does (its
-message shows again only after the visibility timeout); in "error" it fails at once, and the
-local host offers the message again within milliseconds. ``FK_CHECK_BROKEN=skip-lock`` runs a
-deliberately broken writer.
+closes the session (with probability ``close_writing`` while another thread writes). On the
+local provider the functions this process hosts fail at each fault point with probability
+``faults`` and kill the whole process (exit 137, like kill -9) with probability ``kills``. A
+failing function, in ``mode`` "timeout", hangs until its message's visibility timeout passed
+and then fails, as a function that times out on a cloud does (its message shows again only
+after the visibility timeout); in "error" it fails at once, and the local host offers the
+message again within milliseconds. ``FK_CHECK_BROKEN=skip-lock`` runs a deliberately broken
+writer.
 """
 
 from __future__ import annotations
@@ -81,7 +82,7 @@ def main(argv: list[str]) -> int:
             if workload.expired:
                 break
             workload.step()
-        workload.close()
+        workload.close(writing=random.Random(options["seed"] + 2).random() < options["close_writing"])
     return 0
 
 

@@ -23,12 +23,14 @@ from faaskeeper.check.history import Call, History, SessionEnd, WatchNotice
 from faaskeeper.client import FaaSKeeperClient, Future
 from faaskeeper.client.client import SessionState
 from faaskeeper.config import Config
-from faaskeeper.exceptions import FaaSKeeperException, TimeoutException
+from faaskeeper.exceptions import ConnectionLossException, FaaSKeeperException, TimeoutException
 from faaskeeper.node import Node
 from faaskeeper.watch import WatchedEvent
 
 ROOT = "/h"
 QUEUE = f"{ROOT}/q"
+#: Answers that leave a call's outcome unknown: it is recorded without a response.
+UNKNOWN_OUTCOMES = (TimeoutException, ConnectionLossException)
 
 
 class Recorder:
@@ -83,6 +85,13 @@ class Workload:
         self._completed = 0
         self._order = threading.Lock()
         self._versions: dict[str, int] = {}
+        #: When the client learnt that the service ended its session.
+        self.lost_at: float | None = None
+        client.add_listener(self._on_state)
+
+    def _on_state(self, state: SessionState) -> None:
+        if state is SessionState.LOST and self.lost_at is None:
+            self.lost_at = time.monotonic()
 
     def _watch(self, event: WatchedEvent) -> None:
         notice = WatchNotice(self.session, event.path, event.type, event.timestamp, time.monotonic())
@@ -95,7 +104,7 @@ class Workload:
         try:
             call.result = run(call)
             call.ok = True
-        except TimeoutException:
+        except UNKNOWN_OUTCOMES:
             return  # no response: the call stays recorded without one
         except FaaSKeeperException as err:
             call.ok, call.error = False, err.code
@@ -142,22 +151,43 @@ class Workload:
     def _burst(self) -> None:
         """A few set_data calls issued at once, without waiting. Their responses are recorded by
         their callbacks, which run in completion order, before the session's next call."""
-        futures: list[tuple[Future, threading.Event]] = []
-        for _ in range(self.rng.randint(2, 4)):
+        futures = [self._write_async() for _ in range(self.rng.randint(2, 4))]
+        self._await(futures)
+
+    def _write_async(self, *, ephemerals: bool = False) -> tuple[Future, threading.Event] | None:
+        """One set_data (or, with ``ephemerals``, sometimes an ephemeral create) issued without
+        waiting, its response recorded by its callback; None if it was refused unsent."""
+        if ephemerals and self.rng.random() < 0.5:
+            path = self.rng.choice(self.ephemerals)
+            call = Call(self.session, self._index, "create", path, time.monotonic(), data="", ephemeral=True)
+
+            def issue() -> Future:
+                return self.client.create_async(path, b"", ephemeral=True)
+        else:
             path, data = self.rng.choice(self.nodes), self.rng.randbytes(2)
             call = Call(self.session, self._index, "set", path, time.monotonic(), data=data.hex())
-            self._index += 1
+
+            def issue() -> Future:
+                return self.client.set_data_async(path, data)
+
+        self._index += 1
+        self.recorder.write("call", call)
+        recorded = threading.Event()
+        try:
+            future = issue()
+        except FaaSKeeperException as err:  # refused before it was sent: the session ended or is closing
+            # Not a response of the service, so it takes no place among the session's responses.
+            call.ok, call.error, call.complete = False, err.code, time.monotonic()
             self.recorder.write("call", call)
-            recorded = threading.Event()
-            try:
-                future = self.client.set_data_async(path, data)
-            except FaaSKeeperException as err:  # refused before it was sent, e.g. the session expired
-                call.ok, call.error, call.complete = False, err.code, time.monotonic()
-                self._record_answer(call)
+            return None
+        future.add_callback(lambda done: self._answered(call, done, recorded))
+        return future, recorded
+
+    def _await(self, futures: list[tuple[Future, threading.Event] | None]) -> None:
+        for issued in futures:
+            if issued is None:
                 continue
-            future.add_callback(lambda done, c=call, r=recorded: self._answered(c, done, r))  # type: ignore[misc]
-            futures.append((future, recorded))
-        for future, recorded in futures:
+            future, recorded = issued
             with contextlib.suppress(TimeoutException):
                 future.wait(self.client_timeout)
             if future.done():
@@ -166,10 +196,11 @@ class Workload:
     def _answered(self, call: Call, future: Future, recorded: threading.Event) -> None:
         try:
             error = future.exception()
-            if isinstance(error, FaaSKeeperException) and not isinstance(error, TimeoutException):
+            if isinstance(error, FaaSKeeperException) and not isinstance(error, UNKNOWN_OUTCOMES):
                 call.ok, call.error = False, error.code
             elif error is None:
-                call.ok, call.result = True, self._set(future.get())
+                result = future.get()
+                call.ok, call.result = True, self._created(result) if call.op == "create" else self._set(result)
             else:
                 return
             call.complete = time.monotonic()
@@ -199,14 +230,41 @@ class Workload:
             self._versions[node.path] = node.stat.version
         return _node(node)
 
-    def close(self) -> None:
-        """Close the session; if the close is not answered, the session ends some time later."""
+    def close(self, *, writing: bool = False) -> None:
+        """Close the session; if the close is not answered, the session ends some time later.
+
+        ``writing``: another thread keeps issuing writes (set_data, ephemeral creates) while the
+        session closes, until one is refused; a stop that does not wait for the close's answer
+        is as likely as one that does."""
+        writes: list[tuple[Future, threading.Event] | None] = []
+        writer = threading.Thread(target=self._write_until_refused, args=(writes,), name="soak-closing-writes")
+        if writing:
+            writer.start()
+            time.sleep(self.rng.uniform(0.0, 0.01))
+        expired = self.lost_at is not None
+        began = time.monotonic()
+        timeout = 0.0 if writing and self.rng.random() < 0.5 else None
         try:
-            self.client.stop()
-        except FaaSKeeperException:  # not answered, or the session had already expired
+            self.client.stop(timeout=timeout)
+            answered = True
+        except FaaSKeeperException:  # not answered: the session ends when the close is processed
+            answered = False
+        if writing:
+            writer.join(self.client_timeout)
+            self._await(writes)
+        if expired and self.lost_at is not None:
+            self.recorder.write("end", SessionEnd(self.session, "expired", self.lost_at))
+        elif answered and timeout is None:
+            self.recorder.write("end", SessionEnd(self.session, "closed", time.monotonic(), since=began))
+        else:
             self.recorder.write("end", SessionEnd(self.session, "lost"))
-            return
-        self.recorder.write("end", SessionEnd(self.session, "closed", time.monotonic()))
+
+    def _write_until_refused(self, writes: list[tuple[Future, threading.Event] | None]) -> None:
+        for _ in range(8):
+            issued = self._write_async(ephemerals=True)
+            writes.append(issued)
+            if issued is None:
+                return
 
 
 def prepare(client: FaaSKeeperClient) -> None:

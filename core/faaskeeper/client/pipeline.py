@@ -22,7 +22,7 @@ ReplyConverter = Callable[[Reply], Any]
 
 
 class _Pending:
-    __slots__ = ("convert", "future", "read", "reply", "send", "seq")
+    __slots__ = ("convert", "future", "outcome", "read", "reply", "send", "seq")
 
     def __init__(
         self, future: Future, convert: ReplyConverter | None, read: Callable[[], Any] | None, seq: int = 0
@@ -34,10 +34,12 @@ class _Pending:
         self.reply: Reply | None = None
         #: A write held back behind a read, sent once the read has run.
         self.send: Callable[[], object] | None = None
+        #: The error an abandoned operation completes with, in its turn.
+        self.outcome: FaaSKeeperException | None = None
 
     @property
     def ready(self) -> bool:
-        return self.read is not None or self.reply is not None
+        return self.read is not None or self.reply is not None or self.outcome is not None
 
 
 class Pipeline:
@@ -89,21 +91,20 @@ class Pipeline:
             self._cond.notify()
 
     def abandon(self, unanswered: Callable[[int], FaaSKeeperException], unsent: FaaSKeeperException) -> None:
-        """Complete every pending operation now, in the order issued (the session's connection is
+        """Complete every pending operation, in the order issued (the session's connection is
         released): a write whose reply arrived with that reply; a write sent but unanswered with
         ``unanswered(seq)`` (its outcome is unknown, unless the caller knows better); a write
-        never sent and a read that never ran with ``unsent``."""
+        never sent and a read that never ran with ``unsent``. Replies arriving later are ignored.
+        They complete on the pipeline's thread, after the operation it may be running."""
         with self._cond:
-            pending, self._queue = list(self._queue), deque()
+            for item in self._queue:
+                if item.read is not None or item.send is not None:
+                    item.outcome, item.send = unsent, None
+                elif item.reply is None:
+                    item.outcome = unanswered(item.seq)
             self._writes.clear()
             self._held_back = 0
-        for item in pending:
-            if item.read is not None or item.send is not None:
-                item.future.set_exception(unsent)
-            elif item.reply is not None:
-                _complete(item)
-            else:
-                item.future.set_exception(unanswered(item.seq))
+            self._cond.notify()
 
     def stop(self) -> None:
         with self._cond:
@@ -117,8 +118,8 @@ class Pipeline:
             with self._cond:
                 while not self._stopped and not (self._queue and self._queue[0].ready):
                     self._cond.wait()
-                if self._stopped:
-                    return
+                if not (self._queue and self._queue[0].ready):
+                    return  # stopped, with nothing left that can complete
                 head = self._queue.popleft()
                 self._busy = True
             try:
@@ -157,6 +158,9 @@ def _send(item: _Pending, send: Callable[[], object]) -> None:
 
 
 def _complete(item: _Pending) -> None:
+    if item.outcome is not None:
+        item.future.set_exception(item.outcome)
+        return
     if item.read is not None:
         _run_read(item.future, item.read)
         return

@@ -366,8 +366,8 @@ class FaultPointSuite(ConformanceFixtures):
         actor = HandSession(writer_queue, listen(inbox).address, inbox)
         rig = fault_rig()
         for request in (actor.request(Op.REGISTER_SESSION), actor.request(Op.CREATE, "/f")):
-            actor.push(request)
-            rig.run_until(lambda seq=request.seq: inbox.replies(seq), self.settle_timeout, f"request {request.seq}")
+            seq = actor.push(request)
+            rig.run_until(lambda: inbox.replies(seq), self.settle_timeout, f"request {seq}")  # noqa: B023
         create = actor.request(Op.CREATE, "/f/e", flags=FLAG_EPHEMERAL)
         # Its last delivery: handed to a writer that dies after the push, and never delivered again.
         dying = Writer(deployment.system_storage, distributor_queue, deployment.channel, _dies_after_push(rig))

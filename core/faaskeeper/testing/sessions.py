@@ -3,8 +3,12 @@ ephemeral nodes and watches gone with them, never before."""
 
 from __future__ import annotations
 
+import contextlib
+import threading
 import time
 from collections.abc import Callable
+
+import pytest
 
 from faaskeeper.api.channel import ChannelListener
 from faaskeeper.api.provider import Deployment
@@ -12,6 +16,7 @@ from faaskeeper.api.queue import Queue
 from faaskeeper.api.storage import SessionStatus, SystemStorage
 from faaskeeper.client import FaaSKeeperClient
 from faaskeeper.config import Config
+from faaskeeper.exceptions import SessionExpiredException, TimeoutException
 from faaskeeper.protocol.messages import FLAG_EPHEMERAL, Op
 from faaskeeper.testing.fixtures import ConformanceFixtures
 from faaskeeper.testing.support import HandSession, Inbox, wait_until
@@ -133,6 +138,45 @@ class SessionSuite(ConformanceFixtures):
         assert system.ephemeral_nodes(session.id) == []
         kept = observer.get_data("/kept")
         assert (kept.data, kept.stat.version) == (b"0", 0), "a set_data sent after its session closed took effect"
+
+    def test_stop_answers_pending_writes_with_their_outcome_or_as_unknown(self, client_factory: Factory) -> None:
+        """Writes still pending when the session is released are answered with their outcome if
+        it arrived, else as unknown (ConnectionLoss): never as failed when they take effect."""
+        writer, observer = client_factory(), client_factory()
+        writer.create("/n", b"0")
+        pending = [writer.set_data_async("/n", b"%d" % i) for i in range(1, 6)]
+        with contextlib.suppress(TimeoutException):
+            writer.stop(timeout=0)
+        assert all(f.done() for f in pending), "stop() completes every pending call"
+        outcomes = [type(f.exception()).__name__ if f.exception() else "ok" for f in pending]
+        assert set(outcomes) <= {"ok", "ConnectionLossException"}, outcomes
+        # Every write was sent before the close, and a session's requests are taken in order.
+        wait_until(lambda: observer.get_data("/n").stat.version == 5, self.settle_timeout, "all five to apply")
+        assert observer.get_data("/n").data == b"5"
+
+    def test_stop_from_several_threads_at_once(self, client_factory: Factory) -> None:
+        owner, observer = client_factory(), client_factory()
+        owner.create("/gone-with-it", ephemeral=True)
+        start = threading.Barrier(4)
+        errors: list[BaseException] = []
+
+        def stop() -> None:
+            start.wait()
+            try:
+                owner.stop()
+            except BaseException as err:  # every caller's outcome is checked
+                errors.append(err)
+
+        threads = [threading.Thread(target=stop) for _ in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(self.client_timeout * 2)
+        assert errors == [], "stop() is idempotent"
+        assert owner.session_id is None
+        assert observer.exists("/gone-with-it") is None
+        with pytest.raises(SessionExpiredException):
+            owner.create("/after-stop")
 
     def _hand_session(
         self, deployment: Deployment, listen: Callable[[Inbox], ChannelListener], *, heartbeat: bool
