@@ -243,7 +243,7 @@ class FaaSKeeperClient:
         runner = self._runner
         for listener in list(self._listeners):
             if runner is not None:
-                runner.submit(lambda listener=listener: listener(state))  # type: ignore[misc]
+                runner.submit(listener, state)
             else:
                 listener(state)
 

@@ -6,6 +6,7 @@ the watch function."""
 from __future__ import annotations
 
 import itertools
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -114,6 +115,37 @@ class WatchSuite(ConformanceFixtures):
         assert [e.event_type for e in events.events] == [WatchEventType.NODE_DATA_CHANGED], (
             "the client read the new data before its watch callback for the change ran"
         )
+
+    def test_a_callback_raising_any_exception_leaves_later_callbacks_and_reads_working(
+        self, client_factory: Factory
+    ) -> None:
+        """A callback calling sys.exit() or raising KeyboardInterrupt is logged and passed over:
+        the callbacks after it run, and a read owing a notification gets it."""
+        watcher, writer = client_factory(), client_factory()
+        for path in ("/exits", "/interrupts", "/after"):
+            writer.create(path, b"0")
+
+        def exits(_event: WatchedEvent) -> None:
+            sys.exit("a watch callback ended the program")
+
+        def interrupts(_event: WatchedEvent) -> None:
+            raise KeyboardInterrupt
+
+        after = Events()
+        watcher.get_data("/exits", watch=exits)
+        watcher.get_data("/interrupts", watch=interrupts)
+        watcher.get_data("/after", watch=after)
+        writer.set_data("/exits", b"1")
+        writer.set_data("/interrupts", b"1")
+        changed = writer.set_data("/after", b"1")
+        assert after.wait(1, self.settle_timeout) == [
+            WatchedEvent(WatchEventType.NODE_DATA_CHANGED, "/after", changed.stat.mzxid)
+        ]
+        again = Events()
+        watcher.get_data("/after", watch=again)
+        changed = writer.set_data("/after", b"2")
+        assert watcher.get_data("/after").data == b"2"
+        assert [e.timestamp for e in again.wait(1, self.settle_timeout)] == [changed.stat.mzxid]
 
     def test_a_watch_set_again_after_every_read_beside_a_writer_misses_no_change(self, client_factory: Factory) -> None:
         """A watcher reads with a data watch, again and again, while another client keeps
