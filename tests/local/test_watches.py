@@ -13,8 +13,10 @@ import pytest
 import faaskeeper_local.deployment as local_deployment
 from faaskeeper.api.storage import WatchKind, WatchRecord
 from faaskeeper.client import FaaSKeeperClient
+from faaskeeper.client.futures import Future
 from faaskeeper.config import Config
 from faaskeeper.exceptions import MalformedInputException, NodeDoesntExistException
+from faaskeeper.node import Node
 from faaskeeper.protocol.watch_function import WatchFunction
 from faaskeeper.watch import WatchedEvent, WatchEventType
 from faaskeeper_local.provider import LocalProvider
@@ -50,6 +52,22 @@ class Recorder:
 def storage(client: FaaSKeeperClient):
     assert client._deployment is not None
     return client._deployment.system_storage
+
+
+def read_in_turn(client: FaaSKeeperClient, path: str, log: list) -> Node:
+    """Read ``path``, and log ``("read", data)`` from the callback thread, where it comes after
+    the watch callbacks of the notifications the read waited for."""
+    read = client.get_data_async(path)
+    node = read.get(5)
+    logged = threading.Event()
+
+    def log_read(done: Future) -> None:
+        log.append(("read", done.get().data))
+        logged.set()
+
+    read.add_callback(log_read)
+    assert logged.wait(5)
+    return node
 
 
 def test_get_data_watch_fires_once_on_set_data(client, other):
@@ -242,8 +260,7 @@ def test_watch_before_data_with_slow_delivery(tmp_path, monkeypatch):
             time.sleep(0.005)
         assert time.monotonic() - started < 0.6
         # The watcher's read waits for its notification.
-        node = watcher.get_data("/x")
-        log.append(("read", node.data or b""))
+        read_in_turn(watcher, "/x", log)
         assert time.monotonic() - started >= 0.5
         assert log == [("event", write.get(5).stat.mzxid), ("read", b"new")]
     finally:
@@ -263,20 +280,19 @@ def test_watch_before_data_for_children_reads(tmp_path, monkeypatch):
     watcher.start()
     try:
         writer.create("/dir", b"")
-        log: list[str] = []
+        log: list[object] = []
         watcher.get_children("/dir", watch=lambda e: log.append("event"))
         writer.create_async("/dir/new", b"payload")
         deadline = time.monotonic() + 5
         while True:
             # Reading the new child itself must also wait for the parent's children event.
             try:
-                node = watcher.get_data("/dir/new")
+                read_in_turn(watcher, "/dir/new", log)
             except NodeDoesntExistException:
                 assert time.monotonic() < deadline
                 continue
-            log.append(f"read {node.data!r}")
             break
-        assert log == ["event", "read b'payload'"]
+        assert log == ["event", ("read", b"payload")]
     finally:
         writer.stop()
         watcher.stop()
@@ -372,7 +388,9 @@ def test_with_watch_fanout_0_every_notification_goes_through_the_watch_function(
         watcher.get_data("/f", watch=theirs)
         watcher.get_children("/", watch=theirs)
         changed = writer.set_data("/f", b"new").stat.mzxid
-        assert watcher.get_data("/f").data == b"new"
+        log: list[object] = []
+        assert read_in_turn(watcher, "/f", log).data == b"new"
+        # The read's callback ran after the watch callback: the event is there already.
         assert theirs.next(0) == mine.next() == WatchedEvent(Changed, "/f", changed)
         writer.delete("/f")
         event = theirs.next()

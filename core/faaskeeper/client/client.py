@@ -22,7 +22,7 @@ from faaskeeper.api.provider import Deployment, FunctionHost
 from faaskeeper.api.storage import NO_NODE, WatchKind, WatchRecord
 from faaskeeper.client.futures import CallbackRunner, Future
 from faaskeeper.client.pipeline import Pipeline
-from faaskeeper.client.watches import Key, WatchRegistry
+from faaskeeper.client.watches import Owed, WatchRegistry
 from faaskeeper.config import Config
 from faaskeeper.exceptions import (
     ConnectionLossException,
@@ -264,7 +264,7 @@ class FaaSKeeperClient:
         runner = self._runner
         for listener in list(self._listeners):
             if runner is not None:
-                runner.submit(lambda listener=listener: listener(state))  # type: ignore[misc]
+                runner.submit(listener, state)
             else:
                 listener(state)
 
@@ -463,9 +463,20 @@ class FaaSKeeperClient:
         self._await_owed(watches.owed(path, node))
         return node
 
-    def _await_owed(self, owed: list[Key]) -> None:
-        if owed and self._watches is not None and not self._watches.wait_for(owed, self._timeout):
-            raise TimeoutException(f"Notifications for {owed} did not arrive within {self._timeout:g} s")
+    def _await_owed(self, owed: list[Owed]) -> None:
+        """Wait for the notifications a read showed are on their way (not for their callbacks)."""
+        watches, runner = self._watches, self._runner
+        if not owed or watches is None:
+            return
+        missing = watches.wait_for(owed, self._timeout)
+        if not missing:
+            return
+        which = ", ".join(f"the {kind} watch on {path}" for path, kind in missing)
+        message = f"Notifications for {which} did not arrive within {self._timeout:g} s"
+        running = runner.running() if runner is not None else None
+        if running is not None:
+            message += f"; the callback thread has been running {running.name} for {running.seconds:.1f} s"
+        raise TimeoutException(message)
 
     def _set_watch(
         self, path: str, kind: WatchKind, node: Node | None, callback: WatchCallbackType, with_data: bool

@@ -1,43 +1,111 @@
-"""Futures returned by the client's ``*_async`` operations."""
+"""Futures returned by the client's ``*_async`` operations, and the thread their callbacks run on."""
 
 from __future__ import annotations
 
+import functools
 import logging
 import queue
 import threading
+import time
 from collections.abc import Callable
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, TypeVarTuple
 
 from faaskeeper.exceptions import TimeoutException
 
 log = logging.getLogger("faaskeeper.client")
 
+Args = TypeVarTuple("Args")
+
+_Job = tuple[Callable[..., object], tuple[object, ...]]
+
+
+@dataclass(frozen=True)
+class RunningCallback:
+    """A callback the callback thread is running: its qualified name, and for how long it has run."""
+
+    name: str
+    seconds: float
+
+    def __str__(self) -> str:
+        return f"{self.name}, running for {self.seconds:.1f} s"
+
+
+@dataclass(frozen=True)
+class _Started:
+    name: str
+    at: float
+
 
 class CallbackRunner:
-    """Runs user callbacks on one thread, in the order their events happened."""
+    """Runs user callbacks on one thread, one at a time, in the order they were submitted.
 
-    def __init__(self) -> None:
-        self._queue: queue.SimpleQueue[Callable[[], None] | None] = queue.SimpleQueue()
+    The thread outlives anything a callback raises, ``SystemExit`` and ``KeyboardInterrupt``
+    included: the error is logged with the callback's name and the next callback runs. A
+    callback that blocks holds up the ones after it, as in ZooKeeper's event thread;
+    :meth:`running` says which one the thread is in."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self._queue: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
+        self._started: _Started | None = None
         self._thread = threading.Thread(target=self._run, name="faaskeeper-callbacks", daemon=True)
         self._thread.start()
 
-    def submit(self, fn: Callable[[], None]) -> None:
-        self._queue.put(fn)
+    def submit(self, callback: Callable[[*Args], object], *args: *Args) -> None:
+        """Call ``callback(*args)`` on the callback thread, after the callbacks submitted before."""
+        self._queue.put((callback, args))
+
+    def running(self) -> RunningCallback | None:
+        """The callback the thread is running, or None while it waits for one."""
+        started = self._started
+        if started is None:
+            return None
+        return RunningCallback(started.name, self._clock() - started.at)
 
     def _run(self) -> None:
         while True:
-            fn = self._queue.get()
-            if fn is None:
+            job = self._queue.get()
+            if job is None:
                 return
-            try:
-                fn()
-            except Exception:
-                log.exception("user callback raised")
+            self._call(*job)
+
+    def _call(self, callback: Callable[..., object], args: tuple[object, ...]) -> None:
+        name = "a callback"
+        try:
+            name = callback_name(callback)
+            self._started = _Started(name, self._clock())
+            callback(*args)
+        except BaseException as err:  # a user's callback must not end the thread, whatever it raises
+            log.exception("callback %s raised %s; the next callbacks run", name, type(err).__name__)
+        finally:
+            self._started = None
 
     def stop(self) -> None:
+        """Let the callbacks submitted so far run, then end the thread; waits up to 5 s for them."""
         self._queue.put(None)
-        if threading.current_thread() is not self._thread:
-            self._thread.join(timeout=5)
+        if threading.current_thread() is self._thread:
+            return
+        self._thread.join(timeout=5)
+        running = self.running()
+        if running is not None:
+            log.warning("the callback thread is still in %s; it is left to finish on its own", running)
+
+
+def callback_name(callback: object) -> str:
+    """``module.qualified.name`` of a function, method or callable object (of the function a
+    ``functools.partial`` wraps), for messages; never raises."""
+    try:
+        target = callback
+        while isinstance(target, functools.partial):
+            target = target.func
+        qualname, module = getattr(target, "__qualname__", None), getattr(target, "__module__", None)
+        if isinstance(qualname, str):
+            return f"{module}.{qualname}" if isinstance(module, str) and module else qualname
+    except Exception:
+        target = callback
+    kind = type(target)
+    return f"{kind.__module__}.{kind.__qualname__}"
 
 
 class Future:
@@ -73,7 +141,7 @@ class Future:
 
     def _dispatch(self, callback: Callable[[Future], None]) -> None:
         if self._runner is not None:
-            self._runner.submit(lambda: callback(self))
+            self._runner.submit(callback, self)
         else:
             callback(self)
 

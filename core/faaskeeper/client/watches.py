@@ -3,7 +3,10 @@
 A watch is held locally from just before it is registered in storage until its notification
 arrives (or the registration's re-read shows it raced a change, when it fires at once). A read
 that shows a change a held watch has not yet been told of waits for that notification first,
-so the client never sees a change's data before the change's notification.
+so the client never sees a change's data before the change's notification. It waits for the
+notification to arrive, not for callbacks to run: the notification's callbacks are handed to
+the callback thread on arrival, so they run before the read's own callbacks, but they may queue
+behind a slow callback that has nothing to do with the read.
 
 As in ZooKeeper, a callback is called once per notification however many times, and by however
 many kinds of read, it was set on the node; and a watch set on a version that a notification
@@ -26,10 +29,18 @@ from faaskeeper.watch import FIRES, WatchCallbackType, WatchedEvent, WatchEventT
 Key = tuple[str, WatchKind]
 
 
-@dataclass
+@dataclass(eq=False)
 class _Held:
     counter: int
     callbacks: list[WatchCallbackType] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Owed:
+    """A held watch whose notification a read showed is on its way."""
+
+    key: Key
+    held: _Held
 
 
 #: How long a notification is kept for the watches set by reads that began before it arrived:
@@ -46,18 +57,17 @@ class _Told:
     at: float
 
 
+#: Hands one callback and its event to the callback thread.
+Dispatch = Callable[[WatchCallbackType, WatchedEvent], None]
+
+
 class WatchRegistry:
-    def __init__(
-        self, dispatch: Callable[[Callable[[], None]], None], clock: Callable[[], float] = time.monotonic
-    ) -> None:
+    def __init__(self, dispatch: Dispatch, clock: Callable[[], float] = time.monotonic) -> None:
         self._dispatch = dispatch
         self._clock = clock
         self._held: dict[Key, _Held] = {}
         self._told: dict[Key, _Told] = {}
-        #: Fired watches whose callbacks have not finished, by key.
-        self._running: dict[Key, int] = {}
         self._cond = threading.Condition()
-        self._callback_thread: threading.Thread | None = None
 
     def __len__(self) -> int:
         with self._cond:
@@ -74,7 +84,7 @@ class WatchRegistry:
                 if callback in told.called:
                     return None
                 told.called.append(callback)
-                self._start(key, [callback], told.event)
+                self._dispatch(callback, told.event)
                 return None
             held = self._held.get(key)
             if held is None:
@@ -102,11 +112,6 @@ class WatchRegistry:
             self._fire([((path, kind), held)], WatchedEvent(event, path, txn))
         return True
 
-    def _start(self, key: Key, callbacks: list[WatchCallbackType], event: WatchedEvent) -> None:
-        """Dispatch ``callbacks`` of ``key`` with ``event``, counted as running until they return."""
-        self._running[key] = self._running.get(key, 0) + 1
-        self._dispatch(lambda: self._run(key, callbacks, event))
-
     def _fire(self, fired: list[tuple[Key, _Held]], event: WatchedEvent) -> None:
         """Dispatch the callbacks of ``fired`` (each once), remembering the event per key."""
         called: list[WatchCallbackType] = []
@@ -115,7 +120,9 @@ class WatchRegistry:
             called.extend(callbacks)
             self._told.pop(key, None)  # re-inserted last: the dict stays in arrival order
             self._told[key] = _Told(event, list(held.callbacks), self._clock())
-            self._start(key, callbacks, event)
+            for callback in callbacks:
+                self._dispatch(callback, event)
+        self._cond.notify_all()
         self._forget_told()
 
     def _forget_told(self) -> None:
@@ -127,28 +134,12 @@ class WatchRegistry:
                 break
             del self._told[oldest]
 
-    def _run(self, key: Key, callbacks: list[WatchCallbackType], event: WatchedEvent) -> None:
-        self._callback_thread = threading.current_thread()
-        try:
-            for callback in callbacks:
-                callback(event)
-        finally:
-            with self._cond:
-                self._running[key] -= 1
-                if not self._running[key]:
-                    del self._running[key]
-                self._cond.notify_all()
-
-    def owed(self, path: str, node: Node | None) -> list[Key]:
+    def owed(self, path: str, node: Node | None) -> list[Owed]:
         """Held watches whose notification a read of ``path`` returning ``node`` shows is on its way."""
         owed: list[Key] = []
         with self._cond:
-            # A fired watch whose callback has not run yet: its event comes before this read.
-            owed.extend(
-                key for key in self._running if key[0] == path or key == (paths.parent(path), WatchKind.CHILDREN)
-            )
             if not self._held:
-                return owed
+                return []
             data = self._held.get((path, WatchKind.DATA))
             if data is not None and (node is None or node.stat.mzxid > data.counter):
                 owed.append((path, WatchKind.DATA))
@@ -166,21 +157,22 @@ class WatchRegistry:
                 parent = self._held.get((paths.parent(path), WatchKind.CHILDREN))
                 if parent is not None and node.stat.czxid > parent.counter:
                     owed.append((paths.parent(path), WatchKind.CHILDREN))
-        return owed
+            return [Owed(key, self._held[key]) for key in owed]
 
-    def wait_for(self, keys: list[Key], timeout: float) -> bool:
-        """Wait until the notifications of ``keys`` arrived and their callbacks ran; False on timeout.
+    def wait_for(self, owed: list[Owed], timeout: float) -> list[Key]:
+        """Wait until the notifications ``owed`` arrived; returns the keys of those that did not
+        within ``timeout`` seconds (none: all arrived). Their callbacks may not have run yet.
 
-        From inside a callback only the arrival is awaited: the other callbacks queue behind it."""
+        A watch set again on the same key after its notification is another watch: its
+        notification is not awaited."""
         deadline = time.monotonic() + timeout
-        in_callback = threading.current_thread() is self._callback_thread
         with self._cond:
-            while any(key in self._held or (not in_callback and key in self._running) for key in keys):
+            while True:
+                missing = [o.key for o in owed if self._held.get(o.key) is o.held]
                 remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    return False
+                if not missing or remaining <= 0:
+                    return missing
                 self._cond.wait(remaining)
-        return True
 
     def drop_all(self) -> None:
         with self._cond:

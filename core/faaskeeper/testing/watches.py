@@ -1,11 +1,13 @@
 """Conformance of watches through the client: one-shot, fired by the right writes with the
-right event, delivered before the data they announce can be read, and cleaned up; a write that
-notifies more clients than the deployment's ``watch-fanout`` tells each of them once, through
-the watch function."""
+right event, delivered before the data they announce can be read, and cleaned up; their
+callbacks run in order on one thread that outlives whatever a callback raises, and a callback
+that blocks holds up no read; a write that notifies more clients than the deployment's
+``watch-fanout`` tells each of them once, through the watch function."""
 
 from __future__ import annotations
 
 import itertools
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -15,6 +17,7 @@ import pytest
 from faaskeeper.api.provider import Deployment
 from faaskeeper.api.storage import SystemStorage
 from faaskeeper.client import FaaSKeeperClient
+from faaskeeper.client.futures import Future
 from faaskeeper.config import Config
 from faaskeeper.testing.fanout import Listen, check_fan_out
 from faaskeeper.testing.fixtures import ConformanceFixtures
@@ -24,16 +27,13 @@ Factory = Callable[[], FaaSKeeperClient]
 
 
 class Events:
-    """A watch callback that keeps the events it receives, each after ``delay`` seconds of work."""
+    """A watch callback that keeps the events it receives."""
 
-    def __init__(self, delay: float = 0.0) -> None:
+    def __init__(self) -> None:
         self.events: list[WatchedEvent] = []
-        self._delay = delay
         self._changed = threading.Condition()
 
     def __call__(self, event: WatchedEvent) -> None:
-        if self._delay:
-            time.sleep(self._delay)
         with self._changed:
             self.events.append(event)
             self._changed.notify_all()
@@ -102,18 +102,93 @@ class WatchSuite(ConformanceFixtures):
             assert (event.event_type, event.path) == (WatchEventType.NODE_DELETED, "/gone")
 
     def test_notification_comes_before_the_data(self, client_factory: Factory) -> None:
-        """A client never reads a change's data before its watch callback for that change has run,
-        even when the callback takes its time."""
+        """A read that shows a change waits for the change's notification: the notification's
+        callback runs before the read's callbacks, even when it takes its time."""
         watcher, writer = client_factory(), client_factory()
         writer.create("/wbd", b"old")
-        events = Events(delay=0.2)
-        watcher.get_data("/wbd", watch=events)
-        writer.set_data("/wbd", b"new")
-        node = watcher.get_data("/wbd")
-        assert node.data == b"new"
-        assert [e.event_type for e in events.events] == [WatchEventType.NODE_DATA_CHANGED], (
-            "the client read the new data before its watch callback for the change ran"
+        seen: list[object] = []
+        read_logged = threading.Event()
+
+        def slow(event: WatchedEvent) -> None:
+            time.sleep(0.2)
+            seen.append(event)
+
+        def log_read(done: Future) -> None:
+            seen.append(done.get().data)
+            read_logged.set()
+
+        watcher.get_data("/wbd", watch=slow)
+        changed = writer.set_data("/wbd", b"new")
+        read = watcher.get_data_async("/wbd")
+        read.add_callback(log_read)
+        assert read.get(self.client_timeout).data == b"new"
+        assert read_logged.wait(self.settle_timeout), "the read's callback did not run"
+        assert seen == [WatchedEvent(WatchEventType.NODE_DATA_CHANGED, "/wbd", changed.stat.mzxid), b"new"], (
+            "the read's callback ran before the watch callback of the change it read"
         )
+
+    def test_a_callback_raising_any_exception_leaves_later_callbacks_and_reads_working(
+        self, client_factory: Factory
+    ) -> None:
+        """A callback calling sys.exit() or raising KeyboardInterrupt is logged and passed over:
+        the callbacks after it run, and a read owing a notification gets it."""
+        watcher, writer = client_factory(), client_factory()
+        for path in ("/exits", "/interrupts", "/after"):
+            writer.create(path, b"0")
+
+        def exits(_event: WatchedEvent) -> None:
+            sys.exit("a watch callback ended the program")
+
+        def interrupts(_event: WatchedEvent) -> None:
+            raise KeyboardInterrupt
+
+        after = Events()
+        watcher.get_data("/exits", watch=exits)
+        watcher.get_data("/interrupts", watch=interrupts)
+        watcher.get_data("/after", watch=after)
+        writer.set_data("/exits", b"1")
+        writer.set_data("/interrupts", b"1")
+        changed = writer.set_data("/after", b"1")
+        assert after.wait(1, self.settle_timeout) == [
+            WatchedEvent(WatchEventType.NODE_DATA_CHANGED, "/after", changed.stat.mzxid)
+        ]
+        again = Events()
+        watcher.get_data("/after", watch=again)
+        changed = writer.set_data("/after", b"2")
+        assert watcher.get_data("/after").data == b"2"
+        assert [e.timestamp for e in again.wait(1, self.settle_timeout)] == [changed.stat.mzxid]
+
+    def test_a_blocked_callback_holds_up_the_callbacks_after_it_but_no_read(self, client_factory: Factory) -> None:
+        """Callbacks run one at a time, in order, so one that blocks holds up those after it; a
+        read showing a change waits for the change's notification to arrive, not for its
+        callback to run, so it returns meanwhile."""
+        watcher, writer = client_factory(), client_factory()
+        writer.create("/blocks", b"0")
+        writer.create("/other", b"0")
+        started, release = threading.Event(), threading.Event()
+        ran: list[object] = []
+
+        def blocks(event: WatchedEvent) -> None:
+            started.set()
+            release.wait(self.settle_timeout * 6)
+            ran.append(event.path)
+
+        watcher.get_data("/blocks", watch=blocks)
+        watcher.get_data("/other", watch=lambda event: ran.append(event.path))
+        try:
+            writer.set_data("/blocks", b"1")
+            assert started.wait(self.settle_timeout), "the watch on /blocks did not fire"
+            writer.set_data("/other", b"1")
+            read = watcher.get_data_async("/other")
+            read.add_callback(lambda done: ran.append(done.get().data))
+            assert read.get(self.client_timeout).data == b"1", "the read of /other waited for the blocked callback"
+            assert ran == [], "a callback ran beside the blocked one"
+        finally:
+            release.set()
+        deadline = time.monotonic() + self.settle_timeout
+        while len(ran) < 3 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert ran == ["/blocks", "/other", b"1"], "callbacks ran out of order"
 
     def test_a_watch_set_again_after_every_read_beside_a_writer_misses_no_change(self, client_factory: Factory) -> None:
         """A watcher reads with a data watch, again and again, while another client keeps
