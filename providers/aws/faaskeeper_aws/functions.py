@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import logging
 import math
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -115,6 +116,35 @@ class Functions:
         return report
 
 
+class HeldMessages:
+    """Messages this process's functions asked SQS to deliver again only later (a close holding
+    up its session's group until the session's leases have run out), by queue. They are not
+    work waiting to be done: the Lambda emulator does not wait for them when it waits for idle."""
+
+    def __init__(self) -> None:
+        self._until: dict[str, dict[str, float]] = {}
+        self._guard = threading.Lock()
+
+    def hold(self, queue: str, message_id: str, until: float) -> None:
+        with self._guard:
+            self._until.setdefault(queue, {})[message_id] = until
+
+    def settle(self, queue: str, message_ids: Iterable[str]) -> None:
+        with self._guard:
+            held = self._until.get(queue, {})
+            for message_id in message_ids:
+                held.pop(message_id, None)
+
+    def count(self, queue: str, now: float) -> int:
+        """Messages of ``queue`` still held at ``now``."""
+        with self._guard:
+            return sum(1 for until in self._until.get(queue, {}).values() if until > now)
+
+
+#: The messages held by the functions running in this process.
+HELD = HeldMessages()
+
+
 def invocation_deadline(context: Any) -> float:
     """When the invocation that ``context`` belongs to ends, in ``time.time()`` seconds."""
     remaining = getattr(context, "get_remaining_time_in_millis", None)
@@ -151,6 +181,9 @@ def process_batch(
             queue.release(message, delay)
         except ProviderException as err:
             log.warning("message %s is delivered again after the visibility timeout: %s", message.message_id, err)
+        else:
+            HELD.hold(queue.name, message.message_id, time.time() + delay)
+    HELD.settle(queue.name, [m.message_id for m in result.succeeded])
     for message, reason in result.dead:
         try:
             queue.forward_dead_letter(

@@ -50,6 +50,7 @@ from faaskeeper.metering import Meter
 from faaskeeper.protocol.environment import function_environment
 from faaskeeper.protocol.host import ScheduledFunction
 from faaskeeper_aws.errors import aws_errors
+from faaskeeper_aws.functions import HELD
 from faaskeeper_aws.lambda_events import Event, LambdaContext, scheduled_event, sqs_event
 from faaskeeper_aws.lambda_invoke import emulated_lambda
 from faaskeeper_aws.metering import METER, MeteredClient
@@ -186,7 +187,9 @@ class LambdaEmulator(FunctionHost):
         self._polling = [t for t in self._polling if t.is_alive()]
 
     def wait_idle(self, timeout: float = 10.0) -> bool:
-        """Wait until no invocation runs and every trigger's queue is empty; False on timeout."""
+        """Wait until no invocation runs and every trigger's queue is empty, but for messages a
+        function asked to have delivered only later (:data:`faaskeeper_aws.functions.HELD`);
+        False on timeout."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             with self._idle:
@@ -204,7 +207,7 @@ class LambdaEmulator(FunctionHost):
                 QueueUrl=self._urls(queue),
                 AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
             )["Attributes"]
-        return sum(int(v) for v in attributes.values())
+        return sum(int(v) for v in attributes.values()) - HELD.count(queue, time.time())
 
     def __enter__(self) -> LambdaEmulator:
         self.start()
