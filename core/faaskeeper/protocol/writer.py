@@ -265,6 +265,8 @@ class Writer:
         lease has run out, reads the record, and is refused."""
         settings = self._settings
         if session.status == SessionStatus.DRAINED:
+            if hold:
+                self._hold(session)
             self._forget(session)
             return
         ended = self._system.end_session(session.session_id, settings.clock() if ended_at is None else ended_at)
@@ -287,12 +289,14 @@ class Writer:
         )
         self._queue.send(barrier.encode(), DISTRIBUTOR_GROUP, ending.barrier_id)
         if hold:
-            until = settings.leases_end(ended.ended_at)
-            now = settings.clock()
-            if now < until:
-                raise RetryLater(
-                    f"session {session.session_id} closed; its leases may last until {until:.3f}", until - now
-                )
+            self._hold(ended)
+
+    def _hold(self, ended: SessionRecord) -> None:
+        """Deliver the close again once every lease of its session has run out (RetryLater)."""
+        until = self._settings.leases_end(ended.ended_at)
+        now = self._settings.clock()
+        if now < until:
+            raise RetryLater(f"session {ended.session_id} closed; its leases may last until {until:.3f}", until - now)
 
     def _forget(self, session: SessionRecord) -> None:
         """Delete a drained session's record once its leases have run out (else the distributor
