@@ -20,6 +20,7 @@ from faaskeeper.exceptions import ConfigurationException
 from faaskeeper.testing.processes import WorkerProcess
 from faaskeeper.testing.support import wait_until
 from faaskeeper.watch import WatchedEvent
+from faaskeeper_gcp.deployment import GcpDeployment
 from faaskeeper_gcp.names import PUSHED_FUNCTIONS
 from faaskeeper_gcp.settings import GcpSettings
 
@@ -179,6 +180,32 @@ def test_a_new_users_session(
     assert functions.poll() is None, (tmp_path / "functions.log").read_text()
     fk("remove", "service", "--config", str(config_file))
     assert resources(config) == {"topics": [], "subscriptions": {}, "documents": []}
+
+
+def test_status_shows_each_functions_queue_with_the_distributors_backlog_and_the_dead_letters(
+    config_file: Path,
+) -> None:
+    fk("deploy", "service", "--provider", "gcp", "--config", str(config_file))
+    config = Config.from_file(config_file)
+    deployment = GcpDeployment(config, GcpSettings.from_config(config))
+    try:
+        for body in (b"first", b"second"):  # what the writer, or Pub/Sub, gave up on
+            deployment.topics.dead_letter("writer", body, "refused", {})
+        deployment.distributor_queue.send(b"{}", "session", "dedup")  # no distributor serves it
+    finally:
+        deployment.close()
+    names = GcpSettings.from_config(config).names
+    writer, distributor, heartbeat = (names.topic(f) for f in ("writer", "distributor", "heartbeat"))
+    expected = [
+        {"name": writer, "waiting": None, "in_flight": None, "dead_letters": 2},
+        {"name": distributor, "waiting": 1, "in_flight": None, "dead_letters": 0},
+        {"name": heartbeat, "waiting": None, "in_flight": None, "dead_letters": 0},
+    ]
+    assert json.loads(fk("status", "--json", "--config", str(config_file)))["queues"] == expected
+    table = fk("status", "--config", str(config_file))
+    rows = {line.split("│")[1].strip(): line.split("│")[2:5] for line in table.splitlines() if line.count("│") == 5}
+    assert [cell.strip() for cell in rows[writer]] == ["-", "-", "2"], "counted, the dead letters stay kept"
+    assert [cell.strip() for cell in rows[distributor]] == ["1", "-", "0"]
 
 
 @pytest.mark.parametrize(
