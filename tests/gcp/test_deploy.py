@@ -5,6 +5,7 @@ served by ``python -m faaskeeper_gcp.function_host`` in a process of their own."
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import threading
@@ -22,6 +23,7 @@ from faaskeeper.testing.processes import WorkerProcess
 from faaskeeper.testing.support import wait_until
 from faaskeeper.watch import WatchedEvent
 from faaskeeper_gcp.deployment import GcpDeployment
+from faaskeeper_gcp.emulators import start_firestore, start_pubsub
 from faaskeeper_gcp.function_host import REMOVED_AFTER
 from faaskeeper_gcp.names import PUSHED_FUNCTIONS
 from faaskeeper_gcp.settings import GcpSettings
@@ -238,6 +240,35 @@ def test_the_function_host_stops_with_one_line_once_its_deployment_is_removed(
     stops = f"the deployment {config.deployment_name!r} does not exist: the functions stop"
     assert messages[-1] == stops
     assert messages.count(stops) == 1
+
+
+def test_the_function_host_stops_with_one_line_once_the_emulators_holding_its_deployment_stop(
+    gcp: None, tmp_path: Path
+) -> None:
+    firestore, pubsub = start_firestore(tmp_path / "firestore.log"), start_pubsub(tmp_path / "pubsub.log")
+    try:
+        env = {**os.environ, "FIRESTORE_EMULATOR_HOST": firestore.host, "PUBSUB_EMULATOR_HOST": pubsub.host}
+        config_file = tmp_path / "gcp.json"
+        config_file.write_text(json.dumps(gcp_config().serialize()))
+        deploy = [*FK, "deploy", "service", "--config", str(config_file)]
+        subprocess.run(deploy, env=env, capture_output=True, timeout=120, check=True)
+        log = tmp_path / "functions.log"
+        with log.open("w") as out:
+            command = [sys.executable, "-m", "faaskeeper_gcp.function_host", str(config_file)]
+            functions = subprocess.Popen(command, env=env, stdout=out, stderr=out)
+        wait_until(lambda: "serving the functions" in log.read_text(), 30, "the function host to serve")
+    finally:
+        firestore.stop()
+        pubsub.stop()
+    try:
+        assert functions.wait(120) == 0
+    except subprocess.TimeoutExpired:
+        functions.terminate()
+        pytest.fail(f"the function host still runs two minutes after its emulators stopped:\n{log.read_text()}")
+    assert "Traceback" not in log.read_text()
+    nowhere = f"FIRESTORE_EMULATOR_HOST={firestore.host}"
+    last = log.read_text().splitlines()[-1]
+    assert last.endswith(f"gone with its emulator (nothing answers at {nowhere}): the functions stop")
 
 
 def test_the_function_host_of_a_deployment_that_does_not_exist_says_so_in_one_line(gcp: None, tmp_path: Path) -> None:

@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import socket
 import sys
 import threading
@@ -48,7 +49,7 @@ from faaskeeper.protocol.environment import function_environment
 from faaskeeper.protocol.host import ScheduledFunction
 from faaskeeper.protocol.settings import FunctionCrash
 from faaskeeper_gcp.firestore_base import Documents
-from faaskeeper_gcp.names import ENV_CONFIG, FUNCTIONS, PUSHED_FUNCTIONS
+from faaskeeper_gcp.names import ENV_CONFIG, FIRESTORE_EMULATOR, FUNCTIONS, PUSHED_FUNCTIONS
 from faaskeeper_gcp.pubsub import Topics
 from faaskeeper_gcp.settings import GcpSettings, check_emulator
 
@@ -208,27 +209,32 @@ class FunctionServer(FunctionHost):
             self._gone_since = None
 
     def gone(self) -> str | None:
-        """Why the deployment is gone (removed, or the emulators holding it stopped); None while
+        """Why the deployment is gone (removed, or the emulator holding it stopped); None while
         it exists, or when that cannot be told now."""
         name = self._deployment
         try:
             check_emulator("Firestore")
-        except ProviderException as err:
-            return f"the deployment {name!r} is gone with its emulator: {err}"
+        except ProviderException:
+            emulator = f"{FIRESTORE_EMULATOR}={os.environ.get(FIRESTORE_EMULATOR)}"
+            return f"the deployment {name!r} is gone with its emulator (nothing answers at {emulator})"
         try:
-            documents = Documents(self._settings)
-            exists = documents.get(documents.root, "read the deployment").exists
+            exists = self._exists()
         except ProviderException as err:
             log.warning("cannot tell whether the deployment %r exists: %s", name, err)
             return None
         return None if exists else f"the deployment {name!r} does not exist"
 
+    def _exists(self) -> bool:
+        documents = Documents(self._settings)
+        return documents.get(documents.root, "read the deployment").exists
+
     def check_deployed(self) -> None:
-        """DeploymentNotFoundException, saying what to run, unless the deployment exists."""
-        gone = self.gone()
-        if gone is not None:
+        """DeploymentNotFoundException, saying what to run, unless the deployment exists;
+        ProviderException if that cannot be told (no credentials, no emulator)."""
+        if not self._exists():
             raise DeploymentNotFoundException(
-                f"{gone}: deploy it first (fk deploy service --config CONFIG), then serve its functions"
+                f"the deployment {self._deployment!r} does not exist: deploy it first "
+                "(fk deploy service --config CONFIG), then serve its functions"
             )
 
     def start(self) -> None:
