@@ -201,6 +201,30 @@ def test_debug_before_or_after_the_subcommand_shows_the_traceback(tmp_path, wher
         main(argv)
 
 
+class ThrottledError(Exception):
+    """As a cloud SDK raises it, when a provider lets it through its boundary."""
+
+
+@pytest.mark.parametrize("command", [["status"], ["remove", "service"], ["deploy", "service"]])
+def test_an_sdk_error_that_escaped_a_provider_is_one_line_naming_it_and_debug_shows_it(
+    tmp_path, capsys, monkeypatch, command
+):
+    from faaskeeper_local.provider import LocalProvider
+
+    def fails(*_args, **_kwargs):
+        raise ThrottledError("Rate exceeded.\n  Retry after 3 s.")
+
+    for method in ("status", "remove", "deploy"):
+        monkeypatch.setattr(LocalProvider, method, fails)
+    config = write(tmp_path / "c.json", {"cloud-provider": "local", "deployment-name": "d", "local": {"path": "p"}})
+    assert main([*command, "--config", config]) == 1
+    named = f"{ThrottledError.__module__}.ThrottledError"
+    errors = [line for line in capsys.readouterr().err.splitlines() if line.startswith("fk: ")]
+    assert errors == [f"fk: error: {named}: Rate exceeded. Retry after 3 s. (fk --debug shows the traceback)"]
+    with pytest.raises(ThrottledError):
+        main([*command, "--config", config, "--debug"])
+
+
 def test_an_unknown_option_of_a_subcommand_shows_that_subcommands_usage(tmp_path, capsys):
     with pytest.raises(SystemExit) as exited:
         main(["status", "--config", "c.json", "--nope"])

@@ -73,7 +73,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     except FaaSKeeperException as err:
         if args.debug:
             raise
-        print(f"fk: error: {err}", file=sys.stderr)
+        print(f"fk: error: {one_line(str(err))}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130
+    except Exception as err:  # a cloud SDK's error that escaped its provider's boundary, or a bug
+        if args.debug:
+            raise
+        print(f"fk: error: {escaped(err)} (fk --debug shows the traceback)", file=sys.stderr)
+        return 1
+
+
+def one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def escaped(err: BaseException) -> str:
+    """An error FaaSKeeper did not translate, named by its type (with its module, unless built in)."""
+    kind = type(err)
+    name = kind.__qualname__ if kind.__module__ == "builtins" else f"{kind.__module__}.{kind.__qualname__}"
+    message = one_line(str(err))
+    return f"{name}: {message}" if message else name

@@ -15,6 +15,8 @@ _KNOWN = frozenset(
     {"provider", "deployed", "deployment", "resources", "sessions", "nodes", "watches", "queues", "details"}
 )
 _COUNTS = (("sessions", "live sessions"), ("nodes", "nodes"), ("watches", "watches"))
+#: How a queue table shows a count that the platform does not tell.
+UNKNOWN = "-"
 
 
 def status_json(status: Mapping[str, Any]) -> str:
@@ -87,11 +89,16 @@ def _queues(queues: list[Mapping[str, Any]]) -> Table:
     for heading in ("waiting", "in flight", "dead letters"):
         table.add_column(heading, justify="right")
     for queue in queues:
-        dead = int(queue.get("dead_letters", 0))
+        dead = queue.get("dead_letters")
         table.add_row(
             str(queue.get("name", "")),
-            str(queue.get("waiting", "")),
-            str(queue.get("in_flight", "")),
-            Text(str(dead), style="red" if dead else ""),
+            _count(queue.get("waiting")),
+            _count(queue.get("in_flight")),
+            Text(_count(dead), style="red" if dead else ""),
         )
     return table
+
+
+def _count(value: object) -> str:
+    """A queue's count; one the platform does not tell (None) as a dash."""
+    return UNKNOWN if value is None else str(value)

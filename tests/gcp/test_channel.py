@@ -1,16 +1,19 @@
 """The Pub/Sub client channel on the emulators, beyond the conformance suites: each client's own
 inbox and answer topic, answers to requests, addresses it refuses, metering, and the inboxes of
 sessions that ended: deleted by the client that stops, by the heartbeat after a killed client's
-session expired, and by ``fk remove service``."""
+session expired, by the heartbeat when no session names them (a client killed before it
+registered), and by ``fk remove service``."""
 
 from __future__ import annotations
 
 import json
 import time
+import uuid
 from collections.abc import Callable, Iterator
 
 import pytest
 
+from faaskeeper.api.storage import SessionRecord
 from faaskeeper.client import FaaSKeeperClient
 from faaskeeper.config import Config
 from faaskeeper.exceptions import ProviderException
@@ -21,11 +24,20 @@ from faaskeeper.testing.processes import WorkerProcess
 from faaskeeper.testing.support import Inbox, wait_until
 from faaskeeper.watch import WatchedEvent
 from faaskeeper_gcp.channel import GcpClientChannel
-from faaskeeper_gcp.client_inboxes import ANSWER_ATTRIBUTE, client_resources
+from faaskeeper_gcp.client_inboxes import (
+    ANSWER_ATTRIBUTE,
+    ORPHAN_AGE,
+    ClientInbox,
+    client_resources,
+    create_inbox,
+    delete_all_inboxes,
+    reap_orphan_inboxes,
+)
 from faaskeeper_gcp.deployment import GcpDeployment
 from faaskeeper_gcp.errors import DeadlineExceeded
 from faaskeeper_gcp.function_host import FunctionServer
 from faaskeeper_gcp.metering import METER
+from faaskeeper_gcp.names import CLIENT_ID_LENGTH
 from faaskeeper_gcp.pubsub_listener import PubSubListener
 from faaskeeper_gcp.settings import GcpSettings
 
@@ -193,3 +205,48 @@ def test_remove_deletes_the_inboxes_clients_left(running: Config) -> None:
     assert len(inboxes(running)) == 2
     get_provider("gcp").remove(running)
     assert client_channel(running) == ([], [])
+
+
+def labelled_inbox(settings: GcpSettings, made_ago: float) -> ClientInbox:
+    """A client's inbox as the client left it ``made_ago`` seconds ago."""
+    made = time.time() - made_ago
+    return create_inbox(settings, uuid.uuid4().hex[:CLIENT_ID_LENGTH], clock=lambda: made)
+
+
+def test_orphan_sweep_deletes_only_old_inboxes_that_no_session_names(deployment: GcpDeployment) -> None:
+    settings, system = deployment.settings, deployment.system_storage
+    old = ORPHAN_AGE + 60
+    registered, ended, orphan, fresh = (labelled_inbox(settings, age) for age in (old, old, old, 0.0))
+    system.create_session(SessionRecord("live", registered.address, "digest"))
+    system.create_session(SessionRecord("closed", ended.address, "digest"))
+    system.delete_session("closed")  # its inbox is the ended-session reaper's, a session timeout later
+    unknown = ClientInbox(settings.project, settings.names, uuid.uuid4().hex[:CLIENT_ID_LENGTH])
+    settings.publisher().create_topic(request={"name": unknown.topic})  # no label: its age is not known
+    try:
+        assert reap_orphan_inboxes(settings, system, ORPHAN_AGE, time.time()) == 1
+        topics, subscriptions = client_resources(settings)
+        for kept in (registered, ended, fresh):
+            assert {kept.topic_id, kept.answers_id} <= set(topics) & set(subscriptions)
+        assert unknown.topic_id in topics
+        assert not {orphan.topic_id, orphan.answers_id} & {*topics, *subscriptions}
+    finally:
+        delete_all_inboxes(settings)
+
+
+def test_the_heartbeat_deletes_the_inbox_of_a_client_killed_before_it_registered(
+    deployed: Callable[..., Config], serve: Callable[..., FunctionServer]
+) -> None:
+    config = deployed(channel="pubsub")
+    opened = get_provider("gcp").open(config)
+    assert isinstance(opened, GcpDeployment)
+    killed = labelled_inbox(opened.settings, ORPHAN_AGE + 60)
+    registering = opened.listener()  # a client about to register: its inbox made a moment ago
+    assert isinstance(registering, PubSubListener)
+    try:
+        waiting = registering.inbox
+        serve(config)
+        wait_until(lambda: killed.topic_id not in client_channel(config)[0], 30, "the heartbeat to delete the inbox")
+        assert inboxes(config) == [waiting.topic_id, waiting.answers_id], "a client about to register keeps its inbox"
+    finally:
+        registering.stop()
+        opened.close()

@@ -5,9 +5,11 @@ served by ``python -m faaskeeper_gcp.function_host`` in a process of their own."
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -20,6 +22,9 @@ from faaskeeper.exceptions import ConfigurationException
 from faaskeeper.testing.processes import WorkerProcess
 from faaskeeper.testing.support import wait_until
 from faaskeeper.watch import WatchedEvent
+from faaskeeper_gcp.deployment import GcpDeployment
+from faaskeeper_gcp.emulators import start_firestore, start_pubsub
+from faaskeeper_gcp.function_host import REMOVED_AFTER
 from faaskeeper_gcp.names import PUSHED_FUNCTIONS
 from faaskeeper_gcp.settings import GcpSettings
 
@@ -179,6 +184,101 @@ def test_a_new_users_session(
     assert functions.poll() is None, (tmp_path / "functions.log").read_text()
     fk("remove", "service", "--config", str(config_file))
     assert resources(config) == {"topics": [], "subscriptions": {}, "documents": []}
+
+
+def test_status_shows_each_functions_queue_with_the_distributors_backlog_and_the_dead_letters(
+    config_file: Path,
+) -> None:
+    fk("deploy", "service", "--provider", "gcp", "--config", str(config_file))
+    config = Config.from_file(config_file)
+    deployment = GcpDeployment(config, GcpSettings.from_config(config))
+    try:
+        for body in (b"first", b"second"):  # what the writer, or Pub/Sub, gave up on
+            deployment.topics.dead_letter("writer", body, "refused", {})
+        deployment.distributor_queue.send(b"{}", "session", "dedup")  # no distributor serves it
+    finally:
+        deployment.close()
+    names = GcpSettings.from_config(config).names
+    writer, distributor, heartbeat = (names.topic(f) for f in ("writer", "distributor", "heartbeat"))
+    expected = [
+        {"name": writer, "waiting": None, "in_flight": None, "dead_letters": 2},
+        {"name": distributor, "waiting": 1, "in_flight": None, "dead_letters": 0},
+        {"name": heartbeat, "waiting": None, "in_flight": None, "dead_letters": 0},
+    ]
+    assert json.loads(fk("status", "--json", "--config", str(config_file)))["queues"] == expected
+    table = fk("status", "--config", str(config_file))
+    rows = {line.split("│")[1].strip(): line.split("│")[2:5] for line in table.splitlines() if line.count("│") == 5}
+    assert [cell.strip() for cell in rows[writer]] == ["-", "-", "2"], "counted, the dead letters stay kept"
+    assert [cell.strip() for cell in rows[distributor]] == ["1", "-", "0"]
+
+
+def test_the_function_host_stops_with_one_line_once_its_deployment_is_removed(
+    config_file: Path, functions_process: Callable[[Path], subprocess.Popen[bytes]], tmp_path: Path
+) -> None:
+    fk("deploy", "service", "--provider", "gcp", "--config", str(config_file))
+    functions = functions_process(config_file)
+    log = tmp_path / "functions.log"
+    wait_until(lambda: "serving the functions" in log.read_text(), 30, "the function host to serve")
+    fk("deploy", "service", "--clean", "--config", str(config_file))  # removed for a moment: served on
+    config = Config.from_file(config_file)
+    client = FaaSKeeperClient(config, timeout=30)
+    client.start()
+    try:
+        client.create("/after-clean", b"")
+    finally:
+        client.stop()
+    time.sleep(REMOVED_AFTER + 2)
+    assert functions.poll() is None, log.read_text()
+
+    fk("remove", "service", "--config", str(config_file))
+    try:
+        assert functions.wait(60) == 0
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"the function host still runs a minute after its deployment was removed:\n{log.read_text()}")
+    assert "Traceback" not in log.read_text()
+    messages = [line.split(" ", 3)[-1] for line in log.read_text().splitlines()]
+    stops = f"the deployment {config.deployment_name!r} does not exist: the functions stop"
+    assert messages[-1] == stops
+    assert messages.count(stops) == 1
+
+
+def test_the_function_host_stops_with_one_line_once_the_emulators_holding_its_deployment_stop(
+    gcp: None, tmp_path: Path
+) -> None:
+    firestore, pubsub = start_firestore(tmp_path / "firestore.log"), start_pubsub(tmp_path / "pubsub.log")
+    try:
+        env = {**os.environ, "FIRESTORE_EMULATOR_HOST": firestore.host, "PUBSUB_EMULATOR_HOST": pubsub.host}
+        config_file = tmp_path / "gcp.json"
+        config_file.write_text(json.dumps(gcp_config().serialize()))
+        deploy = [*FK, "deploy", "service", "--config", str(config_file)]
+        subprocess.run(deploy, env=env, capture_output=True, timeout=120, check=True)
+        log = tmp_path / "functions.log"
+        with log.open("w") as out:
+            command = [sys.executable, "-m", "faaskeeper_gcp.function_host", str(config_file)]
+            functions = subprocess.Popen(command, env=env, stdout=out, stderr=out)
+        wait_until(lambda: "serving the functions" in log.read_text(), 30, "the function host to serve")
+    finally:
+        firestore.stop()
+        pubsub.stop()
+    try:
+        assert functions.wait(120) == 0
+    except subprocess.TimeoutExpired:
+        functions.terminate()
+        pytest.fail(f"the function host still runs two minutes after its emulators stopped:\n{log.read_text()}")
+    assert "Traceback" not in log.read_text()
+    nowhere = f"FIRESTORE_EMULATOR_HOST={firestore.host}"
+    last = log.read_text().splitlines()[-1]
+    assert last.endswith(f"gone with its emulator (nothing answers at {nowhere}): the functions stop")
+
+
+def test_the_function_host_of_a_deployment_that_does_not_exist_says_so_in_one_line(gcp: None, tmp_path: Path) -> None:
+    config_file = tmp_path / "gcp.json"
+    config_file.write_text(json.dumps(gcp_config().serialize()))
+    command = [sys.executable, "-m", "faaskeeper_gcp.function_host", str(config_file)]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 1
+    assert done.stderr.count("\n") == 1, done.stderr
+    assert "does not exist: deploy it first (fk deploy service" in done.stderr
 
 
 @pytest.mark.parametrize(

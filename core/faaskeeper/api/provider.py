@@ -56,14 +56,15 @@ class ResourceStatus(TypedDict):
 
 
 class QueueStatus(TypedDict):
-    """Depth of one of the deployment's queues."""
+    """Depth of one of the deployment's queues; a count the platform does not tell is None (a
+    Pub/Sub push subscription's backlog is known only to Cloud Monitoring)."""
 
     name: str
     #: Messages that a function may take now.
-    waiting: int
+    waiting: int | None
     #: Messages a function took and has not finished.
-    in_flight: int
-    dead_letters: int
+    in_flight: int | None
+    dead_letters: int | None
 
 
 class DeploymentStatus(TypedDict):

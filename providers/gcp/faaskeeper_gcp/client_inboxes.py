@@ -9,24 +9,30 @@ the deployment's ``<prefix>-client-<id>`` (:mod:`faaskeeper_gcp.names`):
 * ``<prefix>-client-<id>-answers``: where the client answers requests (the heartbeat's pings);
   only the function that sent the request pulls it.
 
-The client creates both when it starts and deletes them when it stops. When a session ends
-(closed or expired), system storage keeps its inbox's address (:mod:`faaskeeper_gcp.firestore_sessions`);
-the heartbeat deletes that inbox once the session has been over for a session timeout, long
-enough for a client still alive to read that it expired (:func:`reap_ended_inboxes`). ``fk remove
-service`` deletes every inbox of the deployment. Subscriptions also expire after a day unused,
-should anything else be left behind.
+The client creates both when it starts, labelled with the time (``faaskeeper-created``), and
+deletes them when it stops. When a session ends (closed or expired), system storage keeps its
+inbox's address (:mod:`faaskeeper_gcp.firestore_sessions`); the heartbeat deletes that inbox once
+the session has been over for a session timeout, long enough for a client still alive to read
+that it expired (:func:`reap_ended_inboxes`). A client killed before its registration leaves an
+inbox that no session names: the heartbeat deletes it once it is older than any registration
+takes (:func:`reap_orphan_inboxes`). ``fk remove service`` deletes every inbox of the deployment.
+Subscriptions also expire after a day unused, should anything else be left behind.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
+import math
+import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from faaskeeper.exceptions import ProviderException
 from faaskeeper_gcp.errors import NotFound, gcp_errors
+from faaskeeper_gcp.names import ACK_DEADLINE as WRITER_ACK_DEADLINE
 from faaskeeper_gcp.names import ResourceNames
 from faaskeeper_gcp.settings import GcpSettings
 
@@ -52,6 +58,13 @@ UNUSED_EXPIRY = timedelta(days=1)
 #: Seconds a pulled message stays with its puller before Pub/Sub offers it again.
 ACK_DEADLINE = 30
 LABELS = {"faaskeeper-role": "client-channel"}
+#: The label holding when the client made its inbox (whole seconds since the epoch, its clock).
+CREATED_LABEL = "faaskeeper-created"
+#: Seconds an inbox that no session names is kept after it was made, for its client to register.
+#: A client waits for its registration its timeout (30 s by default), then deletes the inbox
+#: itself; the writer answers a registration it took, or Pub/Sub offers it to the writer again,
+#: within the writer's ack deadline.
+ORPHAN_AGE = float(WRITER_ACK_DEADLINE)
 
 
 def is_inbox_address(address: str) -> bool:
@@ -108,16 +121,17 @@ class ClientInbox:
         return inbox
 
 
-def create_inbox(settings: GcpSettings, client_id: str) -> ClientInbox:
-    """Create a client's inbox and answer topics with their subscriptions."""
+def create_inbox(settings: GcpSettings, client_id: str, clock: Callable[[], float] = time.time) -> ClientInbox:
+    """Create a client's inbox and answer topics with their subscriptions, labelled with the time."""
     inbox = ClientInbox(settings.project, settings.names, client_id)
     publisher, subscriber = settings.publisher(), settings.subscriber()
+    labels = {**LABELS, CREATED_LABEL: str(int(clock()))}
     for topic, subscription, ordered in (
         (inbox.topic, inbox.subscription, True),
         (inbox.answers_topic, inbox.answers_subscription, False),
     ):
         with gcp_errors(f"create the client topic {topic}"):
-            publisher.create_topic(request={"name": topic, "labels": LABELS})
+            publisher.create_topic(request={"name": topic, "labels": labels})
             subscriber.create_subscription(
                 request={
                     "name": subscription,
@@ -126,7 +140,7 @@ def create_inbox(settings: GcpSettings, client_id: str) -> ClientInbox:
                     "ack_deadline_seconds": ACK_DEADLINE,
                     "message_retention_duration": RETENTION,
                     "expiration_policy": {"ttl": UNUSED_EXPIRY},
-                    "labels": LABELS,
+                    "labels": labels,
                 }
             )
     return inbox
@@ -143,16 +157,24 @@ def delete_inbox(settings: GcpSettings, inbox: ClientInbox) -> None:
             publisher.delete_topic(request={"topic": topic})
 
 
-def client_resources(settings: GcpSettings) -> tuple[list[str], list[str]]:
-    """The names of the deployment's client topics and client subscriptions that exist."""
+def _listed(settings: GcpSettings) -> tuple[list[Any], list[Any]]:
+    """The deployment's client topics and client subscriptions, as Pub/Sub lists them (with labels)."""
     project = f"projects/{settings.project}"
     names = settings.names
     with gcp_errors("list the client topics"):
-        topics = [t.name for t in settings.publisher().list_topics(request={"project": project})]
+        topics = [t for t in settings.publisher().list_topics(request={"project": project}) if names.client_id(t.name)]
     with gcp_errors("list the client subscriptions"):
-        subscriptions = [s.name for s in settings.subscriber().list_subscriptions(request={"project": project})]
-    short = [[n.rpartition("/")[2] for n in found if names.client_id(n)] for found in (topics, subscriptions)]
-    return sorted(short[0]), sorted(short[1])
+        subscriptions = [
+            s for s in settings.subscriber().list_subscriptions(request={"project": project}) if names.client_id(s.name)
+        ]
+    return topics, subscriptions
+
+
+def client_resources(settings: GcpSettings) -> tuple[list[str], list[str]]:
+    """The names of the deployment's client topics and client subscriptions that exist."""
+    topics, subscriptions = _listed(settings)
+    short = [sorted(r.name.rpartition("/")[2] for r in found) for found in (topics, subscriptions)]
+    return short[0], short[1]
 
 
 def delete_all_inboxes(settings: GcpSettings) -> int:
@@ -177,3 +199,44 @@ def reap_ended_inboxes(settings: GcpSettings, system: FirestoreSystemStorage, gr
             reaped += 1
         system.forget_ended_session(ended.session_id)
     return reaped
+
+
+def _made(resources: Iterable[Any], names: ResourceNames) -> dict[str, float]:
+    """When each client made its inbox, by client id, from the labels of its topics and
+    subscriptions; ``inf`` for one none of which is labelled (its age is not known)."""
+    made: dict[str, float] = {}
+    for resource in resources:
+        client_id = names.client_id(resource.name)
+        label = resource.labels.get(CREATED_LABEL, "")
+        if client_id is not None:
+            made[client_id] = min(made.get(client_id, math.inf), float(label) if label.isdigit() else math.inf)
+    return made
+
+
+def _named(settings: GcpSettings, system: FirestoreSystemStorage) -> set[str]:
+    """The client ids whose inboxes a session names: one registered (whatever its status), or one
+    that ended and whose inbox waits for :func:`reap_ended_inboxes`."""
+    channels = [s.channel for s in system.list_sessions()]
+    channels += [ended.channel for ended in system.ended_sessions(before=math.inf)]
+    return {
+        client_id
+        for channel in channels
+        if is_inbox_address(channel) and (client_id := settings.names.client_id(channel[len(SCHEME) :]))
+    }
+
+
+def reap_orphan_inboxes(settings: GcpSettings, system: FirestoreSystemStorage, age: float, now: float) -> int:
+    """Delete the inboxes that no session names and that were made at least ``age`` seconds before
+    ``now`` (their clients died before registering); how many.
+
+    The inboxes are listed before the sessions are read, so one whose client registered in
+    between is seen named; one made less than ``age`` ago may belong to a client whose
+    registration is on its way, and is left."""
+    topics, subscriptions = _listed(settings)
+    made = _made([*topics, *subscriptions], settings.names)
+    named = _named(settings, system)
+    orphans = sorted(client for client, created in made.items() if client not in named and created <= now - age)
+    for client_id in orphans:
+        log.info("deleting the inbox of client %s, which no session names", client_id)
+        delete_inbox(settings, ClientInbox(settings.project, settings.names, client_id))
+    return len(orphans)

@@ -12,11 +12,10 @@ from faaskeeper.api.cost import CostModel, PriceTable
 from faaskeeper.config import Config
 from faaskeeper.measure import HeartbeatMeasurement, Measurement
 from faaskeeper.metering import Key
+from faaskeeper_gcp.names import EMULATOR_VARIABLES
 from faaskeeper_gcp.options import DeployOptions
 from faaskeeper_gcp.pricing import Prices, Units, billable_units
 from faaskeeper_gcp.settings import GcpSettings
-
-EMULATOR_VARIABLES = ("FIRESTORE_EMULATOR_HOST", "PUBSUB_EMULATOR_HOST")
 
 
 class GcpCostModel(CostModel):

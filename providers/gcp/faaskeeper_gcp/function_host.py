@@ -12,7 +12,9 @@ several deployments are served side by side. As Cloud Scheduler would, it publis
 the heartbeat topic every ``heartbeat-frequency`` seconds; Pub/Sub pushes it to the heartbeat.
 
 ``python -m faaskeeper_gcp.function_host CONFIG`` serves a deployed config's functions until
-interrupted.
+interrupted, or until the deployment is removed: a tick that cannot be published makes the host
+look for the deployment, and one that stays gone for REMOVED_AFTER seconds (longer than
+``fk deploy service --clean`` leaves it gone) ends the schedule, and the command, with one line.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import socket
 import sys
 import threading
@@ -36,17 +39,26 @@ from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from faaskeeper.api.provider import FunctionHost
 from faaskeeper.config import Config
-from faaskeeper.exceptions import ConfigurationException, ProviderException
+from faaskeeper.exceptions import (
+    ConfigurationException,
+    DeploymentNotFoundException,
+    FaaSKeeperException,
+    ProviderException,
+)
 from faaskeeper.protocol.environment import function_environment
 from faaskeeper.protocol.host import ScheduledFunction
 from faaskeeper.protocol.settings import FunctionCrash
-from faaskeeper_gcp.names import ENV_CONFIG, FUNCTIONS, PUSHED_FUNCTIONS
+from faaskeeper_gcp.firestore_base import Documents
+from faaskeeper_gcp.names import ENV_CONFIG, FIRESTORE_EMULATOR, FUNCTIONS, PUSHED_FUNCTIONS
 from faaskeeper_gcp.pubsub import Topics
-from faaskeeper_gcp.settings import GcpSettings
+from faaskeeper_gcp.settings import GcpSettings, check_emulator
 
 log = logging.getLogger("faaskeeper.gcp.functions")
 
 SOURCE = Path(__file__).with_name("main.py")
+#: Seconds the deployment must stay gone before the host takes it for removed (a redeploy with
+#: ``--clean`` leaves it gone for about a second).
+REMOVED_AFTER = 10.0
 
 WsgiApp = Any
 
@@ -166,14 +178,64 @@ class FunctionServer(FunctionHost):
             else None
         )
         self._topics = Topics(self._settings)
+        self._deployment = config.deployment_name
+        #: Set once the deployment was found removed (the schedule has stopped).
+        self.removed = threading.Event()
+        self._gone_since: float | None = None
 
     @property
     def endpoint(self) -> str:
         return f"http://{self._host}:{self._port}"
 
     def tick(self) -> None:
-        """What Cloud Scheduler publishes on the heartbeat's schedule."""
-        self._topics.publish(self._settings.names.topic("heartbeat"), b"tick")
+        """What Cloud Scheduler publishes on the heartbeat's schedule. A tick that cannot be
+        published is one warning line, and the schedule stops once the deployment is found removed."""
+        try:
+            self._topics.publish(self._settings.names.topic("heartbeat"), b"tick")
+        except ProviderException as err:
+            gone = self.gone()
+            if gone is None:
+                log.warning("heartbeat tick not published: %s", err)
+                self._gone_since = None
+                return
+            now = time.monotonic()
+            self._gone_since = self._gone_since if self._gone_since is not None else now
+            if now - self._gone_since >= REMOVED_AFTER:
+                log.warning("%s: the functions stop", gone)
+                if self._ticks is not None:
+                    self._ticks.stop()
+                self.removed.set()
+        else:
+            self._gone_since = None
+
+    def gone(self) -> str | None:
+        """Why the deployment is gone (removed, or the emulator holding it stopped); None while
+        it exists, or when that cannot be told now."""
+        name = self._deployment
+        try:
+            check_emulator("Firestore")
+        except ProviderException:
+            emulator = f"{FIRESTORE_EMULATOR}={os.environ.get(FIRESTORE_EMULATOR)}"
+            return f"the deployment {name!r} is gone with its emulator (nothing answers at {emulator})"
+        try:
+            exists = self._exists()
+        except ProviderException as err:
+            log.warning("cannot tell whether the deployment %r exists: %s", name, err)
+            return None
+        return None if exists else f"the deployment {name!r} does not exist"
+
+    def _exists(self) -> bool:
+        documents = Documents(self._settings)
+        return documents.get(documents.root, "read the deployment").exists
+
+    def check_deployed(self) -> None:
+        """DeploymentNotFoundException, saying what to run, unless the deployment exists;
+        ProviderException if that cannot be told (no credentials, no emulator)."""
+        if not self._exists():
+            raise DeploymentNotFoundException(
+                f"the deployment {self._deployment!r} does not exist: deploy it first "
+                "(fk deploy service --config CONFIG), then serve its functions"
+            )
 
     def start(self) -> None:
         if self._server is not None:
@@ -208,21 +270,29 @@ class FunctionServer(FunctionHost):
         self._settings.close()
 
 
-def main(argv: list[str] | None = None) -> None:
+def main(argv: list[str] | None = None) -> int:
+    """Serve until interrupted (0) or until the deployment is removed (0); 1, with one line, if it
+    cannot be served (no deployment, the endpoint in use, no credentials)."""
     parser = argparse.ArgumentParser(description="Serve a GCP deployment's functions with functions-framework.")
     parser.add_argument("config", help="the client config that fk deploy wrote")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    server = FunctionServer(Config.from_file(args.config))
-    server.start()
+    try:
+        server = FunctionServer(Config.from_file(args.config))
+        server.check_deployed()
+        server.start()
+    except FaaSKeeperException as err:
+        print(f"faaskeeper_gcp.function_host: error: {err}", file=sys.stderr)
+        return 1
     log.info("serving the functions at %s; Ctrl-C stops", server.endpoint)
     try:
-        threading.Event().wait()
+        server.removed.wait()
     except KeyboardInterrupt:
         pass
     finally:
         server.stop()
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -10,6 +10,7 @@ import base64
 import binascii
 import json
 import logging
+import math
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -23,7 +24,7 @@ from faaskeeper.protocol.environment import getenv
 from faaskeeper.protocol.heartbeat import HeartbeatFunction, HeartbeatReport
 from faaskeeper.protocol.settings import FaultHook, FunctionSettings
 from faaskeeper.protocol.writer import Writer
-from faaskeeper_gcp.client_inboxes import reap_ended_inboxes
+from faaskeeper_gcp.client_inboxes import ORPHAN_AGE, reap_ended_inboxes, reap_orphan_inboxes
 from faaskeeper_gcp.deployment import GcpDeployment
 from faaskeeper_gcp.names import ACK_DEADLINE, ENV_WATCH_URL
 from faaskeeper_gcp.options import DeployOptions
@@ -33,6 +34,10 @@ from faaskeeper_gcp.settings import GcpSettings
 from faaskeeper_gcp.watch_function import HttpWatchFunction
 
 log = logging.getLogger("faaskeeper.gcp.functions")
+
+#: Seconds between two looks of one function instance for inboxes no session names (each costs
+#: two Pub/Sub admin calls, which count against the project's admin quota).
+ORPHAN_SWEEP_INTERVAL = 60.0
 
 
 @dataclass(frozen=True)
@@ -112,6 +117,8 @@ class Functions:
     distributor: Distributor
     heartbeat: HeartbeatFunction
     settings: FunctionSettings
+    #: When this instance last looked for inboxes no session names.
+    orphans_swept: float = -math.inf
 
     @staticmethod
     def open(config: Config, faults: FaultHook | None = None) -> Functions:
@@ -172,18 +179,22 @@ class Functions:
         """Ping every session and expire the silent ones; ring the distributor if its log is
         behind (a doorbell lost when its writer died after appending); delete the Pub/Sub inboxes
         of sessions that ended a session timeout ago (a client that stops deletes its own, one
-        that died cannot)."""
+        that died cannot), and, at most every ORPHAN_SWEEP_INTERVAL, those of clients that died
+        before registering."""
         report = self.heartbeat.run()
         queue = self.deployment.distributor_queue
         allocated, applied = queue.positions()
         if allocated > applied:
             queue.ring(allocated)
         deployment, settings = self.deployment, self.settings
+        now = settings.clock()
         try:
-            reap_ended_inboxes(
-                deployment.settings, deployment.system_storage, settings.session_timeout, settings.clock()
-            )
+            reap_ended_inboxes(deployment.settings, deployment.system_storage, settings.session_timeout, now)
+            if now - self.orphans_swept >= ORPHAN_SWEEP_INTERVAL:
+                self.orphans_swept = now
+                age = ORPHAN_AGE + settings.clock_drift
+                reap_orphan_inboxes(deployment.settings, deployment.system_storage, age, now)
         except ProviderException as err:
             # Left for the next heartbeat: the sessions were pinged and expired all the same.
-            log.warning("client inboxes of ended sessions not deleted: %s", err)
+            log.warning("client inboxes not deleted: %s", err)
         return report

@@ -16,13 +16,14 @@ follow ``FIRESTORE_EMULATOR_HOST`` and ``PUBSUB_EMULATOR_HOST`` as Google's own 
 from __future__ import annotations
 
 import os
+import socket
 import threading
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from faaskeeper.config import DEFAULT_MAX_DATA_SIZE, ClientChannel, Config, QueueType, StorageType
-from faaskeeper.exceptions import ConfigurationException
-from faaskeeper_gcp.names import ResourceNames
+from faaskeeper.exceptions import ConfigurationException, ProviderException
+from faaskeeper_gcp.names import FIRESTORE_EMULATOR, PUBSUB_EMULATOR, ResourceNames
 
 if TYPE_CHECKING:
     # The SDKs are imported when a client is first made: the plugin is loaded by every
@@ -49,6 +50,29 @@ SECTION_KEYS = frozenset(
         "function-timeout",
     }
 )
+
+
+#: Seconds to wait for an emulator to accept a connection.
+EMULATOR_PROBE_TIMEOUT = 5.0
+
+
+def check_emulator(service: str) -> None:
+    """ProviderException at once, rather than after the clients' minutes of retries, if the
+    emulator variable of ``service`` ("Firestore", "Pub/Sub") names an address nothing answers at."""
+    variable = FIRESTORE_EMULATOR if service == "Firestore" else PUBSUB_EMULATOR
+    address = os.environ.get(variable)
+    if not address:
+        return
+    host, _, port = address.rpartition(":")
+    try:
+        with socket.create_connection((host.strip("[]"), int(port)), timeout=EMULATOR_PROBE_TIMEOUT):
+            pass
+    except (OSError, ValueError) as err:
+        raise ProviderException(
+            f"GCP connect to {service} failed: nothing answers at {variable}={address} ({err}); start the emulators "
+            f"(python -m faaskeeper_gcp.emulators) and export the addresses it prints, or unset {variable} to use "
+            "Google Cloud"
+        ) from err
 
 
 def _project(config: Config) -> str:
@@ -116,11 +140,17 @@ class GcpSettings:
             lock_max_hold=float(hold),
         )
 
-    def _shared(self, name: str, make: Any) -> Any:
+    def _shared(self, name: str, service: str, make: Any) -> Any:
+        """The client ``name``, made on first use; ProviderException with a hint if it cannot be
+        (no credentials, or an emulator variable naming an address where nothing answers)."""
+        from faaskeeper_gcp.errors import gcp_errors
+
         with self._guard:
             client = self._clients.get(name)
             if client is None:
-                client = make()
+                check_emulator(service)
+                with gcp_errors(f"connect to {service}"):  # the credentials are looked up here
+                    client = make()
                 self._clients[name] = client
             return client
 
@@ -128,7 +158,9 @@ class GcpSettings:
         """A shared, thread-safe Firestore client for this deployment's project."""
         from google.cloud import firestore
 
-        client: firestore.Client = self._shared("firestore", lambda: firestore.Client(project=self.project))
+        client: firestore.Client = self._shared(
+            "firestore", "Firestore", lambda: firestore.Client(project=self.project)
+        )
         return client
 
     def publisher(self) -> PublisherClient:
@@ -137,6 +169,7 @@ class GcpSettings:
 
         return self._shared(
             "publisher",
+            "Pub/Sub",
             lambda: PublisherClient(
                 batch_settings=types.BatchSettings(max_messages=1),
                 publisher_options=types.PublisherOptions(enable_message_ordering=True),
@@ -146,7 +179,7 @@ class GcpSettings:
     def subscriber(self) -> SubscriberClient:
         from google.cloud.pubsub_v1 import SubscriberClient
 
-        return self._shared("subscriber", SubscriberClient)
+        return self._shared("subscriber", "Pub/Sub", SubscriberClient)
 
     def close(self) -> None:
         with self._guard:
