@@ -2,8 +2,9 @@
 
 Deploying (idempotent): build the functions' package from the installed code, upload it to the
 code bucket (created first: the stack's functions reference it), create or update the stack and
-wait for it, create the root node in system and user storage, and return the client config, which
-names the data bucket as the upstream's did (``"aws": {"data-bucket": ...}``).
+wait for it, enable event source mappings an emulator left disabled, create the root node in system
+and user storage, and return the client config, which names the data bucket as the upstream's did
+(``"aws": {"data-bucket": ...}``).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from faaskeeper.exceptions import ConfigurationException, ProviderException
 from faaskeeper_aws import buckets, logical
 from faaskeeper_aws.errors import aws_errors
 from faaskeeper_aws.logical import FUNCTIONS
+from faaskeeper_aws.mappings import repair_mappings
 from faaskeeper_aws.options import DeployOptions
 from faaskeeper_aws.package import KEY_PREFIX, Package, build_package
 from faaskeeper_aws.remove import remove_deployment
@@ -56,6 +58,9 @@ def deploy_service(
     else:
         _check_updatable(stack, current, settings)
         stack.update(template)
+        # The stack declares its event source mappings enabled, but an update that changes nothing
+        # else leaves a mapping as it is: one an emulator left disabled is enabled here.
+        repair_mappings(settings, progress)
     removed = buckets.delete_keys_except(settings.client("s3"), settings.names.code_bucket, KEY_PREFIX, package.key)
     if removed:
         progress(f"deleted {removed} old function packages")
