@@ -1,7 +1,8 @@
 """``python -m faaskeeper_aws.emulate`` in its own process, as a user runs it beside a moto server:
 it hands the event source mappings back on every signal that stops it, a later start and
 ``fk deploy`` recover the mappings of one killed with SIGKILL, a second emulator is refused while
-one runs, and it stops by itself, with one line, when the deployment is removed."""
+one runs, and it stops by itself, with one line, when the deployment is removed. A write that no
+function takes times out saying so, and what to start."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import signal
 import subprocess
 import sys
 from collections.abc import Iterator
+from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,7 +19,7 @@ import pytest
 
 from faaskeeper.client import FaaSKeeperClient
 from faaskeeper.config import Config
-from faaskeeper.exceptions import ProviderException
+from faaskeeper.exceptions import ProviderException, TimeoutException
 from faaskeeper.testing.support import wait_until
 from faaskeeper_aws.lambda_stack import deployed_functions
 from faaskeeper_aws.settings import AwsSettings
@@ -144,3 +146,29 @@ def test_the_emulator_stops_with_one_line_when_its_deployment_is_removed(
     out = process.stdout.read()
     assert process.returncode == 0, out
     assert out == f"deployment {deployed.config.deployment_name!r} was removed; stopped\n"
+
+
+def test_a_write_no_function_takes_times_out_naming_what_to_start(
+    deployed: Deployed, moto_server: MotoServer, emulators: list[subprocess.Popen[str]]
+) -> None:
+    # No emulator runs: not even the session's registration is taken from the writer queue.
+    with pytest.raises(TimeoutException) as registering:
+        FaaSKeeperClient(deployed.config, timeout=2).start()
+    message = str(registering.value)
+    assert message.startswith("Operation timed out after 2 [s]: no writer took the request"), message
+    assert f"{deployed.settings.names.writer_queue}; on an emulated AWS" in message
+    assert "'python -m faaskeeper_aws.emulate CONFIG' runs" in message
+
+    functions = start_emulator(deployed, moto_server.endpoint, emulators)
+    client = FaaSKeeperClient(deployed.config, timeout=TIMEOUT)
+    client.start()
+    try:
+        client.create("/taken", b"while the functions run")
+        functions.send_signal(signal.SIGINT)
+        functions.communicate(timeout=TIMEOUT)
+        client._timeout = 2  # the write that stalls need not wait the whole timeout
+        with pytest.raises(TimeoutException, match=r"no writer took the request.*python -m faaskeeper_aws\.emulate"):
+            client.set_data("/taken", b"after they stopped")
+    finally:
+        with suppress(TimeoutException):  # no function takes the close either
+            client.stop(timeout=0)

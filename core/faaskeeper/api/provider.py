@@ -134,6 +134,12 @@ class Deployment(ABC):
         """The in-process function host, where this provider runs functions in client processes."""
         return None
 
+    def diagnose_stalled_write(self) -> str | None:
+        """Why a write sent to this deployment got no answer within the client's timeout, if the
+        provider can tell (``"no function took the request from the writer queue: start ..."``);
+        None if it cannot. Called only after such a timeout, so it may make a few requests."""
+        return None
+
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release connections."""
 

@@ -59,5 +59,10 @@ class AwsDeployment(Deployment):
             return TcpListener("0.0.0.0", port, advertise=host)
         return TcpListener("127.0.0.1", port)
 
+    def diagnose_stalled_write(self) -> str | None:
+        from faaskeeper_aws.stall import diagnose_stalled_write  # only after a timeout
+
+        return diagnose_stalled_write(self.settings)
+
     def close(self) -> None:
         self._channel.close()

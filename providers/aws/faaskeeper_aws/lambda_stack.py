@@ -21,7 +21,6 @@ from __future__ import annotations
 import importlib
 import json
 import logging
-import os
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -75,10 +74,6 @@ def local_functions(config: Config, settings: AwsSettings, *, batch_size: int = 
     return LambdaEmulator(settings, queues, [heartbeat], invoked=[watch], **options)
 
 
-def _emulated(settings: AwsSettings) -> bool:
-    return bool(settings.endpoint_url or os.environ.get("AWS_ENDPOINT_URL") or os.environ.get("AWS_ENDPOINT_URL_SQS"))
-
-
 def deployed_functions(
     settings: AwsSettings, *, take_over: bool = True, heartbeat_interval: float | None = None, **options: Any
 ) -> LambdaEmulator:
@@ -87,7 +82,7 @@ def deployed_functions(
 
     ``heartbeat_interval`` defaults to the ``heartbeat-frequency`` of the heartbeat function's
     ``FK_CONFIG``: EventBridge's one-minute minimum would make tests wait for minutes."""
-    if take_over and not _emulated(settings):
+    if take_over and not settings.emulated:
         raise ConfigurationException(
             "The Lambda emulator takes over event source mappings only on an emulated AWS (moto): "
             "set AWS_ENDPOINT_URL or the config's aws.endpoint-url"

@@ -107,6 +107,12 @@ class AwsSettings:
             endpoint_url=endpoint,
         )
 
+    @property
+    def emulated(self) -> bool:
+        """Whether an endpoint override (the config's or boto3's variables) points away from AWS
+        itself, to an emulator such as moto."""
+        return bool(self.endpoint_url or os.environ.get("AWS_ENDPOINT_URL") or os.environ.get("AWS_ENDPOINT_URL_SQS"))
+
     def client(self, service: str, **config: Any) -> Any:
         """A shared, thread-safe boto3 client for ``service`` in this deployment's region; ``config``
         overrides botocore's settings for it (e.g. ``read_timeout=60``)."""
