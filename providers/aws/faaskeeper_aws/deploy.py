@@ -9,6 +9,7 @@ and user storage, and return the client config, which names the data bucket as t
 
 from __future__ import annotations
 
+import os
 from typing import Any, Protocol, runtime_checkable
 
 from faaskeeper.api.provider import SILENT
@@ -30,10 +31,16 @@ __all__ = ["client_config", "deploy_functions", "deploy_service", "remove_servic
 
 
 def client_config(config: Config, settings: AwsSettings) -> Config:
-    """The config clients and functions load: the input plus the region and the data bucket."""
+    """The config clients and functions load: the input plus the region, the data bucket and the
+    endpoint it was deployed to (boto3's ``AWS_ENDPOINT_URL`` when the config names none), so that
+    a deployment on an emulated AWS is found without the variable."""
     out = config.serialize()
     out["deployment-region"] = settings.region
-    out["aws"] = {**config.provider_section, "data-bucket": settings.data_bucket}
+    section = {**config.provider_section, "data-bucket": settings.data_bucket}
+    endpoint = settings.endpoint_url or os.environ.get("AWS_ENDPOINT_URL")
+    if endpoint:
+        section["endpoint-url"] = endpoint
+    out["aws"] = section
     return Config.deserialize(out)
 
 
