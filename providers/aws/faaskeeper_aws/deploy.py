@@ -2,8 +2,9 @@
 
 Deploying (idempotent): build the functions' package from the installed code, upload it to the
 code bucket (created first: the stack's functions reference it), create or update the stack and
-wait for it, enable event source mappings an emulator left disabled, create the root node in system
-and user storage, and return the client config, which names the data bucket as the upstream's did
+wait for it, enable event source mappings an emulator left disabled, record a new deployment's
+transaction id origin (:mod:`faaskeeper_aws.txn_origin`), create the root node in system and user
+storage, and return the client config, which names the data bucket as the upstream's did
 (``"aws": {"data-bucket": ...}``).
 """
 
@@ -26,6 +27,7 @@ from faaskeeper_aws.settings import AwsSettings
 from faaskeeper_aws.stack import DEAD_STATES, POLL_SECONDS, Progress, Stack
 from faaskeeper_aws.status import service_status
 from faaskeeper_aws.template import USER_STORAGE_OUTPUT, build_template
+from faaskeeper_aws.txn_origin import record_origin
 
 __all__ = ["client_config", "deploy_functions", "deploy_service", "remove_service", "service_status"]
 
@@ -71,7 +73,7 @@ def deploy_service(
     removed = buckets.delete_keys_except(settings.client("s3"), settings.names.code_bucket, KEY_PREFIX, package.key)
     if removed:
         progress(f"deleted {removed} old function packages")
-    _ensure_root(deployed, progress)
+    _ensure_root(deployed, settings, progress)
     return deployed
 
 
@@ -144,12 +146,16 @@ class _Rooted(Protocol):
     def ensure_root(self) -> None: ...
 
 
-def _ensure_root(deployed: Config, progress: Progress) -> None:
+def _ensure_root(deployed: Config, settings: AwsSettings, progress: Progress) -> None:
+    """Create the root node, and, for a new deployment, first record its transaction id origin."""
     from faaskeeper_aws.provider import AwsProvider  # the runtime, only once the stack exists
 
-    progress("creating the root node / in system and user storage")
     deployment = AwsProvider().open(deployed)
     try:
+        if deployment.system_storage.read_node("/") is None:
+            progress("recording the origin its transaction ids are shown from")
+            record_origin(settings)
+        progress("creating the root node / in system and user storage")
         for storage in (deployment.system_storage, deployment.user_storage):
             if not isinstance(storage, _Rooted):
                 raise ProviderException(f"{type(storage).__name__} cannot create the root node")
