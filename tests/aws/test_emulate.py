@@ -6,11 +6,12 @@ function takes times out saying so, and what to start."""
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +22,7 @@ from faaskeeper.client import FaaSKeeperClient
 from faaskeeper.config import Config
 from faaskeeper.exceptions import ProviderException, TimeoutException
 from faaskeeper.testing.support import wait_until
+from faaskeeper_aws.lambda_host import LambdaEmulator
 from faaskeeper_aws.lambda_stack import deployed_functions
 from faaskeeper_aws.settings import AwsSettings
 from faaskeeper_deploy.cli import main
@@ -172,3 +174,20 @@ def test_a_write_no_function_takes_times_out_naming_what_to_start(
     finally:
         with suppress(TimeoutException):  # no function takes the close either
             client.stop(timeout=0)
+
+
+def test_a_function_failing_for_a_deleted_table_stops_the_functions_without_a_traceback(
+    stackless: Callable[..., Config], emulate: Callable[..., LambdaEmulator], caplog: pytest.LogCaptureFixture
+) -> None:
+    # Removing a stack may delete a table before the queues: the heartbeat then fails first.
+    config = stackless(heartbeat=3600)
+    settings = AwsSettings.from_config(config)
+    emulator = emulate(config)
+    settings.client("dynamodb").delete_table(TableName=settings.names.sessions_table)
+    caplog.set_level(logging.INFO, "faaskeeper")
+    [heartbeat] = emulator.schedules
+    emulator.invoke_scheduled(heartbeat)
+    assert emulator.removed.is_set()
+    assert [r.getMessage() for r in caplog.records if r.exc_info] == [], "no traceback"
+    assert emulator.invoke_scheduled(heartbeat) is None
+    assert len(emulator.errors) == 1, "nothing more runs"

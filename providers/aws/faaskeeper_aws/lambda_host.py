@@ -12,8 +12,8 @@ what Lambda's SQS poller does:
   it a handler that returns deletes the batch. A handler that raises fails the whole batch.
   Failed messages are simply not deleted: they show again after the visibility timeout, and
   the queue's redrive policy moves them to the dead-letter queue after ``maxReceiveCount``;
-* once a trigger's queue is gone (the deployment was removed) nothing more runs, and
-  :attr:`LambdaEmulator.removed` is set;
+* once a trigger's queue is gone, or a function fails for a table, bucket or queue that does not
+  exist (the deployment is being removed), nothing more runs and :attr:`LambdaEmulator.removed` is set;
 * each :class:`ScheduledTrigger` is called on its own timer with EventBridge's scheduled event.
   EventBridge rates are whole minutes; the emulator uses the interval it is given, which for
   the heartbeat is the config's ``heartbeat-frequency`` (see :mod:`faaskeeper_aws.lambda_stack`);
@@ -384,7 +384,8 @@ class LambdaEmulator(FunctionHost):
                 return True, handler(event, context)
         except Exception as err:
             self.errors.append((function, err))
-            if self.deployment_removed():
+            if _resource_missing(err) or self.deployment_removed():
+                self.removed.set()
                 log.info("function %s failed, its deployment removed: %s", function, err)
             else:
                 log.exception("function %s failed", function)
@@ -394,6 +395,24 @@ class LambdaEmulator(FunctionHost):
             for service in ("lambda", f"lambda:{function}"):
                 self._meter.add(service, "Invoke")
                 self._meter.add(service, "Invoke.ms", billed)
+
+
+#: What AWS answers about a table, bucket or queue that does not exist.
+_MISSING = frozenset(
+    {"ResourceNotFoundException", "NoSuchBucket", "AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist"}
+)
+
+
+def _resource_missing(err: BaseException) -> bool:
+    """Whether ``err`` came from AWS saying that a resource of the deployment does not exist: a
+    function fails so only while its deployment is being removed."""
+    cause: BaseException | None = err
+    while cause is not None:
+        missing = isinstance(cause, ClientError) and cause.response.get("Error", {}).get("Code") in _MISSING
+        if missing and getattr(cause, "operation_name", "") != "Invoke":  # a function, not the deployment's storage
+            return True
+        cause = cause.__cause__
+    return False
 
 
 def _arn_names(name: str) -> tuple[str, ...]:

@@ -174,12 +174,17 @@ class Takeover:
                     lam.tag_resource(Resource=mapping.arn, Tags={TAG: value})
 
     def take(self) -> None:
-        """Disable the mappings under a fresh lease and keep renewing it."""
+        """Disable the mappings under a fresh lease and keep renewing it; if that fails, enable
+        again those it disabled."""
         lam = self._settings.client("lambda")
-        self._tag()
-        for mapping in self._mappings:
-            with aws_errors("take over an event source mapping"):
-                lam.update_event_source_mapping(UUID=mapping.uuid, Enabled=False)
+        try:
+            self._tag()
+            for mapping in self._mappings:
+                with aws_errors("take over an event source mapping"):
+                    lam.update_event_source_mapping(UUID=mapping.uuid, Enabled=False)
+        except ProviderException:
+            self._enable_all()
+            raise
         self._stop.clear()
         self._thread = threading.Thread(target=self._renew, name="faaskeeper-mapping-lease", daemon=True)
         self._thread.start()
@@ -197,6 +202,9 @@ class Takeover:
         if self._thread is not None and self._thread is not threading.current_thread():
             self._thread.join(timeout=10)
         self._thread = None
+        self._enable_all()
+
+    def _enable_all(self) -> None:
         for mapping in self._mappings:
             try:
                 enable(self._settings, mapping)
