@@ -6,6 +6,7 @@ function takes times out saying so, and what to start."""
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import signal
@@ -116,13 +117,22 @@ def test_fk_deploy_enables_the_mappings_an_emulator_killed_with_sigkill_left(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     killed(deployed, moto_server.endpoint, emulators)
+    capsys.readouterr()
+    assert main(["status", "--config", str(deployed.path), "--json"]) == 0
+    details = json.loads(capsys.readouterr().out)["details"]
+    assert details["event source mappings"].startswith("disabled, left by an emulator that did not stop")
     assert main(["deploy", "service", "--config", str(deployed.path)]) == 0
     assert mapping_states(deployed.settings) == ["Enabled", "Enabled"]
     assert "left disabled by an emulator" in capsys.readouterr().err
+    assert main(["status", "--config", str(deployed.path), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["details"]["event source mappings"] == "enabled"
 
 
 def test_a_second_emulator_is_refused_while_one_runs_and_fk_deploy_leaves_it_the_mappings(
-    deployed: Deployed, moto_server: MotoServer, emulators: list[subprocess.Popen[str]]
+    deployed: Deployed,
+    moto_server: MotoServer,
+    emulators: list[subprocess.Popen[str]],
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     running = start_emulator(deployed, moto_server.endpoint, emulators)
     with pytest.raises(ProviderException, match=rf"already run in an emulator \(process {running.pid} on "):
@@ -133,6 +143,10 @@ def test_a_second_emulator_is_refused_while_one_runs_and_fk_deploy_leaves_it_the
     assert "already run in an emulator" in out
     assert main(["deploy", "service", "--config", str(deployed.path)]) == 0
     assert mapping_states(deployed.settings) == ["Disabled", "Disabled"], "left to the running emulator"
+    capsys.readouterr()
+    assert main(["status", "--config", str(deployed.path), "--json"]) == 0
+    details = json.loads(capsys.readouterr().out)["details"]
+    assert details["event source mappings"].startswith(f"taken over by an emulator (process {running.pid} on ")
     running.send_signal(signal.SIGTERM)
     running.communicate(timeout=TIMEOUT)
     assert mapping_states(deployed.settings) == ["Enabled", "Enabled"]
@@ -191,3 +205,26 @@ def test_a_function_failing_for_a_deleted_table_stops_the_functions_without_a_tr
     assert [r.getMessage() for r in caplog.records if r.exc_info] == [], "no traceback"
     assert emulator.invoke_scheduled(heartbeat) is None
     assert len(emulator.errors) == 1, "nothing more runs"
+
+
+def test_on_aws_a_stalled_write_is_told_when_the_writer_queues_mapping_is_disabled(
+    deployed: Deployed, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from faaskeeper_aws.provider import AwsProvider
+
+    deployment = AwsProvider().open(deployed.config)
+    try:
+        deployment.writer_queue.send(b"{}", "session", "request")  # a request no writer took
+        monkeypatch.setattr(AwsSettings, "emulated", property(lambda _self: False))  # as on AWS itself
+        assert deployment.diagnose_stalled_write() is None, "Lambda runs the writer: it is only late"
+        lam = deployed.settings.client("lambda")
+        [writer] = lam.list_event_source_mappings(FunctionName=deployed.settings.names.function("writer"))[
+            "EventSourceMappings"
+        ]
+        lam.update_event_source_mapping(UUID=writer["UUID"], Enabled=False)
+        assert deployment.diagnose_stalled_write() == (
+            f"no writer took the request: 1 not done in {deployed.settings.names.writer_queue}; the writer "
+            "queue's event source mapping is disabled: 'fk deploy service' enables it"
+        )
+    finally:
+        deployment.close()

@@ -138,6 +138,18 @@ def enable(settings: AwsSettings, mapping: Mapping) -> None:
             lam.untag_resource(Resource=mapping.arn, TagKeys=[TAG])
 
 
+def mappings_state(settings: AwsSettings) -> str:
+    """The state of the deployment's queue mappings in words, for ``fk status``."""
+    mappings = queue_mappings(settings)
+    now = time.time()
+    held = [m for m in mappings if m.held(now)]
+    if held:
+        return f"taken over by an emulator ({held[0].holder})"
+    if any(m.abandoned for m in mappings):
+        return "disabled, left by an emulator that did not stop ('fk deploy service' enables them)"
+    return "enabled" if mappings else "none"
+
+
 def repair_mappings(settings: AwsSettings, progress: Callable[[str], None]) -> int:
     """Enable the deployment's mappings that an emulator left disabled; returns how many.
     Those a running emulator holds are left to it."""
