@@ -31,7 +31,7 @@ from faaskeeper.config import Config
 from faaskeeper.exceptions import ConfigurationException, ProviderException
 from faaskeeper_aws.errors import aws_errors, error_code
 from faaskeeper_aws.lambda_host import Handler, InvokedFunction, LambdaEmulator, QueueTrigger, ScheduledTrigger
-from faaskeeper_aws.mappings import Takeover, queue_mappings
+from faaskeeper_aws.mappings import LEASE_SECONDS, Takeover, queue_mappings
 from faaskeeper_aws.names import ENV_CONFIG, ENV_DEPLOYMENT
 from faaskeeper_aws.settings import AwsSettings
 
@@ -94,7 +94,7 @@ def deployed_functions(
     if take_over and held:
         raise ProviderException(
             f"The functions of deployment {names.deployment!r} already run in an emulator ({held[0].holder}): "
-            "stop it first"
+            f"stop it first (one killed on another machine lets them go within {LEASE_SECONDS:.0f} s)"
         )
     taken = [m for m in mappings if m.enabled or (take_over and m.abandoned)]
     if not taken:
