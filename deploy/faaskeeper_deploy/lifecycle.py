@@ -11,6 +11,7 @@ from faaskeeper.config import Config
 from faaskeeper.exceptions import FaaSKeeperException
 from faaskeeper_deploy.config_file import checked_config, read_config_data, write_config
 from faaskeeper_deploy.deploy_options import add_provider_options, apply_provider_options, blaming_options
+from faaskeeper_deploy.deploy_output import client_config_path
 from faaskeeper_deploy.progress import reporting
 from faaskeeper_deploy.status_view import print_status, status_json
 
@@ -36,11 +37,14 @@ def _deploy(args: argparse.Namespace, config: Config, provider: Provider) -> Non
         state = "updated" if updated else "up to date (they run from the installed package)"
         print(f"{provider.name}: functions of {config.deployment_name!r} {state}")
         return
+    source = Path(args.config)
+    output = client_config_path(source, args.output, config)
     with reporting(provider.name) as reporter:
         deployed = provider.deploy(config, clean=args.clean, reporter=reporter)
-    output = Path(args.output or args.config)
     write_config(deployed, output)
-    print(f"{provider.name}: deployed {config.deployment_name!r}; client config written to {output}")
+    example = not args.output and output != source
+    kept = f" ({source} is an example, left as it is; --output chooses the file)" if example else ""
+    print(f"{provider.name}: deployed {config.deployment_name!r}; client config written to {output}{kept}")
 
 
 def _load(args: argparse.Namespace) -> tuple[Config, Provider]:
@@ -95,7 +99,10 @@ def add_lifecycle_commands(commands: Any) -> None:
     _common(deploy)
     deploy.add_argument("--clean", action="store_true", help="remove an existing deployment first (service only)")
     deploy.add_argument(
-        "--output", metavar="FILE", help="where to write the client config (default: --config, updated; service only)"
+        "--output",
+        metavar="FILE",
+        help="where to write the client config (default: --config, updated, unless it is under examples/: then "
+        "fk-<provider>-<deployment>.json; service only)",
     )
     deploy.set_defaults(func=cmd_deploy, provider_options=add_provider_options(deploy))
 

@@ -262,7 +262,7 @@ def _get(shell: Shell, args: argparse.Namespace) -> None:
     node = shell.session.require().get_data(args.path, watch=_watch(shell, args))
     shell.console.out(render_data(node.data))
     if args.stat:
-        for line in render_stat(node.stat):
+        for line in render_stat(node.stat, shell.session.txn):
             shell.console.out(line)
 
 
@@ -290,7 +290,7 @@ def _stat(shell: Shell, args: argparse.Namespace) -> None:
     node = shell.session.require().exists(args.path)
     if node is None:
         raise NodeDoesntExistException(args.path)
-    for line in render_stat(node.stat):
+    for line in render_stat(node.stat, shell.session.txn):
         shell.console.out(line)
 
 

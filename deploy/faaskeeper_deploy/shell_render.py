@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import base64
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
 from faaskeeper.node import Node, Stat
@@ -36,13 +36,20 @@ def render_time(millis: int) -> str:
     return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def render_stat(stat: Stat) -> list[str]:
-    """Every field of ``stat``, one ``name = value`` line each, in ZooKeeper's order."""
+#: The stat fields that hold a transaction id.
+TXN_FIELDS = frozenset({"czxid", "mzxid", "pzxid"})
+
+
+def render_stat(stat: Stat, txn: Callable[[int], str] = str) -> list[str]:
+    """Every field of ``stat``, one ``name = value`` line each, in ZooKeeper's order; ``txn`` shows
+    the transaction ids (as the deployment's provider does)."""
     fields = stat.to_dict()
     width = max(len(name) for name in fields)
     lines = []
     for name, value in fields.items():
-        if name in ("ctime", "mtime"):
+        if name in TXN_FIELDS:
+            shown = txn(value)
+        elif name in ("ctime", "mtime"):
             shown = f"{value} ({render_time(value)})"
         elif name == "ephemeral_owner":
             shown = value if value is not None else "none"
@@ -94,6 +101,6 @@ def render_tree(root: str, children_of: dict[str, list[str]]) -> list[str]:
     return lines
 
 
-def render_event(event: WatchedEvent) -> str:
-    """One line for a fired watch."""
-    return f"WATCHER: {event.type} {event.path} (txn {event.timestamp})"
+def render_event(event: WatchedEvent, txn: Callable[[int], str] = str) -> str:
+    """One line for a fired watch; ``txn`` shows its transaction id."""
+    return f"WATCHER: {event.type} {event.path} (txn {txn(event.timestamp)})"

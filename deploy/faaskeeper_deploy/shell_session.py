@@ -92,6 +92,8 @@ class ShellSession:
         self.console = console
         self.timeout = timeout
         self.client: FaaSKeeperClient | None = None
+        #: How the deployment's transaction ids are shown (its provider's choice).
+        self.txn: Callable[[int], str] = str
         self._hooks: list[Callable[[], None]] = []
         self._events = threading.Condition()
         #: Every watch event that fired, as printed; the index of one is its number.
@@ -145,6 +147,7 @@ class ShellSession:
             self.close()
         finally:
             self.config = chosen
+            self.txn = _txn_formatter(chosen)
             client.add_listener(self._on_state)
             self.client = client
             self._changed()
@@ -175,7 +178,7 @@ class ShellSession:
         """A watch callback that prints the event (or hands it to a running ``wait_for_event``)."""
 
         def fired(event: WatchedEvent) -> None:
-            text = render_event(event)
+            text = render_event(event, self.txn)
             with self._events:
                 claimed = self._awaiting == len(self._fired)
                 self._fired.append(text)
@@ -249,3 +252,16 @@ class ShellSession:
             log.debug("system storage cannot list ephemeral nodes (%s); walking the tree", err)
         tree = self.subtree(paths.ROOT, with_data=True)
         return sorted(n.path for nodes in tree.values() for n in nodes if n.stat.ephemeral_owner == session)
+
+
+def _txn_formatter(config: Config) -> Callable[[int], str]:
+    """How ``config``'s deployment shows transaction ids; the numbers if it cannot say."""
+    try:
+        deployment = get_provider(config.cloud_provider).open(config)
+        try:
+            return deployment.txn_formatter()
+        finally:
+            deployment.close()
+    except FaaSKeeperException as err:
+        log.debug("transaction ids shown as stored: %s", err)
+        return str

@@ -1,12 +1,15 @@
 """The client queues of ended sessions (``client-channel: sqs``) on moto: a client that dies leaves
 its queues behind, and the heartbeat deletes them a session timeout after its session ended; a
 live session's queues stay, a client silent through its expiry still learns it, and a closed
-session leaves nothing."""
+session leaves nothing. A client that dies before registering leaves queues no session names: the
+heartbeat deletes them once they are older than a registration takes, and never younger ones."""
 
 from __future__ import annotations
 
 import json
 import math
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -22,8 +25,9 @@ from faaskeeper.metering import difference
 from faaskeeper.protocol.messages import PING, Op, pong
 from faaskeeper.testing.processes import WorkerProcess
 from faaskeeper.testing.support import HandSession, Inbox, wait_until
+from faaskeeper_aws import client_queues as queue_module
 from faaskeeper_aws.channel import SqsListener
-from faaskeeper_aws.client_queues import answer_queue, queue_name, reap_ended_queues
+from faaskeeper_aws.client_queues import answer_queue, create_client_queues, queue_name, reap_ended_queues
 from faaskeeper_aws.deployment import AwsDeployment
 from faaskeeper_aws.dynamodb import DynamoDbSystemStorage
 from faaskeeper_aws.dynamodb_session_ends import ENDED_PREFIX
@@ -99,6 +103,84 @@ def test_a_closed_session_leaves_nothing(running: Callable[..., Config]) -> None
     wait_until(lambda: not storage.session_channels().ended, TIMEOUT, "the closed session to be forgotten", 0.2)
     items = settings.client("dynamodb").scan(TableName=settings.names.sessions_table, ConsistentRead=True)
     assert items["Items"] == [], "no trace of the session in the sessions table"
+
+
+#: A client killed after it created its queues and before it registered a session with them.
+_CLIENT_THAT_DIES_BEFORE_REGISTERING = """
+import json, sys, time
+from faaskeeper.config import Config
+from faaskeeper_aws.channel import SqsListener
+from faaskeeper_aws.settings import AwsSettings
+listener = SqsListener(AwsSettings.from_config(Config.deserialize(json.loads(sys.argv[1]))))
+print(listener.address, flush=True)
+time.sleep(600)
+"""
+
+
+def test_the_heartbeat_deletes_the_queues_of_a_client_killed_before_registering(
+    running: Callable[..., Config], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A registration window the test can wait for; the functions run in this process and read it.
+    monkeypatch.setattr(queue_module, "REGISTRATION_WINDOW", 2.0, raising=False)
+    config = running()
+    settings = AwsSettings.from_config(config)
+    storage = DynamoDbSystemStorage(settings)
+    client = subprocess.Popen(
+        [sys.executable, "-c", _CLIENT_THAT_DIES_BEFORE_REGISTERING, json.dumps(config.serialize())],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert client.stdout is not None
+        address = client.stdout.readline().strip()
+        assert address.startswith("sqs:"), address
+    finally:
+        client.kill()
+        client.wait()
+    dead = sorted([queue_name(address), answer_queue(queue_name(address))])
+    with FaaSKeeperClient(config, timeout=TIMEOUT) as alive:
+        assert alive.session_id is not None
+        live = own_queues(storage, alive.session_id)
+        assert queues(settings) == sorted(live + dead)
+        wait_until(lambda: queues(settings) == live, TIMEOUT, "the dead client's queues to go", interval=0.2)
+        alive.create("/after", b"the live session's queues stay")
+    assert queues(settings) == []
+
+
+def test_only_queues_no_session_names_and_older_than_a_registration_go(
+    settings: AwsSettings, storage: DynamoDbSystemStorage, listener: SqsListener
+) -> None:
+    sqs = sqs_client(settings)
+    register(storage, "live", listener.address)
+    ended = SqsListener(settings, poll_seconds=1)
+    ended.start(Inbox())
+    register(storage, "ended", ended.address)
+    storage.delete_session("ended")  # its end is recorded: its queues wait for reap_ended_queues
+    orphan, _ = create_client_queues(sqs, settings.names, "0123456789abcdef")
+    half = sqs.create_queue(QueueName=settings.names.client_queue("fedcba9876543210"), Attributes={"FifoQueue": "true"})
+    lone = sqs.create_queue(QueueName=answer_queue(settings.names.client_queue("00112233445566ff")))
+    everything = queues(settings)
+    assert len(everything) == 8
+    try:
+        window = queue_module.REGISTRATION_WINDOW
+        channels = storage.session_channels()
+        reap = queue_module.reap_orphaned_queues
+        assert reap(sqs, settings.names, channels, time.time()) == 0, "a client may still be registering"
+        late = time.time() + window + 60
+        assert reap(sqs, settings.names, channels, late, deadline=time.time()) == 0, "no time left: next heartbeat"
+        assert queues(settings) == everything
+        before = METER.snapshot()
+        assert reap(sqs, settings.names, channels, late) == 3
+        counted = difference(METER.snapshot(), before)
+        assert counted[("sqs", "ListQueues")] == 1
+        assert counted[("sqs", "GetQueueAttributes")] == 3, "the age of the queues no session names, only"
+        gone = {queue_name(orphan), answer_queue(queue_name(orphan)), queue_name(half["QueueUrl"])}
+        gone.add(queue_name(lone["QueueUrl"]))
+        assert queues(settings) == sorted(set(everything) - gone)
+        ended_inbox = queue_name(ended.queue_url)
+        assert queues(settings) == sorted([*own_queues(storage, "live"), ended_inbox, answer_queue(ended_inbox)])
+    finally:
+        ended.stop()
 
 
 class PausableInbox(Inbox):

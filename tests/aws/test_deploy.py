@@ -82,9 +82,12 @@ def test_each_role_gets_only_what_its_function_touches(storage, channel):
     for role in FUNCTIONS:
         statements = resources[f"{role.capitalize()}Role"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
         text = json.dumps(statements)
-        for statement in statements:  # named actions, no account-wide resource
+        for statement in statements:  # named actions, no account-wide resource but ListQueues's
             assert all("*" not in action for action in statement["Action"])
-            assert "*" not in statement["Resource"]
+            if statement["Action"] == ["sqs:ListQueues"]:  # IAM has no resource for it
+                assert (role, statement["Resource"], channel) == ("heartbeat", ["*"], "sqs")
+            else:
+                assert "*" not in statement["Resource"]
         assert f"faaskeeper-iam-{role}:*" in text  # its own logs only
         assert text.count("log-group:") == 1
         assert ("faaskeeper-iam-client-*.fifo" in text) == (channel == "sqs")
@@ -115,7 +118,8 @@ def test_each_role_gets_only_what_its_function_touches(storage, channel):
     assert "sqs:DeleteQueue" not in writer + distributor
     deletes = [s for s in json.loads(heartbeat)[0]["PolicyDocument"]["Statement"] if "sqs:DeleteQueue" in s["Action"]]
     client_queue = "arn:${AWS::Partition}:sqs:${AWS::Region}:${AWS::AccountId}:faaskeeper-iam-client-*"
-    expected = [(["sqs:DeleteQueue"], [{"Fn::Sub": client_queue + suffix} for suffix in (".fifo", "-answers")])]
+    queues = [{"Fn::Sub": client_queue + suffix} for suffix in (".fifo", "-answers")]
+    expected = [(["sqs:DeleteQueue", "sqs:GetQueueAttributes"], queues)]
     assert [(s["Action"], s["Resource"]) for s in deletes] == (expected if channel == "sqs" else [])
     assert "WriterQueue" in heartbeat
     assert "DistributorQueue" in writer

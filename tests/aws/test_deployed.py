@@ -54,8 +54,9 @@ def test_deployed_functions_run_in_the_emulator(moto_server) -> None:
         [schedule] = emulator.schedules
         assert schedule.function == settings.names.function("heartbeat")
         assert schedule.interval == 0.5, "the emulator runs the heartbeat at the config's frequency"
-        assert mapping_states(settings) == ["Disabled", "Disabled"], "taken over from moto"
+        assert mapping_states(settings) == ["Enabled", "Enabled"], "taken over only while it runs"
         with emulator:
+            assert mapping_states(settings) == ["Disabled", "Disabled"], "taken over from moto"
             fired = threading.Event()
             events: list[WatchedEvent] = []
 

@@ -131,3 +131,80 @@ def test_the_functions_emulator_refuses_real_aws_and_bad_configs(
     assert "only on an emulated AWS" in capsys.readouterr().err
     assert emulate([str(tmp_path / "missing.json")]) == 1
     assert "missing.json" in capsys.readouterr().err
+
+
+def test_the_moto_flow_needs_the_aws_variables_only_to_deploy_and_leaves_the_example_as_it_is(
+    moto_server: MotoServer,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    functions_process: list[subprocess.Popen[str]],
+) -> None:
+    name = unique()
+    examples = tmp_path / "examples"
+    examples.mkdir()
+    example = examples / "aws.json"
+    shipped = json.loads((Path(__file__).parents[2] / "examples" / "aws.json").read_text())
+    example.write_text(json.dumps({**shipped, "deployment-name": name, "heartbeat-frequency": 1}, indent=2))
+    before = example.read_bytes()
+    monkeypatch.chdir(tmp_path)
+    # The terminal that deploys has AWS_ENDPOINT_URL and the other variables (the moto fixture set them).
+    assert main(["deploy", "service", "--provider", "aws", "--config", str(example)]) == 0
+    written = tmp_path / f"fk-aws-{name}.json"
+    assert f"client config written to {written.name} ({example} is an example" in capsys.readouterr().out
+    assert example.read_bytes() == before, "the example stays as it is"
+    assert json.loads(written.read_text())["aws"]["endpoint-url"] == moto_server.endpoint
+
+    # The other terminals have none of them, nor any AWS configuration.
+    bare = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")} | {"HOME": str(tmp_path)}
+    functions = subprocess.Popen(
+        [sys.executable, "-m", "faaskeeper_aws.emulate", str(written), "--heartbeat-interval", "1"],
+        env=bare,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    functions_process.append(functions)
+    assert functions.stdout is not None
+    line = functions.stdout.readline()
+    assert "running the functions" in line, line
+    shell = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "faaskeeper_deploy",
+            "shell",
+            str(written),
+            "-c",
+            "create /readme 'no exports'; get /readme",
+        ],
+        env=bare,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert shell.returncode == 0, shell.stdout + shell.stderr
+    assert shell.stdout.splitlines()[-1] == "no exports"
+    functions.send_signal(signal.SIGINT)
+    out, _ = functions.communicate(timeout=30)
+    assert functions.returncode == 0, out
+    assert main(["remove", "service", "--config", str(written)]) == 0
+    assert leftovers(AwsSettings.from_config(Config.from_file(written))) == {}
+
+
+def test_deploying_an_example_never_overwrites_another_deployments_config(
+    moto_server: MotoServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    name = unique()
+    (tmp_path / "examples").mkdir()
+    example = write_config(tmp_path / "examples", config_data(name))
+    taken = tmp_path / f"fk-aws-{name}.json"
+    taken.write_text(json.dumps(config_data("another")))
+    monkeypatch.chdir(tmp_path)
+    assert main(["deploy", "service", "--config", str(example)]) == 1
+    assert "holds another deployment's config: choose the file for the client config with --output" in (
+        capsys.readouterr().err
+    )
+    assert json.loads(taken.read_text())["deployment-name"] == "another"
+    settings = AwsSettings.from_config(Config.deserialize(config_data(name)))
+    assert leftovers(settings) == {}, "refused before deploying anything"

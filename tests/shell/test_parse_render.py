@@ -130,7 +130,8 @@ def test_render_data(data, shown):
 
 def test_render_stat_has_every_field_one_per_line():
     stat = Stat(czxid=1, mzxid=2, pzxid=3, ctime=0, mtime=1000, version=4, ephemeral_owner="abc", data_length=5)
-    assert render_stat(stat) == [
+    stat_lines = render_stat(stat)
+    assert stat_lines == [
         "czxid           = 1",
         "mzxid           = 2",
         "pzxid           = 3",
@@ -144,6 +145,9 @@ def test_render_stat_has_every_field_one_per_line():
         "num_children    = 0",
     ]
     assert render_time(1_700_000_000_123) == "2023-11-14T22:13:20.123Z"
+    shown = render_stat(stat, txn=lambda txn: f"#{txn}")
+    assert shown[:4] == ["czxid           = #1", "mzxid           = #2", "pzxid           = #3", stat_lines[3]]
+    assert shown[4:] == stat_lines[4:], "only transaction ids are shown the provider's way"
 
 
 def test_render_listing_and_tree_and_event():
@@ -160,3 +164,4 @@ def test_render_listing_and_tree_and_event():
     assert tree == ["/", "├── a", "│   ├── x", "│   │   └── deep", "│   └── y", "└── b"]
     event = WatchedEvent(WatchEventType.NODE_DELETED, "/a", 42)
     assert render_event(event) == "WATCHER: NodeDeleted /a (txn 42)"
+    assert render_event(event, lambda txn: str(txn - 40)) == "WATCHER: NodeDeleted /a (txn 2)"

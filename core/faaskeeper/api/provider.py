@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from enum import StrEnum
 from typing import TYPE_CHECKING, ClassVar, NotRequired, Protocol, TypedDict
 
@@ -133,6 +134,17 @@ class Deployment(ABC):
 
     def function_host(self) -> FunctionHost | None:
         """The in-process function host, where this provider runs functions in client processes."""
+        return None
+
+    def txn_formatter(self) -> Callable[[int], str]:
+        """How ``fk`` shows this deployment's transaction ids (zxids): compact, and in the order of
+        the ids, each shown as itself. The ids themselves stay as stored. Default: the number."""
+        return str
+
+    def diagnose_stalled_write(self) -> str | None:
+        """Why a write sent to this deployment got no answer within the client's timeout, if the
+        provider can tell (``"no function took the request from the writer queue: start ..."``);
+        None if it cannot. Called only after such a timeout, so it may make a few requests."""
         return None
 
     def close(self) -> None:  # noqa: B027 - optional hook

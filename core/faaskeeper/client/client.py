@@ -177,7 +177,7 @@ class FaaSKeeperClient:
             heartbeat=self._heartbeat,
         )
         try:
-            self._submit(request, lambda _reply: None).get(self._timeout)
+            self._await_write(self._submit(request, lambda _reply: None))
         except BaseException:
             self._shutdown()
             raise
@@ -365,6 +365,26 @@ class FaaSKeeperClient:
             self._host.wake()
         return future
 
+    def _await_write(self, future: Future) -> Any:
+        """The write's result within the client's timeout; a timeout says why, if the provider can tell."""
+        try:
+            return future.get(self._timeout)
+        except TimeoutException as err:
+            hint = self._diagnose_stalled_write()
+            if hint is None:
+                raise
+            raise TimeoutException(f"{err}: {hint}") from err
+
+    def _diagnose_stalled_write(self) -> str | None:
+        deployment = self._deployment
+        if deployment is None:
+            return None
+        try:
+            return deployment.diagnose_stalled_write()
+        except Exception:  # a diagnosis must never hide the timeout itself
+            log.debug("the provider could not say why a write stalled", exc_info=True)
+            return None
+
     def _active(self) -> str:
         if self._session_id is None or self._state is SessionState.LOST:
             raise SessionExpiredException()
@@ -397,7 +417,7 @@ class FaaSKeeperClient:
 
     def create(self, path: str, value: bytes = b"", ephemeral: bool = False, sequential: bool = False) -> Node:
         """Create a node; returns it (its path carries the suffix of a sequential node)."""
-        result: Node = self.create_async(path, value, ephemeral, sequential).get(self._timeout)
+        result: Node = self._await_write(self.create_async(path, value, ephemeral, sequential))
         return result
 
     def create_async(self, path: str, value: bytes = b"", ephemeral: bool = False, sequential: bool = False) -> Future:
@@ -417,7 +437,7 @@ class FaaSKeeperClient:
 
     def set_data(self, path: str, value: bytes = b"", version: int = -1) -> Node:
         """Replace a node's data, if ``version`` is -1 or matches; returns the node's new state."""
-        result: Node = self.set_data_async(path, value, version).get(self._timeout)
+        result: Node = self._await_write(self.set_data_async(path, value, version))
         return result
 
     def set_data_async(self, path: str, value: bytes = b"", version: int = -1) -> Future:
@@ -435,7 +455,7 @@ class FaaSKeeperClient:
 
     def delete(self, path: str, version: int = -1) -> None:
         """Delete a node without children, if ``version`` is -1 or matches."""
-        self.delete_async(path, version).get(self._timeout)
+        self._await_write(self.delete_async(path, version))
 
     def delete_async(self, path: str, version: int = -1) -> Future:
         session = self._active()

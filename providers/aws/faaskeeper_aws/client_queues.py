@@ -12,8 +12,10 @@ The client creates both when it starts and deletes them when it stops. When a se
 (closed or expired), the sessions table keeps its queue's address
 (:mod:`faaskeeper_aws.dynamodb_session_ends`); the heartbeat deletes those queues once the session
 has been over for a session timeout, long enough for a client still alive to read that it expired,
-and never while a live session names them (:func:`reap_ended_queues`). ``fk remove service``
-deletes every client queue of the deployment.
+and never while a live session names them (:func:`reap_ended_queues`). A client killed after
+creating its queues and before its session was registered leaves queues no session names: the
+heartbeat deletes those once they are older than any registration takes
+(:func:`reap_orphaned_queues`). ``fk remove service`` deletes every client queue of the deployment.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ from faaskeeper_aws.metering import MeteredClient
 from faaskeeper_aws.names import ResourceNames
 
 if TYPE_CHECKING:
-    from faaskeeper_aws.dynamodb_session_ends import SessionEnds
+    from faaskeeper_aws.dynamodb_session_ends import SessionChannels, SessionEnds
 
 log = logging.getLogger("faaskeeper.aws.channel")
 
@@ -45,6 +47,10 @@ ANSWER_ATTRIBUTE = "fk-answer-to"
 #: Results older than this are of no use to anyone: SQS drops them.
 INBOX_RETENTION = 3600
 ANSWER_RETENTION = 60
+#: Seconds a client's queues may exist before a session names them. A client registers right after
+#: creating them and waits its timeout (30 s by default) for the answer; queues this old that no
+#: session, live or ended, names belong to a client that died before registering.
+REGISTRATION_WINDOW = 900.0
 _FIFO_SUFFIX = ".fifo"
 _ANSWER_SUFFIX = "-answers"
 #: What SQS answers about a queue that does not exist (JSON and query protocols).
@@ -119,12 +125,25 @@ def create_client_queues(sqs: MeteredClient, names: ResourceNames, client_id: st
 def delete_client_queues(sqs: MeteredClient, inbox_url: str) -> None:
     """Delete a client's queues (those already gone are skipped)."""
     for url in (inbox_url, answer_queue(inbox_url)):
-        try:
-            with aws_errors(f"delete the client queue {queue_name(url)}"):
-                sqs.delete_queue(QueueUrl=url)
-        except ProviderException as err:
-            if not queue_missing(err):
-                raise
+        _delete_queue(sqs, url)
+
+
+def list_client_queues(sqs: MeteredClient | Any, names: ResourceNames) -> list[str]:
+    """URLs of the deployment's client queues (inboxes ``<prefix>-client-<id>.fifo`` and their
+    ``-answers``), from ListQueues (one request per 1000 queues)."""
+    prefix = names.client_queue("").removesuffix(_FIFO_SUFFIX)
+    # A client id has no hyphen: this keeps out the queues of a deployment named "<name>-client-x".
+    pattern = re.compile(re.escape(prefix) + r"[A-Za-z0-9_]+(\.fifo|-answers)")
+    urls: list[str] = []
+    page: dict[str, Any] = {}
+    with aws_errors("list client queues"):
+        while True:
+            more = {"NextToken": page["NextToken"]} if page.get("NextToken") else {}
+            page = sqs.list_queues(QueueNamePrefix=prefix, MaxResults=1000, **more)
+            urls.extend(page.get("QueueUrls", []))
+            if not page.get("NextToken"):
+                break
+    return [url for url in urls if pattern.fullmatch(queue_name(url))]
 
 
 def reap_ended_queues(
@@ -135,12 +154,15 @@ def reap_ended_queues(
     now: float,
     *,
     deadline: float = math.inf,
+    channels: SessionChannels | None = None,
 ) -> int:
     """Delete the queues of sessions that ended at least ``grace`` seconds before ``now`` and forget
     those sessions; queues a live session names are kept, and so is the record of their end. A
     deletion that fails, or that the ``time.time()`` ``deadline`` leaves no time for, is left to the
-    next call. Returns how many sessions' queues went."""
-    channels = sessions.session_channels()
+    next call. ``channels``: the sessions table as read just before (read here if not given).
+    Returns how many sessions' queues went."""
+    if channels is None:
+        channels = sessions.session_channels()
     reaped = 0
     for ended in channels.ended:
         if ended.ended > now - grace:
@@ -164,3 +186,74 @@ def reap_ended_queues(
             reaped += 1
         sessions.forget_ended_session(ended.session_id)
     return reaped
+
+
+def reap_orphaned_queues(
+    sqs: MeteredClient,
+    names: ResourceNames,
+    channels: SessionChannels,
+    now: float,
+    *,
+    window: float = REGISTRATION_WINDOW,
+    deadline: float = math.inf,
+) -> int:
+    """Delete the client queues that no session in ``channels`` names, live or ended, and that were
+    created more than ``window`` seconds before ``now``: those of clients that died between creating
+    them and registering. ``channels`` must be read before this lists the queues, so that a queue
+    created since is too young to go. An answer queue whose inbox is gone goes the same way. A
+    deletion that fails, or that the ``time.time()`` ``deadline`` leaves no time for, is left to the
+    next call. Returns how many clients' queues went."""
+    named = set(channels.live_queues)
+    named.update(queue_name(e.channel[len(SQS_SCHEME) :]) for e in channels.ended if e.channel.startswith(SQS_SCHEME))
+    urls = list_client_queues(sqs, names)
+    inboxes = {queue_name(url) for url in urls if url.endswith(_FIFO_SUFFIX)}
+    candidates = [
+        url
+        for url in urls
+        if (url.endswith(_FIFO_SUFFIX) and queue_name(url) not in named)
+        or (url.endswith(_ANSWER_SUFFIX) and _inbox_name(queue_name(url)) not in inboxes | named)
+    ]
+    reaped = 0
+    for url in candidates:
+        if time.time() >= deadline:
+            log.info("orphaned client queues left for the next heartbeat, from %s on", queue_name(url))
+            break
+        try:
+            created = _created(sqs, url)
+            if created is None or created > now - window:
+                continue
+            if url.endswith(_FIFO_SUFFIX):
+                delete_client_queues(sqs, url)
+            else:
+                _delete_queue(sqs, url)
+        except ProviderException as err:
+            log.warning("the orphaned client queue %s was not deleted: %s", queue_name(url), err)
+            continue
+        log.info("deleted the orphaned client queue %s (no session registered with it)", queue_name(url))
+        reaped += 1
+    return reaped
+
+
+def _inbox_name(answers: str) -> str:
+    return answers.removesuffix(_ANSWER_SUFFIX) + _FIFO_SUFFIX
+
+
+def _created(sqs: MeteredClient, url: str) -> float | None:
+    """When the queue at ``url`` was created (``time.time()`` seconds); None if it is gone."""
+    try:
+        with aws_errors(f"read the age of the client queue {queue_name(url)}"):
+            attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["CreatedTimestamp"])["Attributes"]
+    except ProviderException as err:
+        if queue_missing(err):
+            return None
+        raise
+    return float(attributes["CreatedTimestamp"])
+
+
+def _delete_queue(sqs: MeteredClient, url: str) -> None:
+    try:
+        with aws_errors(f"delete the client queue {queue_name(url)}"):
+            sqs.delete_queue(QueueUrl=url)
+    except ProviderException as err:
+        if not queue_missing(err):
+            raise

@@ -2,12 +2,15 @@
 
 Deploying (idempotent): build the functions' package from the installed code, upload it to the
 code bucket (created first: the stack's functions reference it), create or update the stack and
-wait for it, create the root node in system and user storage, and return the client config, which
-names the data bucket as the upstream's did (``"aws": {"data-bucket": ...}``).
+wait for it, enable event source mappings an emulator left disabled, record a new deployment's
+transaction id origin (:mod:`faaskeeper_aws.txn_origin`), create the root node in system and user
+storage, and return the client config, which names the data bucket as the upstream's did
+(``"aws": {"data-bucket": ...}``).
 """
 
 from __future__ import annotations
 
+import os
 from typing import Any, Protocol, runtime_checkable
 
 from faaskeeper.api.provider import SILENT
@@ -16,6 +19,7 @@ from faaskeeper.exceptions import ConfigurationException, ProviderException
 from faaskeeper_aws import buckets, logical
 from faaskeeper_aws.errors import aws_errors
 from faaskeeper_aws.logical import FUNCTIONS
+from faaskeeper_aws.mappings import repair_mappings
 from faaskeeper_aws.options import DeployOptions
 from faaskeeper_aws.package import KEY_PREFIX, Package, build_package
 from faaskeeper_aws.remove import remove_deployment
@@ -23,15 +27,22 @@ from faaskeeper_aws.settings import AwsSettings
 from faaskeeper_aws.stack import DEAD_STATES, POLL_SECONDS, Progress, Stack
 from faaskeeper_aws.status import service_status
 from faaskeeper_aws.template import USER_STORAGE_OUTPUT, build_template
+from faaskeeper_aws.txn_origin import record_origin
 
 __all__ = ["client_config", "deploy_functions", "deploy_service", "remove_service", "service_status"]
 
 
 def client_config(config: Config, settings: AwsSettings) -> Config:
-    """The config clients and functions load: the input plus the region and the data bucket."""
+    """The config clients and functions load: the input plus the region, the data bucket and the
+    endpoint it was deployed to (boto3's ``AWS_ENDPOINT_URL`` when the config names none), so that
+    a deployment on an emulated AWS is found without the variable."""
     out = config.serialize()
     out["deployment-region"] = settings.region
-    out["aws"] = {**config.provider_section, "data-bucket": settings.data_bucket}
+    section = {**config.provider_section, "data-bucket": settings.data_bucket}
+    endpoint = settings.endpoint_url or os.environ.get("AWS_ENDPOINT_URL")
+    if endpoint:
+        section["endpoint-url"] = endpoint
+    out["aws"] = section
     return Config.deserialize(out)
 
 
@@ -56,10 +67,13 @@ def deploy_service(
     else:
         _check_updatable(stack, current, settings)
         stack.update(template)
+        # The stack declares its event source mappings enabled, but an update that changes nothing
+        # else leaves a mapping as it is: one an emulator left disabled is enabled here.
+        repair_mappings(settings, progress)
     removed = buckets.delete_keys_except(settings.client("s3"), settings.names.code_bucket, KEY_PREFIX, package.key)
     if removed:
         progress(f"deleted {removed} old function packages")
-    _ensure_root(deployed, progress)
+    _ensure_root(deployed, settings, progress)
     return deployed
 
 
@@ -132,12 +146,16 @@ class _Rooted(Protocol):
     def ensure_root(self) -> None: ...
 
 
-def _ensure_root(deployed: Config, progress: Progress) -> None:
+def _ensure_root(deployed: Config, settings: AwsSettings, progress: Progress) -> None:
+    """Create the root node, and, for a new deployment, first record its transaction id origin."""
     from faaskeeper_aws.provider import AwsProvider  # the runtime, only once the stack exists
 
-    progress("creating the root node / in system and user storage")
     deployment = AwsProvider().open(deployed)
     try:
+        if deployment.system_storage.read_node("/") is None:
+            progress("recording the origin its transaction ids are shown from")
+            record_origin(settings)
+        progress("creating the root node / in system and user storage")
         for storage in (deployment.system_storage, deployment.user_storage):
             if not isinstance(storage, _Rooted):
                 raise ProviderException(f"{type(storage).__name__} cannot create the root node")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from faaskeeper.api.channel import ChannelListener, ClientChannel
 from faaskeeper.api.provider import Deployment
 from faaskeeper.api.storage import UserStorage
@@ -58,6 +60,16 @@ class AwsDeployment(Deployment):
             # Reachable from Lambda: listen everywhere, advertise the configured address.
             return TcpListener("0.0.0.0", port, advertise=host)
         return TcpListener("127.0.0.1", port)
+
+    def txn_formatter(self) -> Callable[[int], str]:
+        from faaskeeper_aws.txn_origin import read_origin, txn_formatter
+
+        return txn_formatter(read_origin(self.settings))
+
+    def diagnose_stalled_write(self) -> str | None:
+        from faaskeeper_aws.stall import diagnose_stalled_write  # only after a timeout
+
+        return diagnose_stalled_write(self.settings)
 
     def close(self) -> None:
         self._channel.close()

@@ -22,7 +22,8 @@ from faaskeeper.protocol.distributor import Distributor
 from faaskeeper.protocol.heartbeat import HeartbeatFunction, HeartbeatReport
 from faaskeeper.protocol.settings import FunctionSettings
 from faaskeeper.protocol.writer import Writer
-from faaskeeper_aws.client_queues import reap_ended_queues
+from faaskeeper_aws import client_queues
+from faaskeeper_aws.client_queues import reap_ended_queues, reap_orphaned_queues
 from faaskeeper_aws.deployment import AwsDeployment
 from faaskeeper_aws.lambda_events import Event, batch_response, queue_message
 from faaskeeper_aws.options import DeployOptions
@@ -63,7 +64,8 @@ class Functions:
     distributor: Distributor
     heartbeat: HeartbeatFunction
     #: Deletes, until the ``time.time()`` deadline it is given, the client queues of sessions
-    #: that ended a session timeout ago; how many sessions' (``client-channel: sqs`` only).
+    #: that ended a session timeout ago, and those of clients that died before registering; how
+    #: many clients' (``client-channel: sqs`` only).
     delete_ended_queues: Callable[[float], int] | None = None
 
     @staticmethod
@@ -77,7 +79,10 @@ class Functions:
 
             def delete_ended_queues(deadline: float) -> int:
                 grace, now = settings.session_timeout, settings.clock()
-                return reap_ended_queues(sqs, names, system, grace, now, deadline=deadline)
+                channels = system.session_channels()
+                ended = reap_ended_queues(sqs, names, system, grace, now, deadline=deadline, channels=channels)
+                window = client_queues.REGISTRATION_WINDOW
+                return ended + reap_orphaned_queues(sqs, names, channels, now, window=window, deadline=deadline)
 
             cleanup = delete_ended_queues
 
@@ -102,7 +107,8 @@ class Functions:
         """Ping every session and expire the silent ones; then, until :data:`CLEANUP_MARGIN`
         before the invocation's ``deadline``, delete the client queues of sessions that ended a
         session timeout ago (a client that stops deletes its own, one that died cannot; one still
-        alive has read meanwhile that its session expired)."""
+        alive has read meanwhile that its session expired), and those no session names that are
+        older than a registration takes (their client died before registering)."""
         report = self.heartbeat.run()
         if self.delete_ended_queues is not None:
             try:
@@ -112,7 +118,7 @@ class Functions:
                 log.warning("client queues of ended sessions not deleted: %s", err)
             else:
                 if deleted:
-                    log.info("deleted the client queues of %d ended sessions", deleted)
+                    log.info("deleted the client queues of %d ended sessions and dead clients", deleted)
         return report
 
 

@@ -8,7 +8,9 @@
   table), consumes the distributor queue, sends to its own dead-letter queue, payloads as the
   writer, sends to client inboxes, invokes the watch function (that function alone).
 - heartbeat: sessions table, sends expiries to the writer queue, pings client inboxes and reads
-  their answer queues, writes and reads payloads, deletes the client queues of ended sessions.
+  their answer queues, writes and reads payloads, deletes the client queues of ended sessions and
+  of clients that died before registering (found by ListQueues, the one action on ``*``: IAM has
+  no resource for it).
 - watch: sends to client inboxes; nothing else.
 
 Every function writes only its own log group, which the stack creates. Client queues exist only
@@ -145,9 +147,12 @@ class RolePolicies:
             # Pings are answered on the client's answer queue, which the heartbeat reads and clears.
             answers = ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"]
             out.append(statement("ClientAnswers", answers, [client_queues_arn(self.names, "-answers")]))
-            # A client that died leaves its queues: the heartbeat deletes them after its session ended.
+            # A client that died leaves its queues: the heartbeat deletes them after its session ended,
+            # or, if it died before registering, once they are older than a registration takes.
             queues = [client_queues_arn(self.names, suffix) for suffix in (".fifo", "-answers")]
-            out.append(statement("DeleteEndedClientQueues", ["sqs:DeleteQueue"], queues))
+            out.append(statement("DeleteEndedClientQueues", ["sqs:DeleteQueue", "sqs:GetQueueAttributes"], queues))
+            # Finding those takes ListQueues, which IAM cannot limit to a resource: it lists names only.
+            out.append(statement("FindClientQueues", ["sqs:ListQueues"], ["*"]))
         return out
 
     def watch(self) -> list[Statement]:

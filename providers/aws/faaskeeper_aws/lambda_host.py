@@ -12,6 +12,8 @@ what Lambda's SQS poller does:
   it a handler that returns deletes the batch. A handler that raises fails the whole batch.
   Failed messages are simply not deleted: they show again after the visibility timeout, and
   the queue's redrive policy moves them to the dead-letter queue after ``maxReceiveCount``;
+* once a trigger's queue is gone, or a function fails for a table, bucket or queue that does not
+  exist (the deployment is being removed), nothing more runs and :attr:`LambdaEmulator.removed` is set;
 * each :class:`ScheduledTrigger` is called on its own timer with EventBridge's scheduled event.
   EventBridge rates are whole minutes; the emulator uses the interval it is given, which for
   the heartbeat is the config's ``heartbeat-frequency`` (see :mod:`faaskeeper_aws.lambda_stack`);
@@ -49,6 +51,7 @@ from faaskeeper.exceptions import ProviderException
 from faaskeeper.metering import Meter
 from faaskeeper.protocol.environment import function_environment
 from faaskeeper.protocol.host import ScheduledFunction
+from faaskeeper_aws.client_queues import queue_missing
 from faaskeeper_aws.errors import aws_errors
 from faaskeeper_aws.functions import HELD
 from faaskeeper_aws.lambda_events import Event, LambdaContext, scheduled_event, sqs_event
@@ -108,11 +111,12 @@ class LambdaEmulator(FunctionHost):
         invoked: Sequence[InvokedFunction] = (),
         poll_seconds: int = 1,
         meter: Meter = METER,
+        on_start: Callable[[], None] | None = None,
         on_stop: Callable[[], None] | None = None,
     ) -> None:
         """``poll_seconds``: the long poll of each receive; ``meter`` counts the invocations and the
-        pollers' own SQS requests; ``on_stop`` is called once the pollers stopped (e.g. to hand
-        event source mappings back)."""
+        pollers' own SQS requests; ``on_start`` is called before the pollers start and ``on_stop``
+        once they stopped (e.g. to take event source mappings over and hand them back)."""
         self.settings = settings
         self.queues = list(queues)
         self.schedules = list(schedules)
@@ -122,6 +126,7 @@ class LambdaEmulator(FunctionHost):
         self._arns: dict[str, str] = {}
         self._poll_seconds = poll_seconds
         self._meter = meter
+        self._on_start = on_start
         self._on_stop = on_stop
         self._stopping = threading.Event()
         self._threads: list[threading.Thread] = []
@@ -133,6 +138,8 @@ class LambdaEmulator(FunctionHost):
         self._started = False
         #: Invocations whose handler raised (for tests).
         self.errors: list[tuple[str, BaseException]] = []
+        #: Set once a trigger's queue is found gone: the deployment was removed, and nothing more runs.
+        self.removed = threading.Event()
 
     def _timer(self, trigger: ScheduledTrigger) -> ScheduledFunction:
         def run() -> None:
@@ -145,6 +152,8 @@ class LambdaEmulator(FunctionHost):
     def start(self) -> None:
         if self._started:
             return
+        if self._on_start is not None:
+            self._on_start()
         self._started = True
         # Pollers of an earlier start may still be in a long poll: they keep the event they got.
         self._stopping = threading.Event()
@@ -220,14 +229,31 @@ class LambdaEmulator(FunctionHost):
 
     def _poll_forever(self, trigger: QueueTrigger, stopping: threading.Event) -> None:
         failures = 0
-        while not stopping.is_set():
+        while not stopping.is_set() and not self.removed.is_set():
             try:
                 self.poll(trigger, wait=self._poll_seconds, stopping=stopping)
                 failures = 0
             except ProviderException as err:
+                if self.deployment_removed():
+                    return
                 failures += 1
                 log.warning("polling %s for %s failed: %s", trigger.queue, trigger.function, err)
                 stopping.wait(min(2.0, 0.05 * 2**failures))
+
+    def deployment_removed(self) -> bool:
+        """Whether a trigger's queue is gone (asked only after something failed); sets :attr:`removed`."""
+        if not self.removed.is_set():
+            for trigger in self.queues:
+                try:
+                    with aws_errors(f"find {trigger.queue}"):
+                        self._sqs.get_queue_url(QueueName=trigger.queue)
+                except ProviderException as err:
+                    if not queue_missing(err):
+                        return False
+                    log.info("%s is gone: the deployment was removed; its functions stop", trigger.queue)
+                    self.removed.set()
+                    break
+        return self.removed.is_set()
 
     def run_once(self) -> bool:
         """Give every trigger one batch without waiting; True if any message was handled."""
@@ -317,6 +343,8 @@ class LambdaEmulator(FunctionHost):
     # -- invocations ----------------------------------------------------------------------
 
     def invoke_scheduled(self, trigger: ScheduledTrigger) -> Any:
+        if self.removed.is_set():
+            return None
         event = scheduled_event(trigger.rule_arn, self.settings.region)
         returned, response = self._invoke(
             trigger.function, trigger.handler, event, trigger.environment, trigger.timeout
@@ -358,14 +386,36 @@ class LambdaEmulator(FunctionHost):
             with function_environment(environment), emulated_lambda(self.invoke):
                 return True, handler(event, context)
         except Exception as err:
-            log.exception("function %s failed", function)
             self.errors.append((function, err))
+            if _resource_missing(err) or self.deployment_removed():
+                self.removed.set()
+                log.info("function %s failed, its deployment removed: %s", function, err)
+            else:
+                log.exception("function %s failed", function)
             return False, err
         finally:
             billed = max(1, math.ceil((time.perf_counter() - started) * 1000))
             for service in ("lambda", f"lambda:{function}"):
                 self._meter.add(service, "Invoke")
                 self._meter.add(service, "Invoke.ms", billed)
+
+
+#: What AWS answers about a table, bucket or queue that does not exist.
+_MISSING = frozenset(
+    {"ResourceNotFoundException", "NoSuchBucket", "AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist"}
+)
+
+
+def _resource_missing(err: BaseException) -> bool:
+    """Whether ``err`` came from AWS saying that a resource of the deployment does not exist: a
+    function fails so only while its deployment is being removed."""
+    cause: BaseException | None = err
+    while cause is not None:
+        missing = isinstance(cause, ClientError) and cause.response.get("Error", {}).get("Code") in _MISSING
+        if missing and getattr(cause, "operation_name", "") != "Invoke":  # a function, not the deployment's storage
+            return True
+        cause = cause.__cause__
+    return False
 
 
 def _arn_names(name: str) -> tuple[str, ...]:

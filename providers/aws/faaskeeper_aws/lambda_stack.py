@@ -9,12 +9,11 @@
   (created some other way, e.g. by tests) wired to this package's handlers, and its watch
   function, with ``FK_CONFIG`` set from the config.
 
-moto, given an enabled SQS event source mapping, tries to run the function in Docker on every
-``SendMessage`` and, failing, leaves the messages it took with one more receive counted, which
-soon moves them to the dead-letter queue. :func:`deployed_functions` therefore *takes over* the
-mappings: it disables them in moto while the emulator runs, and enables them again when it
-stops. It refuses to do so unless an endpoint override (``AWS_ENDPOINT_URL`` or the config's
-``aws.endpoint-url``) shows it is not talking to AWS itself.
+While it runs, the emulator takes the deployment's event source mappings over from moto
+(:mod:`faaskeeper_aws.mappings`): it disables them when it starts and enables them again when it
+stops; mappings an emulator killed earlier left disabled are taken over as well. It refuses to do so
+unless an endpoint override (``AWS_ENDPOINT_URL`` or the config's ``aws.endpoint-url``) shows it is
+not talking to AWS itself.
 """
 
 from __future__ import annotations
@@ -22,7 +21,7 @@ from __future__ import annotations
 import importlib
 import json
 import logging
-import os
+import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -32,13 +31,13 @@ from faaskeeper.config import Config
 from faaskeeper.exceptions import ConfigurationException, ProviderException
 from faaskeeper_aws.errors import aws_errors, error_code
 from faaskeeper_aws.lambda_host import Handler, InvokedFunction, LambdaEmulator, QueueTrigger, ScheduledTrigger
+from faaskeeper_aws.mappings import LEASE_SECONDS, Takeover, queue_mappings
 from faaskeeper_aws.names import ENV_CONFIG, ENV_DEPLOYMENT
 from faaskeeper_aws.settings import AwsSettings
 
 log = logging.getLogger("faaskeeper.aws.lambda")
 
 HANDLERS = "faaskeeper_aws.handlers"
-_ENABLED = ("Enabled", "Enabling", "Updating", "Creating")
 
 
 def resolve_handler(spec: str) -> Handler:
@@ -75,66 +74,58 @@ def local_functions(config: Config, settings: AwsSettings, *, batch_size: int = 
     return LambdaEmulator(settings, queues, [heartbeat], invoked=[watch], **options)
 
 
-def _emulated(settings: AwsSettings) -> bool:
-    return bool(settings.endpoint_url or os.environ.get("AWS_ENDPOINT_URL") or os.environ.get("AWS_ENDPOINT_URL_SQS"))
-
-
 def deployed_functions(
     settings: AwsSettings, *, take_over: bool = True, heartbeat_interval: float | None = None, **options: Any
 ) -> LambdaEmulator:
-    """The deployed functions as their event source mappings and schedule trigger them.
+    """The deployed functions as their event source mappings and schedule trigger them; the emulator
+    takes the mappings over while it runs (``take_over``; only on an emulated AWS).
 
     ``heartbeat_interval`` defaults to the ``heartbeat-frequency`` of the heartbeat function's
     ``FK_CONFIG``: EventBridge's one-minute minimum would make tests wait for minutes."""
-    if take_over and not _emulated(settings):
+    if take_over and not settings.emulated:
         raise ConfigurationException(
             "The Lambda emulator takes over event source mappings only on an emulated AWS (moto): "
             "set AWS_ENDPOINT_URL or the config's aws.endpoint-url"
         )
     lam = settings.client("lambda")
-    sqs = settings.client("sqs")
     names = settings.names
+    mappings = queue_mappings(settings)
+    held = [m for m in mappings if m.held(time.time())]
+    if take_over and held:
+        raise ProviderException(
+            f"The functions of deployment {names.deployment!r} already run in an emulator ({held[0].holder}): "
+            f"stop it first (one killed on another machine lets them go within {LEASE_SECONDS:.0f} s)"
+        )
+    taken = [m for m in mappings if m.enabled or (take_over and m.abandoned)]
+    if not taken:
+        raise ProviderException(
+            f"No enabled event source mapping feeds the queues of deployment {names.deployment!r}: "
+            "'fk deploy service' enables them"
+        )
     queues: list[QueueTrigger] = []
-    taken: list[str] = []
-    for queue in (names.writer_queue, names.distributor_queue):
-        with aws_errors(f"read the event source mappings of {queue}"):
-            url = sqs.get_queue_url(QueueName=queue)["QueueUrl"]
-            arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-            mappings = lam.list_event_source_mappings(EventSourceArn=arn)["EventSourceMappings"]
-        for mapping in mappings:
-            if mapping.get("State") not in _ENABLED:
-                continue
-            function = _function(lam, str(mapping["FunctionArn"]))
-            queues.append(
-                QueueTrigger(
-                    function=str(function["FunctionName"]),
-                    queue=queue,
-                    handler=resolve_handler(str(function["Handler"])),
-                    environment=_variables(function),
-                    batch_size=int(mapping.get("BatchSize", 10)),
-                    report_failures="ReportBatchItemFailures" in mapping.get("FunctionResponseTypes", []),
-                    timeout=float(function.get("Timeout", 30)),
-                )
+    for mapping in taken:
+        function = _function(lam, str(mapping.description["FunctionArn"]))
+        queues.append(
+            QueueTrigger(
+                function=str(function["FunctionName"]),
+                queue=mapping.queue,
+                handler=resolve_handler(str(function["Handler"])),
+                environment=_variables(function),
+                batch_size=int(mapping.description.get("BatchSize", 10)),
+                report_failures="ReportBatchItemFailures" in mapping.description.get("FunctionResponseTypes", []),
+                timeout=float(function.get("Timeout", 30)),
             )
-            taken.append(str(mapping["UUID"]))
-    if not queues:
-        raise ProviderException(f"No enabled event source mapping feeds the queues of deployment {names.deployment!r}")
+        )
     schedules = _schedules(settings, heartbeat_interval)
-
-    def hand_back() -> None:
-        for uuid in taken:
-            try:
-                with aws_errors("re-enable an event source mapping"):
-                    lam.update_event_source_mapping(UUID=uuid, Enabled=True)
-            except ProviderException as err:  # e.g. the stack was removed first
-                log.info("event source mapping %s not re-enabled: %s", uuid, err)
-
-    if take_over:
-        for uuid in taken:
-            with aws_errors("take over an event source mapping"):
-                lam.update_event_source_mapping(UUID=uuid, Enabled=False)
+    takeover = Takeover(settings, taken) if take_over else None
     return LambdaEmulator(
-        settings, queues, schedules, invoked=_invoked(settings), on_stop=hand_back if take_over else None, **options
+        settings,
+        queues,
+        schedules,
+        invoked=_invoked(settings),
+        on_start=takeover.take if takeover else None,
+        on_stop=takeover.hand_back if takeover else None,
+        **options,
     )
 
 

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from faaskeeper.exceptions import ProviderException
 from faaskeeper_aws import buckets
+from faaskeeper_aws.client_queues import list_client_queues
 from faaskeeper_aws.errors import aws_errors
 from faaskeeper_aws.iam import log_group_name
 from faaskeeper_aws.logical import FUNCTIONS
@@ -57,13 +57,7 @@ def _empty_data_bucket(settings: AwsSettings, progress: Progress) -> None:
 
 def client_queues(settings: AwsSettings) -> list[str]:
     """URLs of the client queues (inboxes ``<prefix>-client-<id>.fifo`` and their ``-answers``)."""
-    prefix = settings.names.client_queue("").removesuffix(".fifo")
-    # A client id has no hyphen: this keeps out the queues of a deployment named "<name>-client-x".
-    pattern = re.compile(re.escape(prefix) + r"[A-Za-z0-9_]+(\.fifo|-answers)")
-    with aws_errors("list client queues"):
-        pages = settings.client("sqs").get_paginator("list_queues").paginate(QueueNamePrefix=prefix)
-        urls: list[str] = [url for page in pages for url in page.get("QueueUrls", [])]
-    return [url for url in urls if pattern.fullmatch(url.rsplit("/", 1)[-1])]
+    return list_client_queues(settings.client("sqs"), settings.names)
 
 
 def remove_log_groups(settings: AwsSettings, progress: Progress) -> None:

@@ -6,6 +6,7 @@ from faaskeeper.api.provider import SILENT, DeploymentStatus, QueueStatus, Resou
 from faaskeeper.config import Config
 from faaskeeper_aws import buckets
 from faaskeeper_aws.errors import aws_errors
+from faaskeeper_aws.mappings import mappings_state
 from faaskeeper_aws.remove import client_queues
 from faaskeeper_aws.settings import AwsSettings
 from faaskeeper_aws.stack import Progress, Stack
@@ -28,7 +29,7 @@ def service_status(config: Config, settings: AwsSettings, *, progress: Progress 
         status["resources"].append(
             ResourceStatus(kind="AWS::S3::Bucket", name=names.code_bucket, state="outside the stack")
         )
-    progress("reading queue depths")
+    progress("reading queue depths and event source mappings")
     status["queues"] = [
         queue_status(settings, names.writer_queue, names.writer_dead_letters),
         queue_status(settings, names.distributor_queue, names.distributor_dead_letters),
@@ -39,6 +40,7 @@ def service_status(config: Config, settings: AwsSettings, *, progress: Progress 
         "data bucket": settings.data_bucket,
         "user storage": settings.user_storage.value,
         "client queues": str(len(client_queues(settings))),
+        "event source mappings": mappings_state(settings),
     }
     progress("counting sessions, nodes and watches in system storage")
     status["sessions"], status["nodes"], status["watches"] = storage_counts(config)
