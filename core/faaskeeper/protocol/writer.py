@@ -287,7 +287,9 @@ class Writer:
             op=ending.op,
             ended_at=ended.ended_at,
         )
-        self._queue.send(barrier.encode(), DISTRIBUTOR_GROUP, ending.barrier_id)
+        # One answer per end: a session revived by a registration delivered again after its end
+        # (and so ended anew) is answered anew, not taken for the first end's answer.
+        self._queue.send(barrier.encode(), DISTRIBUTOR_GROUP, f"{ending.barrier_id}:{ended.ended_at!r}")
         if hold:
             self._hold(ended)
 
