@@ -87,7 +87,7 @@ def test_output_option_keeps_the_input(tmp_path):
         ({"cloud-provider": "local", "deployment-name": "d"}, "'local' must contain 'path'"),
         (
             {"cloud-provider": "local", "deployment-name": "d", "local": {"path": "p", "lock-max-hold": "5"}},
-            "'local.lock-max-hold' must be a positive number",
+            "'local.lock-max-hold' must be a number from 0.01 to 3600 seconds, got '5'",
         ),
         ({"cloud-provider": "local", "deployment-name": "d", "verbose": "maybe"}, "'verbose' must be true or false"),
         ("{broken", "not valid JSON"),
@@ -119,7 +119,8 @@ def test_every_command_reports_a_config_error_as_deploy_does(tmp_path, capsys, c
     config = write(tmp_path / "bad.json", bad)
     assert main(["deploy", "service", "--config", config]) == 1
     expected = capsys.readouterr().err
-    assert expected == f"fk: error: {config}: Config key 'local.lock-max-hold' must be a positive number, got '5'\n"
+    message = "Config key 'local.lock-max-hold' must be a number from 0.01 to 3600 seconds, got '5'"
+    assert expected == f"fk: error: {config}: {message}\n"
     assert main([*command, config]) == 1
     assert capsys.readouterr().err == expected
     assert not (tmp_path / "p").exists()
@@ -335,7 +336,7 @@ def test_a_third_party_plugin_adds_a_deploy_option_without_touching_the_cli(tmp_
         (["--local-path", ""], "argument --local-path: expected a value, got an empty string"),
         (
             ["--local-lock-max-hold", "-1"],
-            "'local.lock-max-hold' must be a positive number, got -1.0 (set by --local-lock-max-hold)",
+            "'local.lock-max-hold' must be a number from 0.01 to 3600 seconds, got -1.0 (set by --local-lock-max-hold)",
         ),
     ],
 )
