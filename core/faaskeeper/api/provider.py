@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from enum import StrEnum
 from typing import TYPE_CHECKING, ClassVar, NotRequired, Protocol, TypedDict
 
@@ -10,6 +11,7 @@ from faaskeeper.api.channel import ChannelListener, ClientChannel
 from faaskeeper.api.queue import Queue
 from faaskeeper.api.storage import SystemStorage, UserStorage
 from faaskeeper.config import Config
+from faaskeeper.exceptions import ProviderException
 
 if TYPE_CHECKING:
     from faaskeeper.api.cost import CostModel
@@ -133,6 +135,12 @@ class Deployment(ABC):
     def function_host(self) -> FunctionHost | None:
         """The in-process function host, where this provider runs functions in client processes."""
         return None
+
+    def on_failure(self, listener: Callable[[ProviderException], None]) -> None:  # noqa: B027 - optional hook
+        """Have ``listener`` told, from another thread, when the calls in flight can no longer
+        complete: the deployment was removed, replaced or damaged (a DeploymentUnusableException,
+        after which every call fails), or its storage is full (later calls may succeed). A client
+        fails its calls in flight with that error. Providers that cannot tell never call it."""
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release connections."""
