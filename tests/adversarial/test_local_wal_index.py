@@ -56,3 +56,21 @@ def test_a_deleted_wal_index_is_noticed_before_anything_else_opens_the_deploymen
         client.stop()
     with FaaSKeeperClient(config, timeout=30) as later:
         assert later.exists("/after") is None
+
+
+def test_a_deleted_write_ahead_log_stops_its_process_and_loses_nothing_acknowledged(tmp_path: Path) -> None:
+    config = local_config(tmp_path)
+    client = FaaSKeeperClient(config, timeout=30)
+    client.start()
+    client.create("/acknowledged", b"only in the WAL yet")
+    os.unlink(tmp_path / "adversarial" / "faaskeeper.sqlite3-wal")
+    with pytest.raises(
+        DeploymentUnusableException, match=r"faaskeeper\.sqlite3-wal was deleted or replaced while in use"
+    ):
+        client.create("/after", b"")
+    with pytest.raises(DeploymentUnusableException):
+        client.stop()
+    # The process still held the log it wrote: closing, it copied the log into the file.
+    with FaaSKeeperClient(config, timeout=30) as later:
+        assert later.get_data("/acknowledged").data == b"only in the WAL yet"
+        assert later.exists("/after") is None
