@@ -22,81 +22,16 @@ from typing import Any
 from faaskeeper.exceptions import DeploymentCorruptException, DeploymentUnusableException, ProviderException
 from faaskeeper_local import sqlite_errors
 from faaskeeper_local.file_identity import FileIdentity
+from faaskeeper_local.schema import MIGRATIONS, SCHEMA, SCHEMA_VERSION, TABLES
 from faaskeeper_local.wal_guard import forbid_checkpoint
 
 log = logging.getLogger("faaskeeper.local")
 
-SCHEMA_VERSION = "3"
-#: Layouts this version opens, each brought up to date by the statements that follow it.
-_MIGRATIONS = {"2": ("ALTER TABLE system_nodes ADD COLUMN claimed INTEGER NOT NULL DEFAULT 0",)}
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS system_nodes (
-    path TEXT PRIMARY KEY,
-    state TEXT NOT NULL,
-    node_exists INTEGER NOT NULL,
-    ephemeral_owner TEXT,
-    lock_token TEXT,
-    lock_ts REAL,
-    pending TEXT NOT NULL DEFAULT '[]',
-    requests TEXT NOT NULL DEFAULT '{}',
-    claimed INTEGER NOT NULL DEFAULT 0
-) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS system_nodes_owner ON system_nodes(ephemeral_owner)
-    WHERE ephemeral_owner IS NOT NULL;
-CREATE TABLE IF NOT EXISTS sessions (
-    session_id TEXT PRIMARY KEY,
-    record TEXT NOT NULL,
-    last_seq INTEGER NOT NULL,
-    last_outcome TEXT
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS user_nodes (
-    path TEXT PRIMARY KEY,
-    data BLOB NOT NULL,
-    meta TEXT NOT NULL
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS queue_messages (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT,
-    queue TEXT NOT NULL,
-    grp TEXT NOT NULL,
-    dedup TEXT NOT NULL,
-    body BLOB NOT NULL,
-    visible_at REAL NOT NULL,
-    receipt TEXT,
-    receive_count INTEGER NOT NULL DEFAULT 0,
-    sent_at REAL NOT NULL
-);
-CREATE INDEX IF NOT EXISTS queue_order ON queue_messages(queue, grp, seq);
-CREATE INDEX IF NOT EXISTS queue_visible ON queue_messages(queue, visible_at);
-CREATE UNIQUE INDEX IF NOT EXISTS queue_dedup ON queue_messages(queue, dedup);
-CREATE TABLE IF NOT EXISTS watches (
-    path TEXT NOT NULL,
-    kind TEXT NOT NULL,
-    session_id TEXT NOT NULL,
-    counter INTEGER NOT NULL,
-    address TEXT NOT NULL,
-    PRIMARY KEY (path, kind, session_id)
-) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS watches_session ON watches(session_id);
-CREATE TABLE IF NOT EXISTS schedules (name TEXT PRIMARY KEY, next_run REAL NOT NULL) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS dead_letters (
-    seq INTEGER PRIMARY KEY,
-    queue TEXT NOT NULL,
-    grp TEXT NOT NULL,
-    body BLOB NOT NULL,
-    reason TEXT NOT NULL,
-    failed_at REAL NOT NULL
-);
-"""
-
-
-#: The tables of a deployment: a file without one of them is not one, or was truncated.
-TABLES = frozenset(
-    {"meta", "system_nodes", "sessions", "user_nodes", "queue_messages", "watches", "schedules", "dead_letters"}
-)
 #: Seconds between two reports of a full disk to the listeners.
 FULL_REPORT_INTERVAL = 0.2
+#: A read looks at the files at most this often (a look is a ``stat``, a fifth of a read's time);
+#: a change is always looked for before and after a commit.
+READ_CHECK_INTERVAL = 0.001
 
 #: Told, on a thread of its own, why the deployment file failed.
 Listener = Callable[[ProviderException], None]
@@ -142,7 +77,7 @@ class Database:
         conn = self._connection()
         try:
             if new:
-                conn.executescript(_SCHEMA)
+                conn.executescript(SCHEMA)
             else:
                 self._verify(conn)
                 conn.execute("PRAGMA journal_mode=WAL")
@@ -155,8 +90,8 @@ class Database:
             if new:
                 conn.execute("INSERT INTO meta VALUES ('schema', ?)", (SCHEMA_VERSION,))
             (version,) = conn.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
-            if version in _MIGRATIONS:
-                for statement in _MIGRATIONS[version]:
+            if version in MIGRATIONS:
+                for statement in MIGRATIONS[version]:
                     conn.execute(statement)
                 conn.execute("UPDATE meta SET value = ? WHERE key = 'schema'", (SCHEMA_VERSION,))
                 version = SCHEMA_VERSION
@@ -176,7 +111,7 @@ class Database:
         missing = sorted(TABLES - tables)
         if missing:
             size = self.path.stat().st_size
-            found = "an empty file" if not tables else f"{size} bytes without the tables {', '.join(missing)}"
+            found = "an empty file" if size == 0 else f"{size} bytes without the tables {', '.join(missing)}"
             raise DeploymentCorruptException(
                 sqlite_errors.corruption(self.path, f"{found}: truncated, or not a FaaSKeeper deployment")
             )
@@ -250,14 +185,15 @@ class Database:
             rows = conn.execute(sql, params).fetchall()
         except sqlite3.Error as err:
             raise self._failed(err) from err
-        self._check_identity()
+        self._check_identity(unless_within=READ_CHECK_INTERVAL)
         return rows
 
     # -- failures -------------------------------------------------------------------------
 
     def on_failure(self, listener: Listener) -> Callable[[], None]:
-        """Tell ``listener`` (on a thread of its own) when the file becomes unusable, once, and
-        each time a change reporting a full disk fails; returns what stops that."""
+        """Tell ``listener`` (on a thread of its own) when the file becomes unusable, once, and when
+        changes that report a full disk fail (at most every ``FULL_REPORT_INTERVAL``); returns
+        what stops that."""
         with self._guard:
             self._listeners.append(listener)
 
@@ -267,11 +203,6 @@ class Database:
                     self._listeners.remove(listener)
 
         return cancel
-
-    @property
-    def failure(self) -> DeploymentUnusableException | None:
-        """Why the file can no longer be used, once it cannot."""
-        return self._failure
 
     def _failed(
         self, err: sqlite3.Error, *, report_full: bool = False, consequence: str | None = None
@@ -324,10 +255,10 @@ class Database:
         if self._failure is not None:
             raise _copy(self._failure)
 
-    def _check_identity(self) -> None:
+    def _check_identity(self, *, unless_within: float = 0.0) -> None:
         assert self._identity is not None
         try:
-            self._identity.check()
+            self._identity.check(unless_within=unless_within)
         except DeploymentUnusableException as changed:
             raise self._fail(changed) from None
 

@@ -47,6 +47,7 @@ class FileIdentity:
         if self._opened[""] is None:
             raise self._changed("")
         self._directory = self._directory_key()
+        self._checked = time.monotonic()
 
     def _directory_key(self) -> tuple[int, int, int] | None:
         try:
@@ -55,17 +56,21 @@ class FileIdentity:
             return None
         return status.st_dev, status.st_ino, status.st_mtime_ns
 
-    def check(self) -> None:
+    def check(self, *, unless_within: float = 0.0) -> None:
         """Raise DeploymentUnusableException, saying which file changed, if one of the deployment's
-        files was removed or replaced since it was opened."""
-        directory = self._directory_key()
-        if directory is not None and directory == self._directory and time.time_ns() - directory[2] > _SETTLED_NS:
+        files was removed or replaced since it was opened; not looked at again if the last look
+        found them unchanged less than ``unless_within`` seconds ago."""
+        now = time.monotonic()
+        if now - self._checked < unless_within:
             return
-        for suffix, name in self._names.items():
-            opened = self._opened[suffix]
-            if opened is not None and _key(name) != opened:
-                raise self._changed(suffix)
-        self._directory = directory
+        directory = self._directory_key()
+        if directory is None or directory != self._directory or time.time_ns() - directory[2] <= _SETTLED_NS:
+            for suffix, name in self._names.items():
+                opened = self._opened[suffix]
+                if opened is not None and _key(name) != opened:
+                    raise self._changed(suffix)
+            self._directory = directory
+        self._checked = now
 
     def _changed(self, suffix: str) -> DeploymentUnusableException:
         after = "every call fails from now on; one in flight may or may not have taken effect before that"
