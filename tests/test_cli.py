@@ -373,8 +373,9 @@ def test_a_plugin_whose_option_hook_fails_leaves_the_others(monkeypatch, capsys,
 
 def test_clean_and_output_are_for_the_service_only(tmp_path, capsys):
     config = write(tmp_path / "c.json", {"cloud-provider": "local", "deployment-name": "d", "local": {"path": "p"}})
-    assert main(["deploy", "functions", "--config", config, "--clean"]) == 1
-    assert "--clean and --output apply to fk deploy service only" in capsys.readouterr().err
+    for option in ("--clean", "--force"):
+        assert main(["deploy", "functions", "--config", config, option]) == 1
+        assert "--clean, --force and --output apply to fk deploy service only" in capsys.readouterr().err
 
 
 def test_steps_on_a_terminal_show_a_tick_and_time_each_and_a_cross_on_failure():
