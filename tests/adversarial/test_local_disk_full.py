@@ -12,6 +12,7 @@ from __future__ import annotations
 import errno
 import os
 import shutil
+import sqlite3
 import subprocess
 import threading
 from collections.abc import Iterator
@@ -81,7 +82,7 @@ class PageLimit(SmallDisk):
         super().__init__(path)
         opened = database.Database._connection
 
-        def limited(db: database.Database) -> database.sqlite3.Connection:
+        def limited(db: database.Database) -> sqlite3.Connection:
             conn = opened(db)
             conn.execute(f"PRAGMA max_page_count = {PageLimit.limit}")
             return conn
@@ -91,7 +92,7 @@ class PageLimit(SmallDisk):
 
     def fill(self) -> None:
         [deployment] = self.path.glob("*/faaskeeper.sqlite3")
-        conn = database.sqlite3.connect(deployment)
+        conn = sqlite3.connect(deployment)
         try:
             (pages,) = conn.execute("PRAGMA page_count").fetchone()
         finally:
