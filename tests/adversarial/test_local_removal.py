@@ -29,10 +29,11 @@ def test_every_call_of_a_client_whose_deployment_was_removed_fails_naming_the_re
     client.start()
     client.create("/before", b"1")
     LocalProvider().remove(config)
-    with pytest.raises(DeploymentUnusableException, match=GONE):
-        client.create("/after", b"2")
+    time.sleep(0.01)  # a read looks at the files at most once a millisecond; a commit always does
     with pytest.raises(DeploymentUnusableException, match=GONE):
         client.get_data("/before")
+    with pytest.raises(DeploymentUnusableException, match=GONE):
+        client.create("/after", b"2")
     with pytest.raises(DeploymentUnusableException, match=GONE):
         client.stop()
     assert not (tmp_path / "adversarial").exists(), "nothing re-created the removed deployment"
@@ -124,6 +125,8 @@ def test_fk_remove_and_deploy_clean_count_the_live_sessions_and_refuse_without_f
     second.stop()
     assert main(["remove", "service", "--config", path, "--force"]) == 0
     assert "local: removed 'adversarial'; the calls of its 1 live session now fail" in capsys.readouterr().out
+    with pytest.raises(DeploymentUnusableException, match=GONE):
+        first.set_data("/kept", b"2")
     with pytest.raises(DeploymentUnusableException, match=GONE):
         first.get_data("/kept")
     with pytest.raises(DeploymentUnusableException):

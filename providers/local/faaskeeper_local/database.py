@@ -126,6 +126,11 @@ class Database:
             found = "; ".join(line for problem in problems[:3] for line in problem.splitlines()[-1:])
             raise self._fail(DeploymentCorruptException(sqlite_errors.corruption(self.path, found)))
 
+    def verify(self) -> None:
+        """Raise DeploymentUnusableException if the file can no longer be used, looking at the files now."""
+        self._raise_failure()
+        self._check_identity()
+
     def _connection(self) -> sqlite3.Connection:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
         if conn is None:

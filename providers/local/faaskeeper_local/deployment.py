@@ -73,7 +73,7 @@ class _SharedFile:
     def usable(self) -> bool:
         """Whether the file at the path is still this one, and sound, for a new client to share it."""
         try:
-            self.db.query("SELECT 1")
+            self.db.verify()
         except ProviderException:
             return False
         return True
