@@ -259,10 +259,11 @@ class FaaSKeeperClient:
     def _deployment_failed(self, error: ProviderException) -> None:
         """The deployment cannot complete the calls in flight (see ``Deployment.on_failure``): they
         fail with why; the watches of a deployment that is gone never fire."""
-        log.error("%s", error)
+        gone = isinstance(error, DeploymentUnusableException)
+        log.log(logging.ERROR if gone else logging.DEBUG, "%s", error)
         if self._pipeline is not None:
             self._pipeline.fail_all(error)
-        if self._watches is not None and isinstance(error, DeploymentUnusableException):
+        if self._watches is not None and gone:
             self._watches.drop_all()
 
     def _watch_heartbeats(self) -> None:
