@@ -87,7 +87,7 @@ def test_output_option_keeps_the_input(tmp_path):
         ({"cloud-provider": "local", "deployment-name": "d"}, "'local' must contain 'path'"),
         (
             {"cloud-provider": "local", "deployment-name": "d", "local": {"path": "p", "lock-max-hold": "5"}},
-            "'local.lock-max-hold' must be a positive number",
+            "'local.lock-max-hold' must be a number from 0.01 to 3600 seconds, got '5'",
         ),
         ({"cloud-provider": "local", "deployment-name": "d", "verbose": "maybe"}, "'verbose' must be true or false"),
         ("{broken", "not valid JSON"),
@@ -119,7 +119,8 @@ def test_every_command_reports_a_config_error_as_deploy_does(tmp_path, capsys, c
     config = write(tmp_path / "bad.json", bad)
     assert main(["deploy", "service", "--config", config]) == 1
     expected = capsys.readouterr().err
-    assert expected == f"fk: error: {config}: Config key 'local.lock-max-hold' must be a positive number, got '5'\n"
+    message = "Config key 'local.lock-max-hold' must be a number from 0.01 to 3600 seconds, got '5'"
+    assert expected == f"fk: error: {config}: {message}\n"
     assert main([*command, config]) == 1
     assert capsys.readouterr().err == expected
     assert not (tmp_path / "p").exists()
@@ -359,7 +360,7 @@ def test_a_third_party_plugin_adds_a_deploy_option_without_touching_the_cli(tmp_
         (["--local-path", ""], "argument --local-path: expected a value, got an empty string"),
         (
             ["--local-lock-max-hold", "-1"],
-            "'local.lock-max-hold' must be a positive number, got -1.0 (set by --local-lock-max-hold)",
+            "'local.lock-max-hold' must be a number from 0.01 to 3600 seconds, got -1.0 (set by --local-lock-max-hold)",
         ),
     ],
 )
@@ -396,8 +397,9 @@ def test_a_plugin_whose_option_hook_fails_leaves_the_others(monkeypatch, capsys,
 
 def test_clean_and_output_are_for_the_service_only(tmp_path, capsys):
     config = write(tmp_path / "c.json", {"cloud-provider": "local", "deployment-name": "d", "local": {"path": "p"}})
-    assert main(["deploy", "functions", "--config", config, "--clean"]) == 1
-    assert "--clean and --output apply to fk deploy service only" in capsys.readouterr().err
+    for option in ("--clean", "--force"):
+        assert main(["deploy", "functions", "--config", config, option]) == 1
+        assert "--clean, --force and --output apply to fk deploy service only" in capsys.readouterr().err
 
 
 def test_steps_on_a_terminal_show_a_tick_and_time_each_and_a_cross_on_failure():

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from faaskeeper.config import Config
+from faaskeeper.exceptions import ConfigurationException
 from faaskeeper.plugins.manager import get_provider
 from faaskeeper_deploy.config_file import unknown_key_warnings
 
@@ -46,3 +47,46 @@ def test_a_misspelt_section_key_is_reported_with_the_key_it_resembles(provider: 
         f"unknown config key '{provider}.{typo}' is ignored (did you mean '{provider}.{meant}'?)",
         f"unknown config key '{provider}.colour' is ignored",
     ]
+
+
+#: Every number of each provider's section, with its range as the error states it.
+SECTION_NUMBERS = [
+    ("local", "lock-max-hold", "a number from 0.01 to 3600 seconds"),
+    ("local", "visibility-timeout", "a number from 0.01 to 43200 seconds"),
+    ("local", "max-receives", "an integer from 1 to 1000"),
+    ("aws", "function-timeout", "an integer from 1 to 900"),
+    ("aws", "function-memory", "an integer from 128 to 10240"),
+    ("aws", "heartbeat-timeout", "an integer from 1 to 900"),
+    ("aws", "visibility-timeout", "an integer from 0 to 43200"),
+    ("aws", "max-receive-count", "an integer from 1 to 1000"),
+    ("gcp", "lock-max-hold", "a number from 0.01 to 3600 seconds"),
+    ("gcp", "function-memory", "an integer from 128 to 32768"),
+    ("gcp", "function-timeout", "an integer from 1 to 540"),
+]
+HOSTILE = [float("nan"), float("inf"), float("-inf"), 1e308, -1, 10**30, "5", True]
+SECTIONS = {"local": {"path": "data"}, "aws": {}, "gcp": {"project": "p"}}
+
+
+@pytest.mark.parametrize(("provider", "key", "expected"), SECTION_NUMBERS)
+def test_every_number_of_a_provider_section_is_checked_for_range(provider: str, key: str, expected: str) -> None:
+    for value in HOSTILE:
+        config = _config(provider, {**SECTIONS[provider], key: value})
+        with pytest.raises(ConfigurationException, match=rf"^Config key '{provider}.{key}' must be {expected}, got "):
+            get_provider(provider).validate_config(config)
+
+
+def test_the_section_numbers_listed_are_every_number_a_section_reads() -> None:
+    named = {(provider, key) for provider, key, _ in SECTION_NUMBERS}
+    textual = {"path", "data-bucket", "endpoint-url", "client-host", "project", "functions-endpoint", "region"}
+    textual |= {"service-account", "runtime"}
+    for provider in SECTIONS:
+        keys = get_provider(provider).config_keys() or frozenset()
+        assert {(provider, key) for key in keys - textual} == {(p, k) for p, k in named if p == provider}
+
+
+def test_the_local_provider_refuses_more_data_than_sqlite_holds_in_a_value() -> None:
+    config = Config.deserialize(
+        {"cloud-provider": "local", "deployment-name": "d", "local": {"path": "p"}, "max-data-size": 2**30}
+    )
+    with pytest.raises(ConfigurationException, match=r"'max-data-size' must be at most 536870912 bytes on the local"):
+        get_provider("local").validate_config(config)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import math
 import re
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
@@ -105,13 +106,32 @@ def _bool(key: str, val: object) -> bool:
     raise ConfigurationException(f"Config key {key!r} must be true or false, got {val!r}")
 
 
-def _number(key: str, val: object, *, integer: bool = False, minimum: float = 0) -> float:
-    if isinstance(val, bool) or not isinstance(val, int | float) or (integer and not isinstance(val, int)):
-        kind = "an integer" if integer else "a number"
-        raise ConfigurationException(f"Config key {key!r} must be {kind}, got {val!r}")
-    if val < minimum:
-        raise ConfigurationException(f"Config key {key!r} must be at least {minimum:g}, got {val!r}")
-    return val
+def checked_number(key: str, val: object, low: float, high: float, *, integer: bool = False, unit: str = "") -> float:
+    """``val`` if it is a number (an integer with ``integer``) from ``low`` to ``high``; otherwise
+    ConfigurationException naming ``key`` and the range. NaN and the infinities are never in range."""
+    number = val if isinstance(val, int | float) and not isinstance(val, bool) else None
+    whole = isinstance(number, int)
+    if number is not None and (whole or (not integer and math.isfinite(number))) and low <= number <= high:
+        return number
+    kind = "an integer" if integer else "a number"
+    where = f" {unit}" if unit else ""
+    raise ConfigurationException(
+        f"Config key {key!r} must be {kind} from {_shown(low)} to {_shown(high)}{where}, got {val!r}"
+    )
+
+
+def _shown(bound: float) -> str:
+    return str(int(bound)) if float(bound).is_integer() else f"{bound:g}"
+
+
+#: The ranges of the top-level numbers. A heartbeat runs at least once a day; a session's timeout
+#: is at most three of those heartbeats (the default timeout is three periods).
+HEARTBEAT_FREQUENCY = (0.01, 86400.0)
+SESSION_TIMEOUT = (0.01, 3 * 86400.0)
+#: -1 picks a free port, as 0 does.
+PORT = (-1, 65535)
+MAX_DATA_SIZE = (1, 1024**3)
+WATCH_FANOUT = (0, 1_000_000)
 
 
 #: Names a directory, a Firestore document, and the middle of bucket, queue, topic and function names:
@@ -198,17 +218,22 @@ class Config:
         if "client-channel" in data:
             cfg.client_channel = ClientChannel.deserialize(data["client-channel"])
         if "heartbeat-frequency" in data:
-            cfg.heartbeat_frequency = _number("heartbeat-frequency", data["heartbeat-frequency"], minimum=0.01)
+            cfg.heartbeat_frequency = float(
+                checked_number("heartbeat-frequency", data["heartbeat-frequency"], *HEARTBEAT_FREQUENCY, unit="seconds")
+            )
         if "session-timeout" in data:
-            cfg.session_timeout = _number("session-timeout", data["session-timeout"], minimum=0.01)
+            cfg.session_timeout = float(
+                checked_number("session-timeout", data["session-timeout"], *SESSION_TIMEOUT, unit="seconds")
+            )
         if "verbose" in data:
             cfg.verbose = _bool("verbose", data["verbose"])
         if "port" in data:
-            cfg.port = int(_number("port", data["port"], integer=True, minimum=-1))
+            cfg.port = int(checked_number("port", data["port"], *PORT, integer=True))
         if "max-data-size" in data:
-            cfg.max_data_size = int(_number("max-data-size", data["max-data-size"], integer=True, minimum=1))
+            size = checked_number("max-data-size", data["max-data-size"], *MAX_DATA_SIZE, integer=True, unit="bytes")
+            cfg.max_data_size = int(size)
         if "watch-fanout" in data:
-            cfg.watch_fanout = int(_number("watch-fanout", data["watch-fanout"], integer=True, minimum=0))
+            cfg.watch_fanout = int(checked_number("watch-fanout", data["watch-fanout"], *WATCH_FANOUT, integer=True))
         return cfg
 
     @staticmethod

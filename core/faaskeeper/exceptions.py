@@ -29,6 +29,21 @@ class DeploymentNotFoundException(ProviderException):
     code = "DeploymentNotFound"
 
 
+class DeploymentUnusableException(ProviderException):
+    """The deployment can no longer be used from here: it was removed, replaced or damaged while open.
+
+    Every later call fails with it; a write that was in flight when it happened may or may not have
+    taken effect in the deployment as it was."""
+
+    code = "DeploymentUnusable"
+
+
+class DeploymentCorruptException(DeploymentUnusableException):
+    """The deployment's storage is damaged (a truncated or overwritten file)."""
+
+    code = "DeploymentCorrupt"
+
+
 class UnknownProviderException(FaaSKeeperException):
     """No installed plugin provides the requested provider."""
 

@@ -72,8 +72,8 @@ def test_missing_required_key_is_named(missing):
         ("verbose", "yes", "true or false"),
         ("heartbeat-frequency", "5", "'heartbeat-frequency' must be a number"),
         ("port", 1.5, "'port' must be an integer"),
-        ("max-data-size", 0, "'max-data-size' must be at least 1"),
-        ("watch-fanout", -1, "'watch-fanout' must be at least 0"),
+        ("max-data-size", 0, "'max-data-size' must be an integer from 1 to 1073741824 bytes, got 0"),
+        ("watch-fanout", -1, "'watch-fanout' must be an integer from 0 to 1000000, got -1"),
         ("watch-fanout", True, "'watch-fanout' must be an integer"),
         ("aws", [], "'aws' must be an object"),
     ],
@@ -113,7 +113,49 @@ def test_from_file_errors(tmp_path):
 def test_from_file_names_the_file_in_errors_and_remembers_it(tmp_path):
     path = tmp_path / "fk.json"
     path.write_text(json.dumps({"cloud-provider": "local", "deployment-name": "dev", "port": "80"}))
-    with pytest.raises(ConfigurationException, match=rf"^{path}: Config key 'port' must be an integer, got '80'$"):
+    with pytest.raises(
+        ConfigurationException, match=rf"^{path}: Config key 'port' must be an integer from -1 to 65535, got '80'$"
+    ):
         Config.from_file(path)
     path.write_text(json.dumps({"cloud-provider": "local", "deployment-name": "dev"}))
     assert Config.from_file(path).source == path
+
+
+NOT_FINITE = [float("nan"), float("inf"), float("-inf")]
+
+
+@pytest.mark.parametrize(
+    ("key", "values", "expected"),
+    [
+        ("heartbeat-frequency", [*NOT_FINITE, 1e308, 0, 0.001, 86401], "a number from 0.01 to 86400 seconds"),
+        ("session-timeout", [*NOT_FINITE, 1e308, 0, -1, 259201], "a number from 0.01 to 259200 seconds"),
+        ("port", [99999, 65536, -2, 10**30], "an integer from -1 to 65535"),
+        ("max-data-size", [0, 2**30 + 1, 10**400], "an integer from 1 to 1073741824 bytes"),
+        ("watch-fanout", [-1, 10**7], "an integer from 0 to 1000000"),
+    ],
+)
+def test_every_top_level_number_is_checked_for_range(key, values, expected):
+    for value in values:
+        with pytest.raises(ConfigurationException, match=rf"^Config key '{key}' must be {expected}, got "):
+            Config.deserialize({**UPSTREAM, key: value})
+
+
+def test_numbers_at_the_ends_of_their_ranges_are_taken():
+    low = Config.deserialize({**UPSTREAM, "heartbeat-frequency": 0.01, "session-timeout": 0.01, "port": -1})
+    assert (low.heartbeat_frequency, low.session_timeout, low.port) == (0.01, 0.01, -1)
+    high = Config.deserialize(
+        {**UPSTREAM, "heartbeat-frequency": 86400, "session-timeout": 259200, "port": 65535, "max-data-size": 2**30}
+    )
+    assert (high.heartbeat_frequency, high.session_timeout, high.port, high.max_data_size) == (
+        86400,
+        259200,
+        65535,
+        2**30,
+    )
+
+
+def test_a_config_file_with_nan_is_refused_naming_the_file_and_key(tmp_path):
+    path = tmp_path / "fk.json"
+    path.write_text('{"cloud-provider": "local", "deployment-name": "d", "heartbeat-frequency": NaN}')
+    with pytest.raises(ConfigurationException, match=rf"^{path}: Config key 'heartbeat-frequency' must be a number "):
+        Config.from_file(path)

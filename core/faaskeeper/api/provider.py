@@ -11,6 +11,7 @@ from faaskeeper.api.channel import ChannelListener, ClientChannel
 from faaskeeper.api.queue import Queue
 from faaskeeper.api.storage import SystemStorage, UserStorage
 from faaskeeper.config import Config
+from faaskeeper.exceptions import ProviderException
 
 if TYPE_CHECKING:
     from faaskeeper.api.cost import CostModel
@@ -146,6 +147,12 @@ class Deployment(ABC):
         provider can tell (``"no function took the request from the writer queue: start ..."``);
         None if it cannot. Called only after such a timeout, so it may make a few requests."""
         return None
+
+    def on_failure(self, listener: Callable[[ProviderException], None]) -> None:  # noqa: B027 - optional hook
+        """Have ``listener`` told, from another thread, when the calls in flight can no longer
+        complete: the deployment was removed, replaced or damaged (a DeploymentUnusableException,
+        after which every call fails), or its storage is full (later calls may succeed). A client
+        fails its calls in flight with that error. Providers that cannot tell never call it."""
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release connections."""

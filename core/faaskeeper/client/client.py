@@ -26,10 +26,12 @@ from faaskeeper.client.watches import Owed, WatchRegistry
 from faaskeeper.config import Config
 from faaskeeper.exceptions import (
     ConnectionLossException,
+    DeploymentUnusableException,
     FaaSKeeperException,
     MalformedInputException,
     NodeDoesntExistException,
     NodeExistsException,
+    ProviderException,
     SessionClosingException,
     SessionExpiredException,
     TimeoutException,
@@ -152,8 +154,15 @@ class FaaSKeeperClient:
             self.stop()
         provider = get_provider(self._config.cloud_provider)
         provider.validate_config(self._config)
-        self._max_data_size = provider.max_data_size(self._config)
         self._deployment = provider.open(self._config)
+        try:
+            # After the open: a provider may read the limit from the deployment itself.
+            self._max_data_size = provider.max_data_size(self._config)
+        except BaseException:
+            self._deployment.close()
+            self._deployment = None
+            raise
+        self._deployment.on_failure(self._deployment_failed)
         self._runner = CallbackRunner()
         self._pipeline = Pipeline()
         self._watches = WatchRegistry(self._runner.submit)
@@ -267,6 +276,16 @@ class FaaSKeeperClient:
                 runner.submit(listener, state)
             else:
                 listener(state)
+
+    def _deployment_failed(self, error: ProviderException) -> None:
+        """The deployment cannot complete the calls in flight (see ``Deployment.on_failure``): they
+        fail with why; the watches of a deployment that is gone never fire."""
+        gone = isinstance(error, DeploymentUnusableException)
+        log.log(logging.ERROR if gone else logging.DEBUG, "%s", error)
+        if self._pipeline is not None:
+            self._pipeline.abandon(lambda _seq: error, error)
+        if self._watches is not None and gone:
+            self._watches.drop_all()
 
     def _watch_heartbeats(self) -> None:
         """SUSPENDED when the service's heartbeats stop arriving; CONNECTED when they resume."""

@@ -12,6 +12,7 @@ from collections.abc import Callable
 
 from faaskeeper.api.provider import FunctionHost
 from faaskeeper.api.queue import PollingQueue, QueueMessage
+from faaskeeper.exceptions import DeploymentUnusableException
 from faaskeeper.protocol.batch import BatchResult, run_batch
 from faaskeeper.protocol.settings import FunctionCrash
 
@@ -93,15 +94,23 @@ class PollingFunctionHost(FunctionHost):
 
     def _run(self) -> None:
         delay = 0.0005
+        failing: str | None = None
         while not self._stopping.is_set():
             try:
                 busy = self.run_once()
+                failing = None
             except FunctionCrash as crash:
                 log.error("function crashed at %s; host stops", crash)
                 self.crashed = crash
                 return
-            except Exception:
-                log.exception("function host iteration failed")
+            except DeploymentUnusableException as err:
+                log.error("functions stop: %s", err)
+                return
+            except Exception as err:
+                # A failure that persists (a full disk) is logged once, not at every poll.
+                if repr(err) != failing:
+                    log.exception("function host iteration failed")
+                failing = repr(err)
                 busy = False
             if busy:
                 delay = 0.0005
@@ -139,5 +148,8 @@ class ScheduledFunction:
         while not self._stopping.wait(self._interval):
             try:
                 self._function()
+            except DeploymentUnusableException as err:
+                log.error("scheduled function %s stops: %s", self._name, err)
+                return
             except Exception:
                 log.exception("scheduled function %s failed", self._name)

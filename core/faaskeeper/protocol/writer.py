@@ -10,6 +10,7 @@ from __future__ import annotations
 import bisect
 import contextlib
 import logging
+import sys
 import time
 import uuid
 from collections.abc import Callable
@@ -32,6 +33,7 @@ from faaskeeper.api.storage import (
 from faaskeeper.exceptions import (
     BadVersionError,
     FaaSKeeperException,
+    MalformedInputException,
     NoChildrenForEphemeralsException,
     NodeDoesntExistException,
     NodeExistsException,
@@ -128,7 +130,9 @@ class Writer:
         """Process one writer-queue message. Raises MalformedMessage for messages to dead-letter,
         RetryLater for one to deliver again after a delay; any other exception means the message
         must be redelivered."""
-        request = WriteRequest.decode(message.body, self._settings.max_data_size)
+        # The deployment's data limit is checked below, once the request is known to come from its
+        # session, so that the session hears of it instead of waiting for a write never answered.
+        request = WriteRequest.decode(message.body, sys.maxsize)
         if request.op is Op.REGISTER_SESSION:
             self._register(request)
             return
@@ -155,6 +159,11 @@ class Writer:
             return
         if not session.active:
             self._unknown_session(request)
+            return
+        if len(request.data) > self._settings.max_data_size:
+            limit = self._settings.max_data_size
+            too_large = f"Node data of {len(request.data)} bytes exceeds the deployment's limit of {limit} bytes"
+            self._fail(request, session, message, MalformedInputException(too_large))
             return
         try:
             self._execute(request, session, message, counts_for_session=True)

@@ -6,6 +6,7 @@ from faaskeeper.api.cost import CostModel
 from faaskeeper.api.provider import SILENT, DeploymentStatus, Provider, Reporter
 from faaskeeper.config import Config
 from faaskeeper_aws.deployment import AwsDeployment
+from faaskeeper_aws.options import DeployOptions
 from faaskeeper_aws.settings import SECTION_KEYS, AwsSettings
 
 
@@ -15,6 +16,7 @@ class AwsProvider(Provider):
 
     def validate_config(self, config: Config) -> None:
         AwsSettings.from_config(config)
+        DeployOptions.from_config(config)
 
     def config_keys(self) -> frozenset[str]:
         return SECTION_KEYS

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 from faaskeeper.api.cost import CostModel
 from faaskeeper.api.provider import SILENT, Capability, DeploymentStatus, Provider, Reporter
 from faaskeeper.config import Config
+from faaskeeper_gcp.options import DeployOptions
 from faaskeeper_gcp.settings import SECTION_KEYS, GcpSettings
 
 if TYPE_CHECKING:
@@ -21,6 +22,7 @@ class GcpProvider(Provider):
 
     def validate_config(self, config: Config) -> None:
         GcpSettings.from_config(config)
+        DeployOptions.from_config(config)
 
     def config_keys(self) -> frozenset[str]:
         return SECTION_KEYS

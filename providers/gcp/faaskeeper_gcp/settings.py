@@ -21,7 +21,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from faaskeeper.config import DEFAULT_MAX_DATA_SIZE, ClientChannel, Config, QueueType, StorageType
+from faaskeeper.config import DEFAULT_MAX_DATA_SIZE, ClientChannel, Config, QueueType, StorageType, checked_number
 from faaskeeper.exceptions import ConfigurationException, ProviderException
 from faaskeeper_gcp.names import FIRESTORE_EMULATOR, PUBSUB_EMULATOR, ResourceNames
 
@@ -123,9 +123,7 @@ class GcpSettings:
             raise ConfigurationException(
                 f"Config key 'gcp.functions-endpoint' must be an http(s) URL, got {endpoint!r}"
             )
-        hold = section.get("lock-max-hold", 5.0)
-        if isinstance(hold, bool) or not isinstance(hold, int | float) or hold <= 0:
-            raise ConfigurationException(f"Config key 'gcp.lock-max-hold' must be a positive number, got {hold!r}")
+        hold = checked_number("gcp.lock-max-hold", section.get("lock-max-hold", 5.0), 0.01, 3600.0, unit="seconds")
         max_data_size = config.max_data_size
         if "max-data-size" in config.raw and max_data_size > FIRESTORE_MAX_DATA_SIZE:
             raise ConfigurationException(

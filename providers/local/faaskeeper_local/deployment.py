@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from faaskeeper.api.channel import ChannelListener, ClientChannel
 from faaskeeper.api.provider import Deployment, FunctionHost
 from faaskeeper.channels.tcp import TcpChannel, TcpListener
-from faaskeeper.config import Config
+from faaskeeper.config import DEFAULT_MAX_DATA_SIZE, Config
+from faaskeeper.exceptions import ProviderException
 from faaskeeper.protocol.embedded import EmbeddedFunctions
 from faaskeeper.protocol.settings import FaultHook, FunctionSettings
 from faaskeeper_local.database import Database
@@ -20,6 +22,8 @@ from faaskeeper_local.user_storage import LocalUserStorage
 
 WRITER_QUEUE = "writer"
 DISTRIBUTOR_QUEUE = "distributor"
+#: The key of the ``meta`` table under which ``fk deploy`` stores the deployment's node data limit.
+MAX_DATA_SIZE_KEY = "max-data-size"
 
 
 class _SharedFile:
@@ -27,12 +31,19 @@ class _SharedFile:
 
     def __init__(self, settings: LocalSettings, config: Config, faults: FaultHook | None) -> None:
         self.db = Database(settings.database)
+        try:
+            self.db.check_integrity()
+            self.max_data_size = stored_max_data_size(self.db)
+        except BaseException:
+            self.db.close()
+            raise
         self.system = LocalSystemStorage(self.db)
         self.user = LocalUserStorage(self.db)
-        self.system.ensure_root()
-        self.user.ensure_root()
         self.writer_queue = LocalQueue(self.db, WRITER_QUEUE)
         self.distributor_queue = LocalQueue(self.db, DISTRIBUTOR_QUEUE)
+        # A client's send fails at once with its own error; a full disk met by the functions is
+        # reported to the clients, whose calls wait for them.
+        self.client_writer_queue = LocalQueue(self.db, WRITER_QUEUE, report_full=False)
         self.channel = TcpChannel()
         self.references = 0
         # Every process schedules the heartbeat; the first to claim a period runs it. Claims
@@ -50,6 +61,8 @@ class _SharedFile:
                 lease_key=self.system.lease_key(),
                 faults=faults,
                 redelivery_window=settings.visibility_timeout * settings.max_receives,
+                # The deployment's own limit, not the client's: its config may allow more.
+                max_data_size=self.max_data_size,
             ),
             visibility_timeout=settings.visibility_timeout,
             max_receives=settings.max_receives,
@@ -57,15 +70,34 @@ class _SharedFile:
             name="faaskeeper-local",
         )
 
+    def usable(self) -> bool:
+        """Whether the file at the path is still this one, and sound, for a new client to share it."""
+        try:
+            self.db.verify()
+        except ProviderException:
+            return False
+        return True
 
-def create_deployment(settings: LocalSettings) -> None:
-    """Create the deployment file of ``settings`` with both root nodes, if it does not exist yet."""
+
+def create_deployment(settings: LocalSettings, max_data_size: int) -> str:
+    """Create the deployment file of ``settings`` with both root nodes if it does not exist yet,
+    and store its node data limit; its deployment id. An existing file must be a deployment."""
     db = Database(settings.database, create=True)
     try:
+        db.check_integrity()
         LocalSystemStorage(db).ensure_root()
         LocalUserStorage(db).ensure_root()
+        with db.transaction() as conn:
+            conn.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (MAX_DATA_SIZE_KEY, str(max_data_size)))
+        return db.deployment_id
     finally:
         db.close()
+
+
+def stored_max_data_size(db: Database) -> int:
+    """The node data limit ``fk deploy`` stored; deployments made before it stored one have the default."""
+    rows = db.query("SELECT value FROM meta WHERE key = ?", (MAX_DATA_SIZE_KEY,))
+    return int(rows[0][0]) if rows else DEFAULT_MAX_DATA_SIZE
 
 
 _shared: dict[Path, _SharedFile] = {}
@@ -81,12 +113,15 @@ class LocalDeployment(Deployment):
         self.settings = settings
         with _shared_lock:
             shared = _shared.get(settings.database)
-            if shared is None:
+            # A file removed or replaced under the clients sharing it is left to them (they fail);
+            # a new client opens what the path holds now.
+            if shared is None or not shared.usable():
                 shared = _SharedFile(settings, config, process_faults)
                 _shared[settings.database] = shared
             shared.references += 1
         self._shared = shared
         self._closed = False
+        self._cancels: list[Callable[[], None]] = []
 
     @property
     def system_storage(self) -> LocalSystemStorage:
@@ -98,7 +133,7 @@ class LocalDeployment(Deployment):
 
     @property
     def writer_queue(self) -> LocalQueue:
-        return self._shared.writer_queue
+        return self._shared.client_writer_queue
 
     @property
     def distributor_queue(self) -> LocalQueue:
@@ -111,18 +146,33 @@ class LocalDeployment(Deployment):
     def listener(self, port: int = -1) -> ChannelListener:
         return TcpListener("127.0.0.1", port)
 
+    @property
+    def max_data_size(self) -> int:
+        """The largest node data the deployment stores, as ``fk deploy`` stored it."""
+        return self._shared.max_data_size
+
+    @property
+    def deployment_id(self) -> str:
+        return self._shared.db.deployment_id
+
     def function_host(self) -> FunctionHost:
         return self._shared.functions.handle()
+
+    def on_failure(self, listener: Callable[[ProviderException], None]) -> None:
+        self._cancels.append(self._shared.db.on_failure(listener))
 
     def close(self) -> None:
         with _shared_lock:
             if self._closed:
                 return
             self._closed = True
+            for cancel in self._cancels:
+                cancel()
             self._shared.references -= 1
             if self._shared.references > 0:
                 return
-            _shared.pop(self.settings.database, None)
+            if _shared.get(self.settings.database) is self._shared:
+                del _shared[self.settings.database]
         self._shared.functions.stop()
         self._shared.channel.close()
         self._shared.db.close()

@@ -7,6 +7,7 @@ import shutil
 from faaskeeper.api.provider import SILENT, Capability, DeploymentStatus, Provider, Reporter
 from faaskeeper.config import Config
 from faaskeeper.exceptions import DeploymentNotFoundException, ProviderException
+from faaskeeper_local.database import writes_held
 from faaskeeper_local.deployment import LocalDeployment, create_deployment
 from faaskeeper_local.settings import SECTION_KEYS, LocalSettings
 from faaskeeper_local.status import service_status
@@ -35,12 +36,20 @@ class LocalProvider(Provider):
             )
         return LocalDeployment(config, settings)
 
+    def max_data_size(self, config: Config) -> int:
+        """The limit ``fk deploy`` stored with the deployment: a client's config cannot raise it."""
+        deployment = self.open(config)
+        try:
+            return deployment.max_data_size
+        finally:
+            deployment.close()
+
     def deploy(self, config: Config, *, clean: bool = False, reporter: Reporter = SILENT) -> Config:
         settings = LocalSettings.from_config(config)
         if clean:
             self.remove(config, reporter=reporter)
         reporter.step(f"creating {settings.database} with the root node")
-        create_deployment(settings)
+        create_deployment(settings, config.max_data_size)
         out = config.serialize()
         out["local"] = {**config.provider_section, "path": str(settings.directory.parent)}
         return Config.deserialize(out)
@@ -50,10 +59,11 @@ class LocalProvider(Provider):
         if not settings.directory.exists():
             return
         reporter.step(f"deleting {settings.directory}")
-        try:
-            shutil.rmtree(settings.directory)
-        except OSError as err:
-            raise ProviderException(f"Cannot remove {settings.directory}: {err}") from err
+        with writes_held(settings.database):
+            try:
+                shutil.rmtree(settings.directory)
+            except OSError as err:
+                raise ProviderException(f"Cannot remove {settings.directory}: {err}") from err
 
     def status(self, config: Config, *, reporter: Reporter = SILENT) -> DeploymentStatus:
         settings = LocalSettings.from_config(config)

@@ -15,13 +15,16 @@ from faaskeeper_local.database import Database
 
 
 class LocalQueue(PollingQueue):
-    def __init__(self, db: Database, name: str) -> None:
+    def __init__(self, db: Database, name: str, *, report_full: bool = True) -> None:
+        """``report_full``: a send that fails for a full disk is also reported to the file's
+        listeners (see :meth:`Database.transaction`)."""
         self._db = db
         self.name = name
+        self._report_full = report_full
 
     def send(self, body: bytes, group: str, dedup_id: str) -> int:
         now = time.time()
-        with self._db.transaction() as conn:
+        with self._db.transaction(report_full=self._report_full) as conn:
             existing = conn.execute(
                 "SELECT seq FROM queue_messages WHERE queue = ? AND dedup = ?", (self.name, dedup_id)
             ).fetchone()

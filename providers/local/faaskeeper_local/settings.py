@@ -5,11 +5,21 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from faaskeeper.config import Config
+from faaskeeper.config import Config, checked_number
 from faaskeeper.exceptions import ConfigurationException
 
 #: The keys of the ``local`` section.
 SECTION_KEYS = frozenset({"path", "lock-max-hold", "visibility-timeout", "max-receives"})
+#: The numbers of the section: key, attribute, range, unit (seconds, or "" for a whole number). At
+#: most an hour of lock hold, SQS's twelve hours of visibility, and as many receives as SQS allows.
+_NUMBERS = (
+    ("lock-max-hold", "lock_max_hold", (0.01, 3600.0), "seconds"),
+    ("visibility-timeout", "visibility_timeout", (0.01, 43200.0), "seconds"),
+    ("max-receives", "max_receives", (1, 1000), ""),
+)
+#: The largest node data a local deployment stores: a queue message holds the data and its header
+#: in one SQLite value.
+MAX_DATA_SIZE = 512 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -38,16 +48,14 @@ class LocalSettings:
         if not isinstance(path, str) or not path:
             raise ConfigurationException(f"Config key 'local.path' must be a directory path, got {path!r}")
         values: dict[str, float] = {}
-        for key, attr in (
-            ("lock-max-hold", "lock_max_hold"),
-            ("visibility-timeout", "visibility_timeout"),
-            ("max-receives", "max_receives"),
-        ):
+        for key, attr, (low, high), unit in _NUMBERS:
             if key in section:
-                value = section[key]
-                if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
-                    raise ConfigurationException(f"Config key 'local.{key}' must be a positive number, got {value!r}")
-                values[attr] = value
+                values[attr] = checked_number(f"local.{key}", section[key], low, high, integer=not unit, unit=unit)
+        if config.max_data_size > MAX_DATA_SIZE:
+            raise ConfigurationException(
+                f"Config key 'max-data-size' must be at most {MAX_DATA_SIZE} bytes on the local provider "
+                f"(SQLite holds at most 1000000000 bytes in one value), got {config.max_data_size}"
+            )
         settings = LocalSettings(Path(path).expanduser().resolve() / config.deployment_name)
         return LocalSettings(
             settings.directory,

@@ -7,19 +7,21 @@ import time
 from faaskeeper.api.provider import DeploymentStatus, QueueStatus, ResourceStatus
 from faaskeeper.config import Config
 from faaskeeper_local.database import Database
-from faaskeeper_local.deployment import DISTRIBUTOR_QUEUE, WRITER_QUEUE
+from faaskeeper_local.deployment import DISTRIBUTOR_QUEUE, WRITER_QUEUE, stored_max_data_size
 from faaskeeper_local.settings import LocalSettings
 from faaskeeper_local.system_storage import LocalSystemStorage
 
 
 def service_status(config: Config, settings: LocalSettings) -> DeploymentStatus:
-    """What the deployment file holds now; ``deployed`` is False (and nothing else known) without it."""
+    """What the deployment file holds now; ``deployed`` is False (and nothing else known) without it.
+    A damaged file raises DeploymentCorruptException."""
     status: DeploymentStatus = {"provider": "local", "deployed": False, "deployment": config.deployment_name}
     if not settings.database.exists():
         status["details"] = {"file": str(settings.database)}
         return status
     db = Database(settings.database)
     try:
+        db.check_integrity()
         system = LocalSystemStorage(db)
         status["deployed"] = True
         status["resources"] = _files(settings)
@@ -27,7 +29,11 @@ def service_status(config: Config, settings: LocalSettings) -> DeploymentStatus:
         status["nodes"] = system.count_nodes()
         status["watches"] = system.count_watches()
         status["queues"] = [_queue(db, name) for name in (WRITER_QUEUE, DISTRIBUTOR_QUEUE)]
-        status["details"] = {"functions": "run inside each client process (no daemon)"}
+        status["details"] = {
+            "deployment id": db.deployment_id,
+            "max-data-size": f"{stored_max_data_size(db)} bytes",
+            "functions": "run inside each client process (no daemon)",
+        }
     finally:
         db.close()
     return status
