@@ -135,11 +135,11 @@ class Workload:
         elif choice < 0.48:
             self._call("delete", path, lambda _: client.delete(path, version), version=version)
         elif choice < 0.68:
-            self._call("get", path, lambda _: self._seen(client.get_data(path, watch)), watch=watched)
+            self._read("get", path, lambda: client.get_data_async(path, watch), self._seen, watched)
         elif choice < 0.80:
-            self._call("exists", path, lambda _: self._seen(client.exists(path, watch)), watch=watched)
+            self._read("exists", path, lambda: client.exists_async(path, watch), self._seen, watched)
         elif choice < 0.88:
-            self._call("children", ROOT, lambda _: self._children(watch), watch=watched)
+            self._read("children", ROOT, lambda: client.get_children_async(ROOT, watch=watch), _names, watched)
         elif choice < 0.95:
             eph = rng.choice(self.ephemerals)
             make = lambda _: self._created(client.create(eph, b"", ephemeral=True))  # noqa: E731
@@ -214,8 +214,42 @@ class Workload:
             self._completed += 1
         self.recorder.write("call", call)
 
-    def _children(self, watch: Callable[[WatchedEvent], None] | None) -> list[str]:
-        return [paths.name(n.path) for n in self.client.get_children(ROOT, watch=watch)]
+    def _read(
+        self, op: str, path: str, issue: Callable[[], Future], convert: Callable[[Any], Any], watched: bool
+    ) -> None:
+        """A read, answered when its result reaches the client's callbacks: after the callback of
+        every notification it waited for (watch-before-data is about what the client's code sees,
+        and a synchronous read may return before the callbacks that come before it have run)."""
+        call = Call(self.session, self._index, op, path, time.monotonic(), watch=watched)
+        self._index += 1
+        self.recorder.write("call", call)
+        try:
+            future = issue()
+        except FaaSKeeperException as err:  # refused before it was sent: the session ended or is closing
+            call.ok, call.error, call.complete = False, err.code, time.monotonic()
+            self.recorder.write("call", call)
+            return
+        answered = threading.Event()
+        stamps: list[float] = []
+
+        def stamp(_done: Future) -> None:
+            stamps.append(time.monotonic())
+            answered.set()
+
+        future.add_callback(stamp)
+        if not answered.wait(self.client_timeout):
+            return  # no response: the call stays recorded without one
+        error = future.exception()
+        if isinstance(error, UNKNOWN_OUTCOMES):
+            return
+        if isinstance(error, FaaSKeeperException):
+            call.ok, call.error = False, error.code
+        elif error is None:
+            call.ok, call.result = True, convert(future.get())
+        else:
+            raise error
+        call.complete = stamps[0]
+        self._record_answer(call)
 
     def _created(self, node: Node) -> dict[str, Any]:
         self._versions[node.path] = 0
@@ -265,6 +299,10 @@ class Workload:
             writes.append(issued)
             if issued is None:
                 return
+
+
+def _names(children: list[Node]) -> list[str]:
+    return [paths.name(n.path) for n in children]
 
 
 def prepare(client: FaaSKeeperClient) -> None:
