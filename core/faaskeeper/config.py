@@ -186,6 +186,13 @@ class Config:
         return self.session_timeout if self.session_timeout is not None else 3 * self.heartbeat_frequency
 
     @property
+    def heartbeat_interval(self) -> float:
+        """Seconds between heartbeats where the functions' host can schedule them freely:
+        ``heartbeat-frequency``, but at least three per session timeout, so a session that stops
+        answering expires within about a third of a timeout after the timeout has passed."""
+        return min(self.heartbeat_frequency, self.effective_session_timeout / 3)
+
+    @property
     def provider_config(self) -> dict[str, Any]:
         """The provider's own section (``"aws": {...}``), as given."""
         return self.provider_section

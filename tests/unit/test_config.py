@@ -4,6 +4,7 @@ import pytest
 
 from faaskeeper.config import ClientChannel, Config, QueueType, StorageType
 from faaskeeper.exceptions import ConfigurationException
+from faaskeeper.protocol.settings import FunctionSettings
 
 UPSTREAM = {
     "verbose": "false",
@@ -159,3 +160,18 @@ def test_a_config_file_with_nan_is_refused_naming_the_file_and_key(tmp_path):
     path.write_text('{"cloud-provider": "local", "deployment-name": "d", "heartbeat-frequency": NaN}')
     with pytest.raises(ConfigurationException, match=rf"^{path}: Config key 'heartbeat-frequency' must be a number "):
         Config.from_file(path)
+
+
+@pytest.mark.parametrize(
+    ("heartbeat", "timeout", "interval"),
+    [(5.0, None, 5.0), (5.0, 3.0, 1.0), (0.2, 0.6, 0.2), (60.0, 180.0, 60.0), (1.0, 30.0, 1.0)],
+)
+def test_the_heartbeat_runs_at_least_three_times_per_session_timeout(heartbeat, timeout, interval):
+    """A session that stops answering expires within about a third of a timeout after it: with
+    `session-timeout: 3` and the default 5 s heartbeat, the heartbeat runs every second."""
+    raw = {"cloud-provider": "local", "deployment-name": "d", "heartbeat-frequency": heartbeat}
+    if timeout is not None:
+        raw["session-timeout"] = timeout
+    config = Config.deserialize(raw)
+    assert config.heartbeat_interval == pytest.approx(interval)
+    assert FunctionSettings.from_config(config).heartbeat_interval == pytest.approx(interval)

@@ -289,7 +289,7 @@ class FaaSKeeperClient:
 
     def _watch_heartbeats(self) -> None:
         """SUSPENDED when the service's heartbeats stop arriving; CONNECTED when they resume."""
-        period = self._config.heartbeat_frequency
+        period = self._config.heartbeat_interval
         while not self._monitor_stop.wait(period / 2):
             if self._state is SessionState.LOST:
                 return

@@ -58,7 +58,7 @@ class FunctionSettings:
         timeout, watch fan-out), with a provider's own ``tunables`` (lock hold, clock drift, faults) on top."""
         values: dict[str, Any] = {
             "max_data_size": config.max_data_size,
-            "heartbeat_interval": config.heartbeat_frequency,
+            "heartbeat_interval": config.heartbeat_interval,
             "session_timeout": config.effective_session_timeout,
             "watch_fanout": config.watch_fanout,
         }

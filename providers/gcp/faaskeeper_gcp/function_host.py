@@ -173,7 +173,7 @@ class FunctionServer(FunctionHost):
         self._server: BaseWSGIServer | None = None
         self._thread: threading.Thread | None = None
         self._ticks = (
-            ScheduledFunction(config.heartbeat_frequency, self.tick, f"faaskeeper-{config.deployment_name}-schedule")
+            ScheduledFunction(config.heartbeat_interval, self.tick, f"faaskeeper-{config.deployment_name}-schedule")
             if schedule
             else None
         )

@@ -48,7 +48,7 @@ class _SharedFile:
         self.references = 0
         # Every process schedules the heartbeat; the first to claim a period runs it. Claims
         # fall due slightly before the period, so the next timer that fires takes the next one.
-        claim_interval = config.heartbeat_frequency * 0.9
+        claim_interval = config.heartbeat_interval * 0.9
         self.functions = EmbeddedFunctions(
             system=self.system,
             user=self.user,
