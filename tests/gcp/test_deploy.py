@@ -18,7 +18,7 @@ import pytest
 
 from faaskeeper.client import FaaSKeeperClient
 from faaskeeper.config import Config
-from faaskeeper.exceptions import ConfigurationException
+from faaskeeper.exceptions import ConfigurationException, TimeoutException
 from faaskeeper.testing.processes import WorkerProcess
 from faaskeeper.testing.support import wait_until
 from faaskeeper.watch import WatchedEvent
@@ -313,3 +313,18 @@ def test_deploy_to_a_project_needs_a_service_account(gcp: None) -> None:
     raw["gcp"] = {"project": PROJECT}
     with pytest.raises(ConfigurationException, match=r"gcp\.service-account.*functions-endpoint"):
         get_provider("gcp").deploy(Config.deserialize(raw))
+
+
+def test_a_write_no_function_takes_times_out_naming_what_to_start(
+    deployed: Callable[..., Config], serve: Callable[..., Any]
+) -> None:
+    config = deployed()
+    # No function host serves the endpoint: not even the session's registration is taken.
+    with pytest.raises(TimeoutException) as registering:
+        FaaSKeeperClient(config, timeout=2).start()
+    message = str(registering.value)
+    assert message.startswith("Operation timed out after 2 [s]: no writer took the request: nothing serves"), message
+    assert "'python -m faaskeeper_gcp.function_host CONFIG' runs" in message
+    serve(config, schedule=False)
+    with FaaSKeeperClient(config, timeout=30) as client:
+        assert client.create("/taken", b"once the functions run").path == "/taken"

@@ -48,6 +48,22 @@ class GcpDeployment(Deployment):
     def channel(self) -> ClientChannel:
         return self._channel
 
+    def diagnose_stalled_write(self) -> str | None:
+        """On the emulators, writes are pushed to the function host at ``functions-endpoint``: if
+        nothing listens there, no writer took the request."""
+        endpoint = self.settings.functions_endpoint
+        if endpoint is None:
+            return None
+        from faaskeeper_gcp.function_host import endpoint_in_use  # only after a timeout
+
+        if endpoint_in_use(endpoint):
+            return None  # a host serves the functions; the answer is late, not lost
+        return (
+            f"no writer took the request: nothing serves {endpoint}, where Pub/Sub pushes this deployment's "
+            "writes; the functions run only while 'python -m faaskeeper_gcp.function_host CONFIG' runs "
+            "(CONFIG: this deployment's client config): start it"
+        )
+
     def listener(self, port: int = -1) -> ChannelListener:
         if self.config.client_channel is ChannelType.PUBSUB:
             return PubSubListener(self.settings, self.topics)
