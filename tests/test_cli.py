@@ -10,9 +10,11 @@ import sys
 
 import pytest
 
+from faaskeeper.api.queue import PollingQueue
 from faaskeeper.client import FaaSKeeperClient
 from faaskeeper.config import Config
 from faaskeeper.exceptions import FaaSKeeperException
+from faaskeeper.testing.support import wait_until
 from faaskeeper_deploy.cli import main
 
 
@@ -244,7 +246,10 @@ def test_deploy_functions_on_local(tmp_path, capsys):
 def test_status_counts_sessions_watches_and_queue_depths(tmp_path, capsys):
     from faaskeeper_local.provider import LocalProvider
 
-    config = write(tmp_path / "c.json", {"cloud-provider": "local", "deployment-name": "d", "local": {"path": "p"}})
+    # A short session timeout: the client's close waits in the writer queue until its session's
+    # leases have run out (see test below).
+    raw = {"cloud-provider": "local", "deployment-name": "d", "heartbeat-frequency": 0.1, "local": {"path": "p"}}
+    config = write(tmp_path / "c.json", raw)
     assert main(["deploy", "service", "--config", config]) == 0
     cfg = Config.from_file(config)
 
@@ -266,6 +271,8 @@ def test_status_counts_sessions_watches_and_queue_depths(tmp_path, capsys):
     # With no client running, no function takes messages: they stay where the status finds them.
     deployment = LocalProvider().open(cfg)
     try:
+        # The close, held until its session's leases ran out, is delivered again to no one: clear it.
+        wait_until(lambda: _cleared(deployment.writer_queue), 10, "the held close to show again")
         for dedup in ("one", "two", "three"):
             deployment.writer_queue.send(b"{}", "nobody", dedup)
         [taken] = deployment.writer_queue.receive(1, visibility_timeout=60)
@@ -281,6 +288,12 @@ def test_status_counts_sessions_watches_and_queue_depths(tmp_path, capsys):
     table = capsys.readouterr().out
     assert re.search(r"│ writer +│ +2 │ +0 │ +1 │", table)
     assert re.search(r"│ distributor +│ +0 │ +1 │ +0 │", table)
+
+
+def _cleared(queue: PollingQueue) -> bool:
+    for message in queue.receive(10, visibility_timeout=60):
+        queue.ack(message)
+    return queue.depth() == 0
 
 
 def test_help_on_every_command_and_subcommand(capsys):

@@ -24,7 +24,7 @@ from faaskeeper.exceptions import SessionExpiredException
 from faaskeeper.metering import difference
 from faaskeeper.protocol.messages import PING, Op, pong
 from faaskeeper.testing.processes import WorkerProcess
-from faaskeeper.testing.support import HandSession, Inbox, wait_until
+from faaskeeper.testing.support import HandSession, Inbox, session_ended, wait_until
 from faaskeeper_aws import client_queues as queue_module
 from faaskeeper_aws.channel import SqsListener
 from faaskeeper_aws.client_queues import answer_queue, create_client_queues, queue_name, reap_ended_queues
@@ -79,7 +79,7 @@ def test_a_killed_clients_queues_go_a_session_timeout_after_its_session(running:
         worker.call("create", "/eph", ephemeral=True)
 
         worker.kill()
-        wait_until(lambda: storage.read_session(worker.session_id) is None, TIMEOUT, "the killed client's expiry")
+        wait_until(lambda: session_ended(storage, worker.session_id), TIMEOUT, "the killed client's expiry")
         ended = storage.session_channels().ended
         assert [e.session_id for e in ended] == [worker.session_id]
         assert set(killed) <= set(queues(settings)), "kept while the client may still read its notice"
@@ -228,7 +228,7 @@ def notices(inbox: Inbox) -> list[str]:
 
 def test_a_client_silent_through_its_expiry_reads_the_notice(silent: SilentSession) -> None:
     silent.inbox.running.clear()
-    wait_until(lambda: silent.storage.read_session(silent.session.id) is None, TIMEOUT, "the session's expiry")
+    wait_until(lambda: session_ended(silent.storage, silent.session.id), TIMEOUT, "the session's expiry")
     silent.inbox.running.set()
     wait_until(lambda: "expired" in notices(silent.inbox), TIMEOUT, "the expired notice")
     assert len(queues(silent.settings)) == 2, "its queues were there to read it from"

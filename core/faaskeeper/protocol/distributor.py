@@ -93,11 +93,9 @@ class Distributor:
         if self._system.ephemeral_nodes(session_id):
             self._send_back(event, txn)
             return
-        # Drained before it is answered: a client told its session ended finds it so.
-        if self._settings.clock() >= self._settings.leases_end(event.ended_at):
-            self._system.delete_session(session_id)
-        else:
-            self._system.drain_session(session_id)
+        # Drained before it is answered: a client told its session ended finds it so. The record
+        # goes later (the held close or the heartbeat deletes it).
+        self._system.drain_session(session_id)
         if event.op is Op.EXPIRE_SESSION:
             self._send(event.reply_to, session_expired_notice(session_id))
         else:

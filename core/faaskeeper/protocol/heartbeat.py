@@ -102,15 +102,18 @@ class HeartbeatFunction:
         )
 
     def _settle_ended(self, ended: list[SessionRecord], now: float) -> None:
-        """Delete the records of drained sessions whose leases have run out (the functions
-        delete most of them themselves), and finish the end of any whose end's answer never
-        passed the distributor (a message of it was dead-lettered): a sweep, answering no one."""
+        """Delete the records of drained sessions that may go (see
+        :meth:`FunctionSettings.ended_record_kept_until`), and finish the end of any whose end's
+        answer never passed the distributor (a message of it was dead-lettered): a sweep,
+        answering no one."""
         settings = self._settings
         for session in ended:
-            due = settings.leases_end(session.ended_at)
-            if session.status == SessionStatus.DRAINED and now >= due:
+            if session.status == SessionStatus.DRAINED and now >= settings.ended_record_kept_until(session):
                 self._system.delete_session(session.session_id)
-            elif session.status == SessionStatus.ENDING and now >= due + settings.session_timeout:
+            elif (
+                session.status == SessionStatus.ENDING
+                and now >= settings.leases_end(session.ended_at) + settings.session_timeout
+            ):
                 log.warning(
                     "session %s ended at %.3f and its end never finished; sweeping",
                     session.session_id,

@@ -195,8 +195,6 @@ class DistributorEvent:
     result_path: str | None = None
     counts_for_session: bool = True
     inherited: Mapping[str, RequestMark] = field(default_factory=dict)
-    #: On the barrier of a session's end: when the session ended (its record's ``ended_at``).
-    ended_at: float = 0.0
 
     @property
     def primary_path(self) -> str:
@@ -217,8 +215,6 @@ class DistributorEvent:
         }
         if self.inherited:
             header["inherit"] = {sid: [m.seq, m.timestamp] for sid, m in self.inherited.items()}
-        if self.kind is EventKind.BARRIER:
-            header["ended_at"] = self.ended_at
         return encode(header, self.data)
 
     @staticmethod
@@ -245,7 +241,6 @@ class DistributorEvent:
                 result_path=get(header, "result_path", str, optional=True),
                 counts_for_session=get(header, "counts", bool),
                 inherited=_marks(get(header, "inherit", dict, optional=True) or {}),
-                ended_at=float(get(header, "ended_at", (int, float), optional=True) or 0.0),
             )
 
         try:

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from faaskeeper.api.queue import QueueMessage
+from faaskeeper.api.storage import SessionRecord
 from faaskeeper.config import DEFAULT_MAX_DATA_SIZE, DEFAULT_WATCH_FANOUT, Config
 
 #: Called at each named step of a function; raising there simulates the function dying.
@@ -84,6 +85,12 @@ class FunctionSettings:
         if self.lease_duration <= 0:
             return since
         return since + self.lease_duration + self.clock_drift + self.delivery_margin
+
+    def ended_record_kept_until(self, session: SessionRecord) -> float:
+        """When the record of an ended session may go: once every lease given to it has run out,
+        and once its registration can no longer be delivered again (it would find no record and
+        register the session anew)."""
+        return max(self.leases_end(session.ended_at), session.created + self.redelivery_window)
 
     def holds(self, message: QueueMessage) -> bool:
         """Whether this delivery of ``message`` may still act: no other delivery of it can have

@@ -268,10 +268,11 @@ class Writer:
         dropped, and its answer is sent through the distributor, after every write the session
         pushed before. Safe to redo.
 
-        The record stays until the distributor has passed the answer and every lease given to
-        the session has run out. A close (``hold``) is not finished before then: it holds up its
-        group, so a request of the session behind it, lease and all, is taken only once its
-        lease has run out, reads the record, and is refused."""
+        The record stays until the distributor has passed the answer, every lease given to the
+        session has run out and no request of the session can be delivered again. A close
+        (``hold``) is not finished before its leases have run out: it holds up its group, so a
+        request of the session behind it, lease and all, is taken only then, reads the record,
+        and is refused."""
         settings = self._settings
         if session.status == SessionStatus.DRAINED:
             if hold:
@@ -294,7 +295,6 @@ class Writer:
             seq=ending.seq,
             reply_to=ending.reply_to,
             op=ending.op,
-            ended_at=ended.ended_at,
         )
         # One answer per end: a session revived by a registration delivered again after its end
         # (and so ended anew) is answered anew, not taken for the first end's answer.
@@ -310,9 +310,8 @@ class Writer:
             raise RetryLater(f"session {ended.session_id} closed; its leases may last until {until:.3f}", until - now)
 
     def _forget(self, session: SessionRecord) -> None:
-        """Delete a drained session's record once its leases have run out (else the distributor
-        or the heartbeat does, later)."""
-        if self._settings.clock() >= self._settings.leases_end(session.ended_at):
+        """Delete a drained session's record once it may go (else the heartbeat does, later)."""
+        if self._settings.clock() >= self._settings.ended_record_kept_until(session):
             self._system.delete_session(session.session_id)
 
     def _unknown_session(self, request: WriteRequest) -> None:

@@ -25,7 +25,7 @@ from faaskeeper.protocol.settings import FaultHook, FunctionCrash, FunctionSetti
 from faaskeeper.protocol.writer import DeliveryExpired, Writer
 from faaskeeper.testing.fixtures import ConformanceFixtures, requires
 from faaskeeper.testing.redelivery import InterleavingQueue, TwiceQueue
-from faaskeeper.testing.support import FunctionRig, HandSession, Inbox, crash_at, wait_until
+from faaskeeper.testing.support import FunctionRig, HandSession, Inbox, crash_at, session_drained, wait_until
 
 #: Every fault point of the functions, in the order a write meets them.
 WRITE_FAULT_POINTS = (
@@ -44,7 +44,9 @@ WRITE_FAULT_POINTS = (
     "distributor.replied",
 )
 HEARTBEAT_FAULT_POINTS = ("heartbeat.pinged", "heartbeat.expired")
-FAULT_POINTS = WRITE_FAULT_POINTS + HEARTBEAT_FAULT_POINTS
+#: Points met only where a function finishes the work of another that died.
+RECOVERY_FAULT_POINTS = ("distributor.finishing",)
+FAULT_POINTS = WRITE_FAULT_POINTS + HEARTBEAT_FAULT_POINTS + RECOVERY_FAULT_POINTS
 
 
 @dataclass
@@ -136,7 +138,7 @@ class FaultPointSuite(ConformanceFixtures):
             if stored is not None:
                 assert stored.lock is None, f"{path} is still locked"
                 assert stored.pending == (), f"{path} still has pending transactions {stored.pending}"
-        assert system.read_session(actor.id) is None, "the closed session is gone"
+        assert session_drained(system, actor.id), f"the closed session has ended: {system.read_session(actor.id)}"
         events = [m for m in scenario.watcher.inbox.messages if b'"kind": "watch"' in m]
         assert events, "the watcher was told of the create"
         assert len(set(events)) == 1, f"one notification (perhaps repeated), not several: {events}"
@@ -228,7 +230,7 @@ class FaultPointSuite(ConformanceFixtures):
         def expired() -> bool:
             healthy.run()
             rig.run()
-            return deployment.system_storage.read_session(session.id) is None
+            return session_drained(deployment.system_storage, session.id)
 
         wait_until(expired, self.settle_timeout, f"the silent session to expire after a crash at {point}")
         rig.run_until(lambda: writer_queue.depth() == 0 and distributor_queue.depth() == 0, self.settle_timeout, "idle")
@@ -395,6 +397,34 @@ class FaultPointSuite(ConformanceFixtures):
         parent = deployment.user_storage.read("/f")
         assert parent is not None
         assert parent.children == []
+
+    def test_a_distributor_dying_as_it_finishes_a_dead_writers_commit_converges(
+        self,
+        deployment: Deployment,
+        writer_queue: PollingQueue,
+        distributor_queue: PollingQueue,
+        listen: Callable[[Inbox], ChannelListener],
+        fault_rig: Callable[..., FunctionRig],
+    ) -> None:
+        inbox = Inbox()
+        actor = HandSession(writer_queue, listen(inbox).address, inbox)
+        healthy = fault_rig()
+        registered = actor.push(actor.request(Op.REGISTER_SESSION))
+        healthy.run_until(lambda: inbox.replies(registered), self.settle_timeout, "the registration")
+        create = actor.request(Op.CREATE, "/once", b"v")
+        dying = Writer(deployment.system_storage, distributor_queue, deployment.channel, _dies_after_push(healthy))
+        with pytest.raises(FunctionCrash, match=r"writer\.pushed"):
+            dying.handle(QueueMessage(create.encode(), 1, actor.id, "last-delivery", 5, deadline=time.time() + 60))
+        with pytest.raises(FunctionCrash, match=r"distributor\.finishing"):
+            fault_rig(faults=crash_at("distributor.finishing")).run()
+        healthy.run_until(lambda: inbox.replies(create.seq), self.settle_timeout, "the create, finished")
+        assert [(r.ok, r.path) for r in inbox.replies(create.seq)] == [(True, "/once")]
+        node = deployment.user_storage.read("/once")
+        assert node is not None
+        assert (node.data, node.stat.version) == (b"v", 0)
+        stored = deployment.system_storage.read_node("/once")
+        assert stored is not None
+        assert (stored.lock, stored.pending) == (None, ())
 
 
 def _dies_after_push(rig: FunctionRig) -> FunctionSettings:

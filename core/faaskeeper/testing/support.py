@@ -14,6 +14,7 @@ from typing import TypeVar
 from faaskeeper.api.channel import ChannelListener
 from faaskeeper.api.provider import Deployment
 from faaskeeper.api.queue import PollingQueue, Queue, QueueMessage
+from faaskeeper.api.storage import SessionStatus, SystemStorage
 from faaskeeper.protocol.distributor import Distributor
 from faaskeeper.protocol.host import PollingFunctionHost
 from faaskeeper.protocol.leases import Lease
@@ -34,6 +35,18 @@ def wait_until(condition: Callable[[], T], timeout: float, what: str, interval: 
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
         time.sleep(interval)
+
+
+def session_ended(system: SystemStorage, session_id: str) -> bool:
+    """Whether the session has ended: its record is gone, or kept as an ended session's."""
+    record = system.read_session(session_id)
+    return record is None or not record.active
+
+
+def session_drained(system: SystemStorage, session_id: str) -> bool:
+    """Whether the session's end is done: its record is gone, or kept drained (its end answered)."""
+    record = system.read_session(session_id)
+    return record is None or record.status == SessionStatus.DRAINED
 
 
 class Inbox:

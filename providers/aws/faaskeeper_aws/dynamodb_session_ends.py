@@ -1,7 +1,7 @@
 """Records of ended sessions whose client queues may still exist (``client-channel: sqs``).
 
 When a session whose channel is a client queue (:mod:`faaskeeper_aws.client_queues`) ends,
-closed or expired, its record is written to the sessions table before the session is deleted:
+closed or expired, its record is written to the sessions table as the session is marked ended:
 key ``session_id`` = ``ended#<session id>``, with ``session_ended`` (N, ``time.time()`` seconds)
 and ``channel`` (S, the session's address). A client that stops
 deletes its own queues; the heartbeat deletes those of the others a session timeout later and
@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 from botocore.exceptions import ClientError
 
+from faaskeeper.api.storage import SessionStatus
 from faaskeeper_aws.client_queues import SQS_SCHEME, queue_name
 from faaskeeper_aws.dynamodb_base import Item, N, S, as_float, is_condition_failure, scan
 from faaskeeper_aws.errors import aws_errors
@@ -30,7 +31,7 @@ log = logging.getLogger("faaskeeper.aws.sessions")
 ENDED_PREFIX = "ended#"
 #: The attribute that marks an ended session's record (a session item never has it).
 ENDED = "session_ended"
-_NAMES = {"sid": "session_id", "ended": ENDED, "channel": "channel"}
+_NAMES = {"sid": "session_id", "ended": ENDED, "channel": "channel", "status": "status"}
 
 
 @dataclass(frozen=True)
@@ -102,7 +103,7 @@ class SessionEnds:
         """Ended sessions with client queues and the queues live sessions use, from one Scan."""
         ended: list[EndedSession] = []
         live: set[str] = set()
-        projection = "#sid, #channel, #ended"
+        projection = "#sid, #channel, #ended, #status"
         pages = scan(
             self._ddb,
             "find ended sessions",
@@ -115,6 +116,8 @@ class SessionEnds:
             if ENDED in item:
                 session_id = str(item["session_id"]["S"]).removeprefix(ENDED_PREFIX)
                 ended.append(EndedSession(session_id, channel, as_float(item[ENDED])))
+            elif item.get("status", {}).get("S", SessionStatus.ACTIVE) != SessionStatus.ACTIVE:
+                continue  # ended: its end is recorded beside it
             elif (queue := _queue_of(channel)) is not None:
                 live.add(queue)
         return SessionChannels(ended, frozenset(live))

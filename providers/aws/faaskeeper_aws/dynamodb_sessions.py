@@ -191,6 +191,8 @@ class SessionTables(SessionEnds):
                 if not is_condition_failure(err):
                     raise
                 return self.read_session(session_id)  # ended already, or gone
+        if self._records_ends:
+            self._record_end(session_id)
         return _session(response["Attributes"])
 
     def drain_session(self, session_id: str) -> None:
@@ -202,8 +204,6 @@ class SessionTables(SessionEnds):
         )
 
     def delete_session(self, session_id: str) -> None:
-        if self._records_ends:
-            self._record_end(session_id)
         with aws_errors("delete session"):
             self._ddb.delete_item(TableName=self._names.sessions_table, Key={"session_id": S(session_id)})
 

@@ -4,9 +4,9 @@ A session document holds the :class:`~faaskeeper.api.storage.SessionRecord`'s fi
 ``last_outcome`` as JSON (or None). A watch document, one per (path, kind, session), holds the
 :class:`~faaskeeper.api.storage.WatchRecord`'s fields; its id is the three joined and encoded.
 
-A session whose client listens on a Pub/Sub inbox leaves, in the batch that deletes it,
-``ended/<session id>`` with the inbox's address and the time, until the heartbeat has deleted
-the inbox (:func:`faaskeeper_gcp.client_inboxes.reap_ended_inboxes`).
+A session whose client listens on a Pub/Sub inbox leaves, when it ends, ``ended/<session id>``
+with the inbox's address and the time, until the heartbeat has deleted the inbox
+(:func:`faaskeeper_gcp.client_inboxes.reap_ended_inboxes`).
 """
 
 from __future__ import annotations
@@ -89,7 +89,13 @@ class SessionDocuments:
 
     def end_session(self, session_id: str, ended_at: float) -> SessionRecord | None:
         ended = {"status": SessionStatus.ENDING.value, "ended_at": ended_at}
-        return self._change(session_id, lambda record: ended if record.active else None, "end session")
+        before = self.read_session(session_id)
+        after = self._change(session_id, lambda record: ended if record.active else None, "end session")
+        if before is not None and before.active and after is not None and is_inbox_address(after.channel):
+            # The inbox goes a session timeout after the end (client_inboxes.reap_ended_inboxes).
+            fields = {"session_id": session_id, "channel": after.channel, "ended": time.time()}
+            self._docs.set(self._ended.document(document_id(session_id)), fields, "record an ended session")
+        return after
 
     def drain_session(self, session_id: str) -> None:
         drained = {"status": SessionStatus.DRAINED.value}
@@ -116,15 +122,7 @@ class SessionDocuments:
         raise exhausted(action)
 
     def delete_session(self, session_id: str) -> None:
-        ref = self.session_ref(session_id)
-        snapshot = self._docs.get(ref, "read session")
-        channel = str(snapshot.get("channel")) if snapshot.exists else ""
-        batch = self._docs.batch()
-        batch.delete(ref)
-        if is_inbox_address(channel):
-            fields = {"session_id": session_id, "channel": channel, "ended": time.time()}
-            batch.set(self._ended.document(document_id(session_id)), fields)
-        batch.commit("delete session")
+        self._docs.delete(self.session_ref(session_id), "delete session")
 
     def ended_sessions(self, before: float) -> list[EndedSession]:
         """Ended sessions with an inbox, which ended before the time ``before``."""
