@@ -13,15 +13,16 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import pytest
 
-from faaskeeper.api.storage import SessionRecord
+from faaskeeper.api.storage import SessionRecord, SessionStatus
 from faaskeeper.client import FaaSKeeperClient
 from faaskeeper.config import Config
 from faaskeeper.exceptions import SessionExpiredException
 from faaskeeper.metering import difference
+from faaskeeper.protocol.heartbeat import HeartbeatFunction
 from faaskeeper.protocol.messages import PING, Op, pong
 from faaskeeper.testing.processes import WorkerProcess
 from faaskeeper.testing.support import HandSession, Inbox, session_ended, wait_until
@@ -31,6 +32,7 @@ from faaskeeper_aws.client_queues import answer_queue, create_client_queues, que
 from faaskeeper_aws.deployment import AwsDeployment
 from faaskeeper_aws.dynamodb import DynamoDbSystemStorage
 from faaskeeper_aws.dynamodb_session_ends import ENDED_PREFIX
+from faaskeeper_aws.functions import function_settings
 from faaskeeper_aws.lambda_host import LambdaEmulator
 from faaskeeper_aws.metering import METER
 from faaskeeper_aws.remove import client_queues
@@ -80,7 +82,7 @@ def test_a_killed_clients_queues_go_a_session_timeout_after_its_session(running:
 
         worker.kill()
         wait_until(lambda: session_ended(storage, worker.session_id), TIMEOUT, "the killed client's expiry")
-        ended = storage.session_channels().ended
+        ended = wait_until(lambda: storage.session_channels().ended, TIMEOUT, "the record of its end")
         assert [e.session_id for e in ended] == [worker.session_id]
         assert set(killed) <= set(queues(settings)), "kept while the client may still read its notice"
         wait_until(lambda: queues(settings) == live, TIMEOUT, "the killed client's queues to go", interval=0.2)
@@ -101,6 +103,13 @@ def test_a_closed_session_leaves_nothing(running: Callable[..., Config]) -> None
     assert worker.stop() == 0
     assert queues(settings) == []
     wait_until(lambda: not storage.session_channels().ended, TIMEOUT, "the closed session to be forgotten", 0.2)
+    # Its record is kept, drained, while its registration could still be delivered again; then the
+    # heartbeat deletes it.
+    assert [s.status for s in storage.list_sessions()] == [SessionStatus.DRAINED]
+    deployment = AwsDeployment(config, settings)
+    timing = function_settings(config, settings, storage.lease_key())
+    later = replace(timing, clock=lambda: time.time() + timing.redelivery_window + timing.session_timeout)
+    HeartbeatFunction(storage, deployment.writer_queue, deployment.channel, later).run()
     items = settings.client("dynamodb").scan(TableName=settings.names.sessions_table, ConsistentRead=True)
     assert items["Items"] == [], "no trace of the session in the sessions table"
 
@@ -155,7 +164,7 @@ def test_only_queues_no_session_names_and_older_than_a_registration_go(
     ended = SqsListener(settings, poll_seconds=1)
     ended.start(Inbox())
     register(storage, "ended", ended.address)
-    storage.delete_session("ended")  # its end is recorded: its queues wait for reap_ended_queues
+    storage.end_session("ended", time.time())  # its end is recorded: its queues wait for reap_ended_queues
     orphan, _ = create_client_queues(sqs, settings.names, "0123456789abcdef")
     half = sqs.create_queue(QueueName=settings.names.client_queue("fedcba9876543210"), Attributes={"FifoQueue": "true"})
     lone = sqs.create_queue(QueueName=answer_queue(settings.names.client_queue("00112233445566ff")))
@@ -279,16 +288,16 @@ def test_queues_a_live_session_names_are_kept(
 ) -> None:
     register(storage, "owner", listener.address)
     register(storage, "another", listener.address)  # e.g. forged: it names the owner's queue
-    storage.delete_session("another")
+    storage.end_session("another", time.time())
     assert [e.session_id for e in storage.session_channels().ended] == ["another"]
-    assert [s.session_id for s in storage.list_sessions()] == ["owner"], "a record is no session"
+    assert [s.session_id for s in storage.list_sessions() if s.active] == ["owner"], "a record is no session"
     assert storage.read_session(ENDED_PREFIX + "another") is None
 
     assert reap(settings, storage) == 0
     assert len(queues(settings)) == 2, "the live session's queues stay"
     assert [e.session_id for e in storage.session_channels().ended] == ["another"], "and the record for later"
 
-    storage.delete_session("owner")
+    storage.end_session("owner", time.time())
     assert reap(settings, storage, deadline=time.time()) == 0, "no time left: left for the next heartbeat"
     assert len(queues(settings)) == 2
     before = METER.snapshot()
@@ -307,8 +316,8 @@ def test_ending_sessions_are_recorded_only_with_a_queue_of_this_deployment(
     register(storage, "tcp", "tcp://127.0.0.1:9")
     foreign = listener.address.replace(settings.names.prefix, "faaskeeper-other")
     register(storage, "foreign", foreign)
-    storage.delete_session("tcp")
-    storage.delete_session("foreign")
+    storage.end_session("tcp", time.time())
+    storage.end_session("foreign", time.time())
     assert [e.session_id for e in storage.session_channels().ended] == ["foreign"]
     assert reap(settings, storage) == 0, "not a queue of this deployment: nothing deleted"
     assert storage.session_channels().ended == [], "and the record dropped"
@@ -320,7 +329,7 @@ def test_a_sessions_end_never_replaces_a_session_of_the_records_key(
 ) -> None:
     register(storage, ENDED_PREFIX + "victim", "tcp://127.0.0.1:9")
     register(storage, "victim", listener.address)
-    storage.delete_session("victim")
+    storage.end_session("victim", time.time())
     kept = storage.read_session(ENDED_PREFIX + "victim")
     assert kept is not None
     assert kept.channel == "tcp://127.0.0.1:9"

@@ -219,7 +219,7 @@ def test_orphan_sweep_deletes_only_old_inboxes_that_no_session_names(deployment:
     registered, ended, orphan, fresh = (labelled_inbox(settings, age) for age in (old, old, old, 0.0))
     system.create_session(SessionRecord("live", registered.address, "digest"))
     system.create_session(SessionRecord("closed", ended.address, "digest"))
-    system.delete_session("closed")  # its inbox is the ended-session reaper's, a session timeout later
+    system.end_session("closed", time.time())  # its inbox is the ended-session reaper's, a session timeout later
     unknown = ClientInbox(settings.project, settings.names, uuid.uuid4().hex[:CLIENT_ID_LENGTH])
     settings.publisher().create_topic(request={"name": unknown.topic})  # no label: its age is not known
     try:

@@ -21,7 +21,7 @@ from botocore.exceptions import ClientError
 
 from faaskeeper.api.storage import SessionStatus
 from faaskeeper_aws.client_queues import SQS_SCHEME, queue_name
-from faaskeeper_aws.dynamodb_base import Item, N, S, as_float, is_condition_failure, scan
+from faaskeeper_aws.dynamodb_base import Item, N, S, as_float, is_condition_failure, old_item, scan
 from faaskeeper_aws.errors import aws_errors
 from faaskeeper_aws.metering import MeteredClient
 from faaskeeper_aws.names import ResourceNames
@@ -68,36 +68,27 @@ class SessionEnds:
     #: Whether ending a session records its client queue (the deployment's channel is SQS).
     _records_ends: bool
 
-    def _record_end(self, session_id: str) -> None:
-        """Record that ``session_id`` ends, if its channel is a client queue (before it is deleted)."""
-        with aws_errors("read the channel of an ending session"):
-            item = self._ddb.get_item(
-                TableName=self._names.sessions_table,
-                Key={"session_id": S(session_id)},
-                ConsistentRead=True,
-                ProjectionExpression="#channel, #ended",
-                ExpressionAttributeNames={"#channel": "channel", "#ended": ENDED},
-            ).get("Item")
-        if not item or ENDED in item:
-            return
-        channel = str(item.get("channel", {}).get("S", ""))
-        if _queue_of(channel) is None:
+    def _record_end(self, session_id: str, channel: str) -> None:
+        """Record, once, that ``session_id`` ended, if ``channel`` (its address) is a client queue."""
+        if session_id.startswith(ENDED_PREFIX) or _queue_of(channel) is None:
             return
         record = {**_key(session_id), ENDED: N(time.time()), "channel": S(channel)}
-        condition = "attribute_not_exists(#sid) OR attribute_exists(#ended)"
+        condition = "attribute_not_exists(#sid)"
         with aws_errors("record an ended session"):
             try:
                 self._ddb.put_item(
                     TableName=self._names.sessions_table,
                     Item=record,
                     ConditionExpression=condition,
-                    ExpressionAttributeNames={"#sid": "session_id", "#ended": ENDED},
+                    ExpressionAttributeNames={"#sid": "session_id"},
+                    ReturnValuesOnConditionCheckFailure="ALL_OLD",
                 )
             except ClientError as err:
                 if not is_condition_failure(err):
                     raise
-                taken = ENDED_PREFIX + session_id
-                log.warning("a session is named %r: the queues of session %s are left", taken, session_id)
+                if ENDED not in (old_item(err) or {}):
+                    taken = ENDED_PREFIX + session_id
+                    log.warning("a session is named %r: the queues of session %s are left", taken, session_id)
 
     def session_channels(self) -> SessionChannels:
         """Ended sessions with client queues and the queues live sessions use, from one Scan."""

@@ -190,10 +190,13 @@ class SessionTables(SessionEnds):
             except ClientError as err:
                 if not is_condition_failure(err):
                     raise
-                return self.read_session(session_id)  # ended already, or gone
-        if self._records_ends:
-            self._record_end(session_id)
-        return _session(response["Attributes"])
+                ended = self.read_session(session_id)  # ended already, or gone
+            else:
+                ended = _session(response["Attributes"])
+        if ended is not None and not ended.active and self._records_ends:
+            # Once, and again by a redelivery that finds the session ended before it could.
+            self._record_end(session_id, ended.channel)
+        return ended
 
     def drain_session(self, session_id: str) -> None:
         self._update_session(
