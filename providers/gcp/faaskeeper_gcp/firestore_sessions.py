@@ -89,12 +89,12 @@ class SessionDocuments:
 
     def end_session(self, session_id: str, ended_at: float) -> SessionRecord | None:
         ended = {"status": SessionStatus.ENDING.value, "ended_at": ended_at}
-        before = self.read_session(session_id)
         after = self._change(session_id, lambda record: ended if record.active else None, "end session")
-        if before is not None and before.active and after is not None and is_inbox_address(after.channel):
-            # The inbox goes a session timeout after the end (client_inboxes.reap_ended_inboxes).
+        if after is not None and not after.active and is_inbox_address(after.channel):
+            # Once (a redelivered end finds it there): the inbox goes a session timeout after the
+            # end (client_inboxes.reap_ended_inboxes).
             fields = {"session_id": session_id, "channel": after.channel, "ended": time.time()}
-            self._docs.set(self._ended.document(document_id(session_id)), fields, "record an ended session")
+            self._docs.create(self._ended.document(document_id(session_id)), fields, "record an ended session")
         return after
 
     def drain_session(self, session_id: str) -> None:
