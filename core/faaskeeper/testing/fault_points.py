@@ -20,7 +20,7 @@ from faaskeeper.api.queue import PollingQueue, QueueMessage
 from faaskeeper.api.storage import NO_NODE, Lock, SystemNode, SystemStorage, WatchKind, WatchRecord
 from faaskeeper.protocol.heartbeat import HeartbeatFunction
 from faaskeeper.protocol.host import PollingFunctionHost
-from faaskeeper.protocol.messages import FLAG_EPHEMERAL, FLAG_SEQUENTIAL, Op
+from faaskeeper.protocol.messages import FLAG_EPHEMERAL, FLAG_SEQUENTIAL, Op, WriteRequest
 from faaskeeper.protocol.settings import FaultHook, FunctionCrash, FunctionSettings
 from faaskeeper.protocol.writer import DeliveryExpired, Writer
 from faaskeeper.testing.fixtures import ConformanceFixtures, requires
@@ -371,10 +371,7 @@ class FaultPointSuite(ConformanceFixtures):
             seq = actor.push(request)
             rig.run_until(lambda: inbox.replies(seq), self.settle_timeout, f"request {seq}")  # noqa: B023
         create = actor.request(Op.CREATE, "/f/e", flags=FLAG_EPHEMERAL)
-        # Its last delivery: handed to a writer that dies after the push, and never delivered again.
-        dying = Writer(deployment.system_storage, distributor_queue, deployment.channel, _dies_after_push(rig))
-        with pytest.raises(FunctionCrash, match=r"writer\.pushed"):
-            dying.handle(QueueMessage(create.encode(), 1, actor.id, "last-delivery", 5, deadline=time.time() + 60))
+        _last_delivery_dies_after_push(deployment, distributor_queue, rig, create)
         close = actor.push(actor.request(Op.DEREGISTER_SESSION))
         writers_only = PollingFunctionHost([(writer_queue, rig.writer.handle)], visibility_timeout=0.3)
         system = deployment.system_storage
@@ -412,9 +409,7 @@ class FaultPointSuite(ConformanceFixtures):
         registered = actor.push(actor.request(Op.REGISTER_SESSION))
         healthy.run_until(lambda: inbox.replies(registered), self.settle_timeout, "the registration")
         create = actor.request(Op.CREATE, "/once", b"v")
-        dying = Writer(deployment.system_storage, distributor_queue, deployment.channel, _dies_after_push(healthy))
-        with pytest.raises(FunctionCrash, match=r"writer\.pushed"):
-            dying.handle(QueueMessage(create.encode(), 1, actor.id, "last-delivery", 5, deadline=time.time() + 60))
+        _last_delivery_dies_after_push(deployment, distributor_queue, healthy, create)
         with pytest.raises(FunctionCrash, match=r"distributor\.finishing"):
             fault_rig(faults=crash_at("distributor.finishing")).run()
         healthy.run_until(lambda: inbox.replies(create.seq), self.settle_timeout, "the create, finished")
@@ -427,8 +422,20 @@ class FaultPointSuite(ConformanceFixtures):
         assert (stored.lock, stored.pending) == (None, ())
 
 
-def _dies_after_push(rig: FunctionRig) -> FunctionSettings:
-    return replace(rig.settings, faults=crash_at("writer.pushed"))
+def _last_delivery_dies_after_push(
+    deployment: Deployment, distributor_queue: PollingQueue, rig: FunctionRig, request: WriteRequest
+) -> None:
+    """Hand ``request`` to a writer that dies after pushing it, holding its locks, on the last
+    delivery its platform allows: the message is never delivered again (dead-lettered)."""
+    dying = Writer(
+        deployment.system_storage,
+        distributor_queue,
+        deployment.channel,
+        replace(rig.settings, faults=crash_at("writer.pushed")),
+    )
+    last = QueueMessage(request.encode(), 1, request.session_id, "last-delivery", 5, deadline=time.time() + 60)
+    with pytest.raises(FunctionCrash, match=r"writer\.pushed"):
+        dying.handle(last)
 
 
 class _Contended:
