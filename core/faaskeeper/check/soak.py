@@ -204,6 +204,7 @@ def soak(
     with violations is saved in ``keep``, if given."""
     provider = get_provider("local")
     reports: list[Report] = []
+    expiries = 0
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="fk-soak-") as scratch:
         while not reports or time.monotonic() - started < seconds:
@@ -218,8 +219,11 @@ def soak(
             reports.append(report)
             unanswered = sum(1 for c in history.calls if not c.known)
             lost = sum(1 for e in history.ends if e.how == "lost")
+            expired = sum(1 for e in history.ends if e.how == "expired")
+            expiries += expired
             out(
-                f"round {number + 1}: {report.sessions} sessions ({lost} killed), {report.operations} operations "
+                f"round {number + 1}: {report.sessions} sessions ({lost} killed or unanswered at close, "
+                f"{expired} expired while running), {report.operations} operations "
                 f"({unanswered} unanswered), {history.faults} faults injected, {report.nodes} nodes searched, "
                 f"{len(report.violations)} violations"
             )
@@ -231,6 +235,7 @@ def soak(
                 history.save(saved)
                 out(f"  history saved in {saved}")
     total_ops = sum(r.operations for r in reports)
+    total_sessions = sum(r.sessions for r in reports)
     total_violations = sum(len(r.violations) for r in reports)
     by_property: dict[str, int] = {}
     for report in reports:
@@ -239,7 +244,8 @@ def soak(
     inconclusive = sum(len(r.inconclusive) for r in reports)
     detail = f" ({', '.join(f'{p}: {n}' for p, n in sorted(by_property.items()))})" if by_property else ""
     out(
-        f"checked {len(reports)} histories, {total_ops} operations in {time.monotonic() - started:.0f} s: "
+        f"checked {len(reports)} histories, {total_sessions} sessions ({expiries} expired while running), "
+        f"{total_ops} operations in {time.monotonic() - started:.0f} s: "
         f"{total_violations} violations{detail}, {inconclusive} inconclusive searches"
     )
     return reports
