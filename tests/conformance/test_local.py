@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
@@ -11,25 +12,32 @@ from faaskeeper.config import Config
 from faaskeeper.plugins.manager import get_provider
 from faaskeeper.testing import ConformanceSuite
 
+from .timing import EXPIRY_TIMING, TIMING
+
 
 @pytest.fixture
 def provider() -> Provider:
     return get_provider("local")
 
 
+def local_config(name: str, directory: Path, timing: Mapping[str, float]) -> dict[str, object]:
+    return {
+        "cloud-provider": "local",
+        "deployment-name": name,
+        **timing,
+        "local": {"path": str(directory), "lock-max-hold": 1, "visibility-timeout": 1},
+    }
+
+
 @pytest.fixture
 def fk_config(provider, deploy, deployment_name: str, tmp_path: Path) -> Config:
-    return deploy(
-        provider,
-        {
-            "cloud-provider": "local",
-            "deployment-name": deployment_name,
-            "heartbeat-frequency": 0.2,
-            "session-timeout": 0.6,
-            "local": {"path": str(tmp_path), "lock-max-hold": 1, "visibility-timeout": 1},
-        },
-    )
+    return deploy(provider, local_config(deployment_name, tmp_path, TIMING))
+
+
+@pytest.fixture
+def fk_expiry_config(provider, deploy, deployment_name: str, tmp_path: Path) -> Config:
+    return deploy(provider, local_config(deployment_name, tmp_path, EXPIRY_TIMING))
 
 
 class TestLocalProvider(ConformanceSuite):
-    client_timeout = 5.0
+    pass
