@@ -19,6 +19,10 @@ from faaskeeper.client import FaaSKeeperClient
 from faaskeeper.config import Config
 from faaskeeper.testing.fixtures import ConformanceFixtures, requires
 
+#: Seconds a worker process may take to start its session (an interpreter starting, imports, a
+#: deployment opened) on a loaded machine, beyond the client's own timeout.
+STARTUP = 60.0
+
 
 class WorkerProcess:
     """A client session in another process (:mod:`faaskeeper.testing.worker`)."""
@@ -38,7 +42,7 @@ class WorkerProcess:
         self._stderr: list[str] = []
         threading.Thread(target=self._pump, args=(self._process.stdout, self._lines.put), daemon=True).start()
         threading.Thread(target=self._pump, args=(self._process.stderr, self._stderr.append), daemon=True).start()
-        self.session_id = str(self._answer()["session"])
+        self.session_id = str(self._answer(self._timeout + STARTUP)["session"])
 
     @staticmethod
     def _pump(stream: Any, sink: Callable[[str | None], None]) -> None:
@@ -46,9 +50,9 @@ class WorkerProcess:
             sink(line)
         sink(None)
 
-    def _answer(self) -> dict[str, Any]:
+    def _answer(self, wait: float | None = None) -> dict[str, Any]:
         try:
-            line = self._lines.get(timeout=self._timeout + 10)
+            line = self._lines.get(timeout=self._timeout + 10 if wait is None else wait)
         except queue.Empty:
             line = None
         if line is None:
