@@ -10,7 +10,7 @@ import pytest
 from faaskeeper.api.provider import Provider
 from faaskeeper.config import Config
 from faaskeeper.plugins.manager import get_provider
-from faaskeeper.testing import ConformanceSuite
+from faaskeeper.testing import ConformanceFixtures, ConformanceSuite, on_expiry_config
 
 from .timing import EXPIRY_TIMING, TIMING
 
@@ -41,3 +41,21 @@ def fk_expiry_config(provider, deploy, deployment_name: str, tmp_path: Path) -> 
 
 class TestLocalProvider(ConformanceSuite):
     pass
+
+
+class TestSessionTimeoutsOfEachTest(ConformanceFixtures):
+    """A test that waits for sessions to time out runs on the short timeouts, every other one on
+    the long ones, each on one deployment."""
+
+    @on_expiry_config
+    def test_a_test_waiting_for_a_session_timeout_runs_on_fk_expiry_config(
+        self, request: pytest.FixtureRequest, fk_checked_config: Config
+    ) -> None:
+        assert fk_checked_config.session_timeout == EXPIRY_TIMING["session-timeout"]
+        assert "fk_config" not in request.fixturenames
+
+    def test_every_other_test_runs_on_fk_config(
+        self, request: pytest.FixtureRequest, fk_checked_config: Config
+    ) -> None:
+        assert fk_checked_config.session_timeout == TIMING["session-timeout"]
+        assert "fk_expiry_config" not in request.fixturenames

@@ -184,20 +184,22 @@ def test_kill_all_processes_mid_stream_loses_no_acknowledged_write(config):
 @pytest.mark.parametrize(
     "point", ["writer.locked", "writer.pushed", "writer.committed", "distributor.applied", "distributor.replied"]
 )
-def test_process_dying_inside_a_function_converges(config, client, point):
-    client.create("/c", b"before")
+def test_process_dying_inside_a_function_converges(config, point):
+    assert run_script(config, {"op": "create", "path": "/c", "data": "before"})[0]["ok"]
+    # No other process runs the functions meanwhile: the worker's own take its write, and die in it.
     proc = spawn(config, "crash-at", point, "script", json.dumps({"op": "set", "path": "/c", "data": "during"}))
     _, err = proc.communicate(timeout=SETTLE)
     assert proc.returncode == 137, err
     # The dead process never got its answer. Its write was taken from the queue but not
     # finished: after the visibility timeout this process's functions redeliver it, and it is
     # applied exactly once, with no lock left behind.
-    deadline = time.monotonic() + SETTLE
-    while client.get_data("/c").data != b"during":
-        assert time.monotonic() < deadline, f"the write interrupted at {point} was never applied"
-        time.sleep(0.05)
-    assert client.get_data("/c").stat.version == 1
-    client.set_data("/c", b"after")
-    final = client.get_data("/c")
-    assert final.data == b"after"
-    assert final.stat.version == 2
+    with FaaSKeeperClient(config, timeout=SETTLE) as client:
+        deadline = time.monotonic() + SETTLE
+        while client.get_data("/c").data != b"during":
+            assert time.monotonic() < deadline, f"the write interrupted at {point} was never applied"
+            time.sleep(0.05)
+        assert client.get_data("/c").stat.version == 1
+        client.set_data("/c", b"after")
+        final = client.get_data("/c")
+        assert final.data == b"after"
+        assert final.stat.version == 2
