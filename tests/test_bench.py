@@ -92,8 +92,8 @@ def test_watch_workload_times_each_round_across_processes(tmp_path: Path) -> Non
     lines: list[str] = []
     started = time.monotonic()
     result = run_bench(_config(tmp_path), workload="watch", repetitions=5, warmup=1, progress=lines.append)
+    run_ns = (time.monotonic() - started) * 1e9
 
-    assert time.monotonic() - started < 10
     assert result.zookeeper is None
     assert result.operations == WATCH_OPERATIONS
     fk = result.faaskeeper
@@ -106,7 +106,7 @@ def test_watch_workload_times_each_round_across_processes(tmp_path: Path) -> Non
         assert len(samples) == 5, op
         assert all(s > 0 for s in samples), (op, samples)
         # Positive, and from this run: not beyond the whole run's duration.
-        assert all(s < 10e9 for s in samples), (op, samples)
+        assert all(s < run_ns for s in samples), (op, samples, run_ns)
     assert fk.operations["watch"].count == 5
     assert any("watch" in line for line in lines)
 

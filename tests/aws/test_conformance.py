@@ -25,13 +25,24 @@ class _OnAws:
     channel = "tcp"
     storage = "persistent"
 
-    @pytest.fixture
-    def fk_config(self, stackless: Callable[..., Config], emulate: Callable[..., LambdaEmulator]) -> Config:
+    def _running(
+        self, stackless: Callable[..., Config], emulate: Callable[..., LambdaEmulator], **timing: float
+    ) -> Config:
         # The emulator starts before, so stops after, the suite's clients. Writes notifying more
         # than two clients go through the watch function.
-        config = stackless(channel=self.channel, storage=self.storage, watch_fanout=2)
+        config = stackless(channel=self.channel, storage=self.storage, watch_fanout=2, **timing)
         emulate(config)
         return config
+
+    @pytest.fixture
+    def fk_config(self, stackless: Callable[..., Config], emulate: Callable[..., LambdaEmulator]) -> Config:
+        # No session expires for answering its heartbeats late on a loaded machine.
+        return self._running(stackless, emulate, session_timeout=10.0)
+
+    @pytest.fixture
+    def fk_expiry_config(self, stackless: Callable[..., Config], emulate: Callable[..., LambdaEmulator]) -> Config:
+        # For the tests that wait for sessions to time out.
+        return self._running(stackless, emulate, session_timeout=1.5)
 
 
 class _Everything(_OnAws, ClientSuite, ConsistencySuite, SessionSuite, WatchSuite):

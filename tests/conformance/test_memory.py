@@ -6,6 +6,8 @@ plugin would be; these tests fail (not skip) when it is not installed.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import pytest
 
 from faaskeeper.api.provider import Provider
@@ -13,6 +15,8 @@ from faaskeeper.config import Config
 from faaskeeper.exceptions import UnknownProviderException
 from faaskeeper.plugins.manager import get_provider
 from faaskeeper.testing import ConformanceSuite, WatchSuite
+
+from .timing import EXPIRY_TIMING, TIMING
 
 INSTALL_HINT = "install it with: .venv/bin/pip install -e tests/plugins/faaskeeper-memory"
 
@@ -25,14 +29,12 @@ def provider() -> Provider:
         pytest.fail(f"the memory test provider is not installed; {INSTALL_HINT}\n({err})", pytrace=False)
 
 
-def memory_config(name: str, **extra: object) -> dict[str, object]:
+def memory_config(name: str, timing: Mapping[str, float] = TIMING) -> dict[str, object]:
     return {
         "cloud-provider": "memory",
         "deployment-name": name,
-        "heartbeat-frequency": 0.2,
-        "session-timeout": 0.6,
+        **timing,
         "memory": {"lock-max-hold": 1, "visibility-timeout": 1},
-        **extra,
     }
 
 
@@ -41,15 +43,18 @@ def fk_config(provider, deploy, deployment_name: str) -> Config:
     return deploy(provider, memory_config(deployment_name))
 
 
+@pytest.fixture
+def fk_expiry_config(provider, deploy, deployment_name: str) -> Config:
+    return deploy(provider, memory_config(deployment_name, EXPIRY_TIMING))
+
+
 class TestMemoryProvider(ConformanceSuite):
-    client_timeout = 5.0
+    pass
 
 
 class TestMemoryWatchFunction(WatchSuite):
     """The watch suite with ``watch-fanout`` 0: the watch function delivers every notification."""
 
-    client_timeout = 5.0
-
     @pytest.fixture
     def fk_config(self, provider, deploy, deployment_name: str) -> Config:
-        return deploy(provider, memory_config(deployment_name, **{"watch-fanout": 0}))
+        return deploy(provider, {**memory_config(deployment_name), "watch-fanout": 0})

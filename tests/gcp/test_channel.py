@@ -75,7 +75,7 @@ def test_listener_owns_an_inbox_and_an_answer_topic(deployment: GcpDeployment, l
 
 def test_ping_is_answered_with_the_session(deployment: GcpDeployment, listener: PubSubListener) -> None:
     listener.start(Inbox(answer=lambda message: pong("session-1") if message == PING else None))
-    answer = deployment.channel.request(listener.address, PING, 5.0)
+    answer = deployment.channel.request(listener.address, PING, 30.0)
     assert answer is not None
     assert json.loads(answer)["session"] == "session-1"
 
@@ -94,7 +94,7 @@ def test_request_drops_stale_answers(deployment: GcpDeployment, listener: PubSub
     listener.start(Inbox(answer=lambda message: b"answer:" + message))
     for stale in ("an-earlier-request", "another"):
         deployment.topics.publish(listener.inbox.answers_id, b"stale", attributes={ANSWER_ATTRIBUTE: stale})
-    assert deployment.channel.request(listener.address, b"now", 5.0) == b"answer:now"
+    assert deployment.channel.request(listener.address, b"now", 30.0) == b"answer:now"
     assert pull(deployment, listener.inbox.answers_subscription) == [], "stale answers are acknowledged"
 
 
@@ -103,8 +103,9 @@ def test_silent_client_gives_no_answer(deployment: GcpDeployment, listener: PubS
     listener.start(inbox)
     started = time.monotonic()
     assert deployment.channel.request(listener.address, PING, 0.5) is None
-    assert time.monotonic() - started < 3.0
-    assert inbox.wait_for(1, 5.0) == [PING], "the client got the request"
+    # It gives up at its timeout: 10 s is far beyond it even on a slow machine.
+    assert time.monotonic() - started < 10
+    assert inbox.wait_for(1, 30.0) == [PING], "the client got the request"
 
 
 def test_channel_messages_are_metered(deployment: GcpDeployment, listener: PubSubListener) -> None:
@@ -112,7 +113,7 @@ def test_channel_messages_are_metered(deployment: GcpDeployment, listener: PubSu
     listener.start(inbox)
     before = METER.snapshot()
     deployment.channel.send(listener.address, b"x" * 2000)
-    inbox.wait_for(1, 5.0)
+    inbox.wait_for(1, 30.0)
     counted = difference(METER.snapshot(), before)
     assert counted[("pubsub", "messages")] == counted[("pubsub", "pulled")] == 1
     assert counted[("pubsub", "bytes")] == counted[("pubsub", "pulled bytes")] > 2000
@@ -143,7 +144,7 @@ def test_refuses_addresses_outside_the_deployments_inboxes(
         channel.send(address, b"forged")
     assert channel.request(address, PING, 0.2) is None
     channel.send(listener.address, b"genuine")
-    assert inbox.wait_for(1, 5.0) == [b"genuine"]
+    assert inbox.wait_for(1, 30.0) == [b"genuine"]
 
 
 @pytest.fixture

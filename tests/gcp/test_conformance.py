@@ -33,13 +33,24 @@ def provider() -> Provider:
 class _OnGcp:
     client_channel = "tcp"
 
-    @pytest.fixture
-    def fk_config(self, deployed: Callable[..., Config], serve: Callable[..., FunctionServer]) -> Config:
+    def _serving(
+        self, deployed: Callable[..., Config], serve: Callable[..., FunctionServer], **timing: float
+    ) -> Config:
         # The functions start before, so stop after, the suite's clients. Writes notifying more
         # than two clients go through the watch function.
-        config = deployed(channel=self.client_channel, watch_fanout=2)
+        config = deployed(channel=self.client_channel, watch_fanout=2, **timing)
         serve(config)
         return config
+
+    @pytest.fixture
+    def fk_config(self, deployed: Callable[..., Config], serve: Callable[..., FunctionServer]) -> Config:
+        # No session expires for answering its heartbeats late on a loaded machine.
+        return self._serving(deployed, serve, session_timeout=10.0)
+
+    @pytest.fixture
+    def fk_expiry_config(self, deployed: Callable[..., Config], serve: Callable[..., FunctionServer]) -> Config:
+        # For the tests that wait for sessions to time out.
+        return self._serving(deployed, serve, session_timeout=1.5)
 
 
 class TestInterfaces(_OnGcp, DeploymentSuite, SystemStorageSuite, UserStorageSuite, ChannelSuite):

@@ -6,8 +6,10 @@ import json
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
+from typing import IO
 
 import pytest
 
@@ -16,6 +18,8 @@ from faaskeeper_local.deployment import LocalDeployment
 from faaskeeper_local.provider import LocalProvider
 
 WORKER = str(Path(__file__).with_name("worker.py"))
+#: Seconds to wait for what must happen: only a failing test waits this long.
+SETTLE = 60.0
 
 pytestmark = pytest.mark.slow
 
@@ -35,18 +39,38 @@ def records(output: str) -> list[dict]:
 
 def run_script(config, *ops: dict) -> list[dict]:
     proc = spawn(config, "script", *(json.dumps(op) for op in ops))
-    out, err = proc.communicate(timeout=60)
+    out, err = proc.communicate(timeout=SETTLE)
     assert proc.returncode == 0, err
     return records(out)[1:]
 
 
-def read_line(proc: subprocess.Popen[str], timeout: float = 30) -> dict:
-    assert proc.stdout is not None
-    deadline = time.monotonic() + timeout
-    line = proc.stdout.readline()
-    assert line, f"worker exited: {proc.stderr.read() if proc.stderr else ''}"
-    assert time.monotonic() < deadline
-    return json.loads(line)
+class Output:
+    """What a worker prints, collected as it prints it."""
+
+    def __init__(self, proc: subprocess.Popen[str]) -> None:
+        self.lines: list[str] = []
+        self.errors: list[str] = []
+        self._readers = [
+            threading.Thread(target=self._collect, args=(proc.stdout, self.lines), daemon=True),
+            threading.Thread(target=self._collect, args=(proc.stderr, self.errors), daemon=True),
+        ]
+        for reader in self._readers:
+            reader.start()
+
+    @staticmethod
+    def _collect(stream: IO[str] | None, into: list[str]) -> None:
+        assert stream is not None
+        for line in stream:
+            into.append(line)
+
+    def writes(self) -> list[dict]:
+        """The writes acknowledged so far (a line cut short by a kill is none)."""
+        complete = "".join(line for line in self.lines if line.endswith("\n"))
+        return [r for r in records(complete) if r["op"] in ("create", "set")]
+
+    def finish(self) -> None:
+        for reader in self._readers:
+            reader.join(SETTLE)
 
 
 def test_two_processes_share_one_deployment(config, client):
@@ -90,6 +114,9 @@ def test_ephemeral_node_vanishes_for_every_process_when_session_stops(config, cl
 
 
 def test_kill_all_processes_mid_stream_loses_no_acknowledged_write(config):
+    # The queues are empty only once the setup session's close is done, which waits for its
+    # leases to run out, a session timeout after it: a short one keeps the test short.
+    config.heartbeat_frequency, config.session_timeout = 1.0, 4.0
     setup = FaaSKeeperClient(config)
     setup.start()
     setup.create("/s1", b"")
@@ -97,15 +124,21 @@ def test_kill_all_processes_mid_stream_loses_no_acknowledged_write(config):
     setup.stop()
 
     workers = [spawn(config, "stream", "/s1"), spawn(config, "stream", "/s2")]
-    time.sleep(2.5)
+    outputs = [Output(proc) for proc in workers]
+    # Both streams are in full flow when they are killed, however long they took to start.
+    deadline = time.monotonic() + SETTLE
+    while min(len(output.writes()) for output in outputs) <= 10:
+        assert all(proc.poll() is None for proc in workers), "".join(e for o in outputs for e in o.errors)
+        assert time.monotonic() < deadline, "the streams never got going"
+        time.sleep(0.05)
     for proc in workers:
         proc.send_signal(signal.SIGKILL)
     acked: dict[str, list[dict]] = {}
-    for proc, prefix in zip(workers, ["/s1", "/s2"], strict=True):
-        out, _ = proc.communicate(timeout=10)
+    for proc, output, prefix in zip(workers, outputs, ["/s1", "/s2"], strict=True):
+        proc.wait(SETTLE)
+        output.finish()
         assert proc.returncode == -signal.SIGKILL
-        acked[prefix] = [r for r in records(out) if r["op"] in ("create", "set")]
-        assert len(acked[prefix]) > 10, "the stream should have acknowledged writes before the kill"
+        acked[prefix] = output.writes()
 
     # Restart: a new process's functions pick up what the dead ones left in flight.
     client = FaaSKeeperClient(config)
@@ -123,7 +156,7 @@ def test_kill_all_processes_mid_stream_loses_no_acknowledged_write(config):
             assert current.stat.version >= last_set["version"]
         deployment = LocalDeployment(config, LocalProvider().open(config).settings)
         try:
-            deadline = time.monotonic() + 15
+            deadline = time.monotonic() + SETTLE
             while deployment.writer_queue.depth() or deployment.distributor_queue.depth():
                 assert time.monotonic() < deadline, "queues did not drain after restart"
                 time.sleep(0.1)
@@ -151,20 +184,22 @@ def test_kill_all_processes_mid_stream_loses_no_acknowledged_write(config):
 @pytest.mark.parametrize(
     "point", ["writer.locked", "writer.pushed", "writer.committed", "distributor.applied", "distributor.replied"]
 )
-def test_process_dying_inside_a_function_converges(config, client, point):
-    client.create("/c", b"before")
+def test_process_dying_inside_a_function_converges(config, point):
+    assert run_script(config, {"op": "create", "path": "/c", "data": "before"})[0]["ok"]
+    # No other process runs the functions meanwhile: the worker's own take its write, and die in it.
     proc = spawn(config, "crash-at", point, "script", json.dumps({"op": "set", "path": "/c", "data": "during"}))
-    _, err = proc.communicate(timeout=60)
+    _, err = proc.communicate(timeout=SETTLE)
     assert proc.returncode == 137, err
     # The dead process never got its answer. Its write was taken from the queue but not
     # finished: after the visibility timeout this process's functions redeliver it, and it is
     # applied exactly once, with no lock left behind.
-    deadline = time.monotonic() + 15
-    while client.get_data("/c").data != b"during":
-        assert time.monotonic() < deadline, f"the write interrupted at {point} was never applied"
-        time.sleep(0.05)
-    assert client.get_data("/c").stat.version == 1
-    client.set_data("/c", b"after")
-    final = client.get_data("/c")
-    assert final.data == b"after"
-    assert final.stat.version == 2
+    with FaaSKeeperClient(config, timeout=SETTLE) as client:
+        deadline = time.monotonic() + SETTLE
+        while client.get_data("/c").data != b"during":
+            assert time.monotonic() < deadline, f"the write interrupted at {point} was never applied"
+            time.sleep(0.05)
+        assert client.get_data("/c").stat.version == 1
+        client.set_data("/c", b"after")
+        final = client.get_data("/c")
+        assert final.data == b"after"
+        assert final.stat.version == 2

@@ -28,6 +28,9 @@ Deleted = WatchEventType.NODE_DELETED
 Changed = WatchEventType.NODE_DATA_CHANGED
 Children = WatchEventType.NODE_CHILDREN_CHANGED
 
+#: Seconds to wait for what must happen: only a failing test waits this long.
+SETTLE = 30.0
+
 
 class Recorder:
     """A watch callback that records its events."""
@@ -38,7 +41,7 @@ class Recorder:
     def __call__(self, event: WatchedEvent) -> None:
         self.events.put(event)
 
-    def next(self, timeout: float = 5.0) -> WatchedEvent:
+    def next(self, timeout: float = SETTLE) -> WatchedEvent:
         return self.events.get(timeout=timeout)
 
     def nothing(self, wait: float = 0.3) -> bool:
@@ -58,7 +61,7 @@ def read_in_turn(client: FaaSKeeperClient, path: str, log: list) -> Node:
     """Read ``path``, and log ``("read", data)`` from the callback thread, where it comes after
     the watch callbacks of the notifications the read waited for."""
     read = client.get_data_async(path)
-    node = read.get(5)
+    node = read.get(SETTLE)
     logged = threading.Event()
 
     def log_read(done: Future) -> None:
@@ -66,7 +69,7 @@ def read_in_turn(client: FaaSKeeperClient, path: str, log: list) -> Node:
         logged.set()
 
     read.add_callback(log_read)
-    assert logged.wait(5)
+    assert logged.wait(SETTLE)
     return node
 
 
@@ -165,8 +168,8 @@ def test_a_client_watching_its_own_writes_hears_before_the_reply(client):
     client.get_data("/own", watch=lambda event: order.append("event"))
     future = client.set_data_async("/own", b"x")
     future.add_callback(lambda _f: order.append("reply"))
-    future.get(5)
-    deadline = time.monotonic() + 5
+    future.get(SETTLE)
+    deadline = time.monotonic() + SETTLE
     while len(order) < 2 and time.monotonic() < deadline:
         time.sleep(0.01)
     assert order == ["event", "reply"]
@@ -238,13 +241,15 @@ def test_watch_is_not_fired_by_an_update_older_than_it(client):
 
 def test_watch_before_data_with_slow_delivery(tmp_path, monkeypatch):
     """A client holding a watch never reads a change's data before the change's notification,
-    even when delivery is slowed; other clients read the data meanwhile."""
+    even when delivery is held up; other clients read the data meanwhile."""
+    delivering, delivered = threading.Event(), threading.Event()
 
-    def slow(point: str) -> None:
+    def held_up(point: str) -> None:
         if point == "watch.deliver":
-            time.sleep(0.6)
+            delivering.set()
+            delivered.wait(SETTLE)
 
-    monkeypatch.setattr(local_deployment, "process_faults", slow)
+    monkeypatch.setattr(local_deployment, "process_faults", held_up)
     config = local_config(tmp_path)
     writer, watcher, bystander = (FaaSKeeperClient(config) for _ in range(3))
     for c in (writer, watcher, bystander):
@@ -253,17 +258,21 @@ def test_watch_before_data_with_slow_delivery(tmp_path, monkeypatch):
         writer.create("/x", b"old")
         log: list[tuple[str, bytes | int]] = []
         watcher.get_data("/x", watch=lambda e: log.append(("event", e.timestamp)))
-        started = time.monotonic()
         write = writer.set_data_async("/x", b"new")
-        # The bystander holds no watch: it sees the new data while delivery is still slow.
-        while bystander.get_data("/x").data != b"new":
-            time.sleep(0.005)
-        assert time.monotonic() - started < 0.6
+        assert delivering.wait(SETTLE), "the notification was never sent"
+        # The data is applied before its notification goes out: the bystander, holding no
+        # watch, reads it while the notification is held up.
+        assert bystander.get_data("/x").data == b"new"
         # The watcher's read waits for its notification.
-        read_in_turn(watcher, "/x", log)
-        assert time.monotonic() - started >= 0.5
-        assert log == [("event", write.get(5).stat.mzxid), ("read", b"new")]
+        reading = threading.Thread(target=read_in_turn, args=(watcher, "/x", log))
+        reading.start()
+        reading.join(0.1)
+        assert log == [], "the watcher read the change before its notification arrived"
+        delivered.set()
+        reading.join(SETTLE)
+        assert log == [("event", write.get(SETTLE).stat.mzxid), ("read", b"new")]
     finally:
+        delivered.set()
         for c in (writer, watcher, bystander):
             c.stop()
 
@@ -283,7 +292,7 @@ def test_watch_before_data_for_children_reads(tmp_path, monkeypatch):
         log: list[object] = []
         watcher.get_children("/dir", watch=lambda e: log.append("event"))
         writer.create_async("/dir/new", b"payload")
-        deadline = time.monotonic() + 5
+        deadline = time.monotonic() + SETTLE
         while True:
             # Reading the new child itself must also wait for the parent's children event.
             try:

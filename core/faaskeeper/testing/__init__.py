@@ -1,6 +1,6 @@
 """The FaaSKeeper conformance suite: the tests every provider runs against its own implementation.
 
-A provider's test directory needs two small files. ``conftest.py`` supplies two fixtures:
+A provider's test directory needs two small files. ``conftest.py`` supplies two fixtures (a third is optional):
 
 .. code-block:: python
 
@@ -15,19 +15,27 @@ A provider's test directory needs two small files. ``conftest.py`` supplies two 
     def provider():
         return get_provider("mycloud")  # found through your entry point, as users find it
 
-    @pytest.fixture
-    def fk_config(provider):
+    def deployed(provider, **timing):
         # A fresh, deployed, empty deployment for each test.
         config = Config.deserialize({
             "cloud-provider": "mycloud",
             "deployment-name": f"conformance-{uuid.uuid4().hex[:8]}",
-            "heartbeat-frequency": 0.5,  # the session-expiry test waits as long as these say
-            "session-timeout": 1.5,
             "mycloud": {...},
+            **timing,
         })
         config = provider.deploy(config, clean=True)
         yield config
         provider.remove(config)
+
+    @pytest.fixture
+    def fk_config(provider):
+        # No session expires because a loaded machine answered a heartbeat late.
+        yield from deployed(provider, **{"heartbeat-frequency": 0.5, "session-timeout": 10})
+
+    @pytest.fixture
+    def fk_expiry_config(provider):
+        # Optional: the tests that wait for a session to time out wait as long as these say.
+        yield from deployed(provider, **{"heartbeat-frequency": 0.2, "session-timeout": 0.6})
 
 and a test module collects the suites:
 
@@ -60,6 +68,10 @@ What the suites use:
   tests with several OS processes. Mark tests of your own the same way with :func:`requires`.
 * ``fk_config``: the :class:`~faaskeeper.config.Config` clients load; its ``cloud-provider`` must be
   ``provider.name``. Clients find the provider through the installed entry points, as users do.
+* ``fk_expiry_config`` (optional): a config like ``fk_config`` for the tests marked
+  :func:`on_expiry_config`, which wait for sessions to expire or for a closed session's leases to
+  run out, as long as its ``session-timeout`` says: give it short timeouts and ``fk_config`` long
+  ones. Without it they run on ``fk_config``. A test runs on one of the two, never both.
 * Everything else (``deployment = provider.open(fk_config)``, ``system_storage``, ``user_storage``,
   ``writer_queue``, ``distributor_queue``, ``channel``, ``listen``, ``client``, ``client_factory``)
   is derived by fixtures on the suite classes. Being class fixtures, they take precedence over a
@@ -103,7 +115,12 @@ from faaskeeper.testing.consistency import ConsistencySuite  # noqa: E402
 from faaskeeper.testing.deployment import DeploymentSuite  # noqa: E402
 from faaskeeper.testing.fault_points import FaultPointSuite  # noqa: E402
 from faaskeeper.testing.faults import FaultSuite  # noqa: E402
-from faaskeeper.testing.fixtures import ConformanceFixtures, required_capabilities, requires  # noqa: E402
+from faaskeeper.testing.fixtures import (  # noqa: E402
+    ConformanceFixtures,
+    on_expiry_config,
+    required_capabilities,
+    requires,
+)
 from faaskeeper.testing.processes import ProcessSuite  # noqa: E402
 from faaskeeper.testing.queue import PollingQueueSuite  # noqa: E402
 from faaskeeper.testing.sessions import SessionSuite  # noqa: E402
@@ -147,6 +164,7 @@ __all__ = [
     "SystemStorageSuite",
     "UserStorageSuite",
     "WatchSuite",
+    "on_expiry_config",
     "required_capabilities",
     "requires",
 ]

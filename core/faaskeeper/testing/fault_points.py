@@ -75,7 +75,7 @@ class FaultPointSuite(ConformanceFixtures):
             faults: FaultHook | None = None,
             writers: PollingQueue | None = None,
             distributors: PollingQueue | None = None,
-            visibility_timeout: float = 0.3,
+            redelivery_delay: float | None = 0.3,
         ) -> FunctionRig:
             return FunctionRig(
                 deployment,
@@ -83,7 +83,7 @@ class FaultPointSuite(ConformanceFixtures):
                 distributors or distributor_queue,
                 faults=faults,
                 lock_max_hold=0.5,
-                visibility_timeout=visibility_timeout,
+                redelivery_delay=redelivery_delay,
             )
 
         return make
@@ -290,13 +290,14 @@ class FaultPointSuite(ConformanceFixtures):
             request = actor.request(Op.CREATE, "/p/c", b"once")
             anew = [(Op.DELETE, "/p/c"), (Op.DELETE, "/p/x"), (Op.DELETE, "/p"), (Op.CREATE, "/p")]
         actor.push(request)
-        hidden = self.settle_timeout / 2
+        dead = fault_rig(faults=crash_at("writer.committed"), redelivery_delay=None)
         with pytest.raises(FunctionCrash, match=r"writer\.committed"):
-            fault_rig(faults=crash_at("writer.committed"), visibility_timeout=hidden).run()
+            dead.run()
         healthy.run_until(lambda: mine.replies(request.seq), self.settle_timeout, "the distributor's answer")
         for op, path in anew:
             run(other, op, path, b"fresh")
         assert writer_queue.depth() == 1, "the request was delivered again before its node was replaced"
+        dead.redeliver()
         healthy.run_until(
             lambda: writer_queue.depth() == 0 and distributor_queue.depth() == 0,
             self.settle_timeout,
@@ -373,7 +374,9 @@ class FaultPointSuite(ConformanceFixtures):
         create = actor.request(Op.CREATE, "/f/e", flags=FLAG_EPHEMERAL)
         _last_delivery_dies_after_push(deployment, distributor_queue, rig, create)
         close = actor.push(actor.request(Op.DEREGISTER_SESSION))
-        writers_only = PollingFunctionHost([(writer_queue, rig.writer.handle)], visibility_timeout=0.3)
+        writers_only = PollingFunctionHost(
+            [(writer_queue, rig.writer.handle)], visibility_timeout=rig.visibility_timeout
+        )
         system = deployment.system_storage
 
         def ended() -> bool:

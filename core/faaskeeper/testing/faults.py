@@ -330,11 +330,8 @@ class FaultSuite(ConformanceFixtures):
             time.sleep(0.2)  # for the storage to count it in the node's tally, where it keeps one
 
         changed = session.push(session.request(Op.SET_DATA, "/watched", b"1"))
-        # A delivery long enough for the client's read and registration inside it.
-        slow = self.settle_timeout
-        FunctionRig(
-            deployment, writer_queue, distributor_queue, faults=read_and_watch_after_the_claim, visibility_timeout=slow
-        ).run()
+        # The rig's deliveries are long enough for the client's read and registration inside one.
+        FunctionRig(deployment, writer_queue, distributor_queue, faults=read_and_watch_after_the_claim).run()
         reply = session.inbox.wait_reply(changed, self.settle_timeout)
         assert reply.ok
         assert reply.stat is not None

@@ -2,8 +2,10 @@
 
 A provider's tests define ``provider`` (a :class:`~faaskeeper.api.provider.Provider`) and
 ``fk_config`` (a :class:`~faaskeeper.config.Config` of a fresh, deployed, empty deployment),
-usually in ``conftest.py``. Everything else is derived here, on the suite classes, so that a
-conftest fixture of the same name in the provider's project cannot change what the suite tests.
+usually in ``conftest.py``, and may define ``fk_expiry_config`` (the same, with short
+``heartbeat-frequency`` and ``session-timeout``) for the tests that wait for sessions to time out.
+Everything else is derived here, on the suite classes, so that a conftest fixture of the same name
+in the provider's project cannot change what the suite tests.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from faaskeeper.testing.support import Inbox, listeners
 T = TypeVar("T")
 
 _REQUIRES = "__faaskeeper_requires__"
+_ON_EXPIRY_CONFIG = "__faaskeeper_on_expiry_config__"
 
 
 def requires(*capabilities: Capability) -> Callable[[T], T]:
@@ -45,6 +48,15 @@ def required_capabilities(test: object) -> frozenset[Capability]:
     """What ``@requires`` declared for a test function or method."""
     found: frozenset[Capability] = getattr(test, _REQUIRES, frozenset())
     return found
+
+
+def on_expiry_config(test: T) -> T:
+    """Run the decorated test on ``fk_expiry_config`` where the provider's tests define one: the
+    test waits for a session to expire, or for a closed session's leases to run out, as long as
+    that config's ``session-timeout`` says. Every other test runs on ``fk_config``, whose timeouts
+    can then be long enough that no session expires merely because the machine is slow."""
+    setattr(test, _ON_EXPIRY_CONFIG, True)
+    return test
 
 
 def _polling(queue: Queue, which: str) -> PollingQueue:
@@ -77,16 +89,30 @@ class ConformanceFixtures:
             pytest.skip(f"provider {provider.name!r} does not declare the capability {names}")
 
     @pytest.fixture
-    def fk_checked_config(self, provider: Provider, fk_config: Config) -> Config:
-        """``fk_config``, checked to name ``provider`` (the client finds its provider by that name)."""
-        if not isinstance(fk_config, Config):
-            pytest.fail(f"the 'fk_config' fixture must return a faaskeeper Config, got {type(fk_config).__name__}")
-        if fk_config.cloud_provider != provider.name:
+    def fk_checked_config(self, request: pytest.FixtureRequest, provider: Provider) -> Config:
+        """``fk_config`` (``fk_expiry_config``, if defined, for a test marked
+        :func:`on_expiry_config`), checked to name ``provider`` (the client finds its provider by
+        that name)."""
+        if getattr(request.function, _ON_EXPIRY_CONFIG, False):
+            try:
+                expiry = request.getfixturevalue("fk_expiry_config")
+            except pytest.FixtureLookupError as missing:
+                if missing.argname != "fk_expiry_config":
+                    raise
+            else:
+                return self._checked(provider, "fk_expiry_config", expiry)
+        return self._checked(provider, "fk_config", request.getfixturevalue("fk_config"))
+
+    @staticmethod
+    def _checked(provider: Provider, name: str, config: object) -> Config:
+        if not isinstance(config, Config):
+            pytest.fail(f"the '{name}' fixture must return a faaskeeper Config, got {type(config).__name__}")
+        if config.cloud_provider != provider.name:
             pytest.fail(
-                f"fk_config names the provider {fk_config.cloud_provider!r} but the 'provider' fixture "
+                f"{name} names the provider {config.cloud_provider!r} but the 'provider' fixture "
                 f"is {provider.name!r}; clients would test a different provider"
             )
-        return fk_config
+        return config
 
     @pytest.fixture
     def deployment(self, provider: Provider, fk_checked_config: Config) -> Iterator[Deployment]:

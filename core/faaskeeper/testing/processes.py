@@ -19,6 +19,10 @@ from faaskeeper.client import FaaSKeeperClient
 from faaskeeper.config import Config
 from faaskeeper.testing.fixtures import ConformanceFixtures, requires
 
+#: Seconds a worker process may take, beyond the client's own timeout, to start its session or to
+#: exit (an interpreter starting or shutting down, a deployment opened or closed) on a loaded machine.
+PROCESS_SLACK = 60.0
+
 
 class WorkerProcess:
     """A client session in another process (:mod:`faaskeeper.testing.worker`)."""
@@ -38,7 +42,7 @@ class WorkerProcess:
         self._stderr: list[str] = []
         threading.Thread(target=self._pump, args=(self._process.stdout, self._lines.put), daemon=True).start()
         threading.Thread(target=self._pump, args=(self._process.stderr, self._stderr.append), daemon=True).start()
-        self.session_id = str(self._answer()["session"])
+        self.session_id = str(self._answer(self._timeout + PROCESS_SLACK)["session"])
 
     @staticmethod
     def _pump(stream: Any, sink: Callable[[str | None], None]) -> None:
@@ -46,9 +50,9 @@ class WorkerProcess:
             sink(line)
         sink(None)
 
-    def _answer(self) -> dict[str, Any]:
+    def _answer(self, wait: float | None = None) -> dict[str, Any]:
         try:
-            line = self._lines.get(timeout=self._timeout + 10)
+            line = self._lines.get(timeout=self._timeout + 10 if wait is None else wait)
         except queue.Empty:
             line = None
         if line is None:
@@ -69,7 +73,7 @@ class WorkerProcess:
     def stop(self) -> int:
         """Close the session and wait for the process to exit; its exit code."""
         self.call("stop")
-        return self._process.wait(timeout=self._timeout)
+        return self._process.wait(timeout=self._timeout + PROCESS_SLACK)
 
     def kill(self) -> None:
         """kill -9."""

@@ -96,12 +96,15 @@ class PollingQueueSuite(ConformanceFixtures):
     def test_unacked_message_is_redelivered_after_visibility_timeout(self, polling_queue: PollingQueue) -> None:
         _send(polling_queue, b"first", "g")
         _send(polling_queue, b"second", "g")
+        # Its visibility timeout starts within the receive, so no earlier than this.
+        receiving = time.monotonic()
         taken = polling_queue.receive(1, SHORT)
-        started = time.monotonic()
         assert [m.body for m in taken] == [b"first"]
-        assert polling_queue.receive(10, SHORT) == [], "hidden while in flight, with the rest of its group"
-        again = wait_until(lambda: polling_queue.receive(1, HIDDEN), self.settle_timeout, "the redelivery")
-        assert time.monotonic() - started >= SHORT * 0.8, "redelivered before its visibility timeout"
+        early = polling_queue.receive(1, SHORT)
+        assert [m.body for m in early] in ([], [b"first"]), "the rest of a group waits while its head is in flight"
+        # On a slow machine the timeout may be over already: then the message is there again.
+        again = early or wait_until(lambda: polling_queue.receive(1, HIDDEN), self.settle_timeout, "the redelivery")
+        assert time.monotonic() - receiving >= SHORT * 0.8, "redelivered before its visibility timeout"
         assert [m.body for m in again] == [b"first"], "a redelivery keeps the group's order"
         assert again[0].sequence == taken[0].sequence
         assert again[0].receive_count > taken[0].receive_count
@@ -115,11 +118,12 @@ class PollingQueueSuite(ConformanceFixtures):
         again = polling_queue.receive(1, HIDDEN)
         assert [m.sequence for m in again] == [taken[0].sequence]
         assert again[0].receive_count > taken[0].receive_count
+        releasing = time.monotonic()
         polling_queue.release(again[0], delay=SHORT)
-        released = time.monotonic()
-        assert polling_queue.receive(1, HIDDEN) == [], "a delayed release stays hidden for its delay"
-        last = wait_until(lambda: polling_queue.receive(1, HIDDEN), self.settle_timeout, "the delayed release")
-        assert time.monotonic() - released >= SHORT * 0.8
+        early = polling_queue.receive(1, HIDDEN)
+        # On a slow machine the delay may be over already: then the message is there again.
+        last = early or wait_until(lambda: polling_queue.receive(1, HIDDEN), self.settle_timeout, "the delayed release")
+        assert time.monotonic() - releasing >= SHORT * 0.8, "a delayed release stays hidden for its delay"
         assert last[0].body == b"m"
 
     def test_dead_letter_removes_and_the_group_goes_on(self, polling_queue: PollingQueue) -> None:

@@ -196,11 +196,53 @@ class RecordingQueue(PollingQueue):
         return self.inner.depth()
 
 
+class _InFlight(PollingQueue):
+    """A queue that remembers the messages received and not yet settled, passing everything to ``inner``."""
+
+    def __init__(self, inner: PollingQueue) -> None:
+        self.inner = inner
+        self.held: dict[str, QueueMessage] = {}
+
+    def send(self, body: bytes, group: str, dedup_id: str) -> int:
+        return self.inner.send(body, group, dedup_id)
+
+    def receive(self, max_messages: int, visibility_timeout: float) -> list[QueueMessage]:
+        batch = self.inner.receive(max_messages, visibility_timeout)
+        self.held.update((message.message_id, message) for message in batch)
+        return batch
+
+    def ack(self, message: QueueMessage) -> None:
+        self.held.pop(message.message_id, None)
+        self.inner.ack(message)
+
+    def release(self, message: QueueMessage, delay: float = 0.0) -> None:
+        self.held.pop(message.message_id, None)
+        self.inner.release(message, delay)
+
+    def dead_letter(self, message: QueueMessage, reason: str) -> None:
+        self.held.pop(message.message_id, None)
+        self.inner.dead_letter(message, reason)
+
+    def depth(self) -> int:
+        return self.inner.depth()
+
+    def release_held(self, delay: float) -> None:
+        """What a dead function held is delivered again after ``delay`` seconds."""
+        for message in list(self.held.values()):
+            self.release(message, delay)
+
+
 class FunctionRig:
     """The core's writer and distributor over a deployment's parts, run by hand like a polling host.
 
     Nothing runs in the background: ``run()`` processes what the queues hold until they are idle,
     so a test decides exactly when each function runs and where it dies (``faults``).
+
+    A delivery is hidden for ``visibility_timeout`` seconds, long enough that no delivery runs past
+    its deadline however slow the machine. When a function dies (``FunctionCrash``), the messages
+    it held are delivered again ``redelivery_delay`` seconds later, as the platform delivers them
+    again once their visibility timeout has run out; with ``redelivery_delay=None``, only once the
+    test calls :meth:`redeliver`.
     """
 
     def __init__(
@@ -211,7 +253,8 @@ class FunctionRig:
         *,
         faults: FaultHook | None = None,
         lock_max_hold: float = 0.5,
-        visibility_timeout: float = 0.3,
+        visibility_timeout: float = 60.0,
+        redelivery_delay: float | None = 0.3,
     ) -> None:
         self.settings = FunctionSettings.from_config(deployment.config, lock_max_hold=lock_max_hold, faults=faults)
         self.writer = Writer(deployment.system_storage, distributor_queue, deployment.channel, self.settings)
@@ -222,17 +265,30 @@ class FunctionRig:
             self.settings,
             writer_queue=writer_queue,
         )
+        self.visibility_timeout = visibility_timeout
+        self._redelivery_delay = redelivery_delay
+        self._in_flight = [_InFlight(writer_queue), _InFlight(distributor_queue)]
         self.host = PollingFunctionHost(
-            [(writer_queue, self.writer.handle), (distributor_queue, self.distributor.handle)],
+            [(self._in_flight[0], self.writer.handle), (self._in_flight[1], self.distributor.handle)],
             visibility_timeout=visibility_timeout,
         )
 
     def run(self, max_rounds: int = 50) -> int:
         """Run the functions until both queues have nothing visible; the number of busy rounds."""
         for busy in range(max_rounds):
-            if not self.host.run_once():
-                return busy
+            try:
+                if not self.host.run_once():
+                    return busy
+            except FunctionCrash:
+                if self._redelivery_delay is not None:
+                    self.redeliver(self._redelivery_delay)
+                raise
         raise AssertionError(f"the functions were still busy after {max_rounds} rounds")
+
+    def redeliver(self, delay: float = 0.0) -> None:
+        """The messages a dead function held are delivered again after ``delay`` seconds."""
+        for queue in self._in_flight:
+            queue.release_held(delay)
 
     def run_until(self, condition: Callable[[], T], timeout: float, what: str) -> T:
         """Run the functions until ``condition()`` is truthy, e.g. until a message hidden by its
