@@ -25,7 +25,6 @@ from faaskeeper_deploy.bench import (
     OPERATIONS,
     WATCH_OPERATIONS,
     BenchError,
-    _Watcher,
     format_table,
     percentile,
     run_bench,
@@ -34,6 +33,7 @@ from faaskeeper_deploy.bench_files import CSV_COLUMNS
 from faaskeeper_deploy.bench_plots import write_plots
 from faaskeeper_deploy.bench_progress import LineProgress, Progress
 from faaskeeper_deploy.bench_suite import FORMAT, Axes, plan, run_suite
+from faaskeeper_deploy.bench_watch import WatcherProcess
 
 
 def _config(directory: Path) -> Config:
@@ -141,7 +141,7 @@ def test_fk_bench_watch_command_writes_json(tmp_path: Path, capsys: pytest.Captu
 
 def test_watcher_process_reports_its_failure() -> None:
     with pytest.raises(BenchError, match="unknown system"):
-        _Watcher("nowhere", {"system": "nowhere", "path": "/x"})
+        WatcherProcess("nowhere", {"system": "nowhere", "path": "/x"})
 
 
 def test_run_bench_rejects_unknown_workload(tmp_path: Path) -> None:
@@ -507,19 +507,19 @@ class _CtrlCAfter(Progress):
 
 
 def _ctrl_c_in_remove_tree(monkeypatch: pytest.MonkeyPatch, presses: int) -> list[str]:
-    """Make ``_FaaSKeeper.remove_tree`` press Ctrl-C ``presses`` times as it begins; the paths it was called on."""
-    from faaskeeper_deploy.bench_systems import _FaaSKeeper
+    """Make ``FaaSKeeperSystem.remove_tree`` press Ctrl-C ``presses`` times as it begins; the paths it was called on."""
+    from faaskeeper_deploy.bench_systems import FaaSKeeperSystem
 
     called: list[str] = []
-    remove_tree = _FaaSKeeper.remove_tree
+    remove_tree = FaaSKeeperSystem.remove_tree
 
-    def pressing(self: _FaaSKeeper, path: str) -> None:
+    def pressing(self: FaaSKeeperSystem, path: str) -> None:
         called.append(path)
         for _ in range(presses):
             signal.raise_signal(signal.SIGINT)
         remove_tree(self, path)
 
-    monkeypatch.setattr(_FaaSKeeper, "remove_tree", pressing)
+    monkeypatch.setattr(FaaSKeeperSystem, "remove_tree", pressing)
     return called
 
 

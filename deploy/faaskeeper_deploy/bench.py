@@ -21,8 +21,6 @@ is a throwaway local deployment in a temporary directory.
 
 from __future__ import annotations
 
-from faaskeeper_deploy import cli
-from faaskeeper_deploy.bench_cli import add_bench_parser, cmd_bench
 from faaskeeper_deploy.bench_common import (
     BLOCK,
     CHILDREN,
@@ -39,7 +37,6 @@ from faaskeeper_deploy.bench_common import (
 from faaskeeper_deploy.bench_report import format_table
 from faaskeeper_deploy.bench_run import run_bench
 from faaskeeper_deploy.bench_stats import BenchResult, Summary, SystemResult, machine_info, percentile
-from faaskeeper_deploy.bench_watch import _Watcher
 
 __all__ = [
     "BLOCK",
@@ -56,13 +53,8 @@ __all__ = [
     "BenchResult",
     "Summary",
     "SystemResult",
-    "_Watcher",
-    "add_bench_parser",
-    "cmd_bench",
     "format_table",
     "machine_info",
     "percentile",
     "run_bench",
 ]
-
-cli._EXTENSIONS.append(add_bench_parser)

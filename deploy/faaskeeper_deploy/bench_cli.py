@@ -137,7 +137,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return 0
 
 
-def add_bench_parser(commands: Any) -> None:
+def register(commands: Any) -> None:
     """Add ``fk bench`` to the subcommands of ``fk``."""
     bench = commands.add_parser(
         "bench",

@@ -1,7 +1,7 @@
 """The fan-out workload of ``fk bench``: one set_data to ``watchers`` clients holding a data watch.
 
 The watchers are clients of their own (sessions, client channels and callback threads) in this
-process, made by :mod:`faaskeeper_deploy.bench_watcher`'s connectors, so that their callbacks and the
+process, made by :mod:`faaskeeper_deploy.bench_watch_clients`, so that their callbacks and the
 setter read one clock. Each round every watcher sets a one-shot data watch, the setter calls
 ``set_data``, and the round ends when every callback has run. ``fanout_last`` is the time from the
 call to the last callback, ``fanout_each`` the time to each callback.
@@ -19,8 +19,8 @@ from typing import Any
 from faaskeeper_deploy.bench_common import BLOCK, WATCHER_TIMEOUT, BenchError, counted
 from faaskeeper_deploy.bench_interrupt import check as check_interrupt
 from faaskeeper_deploy.bench_progress import Progress
-from faaskeeper_deploy.bench_systems import _quietly, _System, watched_node
-from faaskeeper_deploy.bench_watcher import _connect, _Watched
+from faaskeeper_deploy.bench_systems import System, quietly, watched_node
+from faaskeeper_deploy.bench_watch_clients import Watched, connect
 
 
 class _Round:
@@ -42,7 +42,7 @@ class _Round:
 
 
 def _rounds(
-    system: _System, watchers: Sequence[_Watched], path: str, value: bytes, count: int
+    system: System, watchers: Sequence[Watched], path: str, value: bytes, count: int
 ) -> tuple[list[int], list[int]]:
     """``count`` rounds: the latencies to the last callback, and to every callback, in nanoseconds."""
     lasts: list[int] = []
@@ -69,7 +69,7 @@ def _rounds(
 
 
 def _measure_system(
-    system: _System, watchers: Sequence[_Watched], path: str, value: bytes, count: int, warmup: int, progress: Progress
+    system: System, watchers: Sequence[Watched], path: str, value: bytes, count: int, warmup: int, progress: Progress
 ) -> None:
     lasts = system.samples.setdefault("fanout_last", [])
     each = system.samples.setdefault("fanout_each", [])
@@ -85,9 +85,9 @@ def _measure_system(
         done += block
 
 
-def _run_fanout(
+def run_fanout(
     stack: ExitStack,
-    systems: Sequence[_System],
+    systems: Sequence[System],
     specs: dict[str, dict[str, Any]],
     root: str,
     value: bytes,
@@ -99,11 +99,11 @@ def _run_fanout(
     path = watched_node(stack, systems, root, value)
     for system in systems:
         progress.phase(f"fan-out on {system.name}: connecting {counted(watchers, 'watcher')}")
-        connected: list[_Watched] = []
+        connected: list[Watched] = []
         with ExitStack() as clients:
             for _ in range(watchers):
-                watcher = _connect(specs[system.name])
-                clients.callback(_quietly, system, watcher.close)
+                watcher = connect(specs[system.name])
+                clients.callback(quietly, system, watcher.close)
                 connected.append(watcher)
             progress.phase(
                 f"fan-out on {system.name}: set_data to {counted(watchers, 'watcher')}, {counted(count, 'round')}",

@@ -37,7 +37,7 @@ from faaskeeper_deploy.bench_common import (
 from faaskeeper_deploy.bench_interrupt import abandoned
 from faaskeeper_deploy.bench_interrupt import check as check_interrupt
 from faaskeeper_deploy.bench_progress import Progress
-from faaskeeper_deploy.bench_systems import _FaaSKeeper, _quietly, _System, _ZooKeeper, remove_on_exit
+from faaskeeper_deploy.bench_systems import FaaSKeeperSystem, System, ZooKeeperSystem, quietly, remove_on_exit
 
 #: Seconds between looks at a Ctrl-C while the clients run.
 _POLL = 0.2
@@ -61,10 +61,10 @@ class _Job:
     seed: int
 
 
-def _open(spec: dict[str, Any]) -> _System:
+def _open(spec: dict[str, Any]) -> System:
     if spec["system"] == FAASKEEPER:
-        return _FaaSKeeper(Config.deserialize(spec["config"]), {})
-    return _ZooKeeper(str(spec["hosts"]))
+        return FaaSKeeperSystem(Config.deserialize(spec["config"]), {})
+    return ZooKeeperSystem(str(spec["hosts"]))
 
 
 def _work(job: _Job, start: Any, stop: Any, out: Any) -> None:
@@ -102,7 +102,7 @@ def _work(job: _Job, start: Any, stop: Any, out: Any) -> None:
     except Exception as err:
         out.put(("error", job.index, f"{type(err).__name__}: {err}"))
     finally:
-        _quietly(system, system.close)
+        quietly(system, system.close)
 
 
 def _call(ops: dict[str, Callable[..., Any]], rng: random.Random, job: _Job) -> None:
@@ -197,7 +197,7 @@ class _Clients:
                     worker.join()
 
 
-def _measure_system(system: _System, jobs: Sequence[_Job], concurrency: str, progress: Progress) -> None:
+def _measure_system(system: System, jobs: Sequence[_Job], concurrency: str, progress: Progress) -> None:
     samples = {op: system.samples.setdefault(op, []) for op in MIX_OPERATIONS}
     clients = _Clients(jobs, concurrency)
     try:
@@ -216,7 +216,7 @@ def _measure_system(system: _System, jobs: Sequence[_Job], concurrency: str, pro
         clients.close()
 
 
-def _record(system: _System, samples: dict[str, list[int]], finished: list[tuple[Any, ...]]) -> None:
+def _record(system: System, samples: dict[str, list[int]], finished: list[tuple[Any, ...]]) -> None:
     first = min((m[3] for m in finished), default=0)
     last = max((m[4] for m in finished), default=0)
     for message in finished:
@@ -228,9 +228,9 @@ def _record(system: _System, samples: dict[str, list[int]], finished: list[tuple
         system.throughput[TOTAL] = sum(len(v) for v in samples.values()) / seconds
 
 
-def _run_mix(
+def run_mix(
     stack: ExitStack,
-    systems: Sequence[_System],
+    systems: Sequence[System],
     specs: dict[str, dict[str, Any]],
     root: str,
     value: bytes,

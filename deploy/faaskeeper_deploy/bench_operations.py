@@ -12,7 +12,7 @@ from typing import Any
 from faaskeeper_deploy.bench_common import BLOCK, CHILDREN, OPERATIONS, BenchError, counted
 from faaskeeper_deploy.bench_interrupt import check as check_interrupt
 from faaskeeper_deploy.bench_progress import Progress
-from faaskeeper_deploy.bench_systems import _System, remove_on_exit
+from faaskeeper_deploy.bench_systems import System, remove_on_exit
 
 
 @dataclass(frozen=True)
@@ -37,7 +37,7 @@ class _Layout:
         return f"{self.nodes}/{tag}{index:07d}"
 
 
-def _prepare(system: _System, layout: _Layout, value: bytes) -> None:
+def _prepare(system: System, layout: _Layout, value: bytes) -> None:
     system.create(layout.root, b"")
     system.create(layout.data, value)
     system.create(layout.parent, b"")
@@ -53,7 +53,7 @@ def _prepare(system: _System, layout: _Layout, value: bytes) -> None:
     )
 
 
-def _check(system: _System, path: str, ok: bool, message: str) -> None:
+def _check(system: System, path: str, ok: bool, message: str) -> None:
     if not ok:
         raise BenchError(f"{system.name}: {message} ({path})")
 
@@ -82,7 +82,7 @@ def _timed(fn: Callable[..., Any], arguments: Sequence[tuple[Any, ...]]) -> list
 
 
 def _measure(
-    systems: Sequence[_System],
+    systems: Sequence[System],
     layouts: dict[str, _Layout],
     op: str,
     value: bytes,
@@ -109,9 +109,9 @@ def _measure(
         block += 1
 
 
-def _run_operations(
+def run_operations(
     stack: ExitStack,
-    systems: Sequence[_System],
+    systems: Sequence[System],
     root: str,
     value: bytes,
     repetitions: int,

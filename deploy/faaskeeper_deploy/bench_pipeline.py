@@ -21,7 +21,7 @@ from faaskeeper_deploy.bench_common import BLOCK, MIX_OPERATIONS, TOTAL, counted
 from faaskeeper_deploy.bench_interrupt import abandoned
 from faaskeeper_deploy.bench_interrupt import check as check_interrupt
 from faaskeeper_deploy.bench_progress import Progress
-from faaskeeper_deploy.bench_systems import _System, remove_on_exit
+from faaskeeper_deploy.bench_systems import System, remove_on_exit
 
 #: Seconds to wait for one reply.
 REPLY_TIMEOUT = 60.0
@@ -74,7 +74,7 @@ def _wait_quietly(result: Any) -> None:
 
 
 def _measure_system(
-    system: _System, path: str, value: bytes, count: int, warmup: int, depth: int, progress: Progress
+    system: System, path: str, value: bytes, count: int, warmup: int, depth: int, progress: Progress
 ) -> None:
     calls: dict[str, Callable[[], Any]] = {
         "get_data": lambda: system.async_ops["get_data"](path),
@@ -93,9 +93,9 @@ def _measure_system(
         system.throughput[TOTAL] = count * len(spans) / (total / 1e9)
 
 
-def _run_pipeline(
+def run_pipeline(
     stack: ExitStack,
-    systems: Sequence[_System],
+    systems: Sequence[System],
     root: str,
     value: bytes,
     count: int,

@@ -33,18 +33,18 @@ from faaskeeper_deploy.bench_common import (
     BenchError,
 )
 from faaskeeper_deploy.bench_emulated import emulated_functions
-from faaskeeper_deploy.bench_fanout import _run_fanout
+from faaskeeper_deploy.bench_fanout import run_fanout
 from faaskeeper_deploy.bench_interrupt import abandoned
 from faaskeeper_deploy.bench_interrupt import check as check_interrupt
 from faaskeeper_deploy.bench_interrupt import deferred as deferred_interrupt
-from faaskeeper_deploy.bench_mix import CONCURRENCY, THREADS, _run_mix
-from faaskeeper_deploy.bench_operations import _run_operations
-from faaskeeper_deploy.bench_pipeline import _run_pipeline
+from faaskeeper_deploy.bench_mix import CONCURRENCY, THREADS, run_mix
+from faaskeeper_deploy.bench_operations import run_operations
+from faaskeeper_deploy.bench_pipeline import run_pipeline
 from faaskeeper_deploy.bench_progress import Progress, as_progress
 from faaskeeper_deploy.bench_provenance import recorded_config
 from faaskeeper_deploy.bench_stats import BenchResult, SystemResult, machine_info
-from faaskeeper_deploy.bench_systems import _FaaSKeeper, _quietly, _System, _ZooKeeper
-from faaskeeper_deploy.bench_watch import _run_watch, _watcher_spec
+from faaskeeper_deploy.bench_systems import FaaSKeeperSystem, System, ZooKeeperSystem, quietly
+from faaskeeper_deploy.bench_watch import run_watch, watcher_spec
 
 
 @contextmanager
@@ -98,7 +98,7 @@ def run_bench(
     value = os.urandom(size)
     settings = _settings(workload, repetitions, warmup, size, clients, read_share, concurrency, depth, watchers)
     machine = machine_info()
-    systems: list[_System] = []
+    systems: list[System] = []
     errors: tuple[type[BaseException], ...] = ()
     # Ctrl-C stops the workload between calls and the cleanup below runs whole; a second Ctrl-C
     # stops at once and skips the cleanup on the systems (bench_interrupt).
@@ -115,29 +115,29 @@ def run_bench(
                 description.update(stack.enter_context(emulated_functions(config)))
             description["config"] = recorded_config(config)
             root = f"/fk-bench-{uuid.uuid4().hex[:12]}"
-            fk = _FaaSKeeper(config, description)
-            stack.callback(_quietly, fk, fk.close)
+            fk = FaaSKeeperSystem(config, description)
+            stack.callback(quietly, fk, fk.close)
             systems.append(fk)
             if zookeeper is not None:
-                zk = _ZooKeeper(zookeeper)
-                stack.callback(_quietly, zk, zk.close)
+                zk = ZooKeeperSystem(zookeeper)
+                stack.callback(quietly, zk, zk.close)
                 systems.append(zk)
                 errors = zk.errors
-            specs = {system.name: _watcher_spec(system, config, root) for system in systems}
+            specs = {system.name: watcher_spec(system, config, root) for system in systems}
             try:
                 check_interrupt()  # a Ctrl-C while the systems connected
                 if workload == WATCH_WORKLOAD:
-                    _run_watch(stack, systems, config, root, value, repetitions, warmup, shown)
+                    run_watch(stack, systems, config, root, value, repetitions, warmup, shown)
                 elif workload == MIX_WORKLOAD:
-                    _run_mix(
+                    run_mix(
                         stack, systems, specs, root, value, repetitions, warmup, clients, read_share, concurrency, shown
                     )
                 elif workload == PIPELINE_WORKLOAD:
-                    _run_pipeline(stack, systems, root, value, repetitions, warmup, depth, shown)
+                    run_pipeline(stack, systems, root, value, repetitions, warmup, depth, shown)
                 elif workload == FANOUT_WORKLOAD:
-                    _run_fanout(stack, systems, specs, root, value, repetitions, warmup, watchers, shown)
+                    run_fanout(stack, systems, specs, root, value, repetitions, warmup, watchers, shown)
                 else:
-                    _run_operations(stack, systems, root, value, repetitions, warmup, shown)
+                    run_operations(stack, systems, root, value, repetitions, warmup, shown)
             except KeyboardInterrupt:
                 settings["interrupted"] = True
                 shown.phase(

@@ -14,7 +14,7 @@ from faaskeeper_deploy.bench_interrupt import abandoned
 from faaskeeper_deploy.bench_provenance import zookeeper_version
 
 
-class _System:
+class System:
     """One system under test: the six operations as bound methods, plus setup and cleanup."""
 
     name: str
@@ -48,7 +48,7 @@ class _System:
         raise NotImplementedError
 
 
-class _FaaSKeeper(_System):
+class FaaSKeeperSystem(System):
     name = FAASKEEPER
 
     def __init__(self, config: Config, description: dict[str, Any]) -> None:
@@ -84,7 +84,7 @@ class _FaaSKeeper(_System):
         stop_faaskeeper(self.client)
 
 
-class _ZooKeeper(_System):
+class ZooKeeperSystem(System):
     name = ZOOKEEPER
 
     def __init__(self, hosts: str, timeout: float = 10.0) -> None:
@@ -159,7 +159,7 @@ def stop_kazoo(client: Any) -> None:
         client.close()
 
 
-def _quietly(system: _System, fn: Callable[..., Any], *args: Any) -> None:
+def quietly(system: System, fn: Callable[..., Any], *args: Any) -> None:
     """Clean up without hiding the benchmark's own outcome: a failure here is only logged."""
     try:
         fn(*args)
@@ -167,7 +167,7 @@ def _quietly(system: _System, fn: Callable[..., Any], *args: Any) -> None:
         log.warning("%s: cleanup (%s) failed: %s: %s", system.name, fn.__name__, type(err).__name__, err)
 
 
-def remove_on_exit(stack: ExitStack, system: _System, root: str) -> None:
+def remove_on_exit(stack: ExitStack, system: System, root: str) -> None:
     """Remove ``root`` and all below it from ``system`` when ``stack`` closes; after a second
     Ctrl-C, say instead that it is left (unless the deployment is a throwaway one)."""
 
@@ -180,7 +180,7 @@ def remove_on_exit(stack: ExitStack, system: _System, root: str) -> None:
             left()
             return
         try:
-            _quietly(system, system.remove_tree, root)
+            quietly(system, system.remove_tree, root)
         except KeyboardInterrupt:
             left()
             raise
@@ -188,7 +188,7 @@ def remove_on_exit(stack: ExitStack, system: _System, root: str) -> None:
     stack.callback(remove)
 
 
-def watched_node(stack: ExitStack, systems: Sequence[_System], root: str, value: bytes) -> str:
+def watched_node(stack: ExitStack, systems: Sequence[System], root: str, value: bytes) -> str:
     """Create ``root`` and ``root/watched`` (holding ``value``) on every system, removed with
     ``stack``; the watched node's path."""
     path = f"{root}/watched"

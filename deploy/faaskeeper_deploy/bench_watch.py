@@ -1,6 +1,6 @@
 """The watch workload of ``fk bench``: from set_data here to a data watch's callback in another process.
 
-The watcher process is :mod:`faaskeeper_deploy.bench_watcher`; :class:`_Watcher` drives it.
+The watcher process is :mod:`faaskeeper_deploy.bench_watcher`; :class:`WatcherProcess` drives it.
 """
 
 from __future__ import annotations
@@ -23,10 +23,10 @@ from faaskeeper_deploy.bench_common import BLOCK, FAASKEEPER, WATCHER_TIMEOUT, Z
 from faaskeeper_deploy.bench_interrupt import abandoned
 from faaskeeper_deploy.bench_interrupt import check as check_interrupt
 from faaskeeper_deploy.bench_progress import Progress
-from faaskeeper_deploy.bench_systems import _quietly, _System, _ZooKeeper, watched_node
+from faaskeeper_deploy.bench_systems import System, ZooKeeperSystem, quietly, watched_node
 
 
-class _Watcher:
+class WatcherProcess:
     """A watcher process (:mod:`faaskeeper_deploy.bench_watcher`), driven one line at a time.
 
     Its standard output is read by a thread of this process into a queue, so that every wait has a
@@ -139,13 +139,13 @@ class _Watcher:
             self._stderr.close()
 
 
-def _watcher_spec(system: _System, config: Config, path: str) -> dict[str, Any]:
-    if isinstance(system, _ZooKeeper):
+def watcher_spec(system: System, config: Config, path: str) -> dict[str, Any]:
+    if isinstance(system, ZooKeeperSystem):
         return {"system": ZOOKEEPER, "hosts": system.description["hosts"], "path": path}
     return {"system": FAASKEEPER, "config": config.serialize(), "path": path}
 
 
-def _check_clock(watcher: _Watcher) -> None:
+def _check_clock(watcher: WatcherProcess) -> None:
     """Whether the watcher's clock readings can be subtracted from this process's."""
     info = time.get_clock_info("perf_counter")
     theirs = watcher.description
@@ -171,7 +171,7 @@ _CHANGED = {FAASKEEPER: "NodeDataChanged", ZOOKEEPER: "CHANGED"}
 
 
 def _watch_rounds(
-    system: _System, watcher: _Watcher, path: str, value: bytes, count: int
+    system: System, watcher: WatcherProcess, path: str, value: bytes, count: int
 ) -> tuple[list[int], list[int]]:
     """``count`` rounds: the watch latencies and the setter's set_data latencies, in nanoseconds."""
     clock = time.perf_counter_ns
@@ -195,8 +195,8 @@ def _watch_rounds(
 
 
 def _measure_watch(
-    systems: Sequence[_System],
-    watchers: dict[str, _Watcher],
+    systems: Sequence[System],
+    watchers: dict[str, WatcherProcess],
     path: str,
     value: bytes,
     repetitions: int,
@@ -222,9 +222,9 @@ def _measure_watch(
         block += 1
 
 
-def _run_watch(
+def run_watch(
     stack: ExitStack,
-    systems: Sequence[_System],
+    systems: Sequence[System],
     config: Config,
     root: str,
     value: bytes,
@@ -233,12 +233,12 @@ def _run_watch(
     progress: Progress,
 ) -> None:
     path = watched_node(stack, systems, root, value)
-    watchers: dict[str, _Watcher] = {}
+    watchers: dict[str, WatcherProcess] = {}
     for system in systems:
         progress.phase(f"starting the {system.name} watcher process")
-        watcher = _Watcher(system.name, _watcher_spec(system, config, path))
+        watcher = WatcherProcess(system.name, watcher_spec(system, config, path))
         # Registered after remove_tree, so it runs before: the watcher quits before its node goes.
-        stack.callback(_quietly, system, watcher.close)
+        stack.callback(quietly, system, watcher.close)
         watchers[system.name] = watcher
         _check_clock(watcher)
         system.description = {**system.description, "watcher": watcher.description}

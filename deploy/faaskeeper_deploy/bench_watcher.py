@@ -30,67 +30,9 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Callable
-from typing import Any, TextIO
+from typing import TextIO
 
-from faaskeeper.client import FaaSKeeperClient
-from faaskeeper.config import Config
-from faaskeeper.watch import WatchedEvent
-from faaskeeper_deploy.bench_systems import stop_faaskeeper, stop_kazoo
-
-#: The clock of both ends of a round: CLOCK_MONOTONIC on Linux, one clock for the whole machine.
-clock = time.perf_counter_ns
-
-#: Called by a fired watch with the clock reading taken first thing, the event type and the path.
-Fired = Callable[[int, str, str], None]
-
-
-class _Watched:
-    """A connected client of one system that can set a one-shot data watch."""
-
-    description: dict[str, Any]
-
-    def arm(self, path: str, fired: Fired) -> None:
-        raise NotImplementedError
-
-    def close(self) -> None:
-        raise NotImplementedError
-
-
-class _FaaSKeeperWatched(_Watched):
-    def __init__(self, config: dict[str, Any]) -> None:
-        self.client = FaaSKeeperClient(Config.deserialize(config))
-        self.client.start()
-        self.description = {"session": self.client.session_id}
-
-    def arm(self, path: str, fired: Fired) -> None:
-        def callback(event: WatchedEvent) -> None:
-            now = clock()
-            fired(now, event.type, event.path)
-
-        self.client.get_data(path, watch=callback)
-
-    def close(self) -> None:
-        stop_faaskeeper(self.client)
-
-
-class _ZooKeeperWatched(_Watched):
-    def __init__(self, hosts: str, timeout: float = 10.0) -> None:
-        from kazoo.client import KazooClient
-
-        self.client: Any = KazooClient(hosts=hosts, timeout=timeout)
-        self.client.start(timeout=timeout)
-        self.description = {"session": f"{self.client.client_id[0]:#x}"}
-
-    def arm(self, path: str, fired: Fired) -> None:
-        def callback(event: Any) -> None:
-            now = clock()
-            fired(now, str(event.type), str(event.path))
-
-        self.client.get(path, watch=callback)
-
-    def close(self) -> None:
-        stop_kazoo(self.client)
+from faaskeeper_deploy.bench_watch_clients import clock, connect
 
 
 class _Output:
@@ -106,15 +48,6 @@ class _Output:
             self._stream.flush()
 
 
-def _connect(spec: dict[str, Any]) -> _Watched:
-    system = spec.get("system")
-    if system == "faaskeeper":
-        return _FaaSKeeperWatched(spec["config"])
-    if system == "zookeeper":
-        return _ZooKeeperWatched(str(spec["hosts"]))
-    raise ValueError(f"unknown system {system!r}")
-
-
 def serve(commands: TextIO, output: _Output) -> None:
     """Read the spec and the commands from ``commands``; answer through ``output``."""
     first = commands.readline()
@@ -122,7 +55,7 @@ def serve(commands: TextIO, output: _Output) -> None:
         return
     spec = json.loads(first)
     path = str(spec["path"])
-    watched = _connect(spec)
+    watched = connect(spec)
     try:
         info = time.get_clock_info("perf_counter")
         output.line(

@@ -6,20 +6,19 @@ import argparse
 import logging
 import sys
 from collections.abc import Callable, Sequence
-from pathlib import Path
 from typing import Any
 
-from faaskeeper.config import Config
 from faaskeeper.exceptions import FaaSKeeperException
-from faaskeeper_deploy.config_file import load_config
-from faaskeeper_deploy.lifecycle import add_lifecycle_commands
+from faaskeeper_deploy import bench_cli, cost, lifecycle, shell, soak
 
-Command = Callable[[argparse.Namespace], int]
-
-
-def _load_config(args: argparse.Namespace) -> Config:
-    return load_config(Path(args.config), getattr(args, "provider", None))
-
+#: Each adds its group of subcommands to fk's; ``fk --help`` lists them in this order.
+COMMAND_GROUPS: tuple[Callable[[Any], None], ...] = (
+    lifecycle.register,
+    bench_cli.register,
+    cost.register,
+    shell.register,
+    soak.register,
+)
 
 DEBUG_HELP = "show tracebacks and debug logs"
 
@@ -34,10 +33,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--debug", action="store_true", help=DEBUG_HELP)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    add_lifecycle_commands(commands)
-
-    for extend in _EXTENSIONS:
-        extend(commands)
+    for register in COMMAND_GROUPS:
+        register(commands)
     for command in commands.choices.values():  # --debug may follow the subcommand too
         if "--debug" not in command._option_string_actions:
             command.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=DEBUG_HELP)
@@ -53,16 +50,7 @@ def _parse(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> argpa
     return args
 
 
-#: Subcommand builders registered by other modules of this package (bench, shell).
-_EXTENSIONS: list[Callable[[Any], None]] = []
-
-
-def _load_extensions() -> None:
-    from faaskeeper_deploy import bench, cost, shell, soak  # noqa: F401 - each registers its subcommand
-
-
 def main(argv: Sequence[str] | None = None) -> int:
-    _load_extensions()
     args = _parse(build_parser(), argv)
     logging.basicConfig(
         level=logging.DEBUG if args.debug else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"

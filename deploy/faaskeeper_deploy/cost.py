@@ -22,7 +22,7 @@ from faaskeeper.api.cost import CostModel, PriceTable
 from faaskeeper.exceptions import ConfigurationException, FaaSKeeperException
 from faaskeeper.metering import Key
 from faaskeeper.plugins.manager import get_provider
-from faaskeeper_deploy import cli
+from faaskeeper_deploy.config_file import load_config
 from faaskeeper_deploy.cost_workload import add_workload_arguments
 
 
@@ -97,7 +97,7 @@ def cost_model(config: Any) -> CostModel:
 
 
 def cmd_cost(args: argparse.Namespace) -> int:
-    config = cli._load_config(args)
+    config = load_config(Path(args.config))
     model = cost_model(config)
     emulated = model.emulated()
     if not emulated and not args.allow_real_cloud:
@@ -173,7 +173,7 @@ def _size(text: str) -> int:
     return value
 
 
-def add_cost_parser(commands: Any) -> None:
+def register(commands: Any) -> None:
     """Add ``fk cost`` to the subcommands of ``fk``."""
     cost = commands.add_parser(
         "cost",
@@ -203,6 +203,3 @@ def add_cost_parser(commands: Any) -> None:
     )
     add_workload_arguments(cost)
     cost.set_defaults(func=cmd_cost)
-
-
-cli._EXTENSIONS.append(add_cost_parser)

@@ -109,7 +109,7 @@ def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", required=True, metavar="FILE", help="deployment config (JSON)")
 
 
-def add_lifecycle_commands(commands: Any) -> None:
+def register(commands: Any) -> None:
     """Add ``deploy``, ``remove`` and ``status`` to the subcommands of ``fk``."""
     deploy = commands.add_parser(
         "deploy",

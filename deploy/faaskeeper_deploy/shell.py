@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from faaskeeper.exceptions import DeploymentNotFoundException
-from faaskeeper_deploy import cli
 from faaskeeper_deploy.config_file import load_config
 
 if TYPE_CHECKING:
@@ -68,7 +67,7 @@ def _seconds(text: str) -> float:
     return value
 
 
-def add_shell_parser(commands: Any) -> None:
+def register(commands: Any) -> None:
     """Add ``fk shell`` to the subcommands of ``fk``."""
     shell = commands.add_parser(
         "shell",
@@ -101,6 +100,3 @@ def add_shell_parser(commands: Any) -> None:
         help="print tracebacks of failed commands, and debug logs",
     )
     shell.set_defaults(func=cmd_shell)
-
-
-cli._EXTENSIONS.append(add_shell_parser)

@@ -7,14 +7,15 @@ import difflib
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
-from typing import TYPE_CHECKING
+from typing import Any, TypeVar
 
 from faaskeeper_deploy.shell_parse import CommandParser
 
-if TYPE_CHECKING:
-    from faaskeeper_deploy.shell_commands import Shell
-
-Runner = Callable[["Shell", argparse.Namespace], None]
+#: A command's body, called with the interpreter that runs it and the parsed arguments. The
+#: interpreter is :class:`faaskeeper_deploy.shell_commands.Shell`, whose module registers its
+#: commands here and so is not imported by this one.
+Runner = Callable[[Any, argparse.Namespace], None]
+R = TypeVar("R", bound=Runner)
 
 
 @dataclass(frozen=True)
@@ -38,10 +39,10 @@ ALIASES = {"exit": "quit"}
 NEVER_GUESSED = frozenset({"close", "connect", "delete", "exit", "quit", "set"})
 
 
-def command(name: str, summary: str, arguments: Callable[[CommandParser], None]) -> Callable[[Runner], Runner]:
+def command(name: str, summary: str, arguments: Callable[[CommandParser], None]) -> Callable[[R], R]:
     """Register the decorated function as the command ``name``, taking the arguments ``arguments`` declares."""
 
-    def register(run: Runner) -> Runner:
+    def register(run: R) -> R:
         COMMANDS[name] = Command(name, summary, arguments, run)
         return run
 

@@ -8,10 +8,10 @@ import argparse
 from typing import Any
 
 from faaskeeper.check import soak
-from faaskeeper_deploy import cli
 
 
-def add_soak_parser(commands: Any) -> None:
+def register(commands: Any) -> None:
+    """Add ``fk soak`` to the subcommands of ``fk``."""
     parser: argparse.ArgumentParser = commands.add_parser(
         "soak",
         help="run client processes with faults on and check their histories",
@@ -19,6 +19,3 @@ def add_soak_parser(commands: Any) -> None:
     )
     soak.add_arguments(parser)
     parser.set_defaults(func=soak.run)
-
-
-cli._EXTENSIONS.append(add_soak_parser)
