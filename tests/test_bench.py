@@ -29,11 +29,11 @@ from faaskeeper_deploy.bench import (
     percentile,
     run_bench,
 )
-from faaskeeper_deploy.bench_files import CSV_COLUMNS
-from faaskeeper_deploy.bench_plots import write_plots
-from faaskeeper_deploy.bench_progress import LineProgress, Progress
-from faaskeeper_deploy.bench_suite import FORMAT, Axes, plan, run_suite
-from faaskeeper_deploy.bench_watch import WatcherProcess
+from faaskeeper_deploy.bench.files import CSV_COLUMNS
+from faaskeeper_deploy.bench.plots import write_plots
+from faaskeeper_deploy.bench.progress import LineProgress, Progress
+from faaskeeper_deploy.bench.suite import FORMAT, Axes, plan, run_suite
+from faaskeeper_deploy.bench.watch import WatcherProcess
 
 
 def _config(directory: Path) -> Config:
@@ -470,7 +470,7 @@ def test_workloads_run_side_by_side_with_zookeeper(
 
 
 def test_ctrl_c_is_deferred_to_the_next_check_and_a_second_one_interrupts() -> None:
-    from faaskeeper_deploy import bench_interrupt
+    from faaskeeper_deploy.bench import interrupt as bench_interrupt
 
     before = signal.getsignal(signal.SIGINT)
     with bench_interrupt.deferred():
@@ -508,7 +508,7 @@ class _CtrlCAfter(Progress):
 
 def _ctrl_c_in_remove_tree(monkeypatch: pytest.MonkeyPatch, presses: int) -> list[str]:
     """Make ``FaaSKeeperSystem.remove_tree`` press Ctrl-C ``presses`` times as it begins; the paths it was called on."""
-    from faaskeeper_deploy.bench_systems import FaaSKeeperSystem
+    from faaskeeper_deploy.bench.systems import FaaSKeeperSystem
 
     called: list[str] = []
     remove_tree = FaaSKeeperSystem.remove_tree

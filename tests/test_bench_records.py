@@ -14,13 +14,13 @@ import pytest
 
 import faaskeeper
 from faaskeeper.config import Config
-from faaskeeper_deploy import bench_plots
-from faaskeeper_deploy.bench_common import FAASKEEPER, MIX_OPERATIONS, OPERATIONS, ZOOKEEPER, counted
-from faaskeeper_deploy.bench_files import CSV_COLUMNS, csv_rows
-from faaskeeper_deploy.bench_provenance import REDACTED, code_version, recorded_config, zookeeper_version
-from faaskeeper_deploy.bench_report import format_table
-from faaskeeper_deploy.bench_stats import BenchResult, SystemResult, machine_info
-from faaskeeper_deploy.bench_suite import Suite
+from faaskeeper_deploy.bench import plots as bench_plots
+from faaskeeper_deploy.bench.common import FAASKEEPER, MIX_OPERATIONS, OPERATIONS, ZOOKEEPER, counted
+from faaskeeper_deploy.bench.files import CSV_COLUMNS, csv_rows
+from faaskeeper_deploy.bench.provenance import REDACTED, code_version, recorded_config, zookeeper_version
+from faaskeeper_deploy.bench.report import format_table
+from faaskeeper_deploy.bench.stats import BenchResult, SystemResult, machine_info
+from faaskeeper_deploy.bench.suite import Suite
 
 # -- the code's version --------------------------------------------------------------------------------
 

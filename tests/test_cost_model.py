@@ -12,7 +12,7 @@ pytest.importorskip("faaskeeper_aws")
 from faaskeeper.exceptions import ConfigurationException
 from faaskeeper_aws.pricing import UPSTREAM_WRITE, Prices, Units, idle_polling_requests
 from faaskeeper_deploy import cli
-from faaskeeper_deploy.cost_model import (
+from faaskeeper_deploy.cost.model import (
     DAYS_PER_MONTH,
     Ensemble,
     Measured,

@@ -9,14 +9,17 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from faaskeeper.exceptions import FaaSKeeperException
-from faaskeeper_deploy import bench_cli, cost, lifecycle, shell, soak
+from faaskeeper_deploy import lifecycle, soak
+from faaskeeper_deploy.bench import cli as bench_cli
+from faaskeeper_deploy.cost import cli as cost_cli
+from faaskeeper_deploy.shell import cli as shell_cli
 
 #: Each adds its group of subcommands to fk's; ``fk --help`` lists them in this order.
 COMMAND_GROUPS: tuple[Callable[[Any], None], ...] = (
     lifecycle.register,
     bench_cli.register,
-    cost.register,
-    shell.register,
+    cost_cli.register,
+    shell_cli.register,
     soak.register,
 )
 

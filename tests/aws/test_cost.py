@@ -79,7 +79,7 @@ def test_measured_costs_per_operation(
 ) -> None:
     from faaskeeper_aws.cost import AwsCostModel
     from faaskeeper_aws.measure import OPERATIONS, WRITES, measure_operations
-    from faaskeeper_deploy.cost import cost_rows, render
+    from faaskeeper_deploy.cost.cli import cost_rows, render
 
     config = stackless(storage="persistent", channel="tcp", heartbeat=60, session_timeout=180)
     measurement = measure_operations(config, repetitions=2, functions="local")
@@ -146,7 +146,7 @@ def test_workload_report_prices_a_month_from_the_measurement(stackless: Callable
 
     from faaskeeper_aws.cost import AwsCostModel
     from faaskeeper_aws.measure import measure_operations
-    from faaskeeper_deploy.cost_workload import workload_report
+    from faaskeeper_deploy.cost.workload import workload_report
 
     config = stackless(storage="persistent", channel="tcp", heartbeat=60, session_timeout=180)
     measurement = measure_operations(config, repetitions=2, functions="local")

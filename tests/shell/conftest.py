@@ -19,9 +19,9 @@ from prompt_toolkit.output.vt100 import Vt100_Output
 from faaskeeper.client import FaaSKeeperClient
 from faaskeeper.config import Config
 from faaskeeper_deploy.cli import main
-from faaskeeper_deploy.shell_commands import Shell
-from faaskeeper_deploy.shell_repl import run_repl
-from faaskeeper_deploy.shell_session import Console, ShellSession
+from faaskeeper_deploy.shell.commands import Shell
+from faaskeeper_deploy.shell.repl import run_repl
+from faaskeeper_deploy.shell.session import Console, ShellSession
 
 _ESCAPES = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b[()][0-9A-Za-z]|\x1b[=>]|[\r\x07\x08]")
 

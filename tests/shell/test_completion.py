@@ -7,8 +7,8 @@ from prompt_toolkit.completion import CompleteEvent
 from prompt_toolkit.document import Document
 
 from faaskeeper.config import Config
-from faaskeeper_deploy.shell_completion import ShellCompleter, session_children, split_partial, unquote_partial
-from faaskeeper_deploy.shell_session import Console, ShellSession
+from faaskeeper_deploy.shell.completion import ShellCompleter, session_children, split_partial, unquote_partial
+from faaskeeper_deploy.shell.session import Console, ShellSession
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ import pytest
 
 from faaskeeper.node import Node, Stat
 from faaskeeper.watch import WatchedEvent, WatchEventType
-from faaskeeper_deploy.shell_parse import (
+from faaskeeper_deploy.shell.parse import (
     boolean,
     data_bytes,
     posix_words,
@@ -19,7 +19,7 @@ from faaskeeper_deploy.shell_parse import (
     split_words,
     version,
 )
-from faaskeeper_deploy.shell_render import (
+from faaskeeper_deploy.shell.render import (
     render_data,
     render_event,
     render_listing,
@@ -27,7 +27,7 @@ from faaskeeper_deploy.shell_render import (
     render_time,
     render_tree,
 )
-from faaskeeper_deploy.shell_session import ShellError
+from faaskeeper_deploy.shell.session import ShellError
 
 
 @pytest.mark.parametrize(

@@ -10,10 +10,10 @@ import time
 from faaskeeper.config import Config
 from faaskeeper.exceptions import ProviderException
 from faaskeeper.node import Stat
-from faaskeeper_deploy import shell_session
-from faaskeeper_deploy.shell_commands import Shell
-from faaskeeper_deploy.shell_registry import command_names
-from faaskeeper_deploy.shell_session import Console, ShellSession
+from faaskeeper_deploy.shell import session as shell_session
+from faaskeeper_deploy.shell.commands import Shell
+from faaskeeper_deploy.shell.registry import command_names
+from faaskeeper_deploy.shell.session import Console, ShellSession
 
 UP = "\x1b[A"
 TAB = "\t"

@@ -299,7 +299,7 @@ class Terminal:
 
 
 def test_history_path_prefers_the_option_then_the_environment(monkeypatch, tmp_path):
-    from faaskeeper_deploy.shell_repl import history_path
+    from faaskeeper_deploy.shell.repl import history_path
 
     monkeypatch.setenv("FK_SHELL_HISTORY", str(tmp_path / "env"))
     assert history_path(str(tmp_path / "opt")) == tmp_path / "opt"

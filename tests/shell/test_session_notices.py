@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from faaskeeper_deploy.cli import main
-from faaskeeper_deploy.shell_session import Console
+from faaskeeper_deploy.shell.session import Console
 from tests.local.test_sessions import silence_pings
 
 HEARTBEAT = 0.2

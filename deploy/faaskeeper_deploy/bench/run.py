@@ -1,8 +1,8 @@
 """One run of ``fk bench``: one workload, in one configuration, on FaaSKeeper and ZooKeeper alike.
 
-The workloads are in their own modules (``bench_operations``, ``bench_watch``, ``bench_mix``,
-``bench_pipeline``, ``bench_fanout``); :func:`run_bench` connects the systems, runs one of them and
-cleans up. Without a config, FaaSKeeper is a throwaway local deployment in a temporary directory.
+The workloads are in their own modules (``operations``, ``watch``, ``mix``, ``pipeline``,
+``fanout``); :func:`run_bench` connects the systems, runs one of them and cleans up. Without a
+config, FaaSKeeper is a throwaway local deployment in a temporary directory.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from typing import Any
 
 from faaskeeper.config import Config
 from faaskeeper.plugins.manager import get_provider
-from faaskeeper_deploy.bench_common import (
+from faaskeeper_deploy.bench.common import (
     BLOCK,
     CHILDREN,
     FANOUT_OPERATIONS,
@@ -32,19 +32,19 @@ from faaskeeper_deploy.bench_common import (
     WORKLOADS,
     BenchError,
 )
-from faaskeeper_deploy.bench_emulated import emulated_functions
-from faaskeeper_deploy.bench_fanout import run_fanout
-from faaskeeper_deploy.bench_interrupt import abandoned
-from faaskeeper_deploy.bench_interrupt import check as check_interrupt
-from faaskeeper_deploy.bench_interrupt import deferred as deferred_interrupt
-from faaskeeper_deploy.bench_mix import CONCURRENCY, THREADS, run_mix
-from faaskeeper_deploy.bench_operations import run_operations
-from faaskeeper_deploy.bench_pipeline import run_pipeline
-from faaskeeper_deploy.bench_progress import Progress, as_progress
-from faaskeeper_deploy.bench_provenance import recorded_config
-from faaskeeper_deploy.bench_stats import BenchResult, SystemResult, machine_info
-from faaskeeper_deploy.bench_systems import FaaSKeeperSystem, System, ZooKeeperSystem, quietly
-from faaskeeper_deploy.bench_watch import run_watch, watcher_spec
+from faaskeeper_deploy.bench.emulated import emulated_functions
+from faaskeeper_deploy.bench.fanout import run_fanout
+from faaskeeper_deploy.bench.interrupt import abandoned
+from faaskeeper_deploy.bench.interrupt import check as check_interrupt
+from faaskeeper_deploy.bench.interrupt import deferred as deferred_interrupt
+from faaskeeper_deploy.bench.mix import CONCURRENCY, THREADS, run_mix
+from faaskeeper_deploy.bench.operations import run_operations
+from faaskeeper_deploy.bench.pipeline import run_pipeline
+from faaskeeper_deploy.bench.progress import Progress, as_progress
+from faaskeeper_deploy.bench.provenance import recorded_config
+from faaskeeper_deploy.bench.stats import BenchResult, SystemResult, machine_info
+from faaskeeper_deploy.bench.systems import FaaSKeeperSystem, System, ZooKeeperSystem, quietly
+from faaskeeper_deploy.bench.watch import run_watch, watcher_spec
 
 
 @contextmanager
@@ -82,7 +82,7 @@ def run_bench(
     Interrupted (Ctrl-C, or KeyboardInterrupt), the run stops after the call in progress, cleans
     up and returns what it measured with ``settings["interrupted"]`` true. A second Ctrl-C stops
     it at once, skips the cleanup on the systems and still returns what it measured
-    (:mod:`~faaskeeper_deploy.bench_interrupt`).
+    (:mod:`~faaskeeper_deploy.bench.interrupt`).
 
     :param config: client config of the FaaSKeeper deployment; None makes a throwaway local one
     :param zookeeper: kazoo hosts string (``HOST:PORT``) of the ZooKeeper to compare with
@@ -101,7 +101,7 @@ def run_bench(
     systems: list[System] = []
     errors: tuple[type[BaseException], ...] = ()
     # Ctrl-C stops the workload between calls and the cleanup below runs whole; a second Ctrl-C
-    # stops at once and skips the cleanup on the systems (bench_interrupt).
+    # stops at once and skips the cleanup on the systems (bench.interrupt).
     try:
         with deferred_interrupt(), ExitStack() as stack:
             if config is None:

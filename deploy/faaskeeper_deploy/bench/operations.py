@@ -9,10 +9,10 @@ from contextlib import ExitStack
 from dataclasses import dataclass
 from typing import Any
 
-from faaskeeper_deploy.bench_common import BLOCK, CHILDREN, OPERATIONS, BenchError, counted
-from faaskeeper_deploy.bench_interrupt import check as check_interrupt
-from faaskeeper_deploy.bench_progress import Progress
-from faaskeeper_deploy.bench_systems import System, remove_on_exit
+from faaskeeper_deploy.bench.common import BLOCK, CHILDREN, OPERATIONS, BenchError, counted
+from faaskeeper_deploy.bench.interrupt import check as check_interrupt
+from faaskeeper_deploy.bench.progress import Progress
+from faaskeeper_deploy.bench.systems import System, remove_on_exit
 
 
 @dataclass(frozen=True)

@@ -1,9 +1,9 @@
 """``fk shell CONFIG``: an interactive session with a deployment, or a script of commands with ``-c``/stdin.
 
-The command itself lives in :mod:`faaskeeper_deploy.shell_commands` (parsing and running; the
-names in :mod:`~faaskeeper_deploy.shell_registry`),
-:mod:`~faaskeeper_deploy.shell_session` (the client), :mod:`~faaskeeper_deploy.shell_render`
-(output), :mod:`~faaskeeper_deploy.shell_completion` and :mod:`~faaskeeper_deploy.shell_repl`
+The command itself lives in :mod:`faaskeeper_deploy.shell.commands` (parsing and running; the
+names in :mod:`~faaskeeper_deploy.shell.registry`),
+:mod:`~faaskeeper_deploy.shell.session` (the client), :mod:`~faaskeeper_deploy.shell.render`
+(output), :mod:`~faaskeeper_deploy.shell.completion` and :mod:`~faaskeeper_deploy.shell.repl`
 (the prompt); they are imported only when the shell runs, so that other ``fk`` commands stay quick.
 """
 
@@ -18,7 +18,7 @@ from faaskeeper.exceptions import DeploymentNotFoundException
 from faaskeeper_deploy.config_file import load_config
 
 if TYPE_CHECKING:
-    from faaskeeper_deploy.shell_commands import Shell
+    from faaskeeper_deploy.shell.commands import Shell
 
 
 def run_script(shell: Shell, source: str | TextIO) -> int:
@@ -33,9 +33,9 @@ def run_script(shell: Shell, source: str | TextIO) -> int:
 
 
 def cmd_shell(args: argparse.Namespace) -> int:
-    from faaskeeper_deploy.shell_commands import Shell
-    from faaskeeper_deploy.shell_repl import history_path, open_history, run_repl
-    from faaskeeper_deploy.shell_session import Console, ShellSession
+    from faaskeeper_deploy.shell.commands import Shell
+    from faaskeeper_deploy.shell.repl import history_path, open_history, run_repl
+    from faaskeeper_deploy.shell.session import Console, ShellSession
 
     config = load_config(Path(args.config), args.provider)
     interactive = args.commands is None and sys.stdin.isatty()

@@ -17,11 +17,11 @@ from collections.abc import Callable, Sequence
 from contextlib import ExitStack
 from typing import Any
 
-from faaskeeper_deploy.bench_common import BLOCK, MIX_OPERATIONS, TOTAL, counted
-from faaskeeper_deploy.bench_interrupt import abandoned
-from faaskeeper_deploy.bench_interrupt import check as check_interrupt
-from faaskeeper_deploy.bench_progress import Progress
-from faaskeeper_deploy.bench_systems import System, remove_on_exit
+from faaskeeper_deploy.bench.common import BLOCK, MIX_OPERATIONS, TOTAL, counted
+from faaskeeper_deploy.bench.interrupt import abandoned
+from faaskeeper_deploy.bench.interrupt import check as check_interrupt
+from faaskeeper_deploy.bench.progress import Progress
+from faaskeeper_deploy.bench.systems import System, remove_on_exit
 
 #: Seconds to wait for one reply.
 REPLY_TIMEOUT = 60.0

@@ -15,11 +15,11 @@ from pathlib import Path
 from faaskeeper import paths
 from faaskeeper.exceptions import BadVersionError, FaaSKeeperException, NodeDoesntExistException
 from faaskeeper.watch import WatchCallbackType
-from faaskeeper_deploy import shell_parse as parse
 from faaskeeper_deploy.config_file import load_config
-from faaskeeper_deploy.shell_registry import COMMANDS, aliases_of, command, find, guess
-from faaskeeper_deploy.shell_render import render_data, render_listing, render_stat, render_tree
-from faaskeeper_deploy.shell_session import ShellError, ShellSession
+from faaskeeper_deploy.shell import parse
+from faaskeeper_deploy.shell.registry import COMMANDS, aliases_of, command, find, guess
+from faaskeeper_deploy.shell.render import render_data, render_listing, render_stat, render_tree
+from faaskeeper_deploy.shell.session import ShellError, ShellSession
 
 
 def _no_arguments(parser: parse.CommandParser) -> None:

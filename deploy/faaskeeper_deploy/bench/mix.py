@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from faaskeeper.config import Config
-from faaskeeper_deploy.bench_common import (
+from faaskeeper_deploy.bench.common import (
     BLOCK,
     FAASKEEPER,
     MIX_OPERATIONS,
@@ -34,10 +34,10 @@ from faaskeeper_deploy.bench_common import (
     BenchError,
     counted,
 )
-from faaskeeper_deploy.bench_interrupt import abandoned
-from faaskeeper_deploy.bench_interrupt import check as check_interrupt
-from faaskeeper_deploy.bench_progress import Progress
-from faaskeeper_deploy.bench_systems import FaaSKeeperSystem, System, ZooKeeperSystem, quietly, remove_on_exit
+from faaskeeper_deploy.bench.interrupt import abandoned
+from faaskeeper_deploy.bench.interrupt import check as check_interrupt
+from faaskeeper_deploy.bench.progress import Progress
+from faaskeeper_deploy.bench.systems import FaaSKeeperSystem, System, ZooKeeperSystem, quietly, remove_on_exit
 
 #: Seconds between looks at a Ctrl-C while the clients run.
 _POLL = 0.2

@@ -13,8 +13,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from faaskeeper_deploy.bench_common import TOTAL, ZOOKEEPER, BenchError
-from faaskeeper_deploy.bench_suite import FORMAT, Suite
+from faaskeeper_deploy.bench.common import TOTAL, ZOOKEEPER, BenchError
+from faaskeeper_deploy.bench.suite import FORMAT, Suite
 
 #: Columns of the CSV file, in order.
 CSV_COLUMNS: tuple[str, ...] = (

@@ -14,10 +14,10 @@ from prompt_toolkit.document import Document
 from faaskeeper import paths
 from faaskeeper.client.client import SessionState
 from faaskeeper.exceptions import FaaSKeeperException
-from faaskeeper_deploy import shell_commands  # noqa: F401 - registers the commands completed here
-from faaskeeper_deploy.shell_parse import posix_words, unquoted
-from faaskeeper_deploy.shell_registry import argument_after, command_names, flags_of
-from faaskeeper_deploy.shell_session import ShellSession
+from faaskeeper_deploy.shell import commands  # noqa: F401 - registers the commands completed here
+from faaskeeper_deploy.shell.parse import posix_words, unquoted
+from faaskeeper_deploy.shell.registry import argument_after, command_names, flags_of
+from faaskeeper_deploy.shell.session import ShellSession
 
 #: Seconds a listing of children is reused while typing.
 CACHE_SECONDS = 2.0

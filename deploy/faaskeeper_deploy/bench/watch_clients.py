@@ -2,7 +2,7 @@
 
 A :class:`Watched` is a connected client of one system that sets one-shot data watches; its
 callback reads :data:`clock` first thing. The watch workload runs one in a watcher process of
-its own (:mod:`faaskeeper_deploy.bench_watcher`); the fan-out workload runs many in the bench's.
+its own (:mod:`faaskeeper_deploy.bench.watcher`); the fan-out workload runs many in the bench's.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from typing import Any
 from faaskeeper.client import FaaSKeeperClient
 from faaskeeper.config import Config
 from faaskeeper.watch import WatchedEvent
-from faaskeeper_deploy.bench_systems import stop_faaskeeper, stop_kazoo
+from faaskeeper_deploy.bench.systems import stop_faaskeeper, stop_kazoo
 
 #: The clock of both ends of a round: CLOCK_MONOTONIC on Linux, one clock for the whole machine.
 clock = time.perf_counter_ns

@@ -23,9 +23,9 @@ from prompt_toolkit.output import Output
 from prompt_toolkit.patch_stdout import patch_stdout
 from prompt_toolkit.styles import Style
 
-from faaskeeper_deploy.shell_commands import Shell
-from faaskeeper_deploy.shell_completion import ShellCompleter, session_children
-from faaskeeper_deploy.shell_session import Console, ShellSession
+from faaskeeper_deploy.shell.commands import Shell
+from faaskeeper_deploy.shell.completion import ShellCompleter, session_children
+from faaskeeper_deploy.shell.session import Console, ShellSession
 
 #: Environment variable naming the history file (``--history`` wins over it).
 HISTORY_ENV = "FK_SHELL_HISTORY"

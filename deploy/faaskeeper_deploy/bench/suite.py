@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from faaskeeper.config import Config
-from faaskeeper_deploy.bench_common import (
+from faaskeeper_deploy.bench.common import (
     DEFAULT_SIZES,
     FANOUT_WORKLOAD,
     MIX_WORKLOAD,
@@ -25,10 +25,10 @@ from faaskeeper_deploy.bench_common import (
     WORKLOADS,
     BenchError,
 )
-from faaskeeper_deploy.bench_interrupt import deferred as deferred_interrupt
-from faaskeeper_deploy.bench_interrupt import requested as interrupt_requested
-from faaskeeper_deploy.bench_progress import Progress
-from faaskeeper_deploy.bench_stats import BenchResult, machine_info
+from faaskeeper_deploy.bench.interrupt import deferred as deferred_interrupt
+from faaskeeper_deploy.bench.interrupt import requested as interrupt_requested
+from faaskeeper_deploy.bench.progress import Progress
+from faaskeeper_deploy.bench.stats import BenchResult, machine_info
 
 #: The operations workload at each of ``--sizes``.
 SIZES_SERIES = "sizes"

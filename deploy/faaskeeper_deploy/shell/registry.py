@@ -9,10 +9,10 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any, TypeVar
 
-from faaskeeper_deploy.shell_parse import CommandParser
+from faaskeeper_deploy.shell.parse import CommandParser
 
 #: A command's body, called with the interpreter that runs it and the parsed arguments. The
-#: interpreter is :class:`faaskeeper_deploy.shell_commands.Shell`, whose module registers its
+#: interpreter is :class:`faaskeeper_deploy.shell.commands.Shell`, whose module registers its
 #: commands here and so is not imported by this one.
 Runner = Callable[[Any, argparse.Namespace], None]
 R = TypeVar("R", bound=Runner)

@@ -9,9 +9,9 @@ from typing import Any
 from faaskeeper.client import FaaSKeeperClient
 from faaskeeper.config import Config
 from faaskeeper.exceptions import TimeoutException
-from faaskeeper_deploy.bench_common import FAASKEEPER, ZOOKEEPER, BenchError, log
-from faaskeeper_deploy.bench_interrupt import abandoned
-from faaskeeper_deploy.bench_provenance import zookeeper_version
+from faaskeeper_deploy.bench.common import FAASKEEPER, ZOOKEEPER, BenchError, log
+from faaskeeper_deploy.bench.interrupt import abandoned
+from faaskeeper_deploy.bench.provenance import zookeeper_version
 
 
 class System:
@@ -117,7 +117,7 @@ class ZooKeeperSystem(System):
         self.async_ops = {"get_data": c.get_async, "set_data": c.set_async}
 
     def _server_version(self) -> tuple[str | None, str | None]:
-        """The server's version and build date (:func:`~.bench_provenance.zookeeper_version`)."""
+        """The server's version and build date (:func:`~.provenance.zookeeper_version`)."""
         try:
             text: str = self.client.command(b"srvr")
         except Exception:  # the four-letter command may be disabled; the version is only informative

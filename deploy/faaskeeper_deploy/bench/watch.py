@@ -1,6 +1,6 @@
 """The watch workload of ``fk bench``: from set_data here to a data watch's callback in another process.
 
-The watcher process is :mod:`faaskeeper_deploy.bench_watcher`; :class:`WatcherProcess` drives it.
+The watcher process is :mod:`faaskeeper_deploy.bench.watcher`; :class:`WatcherProcess` drives it.
 """
 
 from __future__ import annotations
@@ -19,15 +19,15 @@ from contextlib import ExitStack
 from typing import Any
 
 from faaskeeper.config import Config
-from faaskeeper_deploy.bench_common import BLOCK, FAASKEEPER, WATCHER_TIMEOUT, ZOOKEEPER, BenchError, counted
-from faaskeeper_deploy.bench_interrupt import abandoned
-from faaskeeper_deploy.bench_interrupt import check as check_interrupt
-from faaskeeper_deploy.bench_progress import Progress
-from faaskeeper_deploy.bench_systems import System, ZooKeeperSystem, quietly, watched_node
+from faaskeeper_deploy.bench.common import BLOCK, FAASKEEPER, WATCHER_TIMEOUT, ZOOKEEPER, BenchError, counted
+from faaskeeper_deploy.bench.interrupt import abandoned
+from faaskeeper_deploy.bench.interrupt import check as check_interrupt
+from faaskeeper_deploy.bench.progress import Progress
+from faaskeeper_deploy.bench.systems import System, ZooKeeperSystem, quietly, watched_node
 
 
 class WatcherProcess:
-    """A watcher process (:mod:`faaskeeper_deploy.bench_watcher`), driven one line at a time.
+    """A watcher process (:mod:`faaskeeper_deploy.bench.watcher`), driven one line at a time.
 
     Its standard output is read by a thread of this process into a queue, so that every wait has a
     timeout; the readings that count are taken in the watcher, so this hop adds nothing to them."""
@@ -40,7 +40,7 @@ class WatcherProcess:
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
         try:
             self._process = subprocess.Popen(
-                [sys.executable, "-m", "faaskeeper_deploy.bench_watcher"],
+                [sys.executable, "-m", "faaskeeper_deploy.bench.watcher"],
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=self._stderr,

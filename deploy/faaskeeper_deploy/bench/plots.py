@@ -18,7 +18,7 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-from faaskeeper_deploy.bench_common import (
+from faaskeeper_deploy.bench.common import (
     FAASKEEPER,
     MIX_WORKLOAD,
     OPERATIONS_WORKLOAD,
@@ -27,7 +27,7 @@ from faaskeeper_deploy.bench_common import (
     ZOOKEEPER,
     BenchError,
 )
-from faaskeeper_deploy.bench_suite import SIZES_SERIES, Suite
+from faaskeeper_deploy.bench.suite import SIZES_SERIES, Suite
 
 DISTRIBUTION = "latency-distribution.png"
 SIZES = "latency-vs-size.png"

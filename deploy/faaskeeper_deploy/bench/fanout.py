@@ -1,7 +1,7 @@
 """The fan-out workload of ``fk bench``: one set_data to ``watchers`` clients holding a data watch.
 
 The watchers are clients of their own (sessions, client channels and callback threads) in this
-process, made by :mod:`faaskeeper_deploy.bench_watch_clients`, so that their callbacks and the
+process, made by :mod:`faaskeeper_deploy.bench.watch_clients`, so that their callbacks and the
 setter read one clock. Each round every watcher sets a one-shot data watch, the setter calls
 ``set_data``, and the round ends when every callback has run. ``fanout_last`` is the time from the
 call to the last callback, ``fanout_each`` the time to each callback.
@@ -16,11 +16,11 @@ from collections.abc import Sequence
 from contextlib import ExitStack
 from typing import Any
 
-from faaskeeper_deploy.bench_common import BLOCK, WATCHER_TIMEOUT, BenchError, counted
-from faaskeeper_deploy.bench_interrupt import check as check_interrupt
-from faaskeeper_deploy.bench_progress import Progress
-from faaskeeper_deploy.bench_systems import System, quietly, watched_node
-from faaskeeper_deploy.bench_watch_clients import Watched, connect
+from faaskeeper_deploy.bench.common import BLOCK, WATCHER_TIMEOUT, BenchError, counted
+from faaskeeper_deploy.bench.interrupt import check as check_interrupt
+from faaskeeper_deploy.bench.progress import Progress
+from faaskeeper_deploy.bench.systems import System, quietly, watched_node
+from faaskeeper_deploy.bench.watch_clients import Watched, connect
 
 
 class _Round:

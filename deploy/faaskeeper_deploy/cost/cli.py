@@ -8,7 +8,7 @@ measurement creates and deletes nodes, so it runs only against an emulator unles
 ``--allow-real-cloud`` is given; there only the client's requests are counted.
 
 With ``--requests-per-day`` it also prices a month of a described workload against a ZooKeeper
-ensemble of VMs, with the break-even point (:mod:`faaskeeper_deploy.cost_workload`).
+ensemble of VMs, with the break-even point (:mod:`faaskeeper_deploy.cost.workload`).
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from faaskeeper.exceptions import ConfigurationException, FaaSKeeperException
 from faaskeeper.metering import Key
 from faaskeeper.plugins.manager import get_provider
 from faaskeeper_deploy.config_file import load_config
-from faaskeeper_deploy.cost_workload import add_workload_arguments
+from faaskeeper_deploy.cost.workload import add_workload_arguments
 
 
 def _number(value: float) -> str:
@@ -118,7 +118,7 @@ def cmd_cost(args: argparse.Namespace) -> int:
         )
     monthly: dict[str, Any] | None = None
     if args.requests_per_day is not None:
-        from faaskeeper_deploy.cost_workload import workload_report
+        from faaskeeper_deploy.cost.workload import workload_report
 
         text, monthly = workload_report(args, model, measurement.requests, prices)
         print("\n" + text)

@@ -17,7 +17,7 @@ from faaskeeper.exceptions import FaaSKeeperException, NodeDoesntExistException
 from faaskeeper.node import Node
 from faaskeeper.plugins.manager import get_provider
 from faaskeeper.watch import WatchCallbackType, WatchedEvent
-from faaskeeper_deploy.shell_render import render_event
+from faaskeeper_deploy.shell.render import render_event
 
 log = logging.getLogger("faaskeeper_deploy.shell")
 

@@ -1,6 +1,6 @@
 """The watcher process of ``fk bench --workload watch``: one client, in an OS process of its own.
 
-``fk bench`` starts it as ``python -m faaskeeper_deploy.bench_watcher`` and drives it over its
+``fk bench`` starts it as ``python -m faaskeeper_deploy.bench.watcher`` and drives it over its
 standard streams, one line at a time. The first line it reads is a JSON object naming the system
 and how to reach it, and the node to watch::
 
@@ -32,7 +32,7 @@ import threading
 import time
 from typing import TextIO
 
-from faaskeeper_deploy.bench_watch_clients import clock, connect
+from faaskeeper_deploy.bench.watch_clients import clock, connect
 
 
 class _Output:

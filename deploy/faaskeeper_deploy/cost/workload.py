@@ -2,7 +2,7 @@
 
 The units of a read (get_data) and a write (set_data) are those ``fk cost`` just measured; the
 heartbeat's are measured here by the provider's cost model; the arithmetic is
-:mod:`faaskeeper_deploy.cost_model`.
+:mod:`faaskeeper_deploy.cost.model`.
 """
 
 from __future__ import annotations
@@ -78,7 +78,7 @@ def workload_report(
     args: argparse.Namespace, model: CostModel, requests: dict[str, dict[Key, float]], prices: PriceTable
 ) -> tuple[str, dict[str, Any]]:
     """The text and the JSON of the monthly comparison that ``args`` describes."""
-    from faaskeeper_deploy.cost_model import Ensemble, Measured, Workload, monthly_cost, render_monthly
+    from faaskeeper_deploy.cost.model import Ensemble, Measured, Workload, monthly_cost, render_monthly
 
     config = model.config
     workload = Workload(

@@ -11,7 +11,7 @@ from typing import NoReturn, TypeVar
 
 from faaskeeper import paths
 from faaskeeper.exceptions import MalformedInputException
-from faaskeeper_deploy.shell_session import ShellError
+from faaskeeper_deploy.shell.session import ShellError
 
 T = TypeVar("T")
 

@@ -9,8 +9,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from faaskeeper_deploy.bench_common import FAASKEEPER, OPERATIONS, ZOOKEEPER
-from faaskeeper_deploy.bench_provenance import code_version
+from faaskeeper_deploy.bench.common import FAASKEEPER, OPERATIONS, ZOOKEEPER
+from faaskeeper_deploy.bench.provenance import code_version
 
 
 def percentile(sorted_values: Sequence[float], q: float) -> float:
@@ -121,7 +121,7 @@ class BenchResult:
 
 def machine_info() -> dict[str, Any]:
     """What the figures depend on: cores, CPU, OS, Python, load, and the FaaSKeeper code (its
-    version, and its git commit when run from a checkout: :func:`~.bench_provenance.code_version`)."""
+    version, and its git commit when run from a checkout: :func:`~.provenance.code_version`)."""
     info: dict[str, Any] = {
         "cores": os.cpu_count(),
         "usable_cores": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from faaskeeper_deploy.bench_common import (
+from faaskeeper_deploy.bench.common import (
     FANOUT_WORKLOAD,
     MIX_WORKLOAD,
     PIPELINE_WORKLOAD,
@@ -15,7 +15,7 @@ from faaskeeper_deploy.bench_common import (
     BenchError,
     counted,
 )
-from faaskeeper_deploy.bench_stats import BenchResult
+from faaskeeper_deploy.bench.stats import BenchResult
 
 
 def _ms(value: float | None) -> str:

@@ -8,13 +8,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from faaskeeper_deploy.bench_common import DEFAULT_SIZES, OPERATIONS_WORKLOAD, counted
-from faaskeeper_deploy.bench_files import write_csv, write_suite_json
-from faaskeeper_deploy.bench_mix import CONCURRENCY, THREADS
-from faaskeeper_deploy.bench_progress import LineProgress, Progress, RichProgress
-from faaskeeper_deploy.bench_report import format_table
-from faaskeeper_deploy.bench_run import run_bench
-from faaskeeper_deploy.bench_suite import ALL, SERIES, Axes, Suite, plan, run_suite
+from faaskeeper_deploy.bench.common import DEFAULT_SIZES, OPERATIONS_WORKLOAD, counted
+from faaskeeper_deploy.bench.files import write_csv, write_suite_json
+from faaskeeper_deploy.bench.mix import CONCURRENCY, THREADS
+from faaskeeper_deploy.bench.progress import LineProgress, Progress, RichProgress
+from faaskeeper_deploy.bench.report import format_table
+from faaskeeper_deploy.bench.run import run_bench
+from faaskeeper_deploy.bench.suite import ALL, SERIES, Axes, Suite, plan, run_suite
 from faaskeeper_deploy.config_file import load_config
 
 #: Exit status of an interrupted run (128 + SIGINT), as a shell reports it.
@@ -82,7 +82,7 @@ def _progress(args: argparse.Namespace) -> Progress:
 
 
 def _write_files(suite: Suite, args: argparse.Namespace) -> list[Path]:
-    from faaskeeper_deploy.bench_plots import write_plots
+    from faaskeeper_deploy.bench.plots import write_plots
 
     output = Path(args.output) if args.output else None
     json_path = Path(args.json) if args.json else (output / "bench.json" if output else None)

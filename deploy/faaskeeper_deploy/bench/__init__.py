@@ -7,7 +7,7 @@ alternating blocks of calls between the two systems so that noise on the machine
 
 The ``watch`` workload (``--workload watch``) times instead how long a change takes to reach a
 watcher in another OS process: from ``set_data`` being called here to the one-shot data watch's
-callback running in a watcher process (:mod:`faaskeeper_deploy.bench_watcher`). Both ends read
+callback running in a watcher process (:mod:`faaskeeper_deploy.bench.watcher`). Both ends read
 :func:`time.perf_counter_ns`, which is CLOCK_MONOTONIC on Linux, one clock for the whole machine;
 the bench checks that before it starts. Each round the watcher sets the watch and says so, the
 setter reads the clock and calls ``set_data``, and the watcher's callback reads the clock and
@@ -15,13 +15,13 @@ writes the reading to its standard output; the round's latency is the difference
 
 The other workloads (concurrent clients in a read/write mix, async pipelines, fan-out to many
 watchers, the operations at each node size) and the suite that runs them are described in their
-modules; :mod:`faaskeeper_deploy.bench_cli` is the command. Without ``--config`` the FaaSKeeper side
+modules; :mod:`faaskeeper_deploy.bench.cli` is the command. Without ``--config`` the FaaSKeeper side
 is a throwaway local deployment in a temporary directory.
 """
 
 from __future__ import annotations
 
-from faaskeeper_deploy.bench_common import (
+from faaskeeper_deploy.bench.common import (
     BLOCK,
     CHILDREN,
     FAASKEEPER,
@@ -34,9 +34,9 @@ from faaskeeper_deploy.bench_common import (
     ZOOKEEPER,
     BenchError,
 )
-from faaskeeper_deploy.bench_report import format_table
-from faaskeeper_deploy.bench_run import run_bench
-from faaskeeper_deploy.bench_stats import BenchResult, Summary, SystemResult, machine_info, percentile
+from faaskeeper_deploy.bench.report import format_table
+from faaskeeper_deploy.bench.run import run_bench
+from faaskeeper_deploy.bench.stats import BenchResult, Summary, SystemResult, machine_info, percentile
 
 __all__ = [
     "BLOCK",
