@@ -1,5 +1,5 @@
 """The modules of the fk command (``deploy/faaskeeper_deploy``) import each other without cycles
-and use only each other's public names.
+and use only each other's public names, and every package of them is one the distribution ships.
 
 Every import statement counts, wherever it stands: at the top, inside a function, or under
 ``if TYPE_CHECKING:``, so that a module can be read after the ones it depends on.
@@ -8,6 +8,7 @@ Every import statement counts, wherever it stands: at the top, inside a function
 from __future__ import annotations
 
 import ast
+import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -130,6 +131,12 @@ def test_no_module_takes_a_private_name_of_another():
         if use.name is not None and use.target != module and _is_private(use.name)
     ]
     assert taken == []
+
+
+def test_every_package_is_listed_in_pyproject():
+    pyproject = tomllib.loads((ROOT.parents[1] / "pyproject.toml").read_text())
+    listed = {name for name in pyproject["tool"]["setuptools"]["packages"] if name.split(".")[0] == PACKAGE}
+    assert listed == {name for name, path in MODULES.items() if path.name == "__init__.py"}
 
 
 def test_the_import_graph_has_no_cycle():
