@@ -22,8 +22,9 @@ from faaskeeper.protocol import leases
 from faaskeeper.protocol.codec import MalformedMessage
 from faaskeeper.protocol.heartbeat import HeartbeatFunction
 from faaskeeper.protocol.messages import Op, WriteRequest, expiry_proof, token_digest
+from faaskeeper.protocol.sessions import LeasesOutstanding
 from faaskeeper.protocol.settings import FunctionSettings
-from faaskeeper.protocol.writer import LeasesOutstanding, Writer
+from faaskeeper.protocol.writer import Writer
 
 from .conftest import local_config
 

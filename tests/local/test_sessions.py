@@ -62,8 +62,8 @@ def read_json(proc: subprocess.Popen[str], timeout: float = 60) -> dict:
 
 def silence_pings(client: FaaSKeeperClient) -> Callable[[], None]:
     """Make the client stop answering heartbeats, as a frozen process would; returns the undo."""
-    assert client._listener is not None
-    address = client._listener.address
+    assert client._session is not None
+    address = client._session.listener.address
     original = tcp._in_process[address]
 
     def handler(message: bytes) -> bytes | None:
@@ -159,8 +159,8 @@ def test_session_without_heartbeats_does_not_expire(config, other):
 
 def test_a_session_cannot_close_or_expire_another(config, client, other):
     client.create("/theirs", b"", ephemeral=True)
-    assert client._deployment is not None
-    queue_ = client._deployment.writer_queue
+    assert client._session is not None
+    queue_ = client._session.deployment.writer_queue
     victim = client.session_id
     assert victim is not None
     forged = [

@@ -53,8 +53,8 @@ class Recorder:
 
 
 def storage(client: FaaSKeeperClient):
-    assert client._deployment is not None
-    return client._deployment.system_storage
+    assert client._session is not None
+    return client._session.deployment.system_storage
 
 
 def read_in_turn(client: FaaSKeeperClient, path: str, log: list) -> Node:
@@ -367,8 +367,8 @@ def test_client_ignores_a_notification_older_than_its_watch(client, other):
     node = client.set_data("/stale", b"1")
     watch = Recorder()
     other.get_data("/stale", watch=watch)
-    assert other._watches is not None
-    other._watches.notify("/stale", Changed, node.stat.mzxid)  # the change the watch already saw
+    assert other._session is not None
+    other._session.watches.notify("/stale", Changed, node.stat.mzxid)  # the change the watch already saw
     assert watch.nothing()
     newer = client.set_data("/stale", b"2")
     assert watch.next().timestamp == newer.stat.mzxid

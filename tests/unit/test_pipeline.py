@@ -39,7 +39,7 @@ def _ok(reply: Reply) -> int:
 def test_a_write_whose_send_is_interrupted_fails_and_the_next_ones_complete(
     pipeline: Pipeline, runner: CallbackRunner, failure: type[BaseException]
 ) -> None:
-    first, second = Future(runner), Future(runner)
+    first, second = Future[int](runner), Future[int](runner)
 
     def send() -> None:
         raise failure("mid-send")
@@ -54,7 +54,7 @@ def test_a_write_whose_send_is_interrupted_fails_and_the_next_ones_complete(
 
 
 def test_a_send_failing_with_a_faaskeeper_error_completes_with_it(pipeline: Pipeline, runner: CallbackRunner) -> None:
-    future = Future(runner)
+    future = Future[int](runner)
 
     def send() -> None:
         raise ProviderException("queue unreachable")

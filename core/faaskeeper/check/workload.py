@@ -154,20 +154,20 @@ class Workload:
         futures = [self._write_async() for _ in range(self.rng.randint(2, 4))]
         self._await(futures)
 
-    def _write_async(self, *, ephemerals: bool = False) -> tuple[Future, threading.Event] | None:
+    def _write_async(self, *, ephemerals: bool = False) -> tuple[Future[Node], threading.Event] | None:
         """One set_data (or, with ``ephemerals``, sometimes an ephemeral create) issued without
         waiting, its response recorded by its callback; None if it was refused unsent."""
         if ephemerals and self.rng.random() < 0.5:
             path = self.rng.choice(self.ephemerals)
             call = Call(self.session, self._index, "create", path, time.monotonic(), data="", ephemeral=True)
 
-            def issue() -> Future:
+            def issue() -> Future[Node]:
                 return self.client.create_async(path, b"", ephemeral=True)
         else:
             path, data = self.rng.choice(self.nodes), self.rng.randbytes(2)
             call = Call(self.session, self._index, "set", path, time.monotonic(), data=data.hex())
 
-            def issue() -> Future:
+            def issue() -> Future[Node]:
                 return self.client.set_data_async(path, data)
 
         self._index += 1
@@ -183,7 +183,7 @@ class Workload:
         future.add_callback(lambda done: self._answered(call, done, recorded))
         return future, recorded
 
-    def _await(self, futures: list[tuple[Future, threading.Event] | None]) -> None:
+    def _await(self, futures: list[tuple[Future[Node], threading.Event] | None]) -> None:
         for issued in futures:
             if issued is None:
                 continue
@@ -193,7 +193,7 @@ class Workload:
             if future.done():
                 recorded.wait(self.client_timeout)
 
-    def _answered(self, call: Call, future: Future, recorded: threading.Event) -> None:
+    def _answered(self, call: Call, future: Future[Node], recorded: threading.Event) -> None:
         try:
             error = future.exception()
             if isinstance(error, FaaSKeeperException) and not isinstance(error, UNKNOWN_OUTCOMES):
@@ -215,7 +215,7 @@ class Workload:
         self.recorder.write("call", call)
 
     def _read(
-        self, op: str, path: str, issue: Callable[[], Future], convert: Callable[[Any], Any], watched: bool
+        self, op: str, path: str, issue: Callable[[], Future[object]], convert: Callable[[Any], Any], watched: bool
     ) -> None:
         """A read, answered when its result reaches the client's callbacks: after the callback of
         every notification it waited for (watch-before-data is about what the client's code sees,
@@ -232,7 +232,7 @@ class Workload:
         answered = threading.Event()
         stamps: list[float] = []
 
-        def stamp(_done: Future) -> None:
+        def stamp(_done: Future[object]) -> None:
             stamps.append(time.monotonic())
             answered.set()
 
@@ -270,7 +270,7 @@ class Workload:
         ``writing``: another thread keeps issuing writes (set_data, ephemeral creates) while the
         session closes, until one is refused; a stop that does not wait for the close's answer
         is as likely as one that does."""
-        writes: list[tuple[Future, threading.Event] | None] = []
+        writes: list[tuple[Future[Node], threading.Event] | None] = []
         writer = threading.Thread(target=self._write_until_refused, args=(writes,), name="soak-closing-writes")
         if writing:
             writer.start()
@@ -293,7 +293,7 @@ class Workload:
         else:
             self.recorder.write("end", SessionEnd(self.session, "lost"))
 
-    def _write_until_refused(self, writes: list[tuple[Future, threading.Event] | None]) -> None:
+    def _write_until_refused(self, writes: list[tuple[Future[Node], threading.Event] | None]) -> None:
         for _ in range(8):
             issued = self._write_async(ephemerals=True)
             writes.append(issued)

@@ -13,19 +13,18 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
+from dataclasses import replace
 from enum import Enum
-from typing import Any
+from typing import TypeVar
 
 from faaskeeper import paths
-from faaskeeper.api.channel import ChannelListener
-from faaskeeper.api.provider import Deployment, FunctionHost
 from faaskeeper.api.storage import NO_NODE, WatchKind, WatchRecord
 from faaskeeper.client.futures import CallbackRunner, Future
 from faaskeeper.client.pipeline import Pipeline
+from faaskeeper.client.session import Session
 from faaskeeper.client.watches import Owed, WatchRegistry
 from faaskeeper.config import Config
 from faaskeeper.exceptions import (
-    ConnectionLossException,
     DeploymentUnusableException,
     FaaSKeeperException,
     MalformedInputException,
@@ -40,14 +39,14 @@ from faaskeeper.exceptions import (
 )
 from faaskeeper.node import Node
 from faaskeeper.plugins.manager import get_provider
-from faaskeeper.protocol.codec import MalformedMessage
-from faaskeeper.protocol.leases import Lease
 from faaskeeper.protocol.messages import FLAG_EPHEMERAL, FLAG_SEQUENTIAL, WRITES, Op, Reply, WriteRequest, pong
 from faaskeeper.watch import WatchCallbackType, WatchEventType
 
 log = logging.getLogger("faaskeeper.client")
 
 DEFAULT_TIMEOUT = 30.0
+
+T = TypeVar("T")
 
 
 class SessionState(Enum):
@@ -93,29 +92,14 @@ class FaaSKeeperClient:
         self._port = port if port != -1 else cfg.port
         self._heartbeat = heartbeat
         self._timeout = timeout
-        self._session_id: str | None = None
-        self._token = ""
-        self._seq = 0
-        #: The session's latest lease from the service, sent with every write.
-        self._lease: Lease | None = None
+        #: The session from ``start()`` until ``stop()`` has released it.
+        self._session: Session | None = None
         self._send_lock = threading.Lock()
         #: Serialises stop(): a second caller waits for the first and finds the session closed.
         self._stop_lock = threading.Lock()
         self._closing = False
-        #: The first request the service refused because the session had ended: every later one
-        #: is refused too (a session's requests are taken in order, and it never comes back).
-        self._refused_from: int | None = None
         self._state = SessionState.LOST
         self._listeners: list[SessionListener] = []
-        self._last_ping = 0.0
-        self._deployment: Deployment | None = None
-        self._listener: ChannelListener | None = None
-        self._host: FunctionHost | None = None
-        self._runner: CallbackRunner | None = None
-        self._pipeline: Pipeline | None = None
-        self._watches: WatchRegistry | None = None
-        self._monitor: threading.Thread | None = None
-        self._monitor_stop = threading.Event()
         if debug:
             logging.getLogger("faaskeeper").setLevel(logging.DEBUG)
         elif verbose or cfg.verbose:
@@ -125,12 +109,13 @@ class FaaSKeeperClient:
 
     @property
     def session_id(self) -> str | None:
-        return self._session_id
+        session = self._session
+        return session.session_id if session is not None else None
 
     @property
     def session_status(self) -> str:
         """ "CONNECTED" while the session is usable, else "DISCONNECTED" (the upstream client's strings)."""
-        usable = self._session_id is not None and not self._closing and self._state is not SessionState.LOST
+        usable = self._session is not None and not self._closing and self._state is not SessionState.LOST
         return "CONNECTED" if usable else "DISCONNECTED"
 
     @property
@@ -150,54 +135,60 @@ class FaaSKeeperClient:
 
     def start(self) -> str:
         """Connect and register a new session; returns the session id."""
-        if self._session_id is not None:
+        if self._session is not None:
             self.stop()
         provider = get_provider(self._config.cloud_provider)
         provider.validate_config(self._config)
-        self._deployment = provider.open(self._config)
+        deployment = provider.open(self._config)
         try:
             # After the open: a provider may read the limit from the deployment itself.
             self._max_data_size = provider.max_data_size(self._config)
         except BaseException:
-            self._deployment.close()
-            self._deployment = None
+            deployment.close()
             raise
-        self._deployment.on_failure(self._deployment_failed)
-        self._runner = CallbackRunner()
-        self._pipeline = Pipeline()
-        self._watches = WatchRegistry(self._runner.submit)
-        self._host = self._deployment.function_host()
-        if self._host is not None:
-            self._host.start()
-        self._listener = self._deployment.listener(self._port)
-        self._listener.start(self._on_message)
-        self._session_id = uuid.uuid4().hex[:16]
-        self._token = secrets.token_hex(16)
-        self._seq = 0
-        self._lease = None
+        deployment.on_failure(self._deployment_failed)
+        runner = CallbackRunner()
+        pipeline = Pipeline()
+        watches = WatchRegistry(runner.submit)
+        host = deployment.function_host()
+        if host is not None:
+            host.start()
+        listener = deployment.listener(self._port)
+        listener.start(self._on_message)
+        session = Session(
+            session_id=uuid.uuid4().hex[:16],
+            token=secrets.token_hex(16),
+            deployment=deployment,
+            host=host,
+            listener=listener,
+            runner=runner,
+            pipeline=pipeline,
+            watches=watches,
+        )
+        self._session = session
         self._closing = False
-        self._refused_from = None
         request = WriteRequest(
             Op.REGISTER_SESSION,
-            self._session_id,
-            self._token,
+            session.session_id,
+            session.token,
             0,
-            channel=self._listener.address,
+            channel=listener.address,
             heartbeat=self._heartbeat,
         )
         try:
-            self._await_write(self._submit(request, lambda _reply: None))
+            self._await_write(self._submit(session, request, _nothing))
         except BaseException:
             self._shutdown()
             raise
-        self._last_ping = time.monotonic()
+        session.last_ping = time.monotonic()
         self._set_state(SessionState.CONNECTED)
         if self._heartbeat:
-            self._monitor_stop.clear()
-            self._monitor = threading.Thread(target=self._watch_heartbeats, name="faaskeeper-session", daemon=True)
-            self._monitor.start()
-        log.info("registered session %s", self._session_id)
-        return self._session_id
+            session.monitor = threading.Thread(
+                target=self._watch_heartbeats, args=(session,), name="faaskeeper-session", daemon=True
+            )
+            session.monitor.start()
+        log.info("registered session %s", session.session_id)
+        return session.session_id
 
     def stop(self, timeout: float | None = None) -> None:
         """Close the session: its ephemeral nodes are deleted, then the connection is released.
@@ -213,52 +204,27 @@ class FaaSKeeperClient:
             answered by then, TimeoutException follows (the session closes when the request is
             processed, or expires). ``0`` releases at once, as a shutdown in a hurry wants."""
         with self._stop_lock:
-            if self._session_id is None:
+            session = self._session
+            if session is None:
                 return
             try:
                 if self._state is not SessionState.LOST:
-                    future = self._submit(
-                        WriteRequest(Op.DEREGISTER_SESSION, self._session_id, self._token, 0), lambda _reply: None
-                    )
+                    close = WriteRequest(Op.DEREGISTER_SESSION, session.session_id, session.token, 0)
+                    future = self._submit(session, close, _nothing)
                     future.get(self._timeout if timeout is None else timeout)
-                    log.info("closed session %s", self._session_id)
+                    log.info("closed session %s", session.session_id)
             finally:
                 self._set_state(SessionState.LOST)
                 self._shutdown()
 
     def _shutdown(self) -> None:
-        self._monitor_stop.set()
-        if self._monitor is not None and self._monitor is not threading.current_thread():
-            self._monitor.join(timeout=5)
-        if self._pipeline is not None:
-            self._pipeline.abandon(self._unanswered, SessionExpiredException("The session was closed"))
-            self._pipeline.stop()
-        if self._watches is not None:
-            self._watches.drop_all()
-        if self._listener is not None:
-            self._listener.stop()
-        if self._host is not None:
-            self._host.stop()
-        if self._runner is not None:
-            self._runner.stop()
-        if self._deployment is not None:
-            self._deployment.close()
-        self._listener = self._host = self._runner = self._deployment = None
-        self._pipeline = None
-        self._monitor = None
-        self._session_id = None
+        if self._session is not None:
+            self._session.release()
+        self._session = None
         self._closing = False
 
-    def _unanswered(self, seq: int) -> FaaSKeeperException:
-        """What a write sent but not answered when the session is released completes with."""
-        if self._refused_from is not None and seq > self._refused_from:
-            return SessionExpiredException(f"Request {seq} was sent after the session ended")
-        return ConnectionLossException(
-            f"The session was released before request {seq} was answered: it may or may not have taken effect"
-        )
-
     def __enter__(self) -> FaaSKeeperClient:
-        if self._session_id is None:
+        if self._session is None:
             self.start()
         return self
 
@@ -269,11 +235,11 @@ class FaaSKeeperClient:
         if state is self._state:
             return
         self._state = state
-        log.info("session %s is %s", self._session_id, state.value)
-        runner = self._runner
+        session = self._session
+        log.info("session %s is %s", session.session_id if session is not None else None, state.value)
         for listener in list(self._listeners):
-            if runner is not None:
-                runner.submit(listener, state)
+            if session is not None:
+                session.runner.submit(listener, state)
             else:
                 listener(state)
 
@@ -282,30 +248,31 @@ class FaaSKeeperClient:
         fail with why; the watches of a deployment that is gone never fire."""
         gone = isinstance(error, DeploymentUnusableException)
         log.log(logging.ERROR if gone else logging.DEBUG, "%s", error)
-        if self._pipeline is not None:
-            self._pipeline.abandon(lambda _seq: error, error)
-        if self._watches is not None and gone:
-            self._watches.drop_all()
+        session = self._session
+        if session is None:
+            return
+        session.pipeline.abandon(lambda _seq: error, error)
+        if gone:
+            session.watches.drop_all()
 
-    def _watch_heartbeats(self) -> None:
+    def _watch_heartbeats(self, session: Session) -> None:
         """SUSPENDED when the service's heartbeats stop arriving; CONNECTED when they resume."""
         period = self._config.heartbeat_interval
-        while not self._monitor_stop.wait(period / 2):
+        while not session.monitor_stop.wait(period / 2):
             if self._state is SessionState.LOST:
                 return
-            silent = time.monotonic() - self._last_ping
+            silent = time.monotonic() - session.last_ping
             if silent > 2 * period + 0.5:
                 self._set_state(SessionState.SUSPENDED)
 
-    def _lost(self) -> None:
+    def _lost(self, session: Session) -> None:
         """The service ended this session: drop watches, refuse further calls. Writes already
         sent are answered as the service took them: those before the end with their outcome,
         those after it refused."""
         if self._state is SessionState.LOST:
             return
         self._set_state(SessionState.LOST)
-        if self._watches is not None:
-            self._watches.drop_all()
+        session.watches.drop_all()
 
     # -- transport ------------------------------------------------------------------------
 
@@ -316,75 +283,59 @@ class FaaSKeeperClient:
         except (ValueError, AttributeError):
             log.warning("ignoring a malformed message on the client channel")
             return None
+        session = self._session
+        if session is None:
+            return None  # the session was released: nothing waits for this
         try:
             if "lease" in message and kind in ("result", "ping"):
-                self._take_lease(message["lease"])
+                session.take_lease(message["lease"])
             if kind == "result":
                 reply = Reply.from_dict(message)
                 if not reply.ok and reply.error == SessionExpiredException.code:
-                    if self._refused_from is None or reply.seq < self._refused_from:
-                        self._refused_from = reply.seq
-                    self._lost()
-                if self._pipeline is not None:
-                    self._pipeline.on_reply(reply)
+                    session.refused(reply.seq)
+                    self._lost(session)
+                session.pipeline.on_reply(reply)
             elif kind == "watch":
-                if self._watches is not None:
-                    self._watches.notify(str(message["path"]), WatchEventType(message["event"]), int(message["txn"]))
+                session.watches.notify(str(message["path"]), WatchEventType(message["event"]), int(message["txn"]))
             elif kind == "ping":
-                self._last_ping = time.monotonic()
+                session.last_ping = time.monotonic()
                 if self._state is SessionState.SUSPENDED:
                     self._set_state(SessionState.CONNECTED)
-                return pong(self._session_id or "") if self._state is not SessionState.LOST else None
-            elif kind == "expired" and message.get("session") == self._session_id:
-                self._lost()
+                return pong(session.session_id) if self._state is not SessionState.LOST else None
+            elif kind == "expired" and message.get("session") == session.session_id:
+                self._lost(session)
         except (KeyError, TypeError, ValueError):
             log.warning("ignoring a malformed %s message on the client channel", kind)
         return None
 
-    def _take_lease(self, raw: object) -> None:
-        try:
-            lease = Lease.from_wire(raw)
-        except MalformedMessage:
-            log.warning("ignoring a malformed lease on the client channel")
-            return
-        if self._lease is None or lease.until > self._lease.until:
-            self._lease = lease
-
-    def _submit(self, request: WriteRequest, convert: Any) -> Future:
-        assert self._deployment is not None
-        assert self._pipeline is not None
-        assert self._listener is not None
-        future = Future(self._runner)
+    def _submit(self, session: Session, request: WriteRequest, convert: Callable[[Reply], T]) -> Future[T]:
+        """Send a request of ``session`` (its ``seq`` is given here); its future completes, in the
+        session's order, with ``convert(reply)`` or the error the reply carries."""
+        future: Future[T] = Future(session.runner)
         with self._send_lock:
             # The close is the session's last request: nothing is sent after it, so nothing of
             # the session can take effect after it has ended.
             if self._closing:
                 raise SessionClosingException()
+            if session is not self._session:
+                raise SessionExpiredException()
             self._closing = request.op is Op.DEREGISTER_SESSION
-            self._seq += 1
-            request = WriteRequest(
-                request.op,
-                request.session_id,
-                request.token,
-                self._seq,
-                path=request.path,
-                data=request.data,
-                version=request.version,
-                flags=request.flags,
-                channel=request.channel,
-                heartbeat=request.heartbeat,
-                reply_to=self._listener.address,
-                lease=self._lease if request.op in WRITES else None,
+            session.seq += 1
+            request = replace(
+                request,
+                seq=session.seq,
+                reply_to=session.listener.address,
+                lease=session.lease if request.op in WRITES else None,
             )
-            queue, body, rid = self._deployment.writer_queue, request.encode(), request.request_id
-            self._pipeline.add_write(
+            queue, body, rid = session.deployment.writer_queue, request.encode(), request.request_id
+            session.pipeline.add_write(
                 request.seq, future, _checked(convert), lambda: queue.send(body, request.session_id, rid)
             )
-        if self._host is not None:
-            self._host.wake()
+        if session.host is not None:
+            session.host.wake()
         return future
 
-    def _await_write(self, future: Future) -> Any:
+    def _await_write(self, future: Future[T]) -> T:
         """The write's result within the client's timeout; a timeout says why, if the provider can tell."""
         try:
             return future.get(self._timeout)
@@ -395,21 +346,22 @@ class FaaSKeeperClient:
             raise TimeoutException(f"{err}: {hint}") from err
 
     def _diagnose_stalled_write(self) -> str | None:
-        deployment = self._deployment
-        if deployment is None:
+        session = self._session
+        if session is None:
             return None
         try:
-            return deployment.diagnose_stalled_write()
+            return session.deployment.diagnose_stalled_write()
         except Exception:  # a diagnosis must never hide the timeout itself
             log.debug("the provider could not say why a write stalled", exc_info=True)
             return None
 
-    def _active(self) -> str:
-        if self._session_id is None or self._state is SessionState.LOST:
+    def _active(self) -> Session:
+        session = self._session
+        if session is None or self._state is SessionState.LOST:
             raise SessionExpiredException()
         if self._closing:
             raise SessionClosingException()
-        return self._session_id
+        return session
 
     def _check_value(self, value: object) -> bytes:
         if not isinstance(value, bytes):
@@ -436,10 +388,11 @@ class FaaSKeeperClient:
 
     def create(self, path: str, value: bytes = b"", ephemeral: bool = False, sequential: bool = False) -> Node:
         """Create a node; returns it (its path carries the suffix of a sequential node)."""
-        result: Node = self._await_write(self.create_async(path, value, ephemeral, sequential))
-        return result
+        return self._await_write(self.create_async(path, value, ephemeral, sequential))
 
-    def create_async(self, path: str, value: bytes = b"", ephemeral: bool = False, sequential: bool = False) -> Future:
+    def create_async(
+        self, path: str, value: bytes = b"", ephemeral: bool = False, sequential: bool = False
+    ) -> Future[Node]:
         session = self._active()
         paths.validate_path(path)
         if path == paths.ROOT:
@@ -450,16 +403,14 @@ class FaaSKeeperClient:
         def convert(reply: Reply) -> Node:
             return Node(reply.path or path, value, reply.stat or Node(path).stat)
 
-        return self._submit(
-            WriteRequest(Op.CREATE, session, self._token, 0, path=path, data=value, flags=flags), convert
-        )
+        create = WriteRequest(Op.CREATE, session.session_id, session.token, 0, path=path, data=value, flags=flags)
+        return self._submit(session, create, convert)
 
     def set_data(self, path: str, value: bytes = b"", version: int = -1) -> Node:
         """Replace a node's data, if ``version`` is -1 or matches; returns the node's new state."""
-        result: Node = self._await_write(self.set_data_async(path, value, version))
-        return result
+        return self._await_write(self.set_data_async(path, value, version))
 
-    def set_data_async(self, path: str, value: bytes = b"", version: int = -1) -> Future:
+    def set_data_async(self, path: str, value: bytes = b"", version: int = -1) -> Future[Node]:
         session = self._active()
         paths.validate_path(path)
         value = self._check_value(value)
@@ -468,57 +419,61 @@ class FaaSKeeperClient:
         def convert(reply: Reply) -> Node:
             return Node(path, value, reply.stat or Node(path).stat)
 
-        return self._submit(
-            WriteRequest(Op.SET_DATA, session, self._token, 0, path=path, data=value, version=version), convert
+        set_data = WriteRequest(
+            Op.SET_DATA, session.session_id, session.token, 0, path=path, data=value, version=version
         )
+        return self._submit(session, set_data, convert)
 
     def delete(self, path: str, version: int = -1) -> None:
         """Delete a node without children, if ``version`` is -1 or matches."""
         self._await_write(self.delete_async(path, version))
 
-    def delete_async(self, path: str, version: int = -1) -> Future:
+    def delete_async(self, path: str, version: int = -1) -> Future[None]:
         session = self._active()
         paths.validate_path(path, allow_root=False)
         version = self._check_version(version)
-        return self._submit(
-            WriteRequest(Op.DELETE, session, self._token, 0, path=path, version=version), lambda _reply: None
-        )
+        delete = WriteRequest(Op.DELETE, session.session_id, session.token, 0, path=path, version=version)
+        return self._submit(session, delete, _nothing)
 
     # -- reads ----------------------------------------------------------------------------
 
-    def _read(self, read: Callable[[], Any]) -> Future:
-        self._active()
-        assert self._pipeline is not None
-        future = Future(self._runner)
-        self._pipeline.add_read(future, read)
+    def _read(self, read: Callable[[Session], T]) -> Future[T]:
+        """Run ``read(session)`` in the session's order."""
+        session = self._active()
+        future: Future[T] = Future(session.runner)
+        session.pipeline.add_read(future, lambda: read(session))
         return future
 
-    def _fetch(self, path: str, with_data: bool) -> Node | None:
+    def _fetch(self, session: Session, path: str, with_data: bool) -> Node | None:
         """One read of user storage, after any notification it shows is owed (watch-before-data)."""
-        deployment, watches = self._deployment, self._watches
-        if deployment is None or watches is None:
+        if session is not self._session:
             raise SessionExpiredException()
-        node = deployment.user_storage.read(path, with_data=with_data)
-        self._await_owed(watches.owed(path, node))
+        node = session.deployment.user_storage.read(path, with_data=with_data)
+        self._await_owed(session, session.watches.owed(path, node))
         return node
 
-    def _await_owed(self, owed: list[Owed]) -> None:
+    def _await_owed(self, session: Session, owed: list[Owed]) -> None:
         """Wait for the notifications a read showed are on their way (not for their callbacks)."""
-        watches, runner = self._watches, self._runner
-        if not owed or watches is None:
+        if not owed:
             return
-        missing = watches.wait_for(owed, self._timeout)
+        missing = session.watches.wait_for(owed, self._timeout)
         if not missing:
             return
         which = ", ".join(f"the {kind} watch on {path}" for path, kind in missing)
         message = f"Notifications for {which} did not arrive within {self._timeout:g} s"
-        running = runner.running() if runner is not None else None
+        running = session.runner.running()
         if running is not None:
             message += f"; the callback thread has been running {running.name} for {running.seconds:.1f} s"
         raise TimeoutException(message)
 
     def _set_watch(
-        self, path: str, kind: WatchKind, node: Node | None, callback: WatchCallbackType, with_data: bool
+        self,
+        session: Session,
+        path: str,
+        kind: WatchKind,
+        node: Node | None,
+        callback: WatchCallbackType,
+        with_data: bool,
     ) -> None:
         """Register a watch on the version ``node`` of ``path`` that the caller just read.
 
@@ -526,14 +481,14 @@ class FaaSKeeperClient:
         watch must show in a read after it, and fires the watch here: where the storage counted
         the watch in the node's tally, the writes claimed before it was counted that the first
         read does not show; elsewhere any write after the first read."""
-        deployment, watches, session = self._deployment, self._watches, self._session_id
-        if deployment is None or watches is None or session is None or self._listener is None:
+        if session is not self._session:
             raise SessionExpiredException()
+        deployment, watches = session.deployment, session.watches
         counter = _counter(kind, node)
         held_at = watches.hold(path, kind, counter, callback)
         if held_at is None:
             return  # a notification received since the read fired it
-        record = WatchRecord(path, kind, session, held_at, self._listener.address)
+        record = WatchRecord(path, kind, session.session_id, held_at, session.listener.address)
         try:
             claimed = deployment.system_storage.add_watch(record)
         except FaaSKeeperException as err:
@@ -543,19 +498,18 @@ class FaaSKeeperClient:
         elif node is not None and claimed <= _shown(node):
             return
         else:
-            again = self._read_through(path, claimed, with_data)
+            again = self._read_through(session, path, claimed, with_data)
         change = _change(kind, node, again)
         if change is not None and watches.fire_now(path, kind, change, _counter(kind, again)):
             deployment.system_storage.remove_watches([record])
 
-    def _read_through(self, path: str, txn: int, with_data: bool) -> Node | None:
+    def _read_through(self, session: Session, path: str, txn: int, with_data: bool) -> Node | None:
         """Read ``path`` until it shows transaction ``txn``, claimed on it and so about to be
         applied, or is gone."""
-        assert self._deployment is not None
         deadline = time.monotonic() + self._timeout
         delay = 0.002
         while True:
-            node = self._deployment.user_storage.read(path, with_data=with_data)
+            node = session.deployment.user_storage.read(path, with_data=with_data)
             if node is None or _shown(node) >= txn:
                 return node
             if time.monotonic() > deadline:
@@ -567,19 +521,18 @@ class FaaSKeeperClient:
         """The node with its data; NodeDoesntExistException if it does not exist.
 
         ``watch`` is called once, with a WatchedEvent, when the node's data changes or it is deleted."""
-        result: Node = self.get_data_async(path, watch).get(self._timeout)
-        return result
+        return self.get_data_async(path, watch).get(self._timeout)
 
-    def get_data_async(self, path: str, watch: WatchCallbackType | None = None) -> Future:
+    def get_data_async(self, path: str, watch: WatchCallbackType | None = None) -> Future[Node]:
         paths.validate_path(path)
         callback = self._check_watch(watch)
 
-        def read() -> Node:
-            node = self._fetch(path, True)
+        def read(session: Session) -> Node:
+            node = self._fetch(session, path, True)
             if node is None:
                 raise NodeDoesntExistException(path)
             if callback is not None:
-                self._set_watch(path, WatchKind.DATA, node, callback, False)
+                self._set_watch(session, path, WatchKind.DATA, node, callback, False)
             return node
 
         return self._read(read)
@@ -588,17 +541,16 @@ class FaaSKeeperClient:
         """The node's stat (no data), or None if it does not exist.
 
         ``watch`` is called once when the node is created, changed or deleted."""
-        result: Node | None = self.exists_async(path, watch).get(self._timeout)
-        return result
+        return self.exists_async(path, watch).get(self._timeout)
 
-    def exists_async(self, path: str, watch: WatchCallbackType | None = None) -> Future:
+    def exists_async(self, path: str, watch: WatchCallbackType | None = None) -> Future[Node | None]:
         paths.validate_path(path)
         callback = self._check_watch(watch)
 
-        def read() -> Node | None:
-            node = self._fetch(path, False)
+        def read(session: Session) -> Node | None:
+            node = self._fetch(session, path, False)
             if callback is not None:
-                self._set_watch(path, WatchKind.EXISTS, node, callback, False)
+                self._set_watch(session, path, WatchKind.EXISTS, node, callback, False)
             return node
 
         return self._read(read)
@@ -607,29 +559,26 @@ class FaaSKeeperClient:
         """The node's children in name order; with ``include_data``, each with its data and stat.
 
         ``watch`` is called once when a child is created or deleted, or the node is deleted."""
-        result: list[Node] = self.get_children_async(path, include_data, watch).get(self._timeout)
-        return result
+        return self.get_children_async(path, include_data, watch).get(self._timeout)
 
     def get_children_async(
         self, path: str, include_data: bool = False, watch: WatchCallbackType | None = None
-    ) -> Future:
+    ) -> Future[list[Node]]:
         paths.validate_path(path)
         callback = self._check_watch(watch)
 
-        def read() -> list[Node]:
-            node = self._fetch(path, False)
+        def read(session: Session) -> list[Node]:
+            node = self._fetch(session, path, False)
             if node is None:
                 raise NodeDoesntExistException(path)
             if callback is not None:
-                self._set_watch(path, WatchKind.CHILDREN, node, callback, False)
+                self._set_watch(session, path, WatchKind.CHILDREN, node, callback, False)
             child_paths = [paths.join(path, name) for name in node.children or []]
             if not include_data:
                 return [Node(p) for p in child_paths]
-            assert self._deployment is not None
-            assert self._watches is not None
-            found = self._deployment.user_storage.read_many(child_paths)
+            found = session.deployment.user_storage.read_many(child_paths)
             for child_path, child in zip(child_paths, found, strict=True):
-                self._await_owed(self._watches.owed(child_path, child))
+                self._await_owed(session, session.watches.owed(child_path, child))
             return [n for n in found if n is not None]
 
         return self._read(read)
@@ -662,12 +611,16 @@ def _change(kind: WatchKind, before: Node | None, after: Node | None) -> WatchEv
     return WatchEventType.NODE_DATA_CHANGED if after.stat.mzxid != before.stat.mzxid else None
 
 
-def _checked(convert: Any) -> Any:
+def _checked(convert: Callable[[Reply], T]) -> Callable[[Reply], T]:
     """Turn a failed reply into its exception, a successful one into the operation's result."""
 
-    def run(reply: Reply) -> Any:
+    def run(reply: Reply) -> T:
         if not reply.ok:
             raise from_code(reply.error or "", reply.message, reply.error_path, reply.version)
         return convert(reply)
 
     return run
+
+
+def _nothing(_reply: Reply) -> None:
+    """The result of a request that has none (delete, and the session's own)."""

@@ -9,13 +9,16 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, TypeVarTuple
+from typing import Generic, TypeVar, TypeVarTuple, cast
 
 from faaskeeper.exceptions import TimeoutException
 
 log = logging.getLogger("faaskeeper.client")
 
 Args = TypeVarTuple("Args")
+#: What a future gives; covariant, so that a ``Future[Node]`` is a ``Future[object]`` to code that
+#: collects futures of several operations.
+T_co = TypeVar("T_co", covariant=True)
 
 _Job = tuple[Callable[..., object], tuple[object, ...]]
 
@@ -108,8 +111,8 @@ def callback_name(callback: object) -> str:
     return f"{kind.__module__}.{kind.__qualname__}"
 
 
-class Future:
-    """The result of an asynchronous operation.
+class Future(Generic[T_co]):
+    """The result of an asynchronous operation, of type ``T_co``.
 
     ``get()`` returns the result or raises the operation's exception; ``wait()`` blocks until
     done and says whether it succeeded; ``add_callback(fn)`` calls ``fn(future)`` once done.
@@ -117,19 +120,20 @@ class Future:
 
     def __init__(self, runner: CallbackRunner | None = None) -> None:
         self._done = threading.Event()
-        self._result: Any = None
+        self._result: object = None
         self._exception: BaseException | None = None
-        self._callbacks: list[Callable[[Future], None]] = []
+        self._callbacks: list[Callable[[Future[T_co]], None]] = []
         self._lock = threading.Lock()
         self._runner = runner
 
-    def set_result(self, result: Any) -> None:
+    # Only the future's producer, which holds it as the type it was made with, completes it.
+    def set_result(self, result: T_co) -> None:  # type: ignore[misc]
         self._finish(result, None)
 
     def set_exception(self, exception: BaseException) -> None:
         self._finish(None, exception)
 
-    def _finish(self, result: Any, exception: BaseException | None) -> None:
+    def _finish(self, result: object, exception: BaseException | None) -> None:
         with self._lock:
             if self._done.is_set():
                 return
@@ -139,13 +143,13 @@ class Future:
         for callback in callbacks:
             self._dispatch(callback)
 
-    def _dispatch(self, callback: Callable[[Future], None]) -> None:
+    def _dispatch(self, callback: Callable[[Future[T_co]], None]) -> None:
         if self._runner is not None:
             self._runner.submit(callback, self)
         else:
             callback(self)
 
-    def add_callback(self, callback: Callable[[Future], None]) -> None:
+    def add_callback(self, callback: Callable[[Future[T_co]], None]) -> None:
         with self._lock:
             if not self._done.is_set():
                 self._callbacks.append(callback)
@@ -160,11 +164,12 @@ class Future:
             raise TimeoutException(timeout if timeout is not None else 0.0)
         return self._exception is None
 
-    def get(self, timeout: float | None = None) -> Any:
+    def get(self, timeout: float | None = None) -> T_co:
         self.wait(timeout)
         if self._exception is not None:
             raise self._exception
-        return self._result
+        # Completed without an exception: by set_result, with a T_co.
+        return cast(T_co, self._result)
 
     def exception(self) -> BaseException | None:
         return self._exception

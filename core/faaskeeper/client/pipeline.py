@@ -12,23 +12,33 @@ from __future__ import annotations
 import threading
 from collections import deque
 from collections.abc import Callable
-from typing import Any
+from typing import TypeVar
 
 from faaskeeper.client.futures import Future
 from faaskeeper.exceptions import ConnectionLossException, FaaSKeeperException
 from faaskeeper.protocol.messages import Reply
 
-ReplyConverter = Callable[[Reply], Any]
+T = TypeVar("T")
 
 
 class _Pending:
-    __slots__ = ("convert", "future", "outcome", "read", "reply", "send", "seq")
+    """An operation in the pipeline, its future reached only through the three ways it completes."""
+
+    __slots__ = ("fail", "outcome", "read", "reply", "send", "seq", "settle")
 
     def __init__(
-        self, future: Future, convert: ReplyConverter | None, read: Callable[[], Any] | None, seq: int = 0
+        self,
+        fail: Callable[[BaseException], None],
+        *,
+        settle: Callable[[Reply], None] | None = None,
+        read: Callable[[], None] | None = None,
+        seq: int = 0,
     ) -> None:
-        self.future = future
-        self.convert = convert
+        #: Completes the future with an error.
+        self.fail = fail
+        #: Completes a write's future with its reply.
+        self.settle = settle
+        #: Runs a read and completes its future.
         self.read = read
         self.seq = seq
         self.reply: Reply | None = None
@@ -57,9 +67,10 @@ class Pipeline:
         with self._cond:
             return len(self._queue) + int(self._busy)
 
-    def add_write(self, seq: int, future: Future, convert: ReplyConverter, send: Callable[[], object]) -> None:
-        """Register a write and send it, or hold it back while an earlier read waits to run."""
-        pending = _Pending(future, convert, None, seq)
+    def add_write(self, seq: int, future: Future[T], convert: Callable[[Reply], T], send: Callable[[], object]) -> None:
+        """Register a write and send it, or hold it back while an earlier read waits to run.
+        Once its turn comes, its future completes with ``convert(reply)``."""
+        pending = _Pending(future.set_exception, settle=lambda reply: _settle(future, convert, reply), seq=seq)
         with self._cond:
             self._queue.append(pending)
             self._writes[seq] = pending
@@ -73,11 +84,13 @@ class Pipeline:
                 if pending.reply is not None:
                     self._cond.notify()
 
-    def add_read(self, future: Future, read: Callable[[], Any]) -> None:
+    def add_read(self, future: Future[T], read: Callable[[], T]) -> None:
+        """Run a read once every earlier operation has completed; its future completes with what
+        ``read()`` returns or raises."""
         with self._cond:
             inline = not self._queue and not self._busy
             if not inline:
-                self._queue.append(_Pending(future, None, read))
+                self._queue.append(_Pending(future.set_exception, read=lambda: _run_read(future, read)))
                 self._cond.notify()
         if inline:
             _run_read(future, read)
@@ -159,20 +172,21 @@ def _send(item: _Pending, send: Callable[[], object]) -> None:
 
 def _complete(item: _Pending) -> None:
     if item.outcome is not None:
-        item.future.set_exception(item.outcome)
-        return
-    if item.read is not None:
-        _run_read(item.future, item.read)
-        return
-    assert item.reply is not None
-    assert item.convert is not None
+        item.fail(item.outcome)
+    elif item.read is not None:
+        item.read()
+    elif item.settle is not None and item.reply is not None:
+        item.settle(item.reply)
+
+
+def _settle(future: Future[T], convert: Callable[[Reply], T], reply: Reply) -> None:
     try:
-        item.future.set_result(item.convert(item.reply))
+        future.set_result(convert(reply))
     except FaaSKeeperException as err:
-        item.future.set_exception(err)
+        future.set_exception(err)
 
 
-def _run_read(future: Future, read: Callable[[], Any]) -> None:
+def _run_read(future: Future[T], read: Callable[[], T]) -> None:
     try:
         future.set_result(read())
     except FaaSKeeperException as err:

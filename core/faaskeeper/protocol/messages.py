@@ -135,16 +135,12 @@ class WriteRequest:
                 flags = get(header, "flags", int)
                 if flags & ~(FLAG_EPHEMERAL | FLAG_SEQUENTIAL):
                     raise MalformedMessage(f"unknown flags {flags}")
-                request = WriteRequest(
-                    op=op,
-                    session_id=session,
-                    token=request.token,
-                    seq=seq,
+                request = replace(
+                    request,
                     path=path,
                     data=data,
                     version=get(header, "version", int),
                     flags=flags,
-                    reply_to=reply_to,
                     lease=Lease.from_wire(header["lease"]) if header.get("lease") is not None else None,
                 )
             elif op is Op.SWEEP_SESSION:
@@ -153,14 +149,8 @@ class WriteRequest:
                     raise MalformedMessage(f"a sweep finishes a session's end, not {ends}")
                 request = replace(request, ends=ends)
             elif op is Op.REGISTER_SESSION:
-                request = WriteRequest(
-                    op=op,
-                    session_id=session,
-                    token=request.token,
-                    seq=seq,
-                    channel=get(header, "channel", str),
-                    heartbeat=get(header, "heartbeat", bool),
-                    reply_to=reply_to,
+                request = replace(
+                    request, channel=get(header, "channel", str), heartbeat=get(header, "heartbeat", bool)
                 )
             return request
 

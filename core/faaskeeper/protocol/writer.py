@@ -1,20 +1,20 @@
 """The writer function: lock, validate, push to the distributor, commit and unlock.
 
-Triggered by the writer queue (FIFO per session). Every step is safe to redo: a request the
-session already finished is recognised by its sequence number, and a write whose writer died
-between push and commit is finished by the distributor.
+Triggered by the writer queue (FIFO per session). Each message is first admitted by its session
+(:mod:`faaskeeper.protocol.sessions`, which also handles registration and the end of a session);
+a write it hands back is executed here. Every step is safe to redo: a request the session already
+finished is recognised by its sequence number, and a write whose writer died between push and
+commit is finished by the distributor.
 """
 
 from __future__ import annotations
 
 import bisect
-import contextlib
 import logging
 import sys
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, replace
 
 from faaskeeper import paths
 from faaskeeper.api.channel import ClientChannel
@@ -26,7 +26,6 @@ from faaskeeper.api.storage import (
     NodeUpdate,
     RequestMark,
     SessionRecord,
-    SessionStatus,
     SystemNode,
     SystemStorage,
 )
@@ -39,23 +38,10 @@ from faaskeeper.exceptions import (
     NodeExistsException,
     NotEmptyException,
     ProviderException,
-    SessionExpiredException,
 )
 from faaskeeper.node import Stat
-from faaskeeper.protocol import leases
-from faaskeeper.protocol.batch import RetryLater
-from faaskeeper.protocol.codec import MalformedMessage
-from faaskeeper.protocol.messages import (
-    WRITES,
-    DistributorEvent,
-    EventKind,
-    Op,
-    Reply,
-    WriteRequest,
-    expiry_proof,
-    sweep_proof,
-    token_digest,
-)
+from faaskeeper.protocol.messages import DistributorEvent, EventKind, Op, Reply, WriteRequest
+from faaskeeper.protocol.sessions import Sessions
 from faaskeeper.protocol.settings import FunctionSettings
 
 log = logging.getLogger("faaskeeper.writer")
@@ -72,24 +58,8 @@ class DeliveryExpired(Exception):
     platform's redelivery (the batch reports it failed)."""
 
 
-class LeasesOutstanding(RetryLater):
-    """An expiry reached the writer before every lease of its session could have ended; the
-    message is delivered again when they have."""
-
-
 class _AlreadyCommitted(Exception):
     """A redelivered request whose write committed before: nothing to do, the distributor answers."""
-
-
-@dataclass(frozen=True)
-class _Ending:
-    """How a session ends: the request that ends it (its op and seq), where its answer goes,
-    and the id its answer is pushed to the distributor with."""
-
-    op: Op
-    seq: int
-    reply_to: str
-    barrier_id: str
 
 
 class _Plan:
@@ -125,6 +95,9 @@ class Writer:
         self._queue = distributor_queue
         self._channel = channel
         self._settings = settings
+        self._sessions = Sessions(
+            system, settings, delete_ephemeral=self._delete_ephemeral, push=self._push, reply=self._reply
+        )
 
     def handle(self, message: QueueMessage) -> None:
         """Process one writer-queue message. Raises MalformedMessage for messages to dead-letter,
@@ -133,32 +106,8 @@ class Writer:
         # The deployment's data limit is checked below, once the request is known to come from its
         # session, so that the session hears of it instead of waiting for a write never answered.
         request = WriteRequest.decode(message.body, sys.maxsize)
-        if request.op is Op.REGISTER_SESSION:
-            self._register(request)
-            return
-        if request.op is Op.SWEEP_SESSION:
-            self._sweep(request, message)
-            return
-        session = self._leased(request, message) or self._system.read_session(request.session_id)
+        session = self._sessions.admit(request, message)
         if session is None:
-            self._unknown_session(request)
-            return
-        if request.op is Op.EXPIRE_SESSION:
-            if request.token != expiry_proof(session.token_digest, session.session_id):
-                raise MalformedMessage(f"expiry of session {request.session_id} with a wrong proof")
-            self._expire(request, session, message)
-            return
-        if session.token_digest != token_digest(request.token):
-            raise MalformedMessage(f"request claims session {request.session_id} with a wrong token")
-        if request.seq <= session.last_seq:
-            self._resend_outcome(request, session)
-            return
-        if request.op is Op.DEREGISTER_SESSION:
-            ending = _Ending(request.op, request.seq, session.channel, f"{request.request_id}:{request.op}")
-            self._end(session, ending, message, hold=True)
-            return
-        if not session.active:
-            self._unknown_session(request)
             return
         if len(request.data) > self._settings.max_data_size:
             limit = self._settings.max_data_size
@@ -178,155 +127,7 @@ class Writer:
         ) as err:
             self._fail(request, session, message, err)
 
-    # -- sessions -------------------------------------------------------------------------
-
-    def _leased(self, request: WriteRequest, delivery: QueueMessage) -> SessionRecord | None:
-        """The session as its lease shows it, for the first delivery of a write carrying a valid
-        lease (see :mod:`faaskeeper.protocol.leases`); None where the session must be read."""
-        key = self._settings.lease_key
-        if key is None or request.lease is None or request.op not in WRITES or delivery.receive_count != 1:
-            return None
-        digest = token_digest(request.token)
-        now = self._settings.clock()
-        if not leases.holds(key, request.lease, request.session_id, digest, request.reply_to, now):
-            return None
-        return SessionRecord(session_id=request.session_id, channel=request.reply_to, token_digest=digest)
-
-    def _register(self, request: WriteRequest) -> None:
-        now = self._settings.clock()
-        record = SessionRecord(
-            session_id=request.session_id,
-            channel=request.channel,
-            token_digest=token_digest(request.token),
-            heartbeat=request.heartbeat,
-            created=now,
-            last_seq=request.seq,
-        )
-        if not self._system.create_session(record):
-            existing = self._system.read_session(request.session_id)
-            if existing is None or existing.token_digest != record.token_digest:
-                raise MalformedMessage(f"session id {request.session_id} is already registered")
-            if not existing.active:
-                log.info("registration of session %s delivered again after it ended; dropped", request.session_id)
-                return
-        self._settings.fault("writer.session.created")
-        settings = self._settings
-        lease = leases.issue(
-            settings.lease_key, settings.lease_duration, record.session_id, record.token_digest, record.channel, now
-        )
-        self._reply(request.channel, replace(Reply.success(request.seq), lease=lease))
-
-    def _expire(self, request: WriteRequest, session: SessionRecord, delivery: QueueMessage) -> None:
-        """The heartbeat's expiry of a silent session. It waits until every lease the session was
-        given has run out; one whose session answered a ping again since the heartbeat decided
-        on it is dropped: the session lives."""
-        if session.active:
-            if session.silent_since == 0.0:
-                log.info("session %s answers again; its expiry is dropped", session.session_id)
-                return
-            ended = self._settings.leases_end(session.silent_since)
-            now = self._settings.clock()
-            if now < ended:
-                raise LeasesOutstanding(
-                    f"leases of session {session.session_id} may last until {ended:.3f}", ended - now
-                )
-            # No lease was issued after the session fell silent: it ended then, as far as leases go.
-            ended_at = session.silent_since
-        else:
-            ended_at = session.ended_at
-        ending = _Ending(Op.EXPIRE_SESSION, request.seq, session.channel, f"{request.request_id}:{request.op}")
-        self._end(session, ending, delivery, hold=False, ended_at=ended_at)
-        log.info("session %s expired", session.session_id)
-
-    def _sweep(self, request: WriteRequest, delivery: QueueMessage) -> None:
-        """Finish the end of a session whose ephemeral nodes were committed after its end listed
-        them (their writer died after pushing them): the distributor found them when the end's
-        answer reached it, and sent this instead of the answer."""
-        session = self._system.read_session(request.session_id)
-        if session is None:
-            return
-        if request.token != sweep_proof(session.token_digest, session.session_id) or request.ends is None:
-            raise MalformedMessage(f"sweep of session {request.session_id} with a wrong proof")
-        if session.active:
-            raise MalformedMessage(f"sweep of session {request.session_id}, which has not ended")
-        ending = _Ending(
-            request.ends, request.seq, request.reply_to, f"{request.session_id}:sweep:{delivery.message_id}"
-        )
-        self._end(session, ending, delivery, hold=False, ended_at=session.ended_at)
-
-    def _end(
-        self,
-        session: SessionRecord,
-        ending: _Ending,
-        delivery: QueueMessage,
-        *,
-        hold: bool,
-        ended_at: float | None = None,
-    ) -> None:
-        """End a session (closed, expired or swept): it takes no more requests, its ephemeral
-        nodes are deleted through the normal write path (so their watches fire), its watches are
-        dropped, and its answer is sent through the distributor, after every write the session
-        pushed before. Safe to redo.
-
-        The record stays until the distributor has passed the answer, every lease given to the
-        session has run out and no request of the session can be delivered again. A close
-        (``hold``) is not finished before its leases have run out: it holds up its group, so a
-        request of the session behind it, lease and all, is taken only then, reads the record,
-        and is refused."""
-        settings = self._settings
-        if session.status == SessionStatus.DRAINED:
-            if hold:
-                self._hold(session)
-            self._forget(session)
-            return
-        ended = self._system.end_session(session.session_id, settings.clock() if ended_at is None else ended_at)
-        if ended is None:
-            return
-        for path in self._system.ephemeral_nodes(session.session_id):
-            delete = WriteRequest(Op.DELETE, session.session_id, "", ending.seq, path=path)
-            with contextlib.suppress(NodeDoesntExistException):
-                self._execute(delete, session, delivery, counts_for_session=False)
-        settings.fault("writer.close.ephemerals")
-        self._system.remove_session_watches(session.session_id)
-        settings.fault("writer.close.ended")
-        barrier = DistributorEvent(
-            kind=EventKind.BARRIER,
-            session_id=session.session_id,
-            seq=ending.seq,
-            reply_to=ending.reply_to,
-            op=ending.op,
-        )
-        # One answer per end: a session revived by a registration delivered again after its end
-        # (and so ended anew) is answered anew, not taken for the first end's answer.
-        self._queue.send(barrier.encode(), DISTRIBUTOR_GROUP, f"{ending.barrier_id}:{ended.ended_at!r}")
-        if hold:
-            self._hold(ended)
-
-    def _hold(self, ended: SessionRecord) -> None:
-        """Deliver the close again once every lease of its session has run out (RetryLater)."""
-        until = self._settings.leases_end(ended.ended_at)
-        now = self._settings.clock()
-        if now < until:
-            raise RetryLater(f"session {ended.session_id} closed; its leases may last until {until:.3f}", until - now)
-
-    def _forget(self, session: SessionRecord) -> None:
-        """Delete a drained session's record once it may go (else the heartbeat does, later)."""
-        if self._settings.clock() >= self._settings.ended_record_kept_until(session):
-            self._system.delete_session(session.session_id)
-
-    def _unknown_session(self, request: WriteRequest) -> None:
-        """A request of a session that expired or never existed: tell its client, apply nothing."""
-        log.info("refusing %s of unknown or expired session %s", request.op, request.session_id)
-        if request.reply_to and request.op is not Op.EXPIRE_SESSION:
-            reply = Reply.failure(request.seq, SessionExpiredException())
-            if request.op is Op.DEREGISTER_SESSION:
-                reply = Reply.success(request.seq)
-            self._reply(request.reply_to, reply)
-
-    def _resend_outcome(self, request: WriteRequest, session: SessionRecord) -> None:
-        outcome = session.last_outcome
-        if outcome is not None and outcome.get("seq") == request.seq:
-            self._reply(session.channel, Reply.from_dict(outcome))
+    # -- answers --------------------------------------------------------------------------
 
     def _fail(
         self, request: WriteRequest, session: SessionRecord, delivery: QueueMessage, err: FaaSKeeperException
@@ -352,6 +153,13 @@ class Writer:
             raise DeliveryExpired(
                 f"message {delivery.message_id} is past its delivery's deadline; left to its redelivery"
             )
+
+    def _push(self, event: DistributorEvent, deduplication_id: str) -> int:
+        """Push an event to the distributor; its transaction id."""
+        return self._queue.send(event.encode(), DISTRIBUTOR_GROUP, deduplication_id)
+
+    def _delete_ephemeral(self, delete: WriteRequest, session: SessionRecord, delivery: QueueMessage) -> None:
+        self._execute(delete, session, delivery, counts_for_session=False)
 
     def _execute(
         self, request: WriteRequest, session: SessionRecord, delivery: QueueMessage, *, counts_for_session: bool
@@ -379,7 +187,7 @@ class Writer:
                 counts_for_session=counts_for_session,
                 inherited=plan.inherited,
             )
-            txn = self._queue.send(event.encode(), DISTRIBUTOR_GROUP, f"{request.request_id}:{plan.lock.token}")
+            txn = self._push(event, f"{request.request_id}:{plan.lock.token}")
             settings.fault("writer.pushed")
             commit = commit_of(
                 event, txn, settings, request_seq=request.seq if counts_for_session else None, recorded=plan.recorded

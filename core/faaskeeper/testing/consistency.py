@@ -18,9 +18,10 @@ class ConsistencySuite(ConformanceFixtures):
     """Per-session FIFO, total order of writes, single system image."""
 
     def test_async_operations_complete_in_issue_order(self, client: FaaSKeeperClient) -> None:
-        futures: list[Future] = [client.create_async("/q", b"0"), client.create_async("/q", b"duplicate")]
-        futures += [client.set_data_async("/q", str(i).encode()) for i in range(1, 11)]
-        futures += [client.get_data_async("/q"), client.delete_async("/missing"), client.exists_async("/q")]
+        created = [client.create_async("/q", b"0"), client.create_async("/q", b"duplicate")]
+        updated = [client.set_data_async("/q", str(i).encode()) for i in range(1, 11)]
+        read, missing, stat = client.get_data_async("/q"), client.delete_async("/missing"), client.exists_async("/q")
+        futures: list[Future[object]] = [*created, *updated, read, missing, stat]
         completed: list[int] = []
         guard = threading.Lock()
         for index, future in enumerate(futures):
@@ -30,12 +31,14 @@ class ConsistencySuite(ConformanceFixtures):
         while len(completed) < len(futures) and time.monotonic() < deadline:
             time.sleep(0.005)
         assert completed == list(range(len(futures))), "a session's operations complete in the order issued"
-        assert futures[0].get().path == "/q"
-        assert isinstance(futures[1].exception(), NodeExistsException), "a failure takes its place in the order"
-        assert [f.get().stat.version for f in futures[2:12]] == list(range(1, 11))
-        assert futures[12].get().data == b"10", "a read issued after writes sees them"
-        assert isinstance(futures[13].exception(), NodeDoesntExistException)
-        assert futures[14].get().stat.version == 10
+        assert created[0].get().path == "/q"
+        assert isinstance(created[1].exception(), NodeExistsException), "a failure takes its place in the order"
+        assert [f.get().stat.version for f in updated] == list(range(1, 11))
+        assert read.get().data == b"10", "a read issued after writes sees them"
+        assert isinstance(missing.exception(), NodeDoesntExistException)
+        node = stat.get()
+        assert node is not None
+        assert node.stat.version == 10
 
     def test_transaction_ids_follow_issue_order(self, client: FaaSKeeperClient) -> None:
         futures = [client.create_async(f"/t{i}") for i in range(6)]
@@ -113,10 +116,10 @@ class ConsistencySuite(ConformanceFixtures):
         assert [n.path for n in second.get_children("/seq")] == sorted(paths)
 
 
-def _recorder(guard: threading.Lock, items: list[int], item: int) -> Callable[[Future], None]:
+def _recorder(guard: threading.Lock, items: list[int], item: int) -> Callable[[Future[object]], None]:
     """A future callback appending ``item`` to ``items``."""
 
-    def record(_future: Future) -> None:
+    def record(_future: Future[object]) -> None:
         with guard:
             items.append(item)
 

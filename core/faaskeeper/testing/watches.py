@@ -19,6 +19,7 @@ from faaskeeper.api.storage import SystemStorage
 from faaskeeper.client import FaaSKeeperClient
 from faaskeeper.client.futures import Future
 from faaskeeper.config import Config
+from faaskeeper.node import Node
 from faaskeeper.testing.fanout import Listen, check_fan_out
 from faaskeeper.testing.fixtures import ConformanceFixtures
 from faaskeeper.watch import WatchedEvent, WatchEventType
@@ -113,7 +114,7 @@ class WatchSuite(ConformanceFixtures):
             time.sleep(0.2)
             seen.append(event)
 
-        def log_read(done: Future) -> None:
+        def log_read(done: Future[Node]) -> None:
             seen.append(done.get().data)
             read_logged.set()
 
