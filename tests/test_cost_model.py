@@ -10,7 +10,7 @@ import pytest
 pytest.importorskip("faaskeeper_aws")
 
 from faaskeeper.exceptions import ConfigurationException
-from faaskeeper_aws.pricing import UPSTREAM_WRITE, Prices, Units, idle_polling_requests
+from faaskeeper_aws.cost.pricing import UPSTREAM_WRITE, Prices, Units, idle_polling_requests
 from faaskeeper_deploy import cli
 from faaskeeper_deploy.cost.model import (
     DAYS_PER_MONTH,

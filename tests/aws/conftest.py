@@ -10,7 +10,7 @@ from .moto import MotoServer, apply_environment
 
 if TYPE_CHECKING:
     from faaskeeper.config import Config
-    from faaskeeper_aws.lambda_host import LambdaEmulator
+    from faaskeeper_aws.functions.host import LambdaEmulator
 
 
 @pytest.fixture(scope="session")
@@ -36,7 +36,7 @@ def stackless(moto_server: MotoServer) -> Callable[..., Config]:
 @pytest.fixture
 def emulate() -> Iterator[Callable[..., LambdaEmulator]]:
     """``emulate(config, **options)``: the deployment's functions running (stopped after the test)."""
-    from faaskeeper_aws.lambda_stack import local_functions
+    from faaskeeper_aws.functions.deployed import local_functions
     from faaskeeper_aws.settings import AwsSettings
 
     started: list[LambdaEmulator] = []

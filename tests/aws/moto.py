@@ -29,7 +29,7 @@ class MotoServer:
         self.endpoint = f"http://127.0.0.1:{self.port}"
         self._log = log.open("w")
         # moto_server with SQS FIFO sequence numbers and deduplication as SQS has them.
-        fixed = [sys.executable, "-m", "faaskeeper_aws.moto_server"]
+        fixed = [sys.executable, "-m", "faaskeeper_aws.emulator.moto_server"]
         self._proc = subprocess.Popen(
             [*fixed, "-H", "127.0.0.1", "-p", str(self.port)], stdout=self._log, stderr=subprocess.STDOUT
         )

@@ -10,9 +10,10 @@ import uuid
 from typing import Any
 
 from faaskeeper.config import Config
-from faaskeeper_aws.dynamodb import DynamoDbSystemStorage, DynamoDbUserStorage
-from faaskeeper_aws.s3 import S3UserStorage
 from faaskeeper_aws.settings import AwsSettings
+from faaskeeper_aws.storage.key_value import DynamoDbUserStorage
+from faaskeeper_aws.storage.s3 import S3UserStorage
+from faaskeeper_aws.storage.system import DynamoDbSystemStorage
 
 from .resources import create_buckets, create_queues, create_tables
 

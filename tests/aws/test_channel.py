@@ -17,8 +17,9 @@ from faaskeeper.plugins.manager import get_provider
 from faaskeeper.protocol.messages import PING, pong
 from faaskeeper.testing import ChannelSuite
 from faaskeeper.testing.support import Inbox, wait_until
-from faaskeeper_aws.channel import AwsClientChannel, SqsChannel, SqsListener
-from faaskeeper_aws.client_queues import ANSWER_ATTRIBUTE, answer_queue, queue_name
+from faaskeeper_aws.channel.client_queues import ANSWER_ATTRIBUTE, answer_queue, queue_name
+from faaskeeper_aws.channel.listener import SqsListener
+from faaskeeper_aws.channel.server import AwsClientChannel, SqsChannel
 from faaskeeper_aws.payload import PREFIX
 from faaskeeper_aws.settings import AwsSettings
 

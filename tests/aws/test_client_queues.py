@@ -26,18 +26,18 @@ from faaskeeper.protocol.heartbeat import HeartbeatFunction
 from faaskeeper.protocol.messages import PING, Op, pong
 from faaskeeper.testing.processes import WorkerProcess
 from faaskeeper.testing.support import HandSession, Inbox, session_ended, wait_until
-from faaskeeper_aws import client_queues as queue_module
-from faaskeeper_aws.channel import SqsListener
-from faaskeeper_aws.client_queues import answer_queue, create_client_queues, queue_name, reap_ended_queues
+from faaskeeper_aws.channel import client_queues as queue_module
+from faaskeeper_aws.channel.client_queues import answer_queue, create_client_queues, queue_name, reap_ended_queues
+from faaskeeper_aws.channel.listener import SqsListener
+from faaskeeper_aws.cost.metering import METER
+from faaskeeper_aws.deploy.remove import client_queues
 from faaskeeper_aws.deployment import AwsDeployment
-from faaskeeper_aws.dynamodb import DynamoDbSystemStorage
-from faaskeeper_aws.dynamodb_session_ends import ENDED_PREFIX
-from faaskeeper_aws.functions import function_settings
-from faaskeeper_aws.lambda_host import LambdaEmulator
-from faaskeeper_aws.metering import METER
-from faaskeeper_aws.remove import client_queues
+from faaskeeper_aws.functions.functions import function_settings
+from faaskeeper_aws.functions.host import LambdaEmulator
+from faaskeeper_aws.queues import sqs_client
 from faaskeeper_aws.settings import AwsSettings
-from faaskeeper_aws.sqs import sqs_client
+from faaskeeper_aws.storage.session_ends import ENDED_PREFIX
+from faaskeeper_aws.storage.system import DynamoDbSystemStorage
 
 TIMEOUT = 20.0
 
@@ -118,7 +118,7 @@ def test_a_closed_session_leaves_nothing(running: Callable[..., Config]) -> None
 _CLIENT_THAT_DIES_BEFORE_REGISTERING = """
 import json, sys, time
 from faaskeeper.config import Config
-from faaskeeper_aws.channel import SqsListener
+from faaskeeper_aws.channel.listener import SqsListener
 from faaskeeper_aws.settings import AwsSettings
 listener = SqsListener(AwsSettings.from_config(Config.deserialize(json.loads(sys.argv[1]))))
 print(listener.address, flush=True)

@@ -13,7 +13,7 @@ from faaskeeper.api.provider import Provider
 from faaskeeper.config import Config
 from faaskeeper.plugins.manager import get_provider
 from faaskeeper.testing import ClientSuite, ConsistencySuite, SessionSuite, WatchSuite
-from faaskeeper_aws.lambda_host import LambdaEmulator
+from faaskeeper_aws.functions.host import LambdaEmulator
 
 
 @pytest.fixture

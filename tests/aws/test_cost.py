@@ -10,7 +10,7 @@ import pytest
 
 from faaskeeper.config import Config
 from faaskeeper.exceptions import ConfigurationException
-from faaskeeper_aws.pricing import UPSTREAM_READ, UPSTREAM_WRITE, Prices, Units, billable_units
+from faaskeeper_aws.cost.pricing import UPSTREAM_READ, UPSTREAM_WRITE, Prices, Units, billable_units
 
 
 def test_counters_become_billable_units() -> None:
@@ -77,8 +77,8 @@ def test_prices_are_overridden_from_a_file(tmp_path: Path) -> None:
 def test_measured_costs_per_operation(
     stackless: Callable[..., Config], capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
-    from faaskeeper_aws.cost import AwsCostModel
-    from faaskeeper_aws.measure import OPERATIONS, WRITES, measure_operations
+    from faaskeeper_aws.cost.measure import OPERATIONS, WRITES, measure_operations
+    from faaskeeper_aws.cost.model import AwsCostModel
     from faaskeeper_deploy.cost.cli import cost_rows, render
 
     config = stackless(storage="persistent", channel="tcp", heartbeat=60, session_timeout=180)
@@ -118,7 +118,7 @@ def test_fk_cost_refuses_real_aws(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
 
 
 def test_heartbeat_run_is_measured_per_session(stackless: Callable[..., Config]) -> None:
-    from faaskeeper_aws.measure_heartbeat import measure_heartbeat
+    from faaskeeper_aws.cost.measure_heartbeat import measure_heartbeat
 
     config = stackless(storage="persistent", channel="tcp", heartbeat=60, session_timeout=180)
     measured = measure_heartbeat(config, low=1, high=3, functions="local", settle=0)
@@ -132,7 +132,7 @@ def test_heartbeat_run_is_measured_per_session(stackless: Callable[..., Config])
 
 
 def test_queue_channel_heartbeat_pays_per_session(stackless: Callable[..., Config]) -> None:
-    from faaskeeper_aws.measure_heartbeat import measure_heartbeat
+    from faaskeeper_aws.cost.measure_heartbeat import measure_heartbeat
 
     config = stackless(storage="persistent", channel="sqs", heartbeat=60, session_timeout=180)
     measured = measure_heartbeat(config, low=1, high=2, functions="local", settle=0)
@@ -144,8 +144,8 @@ def test_queue_channel_heartbeat_pays_per_session(stackless: Callable[..., Confi
 def test_workload_report_prices_a_month_from_the_measurement(stackless: Callable[..., Config]) -> None:
     import argparse
 
-    from faaskeeper_aws.cost import AwsCostModel
-    from faaskeeper_aws.measure import measure_operations
+    from faaskeeper_aws.cost.measure import measure_operations
+    from faaskeeper_aws.cost.model import AwsCostModel
     from faaskeeper_deploy.cost.workload import workload_report
 
     config = stackless(storage="persistent", channel="tcp", heartbeat=60, session_timeout=180)

@@ -18,13 +18,13 @@ from cfnlint.api import ManualArgs, lint
 
 from faaskeeper.config import Config
 from faaskeeper.exceptions import ProviderException
-from faaskeeper_aws.deploy import deploy_functions
-from faaskeeper_aws.iam import RolePolicies
-from faaskeeper_aws.logical import FUNCTIONS
-from faaskeeper_aws.options import DeployOptions
-from faaskeeper_aws.package import build_package
+from faaskeeper_aws.deploy.iam import RolePolicies
+from faaskeeper_aws.deploy.logical import FUNCTIONS
+from faaskeeper_aws.deploy.package import build_package
+from faaskeeper_aws.deploy.resources import deploy_functions
+from faaskeeper_aws.deploy.template import HANDLERS, RUNTIME, build_template
+from faaskeeper_aws.deploy.tunables import DeployOptions
 from faaskeeper_aws.settings import AwsSettings
-from faaskeeper_aws.template import HANDLERS, RUNTIME, build_template
 from faaskeeper_deploy.cli import main
 
 from .inventory import leftovers
@@ -207,7 +207,7 @@ def check_functions(settings: AwsSettings, client_config: dict[str, Any]) -> Non
     sqs = settings.client("sqs")
     for role in FUNCTIONS:
         function = lambda_.get_function(FunctionName=settings.names.function(role))["Configuration"]
-        assert function["Handler"] == HANDLERS[role] == f"faaskeeper_aws.handlers.{role}"
+        assert function["Handler"] == HANDLERS[role] == f"faaskeeper_aws.functions.handlers.{role}"
         assert function["Runtime"] == RUNTIME
         assert function["Timeout"] == (60 if role == "heartbeat" else 5)
         assert json.loads(function["Environment"]["Variables"]["FK_CONFIG"]) == client_config

@@ -11,9 +11,9 @@ from faaskeeper.config import Config
 from faaskeeper.metering import difference
 from faaskeeper.plugins.manager import get_provider
 from faaskeeper.watch import WatchedEvent, WatchEventType
-from faaskeeper_aws import handlers
-from faaskeeper_aws.lambda_stack import deployed_functions
-from faaskeeper_aws.metering import METER
+from faaskeeper_aws.cost.metering import METER
+from faaskeeper_aws.functions import handlers
+from faaskeeper_aws.functions.deployed import deployed_functions
 from faaskeeper_aws.settings import AwsSettings
 
 from .inventory import leftovers

@@ -1,4 +1,4 @@
-"""``python -m faaskeeper_aws.emulate`` in its own process, as a user runs it beside a moto server:
+"""``python -m faaskeeper_aws.emulator`` in its own process, as a user runs it beside a moto server:
 it hands the event source mappings back on every signal that stops it, a later start and
 ``fk deploy`` recover the mappings of one killed with SIGKILL, a second emulator is refused while
 one runs, and it stops by itself, with one line, when the deployment is removed. A write that no
@@ -23,8 +23,8 @@ from faaskeeper.client import FaaSKeeperClient
 from faaskeeper.config import Config
 from faaskeeper.exceptions import ProviderException, TimeoutException
 from faaskeeper.testing.support import wait_until
-from faaskeeper_aws.lambda_host import LambdaEmulator
-from faaskeeper_aws.lambda_stack import deployed_functions
+from faaskeeper_aws.functions.deployed import deployed_functions
+from faaskeeper_aws.functions.host import LambdaEmulator
 from faaskeeper_aws.settings import AwsSettings
 from faaskeeper_deploy.cli import main
 
@@ -67,7 +67,7 @@ def start_emulator(
     deployed: Deployed, endpoint: str, started: list[subprocess.Popen[str]], *, ready: bool = True
 ) -> subprocess.Popen[str]:
     process = subprocess.Popen(
-        [sys.executable, "-m", "faaskeeper_aws.emulate", str(deployed.path), "--heartbeat-interval", "0.5"],
+        [sys.executable, "-m", "faaskeeper_aws.emulator", str(deployed.path), "--heartbeat-interval", "0.5"],
         env={**os.environ, **aws_environment(endpoint)},
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -174,7 +174,7 @@ def test_a_write_no_function_takes_times_out_naming_what_to_start(
     message = str(registering.value)
     assert message.startswith("Operation timed out after 2 [s]: no writer took the request"), message
     assert f"{deployed.settings.names.writer_queue}; on an emulated AWS" in message
-    assert "'python -m faaskeeper_aws.emulate CONFIG' runs" in message
+    assert "'python -m faaskeeper_aws.emulator CONFIG' runs" in message
 
     functions = start_emulator(deployed, moto_server.endpoint, emulators)
     client = FaaSKeeperClient(deployed.config, timeout=TIMEOUT)
@@ -184,7 +184,7 @@ def test_a_write_no_function_takes_times_out_naming_what_to_start(
         functions.send_signal(signal.SIGINT)
         functions.communicate(timeout=TIMEOUT)
         client._timeout = 2  # the write that stalls need not wait the whole timeout
-        with pytest.raises(TimeoutException, match=r"no writer took the request.*python -m faaskeeper_aws\.emulate"):
+        with pytest.raises(TimeoutException, match=r"no writer took the request.*python -m faaskeeper_aws\.emulator\b"):
             client.set_data("/taken", b"after they stopped")
     finally:
         with suppress(TimeoutException):  # no function takes the close either

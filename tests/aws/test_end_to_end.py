@@ -15,8 +15,8 @@ from faaskeeper.config import Config
 from faaskeeper.exceptions import BadVersionError, NodeDoesntExistException, NodeExistsException, NotEmptyException
 from faaskeeper.metering import Meter, difference
 from faaskeeper.watch import WatchedEvent, WatchEventType
-from faaskeeper_aws.lambda_host import LambdaEmulator
-from faaskeeper_aws.metering import METER
+from faaskeeper_aws.cost.metering import METER
+from faaskeeper_aws.functions.host import LambdaEmulator
 
 COMBINATIONS = [("tcp", "persistent"), ("sqs", "persistent"), ("tcp", "key-value"), ("sqs", "key-value")]
 

@@ -21,14 +21,14 @@ from faaskeeper.plugins.manager import get_provider
 from faaskeeper.protocol.environment import function_environment
 from faaskeeper.protocol.messages import PING, Op, WriteRequest, pong
 from faaskeeper.testing.support import HandSession, Inbox, wait_until
-from faaskeeper_aws import handlers
 from faaskeeper_aws.deployment import AwsDeployment
-from faaskeeper_aws.functions import process_batch
-from faaskeeper_aws.lambda_events import LambdaContext, scheduled_event, sqs_event
-from faaskeeper_aws.lambda_host import LambdaEmulator, QueueTrigger
-from faaskeeper_aws.lambda_stack import handler_environment
+from faaskeeper_aws.functions import handlers
+from faaskeeper_aws.functions.deployed import handler_environment
+from faaskeeper_aws.functions.events import LambdaContext, scheduled_event, sqs_event
+from faaskeeper_aws.functions.functions import process_batch
+from faaskeeper_aws.functions.host import LambdaEmulator, QueueTrigger
+from faaskeeper_aws.queues import REASON_ATTRIBUTE, SqsQueue
 from faaskeeper_aws.settings import AwsSettings
-from faaskeeper_aws.sqs import REASON_ATTRIBUTE, SqsQueue
 
 
 def context() -> LambdaContext:

@@ -14,8 +14,8 @@ from typing import Any
 from faaskeeper.check.checker import check
 from faaskeeper.check.faults import InjectedFault
 from faaskeeper.check.workload import record_sessions
-from faaskeeper_aws.lambda_host import Handler
-from faaskeeper_aws.lambda_stack import local_functions
+from faaskeeper_aws.functions.deployed import local_functions
+from faaskeeper_aws.functions.host import Handler
 from faaskeeper_aws.settings import AwsSettings
 
 from . import stackless

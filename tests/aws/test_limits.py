@@ -10,7 +10,7 @@ from faaskeeper.client import FaaSKeeperClient
 from faaskeeper.config import Config
 from faaskeeper.exceptions import ConfigurationException, MalformedInputException
 from faaskeeper.plugins.manager import get_provider
-from faaskeeper_aws.lambda_host import LambdaEmulator
+from faaskeeper_aws.functions.host import LambdaEmulator
 from faaskeeper_aws.settings import KEY_VALUE_MAX_DATA_SIZE
 
 from . import stackless as made

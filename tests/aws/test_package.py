@@ -12,8 +12,8 @@ from pathlib import Path
 
 import botocore
 
+from faaskeeper_aws.deploy.package import EPOCH, build_package
 from faaskeeper_aws.names import ENV_CONFIG
-from faaskeeper_aws.package import EPOCH, build_package
 
 
 def test_package_is_reproducible_and_holds_only_the_project_code():
@@ -24,6 +24,9 @@ def test_package_is_reproducible_and_holds_only_the_project_code():
     assert list(first.files) == sorted(first.files)
     assert "faaskeeper/protocol/writer.py" in first.files
     assert "faaskeeper_aws/names.py" in first.files
+    for role in ("storage", "channel", "functions", "deploy", "cost"):
+        assert f"faaskeeper_aws/{role}/__init__.py" in first.files, role
+    assert "faaskeeper_aws/functions/handlers.py" in first.files
     for name in first.files:
         parts = name.split("/")
         assert parts[0] in ("faaskeeper", "faaskeeper_aws"), name
@@ -55,7 +58,7 @@ def test_handlers_import_from_the_package_alone(tmp_path):
     archive.write_bytes(package.data)
     code = (
         "import sys; sys.path[:0] = [sys.argv[1], sys.argv[2]]\n"
-        "import faaskeeper_aws.handlers as h\n"
+        "import faaskeeper_aws.functions.handlers as h\n"
         "assert all(callable(getattr(h, f)) for f in ('writer', 'distributor', 'heartbeat'))\n"
         "assert not any(m.startswith(('faaskeeper_local', 'pytest')) for m in sys.modules)\n"
     )

@@ -18,8 +18,8 @@ from faaskeeper.testing import FaultPointSuite, FaultSuite, PollingQueueSuite
 from faaskeeper.testing.support import wait_until
 from faaskeeper_aws.payload import INLINE, POINTER, PREFIX
 from faaskeeper_aws.provider import AwsProvider
+from faaskeeper_aws.queues import REASON_ATTRIBUTE, SqsQueue, fifo_token
 from faaskeeper_aws.settings import AwsSettings
-from faaskeeper_aws.sqs import REASON_ATTRIBUTE, SqsQueue, fifo_token
 
 HIDDEN = 60.0
 
@@ -216,4 +216,4 @@ def test_sequence_numbers_exceed_64_bits_and_increase(queue: SqsQueue) -> None:
     first = queue.send(b"1", "g", "one")
     second = queue.send(b"2", "h", "two")
     assert second > first
-    assert first > 2**63, "SQS sequence numbers are 128-bit; faaskeeper_aws.moto_server makes moto's alike"
+    assert first > 2**63, "SQS sequence numbers are 128-bit; faaskeeper_aws.emulator.moto_server makes moto's alike"

@@ -9,8 +9,8 @@ from botocore.stub import Stubber
 
 from faaskeeper.config import Config
 from faaskeeper.exceptions import ProviderException
+from faaskeeper_aws.deploy.stack import Stack
 from faaskeeper_aws.settings import AwsSettings
-from faaskeeper_aws.stack import Stack
 
 TEMPLATE = {"Resources": {"Queue": {"Type": "AWS::SQS::Queue"}}}
 STACK_ID = "arn:aws:cloudformation:us-east-1:123456789012:stack/faaskeeper-stub/1"

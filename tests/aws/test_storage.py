@@ -28,11 +28,12 @@ from faaskeeper.metering import difference
 from faaskeeper.node import Node, Stat
 from faaskeeper.plugins.manager import get_provider
 from faaskeeper.testing import SystemStorageSuite, UserStorageSuite
-from faaskeeper_aws.dynamodb import DynamoDbSystemStorage, DynamoDbUserStorage
-from faaskeeper_aws.dynamodb_base import dynamodb, scan
-from faaskeeper_aws.metering import METER
-from faaskeeper_aws.s3 import HEADER_RANGE, S3UserStorage, object_key
+from faaskeeper_aws.cost.metering import METER
 from faaskeeper_aws.settings import AwsSettings
+from faaskeeper_aws.storage.dynamodb import dynamodb, scan
+from faaskeeper_aws.storage.key_value import DynamoDbUserStorage
+from faaskeeper_aws.storage.s3 import HEADER_RANGE, S3UserStorage, object_key
+from faaskeeper_aws.storage.system import DynamoDbSystemStorage
 
 from .resources import create_all
 

@@ -10,9 +10,9 @@ import pytest
 
 from faaskeeper.client import FaaSKeeperClient
 from faaskeeper.config import Config
-from faaskeeper_aws.lambda_stack import deployed_functions
+from faaskeeper_aws.deploy.txn_origin import read_origin
+from faaskeeper_aws.functions.deployed import deployed_functions
 from faaskeeper_aws.settings import AwsSettings
-from faaskeeper_aws.txn_origin import read_origin
 from faaskeeper_deploy.cli import main
 
 from .moto import MotoServer

@@ -1,5 +1,5 @@
 """A new user's way through the AWS provider on moto: ``fk deploy service``, the functions run by
-``python -m faaskeeper_aws.emulate`` in its own process, a session doing every operation and watch,
+``python -m faaskeeper_aws.emulator`` in its own process, a session doing every operation and watch,
 then ``fk remove service`` leaving nothing behind."""
 
 from __future__ import annotations
@@ -56,7 +56,7 @@ def functions_process(moto_server: MotoServer) -> Iterator[list[subprocess.Popen
 def start_functions(path: Path, endpoint: str, started: list[subprocess.Popen[str]]) -> subprocess.Popen[str]:
     env = {**os.environ, **aws_environment(endpoint)}
     process = subprocess.Popen(
-        [sys.executable, "-m", "faaskeeper_aws.emulate", str(path), "--heartbeat-interval", "1"],
+        [sys.executable, "-m", "faaskeeper_aws.emulator", str(path), "--heartbeat-interval", "1"],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -122,7 +122,7 @@ def test_deploy_use_and_remove_as_a_new_user(
 def test_the_functions_emulator_refuses_real_aws_and_bad_configs(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from faaskeeper_aws.emulate import main as emulate
+    from faaskeeper_aws.emulator.__main__ import main as emulate
 
     for variable in ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_SQS"):
         monkeypatch.delenv(variable, raising=False)
@@ -158,7 +158,7 @@ def test_the_moto_flow_needs_the_aws_variables_only_to_deploy_and_leaves_the_exa
     # The other terminals have none of them, nor any AWS configuration.
     bare = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")} | {"HOME": str(tmp_path)}
     functions = subprocess.Popen(
-        [sys.executable, "-m", "faaskeeper_aws.emulate", str(written), "--heartbeat-interval", "1"],
+        [sys.executable, "-m", "faaskeeper_aws.emulator", str(written), "--heartbeat-interval", "1"],
         env=bare,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,

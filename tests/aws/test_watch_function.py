@@ -23,14 +23,14 @@ from faaskeeper.protocol.watch_delivery import ClientEvents, DeliveryReport, Wat
 from faaskeeper.testing.fanout import Listen, check_fan_out, opened_deployments
 from faaskeeper.testing.support import Inbox
 from faaskeeper.watch import WatchEventType
-from faaskeeper_aws import handlers
-from faaskeeper_aws.lambda_events import LambdaContext
-from faaskeeper_aws.lambda_host import LambdaEmulator
-from faaskeeper_aws.lambda_invoke import emulated_lambda
-from faaskeeper_aws.lambda_stack import handler_environment, local_functions
-from faaskeeper_aws.metering import METER
+from faaskeeper_aws.cost.metering import METER
+from faaskeeper_aws.functions import handlers
+from faaskeeper_aws.functions.deployed import handler_environment, local_functions
+from faaskeeper_aws.functions.events import LambdaContext
+from faaskeeper_aws.functions.host import LambdaEmulator
+from faaskeeper_aws.functions.invoke import emulated_lambda
+from faaskeeper_aws.functions.watch import LambdaWatchFunction
 from faaskeeper_aws.settings import AwsSettings
-from faaskeeper_aws.watch_function import LambdaWatchFunction
 
 
 @pytest.fixture

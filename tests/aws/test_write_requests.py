@@ -10,13 +10,13 @@ from faaskeeper.client import FaaSKeeperClient
 from faaskeeper.config import Config
 from faaskeeper.metering import difference
 from faaskeeper.watch import WatchedEvent, WatchEventType
-from faaskeeper_aws.dynamodb_system import DynamoDbSystemStorage
-from faaskeeper_aws.lambda_host import LambdaEmulator
-from faaskeeper_aws.lambda_stack import local_functions
-from faaskeeper_aws.measure import measure_operations
-from faaskeeper_aws.metering import METER
-from faaskeeper_aws.pricing import UPSTREAM_WRITE, Units, billable_units
+from faaskeeper_aws.cost.measure import measure_operations
+from faaskeeper_aws.cost.metering import METER
+from faaskeeper_aws.cost.pricing import UPSTREAM_WRITE, Units, billable_units
+from faaskeeper_aws.functions.deployed import local_functions
+from faaskeeper_aws.functions.host import LambdaEmulator
 from faaskeeper_aws.settings import AwsSettings
+from faaskeeper_aws.storage.system import DynamoDbSystemStorage
 
 ROLES = ("writer", "distributor")
 

@@ -9,12 +9,13 @@ from faaskeeper.api.provider import Deployment
 from faaskeeper.api.storage import UserStorage
 from faaskeeper.channels.tcp import TcpListener
 from faaskeeper.config import ClientChannel as ChannelType
-from faaskeeper.config import Config, StorageType
-from faaskeeper_aws.channel import AwsClientChannel, SqsListener
-from faaskeeper_aws.dynamodb import DynamoDbSystemStorage, DynamoDbUserStorage
-from faaskeeper_aws.s3 import S3UserStorage
+from faaskeeper.config import Config
+from faaskeeper_aws.channel.listener import SqsListener
+from faaskeeper_aws.channel.server import AwsClientChannel
+from faaskeeper_aws.queues import SqsQueue
 from faaskeeper_aws.settings import AwsSettings
-from faaskeeper_aws.sqs import SqsQueue
+from faaskeeper_aws.storage.system import DynamoDbSystemStorage
+from faaskeeper_aws.storage.user import user_storage
 
 
 class AwsDeployment(Deployment):
@@ -23,11 +24,7 @@ class AwsDeployment(Deployment):
         self.settings = settings
         names = settings.names
         self._system = DynamoDbSystemStorage(settings)
-        self._user: UserStorage = (
-            S3UserStorage(settings)
-            if settings.user_storage is StorageType.PERSISTENT
-            else DynamoDbUserStorage(settings)
-        )
+        self._user = user_storage(settings)
         self._writer_queue = SqsQueue(settings, names.writer_queue, names.writer_dead_letters)
         self._distributor_queue = SqsQueue(settings, names.distributor_queue, names.distributor_dead_letters)
         self._channel = AwsClientChannel(settings)
@@ -62,12 +59,12 @@ class AwsDeployment(Deployment):
         return TcpListener("127.0.0.1", port)
 
     def txn_formatter(self) -> Callable[[int], str]:
-        from faaskeeper_aws.txn_origin import read_origin, txn_formatter
+        from faaskeeper_aws.deploy.txn_origin import read_origin, txn_formatter
 
         return txn_formatter(read_origin(self.settings))
 
     def diagnose_stalled_write(self) -> str | None:
-        from faaskeeper_aws.stall import diagnose_stalled_write  # only after a timeout
+        from faaskeeper_aws.functions.stall import diagnose_stalled_write  # only after a timeout
 
         return diagnose_stalled_write(self.settings)
 

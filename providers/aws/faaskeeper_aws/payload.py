@@ -17,6 +17,9 @@ are left to the bucket's lifecycle rule on :data:`PREFIX`, or to ``fk remove``.
 A body that is neither form, or a pointer outside the prefix, of the wrong size or digest, or to
 a missing object, is :class:`~faaskeeper.protocol.codec.MalformedMessage`: it is dead-lettered,
 never retried and never applied.
+
+Both senders of SQS messages use it, the queues (:mod:`faaskeeper_aws.queues`) and the client
+channel (:mod:`faaskeeper_aws.channel`), so it lives beside them rather than under either.
 """
 
 from __future__ import annotations
@@ -30,8 +33,8 @@ from dataclasses import dataclass
 from botocore.exceptions import ClientError
 
 from faaskeeper.protocol.codec import MalformedMessage
+from faaskeeper_aws.cost.metering import MeteredClient
 from faaskeeper_aws.errors import aws_errors, error_code
-from faaskeeper_aws.metering import MeteredClient
 from faaskeeper_aws.settings import AwsSettings
 
 INLINE = "b64:"

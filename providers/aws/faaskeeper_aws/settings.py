@@ -56,7 +56,7 @@ def _new_client(service: str, *, emulated: bool = False, **options: Any) -> Any:
 #: Node data a DynamoDB item holds beside the node's metadata (items are limited to 400 KB).
 KEY_VALUE_MAX_DATA_SIZE = 380_000
 #: The keys of the ``"aws"`` config section: the storage and endpoint, the client's reachable
-#: host (TCP channel), and the deploy options (:class:`faaskeeper_aws.options.DeployOptions`).
+#: host (TCP channel), and the deploy options (:class:`faaskeeper_aws.deploy.tunables.DeployOptions`).
 SECTION_KEYS = frozenset(
     {
         "data-bucket",

@@ -1,0 +1,92 @@
+"""User storage in DynamoDB (``user-storage: key-value``): one item per node in the data table.
+
+Item: ``path`` (key), ``data`` (B, possibly empty) and ``meta`` (S, the JSON of
+:func:`faaskeeper_aws.storage.node_format.metadata`). A read is one strongly consistent GetItem, so a
+client that was told a write finished reads it. Items are limited to 400 KB: deployments with
+this storage should keep ``max-data-size`` below that.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from botocore.exceptions import ClientError
+
+from faaskeeper.api.storage import UserStorage
+from faaskeeper.node import Node, Stat, decode_metadata, encode_metadata
+from faaskeeper_aws.errors import aws_errors
+from faaskeeper_aws.settings import AwsSettings
+from faaskeeper_aws.storage.dynamodb import S, batch_get, dynamodb, expression, is_condition_failure
+
+_NAMES = {"path": "path", "data": "data", "meta": "meta"}
+
+
+class DynamoDbUserStorage(UserStorage):
+    def __init__(self, settings: AwsSettings) -> None:
+        self._ddb = dynamodb(settings)
+        self._table = settings.names.data_table
+
+    def ensure_root(self) -> None:
+        with aws_errors("create the root node"):
+            try:
+                self._ddb.put_item(
+                    TableName=self._table,
+                    Item={"path": S("/"), "data": {"B": b""}, "meta": S(encode_metadata(Stat(), ()))},
+                    ConditionExpression="attribute_not_exists(#path)",
+                    ExpressionAttributeNames={"#path": "path"},
+                )
+            except ClientError as err:
+                if not is_condition_failure(err):
+                    raise
+
+    def read(self, path: str, *, with_data: bool = True) -> Node | None:
+        params = {} if with_data else {"ProjectionExpression": "#meta", "ExpressionAttributeNames": {"#meta": "meta"}}
+        with aws_errors("read node"):
+            item = self._ddb.get_item(TableName=self._table, Key={"path": S(path)}, ConsistentRead=True, **params).get(
+                "Item"
+            )
+        if not item:
+            return None
+        return decode_metadata(path, bytes(item["data"]["B"]) if with_data else None, item["meta"]["S"])
+
+    def read_many(self, paths: Iterable[str]) -> list[Node | None]:
+        wanted = list(paths)
+        if not wanted:
+            return []
+        with aws_errors("read nodes"):
+            items = batch_get(self._ddb, self._table, [{"path": S(p)} for p in wanted], names=_NAMES)
+        found = {
+            item["path"]["S"]: decode_metadata(item["path"]["S"], bytes(item["data"]["B"]), item["meta"]["S"])
+            for item in items
+        }
+        return [found.get(p) for p in wanted]
+
+    def write(self, node: Node) -> None:
+        item = {
+            "path": S(node.path),
+            "data": {"B": bytes(node.data or b"")},
+            "meta": S(encode_metadata(node.stat, node.children or (), node.epoch)),
+        }
+        with aws_errors("write node"):
+            self._ddb.put_item(TableName=self._table, Item=item)
+
+    def update_metadata(self, path: str, stat: Stat, children: Sequence[str]) -> None:
+        condition = "attribute_exists(#path)"
+        with aws_errors("update node metadata"):
+            try:
+                self._ddb.update_item(
+                    TableName=self._table,
+                    Key={"path": S(path)},
+                    UpdateExpression="SET #meta = :meta",
+                    ConditionExpression=condition,
+                    ExpressionAttributeNames=expression(_NAMES, "#meta", condition),
+                    ExpressionAttributeValues={":meta": S(encode_metadata(stat, children))},
+                )
+            except ClientError as err:
+                # A missing node stays missing, as in the local provider.
+                if not is_condition_failure(err):
+                    raise
+
+    def delete(self, path: str) -> None:
+        with aws_errors("delete node"):
+            self._ddb.delete_item(TableName=self._table, Key={"path": S(path)})
