@@ -195,6 +195,8 @@ def test_ctrl_c_ends_a_script(config_file, client):
         [sys.executable, "-m", "faaskeeper_deploy", "shell", config_file, "-c", "create /i; wait 20; create /never"],
         stdout=subprocess.PIPE,
         text=True,
+        # As a terminal's foreground job: a test run started in the background inherits SIGINT ignored.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     assert script.stdout is not None
     assert script.stdout.readline() == "Created /i\n"
