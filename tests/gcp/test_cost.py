@@ -122,7 +122,7 @@ def test_fk_cost_refuses_a_real_project(tmp_path: Path, monkeypatch: pytest.Monk
 
 
 def test_operations_are_measured_with_the_functions_served_here(deployed: Callable[..., Config]) -> None:
-    from faaskeeper.measure import OPERATIONS, WRITES
+    from faaskeeper.api.cost import OPERATIONS, WRITES
 
     model = GcpCostModel(deployed(heartbeat=60, session_timeout=180))
     assert model.emulated()
