@@ -121,7 +121,7 @@ class Writer:
         channel: ClientChannel,
         settings: FunctionSettings,
     ) -> None:
-        self._system = system
+        self._system = system if settings.writer_storage is None else settings.writer_storage(system)
         self._queue = distributor_queue
         self._channel = channel
         self._settings = settings
