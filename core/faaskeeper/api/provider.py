@@ -7,7 +7,7 @@ from collections.abc import Callable
 from enum import StrEnum
 from typing import TYPE_CHECKING, ClassVar, NotRequired, Protocol, TypedDict
 
-from faaskeeper.api.channel import ChannelListener, ClientChannel
+from faaskeeper.api.channel import ChannelListener, ChannelSender
 from faaskeeper.api.queue import Queue
 from faaskeeper.api.storage import SystemStorage, UserStorage
 from faaskeeper.config import Config
@@ -128,7 +128,7 @@ class Deployment(ABC):
 
     @property
     @abstractmethod
-    def channel(self) -> ClientChannel: ...
+    def channel(self) -> ChannelSender: ...
 
     @abstractmethod
     def listener(self, port: int = -1) -> ChannelListener:

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from faaskeeper import paths
-from faaskeeper.api.channel import ClientChannel
+from faaskeeper.api.channel import ChannelSender
 from faaskeeper.api.queue import Queue, QueueMessage
 from faaskeeper.api.storage import (
     Commit,
@@ -118,7 +118,7 @@ class Writer:
         self,
         system: SystemStorage,
         distributor_queue: Queue,
-        channel: ClientChannel,
+        channel: ChannelSender,
         settings: FunctionSettings,
     ) -> None:
         self._system = system if settings.writer_storage is None else settings.writer_storage(system)

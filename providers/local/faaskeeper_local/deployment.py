@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from faaskeeper.api.channel import ChannelListener, ClientChannel
+from faaskeeper.api.channel import ChannelListener, ChannelSender
 from faaskeeper.api.provider import Deployment, FunctionHost
 from faaskeeper.channels.tcp import TcpChannel, TcpListener
 from faaskeeper.config import DEFAULT_MAX_DATA_SIZE, Config
@@ -145,7 +145,7 @@ class LocalDeployment(Deployment):
         return self._shared.distributor_queue
 
     @property
-    def channel(self) -> ClientChannel:
+    def channel(self) -> ChannelSender:
         return self._shared.channel
 
     def listener(self, port: int = -1) -> ChannelListener:
