@@ -17,7 +17,7 @@ from faaskeeper_gcp.cost import GcpCostModel
 from faaskeeper_gcp.options import DeployOptions
 from faaskeeper_gcp.pricing import Prices, Units, billable_units
 
-from .conftest import gcp_config
+from .fixtures import gcp_config
 
 TIB = 1024**4
 
