@@ -12,38 +12,15 @@ import uuid
 from collections import Counter
 from collections.abc import Callable, Mapping
 from contextlib import ExitStack
-from dataclasses import dataclass
 from typing import TypeVar
 
+from faaskeeper.api.cost import OPERATIONS, HeartbeatMeasurement, Measurement
 from faaskeeper.client import FaaSKeeperClient
 from faaskeeper.config import Config
 from faaskeeper.exceptions import FaaSKeeperException
 from faaskeeper.metering import Key
 
-#: The operations measured, in the order they run (the creates make the nodes the deletes remove).
-OPERATIONS: tuple[str, ...] = ("create", "set_data", "get_data", "exists", "get_children", "delete")
-#: Operations sent through the writer and the distributor.
-WRITES = frozenset({"create", "set_data", "delete"})
-
 Mark = TypeVar("Mark")
-
-
-@dataclass(frozen=True)
-class Measurement:
-    """Per operation, the requests of one call, averaged over ``repetitions`` calls."""
-
-    repetitions: int
-    size: int
-    requests: dict[str, dict[Key, float]]
-
-
-@dataclass(frozen=True)
-class HeartbeatMeasurement:
-    """Requests of one heartbeat run: those of any run, and those of each session it pings."""
-
-    fixed: dict[Key, float]
-    per_session: dict[Key, float]
-    sessions: tuple[int, int]
 
 
 def measure_calls(
@@ -56,7 +33,7 @@ def measure_calls(
     billed: Callable[[Mark], Mapping[Key, int]],
     timeout: float = 10.0,
 ) -> Measurement:
-    """Call each operation of :data:`OPERATIONS` ``repetitions`` times, one at a time, on nodes
+    """Call each operation of :data:`~faaskeeper.api.cost.OPERATIONS` ``repetitions`` times, one at a time, on nodes
     under a fresh ``/fk-cost-<random>`` node (removed afterwards).
 
     Before and after each call ``idle()`` waits until the functions have finished; what the call

@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from faaskeeper.api.channel import ClientChannel
+from faaskeeper.api.channel import ChannelSender
 from faaskeeper.api.provider import Provider
 from faaskeeper.api.storage import (
     Commit,
@@ -361,7 +361,7 @@ def test_requests_of_one_create_set_data_and_get_data(moto_server, kind, record_
     system, user = DynamoDbSystemStorage(settings), _user_storage(settings)
     inbox = Inbox()
 
-    class Channel(ClientChannel):
+    class Channel(ChannelSender):
         def send(self, address: str, message: bytes) -> None:
             inbox(message)
 

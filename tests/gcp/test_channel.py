@@ -41,7 +41,7 @@ from faaskeeper_gcp.names import CLIENT_ID_LENGTH
 from faaskeeper_gcp.pubsub_listener import PubSubListener
 from faaskeeper_gcp.settings import GcpSettings
 
-from .conftest import gcp_config
+from .fixtures import gcp_config
 
 
 @pytest.fixture

@@ -21,8 +21,8 @@ from faaskeeper_gcp.options import DeployOptions
 from faaskeeper_gcp.package import build_source_archive
 from faaskeeper_gcp.settings import GcpSettings
 
-from .conftest import PROJECT, gcp_config
 from .fake_cloud import FakeCloud
+from .fixtures import PROJECT, gcp_config
 
 ACCOUNT = "faaskeeper@faaskeeper-test.iam.gserviceaccount.com"
 LOCATION = f"projects/{PROJECT}/locations/us-east1"

@@ -17,7 +17,7 @@ from faaskeeper_gcp.cost import GcpCostModel
 from faaskeeper_gcp.options import DeployOptions
 from faaskeeper_gcp.pricing import Prices, Units, billable_units
 
-from .conftest import gcp_config
+from .fixtures import gcp_config
 
 TIB = 1024**4
 
@@ -122,7 +122,7 @@ def test_fk_cost_refuses_a_real_project(tmp_path: Path, monkeypatch: pytest.Monk
 
 
 def test_operations_are_measured_with_the_functions_served_here(deployed: Callable[..., Config]) -> None:
-    from faaskeeper.measure import OPERATIONS, WRITES
+    from faaskeeper.api.cost import OPERATIONS, WRITES
 
     model = GcpCostModel(deployed(heartbeat=60, session_timeout=180))
     assert model.emulated()

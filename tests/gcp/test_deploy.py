@@ -28,7 +28,7 @@ from faaskeeper_gcp.function_host import REMOVED_AFTER
 from faaskeeper_gcp.names import PUSHED_FUNCTIONS
 from faaskeeper_gcp.settings import GcpSettings
 
-from .conftest import PROJECT, gcp_config
+from .fixtures import PROJECT, gcp_config
 
 FK = [sys.executable, "-m", "faaskeeper_deploy"]
 

@@ -16,7 +16,7 @@ from faaskeeper_gcp.emulators import free_port
 from faaskeeper_gcp.errors import gcp_errors
 from faaskeeper_gcp.settings import GcpSettings
 
-from .conftest import gcp_config
+from .fixtures import gcp_config
 
 FK = [sys.executable, "-m", "faaskeeper_deploy"]
 EMULATOR_VARIABLES = ("FIRESTORE_EMULATOR_HOST", "PUBSUB_EMULATOR_HOST")

@@ -12,7 +12,7 @@ from faaskeeper.exceptions import MalformedInputException
 from faaskeeper.plugins.manager import get_provider
 from faaskeeper_gcp.function_host import FunctionServer
 
-from .conftest import gcp_config
+from .fixtures import gcp_config
 
 
 def test_a_client_config_cannot_raise_the_limit_the_functions_were_deployed_with(

@@ -30,7 +30,7 @@ from faaskeeper_gcp.metering import METER
 from faaskeeper_gcp.names import ENV_WATCH_URL
 from faaskeeper_gcp.watch_function import HttpWatchFunction
 
-from .conftest import gcp_config
+from .fixtures import gcp_config
 
 
 @pytest.fixture

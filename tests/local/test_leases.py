@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from faaskeeper.api.channel import ClientChannel
+from faaskeeper.api.channel import ChannelSender
 from faaskeeper.api.provider import Deployment
 from faaskeeper.api.queue import QueueMessage
 from faaskeeper.api.storage import SessionRecord, SessionStatus
@@ -50,7 +50,7 @@ class CountingSessions:
         return self._inner.read_session(session_id)
 
 
-class Silent(ClientChannel):
+class Silent(ChannelSender):
     """A client channel that answers no ping and records what it was sent."""
 
     def __init__(self) -> None:

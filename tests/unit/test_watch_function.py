@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from faaskeeper.api.channel import ClientChannel
+from faaskeeper.api.channel import ChannelSender
 from faaskeeper.api.storage import WatchKind, WatchRecord
 from faaskeeper.exceptions import ProviderException
 from faaskeeper.protocol.codec import MalformedMessage
@@ -33,7 +33,7 @@ from faaskeeper_local.system_storage import LocalSystemStorage
 CHANGED, CHILDREN = WatchEventType.NODE_DATA_CHANGED, WatchEventType.NODE_CHILDREN_CHANGED
 
 
-class Recorder(ClientChannel):
+class Recorder(ChannelSender):
     """Keeps what is sent, per address; addresses in ``unreachable`` fail from their ``n``-th message."""
 
     def __init__(self, unreachable: dict[str, int] | None = None) -> None:
@@ -209,7 +209,7 @@ def storage(tmp_path: Path) -> Iterator[LocalSystemStorage]:
 class Counting(WatchInvoker):
     """A watch function reached in process, counting its invocations, or failing each one."""
 
-    def __init__(self, channel: ClientChannel, *, fail: bool = False) -> None:
+    def __init__(self, channel: ChannelSender, *, fail: bool = False) -> None:
         self.requests: list[WatchDelivery] = []
         self._inner = InProcessWatchInvoker(WatchFunction(channel))
         self._fail = fail

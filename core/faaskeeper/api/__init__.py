@@ -4,7 +4,7 @@ A provider supplies system storage, user storage, queues, a client channel and t
 functions are triggered; the core's functions and client run over these alone.
 """
 
-from faaskeeper.api.channel import ChannelListener, ClientChannel, MessageHandler
+from faaskeeper.api.channel import ChannelListener, ChannelSender, MessageHandler
 from faaskeeper.api.provider import Capability, Deployment, FunctionHost, Provider
 from faaskeeper.api.queue import PollingQueue, Queue, QueueMessage
 from faaskeeper.api.storage import (
@@ -22,7 +22,7 @@ from faaskeeper.api.storage import (
 __all__ = [
     "Capability",
     "ChannelListener",
-    "ClientChannel",
+    "ChannelSender",
     "Commit",
     "Deployment",
     "FunctionHost",

@@ -9,8 +9,9 @@ from collections.abc import Callable
 MessageHandler = Callable[[bytes], bytes | None]
 
 
-class ClientChannel(ABC):
-    """Function side: deliver a message to the client listening at ``address``."""
+class ChannelSender(ABC):
+    """The client channel's function side: sends to the client listening at ``address``, the
+    address its :class:`ChannelListener` reported."""
 
     @abstractmethod
     def send(self, address: str, message: bytes) -> None:

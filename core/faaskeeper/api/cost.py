@@ -3,7 +3,8 @@
 A provider that can be priced returns a :class:`CostModel` from
 :meth:`~faaskeeper.api.provider.Provider.cost_model`. The model measures the billable requests of
 each operation (and of one heartbeat run) on a deployment, with the deployment's functions run in
-the measuring process where its cloud is emulated, and turns the counters its meter keeps
+the measuring process where its cloud is emulated (the loops that drive a client through the
+operations are in :mod:`faaskeeper.measure`), and turns the counters its meter keeps
 (``(service, unit) -> count``, :mod:`faaskeeper.metering`) into :class:`Units` priced by its
 :class:`PriceTable`. Everything cloud-specific (which counters bill what, the list prices, the
 VMs of the ZooKeeper ensemble compared with, the words of the report) comes from here;
@@ -15,11 +16,34 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass
 from typing import Any, ClassVar, Protocol
 
 from faaskeeper.config import Config
-from faaskeeper.measure import HeartbeatMeasurement, Measurement
 from faaskeeper.metering import Key
+
+#: The operations measured, in the order they run (the creates make the nodes the deletes remove).
+OPERATIONS: tuple[str, ...] = ("create", "set_data", "get_data", "exists", "get_children", "delete")
+#: Operations sent through the writer and the distributor.
+WRITES = frozenset({"create", "set_data", "delete"})
+
+
+@dataclass(frozen=True)
+class Measurement:
+    """Per operation, the requests of one call, averaged over ``repetitions`` calls."""
+
+    repetitions: int
+    size: int
+    requests: dict[str, dict[Key, float]]
+
+
+@dataclass(frozen=True)
+class HeartbeatMeasurement:
+    """Requests of one heartbeat run: those of any run, and those of each session it pings."""
+
+    fixed: dict[Key, float]
+    per_session: dict[Key, float]
+    sessions: tuple[int, int]
 
 
 class Units(Protocol):
@@ -112,7 +136,7 @@ class CostModel(ABC):
 
     @abstractmethod
     def measure_operations(self, *, repetitions: int, size: int) -> Measurement:
-        """The requests of each operation of :data:`faaskeeper.measure.OPERATIONS`, averaged over
+        """The requests of each operation of :data:`OPERATIONS`, averaged over
         ``repetitions`` calls with ``size`` bytes of data; creates and removes its own nodes."""
 
     @abstractmethod

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from enum import StrEnum
 from typing import TYPE_CHECKING, ClassVar, NotRequired, Protocol, TypedDict
 
-from faaskeeper.api.channel import ChannelListener, ClientChannel
+from faaskeeper.api.channel import ChannelListener, ChannelSender
 from faaskeeper.api.queue import Queue
 from faaskeeper.api.storage import SystemStorage, UserStorage
 from faaskeeper.config import Config
@@ -15,6 +15,7 @@ from faaskeeper.exceptions import ProviderException
 
 if TYPE_CHECKING:
     from faaskeeper.api.cost import CostModel
+    from faaskeeper.protocol.settings import FaultHook, StorageFault
 
 
 class Capability(StrEnum):
@@ -127,7 +128,7 @@ class Deployment(ABC):
 
     @property
     @abstractmethod
-    def channel(self) -> ClientChannel: ...
+    def channel(self) -> ChannelSender: ...
 
     @abstractmethod
     def listener(self, port: int = -1) -> ChannelListener:
@@ -199,6 +200,14 @@ class Provider(ABC):
     @abstractmethod
     def remove(self, config: Config, *, reporter: Reporter = SILENT) -> None:
         """Delete the deployment and everything it holds."""
+
+    def inject_faults(self, faults: FaultHook | None, writer_storage: StorageFault | None = None) -> bool:
+        """Have the functions this process hosts, in the deployments it opens from now on, call
+        ``faults`` at each fault point, and their writers see system storage through
+        ``writer_storage`` (a deliberately broken build, :mod:`faaskeeper.check.broken`); None takes
+        either away. For fault injection and checking only. False (the default) if this provider
+        hosts no functions in client processes: its functions then run as deployed."""
+        return False
 
     def cost_model(self, config: Config) -> CostModel | None:
         """How ``fk cost`` measures and prices ``config``'s deployment; None if this provider is not priced."""

@@ -5,18 +5,18 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from faaskeeper.api.channel import ClientChannel
+from faaskeeper.api.channel import ChannelSender
 from faaskeeper.exceptions import ProviderException
 
 #: Whether an address belongs to a channel, and that channel.
-Route = tuple[Callable[[str], bool], ClientChannel]
+Route = tuple[Callable[[str], bool], ChannelSender]
 
 
-class RoutedChannel(ClientChannel):
+class RoutedChannel(ChannelSender):
     def __init__(self, routes: Sequence[Route]) -> None:
         self._routes = list(routes)
 
-    def _route(self, address: str) -> ClientChannel:
+    def _route(self, address: str) -> ChannelSender:
         for belongs, channel in self._routes:
             if belongs(address):
                 return channel

@@ -12,7 +12,7 @@ import socket
 import struct
 import threading
 
-from faaskeeper.api.channel import ChannelListener, ClientChannel, MessageHandler
+from faaskeeper.api.channel import ChannelListener, ChannelSender, MessageHandler
 from faaskeeper.exceptions import ProviderException
 
 log = logging.getLogger("faaskeeper.channel")
@@ -56,7 +56,7 @@ def _parse(address: str) -> tuple[str, int]:
         raise ProviderException(f"Bad TCP channel address {address!r}") from err
 
 
-class TcpChannel(ClientChannel):
+class TcpChannel(ChannelSender):
     """Function side: keeps one connection per client address."""
 
     def __init__(self, connect_timeout: float = 2.0) -> None:

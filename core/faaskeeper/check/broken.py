@@ -10,10 +10,10 @@ often as they would on a cloud.
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import Any, cast
 
 from faaskeeper.api.storage import Commit, Lock, SystemNode, SystemStorage
-from faaskeeper.protocol import writer
+from faaskeeper.protocol.settings import StorageFault
 
 SWITCH = "FK_CHECK_BROKEN"
 CLOUD_LATENCY = 0.01
@@ -42,15 +42,14 @@ class _SkipLock:
         return self._inner.commit(commit)
 
 
-def apply(which: str) -> None:
-    """Break this process's writers as ``which`` says ("" leaves them intact)."""
+def writer_storage(which: str) -> StorageFault | None:
+    """What the writers of the build ``which`` names see of system storage ("": the storage itself, None)."""
     if not which:
-        return
+        return None
     if which not in BREAKS:
         raise ValueError(f"{SWITCH}={which!r}: known breaks are {', '.join(BREAKS)}")
-    original = writer.Writer.__init__
+    return _skip_lock
 
-    def broken_init(self: writer.Writer, system: SystemStorage, *args: Any, **kwargs: Any) -> None:
-        original(self, _SkipLock(system), *args, **kwargs)  # type: ignore[arg-type]
 
-    writer.Writer.__init__ = broken_init  # type: ignore[method-assign]
+def _skip_lock(system: SystemStorage) -> SystemStorage:
+    return cast(SystemStorage, _SkipLock(system))  # what it does not override passes through

@@ -82,7 +82,8 @@ def local_config(directory: Path, name: str, visibility_timeout: float = SoakOpt
 
 
 def run_round(config: Config, directory: Path, options: SoakOptions, env: dict[str, str] | None = None) -> History:
-    """One round's history on the deployment of ``config`` (deployed and empty)."""
+    """One round's history on the deployment of ``config`` (deployed and empty), whose messages
+    stay hidden for ``options.visibility_timeout`` once received."""
     with FaaSKeeperClient(config, timeout=30) as host:
         prepare(host)
         outputs = [directory / f"worker-{i}.jsonl" for i in range(options.workers)]

@@ -1,10 +1,11 @@
 """A client process of the soak: ``python -m faaskeeper.check.worker CONFIG_JSON OUT OPTIONS_JSON``.
 
 Runs ``calls`` random calls on ``nodes`` nodes in one session, recording them to ``OUT``, then
-closes the session (with probability ``close_writing`` while another thread writes). On the
-local provider the functions this process hosts fail at each fault point with probability
-``faults`` and kill the whole process (exit 137, like kill -9) with probability ``kills``. A
-failing function, in ``mode`` "timeout", hangs until its message's visibility timeout passed
+closes the session (with probability ``close_writing`` while another thread writes). Where the
+config's provider hosts functions in client processes (the local one), the functions this
+process hosts fail at each fault point with probability ``faults`` and kill the whole process
+(exit 137, like kill -9) with probability ``kills``. A failing function, in ``mode`` "timeout",
+hangs until its message's visibility timeout (``visibility_timeout``, the deployment's) passed
 and then fails, as a function that times out on a cloud does (its message shows again only
 after the visibility timeout); in "error" it fails at once, and the local host offers the
 message again within milliseconds. ``FK_CHECK_BROKEN=skip-lock`` runs a deliberately broken
@@ -25,6 +26,7 @@ from faaskeeper.check.faults import InjectedFault, fail_at_random
 from faaskeeper.check.workload import Recorder, Workload
 from faaskeeper.client import FaaSKeeperClient
 from faaskeeper.config import Config
+from faaskeeper.plugins.manager import get_provider
 from faaskeeper.protocol.settings import FaultHook
 
 KILLED = 137
@@ -61,18 +63,13 @@ def main(argv: list[str]) -> int:
     mode = options["mode"]
     if mode not in MODES:
         raise SystemExit(f"fault mode {mode!r}: expected one of {', '.join(MODES)}")
-    broken.apply(os.environ.get(broken.SWITCH, ""))
+    writer_storage = broken.writer_storage(os.environ.get(broken.SWITCH, ""))
     with open(out, "a") as stream:
         recorder = Recorder(stream)
-        if config.cloud_provider == "local":
-            import faaskeeper_local.deployment as local
-            from faaskeeper_local.settings import LocalSettings
-
-            hang = LocalSettings.from_config(config).visibility_timeout * 1.2
-            rng = random.Random(options["seed"] + 1)
-            local.process_faults = faults(
-                rng, options["faults"], options["kills"], mode, hang, lambda: recorder.write_line(FAULT_RECORD)
-            )
+        hang = options["visibility_timeout"] * 1.2
+        rng = random.Random(options["seed"] + 1)
+        hook = faults(rng, options["faults"], options["kills"], mode, hang, lambda: recorder.write_line(FAULT_RECORD))
+        get_provider(config.cloud_provider).inject_faults(hook, writer_storage)
         client = FaaSKeeperClient(config, timeout=options["client_timeout"])
         client.start()
         workload = Workload(

@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import time
 
-from faaskeeper.api.channel import ClientChannel
+from faaskeeper.api.channel import ChannelSender
 from faaskeeper.api.queue import Queue, QueueMessage
 from faaskeeper.api.storage import Claim, Lock, SystemStorage, UserStorage
 from faaskeeper.exceptions import ProviderException
@@ -40,7 +40,7 @@ class Distributor:
         self,
         system: SystemStorage,
         user: UserStorage,
-        channel: ClientChannel,
+        channel: ChannelSender,
         settings: FunctionSettings,
         watch_function: WatchInvoker | None = None,
         *,

@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 
-from faaskeeper.api.channel import ClientChannel
+from faaskeeper.api.channel import ChannelSender
 from faaskeeper.api.provider import FunctionHost
 from faaskeeper.api.queue import PollingQueue, QueueMessage
 from faaskeeper.api.storage import SystemStorage, UserStorage
@@ -33,7 +33,7 @@ class EmbeddedFunctions:
         user: UserStorage,
         writer_queue: PollingQueue,
         distributor_queue: PollingQueue,
-        channel: ClientChannel,
+        channel: ChannelSender,
         settings: FunctionSettings,
         visibility_timeout: float,
         max_receives: int,

@@ -12,7 +12,7 @@ import logging
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from faaskeeper.api.channel import ClientChannel
+from faaskeeper.api.channel import ChannelSender
 from faaskeeper.api.queue import Queue
 from faaskeeper.api.storage import SessionRecord, SessionStatus, SystemStorage
 from faaskeeper.protocol import leases
@@ -34,7 +34,7 @@ class HeartbeatFunction:
         self,
         system: SystemStorage,
         writer_queue: Queue,
-        channel: ClientChannel,
+        channel: ChannelSender,
         settings: FunctionSettings,
         *,
         parallelism: int = 16,

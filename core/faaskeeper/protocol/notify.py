@@ -25,7 +25,7 @@ import logging
 from collections.abc import Iterator, Mapping
 
 from faaskeeper import paths
-from faaskeeper.api.channel import ClientChannel
+from faaskeeper.api.channel import ChannelSender
 from faaskeeper.api.storage import SystemStorage, WatchRecord, WatchTally
 from faaskeeper.exceptions import ProviderException
 from faaskeeper.protocol.codec import MalformedMessage
@@ -80,7 +80,7 @@ class Notifier:
     def __init__(
         self,
         system: SystemStorage,
-        channel: ClientChannel,
+        channel: ChannelSender,
         settings: FunctionSettings,
         watch_function: WatchInvoker | None = None,
     ) -> None:

@@ -9,11 +9,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from faaskeeper.api.queue import QueueMessage
-from faaskeeper.api.storage import SessionRecord
+from faaskeeper.api.storage import SessionRecord, SystemStorage
 from faaskeeper.config import DEFAULT_MAX_DATA_SIZE, DEFAULT_WATCH_FANOUT, Config
 
 #: Called at each named step of a function; raising there simulates the function dying.
 FaultHook = Callable[[str], None]
+#: Wraps the system storage a writer is given, breaking it on purpose (:mod:`faaskeeper.check.broken`).
+StorageFault = Callable[[SystemStorage], SystemStorage]
 
 
 class FunctionCrash(BaseException):
@@ -51,6 +53,8 @@ class FunctionSettings:
     #: go to more is handed to the watch function (the config's ``watch-fanout``).
     watch_fanout: int = DEFAULT_WATCH_FANOUT
     faults: FaultHook | None = None
+    #: The system storage writers see, wrapping the deployment's; None in every sound build.
+    writer_storage: StorageFault | None = None
     clock: Callable[[], float] = time.time
 
     @staticmethod

@@ -18,7 +18,7 @@ from abc import ABC, abstractmethod
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from faaskeeper.api.channel import ClientChannel
+from faaskeeper.api.channel import ChannelSender
 from faaskeeper.exceptions import ProviderException
 from faaskeeper.protocol.codec import MalformedMessage
 from faaskeeper.protocol.watch_delivery import (
@@ -33,7 +33,7 @@ log = logging.getLogger("faaskeeper.watch")
 
 
 class WatchFunction:
-    def __init__(self, channel: ClientChannel, *, parallelism: int = 16) -> None:
+    def __init__(self, channel: ChannelSender, *, parallelism: int = 16) -> None:
         self._channel = channel
         self._parallelism = parallelism
         self._pool: ThreadPoolExecutor | None = None

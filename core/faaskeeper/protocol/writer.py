@@ -17,7 +17,7 @@ import uuid
 from collections.abc import Callable
 
 from faaskeeper import paths
-from faaskeeper.api.channel import ClientChannel
+from faaskeeper.api.channel import ChannelSender
 from faaskeeper.api.queue import Queue, QueueMessage
 from faaskeeper.api.storage import (
     Commit,
@@ -88,10 +88,10 @@ class Writer:
         self,
         system: SystemStorage,
         distributor_queue: Queue,
-        channel: ClientChannel,
+        channel: ChannelSender,
         settings: FunctionSettings,
     ) -> None:
-        self._system = system
+        self._system = system if settings.writer_storage is None else settings.writer_storage(system)
         self._queue = distributor_queue
         self._channel = channel
         self._settings = settings

@@ -1,41 +1,37 @@
 """The FaaSKeeper conformance suite: the tests every provider runs against its own implementation.
 
-A provider's test directory needs two small files. ``conftest.py`` supplies two fixtures (a third is optional):
+Install it with ``pip install faaskeeper[testing]`` (pytest and what the suites use). A provider's
+test directory needs two small files. ``conftest.py`` enables the deployment fixtures of
+:mod:`faaskeeper.testing.pytest_plugin` (``deploy``, ``deployment_name``) and supplies two fixtures
+(a third is optional):
 
 .. code-block:: python
 
-    import uuid
-
     import pytest
 
-    from faaskeeper.config import Config
     from faaskeeper.plugins.manager import get_provider
+
+    pytest_plugins = ["faaskeeper.testing.pytest_plugin"]
 
     @pytest.fixture
     def provider():
         return get_provider("mycloud")  # found through your entry point, as users find it
 
-    def deployed(provider, **timing):
-        # A fresh, deployed, empty deployment for each test.
-        config = Config.deserialize({
-            "cloud-provider": "mycloud",
-            "deployment-name": f"conformance-{uuid.uuid4().hex[:8]}",
-            "mycloud": {...},
-            **timing,
-        })
-        config = provider.deploy(config, clean=True)
-        yield config
-        provider.remove(config)
+    def mycloud_config(name, **timing):
+        return {"cloud-provider": "mycloud", "deployment-name": name, "mycloud": {...}, **timing}
 
     @pytest.fixture
-    def fk_config(provider):
-        # No session expires because a loaded machine answered a heartbeat late.
-        yield from deployed(provider, **{"heartbeat-frequency": 0.5, "session-timeout": 10})
+    def fk_config(provider, deploy, deployment_name):
+        # A fresh, deployed, empty deployment for each test, removed after it. No session
+        # expires because a loaded machine answered a heartbeat late.
+        timing = {"heartbeat-frequency": 0.5, "session-timeout": 10}
+        return deploy(provider, mycloud_config(deployment_name, **timing))
 
     @pytest.fixture
-    def fk_expiry_config(provider):
+    def fk_expiry_config(provider, deploy, deployment_name):
         # Optional: the tests that wait for a session to time out wait as long as these say.
-        yield from deployed(provider, **{"heartbeat-frequency": 0.2, "session-timeout": 0.6})
+        timing = {"heartbeat-frequency": 0.2, "session-timeout": 0.6}
+        return deploy(provider, mycloud_config(deployment_name, **timing))
 
 and a test module collects the suites:
 
@@ -84,7 +80,8 @@ A known failure of your provider can be marked in your class by overriding the t
 must go when the bug is fixed.
 
 The suite is not a pytest plugin and registers nothing: importing it from your tests is all it takes,
-so it never affects other projects' test runs.
+so it never affects other projects' test runs; the deployment fixtures are there only where a
+``pytest_plugins`` line asks for them.
 """
 
 import pytest
@@ -100,6 +97,7 @@ pytest.register_assert_rewrite(
     "faaskeeper.testing.faults",
     "faaskeeper.testing.fixtures",
     "faaskeeper.testing.processes",
+    "faaskeeper.testing.pytest_plugin",
     "faaskeeper.testing.queue",
     "faaskeeper.testing.sessions",
     "faaskeeper.testing.support",

@@ -15,7 +15,7 @@ from typing import ClassVar, TypeVar
 
 import pytest
 
-from faaskeeper.api.channel import ChannelListener, ClientChannel
+from faaskeeper.api.channel import ChannelListener, ChannelSender
 from faaskeeper.api.provider import Capability, Deployment, Provider
 from faaskeeper.api.queue import PollingQueue, Queue
 from faaskeeper.api.storage import SystemStorage, UserStorage
@@ -141,7 +141,7 @@ class ConformanceFixtures:
         return _polling(deployment.distributor_queue, "distributor")
 
     @pytest.fixture
-    def channel(self, deployment: Deployment) -> ClientChannel:
+    def channel(self, deployment: Deployment) -> ChannelSender:
         return deployment.channel
 
     @pytest.fixture

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from faaskeeper.api.channel import ChannelListener, ClientChannel
+from faaskeeper.api.channel import ChannelListener, ChannelSender
 from faaskeeper.api.provider import Deployment
 from faaskeeper.api.storage import UserStorage
 from faaskeeper.channels.tcp import TcpListener
@@ -46,7 +46,7 @@ class AwsDeployment(Deployment):
         return self._distributor_queue
 
     @property
-    def channel(self) -> ClientChannel:
+    def channel(self) -> ChannelSender:
         return self._channel
 
     def listener(self, port: int = -1) -> ChannelListener:

@@ -23,7 +23,7 @@ import threading
 import time
 import uuid
 
-from faaskeeper.api.channel import ClientChannel
+from faaskeeper.api.channel import ChannelSender
 from faaskeeper.channels.routed import RoutedChannel
 from faaskeeper.channels.tcp import TcpChannel
 from faaskeeper.exceptions import ProviderException
@@ -49,7 +49,7 @@ TCP_SCHEME = "tcp://"
 _PULL_BATCH = 10
 
 
-class PubSubChannel(ClientChannel):
+class PubSubChannel(ChannelSender):
     """Publishes to the client inboxes of one deployment."""
 
     def __init__(self, settings: GcpSettings, topics: Topics) -> None:

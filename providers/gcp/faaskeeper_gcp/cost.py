@@ -8,9 +8,8 @@ from collections.abc import Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
-from faaskeeper.api.cost import CostModel, PriceTable
+from faaskeeper.api.cost import CostModel, HeartbeatMeasurement, Measurement, PriceTable
 from faaskeeper.config import Config
-from faaskeeper.measure import HeartbeatMeasurement, Measurement
 from faaskeeper.metering import Key
 from faaskeeper_gcp.names import EMULATOR_VARIABLES
 from faaskeeper_gcp.options import DeployOptions

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from faaskeeper.api.channel import ChannelListener, ClientChannel
+from faaskeeper.api.channel import ChannelListener, ChannelSender
 from faaskeeper.api.provider import Deployment
 from faaskeeper.channels.tcp import TcpListener
 from faaskeeper.config import ClientChannel as ChannelType
@@ -45,7 +45,7 @@ class GcpDeployment(Deployment):
         return self._distributor_queue
 
     @property
-    def channel(self) -> ClientChannel:
+    def channel(self) -> ChannelSender:
         return self._channel
 
     def diagnose_stalled_write(self) -> str | None:

@@ -18,9 +18,10 @@ import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 
+from faaskeeper.api.cost import HeartbeatMeasurement, Measurement
 from faaskeeper.config import Config
 from faaskeeper.exceptions import ProviderException
-from faaskeeper.measure import HeartbeatMeasurement, Measurement, measure_calls, measure_sessions
+from faaskeeper.measure import measure_calls, measure_sessions
 from faaskeeper.metering import Key, difference
 from faaskeeper_gcp.function_host import FunctionServer, endpoint_in_use
 from faaskeeper_gcp.metering import METER

@@ -7,13 +7,13 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from faaskeeper.api.channel import ChannelListener, ClientChannel
+from faaskeeper.api.channel import ChannelListener, ChannelSender
 from faaskeeper.api.provider import Deployment, FunctionHost
 from faaskeeper.channels.tcp import TcpChannel, TcpListener
 from faaskeeper.config import DEFAULT_MAX_DATA_SIZE, Config
 from faaskeeper.exceptions import ProviderException
 from faaskeeper.protocol.embedded import EmbeddedFunctions
-from faaskeeper.protocol.settings import FaultHook, FunctionSettings
+from faaskeeper.protocol.settings import FaultHook, FunctionSettings, StorageFault
 from faaskeeper_local.database import Database
 from faaskeeper_local.queue import LocalQueue
 from faaskeeper_local.settings import LocalSettings
@@ -29,7 +29,9 @@ MAX_DATA_SIZE_KEY = "max-data-size"
 class _SharedFile:
     """What all clients of one deployment in this process share: connections and the functions."""
 
-    def __init__(self, settings: LocalSettings, config: Config, faults: FaultHook | None) -> None:
+    def __init__(
+        self, settings: LocalSettings, config: Config, faults: FaultHook | None, writer_storage: StorageFault | None
+    ) -> None:
         self.db = Database(settings.database)
         try:
             self.db.check_integrity()
@@ -60,6 +62,7 @@ class _SharedFile:
                 lock_max_hold=settings.lock_max_hold,
                 lease_key=self.system.lease_key(),
                 faults=faults,
+                writer_storage=writer_storage,
                 redelivery_window=settings.visibility_timeout * settings.max_receives,
                 # The deployment's own limit, not the client's: its config may allow more.
                 max_data_size=self.max_data_size,
@@ -105,6 +108,8 @@ _shared_lock = threading.Lock()
 
 #: Fault hook for the functions this process hosts (tests set it before opening a deployment).
 process_faults: FaultHook | None = None
+#: What the writers this process hosts see of system storage instead of the deployment's (broken builds).
+process_writer_storage: StorageFault | None = None
 
 
 class LocalDeployment(Deployment):
@@ -116,7 +121,7 @@ class LocalDeployment(Deployment):
             # A file removed or replaced under the clients sharing it is left to them (they fail);
             # a new client opens what the path holds now.
             if shared is None or not shared.usable():
-                shared = _SharedFile(settings, config, process_faults)
+                shared = _SharedFile(settings, config, process_faults, process_writer_storage)
                 _shared[settings.database] = shared
             shared.references += 1
         self._shared = shared
@@ -140,7 +145,7 @@ class LocalDeployment(Deployment):
         return self._shared.distributor_queue
 
     @property
-    def channel(self) -> ClientChannel:
+    def channel(self) -> ChannelSender:
         return self._shared.channel
 
     def listener(self, port: int = -1) -> ChannelListener:

@@ -7,6 +7,8 @@ import shutil
 from faaskeeper.api.provider import SILENT, Capability, DeploymentStatus, Provider, Reporter
 from faaskeeper.config import Config
 from faaskeeper.exceptions import DeploymentNotFoundException, ProviderException
+from faaskeeper.protocol.settings import FaultHook, StorageFault
+from faaskeeper_local import deployment as local_deployment
 from faaskeeper_local.database import writes_held
 from faaskeeper_local.deployment import LocalDeployment, create_deployment
 from faaskeeper_local.settings import SECTION_KEYS, LocalSettings
@@ -43,6 +45,13 @@ class LocalProvider(Provider):
             return deployment.max_data_size
         finally:
             deployment.close()
+
+    def inject_faults(self, faults: FaultHook | None, writer_storage: StorageFault | None = None) -> bool:
+        """The functions of a deployment file are set up by the first client of this process that
+        opens it; those of files already open keep their faults."""
+        local_deployment.process_faults = faults
+        local_deployment.process_writer_storage = writer_storage
+        return True
 
     def deploy(self, config: Config, *, clean: bool = False, reporter: Reporter = SILENT) -> Config:
         settings = LocalSettings.from_config(config)

@@ -21,7 +21,7 @@ import time
 import uuid
 from typing import Any
 
-from faaskeeper.api.channel import ClientChannel
+from faaskeeper.api.channel import ChannelSender
 from faaskeeper.channels.routed import RoutedChannel
 from faaskeeper.channels.tcp import TcpChannel
 from faaskeeper.exceptions import ProviderException
@@ -49,7 +49,7 @@ log = logging.getLogger("faaskeeper.aws.channel")
 TCP_SCHEME = "tcp://"
 
 
-class SqsChannel(ClientChannel):
+class SqsChannel(ChannelSender):
     """Sends to client queues of one deployment."""
 
     def __init__(self, settings: AwsSettings, *, payloads: PayloadStore | None = None) -> None:

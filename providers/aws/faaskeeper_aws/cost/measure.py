@@ -26,9 +26,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from contextlib import ExitStack
 
+from faaskeeper.api.cost import OPERATIONS, WRITES, Measurement
 from faaskeeper.config import Config
 from faaskeeper.exceptions import ProviderException
-from faaskeeper.measure import OPERATIONS, WRITES, Measurement, measure_calls
+from faaskeeper.measure import measure_calls
 from faaskeeper.metering import Key, Meter, difference
 from faaskeeper_aws.cost.metering import METER
 from faaskeeper_aws.functions.deployed import deployed_functions, local_functions

@@ -13,9 +13,10 @@ import dataclasses
 import time
 from collections import Counter
 
+from faaskeeper.api.cost import HeartbeatMeasurement
 from faaskeeper.config import Config
 from faaskeeper.exceptions import ProviderException
-from faaskeeper.measure import HeartbeatMeasurement, measure_sessions
+from faaskeeper.measure import measure_sessions
 from faaskeeper.metering import Key, Meter, difference
 from faaskeeper_aws.cost.metering import METER
 from faaskeeper_aws.functions.deployed import deployed_functions, local_functions

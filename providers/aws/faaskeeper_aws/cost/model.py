@@ -9,10 +9,9 @@ from collections.abc import Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
 from typing import Any, ClassVar
 
-from faaskeeper.api.cost import CostModel, PriceTable
+from faaskeeper.api.cost import CostModel, HeartbeatMeasurement, Measurement, PriceTable
 from faaskeeper.api.cost import Units as BillableUnits
 from faaskeeper.config import Config
-from faaskeeper.measure import HeartbeatMeasurement, Measurement
 from faaskeeper.metering import Key
 from faaskeeper_aws.cost.pricing import UPSTREAM_READ, UPSTREAM_WRITE, Prices, Units, billable_units
 from faaskeeper_aws.deploy.tunables import DeployOptions

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 
-from faaskeeper.api.channel import ChannelListener, ClientChannel
+from faaskeeper.api.channel import ChannelListener, ChannelSender
 from faaskeeper.api.provider import Deployment, FunctionHost
 from faaskeeper.channels.tcp import TcpChannel, TcpListener
 from faaskeeper.config import Config
@@ -97,7 +97,7 @@ class MemoryDeployment(Deployment):
         return self.state.distributor_queue
 
     @property
-    def channel(self) -> ClientChannel:
+    def channel(self) -> ChannelSender:
         return self.state.channel
 
     def listener(self, port: int = -1) -> ChannelListener:
