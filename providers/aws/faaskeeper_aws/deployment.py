@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from faaskeeper.api.channel import ChannelListener, ClientChannel
+from faaskeeper.api.channel import ChannelListener
 from faaskeeper.api.provider import Deployment
 from faaskeeper.api.storage import UserStorage
 from faaskeeper.channels.tcp import TcpListener
@@ -17,40 +17,22 @@ from faaskeeper_aws.settings import AwsSettings
 from faaskeeper_aws.sqs import SqsQueue
 
 
-class AwsDeployment(Deployment):
+class AwsDeployment(Deployment[DynamoDbSystemStorage, UserStorage, SqsQueue, SqsQueue]):
     def __init__(self, config: Config, settings: AwsSettings) -> None:
-        super().__init__(config)
         self.settings = settings
         names = settings.names
-        self._system = DynamoDbSystemStorage(settings)
-        self._user: UserStorage = (
-            S3UserStorage(settings)
-            if settings.user_storage is StorageType.PERSISTENT
-            else DynamoDbUserStorage(settings)
+        super().__init__(
+            config,
+            system_storage=DynamoDbSystemStorage(settings),
+            user_storage=(
+                S3UserStorage(settings)
+                if settings.user_storage is StorageType.PERSISTENT
+                else DynamoDbUserStorage(settings)
+            ),
+            writer_queue=SqsQueue(settings, names.writer_queue, names.writer_dead_letters),
+            distributor_queue=SqsQueue(settings, names.distributor_queue, names.distributor_dead_letters),
+            channel=AwsClientChannel(settings),
         )
-        self._writer_queue = SqsQueue(settings, names.writer_queue, names.writer_dead_letters)
-        self._distributor_queue = SqsQueue(settings, names.distributor_queue, names.distributor_dead_letters)
-        self._channel = AwsClientChannel(settings)
-
-    @property
-    def system_storage(self) -> DynamoDbSystemStorage:
-        return self._system
-
-    @property
-    def user_storage(self) -> UserStorage:
-        return self._user
-
-    @property
-    def writer_queue(self) -> SqsQueue:
-        return self._writer_queue
-
-    @property
-    def distributor_queue(self) -> SqsQueue:
-        return self._distributor_queue
-
-    @property
-    def channel(self) -> ClientChannel:
-        return self._channel
 
     def listener(self, port: int = -1) -> ChannelListener:
         if self.settings.client_channel is ChannelType.SQS:
@@ -72,4 +54,4 @@ class AwsDeployment(Deployment):
         return diagnose_stalled_write(self.settings)
 
     def close(self) -> None:
-        self._channel.close()
+        self.channel.close()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from faaskeeper.api.channel import ChannelListener, ClientChannel
+from faaskeeper.api.channel import ChannelListener
 from faaskeeper.api.provider import Deployment
 from faaskeeper.channels.tcp import TcpListener
 from faaskeeper.config import ClientChannel as ChannelType
@@ -16,37 +16,19 @@ from faaskeeper_gcp.sequencer import DistributorQueue
 from faaskeeper_gcp.settings import GcpSettings
 
 
-class GcpDeployment(Deployment):
+class GcpDeployment(Deployment[FirestoreSystemStorage, FirestoreUserStorage, PubSubQueue, DistributorQueue]):
     def __init__(self, config: Config, settings: GcpSettings) -> None:
-        super().__init__(config)
         self.settings = settings
         self.documents = Documents(settings)
         self.topics = Topics(settings)
-        self._system = FirestoreSystemStorage(settings, self.documents)
-        self._user = FirestoreUserStorage(settings, self.documents)
-        self._writer_queue = PubSubQueue(settings, self.topics)
-        self._distributor_queue = DistributorQueue(self.documents, self.topics, settings.names.topic("distributor"))
-        self._channel = GcpClientChannel(settings, self.topics)
-
-    @property
-    def system_storage(self) -> FirestoreSystemStorage:
-        return self._system
-
-    @property
-    def user_storage(self) -> FirestoreUserStorage:
-        return self._user
-
-    @property
-    def writer_queue(self) -> PubSubQueue:
-        return self._writer_queue
-
-    @property
-    def distributor_queue(self) -> DistributorQueue:
-        return self._distributor_queue
-
-    @property
-    def channel(self) -> ClientChannel:
-        return self._channel
+        super().__init__(
+            config,
+            system_storage=FirestoreSystemStorage(settings, self.documents),
+            user_storage=FirestoreUserStorage(settings, self.documents),
+            writer_queue=PubSubQueue(settings, self.topics),
+            distributor_queue=DistributorQueue(self.documents, self.topics, settings.names.topic("distributor")),
+            channel=GcpClientChannel(settings, self.topics),
+        )
 
     def diagnose_stalled_write(self) -> str | None:
         """On the emulators, writes are pushed to the function host at ``functions-endpoint``: if
@@ -74,5 +56,5 @@ class GcpDeployment(Deployment):
         return TcpListener("127.0.0.1", port)
 
     def close(self) -> None:
-        self._channel.close()
+        self.channel.close()
         self.settings.close()
