@@ -7,26 +7,28 @@ from faaskeeper.api.provider import Deployment
 from faaskeeper.channels.tcp import TcpListener
 from faaskeeper.config import ClientChannel as ChannelType
 from faaskeeper.config import Config
+from faaskeeper.protocol.sequencer import SequencedLog, SequencedQueue
 from faaskeeper_gcp.channel import GcpClientChannel
 from faaskeeper_gcp.firestore import FirestoreSystemStorage, FirestoreUserStorage
 from faaskeeper_gcp.firestore_base import Documents
-from faaskeeper_gcp.pubsub import PubSubQueue, Topics
+from faaskeeper_gcp.pubsub import Doorbells, PubSubQueue, Topics
 from faaskeeper_gcp.pubsub_listener import PubSubListener
-from faaskeeper_gcp.sequencer import DistributorQueue
 from faaskeeper_gcp.settings import GcpSettings
 
 
-class GcpDeployment(Deployment[FirestoreSystemStorage, FirestoreUserStorage, PubSubQueue, DistributorQueue]):
+class GcpDeployment(Deployment[FirestoreSystemStorage, FirestoreUserStorage, PubSubQueue, SequencedQueue]):
     def __init__(self, config: Config, settings: GcpSettings) -> None:
         self.settings = settings
         self.documents = Documents(settings)
         self.topics = Topics(settings)
+        system = FirestoreSystemStorage(settings, self.documents)
+        doorbells = Doorbells(self.topics, settings.names.topic("distributor"))
         super().__init__(
             config,
-            system_storage=FirestoreSystemStorage(settings, self.documents),
+            system_storage=system,
             user_storage=FirestoreUserStorage(settings, self.documents),
             writer_queue=PubSubQueue(settings, self.topics),
-            distributor_queue=DistributorQueue(self.documents, self.topics, settings.names.topic("distributor")),
+            distributor_queue=SequencedQueue(SequencedLog(system), doorbells.ring),
             channel=GcpClientChannel(settings, self.topics),
         )
 

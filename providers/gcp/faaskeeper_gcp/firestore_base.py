@@ -2,7 +2,7 @@
 
 All of a deployment lives below the document ``faaskeeper/<deployment>``: subcollections
 ``nodes`` (system storage), ``sessions``, ``watches``, ``data`` (user storage) and ``queues``
-(the distributor's log, see :mod:`faaskeeper_gcp.sequencer`). Removing the deployment is one
+(the distributor's log, see :mod:`faaskeeper.protocol.sequencer`). Removing the deployment is one
 recursive delete of that document.
 
 Conditional writes use preconditions, never transactions: a write that must not overwrite a

@@ -8,20 +8,31 @@ A commit is ONE atomic batch over every node of the write (``state``, ``exists``
 ``pending + [txn]``, lock cleared), each conditional on the snapshot that showed it locked with the
 commit's token, plus, with a request sequence number, the session's ``last_seq`` (advanced if
 behind, ``last_outcome`` cleared), conditional on its snapshot. A failed condition re-reads.
+
+Items (the core's sequenced log, :mod:`faaskeeper.protocol.sequencer`) are documents below the
+``queues`` collection, an item's key their path there; a version is a document's update time.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
+
+from google.cloud.firestore_v1.document import DocumentReference
 
 from faaskeeper.api.storage import (
     Claim,
     Commit,
+    CreateItem,
+    Item,
+    ItemKey,
+    ItemWrite,
     Lock,
     SessionRecord,
     SystemNode,
     SystemStorage,
+    UpdateItem,
     WatchKind,
     WatchRecord,
 )
@@ -29,6 +40,9 @@ from faaskeeper_gcp.firestore_base import Documents, cycles, exhausted
 from faaskeeper_gcp.firestore_nodes import NodeDocuments
 from faaskeeper_gcp.firestore_sessions import EndedSession, SessionDocuments
 from faaskeeper_gcp.settings import GcpSettings
+
+#: The collection below which items are kept.
+ITEMS = "queues"
 
 
 class FirestoreSystemStorage(SystemStorage):
@@ -119,3 +133,34 @@ class FirestoreSystemStorage(SystemStorage):
 
     def count_watches(self) -> int:
         return self._sessions.count_watches()
+
+    # -- items ----------------------------------------------------------------------------
+
+    def _item(self, key: ItemKey) -> DocumentReference:
+        ref: DocumentReference = self.documents.collection(ITEMS).document(key[0])
+        for collection, name in zip(key[1::2], key[2::2], strict=True):
+            ref = ref.collection(collection).document(name)
+        return ref
+
+    def read_items(self, keys: Sequence[ItemKey]) -> list[Item | None]:
+        snapshots = self.documents.get_all([self._item(key) for key in keys], "read the distributor log")
+        return [
+            Item(key, dict(snapshot.to_dict() or {}), snapshot.update_time) if snapshot.exists else None
+            for key, snapshot in zip(keys, snapshots, strict=True)
+        ]
+
+    def write_items(self, writes: Sequence[ItemWrite]) -> list[object] | None:
+        batch = self.documents.batch()
+        for write in writes:
+            ref = self._item(write.key)
+            if isinstance(write, CreateItem):
+                batch.create(ref, dict(write.value))
+            elif isinstance(write, UpdateItem):
+                if not isinstance(write.since, datetime):
+                    raise TypeError(f"a Firestore item's version is its update time, not {write.since!r}")
+                batch.update(ref, dict(write.value), write.since)
+            else:
+                batch.delete(ref)
+        if not batch.commit("write the distributor log"):
+            return None
+        return list(batch.update_times)

@@ -28,8 +28,7 @@ from faaskeeper_gcp.client_inboxes import ORPHAN_AGE, reap_ended_inboxes, reap_o
 from faaskeeper_gcp.deployment import GcpDeployment
 from faaskeeper_gcp.names import ACK_DEADLINE, ENV_WATCH_URL
 from faaskeeper_gcp.options import DeployOptions
-from faaskeeper_gcp.pubsub import GROUP_ATTRIBUTE, SEQUENCE_ATTRIBUTE
-from faaskeeper_gcp.sequencer import doorbell_sequence
+from faaskeeper_gcp.pubsub import GROUP_ATTRIBUTE, SEQUENCE_ATTRIBUTE, doorbell_sequence
 from faaskeeper_gcp.settings import GcpSettings
 from faaskeeper_gcp.watch_function import HttpWatchFunction
 

@@ -1,4 +1,5 @@
-"""Publishing to a deployment's Pub/Sub topics, and the writer queue as the core's :class:`Queue`.
+"""Publishing to a deployment's Pub/Sub topics, the writer queue as the core's :class:`Queue`, and
+the distributor's doorbells.
 
 The writer queue is the ``writer`` topic; each session's requests carry the session id as their
 ordering key, so its push subscription (``enable_message_ordering``) delivers them one at a time,
@@ -7,7 +8,8 @@ show the ordering key, so the group also travels in the ``fk-group`` attribute.
 
 Pub/Sub assigns no sequence numbers and deduplicates nothing. The writer needs neither: a
 redelivered request is recognised by its per-session sequence number. Transaction ids come
-from the distributor queue (:mod:`faaskeeper_gcp.sequencer`).
+from the distributor queue: the core's sequenced log (:mod:`faaskeeper.protocol.sequencer`) in
+Firestore, whose doorbells are messages on the ``distributor`` topic, all of one ordering key.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from collections.abc import Mapping
 
 from faaskeeper.api.queue import Queue
 from faaskeeper.exceptions import ProviderException
+from faaskeeper.protocol.codec import MalformedMessage
 from faaskeeper_gcp.errors import gcp_errors
 from faaskeeper_gcp.metering import count_publish
 from faaskeeper_gcp.settings import GcpSettings
@@ -32,6 +35,8 @@ SOURCE_ATTRIBUTE = "fk-source"
 PUBLISH_TIMEOUT = 30.0
 #: Pub/Sub's limit on an attribute value.
 _ATTRIBUTE_LIMIT = 1024
+#: The ordering key of every distributor doorbell.
+DOORBELL_KEY = "distributor"
 
 
 class Topics:
@@ -87,3 +92,23 @@ class PubSubQueue(Queue):
             self.topic, body, ordering_key=group, attributes={GROUP_ATTRIBUTE: group, DEDUP_ATTRIBUTE: dedup_id}
         )
         return int(message_id) if message_id.isdigit() else 0
+
+
+class Doorbells:
+    """The distributor's doorbells: an empty message naming the transaction id up to which the
+    distributor function drains the log."""
+
+    def __init__(self, topics: Topics, topic: str) -> None:
+        self._topics = topics
+        self.topic = topic
+
+    def ring(self, seq: int) -> None:
+        self._topics.publish(self.topic, b"", ordering_key=DOORBELL_KEY, attributes={SEQUENCE_ATTRIBUTE: str(seq)})
+
+
+def doorbell_sequence(attributes: Mapping[str, str]) -> int:
+    """The id a doorbell names; MalformedMessage if it names none."""
+    raw = attributes.get(SEQUENCE_ATTRIBUTE, "")
+    if not raw.isdigit():
+        raise MalformedMessage(f"distributor doorbell without a transaction id ({SEQUENCE_ATTRIBUTE}={raw!r})")
+    return int(raw)

@@ -6,7 +6,7 @@ function's dead-letter subscription keeps.
 Pub/Sub's API does not tell how many messages a push subscription holds back or has out (Cloud
 Monitoring's ``num_undelivered_messages`` does, a minute late): those counts are None. The
 distributor's waiting events are exact: the records of its log past the cursor
-(:mod:`faaskeeper_gcp.sequencer`). Dead letters are counted by pulling the dead-letter
+(:mod:`faaskeeper.protocol.sequencer`). Dead letters are counted by pulling the dead-letter
 subscription without acknowledging, then handing every message back at once.
 """
 
