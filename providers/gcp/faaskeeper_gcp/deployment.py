@@ -9,11 +9,11 @@ from faaskeeper.config import ClientChannel as ChannelType
 from faaskeeper.config import Config
 from faaskeeper.protocol.sequencer import SequencedLog, SequencedQueue
 from faaskeeper_gcp.channel import GcpClientChannel
-from faaskeeper_gcp.firestore import FirestoreSystemStorage, FirestoreUserStorage
-from faaskeeper_gcp.firestore_base import Documents
-from faaskeeper_gcp.pubsub import Doorbells, PubSubQueue, Topics
-from faaskeeper_gcp.pubsub_listener import PubSubListener
+from faaskeeper_gcp.channel.listener import PubSubListener
+from faaskeeper_gcp.queues import Doorbells, PubSubQueue, Topics
 from faaskeeper_gcp.settings import GcpSettings
+from faaskeeper_gcp.storage import FirestoreSystemStorage, FirestoreUserStorage
+from faaskeeper_gcp.storage.firestore import Documents
 
 
 class GcpDeployment(Deployment[FirestoreSystemStorage, FirestoreUserStorage, PubSubQueue, SequencedQueue]):
@@ -38,13 +38,13 @@ class GcpDeployment(Deployment[FirestoreSystemStorage, FirestoreUserStorage, Pub
         endpoint = self.settings.functions_endpoint
         if endpoint is None:
             return None
-        from faaskeeper_gcp.function_host import endpoint_in_use  # only after a timeout
+        from faaskeeper_gcp.functions.host import endpoint_in_use  # only after a timeout
 
         if endpoint_in_use(endpoint):
             return None  # a host serves the functions; the answer is late, not lost
         return (
             f"no writer took the request: nothing serves {endpoint}, where Pub/Sub pushes this deployment's "
-            "writes; the functions run only while 'python -m faaskeeper_gcp.function_host CONFIG' runs "
+            "writes; the functions run only while 'python -m faaskeeper_gcp.emulator CONFIG' runs "
             "(CONFIG: this deployment's client config): start it"
         )
 

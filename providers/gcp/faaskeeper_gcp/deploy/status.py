@@ -16,8 +16,8 @@ from google.api_core import exceptions as google_errors
 
 from faaskeeper.api.provider import SILENT, DeploymentStatus, QueueStatus, Reporter, ResourceStatus
 from faaskeeper.config import Config
-from faaskeeper_gcp import cloud_deploy
-from faaskeeper_gcp.client_inboxes import client_resources
+from faaskeeper_gcp.channel.inboxes import client_resources
+from faaskeeper_gcp.deploy import cloud as cloud_deploy
 from faaskeeper_gcp.deployment import GcpDeployment
 from faaskeeper_gcp.errors import DeadlineExceeded, gcp_errors
 from faaskeeper_gcp.names import ANSWERS_SUFFIX, PUSHED_FUNCTIONS

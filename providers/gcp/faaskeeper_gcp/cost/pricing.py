@@ -1,4 +1,4 @@
-"""Google Cloud list prices, and the billable units of the requests :mod:`faaskeeper_gcp.metering` counts.
+"""Google Cloud list prices, and the billable units of the requests :mod:`faaskeeper_gcp.cost.metering` counts.
 
 :class:`Prices` holds public on-demand list prices for us-east1 as published on Google's pricing
 pages (``source``), copied by hand on ``source_date``; ``fk cost --prices FILE`` overrides any of

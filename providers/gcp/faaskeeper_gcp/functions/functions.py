@@ -1,6 +1,6 @@
 """The core's functions over one GCP deployment, and how a Pub/Sub push reaches them.
 
-Kept apart from :mod:`faaskeeper_gcp.handlers` (the Cloud Functions entry points) so that tests
+Kept apart from :mod:`faaskeeper_gcp.functions.handlers` (the Cloud Functions entry points) so that tests
 can feed events to functions built over other parts.
 """
 
@@ -24,13 +24,13 @@ from faaskeeper.protocol.environment import getenv
 from faaskeeper.protocol.heartbeat import HeartbeatFunction, HeartbeatReport
 from faaskeeper.protocol.settings import FaultHook, FunctionSettings
 from faaskeeper.protocol.writer import Writer
-from faaskeeper_gcp.client_inboxes import ORPHAN_AGE, reap_ended_inboxes, reap_orphan_inboxes
+from faaskeeper_gcp.channel.inboxes import ORPHAN_AGE, reap_ended_inboxes, reap_orphan_inboxes
+from faaskeeper_gcp.deploy.cloud_options import DeployOptions
 from faaskeeper_gcp.deployment import GcpDeployment
+from faaskeeper_gcp.functions.watch import HttpWatchFunction
 from faaskeeper_gcp.names import ACK_DEADLINE, ENV_WATCH_URL
-from faaskeeper_gcp.options import DeployOptions
-from faaskeeper_gcp.pubsub import GROUP_ATTRIBUTE, SEQUENCE_ATTRIBUTE, doorbell_sequence
+from faaskeeper_gcp.queues import GROUP_ATTRIBUTE, SEQUENCE_ATTRIBUTE, doorbell_sequence
 from faaskeeper_gcp.settings import GcpSettings
-from faaskeeper_gcp.watch_function import HttpWatchFunction
 
 log = logging.getLogger("faaskeeper.gcp.functions")
 

@@ -1,7 +1,7 @@
 """System storage in Firestore: node documents with locks and pending transactions, sessions, watches.
 
-The documents are described in :mod:`~faaskeeper_gcp.firestore_nodes` and
-:mod:`~faaskeeper_gcp.firestore_sessions`. Every change is a read followed by a write conditional
+The documents are described in :mod:`~faaskeeper_gcp.storage.nodes` and
+:mod:`~faaskeeper_gcp.storage.sessions`. Every change is a read followed by a write conditional
 on the read document's update time, so nothing is written on a view that is out of date.
 
 A commit is ONE atomic batch over every node of the write (``state``, ``exists``, ``owner``,
@@ -36,10 +36,10 @@ from faaskeeper.api.storage import (
     WatchKind,
     WatchRecord,
 )
-from faaskeeper_gcp.firestore_base import Documents, cycles, exhausted
-from faaskeeper_gcp.firestore_nodes import NodeDocuments
-from faaskeeper_gcp.firestore_sessions import EndedSession, SessionDocuments
 from faaskeeper_gcp.settings import GcpSettings
+from faaskeeper_gcp.storage.firestore import Documents, cycles, exhausted
+from faaskeeper_gcp.storage.nodes import NodeDocuments
+from faaskeeper_gcp.storage.sessions import EndedSession, SessionDocuments
 
 #: The collection below which items are kept.
 ITEMS = "queues"

@@ -1,5 +1,5 @@
 """``fk cost`` on GCP: the deployment measured with its functions served here by functions-framework
-on the Firestore and Pub/Sub emulators, priced from :class:`faaskeeper_gcp.pricing.Prices`."""
+on the Firestore and Pub/Sub emulators, priced from :class:`faaskeeper_gcp.cost.pricing.Prices`."""
 
 from __future__ import annotations
 
@@ -12,9 +12,9 @@ from faaskeeper.api.cost import CostModel, PriceTable
 from faaskeeper.config import Config
 from faaskeeper.measure import HeartbeatMeasurement, Measurement
 from faaskeeper.metering import Key
+from faaskeeper_gcp.cost.pricing import Prices, Units, billable_units
+from faaskeeper_gcp.deploy.cloud_options import DeployOptions
 from faaskeeper_gcp.names import EMULATOR_VARIABLES
-from faaskeeper_gcp.options import DeployOptions
-from faaskeeper_gcp.pricing import Prices, Units, billable_units
 from faaskeeper_gcp.settings import GcpSettings
 
 
@@ -58,14 +58,14 @@ class GcpCostModel(CostModel):
         return Config.deserialize(raw)
 
     def measure_operations(self, *, repetitions: int, size: int) -> Measurement:
-        from faaskeeper_gcp.measure import measure_operations
+        from faaskeeper_gcp.cost.measure import measure_operations
 
         return measure_operations(self._config(), repetitions=repetitions, size=size)
 
     def measure_heartbeat(self) -> HeartbeatMeasurement | None:
         if not self.emulated():
             return None
-        from faaskeeper_gcp.measure import measure_heartbeat
+        from faaskeeper_gcp.cost.measure import measure_heartbeat
 
         return measure_heartbeat(self.config)
 
@@ -99,7 +99,7 @@ class GcpCostModel(CostModel):
 @contextmanager
 def _served(config: Config, endpoint: str | None) -> Iterator[dict[str, Any]]:
     """The functions served here for the block, unless a function host already serves their endpoint."""
-    from faaskeeper_gcp.function_host import FunctionServer, endpoint_in_use
+    from faaskeeper_gcp.functions.host import FunctionServer, endpoint_in_use
 
     if endpoint is None:
         yield {}
@@ -111,7 +111,7 @@ def _served(config: Config, endpoint: str | None) -> Iterator[dict[str, Any]]:
     server.start()
     try:
         yield {
-            "functions": "functions-framework (faaskeeper_gcp.function_host) in the bench process",
+            "functions": "functions-framework (faaskeeper_gcp.functions.host) in the bench process",
             "endpoint": endpoint,
         }
     finally:

@@ -14,8 +14,8 @@ from google.cloud.firestore_v1.document import DocumentReference
 from faaskeeper.api.storage import UserStorage
 from faaskeeper.node import Node, Stat, decode_metadata, encode_metadata
 from faaskeeper_gcp.errors import NotFound
-from faaskeeper_gcp.firestore_base import Documents, document_id
 from faaskeeper_gcp.settings import GcpSettings
+from faaskeeper_gcp.storage.firestore import Documents, document_id
 
 
 class FirestoreUserStorage(UserStorage):

@@ -6,10 +6,10 @@ deadline longer than a function runs), and a dead-letter topic per function with
 subscription that keeps what was dead-lettered; in Firestore, the document
 ``faaskeeper/<deployment>`` with the root node in system and user storage and the distributor's
 log. Clients with ``client-channel: pubsub`` add their own inboxes
-(:mod:`faaskeeper_gcp.client_inboxes`), which remove deletes too. Push subscriptions deliver to
+(:mod:`faaskeeper_gcp.channel.inboxes`), which remove deletes too. Push subscriptions deliver to
 ``gcp.functions-endpoint`` where one is given (functions-framework, e.g.
-:mod:`faaskeeper_gcp.function_host`, against the emulators); without it, to the Cloud Functions
-deployed to the project with a Cloud Scheduler job for the heartbeat (:mod:`faaskeeper_gcp.cloud_deploy`).
+:mod:`faaskeeper_gcp.functions.host`, against the emulators); without it, to the Cloud Functions
+deployed to the project with a Cloud Scheduler job for the heartbeat (:mod:`faaskeeper_gcp.deploy.cloud`).
 The watch function has no topic: the distributor calls it over HTTP (``<endpoint>/watch``, or
 its Cloud Function's URL).
 """
@@ -27,8 +27,8 @@ from google.api_core import exceptions as google_errors
 
 from faaskeeper.api.provider import SILENT, Reporter
 from faaskeeper.config import Config
-from faaskeeper_gcp import cloud_deploy
-from faaskeeper_gcp.client_inboxes import delete_all_inboxes
+from faaskeeper_gcp.channel.inboxes import delete_all_inboxes
+from faaskeeper_gcp.deploy import cloud as cloud_deploy
 from faaskeeper_gcp.deployment import GcpDeployment
 from faaskeeper_gcp.errors import gcp_errors
 from faaskeeper_gcp.names import ACK_DEADLINE, PUSHED_FUNCTIONS

@@ -1,7 +1,7 @@
 """The client channel, client side, over Pub/Sub: the client's own inbox, read by streaming pull.
 
 ``start`` creates the client's inbox and answer topics and subscriptions
-(:mod:`faaskeeper_gcp.client_inboxes`) and opens a streaming pull on the inbox. With message
+(:mod:`faaskeeper_gcp.channel.inboxes`) and opens a streaming pull on the inbox. With message
 ordering, the library hands the next message to the callback only after the previous one was
 acknowledged, so the handler sees messages one at a time, in order. A message that is a request
 (it carries ``fk-request``) has the handler's answer published to the answer topic. A message
@@ -22,16 +22,16 @@ from typing import Any
 
 from faaskeeper.api.channel import ChannelListener, MessageHandler
 from faaskeeper.exceptions import ProviderException
-from faaskeeper_gcp.client_inboxes import (
+from faaskeeper_gcp.channel.inboxes import (
     ANSWER_ATTRIBUTE,
     REQUEST_ATTRIBUTE,
     ClientInbox,
     create_inbox,
     delete_inbox,
 )
-from faaskeeper_gcp.metering import count_pull
+from faaskeeper_gcp.cost.metering import count_pull
 from faaskeeper_gcp.names import CLIENT_ID_LENGTH
-from faaskeeper_gcp.pubsub import Topics
+from faaskeeper_gcp.queues import Topics
 from faaskeeper_gcp.settings import GcpSettings
 
 log = logging.getLogger("faaskeeper.gcp.channel")

@@ -2,8 +2,8 @@
 
 Addresses are ``tcp://host:port`` (the core's :class:`~faaskeeper.channels.tcp.TcpChannel`) or
 ``pubsub:projects/<project>/topics/<prefix>-client-<id>``, the inbox that
-:class:`~faaskeeper_gcp.pubsub_listener.PubSubListener` created for one client
-(:mod:`faaskeeper_gcp.client_inboxes`). Everything sent to an inbox has one ordering key and is
+:class:`~faaskeeper_gcp.channel.listener.PubSubListener` created for one client
+(:mod:`faaskeeper_gcp.channel.inboxes`). Everything sent to an inbox has one ordering key and is
 published only once the one before it was accepted, so results, watch notifications and pings
 reach the client in the order they were sent: a notification before the reply of the write
 that fired it.
@@ -27,7 +27,7 @@ from faaskeeper.api.channel import ClientChannel
 from faaskeeper.channels.routed import RoutedChannel
 from faaskeeper.channels.tcp import TcpChannel
 from faaskeeper.exceptions import ProviderException
-from faaskeeper_gcp.client_inboxes import (
+from faaskeeper_gcp.channel.inboxes import (
     ANSWER_ATTRIBUTE,
     KIND_ATTRIBUTE,
     ORDERING_KEY,
@@ -37,9 +37,9 @@ from faaskeeper_gcp.client_inboxes import (
     ClientInbox,
     is_inbox_address,
 )
+from faaskeeper_gcp.cost.metering import count_pull
 from faaskeeper_gcp.errors import DeadlineExceeded, gcp_errors
-from faaskeeper_gcp.metering import count_pull
-from faaskeeper_gcp.pubsub import Topics
+from faaskeeper_gcp.queues import Topics
 from faaskeeper_gcp.settings import GcpSettings
 
 log = logging.getLogger("faaskeeper.gcp.channel")

@@ -3,7 +3,7 @@ and for trying the provider without a Google Cloud project:
 
 .. code-block:: console
 
-    python -m faaskeeper_gcp.emulators --firestore-port 8081 --pubsub-port 8085
+    python -m faaskeeper_gcp.emulator.servers --firestore-port 8081 --pubsub-port 8085
 
 prints the ``FIRESTORE_EMULATOR_HOST`` and ``PUBSUB_EMULATOR_HOST`` to export and runs until
 interrupted. The emulators ship with the Google Cloud SDK (``FK_GCLOUD_SDK``, default
@@ -96,7 +96,7 @@ def clear_firestore(emulator: Emulator, project: str) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m faaskeeper_gcp.emulators",
+        prog="python -m faaskeeper_gcp.emulator.servers",
         description="Run the Google Cloud SDK's Firestore and Pub/Sub emulators on 127.0.0.1 until interrupted.",
     )
     parser.add_argument("--firestore-port", type=int, default=0, help="port of Firestore (default: a free one)")

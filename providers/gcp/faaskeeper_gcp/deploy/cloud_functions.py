@@ -2,7 +2,7 @@
 
 Each of ``writer``, ``distributor``, ``heartbeat`` and ``watch`` is a function named
 ``faaskeeper-<deployment>-<function>`` built from the source archive
-(:mod:`faaskeeper_gcp.package`) with its entry point of :mod:`faaskeeper_gcp.main`, the client
+(:mod:`faaskeeper_gcp.deploy.package`) with its entry point of :mod:`faaskeeper_gcp.main`, the client
 config in ``FK_CONFIG``, and the configured service account as its identity. The functions have
 no trigger of their own: the deployment's push subscriptions (message ordering, dead-letter
 topics) deliver to the URLs of the first three, authenticated with OIDC tokens of the same
@@ -26,11 +26,11 @@ from google.api_core import exceptions as google_errors
 
 from faaskeeper.api.provider import SILENT, Reporter, ResourceStatus
 from faaskeeper.config import Config
-from faaskeeper_gcp.cloud_apis import OPERATION_TIMEOUT, CloudApis
+from faaskeeper_gcp.deploy.cloud_apis import OPERATION_TIMEOUT, CloudApis
+from faaskeeper_gcp.deploy.cloud_options import DeployOptions
+from faaskeeper_gcp.deploy.package import SourceArchive
 from faaskeeper_gcp.errors import gcp_errors
 from faaskeeper_gcp.names import ENV_CONFIG, ENV_WATCH_URL, FUNCTIONS
-from faaskeeper_gcp.options import DeployOptions
-from faaskeeper_gcp.package import SourceArchive
 from faaskeeper_gcp.settings import GcpSettings
 
 SPEC_LABEL = "faaskeeper-spec"

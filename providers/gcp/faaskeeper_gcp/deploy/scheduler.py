@@ -2,8 +2,8 @@
 heartbeat's topic, which Pub/Sub pushes to the heartbeat function.
 
 The job runs every ``heartbeat-frequency`` seconds rounded up to whole minutes (Cloud Scheduler's
-finest step is one minute; see :attr:`faaskeeper_gcp.options.DeployOptions.schedule`), in UTC.
-Against the emulators :class:`~faaskeeper_gcp.function_host.FunctionServer` publishes the same
+finest step is one minute; see :attr:`faaskeeper_gcp.deploy.cloud_options.DeployOptions.schedule`), in UTC.
+Against the emulators :class:`~faaskeeper_gcp.functions.host.FunctionServer` publishes the same
 tick itself.
 """
 
@@ -15,9 +15,9 @@ from typing import Any
 from google.api_core import exceptions as google_errors
 
 from faaskeeper.api.provider import ResourceStatus
-from faaskeeper_gcp.cloud_apis import CloudApis
+from faaskeeper_gcp.deploy.cloud_apis import CloudApis
+from faaskeeper_gcp.deploy.cloud_options import DeployOptions
 from faaskeeper_gcp.errors import gcp_errors
-from faaskeeper_gcp.options import DeployOptions
 from faaskeeper_gcp.settings import GcpSettings
 
 #: What the job publishes; the heartbeat function reads nothing of it.

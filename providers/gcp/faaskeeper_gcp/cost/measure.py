@@ -1,8 +1,8 @@
 """The billable requests of each operation and of a heartbeat run on a GCP deployment (``fk cost``).
 
 The deployment's functions are served in this process by functions-framework
-(:class:`~faaskeeper_gcp.function_host.FunctionServer`, at the config's ``functions-endpoint``,
-where the emulated Pub/Sub pushes), so :data:`~faaskeeper_gcp.metering.METER` sees the requests of
+(:class:`~faaskeeper_gcp.functions.host.FunctionServer`, at the config's ``functions-endpoint``,
+where the emulated Pub/Sub pushes), so :data:`~faaskeeper_gcp.cost.metering.METER` sees the requests of
 the client and of the functions alike: Firestore documents, Pub/Sub publishes and pushes, and the
 invocations with their billed milliseconds. Before and after each call the measurement waits
 until no function has run for a moment. Without a functions endpoint (a real project, whose
@@ -22,8 +22,8 @@ from faaskeeper.config import Config
 from faaskeeper.exceptions import ProviderException
 from faaskeeper.measure import HeartbeatMeasurement, Measurement, measure_calls, measure_sessions
 from faaskeeper.metering import Key, difference
-from faaskeeper_gcp.function_host import FunctionServer, endpoint_in_use
-from faaskeeper_gcp.metering import METER
+from faaskeeper_gcp.cost.metering import METER
+from faaskeeper_gcp.functions.host import FunctionServer, endpoint_in_use
 from faaskeeper_gcp.settings import GcpSettings
 
 #: Seconds to wait for the functions to finish a call's work.
@@ -40,7 +40,7 @@ def serving(config: Config) -> Iterator[FunctionServer | None]:
         return
     if endpoint_in_use(endpoint):
         raise ProviderException(
-            f"Something already serves the functions at {endpoint} (python -m faaskeeper_gcp.function_host?): "
+            f"Something already serves the functions at {endpoint} (python -m faaskeeper_gcp.emulator?): "
             "fk cost serves them itself to count their requests; stop it first"
         )
     server = FunctionServer(config, schedule=False)

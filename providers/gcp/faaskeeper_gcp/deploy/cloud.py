@@ -2,10 +2,10 @@
 Cloud Functions, the push subscriptions' OIDC identity, and the heartbeat's Cloud Scheduler job.
 
 A config without ``gcp.functions-endpoint`` is deployed so: the source archive is built from the
-installed packages (:mod:`faaskeeper_gcp.package`) and the functions deployed from it
-(:mod:`faaskeeper_gcp.cloud_functions`), the push subscriptions deliver to the functions' URLs
+installed packages (:mod:`faaskeeper_gcp.deploy.package`) and the functions deployed from it
+(:mod:`faaskeeper_gcp.deploy.cloud_functions`), the push subscriptions deliver to the functions' URLs
 with OIDC tokens of ``gcp.service-account``, and a scheduler job publishes the heartbeat's tick
-(:mod:`faaskeeper_gcp.scheduler`). IAM is left as it is: the service account needs
+(:mod:`faaskeeper_gcp.deploy.scheduler`). IAM is left as it is: the service account needs
 ``roles/datastore.user``, ``roles/pubsub.publisher`` and ``roles/run.invoker`` on the project
 (the last for Pub/Sub's pushes, and for the distributor's calls of the watch function).
 """
@@ -18,10 +18,10 @@ from dataclasses import dataclass
 from faaskeeper.api.provider import SILENT, Reporter, ResourceStatus
 from faaskeeper.config import Config
 from faaskeeper.exceptions import ConfigurationException
-from faaskeeper_gcp import cloud_apis, cloud_functions, scheduler
+from faaskeeper_gcp.deploy import cloud_apis, cloud_functions, scheduler
+from faaskeeper_gcp.deploy.cloud_options import DeployOptions
+from faaskeeper_gcp.deploy.package import build_source_archive
 from faaskeeper_gcp.names import PUSHED_FUNCTIONS
-from faaskeeper_gcp.options import DeployOptions
-from faaskeeper_gcp.package import build_source_archive
 from faaskeeper_gcp.settings import GcpSettings
 
 #: Cloud Functions names: lowercase letters, digits and hyphens.

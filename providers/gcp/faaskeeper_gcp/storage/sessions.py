@@ -6,7 +6,7 @@ A session document holds the :class:`~faaskeeper.api.storage.SessionRecord`'s fi
 
 A session whose client listens on a Pub/Sub inbox leaves, when it ends, ``ended/<session id>``
 with the inbox's address and the time, until the heartbeat has deleted the inbox
-(:func:`faaskeeper_gcp.client_inboxes.reap_ended_inboxes`).
+(:func:`faaskeeper_gcp.channel.inboxes.reap_ended_inboxes`).
 """
 
 from __future__ import annotations
@@ -21,8 +21,8 @@ from google.cloud.firestore_v1.base_query import FieldFilter
 from google.cloud.firestore_v1.document import DocumentReference
 
 from faaskeeper.api.storage import SessionRecord, SessionStatus, WatchKind, WatchRecord
-from faaskeeper_gcp.client_inboxes import is_inbox_address
-from faaskeeper_gcp.firestore_base import Documents, Snapshot, cycles, document_id, exhausted
+from faaskeeper_gcp.channel.inboxes import is_inbox_address
+from faaskeeper_gcp.storage.firestore import Documents, Snapshot, cycles, document_id, exhausted
 
 
 def session_fields(session: SessionRecord) -> dict[str, Any]:
@@ -92,7 +92,7 @@ class SessionDocuments:
         after = self._change(session_id, lambda record: ended if record.active else None, "end session")
         if after is not None and not after.active and is_inbox_address(after.channel):
             # Once (a redelivered end finds it there): the inbox goes a session timeout after the
-            # end (client_inboxes.reap_ended_inboxes).
+            # end (channel.inboxes.reap_ended_inboxes).
             fields = {"session_id": session_id, "channel": after.channel, "ended": time.time()}
             self._docs.create(self._ended.document(document_id(session_id)), fields, "record an ended session")
         return after

@@ -20,7 +20,7 @@ from google.cloud.firestore_v1.document import DocumentReference
 
 from faaskeeper.api.claims import claim_node
 from faaskeeper.api.storage import CLAIMED, Claim, Commit, Lock, NodeState, RequestMark, SystemNode
-from faaskeeper_gcp.firestore_base import Batch, Documents, Snapshot, cycles, document_id, exhausted
+from faaskeeper_gcp.storage.firestore import Batch, Documents, Snapshot, cycles, document_id, exhausted
 
 
 def node_fields(state: NodeState, lock: Lock | None, pending: Sequence[int]) -> dict[str, Any]:

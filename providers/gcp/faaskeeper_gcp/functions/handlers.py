@@ -2,7 +2,7 @@
 signature), and ``watch`` (HTTP).
 
 Each of the first three is fed by the push subscription of its own topic (the heartbeat's topic
-by a schedule). Thin adapters from the CloudEvent to :class:`faaskeeper_gcp.functions.Functions`:
+by a schedule). Thin adapters from the CloudEvent to :class:`faaskeeper_gcp.functions.functions.Functions`:
 each instance builds the deployment's parts once from ``FK_CONFIG`` (the client config as JSON),
 read through :func:`faaskeeper.protocol.environment.getenv`, and keeps them for later
 invocations, cached per config so that one local host can serve several deployments. A function
@@ -11,9 +11,9 @@ Pub/Sub redelivers (after the subscription's ``max_delivery_attempts``, into its
 
 ``watch`` is called by the distributor with a watch delivery as the JSON body and answers the
 report (200); a body that is not a valid request is answered 400 with the error, and nothing is
-sent (:mod:`faaskeeper_gcp.watch_function`).
+sent (:mod:`faaskeeper_gcp.functions.watch`).
 
-Every invocation, and the push that delivered it, is counted in :data:`faaskeeper_gcp.metering.METER`.
+Every invocation, and the push that delivered it, is counted in :data:`faaskeeper_gcp.cost.metering.METER`.
 """
 
 from __future__ import annotations
@@ -32,9 +32,9 @@ from cloudevents.http import CloudEvent
 from faaskeeper.protocol.codec import MalformedMessage
 from faaskeeper.protocol.environment import PerDeployment
 from faaskeeper.protocol.settings import FaultHook
-from faaskeeper_gcp.functions import Functions
-from faaskeeper_gcp.metering import METER, count_delivery
-from faaskeeper_gcp.watch_function import container_watch_function
+from faaskeeper_gcp.cost.metering import METER, count_delivery
+from faaskeeper_gcp.functions.functions import Functions
+from faaskeeper_gcp.functions.watch import container_watch_function
 
 log = logging.getLogger("faaskeeper.gcp.handlers")
 if os.environ.get("K_SERVICE"):

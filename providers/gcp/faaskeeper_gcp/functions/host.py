@@ -11,15 +11,14 @@ request run with the deployment's
 several deployments are served side by side. As Cloud Scheduler would, it publishes a tick to
 the heartbeat topic every ``heartbeat-frequency`` seconds; Pub/Sub pushes it to the heartbeat.
 
-``python -m faaskeeper_gcp.function_host CONFIG`` serves a deployed config's functions until
-interrupted, or until the deployment is removed: a tick that cannot be published makes the host
-look for the deployment, and one that stays gone for REMOVED_AFTER seconds (longer than
-``fk deploy service --clean`` leaves it gone) ends the schedule, and the command, with one line.
+A tick that cannot be published makes the host look for the deployment, and one that stays gone
+for REMOVED_AFTER seconds (longer than ``fk deploy service --clean`` leaves it gone) ends the
+schedule (:attr:`FunctionServer.removed`); ``python -m faaskeeper_gcp.emulator CONFIG``
+(:mod:`faaskeeper_gcp.emulator`) then stops.
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import logging
 import os
@@ -42,20 +41,20 @@ from faaskeeper.config import Config
 from faaskeeper.exceptions import (
     ConfigurationException,
     DeploymentNotFoundException,
-    FaaSKeeperException,
     ProviderException,
 )
 from faaskeeper.protocol.environment import function_environment
 from faaskeeper.protocol.host import ScheduledFunction
 from faaskeeper.protocol.settings import FunctionCrash
-from faaskeeper_gcp.firestore_base import Documents
 from faaskeeper_gcp.names import ENV_CONFIG, FIRESTORE_EMULATOR, FUNCTIONS, PUSHED_FUNCTIONS
-from faaskeeper_gcp.pubsub import Topics
+from faaskeeper_gcp.queues import Topics
 from faaskeeper_gcp.settings import GcpSettings, check_emulator
+from faaskeeper_gcp.storage.firestore import Documents
 
 log = logging.getLogger("faaskeeper.gcp.functions")
 
-SOURCE = Path(__file__).with_name("main.py")
+#: The Cloud Functions source file, at the package root.
+SOURCE = Path(__file__).parent.parent / "main.py"
 #: Seconds the deployment must stay gone before the host takes it for removed (a redeploy with
 #: ``--clean`` leaves it gone for about a second).
 REMOVED_AFTER = 10.0
@@ -268,31 +267,3 @@ class FunctionServer(FunctionHost):
             self._thread.join(timeout=10)
             self._thread = None
         self._settings.close()
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Serve until interrupted (0) or until the deployment is removed (0); 1, with one line, if it
-    cannot be served (no deployment, the endpoint in use, no credentials)."""
-    parser = argparse.ArgumentParser(description="Serve a GCP deployment's functions with functions-framework.")
-    parser.add_argument("config", help="the client config that fk deploy wrote")
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    try:
-        server = FunctionServer(Config.from_file(args.config))
-        server.check_deployed()
-        server.start()
-    except FaaSKeeperException as err:
-        print(f"faaskeeper_gcp.function_host: error: {err}", file=sys.stderr)
-        return 1
-    log.info("serving the functions at %s; Ctrl-C stops", server.endpoint)
-    try:
-        server.removed.wait()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.stop()
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

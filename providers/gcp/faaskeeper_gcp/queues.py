@@ -20,8 +20,8 @@ from collections.abc import Mapping
 from faaskeeper.api.queue import Queue
 from faaskeeper.exceptions import ProviderException
 from faaskeeper.protocol.codec import MalformedMessage
+from faaskeeper_gcp.cost.metering import count_publish
 from faaskeeper_gcp.errors import gcp_errors
-from faaskeeper_gcp.metering import count_publish
 from faaskeeper_gcp.settings import GcpSettings
 
 log = logging.getLogger("faaskeeper.gcp.pubsub")

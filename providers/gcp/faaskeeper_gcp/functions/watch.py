@@ -24,7 +24,7 @@ from faaskeeper.protocol.watch_delivery import DeliveryReport, WatchDelivery
 from faaskeeper.protocol.watch_function import WatchFunction, WatchInvoker
 from faaskeeper_gcp.channel import GcpClientChannel
 from faaskeeper_gcp.errors import gcp_errors
-from faaskeeper_gcp.pubsub import Topics
+from faaskeeper_gcp.queues import Topics
 from faaskeeper_gcp.settings import GcpSettings
 
 #: Clients one invocation serves at once (each send waits for Pub/Sub or a TCP peer).

@@ -11,7 +11,7 @@ the deployment's ``<prefix>-client-<id>`` (:mod:`faaskeeper_gcp.names`):
 
 The client creates both when it starts, labelled with the time (``faaskeeper-created``), and
 deletes them when it stops. When a session ends (closed or expired), system storage keeps its
-inbox's address (:mod:`faaskeeper_gcp.firestore_sessions`); the heartbeat deletes that inbox once
+inbox's address (:mod:`faaskeeper_gcp.storage.sessions`); the heartbeat deletes that inbox once
 the session has been over for a session timeout, long enough for a client still alive to read
 that it expired (:func:`reap_ended_inboxes`). A client killed before its registration leaves an
 inbox that no session names: the heartbeat deletes it once it is older than any registration
@@ -37,7 +37,7 @@ from faaskeeper_gcp.names import ResourceNames
 from faaskeeper_gcp.settings import GcpSettings
 
 if TYPE_CHECKING:
-    from faaskeeper_gcp.firestore_system import FirestoreSystemStorage
+    from faaskeeper_gcp.storage.system import FirestoreSystemStorage
 
 log = logging.getLogger("faaskeeper.gcp.channel")
 

@@ -27,8 +27,8 @@ from google.cloud.firestore_v1.document import DocumentReference
 
 from faaskeeper.exceptions import ProviderException
 from faaskeeper.metering import Meter
+from faaskeeper_gcp.cost.metering import METER
 from faaskeeper_gcp.errors import Conflict, NotFound, Transient, gcp_errors
-from faaskeeper_gcp.metering import METER
 from faaskeeper_gcp.settings import GcpSettings
 
 T = TypeVar("T")

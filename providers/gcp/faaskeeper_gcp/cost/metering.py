@@ -1,7 +1,7 @@
 """Counting the billable requests the provider makes, for the cost report.
 
 Every Firestore and Pub/Sub call of the provider goes through
-:class:`~faaskeeper_gcp.firestore_base.Documents` or :mod:`faaskeeper_gcp.pubsub`, which add to
+:class:`~faaskeeper_gcp.storage.firestore.Documents` or :mod:`faaskeeper_gcp.queues`, which add to
 the process-wide :data:`METER`, keyed ``(service, unit)`` by what Google bills:
 
 * ``("firestore", "reads")``, ``("firestore", "writes")``, ``("firestore", "deletes")``: documents

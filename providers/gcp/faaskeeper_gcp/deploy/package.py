@@ -28,16 +28,17 @@ EXCLUDED_DIRS = frozenset({"__pycache__", "tests", "testing"})
 EXCLUDED_FILES = frozenset(
     f"faaskeeper_gcp/{name}.py"
     for name in (
-        "cloud_apis",
-        "cloud_deploy",
-        "cloud_functions",
-        "cost",
-        "deploy",
-        "function_host",
-        "measure",
-        "package",
-        "pricing",
-        "scheduler",
+        "cost/measure",
+        "cost/model",
+        "cost/pricing",
+        "deploy/cloud",
+        "deploy/cloud_apis",
+        "deploy/cloud_functions",
+        "deploy/package",
+        "deploy/resources",
+        "deploy/scheduler",
+        "emulator/__main__",
+        "functions/host",
     )
 )
 EPOCH = (1980, 1, 1, 0, 0, 0)
@@ -86,7 +87,7 @@ def _package_files(name: str) -> list[tuple[str, bytes]]:
 
 
 def build_source_archive() -> SourceArchive:
-    main = Path(__file__).with_name("main.py").read_bytes()
+    main = (Path(__file__).parent.parent / "main.py").read_bytes()
     entries = [("main.py", main), ("requirements.txt", ("\n".join(requirements()) + "\n").encode())]
     entries += [entry for name in PACKAGES for entry in _package_files(name)]
     entries.sort()
@@ -107,7 +108,9 @@ def build_source_archive() -> SourceArchive:
 def main(argv: list[str] | None = None) -> None:
     import argparse
 
-    parser = argparse.ArgumentParser(description="Write the GCP functions' source archive.")
+    parser = argparse.ArgumentParser(
+        prog="python -m faaskeeper_gcp.deploy.package", description="Write the GCP functions' source archive."
+    )
     parser.add_argument("output", help="a directory, or the .zip file to write")
     args = parser.parse_args(argv)
     archive = build_source_archive()
