@@ -14,11 +14,11 @@ from faaskeeper.config import DEFAULT_MAX_DATA_SIZE, Config
 from faaskeeper.exceptions import ProviderException
 from faaskeeper.protocol.embedded import EmbeddedFunctions
 from faaskeeper.protocol.settings import FaultHook, FunctionSettings
-from faaskeeper_local.database import Database
-from faaskeeper_local.queue import LocalQueue
+from faaskeeper_local.queues import LocalQueue
 from faaskeeper_local.settings import LocalSettings
-from faaskeeper_local.system_storage import LocalSystemStorage
-from faaskeeper_local.user_storage import LocalUserStorage
+from faaskeeper_local.storage.database import Database
+from faaskeeper_local.storage.system import LocalSystemStorage
+from faaskeeper_local.storage.user import LocalUserStorage
 
 WRITER_QUEUE = "writer"
 DISTRIBUTOR_QUEUE = "distributor"

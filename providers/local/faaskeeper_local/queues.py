@@ -11,7 +11,7 @@ import time
 import uuid
 
 from faaskeeper.api.queue import PollingQueue, QueueMessage
-from faaskeeper_local.database import Database
+from faaskeeper_local.storage.database import Database
 
 
 class LocalQueue(PollingQueue):

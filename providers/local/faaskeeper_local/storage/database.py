@@ -2,7 +2,7 @@
 
 This module is the provider's one boundary where sqlite3 errors become FaaSKeeper's exceptions.
 Opening a file checks that it is a deployment (only ``create`` makes one, of a missing file);
-every operation checks that the file is still the one opened (:mod:`faaskeeper_local.file_identity`).
+every operation checks that the file is still the one opened (:mod:`faaskeeper_local.storage.file_identity`).
 A file found removed, replaced or corrupt makes the handle unusable: every later operation fails
 at once with that cause, and the handle's listeners hear of it, as they hear of a full disk.
 """
@@ -20,10 +20,10 @@ from pathlib import Path
 from typing import Any
 
 from faaskeeper.exceptions import DeploymentCorruptException, DeploymentUnusableException, ProviderException
-from faaskeeper_local import sqlite_errors
-from faaskeeper_local.file_identity import FileIdentity
-from faaskeeper_local.schema import MIGRATIONS, SCHEMA, SCHEMA_VERSION, TABLES
-from faaskeeper_local.wal_guard import forbid_checkpoint
+from faaskeeper_local.storage import sqlite_errors
+from faaskeeper_local.storage.file_identity import FileIdentity
+from faaskeeper_local.storage.schema import MIGRATIONS, SCHEMA, SCHEMA_VERSION, TABLES
+from faaskeeper_local.storage.wal_guard import forbid_checkpoint
 
 log = logging.getLogger("faaskeeper.local")
 

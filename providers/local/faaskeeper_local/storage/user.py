@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 
 from faaskeeper.api.storage import UserStorage
 from faaskeeper.node import Node, Stat, decode_metadata, encode_metadata
-from faaskeeper_local.database import Database
+from faaskeeper_local.storage.database import Database
 
 
 class LocalUserStorage(UserStorage):

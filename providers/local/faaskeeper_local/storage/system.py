@@ -23,7 +23,7 @@ from faaskeeper.api.storage import (
     WatchRecord,
 )
 from faaskeeper.protocol.leases import new_key
-from faaskeeper_local.database import Database
+from faaskeeper_local.storage.database import Database
 
 _ROOT_STATE = json.dumps(NodeState(True).to_dict())
 

@@ -42,7 +42,7 @@ class FileIdentity:
         self.path = path
         self._names = {suffix: f"{path}{suffix}" for suffix in SUFFIXES}
         self._opened = {suffix: _key(name) for suffix, name in self._names.items()}
-        #: Whether the WAL index was found deleted or replaced (see :mod:`faaskeeper_local.wal_guard`).
+        #: Whether the WAL index was found deleted or replaced (see :mod:`faaskeeper_local.storage.wal_guard`).
         self.index_lost = False
         if self._opened[""] is None:
             raise self._changed("")

@@ -6,10 +6,10 @@ import time
 
 from faaskeeper.api.provider import DeploymentStatus, QueueStatus, ResourceStatus
 from faaskeeper.config import Config
-from faaskeeper_local.database import Database
 from faaskeeper_local.deployment import DISTRIBUTOR_QUEUE, WRITER_QUEUE, stored_max_data_size
 from faaskeeper_local.settings import LocalSettings
-from faaskeeper_local.system_storage import LocalSystemStorage
+from faaskeeper_local.storage.database import Database
+from faaskeeper_local.storage.system import LocalSystemStorage
 
 
 def service_status(config: Config, settings: LocalSettings) -> DeploymentStatus:
