@@ -20,8 +20,8 @@ from pathlib import Path
 
 import pytest
 
-import faaskeeper_local.database as database
 import faaskeeper_local.deployment as local_deployment
+import faaskeeper_local.storage.database as database
 from faaskeeper.client import FaaSKeeperClient
 from faaskeeper.config import Config
 from faaskeeper.exceptions import ProviderException

@@ -22,7 +22,7 @@ from faaskeeper.testing import (
     UserStorageSuite,
     WatchSuite,
 )
-from faaskeeper_gcp.function_host import FunctionServer
+from faaskeeper_gcp.functions.host import FunctionServer
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from typing import Any
 from google.api_core import exceptions as google_errors
 from google.cloud import functions_v2, scheduler_v1
 
-from faaskeeper_gcp.cloud_apis import CloudApis
+from faaskeeper_gcp.deploy.cloud_apis import CloudApis
 
 
 @dataclass

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from faaskeeper_gcp.emulators import (
+from faaskeeper_gcp.emulator.servers import (
     Emulator,
     EmulatorMissing,
     clear_firestore,
@@ -22,7 +22,7 @@ from faaskeeper_gcp.emulators import (
 
 if TYPE_CHECKING:
     from faaskeeper.config import Config
-    from faaskeeper_gcp.function_host import FunctionServer
+    from faaskeeper_gcp.functions.host import FunctionServer
 
 PROJECT = "faaskeeper-test"
 
@@ -107,7 +107,7 @@ def deployed(gcp: None) -> Iterator[Callable[..., Config]]:
 @pytest.fixture
 def serve() -> Iterator[Callable[..., FunctionServer]]:
     """``serve(config)``: the deployment's functions served by functions-framework (stopped after the test)."""
-    from faaskeeper_gcp.function_host import FunctionServer
+    from faaskeeper_gcp.functions.host import FunctionServer
 
     started: list[FunctionServer] = []
 

@@ -24,7 +24,7 @@ from faaskeeper.testing.processes import WorkerProcess
 from faaskeeper.testing.support import Inbox, wait_until
 from faaskeeper.watch import WatchedEvent
 from faaskeeper_gcp.channel import GcpClientChannel
-from faaskeeper_gcp.client_inboxes import (
+from faaskeeper_gcp.channel.inboxes import (
     ANSWER_ATTRIBUTE,
     ORPHAN_AGE,
     ClientInbox,
@@ -33,12 +33,12 @@ from faaskeeper_gcp.client_inboxes import (
     delete_all_inboxes,
     reap_orphan_inboxes,
 )
+from faaskeeper_gcp.channel.listener import PubSubListener
+from faaskeeper_gcp.cost.metering import METER
 from faaskeeper_gcp.deployment import GcpDeployment
 from faaskeeper_gcp.errors import DeadlineExceeded
-from faaskeeper_gcp.function_host import FunctionServer
-from faaskeeper_gcp.metering import METER
+from faaskeeper_gcp.functions.host import FunctionServer
 from faaskeeper_gcp.names import CLIENT_ID_LENGTH
-from faaskeeper_gcp.pubsub_listener import PubSubListener
 from faaskeeper_gcp.settings import GcpSettings
 
 from .fixtures import gcp_config

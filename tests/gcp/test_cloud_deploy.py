@@ -15,10 +15,10 @@ from google.api_core import exceptions as google_errors
 from faaskeeper.config import Config
 from faaskeeper.exceptions import ConfigurationException, ProviderException
 from faaskeeper.plugins.manager import get_provider
-from faaskeeper_gcp import cloud_apis
+from faaskeeper_gcp.deploy import cloud_apis
+from faaskeeper_gcp.deploy.cloud_options import DeployOptions
+from faaskeeper_gcp.deploy.package import build_source_archive
 from faaskeeper_gcp.names import ENV_CONFIG, ENV_WATCH_URL, FUNCTIONS, PUSHED_FUNCTIONS
-from faaskeeper_gcp.options import DeployOptions
-from faaskeeper_gcp.package import build_source_archive
 from faaskeeper_gcp.settings import GcpSettings
 
 from .fake_cloud import FakeCloud

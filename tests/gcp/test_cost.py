@@ -13,9 +13,9 @@ import pytest
 from faaskeeper.config import Config
 from faaskeeper.exceptions import ConfigurationException
 from faaskeeper_deploy.cost.model import Ensemble, Measured, Workload, monthly_cost
-from faaskeeper_gcp.cost import GcpCostModel
-from faaskeeper_gcp.options import DeployOptions
-from faaskeeper_gcp.pricing import Prices, Units, billable_units
+from faaskeeper_gcp.cost.model import GcpCostModel
+from faaskeeper_gcp.cost.pricing import Prices, Units, billable_units
+from faaskeeper_gcp.deploy.cloud_options import DeployOptions
 
 from .fixtures import gcp_config
 

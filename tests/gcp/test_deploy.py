@@ -1,6 +1,6 @@
 """``fk deploy service --provider gcp``, ``fk deploy functions``, ``fk status`` and ``fk remove
 service`` against fresh emulators, run as a user runs them: the ``fk`` command, the functions
-served by ``python -m faaskeeper_gcp.function_host`` in a process of their own."""
+served by ``python -m faaskeeper_gcp.emulator`` in a process of their own."""
 
 from __future__ import annotations
 
@@ -23,8 +23,8 @@ from faaskeeper.testing.processes import WorkerProcess
 from faaskeeper.testing.support import wait_until
 from faaskeeper.watch import WatchedEvent
 from faaskeeper_gcp.deployment import GcpDeployment
-from faaskeeper_gcp.emulators import start_firestore, start_pubsub
-from faaskeeper_gcp.function_host import REMOVED_AFTER
+from faaskeeper_gcp.emulator.servers import start_firestore, start_pubsub
+from faaskeeper_gcp.functions.host import REMOVED_AFTER
 from faaskeeper_gcp.names import PUSHED_FUNCTIONS
 from faaskeeper_gcp.settings import GcpSettings
 
@@ -94,7 +94,7 @@ def functions_process(tmp_path: Path) -> Iterator[Callable[[Path], subprocess.Po
     log = (tmp_path / "functions.log").open("w")
 
     def start(config_file: Path) -> subprocess.Popen[bytes]:
-        command = [sys.executable, "-m", "faaskeeper_gcp.function_host", str(config_file)]
+        command = [sys.executable, "-m", "faaskeeper_gcp.emulator", str(config_file)]
         started.append(subprocess.Popen(command, stdout=log, stderr=log))
         return started[-1]
 
@@ -254,7 +254,7 @@ def test_the_function_host_stops_with_one_line_once_the_emulators_holding_its_de
         subprocess.run(deploy, env=env, capture_output=True, timeout=120, check=True)
         log = tmp_path / "functions.log"
         with log.open("w") as out:
-            command = [sys.executable, "-m", "faaskeeper_gcp.function_host", str(config_file)]
+            command = [sys.executable, "-m", "faaskeeper_gcp.emulator", str(config_file)]
             functions = subprocess.Popen(command, env=env, stdout=out, stderr=out)
         wait_until(lambda: "serving the functions" in log.read_text(), 30, "the function host to serve")
     finally:
@@ -274,7 +274,7 @@ def test_the_function_host_stops_with_one_line_once_the_emulators_holding_its_de
 def test_the_function_host_of_a_deployment_that_does_not_exist_says_so_in_one_line(gcp: None, tmp_path: Path) -> None:
     config_file = tmp_path / "gcp.json"
     config_file.write_text(json.dumps(gcp_config().serialize()))
-    command = [sys.executable, "-m", "faaskeeper_gcp.function_host", str(config_file)]
+    command = [sys.executable, "-m", "faaskeeper_gcp.emulator", str(config_file)]
     done = subprocess.run(command, capture_output=True, text=True, timeout=60, check=False)
     assert done.returncode == 1
     assert done.stderr.count("\n") == 1, done.stderr
@@ -324,7 +324,7 @@ def test_a_write_no_function_takes_times_out_naming_what_to_start(
         FaaSKeeperClient(config, timeout=2).start()
     message = str(registering.value)
     assert message.startswith("Operation timed out after 2 [s]: no writer took the request: nothing serves"), message
-    assert "'python -m faaskeeper_gcp.function_host CONFIG' runs" in message
+    assert "'python -m faaskeeper_gcp.emulator CONFIG' runs" in message
     serve(config, schedule=False)
     with FaaSKeeperClient(config, timeout=30) as client:
         assert client.create("/taken", b"once the functions run").path == "/taken"

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from faaskeeper.exceptions import ProviderException
-from faaskeeper_gcp.emulators import free_port
+from faaskeeper_gcp.emulator.servers import free_port
 from faaskeeper_gcp.errors import gcp_errors
 from faaskeeper_gcp.settings import GcpSettings
 
@@ -71,7 +71,7 @@ def test_an_emulator_variable_where_nothing_answers_fails_at_once_naming_it(tmp_
     done = run_fk(tmp_path, ["status", *CONFIG], FIRESTORE_EMULATOR_HOST=nowhere, PUBSUB_EMULATOR_HOST=nowhere)
     line = error_line(done)  # not the clients' five minutes of retries (the run's timeout is two)
     assert f"nothing answers at FIRESTORE_EMULATOR_HOST={nowhere}" in line
-    assert "python -m faaskeeper_gcp.emulators" in line
+    assert "python -m faaskeeper_gcp.emulator.servers" in line
 
 
 def test_a_missing_topic_gets_a_hint(gcp: None) -> None:

@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-import faaskeeper_gcp.handlers as handlers
+import faaskeeper_gcp.functions.handlers as handlers
 from faaskeeper.api.queue import QueueMessage
 from faaskeeper.client import FaaSKeeperClient
 from faaskeeper.config import Config
@@ -20,8 +20,8 @@ from faaskeeper.protocol.settings import FunctionCrash
 from faaskeeper.protocol.writer import Writer
 from faaskeeper.testing.support import HandSession, Inbox, crash_at, wait_until
 from faaskeeper_gcp.deployment import GcpDeployment
-from faaskeeper_gcp.function_host import FunctionServer
-from faaskeeper_gcp.functions import function_settings
+from faaskeeper_gcp.functions.functions import function_settings
+from faaskeeper_gcp.functions.host import FunctionServer
 
 #: The points where a function died, in order.
 crashed: list[str] = []

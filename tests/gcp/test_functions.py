@@ -17,11 +17,11 @@ from faaskeeper.metering import difference
 from faaskeeper.plugins.manager import get_provider
 from faaskeeper.protocol.messages import DistributorEvent, EventKind, Op, WriteRequest
 from faaskeeper.testing.support import Inbox, wait_until
+from faaskeeper_gcp.cost.metering import METER
 from faaskeeper_gcp.deployment import GcpDeployment
-from faaskeeper_gcp.function_host import FunctionServer
-from faaskeeper_gcp.functions import PushedMessage
-from faaskeeper_gcp.metering import METER
-from faaskeeper_gcp.pubsub import GROUP_ATTRIBUTE, REASON_ATTRIBUTE, SEQUENCE_ATTRIBUTE, Topics
+from faaskeeper_gcp.functions.functions import PushedMessage
+from faaskeeper_gcp.functions.host import FunctionServer
+from faaskeeper_gcp.queues import GROUP_ATTRIBUTE, REASON_ATTRIBUTE, SEQUENCE_ATTRIBUTE, Topics
 from faaskeeper_gcp.settings import GcpSettings
 
 

@@ -11,12 +11,12 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-import faaskeeper_gcp.handlers as handlers
+import faaskeeper_gcp.functions.handlers as handlers
 from faaskeeper.check.checker import check
 from faaskeeper.check.workload import record_sessions
 from faaskeeper.config import Config
 from faaskeeper.protocol.settings import FunctionCrash
-from faaskeeper_gcp.function_host import FunctionServer
+from faaskeeper_gcp.functions.host import FunctionServer
 
 SESSIONS = 3
 CALLS = 20

@@ -10,7 +10,7 @@ from faaskeeper.client import FaaSKeeperClient
 from faaskeeper.config import Config
 from faaskeeper.exceptions import MalformedInputException
 from faaskeeper.plugins.manager import get_provider
-from faaskeeper_gcp.function_host import FunctionServer
+from faaskeeper_gcp.functions.host import FunctionServer
 
 from .fixtures import gcp_config
 

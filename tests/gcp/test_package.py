@@ -7,17 +7,25 @@ import sys
 import zipfile
 from pathlib import Path
 
-from faaskeeper_gcp.package import build_source_archive
+from faaskeeper_gcp.deploy.package import build_source_archive
 
 
 def test_the_archive_is_reproducible_and_holds_only_function_code() -> None:
     first, second = build_source_archive(), build_source_archive()
     assert first.data == second.data
     assert first.name == second.name
-    assert {"main.py", "requirements.txt", "faaskeeper/protocol/writer.py", "faaskeeper_gcp/handlers.py"} <= set(
-        first.files
-    )
-    assert not [f for f in first.files if "/testing/" in f or f.endswith("function_host.py")]
+    assert {
+        "main.py",
+        "requirements.txt",
+        "faaskeeper/protocol/writer.py",
+        "faaskeeper/protocol/sequencer.py",
+        "faaskeeper_gcp/functions/handlers.py",
+        "faaskeeper_gcp/storage/system.py",
+    } <= set(first.files)
+    assert not [f for f in first.files if "/testing/" in f or f.endswith("functions/host.py")]
+    assert not [
+        f for f in first.files if f in ("faaskeeper_gcp/emulator/__main__.py", "faaskeeper_gcp/deploy/cloud.py")
+    ]
 
 
 def test_requirements_are_the_pinned_third_party_packages(tmp_path: Path) -> None:
@@ -33,7 +41,10 @@ def test_requirements_are_the_pinned_third_party_packages(tmp_path: Path) -> Non
 
 def test_functions_framework_loads_the_entry_points_from_the_archive(tmp_path: Path) -> None:
     out = subprocess.run(
-        [sys.executable, "-m", "faaskeeper_gcp.package", str(tmp_path)], capture_output=True, text=True, check=True
+        [sys.executable, "-m", "faaskeeper_gcp.deploy.package", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        check=True,
     )
     source = tmp_path / "source"
     with zipfile.ZipFile(out.stdout.strip()) as opened:

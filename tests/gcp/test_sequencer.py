@@ -14,8 +14,8 @@ from faaskeeper.config import Config
 from faaskeeper.exceptions import ProviderException
 from faaskeeper.plugins.manager import get_provider
 from faaskeeper.protocol.codec import MalformedMessage
+from faaskeeper.protocol.sequencer import SequencedQueue
 from faaskeeper_gcp.deployment import GcpDeployment
-from faaskeeper_gcp.sequencer import DistributorQueue
 
 
 @pytest.fixture
@@ -27,7 +27,7 @@ def deployment(deployed: Callable[..., Config]) -> Iterator[GcpDeployment]:
 
 
 @pytest.fixture
-def queue(deployment: GcpDeployment) -> DistributorQueue:
+def queue(deployment: GcpDeployment) -> SequencedQueue:
     return deployment.distributor_queue
 
 
@@ -52,7 +52,7 @@ class Recorder:
         self.dead.append((message.sequence, reason))
 
 
-def test_concurrent_sends_get_unique_gapless_ids(queue: DistributorQueue) -> None:
+def test_concurrent_sends_get_unique_gapless_ids(queue: SequencedQueue) -> None:
     ids: list[int] = []
     guard = threading.Lock()
 
@@ -71,13 +71,13 @@ def test_concurrent_sends_get_unique_gapless_ids(queue: DistributorQueue) -> Non
     assert queue.positions() == (24, 0)
 
 
-def test_a_retried_send_keeps_its_id(queue: DistributorQueue) -> None:
+def test_a_retried_send_keeps_its_id(queue: SequencedQueue) -> None:
     first = queue.send(b"event", "distributor", "request-1:lock-a")
     assert queue.send(b"event", "distributor", "request-1:lock-a") == first
     assert queue.send(b"other", "distributor", "request-2:lock-b") == first + 1
 
 
-def test_drain_applies_in_id_order_whatever_the_doorbell_order(queue: DistributorQueue) -> None:
+def test_drain_applies_in_id_order_whatever_the_doorbell_order(queue: SequencedQueue) -> None:
     for i in range(1, 8):
         assert queue.send(f"e{i}".encode(), "distributor", f"d{i}") == i
     recorder = Recorder()
@@ -92,7 +92,7 @@ def test_drain_applies_in_id_order_whatever_the_doorbell_order(queue: Distributo
     assert queue.positions() == (7, 7)
 
 
-def test_a_forged_doorbell_drains_only_what_exists(queue: DistributorQueue) -> None:
+def test_a_forged_doorbell_drains_only_what_exists(queue: SequencedQueue) -> None:
     queue.send(b"e1", "distributor", "d1")
     recorder = Recorder()
     assert queue.drain(10**12, recorder.handle, recorder.dead_letter) == 1
@@ -100,7 +100,7 @@ def test_a_forged_doorbell_drains_only_what_exists(queue: DistributorQueue) -> N
     assert queue.send(b"e2", "distributor", "d2") == 2
 
 
-def test_a_failed_event_stays_first_and_is_handled_again(queue: DistributorQueue) -> None:
+def test_a_failed_event_stays_first_and_is_handled_again(queue: SequencedQueue) -> None:
     for i in range(1, 4):
         queue.send(f"e{i}".encode(), "distributor", f"d{i}")
     recorder = Recorder(fail_on={2})
@@ -111,7 +111,7 @@ def test_a_failed_event_stays_first_and_is_handled_again(queue: DistributorQueue
     assert recorder.handled == [1, 2, 2, 3]
 
 
-def test_a_malformed_event_is_dead_lettered_and_skipped(queue: DistributorQueue) -> None:
+def test_a_malformed_event_is_dead_lettered_and_skipped(queue: SequencedQueue) -> None:
     for i in range(1, 4):
         queue.send(f"e{i}".encode(), "distributor", f"d{i}")
     recorder = Recorder(malformed={2})
@@ -121,7 +121,7 @@ def test_a_malformed_event_is_dead_lettered_and_skipped(queue: DistributorQueue)
     assert queue.positions() == (3, 3)
 
 
-def test_handled_records_leave_the_log(queue: DistributorQueue, deployment: GcpDeployment) -> None:
+def test_handled_records_leave_the_log(queue: SequencedQueue, deployment: GcpDeployment) -> None:
     for i in range(1, 4):
         queue.send(f"e{i}".encode(), "distributor", f"d{i}")
     recorder = Recorder()

@@ -12,8 +12,8 @@ from faaskeeper.config import Config
 from faaskeeper.node import Node, Stat
 from faaskeeper.plugins.manager import get_provider
 from faaskeeper_gcp.deployment import GcpDeployment
-from faaskeeper_gcp.firestore_base import MAX_ID, document_id
 from faaskeeper_gcp.settings import FIRESTORE_MAX_DATA_SIZE
+from faaskeeper_gcp.storage.firestore import MAX_ID, document_id
 
 
 @pytest.fixture

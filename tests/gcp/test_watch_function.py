@@ -24,11 +24,11 @@ from faaskeeper.protocol.watch_delivery import ClientEvents, DeliveryReport, Wat
 from faaskeeper.testing.fanout import Listen, check_fan_out, opened_deployments
 from faaskeeper.testing.support import Inbox
 from faaskeeper.watch import WatchEventType
-from faaskeeper_gcp import functions
-from faaskeeper_gcp.function_host import FunctionServer
-from faaskeeper_gcp.metering import METER
+from faaskeeper_gcp.cost.metering import METER
+from faaskeeper_gcp.functions import functions
+from faaskeeper_gcp.functions.host import FunctionServer
+from faaskeeper_gcp.functions.watch import HttpWatchFunction
 from faaskeeper_gcp.names import ENV_WATCH_URL
-from faaskeeper_gcp.watch_function import HttpWatchFunction
 
 from .fixtures import gcp_config
 

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from faaskeeper.exceptions import ProviderException
-from faaskeeper_local.database import Database
-from faaskeeper_local.schema import SCHEMA_VERSION
+from faaskeeper_local.storage.database import Database
+from faaskeeper_local.storage.schema import SCHEMA_VERSION
 
 
 def test_a_file_of_another_layout_is_refused_with_the_way_out(tmp_path: Path) -> None:

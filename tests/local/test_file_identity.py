@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from faaskeeper.exceptions import DeploymentUnusableException
-from faaskeeper_local.database import Database
+from faaskeeper_local.storage.database import Database
 
 
 @pytest.mark.parametrize(

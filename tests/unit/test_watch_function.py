@@ -27,8 +27,8 @@ from faaskeeper.protocol.watch_delivery import (
 )
 from faaskeeper.protocol.watch_function import InProcessWatchInvoker, WatchFunction, WatchInvoker
 from faaskeeper.watch import WatchEventType
-from faaskeeper_local.database import Database
-from faaskeeper_local.system_storage import LocalSystemStorage
+from faaskeeper_local.storage.database import Database
+from faaskeeper_local.storage.system import LocalSystemStorage
 
 CHANGED, CHILDREN = WatchEventType.NODE_DATA_CHANGED, WatchEventType.NODE_CHILDREN_CHANGED
 

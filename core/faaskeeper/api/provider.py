@@ -5,7 +5,9 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from enum import StrEnum
-from typing import TYPE_CHECKING, ClassVar, NotRequired, Protocol, TypedDict
+from typing import TYPE_CHECKING, ClassVar, Generic, NotRequired, Protocol, TypedDict
+
+from typing_extensions import TypeVar
 
 from faaskeeper.api.channel import ChannelListener, ChannelSender
 from faaskeeper.api.queue import Queue
@@ -104,31 +106,60 @@ class FunctionHost(ABC):
     def stop(self) -> None: ...
 
 
-class Deployment(ABC):
-    """One deployment's parts, opened from a client config."""
+SystemT = TypeVar("SystemT", bound=SystemStorage, covariant=True, default=SystemStorage)
+UserT = TypeVar("UserT", bound=UserStorage, covariant=True, default=UserStorage)
+WriterQueueT = TypeVar("WriterQueueT", bound=Queue, covariant=True, default=Queue)
+DistributorQueueT = TypeVar("DistributorQueueT", bound=Queue, covariant=True, default=Queue)
 
-    def __init__(self, config: Config) -> None:
+
+class Deployment(Generic[SystemT, UserT, WriterQueueT, DistributorQueueT], ABC):
+    """One deployment's parts, opened from a client config: the config, its system and user
+    storage, its writer and distributor queues and its client channel.
+
+    A provider builds the parts and hands them to this constructor; it overrides only what its
+    platform does differently (the listener, a function host, diagnostics, closing). It names
+    the types of its parts (``Deployment[LocalSystemStorage, ...]``) so that its own code sees
+    them; everyone else sees the interfaces (a bare ``Deployment``).
+    """
+
+    def __init__(
+        self,
+        config: Config,
+        *,
+        system_storage: SystemT,
+        user_storage: UserT,
+        writer_queue: WriterQueueT,
+        distributor_queue: DistributorQueueT,
+        channel: ChannelSender,
+    ) -> None:
         self.config = config
+        self._system_storage = system_storage
+        self._user_storage = user_storage
+        self._writer_queue = writer_queue
+        self._distributor_queue = distributor_queue
+        self._channel = channel
 
     @property
-    @abstractmethod
-    def system_storage(self) -> SystemStorage: ...
+    def system_storage(self) -> SystemT:
+        return self._system_storage
 
     @property
-    @abstractmethod
-    def user_storage(self) -> UserStorage: ...
+    def user_storage(self) -> UserT:
+        return self._user_storage
 
     @property
-    @abstractmethod
-    def writer_queue(self) -> Queue: ...
+    def writer_queue(self) -> WriterQueueT:
+        """The queue clients send their requests to."""
+        return self._writer_queue
 
     @property
-    @abstractmethod
-    def distributor_queue(self) -> Queue: ...
+    def distributor_queue(self) -> DistributorQueueT:
+        return self._distributor_queue
 
     @property
-    @abstractmethod
-    def channel(self) -> ChannelSender: ...
+    def channel(self) -> ChannelSender:
+        """The server side of the client channel: how functions reach clients."""
+        return self._channel
 
     @abstractmethod
     def listener(self, port: int = -1) -> ChannelListener:
@@ -149,13 +180,13 @@ class Deployment(ABC):
         None if it cannot. Called only after such a timeout, so it may make a few requests."""
         return None
 
-    def on_failure(self, listener: Callable[[ProviderException], None]) -> None:  # noqa: B027 - optional hook
+    def on_failure(self, listener: Callable[[ProviderException], None]) -> None:
         """Have ``listener`` told, from another thread, when the calls in flight can no longer
         complete: the deployment was removed, replaced or damaged (a DeploymentUnusableException,
         after which every call fails), or its storage is full (later calls may succeed). A client
         fails its calls in flight with that error. Providers that cannot tell never call it."""
 
-    def close(self) -> None:  # noqa: B027 - optional hook
+    def close(self) -> None:
         """Release connections."""
 
 

@@ -6,7 +6,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
-from typing import Any
+from typing import Any, TypeAlias
 
 from faaskeeper.node import Node, Stat
 
@@ -268,6 +268,53 @@ class Claim:
 CLAIMED = Claim()
 
 
+#: Where an item lives: names from the outside in, an item's own name last. An item may have
+#: items below it: ``("log", "records", "7")`` lies below ``("log",)``, in its ``records``.
+ItemKey: TypeAlias = tuple[str, ...]
+#: What an item holds: a few named numbers, strings and bytes.
+ItemValue: TypeAlias = dict[str, int | str | bytes]
+
+
+@dataclass(frozen=True)
+class Item:
+    """A small record that a part of the core keeps in system storage (the log of
+    :mod:`faaskeeper.protocol.sequencer`), as read: its value and the version a conditional
+    write compares (opaque: each storage has its own)."""
+
+    key: ItemKey
+    value: ItemValue
+    version: object
+
+
+@dataclass(frozen=True)
+class CreateItem:
+    """Create the item; the batch fails if it exists."""
+
+    key: ItemKey
+    value: ItemValue
+
+
+@dataclass(frozen=True)
+class UpdateItem:
+    """Set the fields of ``value`` (keeping the others); the batch fails unless the item still is
+    at the version ``since`` (an :attr:`Item.version`, or one :meth:`SystemStorage.write_items`
+    returned)."""
+
+    key: ItemKey
+    value: ItemValue
+    since: object
+
+
+@dataclass(frozen=True)
+class DeleteItem:
+    """Delete the item if it exists (not the items below it)."""
+
+    key: ItemKey
+
+
+ItemWrite: TypeAlias = CreateItem | UpdateItem | DeleteItem
+
+
 class SystemStorage(ABC):
     """Authoritative per-node state, sessions and the distributor's progress.
 
@@ -383,6 +430,21 @@ class SystemStorage(ABC):
 
     @abstractmethod
     def count_watches(self) -> int: ...
+
+    # -- items: the primitive of the core's sequenced log ----------------------------------
+
+    def read_items(self, keys: Sequence[ItemKey]) -> list[Item | None]:
+        """The items at ``keys`` in their order, None where there is none, in one request.
+
+        Optional: only a provider whose queue numbers no messages, and which therefore keeps
+        :mod:`faaskeeper.protocol.sequencer`'s log here, implements the items."""
+        raise NotImplementedError(f"{type(self).__name__} keeps no items")
+
+    def write_items(self, writes: Sequence[ItemWrite]) -> list[object] | None:
+        """Apply ``writes`` atomically: all of them, or none when one's condition fails (a create
+        of an item that exists, an update of one changed or deleted since its version). The new
+        version of each write, in order; None (nothing written) if a condition failed."""
+        raise NotImplementedError(f"{type(self).__name__} keeps no items")
 
     # -- sessions' liveness ---------------------------------------------------------------
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from faaskeeper.api.channel import ChannelListener, ChannelSender
+from faaskeeper.api.channel import ChannelListener
 from faaskeeper.api.provider import Deployment
 from faaskeeper.api.storage import UserStorage
 from faaskeeper.channels.tcp import TcpListener
@@ -18,36 +18,18 @@ from faaskeeper_aws.storage.system import DynamoDbSystemStorage
 from faaskeeper_aws.storage.user import user_storage
 
 
-class AwsDeployment(Deployment):
+class AwsDeployment(Deployment[DynamoDbSystemStorage, UserStorage, SqsQueue, SqsQueue]):
     def __init__(self, config: Config, settings: AwsSettings) -> None:
-        super().__init__(config)
         self.settings = settings
         names = settings.names
-        self._system = DynamoDbSystemStorage(settings)
-        self._user = user_storage(settings)
-        self._writer_queue = SqsQueue(settings, names.writer_queue, names.writer_dead_letters)
-        self._distributor_queue = SqsQueue(settings, names.distributor_queue, names.distributor_dead_letters)
-        self._channel = AwsClientChannel(settings)
-
-    @property
-    def system_storage(self) -> DynamoDbSystemStorage:
-        return self._system
-
-    @property
-    def user_storage(self) -> UserStorage:
-        return self._user
-
-    @property
-    def writer_queue(self) -> SqsQueue:
-        return self._writer_queue
-
-    @property
-    def distributor_queue(self) -> SqsQueue:
-        return self._distributor_queue
-
-    @property
-    def channel(self) -> ChannelSender:
-        return self._channel
+        super().__init__(
+            config,
+            system_storage=DynamoDbSystemStorage(settings),
+            user_storage=user_storage(settings),
+            writer_queue=SqsQueue(settings, names.writer_queue, names.writer_dead_letters),
+            distributor_queue=SqsQueue(settings, names.distributor_queue, names.distributor_dead_letters),
+            channel=AwsClientChannel(settings),
+        )
 
     def listener(self, port: int = -1) -> ChannelListener:
         if self.settings.client_channel is ChannelType.SQS:
@@ -69,4 +51,4 @@ class AwsDeployment(Deployment):
         return diagnose_stalled_write(self.settings)
 
     def close(self) -> None:
-        self._channel.close()
+        self.channel.close()

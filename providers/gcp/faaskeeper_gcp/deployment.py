@@ -2,51 +2,35 @@
 
 from __future__ import annotations
 
-from faaskeeper.api.channel import ChannelListener, ChannelSender
+from faaskeeper.api.channel import ChannelListener
 from faaskeeper.api.provider import Deployment
 from faaskeeper.channels.tcp import TcpListener
 from faaskeeper.config import ClientChannel as ChannelType
 from faaskeeper.config import Config
+from faaskeeper.protocol.sequencer import SequencedLog, SequencedQueue
 from faaskeeper_gcp.channel import GcpClientChannel
-from faaskeeper_gcp.firestore import FirestoreSystemStorage, FirestoreUserStorage
-from faaskeeper_gcp.firestore_base import Documents
-from faaskeeper_gcp.pubsub import PubSubQueue, Topics
-from faaskeeper_gcp.pubsub_listener import PubSubListener
-from faaskeeper_gcp.sequencer import DistributorQueue
+from faaskeeper_gcp.channel.listener import PubSubListener
+from faaskeeper_gcp.queues import Doorbells, PubSubQueue, Topics
 from faaskeeper_gcp.settings import GcpSettings
+from faaskeeper_gcp.storage import FirestoreSystemStorage, FirestoreUserStorage
+from faaskeeper_gcp.storage.firestore import Documents
 
 
-class GcpDeployment(Deployment):
+class GcpDeployment(Deployment[FirestoreSystemStorage, FirestoreUserStorage, PubSubQueue, SequencedQueue]):
     def __init__(self, config: Config, settings: GcpSettings) -> None:
-        super().__init__(config)
         self.settings = settings
         self.documents = Documents(settings)
         self.topics = Topics(settings)
-        self._system = FirestoreSystemStorage(settings, self.documents)
-        self._user = FirestoreUserStorage(settings, self.documents)
-        self._writer_queue = PubSubQueue(settings, self.topics)
-        self._distributor_queue = DistributorQueue(self.documents, self.topics, settings.names.topic("distributor"))
-        self._channel = GcpClientChannel(settings, self.topics)
-
-    @property
-    def system_storage(self) -> FirestoreSystemStorage:
-        return self._system
-
-    @property
-    def user_storage(self) -> FirestoreUserStorage:
-        return self._user
-
-    @property
-    def writer_queue(self) -> PubSubQueue:
-        return self._writer_queue
-
-    @property
-    def distributor_queue(self) -> DistributorQueue:
-        return self._distributor_queue
-
-    @property
-    def channel(self) -> ChannelSender:
-        return self._channel
+        system = FirestoreSystemStorage(settings, self.documents)
+        doorbells = Doorbells(self.topics, settings.names.topic("distributor"))
+        super().__init__(
+            config,
+            system_storage=system,
+            user_storage=FirestoreUserStorage(settings, self.documents),
+            writer_queue=PubSubQueue(settings, self.topics),
+            distributor_queue=SequencedQueue(SequencedLog(system), doorbells.ring),
+            channel=GcpClientChannel(settings, self.topics),
+        )
 
     def diagnose_stalled_write(self) -> str | None:
         """On the emulators, writes are pushed to the function host at ``functions-endpoint``: if
@@ -54,13 +38,13 @@ class GcpDeployment(Deployment):
         endpoint = self.settings.functions_endpoint
         if endpoint is None:
             return None
-        from faaskeeper_gcp.function_host import endpoint_in_use  # only after a timeout
+        from faaskeeper_gcp.functions.host import endpoint_in_use  # only after a timeout
 
         if endpoint_in_use(endpoint):
             return None  # a host serves the functions; the answer is late, not lost
         return (
             f"no writer took the request: nothing serves {endpoint}, where Pub/Sub pushes this deployment's "
-            "writes; the functions run only while 'python -m faaskeeper_gcp.function_host CONFIG' runs "
+            "writes; the functions run only while 'python -m faaskeeper_gcp.emulator CONFIG' runs "
             "(CONFIG: this deployment's client config): start it"
         )
 
@@ -74,5 +58,5 @@ class GcpDeployment(Deployment):
         return TcpListener("127.0.0.1", port)
 
     def close(self) -> None:
-        self._channel.close()
+        self.channel.close()
         self.settings.close()

@@ -33,7 +33,9 @@ def credentials_hint() -> str:
     if given:
         emulators = f"for the emulators set {' and '.join(missing)} too ({given[0]} is set)"
     else:
-        emulators = f"for the emulators set {' and '.join(missing)} (python -m faaskeeper_gcp.emulators prints them)"
+        emulators = (
+            f"for the emulators set {' and '.join(missing)} (python -m faaskeeper_gcp.emulator.servers prints them)"
+        )
     return (
         "for a project run `gcloud auth application-default login` (or set GOOGLE_APPLICATION_CREDENTIALS); "
         + emulators

@@ -28,7 +28,7 @@ PUSHED_FUNCTIONS = ("writer", "distributor", "heartbeat")
 FUNCTIONS = (*PUSHED_FUNCTIONS, "watch")
 #: Pub/Sub topic ids allow more, Firestore document ids and Cloud Functions names allow less.
 _DEPLOYMENT = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9-]{0,39}$")
-#: The variables that point Google's clients at the emulators (``python -m faaskeeper_gcp.emulators``
+#: The variables that point Google's clients at the emulators (``python -m faaskeeper_gcp.emulator.servers``
 #: prints them); without them the clients talk to Google Cloud with the default credentials.
 FIRESTORE_EMULATOR = "FIRESTORE_EMULATOR_HOST"
 PUBSUB_EMULATOR = "PUBSUB_EMULATOR_HOST"

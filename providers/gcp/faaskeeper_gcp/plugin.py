@@ -7,7 +7,7 @@ from collections.abc import Callable
 from faaskeeper.api.provider import Provider
 from faaskeeper.plugins import hookimpl
 from faaskeeper.plugins.options import DeployOption
-from faaskeeper_gcp.cli_options import CLI_OPTIONS
+from faaskeeper_gcp.deploy.options import CLI_OPTIONS
 from faaskeeper_gcp.provider import GcpProvider
 
 

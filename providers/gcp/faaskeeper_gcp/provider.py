@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from faaskeeper.api.cost import CostModel
 from faaskeeper.api.provider import SILENT, Capability, DeploymentStatus, Provider, Reporter
 from faaskeeper.config import Config
-from faaskeeper_gcp.options import DeployOptions
+from faaskeeper_gcp.deploy.cloud_options import DeployOptions
 from faaskeeper_gcp.settings import SECTION_KEYS, GcpSettings
 
 if TYPE_CHECKING:
@@ -36,7 +36,7 @@ class GcpProvider(Provider):
         return GcpDeployment(config, GcpSettings.from_config(config))
 
     def deploy(self, config: Config, *, clean: bool = False, reporter: Reporter = SILENT) -> Config:
-        from faaskeeper_gcp.deploy import deploy_service
+        from faaskeeper_gcp.deploy.resources import deploy_service
 
         settings = GcpSettings.from_config(config)
         try:
@@ -46,7 +46,7 @@ class GcpProvider(Provider):
 
     def deploy_functions(self, config: Config, *, reporter: Reporter = SILENT) -> bool:
         """Point the push subscriptions at the configured functions endpoint (``fk deploy functions``)."""
-        from faaskeeper_gcp.deploy import deploy_functions
+        from faaskeeper_gcp.deploy.resources import deploy_functions
 
         settings = GcpSettings.from_config(config)
         try:
@@ -56,7 +56,7 @@ class GcpProvider(Provider):
         return True
 
     def remove(self, config: Config, *, reporter: Reporter = SILENT) -> None:
-        from faaskeeper_gcp.deploy import remove_service
+        from faaskeeper_gcp.deploy.resources import remove_service
 
         settings = GcpSettings.from_config(config)
         try:
@@ -65,12 +65,12 @@ class GcpProvider(Provider):
             settings.close()
 
     def cost_model(self, config: Config) -> CostModel:
-        from faaskeeper_gcp.cost import GcpCostModel
+        from faaskeeper_gcp.cost.model import GcpCostModel
 
         return GcpCostModel(config)
 
     def status(self, config: Config, *, reporter: Reporter = SILENT) -> DeploymentStatus:
-        from faaskeeper_gcp.status import service_status
+        from faaskeeper_gcp.deploy.status import service_status
 
         settings = GcpSettings.from_config(config)
         try:

@@ -10,7 +10,7 @@ is where Pub/Sub pushes to the functions when they are served by functions-frame
 against the emulators: ``<endpoint>/writer``, ``/distributor``, ``/heartbeat``). The clients
 follow ``FIRESTORE_EMULATOR_HOST`` and ``PUBSUB_EMULATOR_HOST`` as Google's own libraries do.
 ``client-channel`` is ``"tcp"`` (the functions connect to a port the client listens on) or
-``"pubsub"`` (each client pulls its own inbox, :mod:`faaskeeper_gcp.client_inboxes`).
+``"pubsub"`` (each client pulls its own inbox, :mod:`faaskeeper_gcp.channel.inboxes`).
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ if TYPE_CHECKING:
 FIRESTORE_MAX_DATA_SIZE = 900_000
 #: The keys of the ``"gcp"`` config section: the project, where the functions are served, the
 #: lock hold, the client's reachable host (TCP channel), and the deploy options
-#: (:class:`faaskeeper_gcp.options.DeployOptions`).
+#: (:class:`faaskeeper_gcp.deploy.cloud_options.DeployOptions`).
 SECTION_KEYS = frozenset(
     {
         "project",
@@ -69,9 +69,9 @@ def check_emulator(service: str) -> None:
             pass
     except (OSError, ValueError) as err:
         raise ProviderException(
-            f"GCP connect to {service} failed: nothing answers at {variable}={address} ({err}); start the emulators "
-            f"(python -m faaskeeper_gcp.emulators) and export the addresses it prints, or unset {variable} to use "
-            "Google Cloud"
+            f"GCP connect to {service} failed: nothing answers at {variable}={address} ({err}); start the "
+            f"emulators (python -m faaskeeper_gcp.emulator.servers) and export the addresses it prints, or unset "
+            f"{variable} to use Google Cloud"
         ) from err
 
 

@@ -7,18 +7,18 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from faaskeeper.api.channel import ChannelListener, ChannelSender
+from faaskeeper.api.channel import ChannelListener
 from faaskeeper.api.provider import Deployment, FunctionHost
 from faaskeeper.channels.tcp import TcpChannel, TcpListener
 from faaskeeper.config import DEFAULT_MAX_DATA_SIZE, Config
 from faaskeeper.exceptions import ProviderException
 from faaskeeper.protocol.embedded import EmbeddedFunctions
 from faaskeeper.protocol.settings import FaultHook, FunctionSettings, StorageFault
-from faaskeeper_local.database import Database
-from faaskeeper_local.queue import LocalQueue
+from faaskeeper_local.queues import LocalQueue
 from faaskeeper_local.settings import LocalSettings
-from faaskeeper_local.system_storage import LocalSystemStorage
-from faaskeeper_local.user_storage import LocalUserStorage
+from faaskeeper_local.storage.database import Database
+from faaskeeper_local.storage.system import LocalSystemStorage
+from faaskeeper_local.storage.user import LocalUserStorage
 
 WRITER_QUEUE = "writer"
 DISTRIBUTOR_QUEUE = "distributor"
@@ -112,9 +112,8 @@ process_faults: FaultHook | None = None
 process_writer_storage: StorageFault | None = None
 
 
-class LocalDeployment(Deployment):
+class LocalDeployment(Deployment[LocalSystemStorage, LocalUserStorage, LocalQueue, LocalQueue]):
     def __init__(self, config: Config, settings: LocalSettings) -> None:
-        super().__init__(config)
         self.settings = settings
         with _shared_lock:
             shared = _shared.get(settings.database)
@@ -124,29 +123,17 @@ class LocalDeployment(Deployment):
                 shared = _SharedFile(settings, config, process_faults, process_writer_storage)
                 _shared[settings.database] = shared
             shared.references += 1
+        super().__init__(
+            config,
+            system_storage=shared.system,
+            user_storage=shared.user,
+            writer_queue=shared.client_writer_queue,
+            distributor_queue=shared.distributor_queue,
+            channel=shared.channel,
+        )
         self._shared = shared
         self._closed = False
         self._cancels: list[Callable[[], None]] = []
-
-    @property
-    def system_storage(self) -> LocalSystemStorage:
-        return self._shared.system
-
-    @property
-    def user_storage(self) -> LocalUserStorage:
-        return self._shared.user
-
-    @property
-    def writer_queue(self) -> LocalQueue:
-        return self._shared.client_writer_queue
-
-    @property
-    def distributor_queue(self) -> LocalQueue:
-        return self._shared.distributor_queue
-
-    @property
-    def channel(self) -> ChannelSender:
-        return self._shared.channel
 
     def listener(self, port: int = -1) -> ChannelListener:
         return TcpListener("127.0.0.1", port)

@@ -9,10 +9,10 @@ from faaskeeper.config import Config
 from faaskeeper.exceptions import DeploymentNotFoundException, ProviderException
 from faaskeeper.protocol.settings import FaultHook, StorageFault
 from faaskeeper_local import deployment as local_deployment
-from faaskeeper_local.database import writes_held
+from faaskeeper_local.deploy.status import service_status
 from faaskeeper_local.deployment import LocalDeployment, create_deployment
 from faaskeeper_local.settings import SECTION_KEYS, LocalSettings
-from faaskeeper_local.status import service_status
+from faaskeeper_local.storage.database import writes_held
 
 
 class LocalProvider(Provider):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 
-from faaskeeper.api.channel import ChannelListener, ChannelSender
+from faaskeeper.api.channel import ChannelListener
 from faaskeeper.api.provider import Deployment, FunctionHost
 from faaskeeper.channels.tcp import TcpChannel, TcpListener
 from faaskeeper.config import Config
@@ -70,35 +70,22 @@ def drop(name: str) -> None:
         state.shutdown()
 
 
-class MemoryDeployment(Deployment):
+class MemoryDeployment(Deployment[MemorySystemStorage, MemoryUserStorage, MemoryQueue, MemoryQueue]):
     def __init__(self, config: Config) -> None:
-        super().__init__(config)
         state = find(config.deployment_name)
         if state is None:
             raise ProviderException(
                 f"Memory deployment {config.deployment_name!r} is not deployed in this process; deploy it first"
             )
+        super().__init__(
+            config,
+            system_storage=state.system,
+            user_storage=state.user,
+            writer_queue=state.writer_queue,
+            distributor_queue=state.distributor_queue,
+            channel=state.channel,
+        )
         self.state = state
-
-    @property
-    def system_storage(self) -> MemorySystemStorage:
-        return self.state.system
-
-    @property
-    def user_storage(self) -> MemoryUserStorage:
-        return self.state.user
-
-    @property
-    def writer_queue(self) -> MemoryQueue:
-        return self.state.writer_queue
-
-    @property
-    def distributor_queue(self) -> MemoryQueue:
-        return self.state.distributor_queue
-
-    @property
-    def channel(self) -> ChannelSender:
-        return self.state.channel
 
     def listener(self, port: int = -1) -> ChannelListener:
         return TcpListener("127.0.0.1", port)

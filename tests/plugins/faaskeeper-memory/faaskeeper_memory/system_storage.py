@@ -7,6 +7,7 @@ Watch tallies are kept beside the node rows, by path.
 from __future__ import annotations
 
 import copy
+import itertools
 import threading
 from collections.abc import Sequence
 from dataclasses import replace
@@ -17,12 +18,17 @@ from faaskeeper.api.storage import (
     NO_NODE,
     Claim,
     Commit,
+    CreateItem,
+    Item,
+    ItemKey,
+    ItemWrite,
     Lock,
     NodeState,
     SessionRecord,
     SessionStatus,
     SystemNode,
     SystemStorage,
+    UpdateItem,
     WatchKind,
     WatchRecord,
     WatchTally,
@@ -38,6 +44,8 @@ class MemorySystemStorage(SystemStorage):
         self._sessions: dict[str, SessionRecord] = {}
         self._watches: dict[WatchKey, WatchRecord] = {}
         self._tallies: dict[str, WatchTally] = {}
+        self._items: dict[ItemKey, Item] = {}
+        self._versions = itertools.count(1)
 
     def lock_node(self, path: str, lock: Lock, max_hold: float) -> SystemNode | None:
         with self._guard:
@@ -198,3 +206,29 @@ class MemorySystemStorage(SystemStorage):
     def count_watches(self) -> int:
         with self._guard:
             return len(self._watches)
+
+    # -- items ----------------------------------------------------------------------------
+
+    def read_items(self, keys: Sequence[ItemKey]) -> list[Item | None]:
+        with self._guard:
+            return [self._items.get(key) for key in keys]
+
+    def write_items(self, writes: Sequence[ItemWrite]) -> list[object] | None:
+        with self._guard:
+            for write in writes:
+                item = self._items.get(write.key)
+                if isinstance(write, CreateItem) and item is not None:
+                    return None
+                if isinstance(write, UpdateItem) and (item is None or item.version != write.since):
+                    return None
+            versions: list[object] = []
+            for write in writes:
+                version = next(self._versions)
+                if isinstance(write, CreateItem):
+                    self._items[write.key] = Item(write.key, dict(write.value), version)
+                elif isinstance(write, UpdateItem):
+                    self._items[write.key] = Item(write.key, {**self._items[write.key].value, **write.value}, version)
+                else:
+                    self._items.pop(write.key, None)
+                versions.append(version)
+            return versions
