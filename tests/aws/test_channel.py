@@ -20,7 +20,7 @@ from faaskeeper.testing.support import Inbox, wait_until
 from faaskeeper_aws.channel.client_queues import ANSWER_ATTRIBUTE, answer_queue, queue_name
 from faaskeeper_aws.channel.listener import SqsListener
 from faaskeeper_aws.channel.server import AwsClientChannel, SqsChannel
-from faaskeeper_aws.payload import PREFIX
+from faaskeeper_aws.queues.payload import PREFIX
 from faaskeeper_aws.settings import AwsSettings
 
 

@@ -1,43 +1,12 @@
-"""The provider package is laid out by role, and its role packages import nothing on their own."""
+"""The provider's role packages import nothing on their own (the layout itself is checked for every
+provider by tests/unit/test_provider_layout.py)."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
-from pathlib import Path
 
-import faaskeeper_aws
-
-#: The role names every provider package uses, plus the SQS message bodies the queues and the
-#: client channel share.
-ROLES = {
-    "__init__",
-    "plugin",
-    "provider",
-    "deployment",
-    "settings",
-    "errors",
-    "names",
-    "storage",
-    "queues",
-    "channel",
-    "functions",
-    "deploy",
-    "cost",
-    "emulator",
-    "payload",
-}
 PACKAGES = ("storage", "channel", "functions", "deploy", "cost", "emulator")
-
-
-def test_the_package_root_holds_only_role_names():
-    root = Path(faaskeeper_aws.__file__).parent
-    entries = {
-        path.stem
-        for path in root.iterdir()
-        if path.suffix == ".py" or (path.is_dir() and (path / "__init__.py").exists())
-    }
-    assert entries == ROLES
 
 
 def test_role_packages_import_nothing_of_their_own():

@@ -16,9 +16,9 @@ from faaskeeper.config import Config
 from faaskeeper.plugins.manager import get_provider
 from faaskeeper.testing import FaultPointSuite, FaultSuite, PollingQueueSuite
 from faaskeeper.testing.support import wait_until
-from faaskeeper_aws.payload import INLINE, POINTER, PREFIX
 from faaskeeper_aws.provider import AwsProvider
 from faaskeeper_aws.queues import REASON_ATTRIBUTE, SqsQueue, fifo_token
+from faaskeeper_aws.queues.payload import INLINE, POINTER, PREFIX
 from faaskeeper_aws.settings import AwsSettings
 
 HIDDEN = 60.0

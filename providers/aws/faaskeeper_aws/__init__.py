@@ -3,6 +3,6 @@
 The package is laid out by role, as every provider is: :mod:`.plugin`, :mod:`.provider`,
 :mod:`.deployment`, :mod:`.settings`, :mod:`.errors`, :mod:`.names`, :mod:`.storage`,
 :mod:`.queues`, :mod:`.channel`, :mod:`.functions`, :mod:`.deploy`, :mod:`.cost` and
-:mod:`.emulator`. :mod:`.payload` (SQS message bodies, large ones offloaded to S3) is shared by
-the queues and the client channel.
+:mod:`.emulator`. The client channel sends its messages as the queues do, through
+:mod:`.queues.payload` (SQS message bodies, large ones offloaded to S3).
 """

@@ -35,8 +35,8 @@ from faaskeeper_aws.channel.client_queues import (
     sqs_address,
 )
 from faaskeeper_aws.errors import aws_errors
-from faaskeeper_aws.payload import PayloadStore
 from faaskeeper_aws.queues import sqs_client, string_attribute
+from faaskeeper_aws.queues.payload import PayloadStore
 from faaskeeper_aws.settings import AwsSettings
 
 log = logging.getLogger("faaskeeper.aws.channel")

@@ -38,8 +38,8 @@ from faaskeeper_aws.channel.client_queues import (
 )
 from faaskeeper_aws.cost.metering import MeteredClient
 from faaskeeper_aws.errors import aws_errors
-from faaskeeper_aws.payload import PayloadStore
 from faaskeeper_aws.queues import sqs_client, string_attribute
+from faaskeeper_aws.queues.payload import PayloadStore
 from faaskeeper_aws.settings import AwsSettings
 
 __all__ = ["AwsClientChannel", "SqsChannel"]

@@ -25,7 +25,7 @@ from faaskeeper.config import ClientChannel, StorageType
 from faaskeeper_aws.deploy import logical
 from faaskeeper_aws.deploy.logical import arn, sub
 from faaskeeper_aws.names import ResourceNames
-from faaskeeper_aws.payload import PREFIX as PAYLOADS
+from faaskeeper_aws.queues.payload import PREFIX as PAYLOADS
 from faaskeeper_aws.storage.s3 import KEY_PREFIX as NODES
 
 Statement = dict[str, Any]

@@ -1,7 +1,8 @@
 """The functions' deployment package: a reproducible zip of the project's own code.
 
 It holds the ``faaskeeper`` core and ``faaskeeper_aws``, found where they are imported from, without
-caches and test code. boto3 is not packaged: the Lambda Python runtime ships it. The zip has fixed
+caches and test code, and the one module of the core's dependencies that the functions import
+(``typing_extensions``). boto3 is not packaged: the Lambda Python runtime ships it. The zip has fixed
 timestamps and permissions and sorted entries, so the same code gives the same bytes and its
 hash names the code.
 """
@@ -15,8 +16,8 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-#: Packages in the zip, by import name.
-PACKAGES = ("faaskeeper", "faaskeeper_aws")
+#: Packages and single-file modules in the zip, by import name.
+PACKAGES = ("faaskeeper", "faaskeeper_aws", "typing_extensions")
 #: Directory names left out anywhere in a package: caches, and test code the functions never import.
 EXCLUDED_DIRS = frozenset({"__pycache__", "tests", "testing"})
 SUFFIXES = frozenset({".py"})
@@ -48,6 +49,9 @@ def package_root(name: str) -> Path:
 
 def package_files(name: str) -> list[tuple[str, Path]]:
     """``(name in the zip, file)`` of every file of package ``name`` that belongs in the zip."""
+    module = importlib.import_module(name)
+    if module.__file__ is not None and not hasattr(module, "__path__"):
+        return [(f"{name}.py", Path(module.__file__).resolve())]
     root = package_root(name)
     out = []
     for path in root.rglob("*"):

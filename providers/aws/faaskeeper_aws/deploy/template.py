@@ -29,7 +29,7 @@ from faaskeeper_aws.deploy.iam import RolePolicies, assume_role_policy, log_grou
 from faaskeeper_aws.deploy.logical import FUNCTIONS, arn, ref
 from faaskeeper_aws.deploy.tunables import DeployOptions
 from faaskeeper_aws.names import ENV_CONFIG, ENV_DEPLOYMENT
-from faaskeeper_aws.payload import PREFIX as PAYLOADS
+from faaskeeper_aws.queues.payload import PREFIX as PAYLOADS
 from faaskeeper_aws.settings import AwsSettings
 
 Template = dict[str, Any]

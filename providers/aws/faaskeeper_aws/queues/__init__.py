@@ -1,7 +1,7 @@
 """The writer and distributor queues on SQS FIFO, as the core's :class:`PollingQueue`.
 
 ``send`` returns the message's SQS sequence number, which on the distributor queue is the
-transaction id. Bodies travel through :class:`~faaskeeper_aws.payload.PayloadStore` (base64, or
+transaction id. Bodies travel through :class:`~faaskeeper_aws.queues.payload.PayloadStore` (base64, or
 offloaded to S3 when too large). On AWS the queues are consumed by Lambda (see
 :mod:`faaskeeper_aws.functions.handlers`); ``receive``/``ack``/``release`` serve the core's polling host and
 the conformance suite.
@@ -27,7 +27,7 @@ from faaskeeper.exceptions import ProviderException
 from faaskeeper.protocol.codec import MalformedMessage
 from faaskeeper_aws.cost.metering import MeteredClient
 from faaskeeper_aws.errors import aws_errors
-from faaskeeper_aws.payload import Decoded, PayloadStore
+from faaskeeper_aws.queues.payload import Decoded, PayloadStore
 from faaskeeper_aws.settings import AwsSettings
 
 log = logging.getLogger("faaskeeper.aws.sqs")
