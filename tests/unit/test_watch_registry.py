@@ -5,10 +5,14 @@ that wait for the notifications they owe to arrive (not for their callbacks to r
 from __future__ import annotations
 
 import contextlib
+import threading
 from collections.abc import Callable
+
+import pytest
 
 from faaskeeper.api.storage import NO_NODE, WatchKind
 from faaskeeper.client.watches import TOLD_KEPT, Dispatch, WatchRegistry
+from faaskeeper.exceptions import SessionExpiredException
 from faaskeeper.node import Node, Stat
 from faaskeeper.watch import WatchCallbackType, WatchedEvent, WatchEventType
 
@@ -128,6 +132,23 @@ def test_a_read_owing_a_notification_that_does_not_come_is_told_which() -> None:
     registry.hold("/b", WatchKind.DATA, 5, lambda event: None)
     owed = registry.owed("/b", _node("/b", 9))
     assert registry.wait_for(owed, 0.05) == [("/b", WatchKind.DATA)]
+
+
+def test_a_read_owing_a_notification_fails_when_the_session_ends_while_it_waits() -> None:
+    """A session that expires drops its watches: the notification a read showed is due never
+    comes, and the read must not return the change as if it had been told of it."""
+    registry, _calls = _registry()
+    registry.hold("/b", WatchKind.DATA, 5, lambda event: None)
+    owed = registry.owed("/b", _node("/b", 9))
+    ending = threading.Timer(0.05, registry.drop_all)
+    ending.start()
+    try:
+        with pytest.raises(SessionExpiredException):
+            registry.wait_for(owed, 30.0)
+    finally:
+        ending.join()
+    with pytest.raises(SessionExpiredException):
+        registry.owed("/b", _node("/b", 9))
 
 
 def test_a_wait_ends_when_its_notification_arrives_though_a_new_watch_is_set_at_once() -> None:

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 
 from faaskeeper import paths
 from faaskeeper.api.storage import NO_NODE, WatchKind
+from faaskeeper.exceptions import SessionExpiredException
 from faaskeeper.node import Node
 from faaskeeper.watch import FIRES, WatchCallbackType, WatchedEvent, WatchEventType
 
@@ -68,6 +69,8 @@ class WatchRegistry:
         self._held: dict[Key, _Held] = {}
         self._told: dict[Key, _Told] = {}
         self._cond = threading.Condition()
+        #: The session ended: its watches were dropped, and the notifications a read waits for never come.
+        self._ended = False
 
     def __len__(self) -> int:
         with self._cond:
@@ -135,9 +138,14 @@ class WatchRegistry:
             del self._told[oldest]
 
     def owed(self, path: str, node: Node | None) -> list[Owed]:
-        """Held watches whose notification a read of ``path`` returning ``node`` shows is on its way."""
+        """Held watches whose notification a read of ``path`` returning ``node`` shows is on its way.
+
+        Raises :class:`SessionExpiredException` once the session ended: its watches are gone
+        unannounced, so a read may no longer show a change."""
         owed: list[Key] = []
         with self._cond:
+            if self._ended:
+                raise SessionExpiredException("The session ended before this read returned")
             if not self._held:
                 return []
             data = self._held.get((path, WatchKind.DATA))
@@ -164,10 +172,16 @@ class WatchRegistry:
         within ``timeout`` seconds (none: all arrived). Their callbacks may not have run yet.
 
         A watch set again on the same key after its notification is another watch: its
-        notification is not awaited."""
+        notification is not awaited. Raises :class:`SessionExpiredException` once the session
+        ended (:meth:`drop_all`): the read showed a change whose notification it can no longer
+        be told, so it must not return."""
         deadline = time.monotonic() + timeout
         with self._cond:
             while True:
+                if self._ended and owed:
+                    raise SessionExpiredException(
+                        "The session ended before the notifications this read showed were due arrived"
+                    )
                 missing = [o.key for o in owed if self._held.get(o.key) is o.held]
                 remaining = deadline - time.monotonic()
                 if not missing or remaining <= 0:
@@ -175,7 +189,9 @@ class WatchRegistry:
                 self._cond.wait(remaining)
 
     def drop_all(self) -> None:
+        """The session ended: forget every watch, and fail the reads waiting for notifications."""
         with self._cond:
+            self._ended = True
             self._held.clear()
             self._told.clear()
             self._cond.notify_all()
