@@ -102,9 +102,9 @@ def test_deployment_names_that_cannot_name_queues_are_refused(name: str) -> None
 
 def test_the_data_limit_is_what_a_cosmos_item_holds() -> None:
     assert get_provider("azure").max_data_size(_config()) == COSMOS_MAX_DATA_SIZE
-    assert AzureSettings.from_config(_config(**{"max-data-size": 1000})).max_data_size == 1000
+    assert AzureSettings.from_config(_config(None, **{"max-data-size": 1000})).max_data_size == 1000
     with pytest.raises(ConfigurationException, match="max-data-size"):
-        AzureSettings.from_config(_config(**{"max-data-size": COSMOS_MAX_DATA_SIZE + 1}))
+        AzureSettings.from_config(_config(None, **{"max-data-size": COSMOS_MAX_DATA_SIZE + 1}))
 
 
 def test_a_missing_endpoint_is_named_when_a_client_is_needed() -> None:
