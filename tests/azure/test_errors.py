@@ -26,6 +26,14 @@ def test_throttling_names_the_request_units() -> None:
     assert "request units" in message
 
 
+def test_a_full_partition_is_not_taken_for_a_refused_key() -> None:
+    full = cosmos_errors.CosmosHttpResponseError(status_code=403, message="Partition key reached maximum size")
+    full.sub_status = 1014
+    message = str(_raised(full))
+    assert "20 GB" in message
+    assert "cosmos-key" not in message
+
+
 def test_a_missing_resource_points_at_deploy() -> None:
     message = str(_raised(cosmos_errors.CosmosResourceNotFoundError(status_code=404, message="gone")))
     assert "(404)" in message
