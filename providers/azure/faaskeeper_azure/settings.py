@@ -1,0 +1,200 @@
+"""The Azure provider's reading of a client config (the top-level keys plus the ``"azure"`` section).
+
+.. code-block:: json
+
+    "azure": {
+        "cosmos-endpoint": "https://127.0.0.1:8081",
+        "cosmos-key": "...",
+        "storage-connection-string": "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;...",
+        "database": "faaskeeper-dev",
+        "lock-max-hold": 5
+    }
+
+``cosmos-endpoint`` and ``cosmos-key`` reach the Cosmos DB account (the NoSQL API) holding system
+storage and, with ``"user-storage": "key-value"``, the user nodes; ``storage-connection-string``
+reaches the storage account of the blobs (``"user-storage": "persistent"``) and the queues. Each
+falls back to the variable :mod:`faaskeeper_azure.names` names (``AZURE_COSMOS_ENDPOINT``,
+``AZURE_COSMOS_KEY``, ``AZURE_STORAGE_CONNECTION_STRING``), which
+``python -m faaskeeper_azure.emulator.servers`` prints for the emulators. ``database`` is the
+Cosmos DB database (default ``faaskeeper-<deployment-name>``). ``lock-max-hold`` is the seconds a
+writer may hold a node lock before another may take it over (default 5).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import warnings
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlparse
+
+from faaskeeper.config import DEFAULT_MAX_DATA_SIZE, Config, checked_number, unknown_keys
+from faaskeeper.exceptions import ConfigurationException
+from faaskeeper_azure.names import (
+    ENV_COSMOS_ENDPOINT,
+    ENV_COSMOS_KEY,
+    ENV_STORAGE_CONNECTION_STRING,
+    ResourceNames,
+)
+
+if TYPE_CHECKING:
+    # The SDKs are imported when a client is first made: the plugin is loaded by every
+    # FaaSKeeper process, most of which never talk to Azure.
+    from azure.cosmos import CosmosClient, DatabaseProxy
+    from azure.storage.blob import BlobServiceClient
+
+#: Node data a Cosmos DB item holds beside its metadata: an item is at most 2 MB of JSON, and the
+#: data is kept base64-encoded (4 bytes for 3).
+COSMOS_MAX_DATA_SIZE = DEFAULT_MAX_DATA_SIZE
+#: The keys of the ``"azure"`` config section this module reads.
+STORAGE_KEYS = frozenset({"cosmos-endpoint", "cosmos-key", "storage-connection-string", "database", "lock-max-hold"})
+#: Every key of the section: those, and the ones the functions, the channel and deploy read.
+SECTION_KEYS = STORAGE_KEYS | frozenset({"client-host", "functions-endpoint"})
+#: Hosts whose Cosmos DB certificate is not verified: the emulator's is made when it starts.
+LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
+#: The range of ``lock-max-hold``, seconds.
+LOCK_MAX_HOLD = (0.01, 3600.0)
+
+
+def _string(config: Config, key: str, variable: str | None = None) -> str | None:
+    section = config.provider_section
+    value = section.get(key)
+    if value is None and variable is not None:
+        value = os.environ.get(variable) or None
+    if value is not None and (not isinstance(value, str) or not value):
+        raise ConfigurationException(f"Config key 'azure.{key}' must be a non-empty string, got {value!r}")
+    return value
+
+
+def _endpoint(config: Config) -> str | None:
+    endpoint = _string(config, "cosmos-endpoint", ENV_COSMOS_ENDPOINT)
+    if endpoint is None:
+        return None
+    parsed = urlparse(endpoint)
+    if parsed.scheme not in ("http", "https") or not parsed.netloc:
+        raise ConfigurationException(
+            f"Config key 'azure.cosmos-endpoint' must be an http(s) URL, e.g. "
+            f'"https://ACCOUNT.documents.azure.com:443/", got {endpoint!r}'
+        )
+    return endpoint
+
+
+def _connection_string(config: Config) -> str | None:
+    value = _string(config, "storage-connection-string", ENV_STORAGE_CONNECTION_STRING)
+    if value is None:
+        return None
+    parts = dict(p.split("=", 1) for p in value.split(";") if "=" in p)
+    if "AccountName" not in parts and "BlobEndpoint" not in parts and "QueueEndpoint" not in parts:
+        raise ConfigurationException(
+            "Config key 'azure.storage-connection-string' must be a storage account's connection string "
+            "(AccountName=...;AccountKey=...; or with BlobEndpoint/QueueEndpoint), got a string without either"
+        )
+    return value
+
+
+def _database(config: Config, names: ResourceNames) -> str:
+    database = _string(config, "database") or names.database
+    if not 1 <= len(database) <= 255 or any(c in database for c in "/\\#?"):
+        raise ConfigurationException(
+            f"Config key 'azure.database' must be 1-255 characters without '/', '\\\\', '#' or '?', got {database!r}"
+        )
+    return database
+
+
+@dataclass(frozen=True)
+class AzureSettings:
+    names: ResourceNames
+    database: str
+    #: Where Cosmos DB and the storage account are; None until deployed (or given by variables).
+    cosmos_endpoint: str | None = None
+    cosmos_key: str | None = field(default=None, repr=False)
+    storage_connection_string: str | None = field(default=None, repr=False)
+    max_data_size: int = DEFAULT_MAX_DATA_SIZE
+    lock_max_hold: float = 5.0
+    _clients: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    _guard: threading.Lock = field(default_factory=threading.Lock, compare=False, repr=False)
+
+    @staticmethod
+    def from_config(config: Config) -> AzureSettings:
+        section = config.provider_section
+        for key, near in unknown_keys(section, SECTION_KEYS):
+            hint = f" (did you mean {near!r}?)" if near else ""
+            raise ConfigurationException(f"Unknown config key 'azure.{key}'{hint}")
+        names = ResourceNames(config.deployment_name)
+        hold = checked_number("azure.lock-max-hold", section.get("lock-max-hold", 5.0), *LOCK_MAX_HOLD, unit="seconds")
+        max_data_size = config.max_data_size
+        if "max-data-size" in config.raw and max_data_size > COSMOS_MAX_DATA_SIZE:
+            raise ConfigurationException(
+                f"Config key 'max-data-size' must be at most {COSMOS_MAX_DATA_SIZE} on Azure "
+                f"(a Cosmos DB item holds 2 MB, the data base64-encoded), got {max_data_size}"
+            )
+        return AzureSettings(
+            names=names,
+            database=_database(config, names),
+            cosmos_endpoint=_endpoint(config),
+            cosmos_key=_string(config, "cosmos-key", ENV_COSMOS_KEY),
+            storage_connection_string=_connection_string(config),
+            max_data_size=min(max_data_size, COSMOS_MAX_DATA_SIZE),
+            lock_max_hold=float(hold),
+        )
+
+    def _shared(self, name: str, action: str, make: Any) -> Any:
+        """The client ``name``, made on first use; ProviderException naming ``action`` if it cannot be."""
+        from faaskeeper_azure.errors import azure_errors
+
+        with self._guard:
+            client = self._clients.get(name)
+            if client is None:
+                with azure_errors(action):
+                    client = make()
+                self._clients[name] = client
+            return client
+
+    def _required(self, value: str | None, key: str, variable: str) -> str:
+        if value is None:
+            raise ConfigurationException(
+                f"Config key 'azure.{key}' is required for this (or set {variable}); against the emulators, "
+                "python -m faaskeeper_azure.emulator.servers prints it"
+            )
+        return value
+
+    def cosmos(self) -> CosmosClient:
+        """A shared Cosmos DB client of the account (thread-safe)."""
+        from azure.cosmos import CosmosClient
+
+        endpoint = self._required(self.cosmos_endpoint, "cosmos-endpoint", ENV_COSMOS_ENDPOINT)
+        key = self._required(self.cosmos_key, "cosmos-key", ENV_COSMOS_KEY)
+        host = urlparse(endpoint).hostname
+        # The emulators serve a self-made certificate on the loopback interface only.
+        local = host in LOOPBACK
+        if local:
+            warnings.filterwarnings("ignore", message=f"Unverified HTTPS request is being made to host '{host}'")
+        client: CosmosClient = self._shared(
+            "cosmos",
+            "connect to Cosmos DB",
+            lambda: CosmosClient(endpoint, credential=key, connection_verify=not local),
+        )
+        return client
+
+    def database_client(self) -> DatabaseProxy:
+        return self.cosmos().get_database_client(self.database)
+
+    def blob_service(self) -> BlobServiceClient:
+        """A shared Blob Storage client of the storage account."""
+        from azure.storage.blob import BlobServiceClient
+
+        connection = self._required(
+            self.storage_connection_string, "storage-connection-string", ENV_STORAGE_CONNECTION_STRING
+        )
+        client: BlobServiceClient = self._shared(
+            "blob", "connect to Blob Storage", lambda: BlobServiceClient.from_connection_string(connection)
+        )
+        return client
+
+    def close(self) -> None:
+        with self._guard:
+            clients = dict(self._clients)
+            self._clients.clear()
+        for client in clients.values():
+            client.close()
