@@ -2,7 +2,7 @@
 
 The conformance runs of every provider live in ``tests/conformance`` beside each provider's own
 tests, and both need the provider's emulated cloud. Its fixtures are plugins here, not conftests
-of one directory, so a session-scoped server (the moto server, the GCP emulators) starts once per
+of one directory, so a session-scoped server (the moto server, the GCP and Azure emulators) starts once per
 run whichever directories use it. A provider that is not installed has no fixtures to offer.
 """
 
@@ -12,5 +12,5 @@ from importlib.util import find_spec
 
 pytest_plugins = [
     "faaskeeper.testing.pytest_plugin",
-    *(f"tests.{cloud}.fixtures" for cloud in ("aws", "gcp") if find_spec(f"faaskeeper_{cloud}") is not None),
+    *(f"tests.{cloud}.fixtures" for cloud in ("aws", "gcp", "azure") if find_spec(f"faaskeeper_{cloud}") is not None),
 ]

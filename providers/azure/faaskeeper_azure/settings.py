@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import os
 import threading
+import warnings
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
@@ -50,6 +51,8 @@ COSMOS_MAX_DATA_SIZE = DEFAULT_MAX_DATA_SIZE
 STORAGE_KEYS = frozenset({"cosmos-endpoint", "cosmos-key", "storage-connection-string", "database", "lock-max-hold"})
 #: Every key of the section: those, and the ones the functions, the channel and deploy read.
 SECTION_KEYS = STORAGE_KEYS | frozenset({"client-host", "functions-endpoint"})
+#: Hosts whose Cosmos DB certificate is not verified: the emulator's is made when it starts.
+LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
 #: The range of ``lock-max-hold``, seconds.
 LOCK_MAX_HOLD = (0.01, 3600.0)
 
@@ -164,7 +167,9 @@ class AzureSettings:
         key = self._required(self.cosmos_key, "cosmos-key", ENV_COSMOS_KEY)
         host = urlparse(endpoint).hostname
         # The emulators serve a self-made certificate on the loopback interface only.
-        local = host in ("127.0.0.1", "localhost", "::1")
+        local = host in LOOPBACK
+        if local:
+            warnings.filterwarnings("ignore", message=f"Unverified HTTPS request is being made to host '{host}'")
         client: CosmosClient = self._shared(
             "cosmos",
             "connect to Cosmos DB",
