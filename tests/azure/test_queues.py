@@ -20,6 +20,7 @@ from faaskeeper.protocol.batch import RetryLater
 from faaskeeper.protocol.codec import MalformedMessage
 from faaskeeper.protocol.messages import Op, WriteRequest
 from faaskeeper.protocol.sequencer import SequencedLog, SequencedQueue
+from faaskeeper_azure.emulator.servers import Emulators
 from faaskeeper_azure.queues import (
     Doorbells,
     Envelope,
@@ -34,8 +35,8 @@ from faaskeeper_memory.system_storage import MemorySystemStorage
 
 
 @pytest.fixture
-def queues(azure_storage_connection_string: str) -> Iterator[StorageQueues]:
-    opened = StorageQueues(azure_storage_connection_string)
+def queues(azure_emulators: Emulators) -> Iterator[StorageQueues]:
+    opened = StorageQueues(azure_emulators.azurite.connection_string)
     yield opened
     opened.close()
 
@@ -78,12 +79,12 @@ def poisoned(queues: StorageQueues, name: str) -> list[dict[str, str]]:
 
 
 def test_bodies_are_base64_text_on_the_wire(
-    queues: StorageQueues, names: tuple[str, str], azure_storage_connection_string: str
+    queues: StorageQueues, names: tuple[str, str], azure_emulators: Emulators
 ) -> None:
     writer, distributor = names
     WriterQueue(queues, writer).send(b'{"op": "create"}', "session-a", "session-a:1")
     Doorbells(queues, distributor).ring(7)
-    raw = QueueClient.from_connection_string(azure_storage_connection_string, writer)
+    raw = QueueClient.from_connection_string(azure_emulators.azurite.connection_string, writer)
     (message,) = raw.receive_messages(max_messages=1)
     envelope = Envelope.decode(base64.b64decode(str(message.content)).decode())
     assert envelope == Envelope(b'{"op": "create"}', "session-a", "session-a:1")
