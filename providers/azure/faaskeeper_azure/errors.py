@@ -33,13 +33,6 @@ BatchFailed = cosmos_errors.CosmosBatchOperationError
 
 def status_of(err: BaseException) -> int | None:
     """The HTTP status of an SDK error (a failed batch: that of its failing operation)."""
-    if isinstance(err, cosmos_errors.CosmosBatchOperationError):
-        index = err.error_index
-        results = err.operation_responses
-        if 0 <= index < len(results):
-            code = results[index].get("statusCode")
-            return int(code) if code is not None else None
-        return None
     code = getattr(err, "status_code", None)
     return int(code) if isinstance(code, int) else None
 
@@ -50,6 +43,8 @@ def is_conflict(err: BaseException) -> bool:
 
 
 def is_missing(err: BaseException) -> bool:
+    """Whether ``err`` says what was asked for is missing (404). A point read cannot tell a missing
+    item from a missing container (the SDK reads the container first); writes can."""
     return status_of(err) == NOT_FOUND
 
 
