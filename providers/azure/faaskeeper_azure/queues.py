@@ -319,6 +319,9 @@ class OrderedWriter:
         self.patience = patience
         self._clock = clock
 
+    def dead_letter(self, text: str, reason: str) -> None:
+        self._queue.dead_letter(text, reason)
+
     def process(self, text: str, delivery: QueueMessage, handle: Callable[[QueueMessage], None]) -> None:
         """Handle one writer-queue message (its text as the queue holds it; ``delivery`` the
         platform's envelope, whose body is ignored). Returns when the message is done with:
