@@ -6,14 +6,13 @@ from __future__ import annotations
 
 from faaskeeper.api.channel import ChannelListener
 from faaskeeper.api.provider import Deployment
-from faaskeeper.api.storage import UserStorage
 from faaskeeper.channels.tcp import TcpChannel, TcpListener
 from faaskeeper.config import Config
 from faaskeeper.exceptions import ConfigurationException
 from faaskeeper.protocol.sequencer import SequencedLog, SequencedQueue
-from faaskeeper_azure.queues import Doorbells, StorageQueues, WriterQueue
+from faaskeeper_azure.queues import Doorbells, Payloads, StorageQueues, WriterQueue, payload_container
 from faaskeeper_azure.settings import AzureSettings
-from faaskeeper_azure.storage import CosmosSystemStorage, user_storage
+from faaskeeper_azure.storage import BlobUserStorage, CosmosSystemStorage, CosmosUserStorage, user_storage
 
 
 def storage_queues(settings: AzureSettings) -> StorageQueues:
@@ -25,7 +24,14 @@ def storage_queues(settings: AzureSettings) -> StorageQueues:
     return StorageQueues(settings.storage_connection_string)
 
 
-class AzureDeployment(Deployment[CosmosSystemStorage, UserStorage, WriterQueue, SequencedQueue]):
+def payloads(settings: AzureSettings) -> Payloads:
+    container = payload_container(settings.names.prefix)
+    return Payloads(settings.blob_service().get_container_client(container))
+
+
+class AzureDeployment(
+    Deployment[CosmosSystemStorage, BlobUserStorage | CosmosUserStorage, WriterQueue, SequencedQueue]
+):
     def __init__(self, config: Config, settings: AzureSettings) -> None:
         self.settings = settings
         self.queues = storage_queues(settings)
@@ -36,7 +42,7 @@ class AzureDeployment(Deployment[CosmosSystemStorage, UserStorage, WriterQueue, 
             config,
             system_storage=system,
             user_storage=user_storage(settings, config.user_storage),
-            writer_queue=WriterQueue(self.queues, names.queue("writer")),
+            writer_queue=WriterQueue(self.queues, names.queue("writer"), payloads(settings)),
             distributor_queue=SequencedQueue(SequencedLog(system), self.doorbells.ring),
             channel=TcpChannel(),
         )

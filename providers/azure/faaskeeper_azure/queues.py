@@ -13,13 +13,14 @@ and redelivery): transaction ids are allocated in system storage, and a Storage 
 an id. Doorbells may arrive in any order, twice, or never (the heartbeat rings for a log left
 behind).
 
-**The writer queue** carries each request in an envelope (:func:`envelope`: the group, the
-sender's deduplication id and the body). Storage Queues keep no order, so the order within a
-session comes from the request's own sequence number, which the client allocates consecutively
-per session (the registration is 1, every later request of the session one more, the close
-last): :class:`SessionTurns` keeps, per session, the last sequence number the writer finished
-(an item of system storage, ``done``), and :meth:`OrderedWriter.process` takes a request only on
-its turn:
+**The writer queue** carries each request in an envelope (:class:`Envelope`: the group, the
+sender's deduplication id and the body; a body too large for a message is stored as a blob of
+the deployment's payload container, :class:`Payloads`, and the envelope names it). Storage
+Queues keep no order, so the order within a session comes from the request's own sequence
+number, which the client allocates consecutively per session (the registration is 1, every later
+request of the session one more, the close last): :class:`SessionTurns` keeps, per session, the
+last sequence number the writer finished (an item of system storage, ``done``), and
+:meth:`OrderedWriter.process` takes a request only on its turn:
 
 * ``seq == done + 1`` (its turn): handed to the core writer; once the writer returned, ``done``
   becomes ``seq`` (a conditional write; ``done`` never moves backwards).
@@ -68,13 +69,16 @@ import binascii
 import json
 import logging
 import math
+import re
 import sys
 import time
+import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import Enum
 from typing import Any
 
+from azure.storage.blob import ContainerClient
 from azure.storage.queue import QueueClient, TextBase64DecodePolicy, TextBase64EncodePolicy
 
 from faaskeeper.api.queue import Queue, QueueMessage
@@ -83,7 +87,7 @@ from faaskeeper.exceptions import ProviderException
 from faaskeeper.protocol.batch import RetryLater
 from faaskeeper.protocol.codec import MalformedMessage
 from faaskeeper.protocol.messages import SESSION_ENDS, Op, WriteRequest
-from faaskeeper_azure.errors import azure_errors
+from faaskeeper_azure.errors import Refused, azure_errors, is_missing
 
 log = logging.getLogger("faaskeeper.azure.queues")
 
@@ -121,7 +125,7 @@ class StorageQueues:
 
     def send(self, name: str, text: str, delay: int = 0) -> str:
         """Enqueue ``text``, hidden for ``delay`` seconds; the message id."""
-        if len(text.encode()) * 4 / 3 > MAX_MESSAGE_TEXT:
+        if not fits(text):
             raise ProviderException(
                 f"a message of {len(text)} characters does not fit a Storage Queue message (64 KiB of base64)"
             )
@@ -140,6 +144,16 @@ class StorageQueues:
         self._clients.clear()
 
 
+def fits(text: str) -> bool:
+    """Whether ``text`` fits a Storage Queue message once base64-encoded."""
+    return 4 * math.ceil(len(text.encode()) / 3) <= MAX_MESSAGE_TEXT
+
+
+def payload_container(deployment_prefix: str) -> str:
+    """The blob container of the writer-queue bodies too large for a message."""
+    return f"{deployment_prefix}-payloads"
+
+
 def poison_queue(name: str) -> str:
     return f"{name}-poison"
 
@@ -150,19 +164,24 @@ def poison_queue(name: str) -> str:
 @dataclass(frozen=True)
 class Envelope:
     """A writer-queue message: the request's body, its group (the session id) and the sender's
-    deduplication id; ``waiting_since`` is when it first waited for its turn (0: never)."""
+    deduplication id; ``waiting_since`` is when it first waited for its turn (0: never). A body
+    too large for a message is a blob (:class:`Payloads`) that ``payload`` names instead."""
 
     body: bytes
     group: str
     dedup_id: str
     waiting_since: float = 0.0
+    payload: str = ""
 
     def encode(self) -> str:
         fields: dict[str, Any] = {"group": self.group, "dedup": self.dedup_id}
-        try:
-            fields["body"] = self.body.decode()
-        except UnicodeDecodeError:
-            fields["body64"] = base64.b64encode(self.body).decode()
+        if self.payload:
+            fields["payload"] = self.payload
+        else:
+            try:
+                fields["body"] = self.body.decode()
+            except UnicodeDecodeError:
+                fields["body64"] = base64.b64encode(self.body).decode()
         if self.waiting_since:
             fields["waiting-since"] = self.waiting_since
         return json.dumps(fields, separators=(",", ":"))
@@ -188,24 +207,69 @@ class Envelope:
                 body = base64.b64decode(str(fields["body64"]), validate=True)
             except (binascii.Error, ValueError) as err:
                 raise MalformedMessage(f"writer-queue message body is not base64: {err}") from err
+        elif isinstance(fields.get("payload"), str) and _PAYLOAD_NAME.fullmatch(str(fields["payload"])):
+            return Envelope(b"", group, dedup, float(since), payload=str(fields["payload"]))
         else:
             raise MalformedMessage("writer-queue message without a body")
         return Envelope(body, group, dedup, float(since))
 
 
+#: The blob names of payloads (never a path another blob of the container could have).
+_PAYLOAD_NAME = re.compile(r"[0-9a-f]{32}")
+
+
+class Payloads:
+    """Writer-queue bodies too large for a message, one blob each in the deployment's payload
+    container; a blob is deleted once its request was handled (a later copy of the message, which
+    is then finished, is dead-lettered as gone)."""
+
+    def __init__(self, container: ContainerClient) -> None:
+        self._container = container
+
+    def put(self, body: bytes) -> str:
+        name = uuid.uuid4().hex
+        with azure_errors(f"store a request payload in {self._container.container_name}"):
+            self._container.upload_blob(name, body)
+        return name
+
+    def get(self, name: str) -> bytes:
+        """The payload; MalformedMessage if it is gone."""
+        with azure_errors(f"read a request payload from {self._container.container_name}"):
+            try:
+                return bytes(self._container.download_blob(name).readall())
+            except Refused as err:
+                if is_missing(err):
+                    raise MalformedMessage(f"the request's payload {name} is gone (its request was handled)") from err
+                raise
+
+    def delete(self, name: str) -> None:
+        with azure_errors(f"delete a request payload from {self._container.container_name}"):
+            try:
+                self._container.delete_blob(name)
+            except Refused as err:
+                if not is_missing(err):
+                    raise
+
+
 class WriterQueue(Queue):
     """The sending side of the writer queue (the client, the heartbeat and the distributor send)."""
 
-    def __init__(self, queues: StorageQueues, name: str) -> None:
+    def __init__(self, queues: StorageQueues, name: str, payloads: Payloads | None = None) -> None:
         self._queues = queues
         self.name = name
+        self.payloads = payloads
 
     def send(self, body: bytes, group: str, dedup_id: str) -> int:
-        """Enqueue ``body`` for ``group``. Returns 0: Storage Queues number no messages, and the
-        protocol uses no writer-queue sequence (a session's order is its requests' own)."""
+        """Enqueue ``body`` for ``group`` (a body too large for a message as a payload blob).
+        Returns 0: Storage Queues number no messages, and the protocol uses no writer-queue
+        sequence (a session's order is its requests' own)."""
         if not group:
             raise ProviderException("a writer-queue message needs a group (the session id)")
-        self._queues.send(self.name, Envelope(body, group, dedup_id).encode())
+        text = Envelope(body, group, dedup_id).encode()
+        if fits(text) or self.payloads is None:
+            self._queues.send(self.name, text)
+        else:
+            self._queues.send(self.name, Envelope(b"", group, dedup_id, payload=self.payloads.put(body)).encode())
         return 0
 
     def send_again(self, envelope: Envelope, delay: int) -> None:
@@ -327,8 +391,13 @@ class OrderedWriter:
         platform's envelope, whose body is ignored). Returns when the message is done with:
         handled, dead-lettered, or sent again to wait for its turn. Raises what ``handle`` raises
         but MalformedMessage and RetryLater: the message is then delivered again."""
+        payloads = self._queue.payloads
         try:
             envelope = Envelope.decode(text)
+            if envelope.payload:
+                if payloads is None:
+                    raise MalformedMessage("a payload blob is named, but this deployment stores none")
+                envelope = replace(envelope, body=payloads.get(envelope.payload))
             request = WriteRequest.decode(envelope.body, sys.maxsize)
         except MalformedMessage as err:
             self._queue.dead_letter(text, str(err))
@@ -355,6 +424,8 @@ class OrderedWriter:
             log.info("writer-queue message %s sent again in %.3f s: %s", delivery.message_id, later.delay, later)
             self._queue.send_again(envelope, max(1, math.ceil(later.delay)))
             return
+        if envelope.payload and payloads is not None:
+            payloads.delete(envelope.payload)
         if (request.op in SESSION_ENDS or request.op is Op.SWEEP_SESSION) and not self._active(request.session_id):
             self._turns.forget(request.session_id)
         elif turn is Turn.NOW:
@@ -386,4 +457,4 @@ class OrderedWriter:
             self._queue.dead_letter(text, reason)
             return
         log.info("request %d of session %s waits for its turn", request.seq, request.session_id)
-        self._queue.send_again(Envelope(envelope.body, envelope.group, envelope.dedup_id, since), REQUEUE_DELAY)
+        self._queue.send_again(replace(envelope, waiting_since=since), REQUEUE_DELAY)
