@@ -30,9 +30,7 @@ def provider() -> Provider:
     return get_provider("azure")
 
 
-def azure_config(
-    name: str, emulators: Emulators, timing: Mapping[str, float], user_storage: str
-) -> dict[str, object]:
+def azure_config(name: str, emulators: Emulators, timing: Mapping[str, float], user_storage: str) -> dict[str, object]:
     return {
         "cloud-provider": "azure",
         "deployment-name": name,
