@@ -25,6 +25,7 @@ from faaskeeper_azure.queues import (
     Doorbells,
     Envelope,
     OrderedWriter,
+    Payloads,
     SessionTurns,
     StorageQueues,
     WriterQueue,
@@ -312,3 +313,56 @@ def test_a_request_whose_predecessor_never_comes_is_dead_lettered_after_the_wait
     assert "waited" in dead["reason"]
     assert "request 1" in dead["reason"]
     assert sessions.handled == []
+
+
+def test_a_request_failing_its_last_delivery_is_dead_lettered_and_its_session_goes_on(
+    queues: StorageQueues, names: tuple[str, str], ordered: tuple[OrderedWriter, Sessions]
+) -> None:
+    writer, sessions = ordered
+    sessions.alive.add("s")
+    sessions.turns.finished("s", 1)
+
+    def failing(message: QueueMessage) -> None:
+        raise ProviderException("storage hiccup")
+
+    text = Envelope(request("s", 2), "s", "s:2").encode()
+    with pytest.raises(ProviderException):
+        writer.process(text, QueueMessage(b"", 0, "", "m1", receive_count=4), failing)
+    assert sessions.turns.done("s") == 1
+    writer.process(text, QueueMessage(b"", 0, "", "m1", receive_count=5), failing)
+    ((dead),) = poisoned(queues, names[0])
+    assert "failed 5 times" in dead["reason"]
+    assert "storage hiccup" in dead["reason"]
+    assert sessions.turns.done("s") == 2
+    writer.process(text, QueueMessage(b"", 0, "", "m1", receive_count=6), failing)
+    ((dead),) = poisoned(queues, names[0])
+    assert "delivered 6 times" in dead["reason"]
+
+
+def test_a_request_too_large_for_a_message_travels_as_a_blob(
+    azure_emulators: Emulators, queues: StorageQueues, names: tuple[str, str], ordered: tuple[OrderedWriter, Sessions]
+) -> None:
+    from azure.storage.blob import BlobServiceClient
+
+    service = BlobServiceClient.from_connection_string(azure_emulators.azurite.connection_string)
+    container = service.create_container(f"payloads-{uuid.uuid4().hex[:8]}")
+    try:
+        payloads = Payloads(container)
+        sender = WriterQueue(queues, names[0], payloads)
+        _, sessions = ordered
+        writer = OrderedWriter(sender, sessions.turns, sessions.alive.__contains__, wait_limit=30.0, patience=0.0)
+        sessions.alive.add("s")
+        data = bytes(range(256)) * 400
+        big = WriteRequest(Op.CREATE, "s", "token", 1, path="/big", data=data).encode()
+        sender.send(big, "s", "s:1")
+        ((text, delivery),) = received(queues, names[0])
+        assert Envelope.decode(text).payload
+        seen: list[bytes] = []
+        writer.process(text, delivery, lambda message: seen.append(WriteRequest.decode(message.body, 1 << 20).data))
+        assert seen == [data]
+        assert list(container.list_blobs()) == []  # deleted once handled
+        writer.process(text, delivery, sessions.handle)  # a later copy: finished, its payload gone
+        ((dead),) = poisoned(queues, names[0])
+        assert "gone" in dead["reason"]
+    finally:
+        container.delete_container()

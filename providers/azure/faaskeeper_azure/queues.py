@@ -23,7 +23,8 @@ last sequence number the writer finished (an item of system storage, ``done``), 
 :meth:`OrderedWriter.process` takes a request only on its turn:
 
 * ``seq == done + 1`` (its turn): handed to the core writer; once the writer returned, ``done``
-  becomes ``seq`` (a conditional write; ``done`` never moves backwards).
+  becomes ``seq`` (a conditional write; ``done`` never moves backwards). One that failed on its
+  ``MAX_DEQUEUE``-th delivery is dead-lettered with the error, and ``done`` moves past it.
 * ``seq <= done`` (finished before: a redelivery, or the client's duplicate): handed to the
   writer, which recognises it (the session's ``last_seq``, or the request's mark on the node it
   wrote) and only answers it again.
@@ -38,15 +39,17 @@ last sequence number the writer finished (an item of system storage, ``done``), 
 
 Why this is per-session FIFO: ``done`` moves to ``seq`` only after the writer finished request
 ``seq``, and request ``seq + 1`` is handed to the writer only when it reads ``done == seq``
-(every request is handed over at most on its turn, or after it was finished). So request
-``n + 1`` of a session starts after request ``n`` finished, whatever order the queue delivers
-them in, however often: exactly what a FIFO queue with one message of a group in flight gives
-the core writer. A request that failed (the writer raised) leaves ``done`` behind, so it is
-delivered again before any later request of its session is taken, as on a FIFO queue; after
-``MAX_DEQUEUE`` failed deliveries it goes to the poison queue and the requests behind it wait
-out ``wait_limit`` and follow it there: later requests are never applied out of order. A
-dead-lettered (malformed or forged) message never moves ``done``: a forger who knows a session
-id cannot skip its requests.
+(every request is handed over at most on its turn, or after it was finished). So request ``n +
+1`` of a session starts after request ``n`` finished, whatever order the queue delivers them in,
+however often: exactly what a FIFO queue with one message of a group in flight gives the core
+writer. A request that failed (the writer raised) leaves ``done`` behind, so it is delivered
+again before any later request of its session is taken, as on a FIFO queue; after
+``MAX_DEQUEUE`` failed deliveries it is dead-lettered and its session goes on, as a FIFO queue's
+group goes on past a dead-lettered message. (One whose instances died ``MAX_DEQUEUE`` times is
+moved to the poison queue by the Functions host without a word to the writer: the requests
+behind it then wait out ``wait_limit`` and follow it there. Later requests are never applied out
+of order.) A dead-lettered (malformed or forged) message never moves ``done``: a forger who
+knows a session id cannot skip its requests.
 
 Why writes stay linearizable: the writer pushes request ``n``'s write to the distributor log
 (allocating its transaction id) before it returns, so request ``n + 1``'s write gets a larger
@@ -238,9 +241,9 @@ class Payloads:
             try:
                 return bytes(self._container.download_blob(name).readall())
             except Refused as err:
-                if is_missing(err):
-                    raise MalformedMessage(f"the request's payload {name} is gone (its request was handled)") from err
-                raise
+                if not is_missing(err):
+                    raise
+        raise MalformedMessage(f"the request's payload {name} is gone (its request was handled)")
 
     def delete(self, name: str) -> None:
         with azure_errors(f"delete a request payload from {self._container.container_name}"):
@@ -415,6 +418,10 @@ class OrderedWriter:
         if turn is Turn.EARLY:
             self._wait(text, envelope, request)
             return
+        if delivery.receive_count > MAX_DEQUEUE:
+            # Only a host allowing more dequeues delivers it: the instances it reached died.
+            self._give_up(text, request, turn, f"delivered {delivery.receive_count} times, never finished")
+            return
         try:
             handle(message)
         except MalformedMessage as err:
@@ -424,11 +431,23 @@ class OrderedWriter:
             log.info("writer-queue message %s sent again in %.3f s: %s", delivery.message_id, later.delay, later)
             self._queue.send_again(envelope, max(1, math.ceil(later.delay)))
             return
+        except Exception as err:
+            if delivery.receive_count < MAX_DEQUEUE:
+                raise
+            self._give_up(text, request, turn, f"failed {delivery.receive_count} times, the last: {err}")
+            return
         if envelope.payload and payloads is not None:
             payloads.delete(envelope.payload)
         if (request.op in SESSION_ENDS or request.op is Op.SWEEP_SESSION) and not self._active(request.session_id):
             self._turns.forget(request.session_id)
         elif turn is Turn.NOW:
+            self._turns.finished(request.session_id, request.seq)
+
+    def _give_up(self, text: str, request: WriteRequest, turn: Turn, reason: str) -> None:
+        """Dead-letter a request that keeps failing; its session goes on with the next request, as
+        a FIFO queue's group goes on past a dead-lettered message."""
+        self._queue.dead_letter(text, reason)
+        if turn is Turn.NOW:
             self._turns.finished(request.session_id, request.seq)
 
     def _await_turn(self, request: WriteRequest) -> Turn:
