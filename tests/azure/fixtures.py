@@ -5,8 +5,8 @@ saying so."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
+from contextlib import ExitStack
 
 import pytest
 
@@ -17,21 +17,14 @@ from faaskeeper_azure.emulator.servers import EmulatorMissing, Emulators, NodeMi
 def azure_emulators(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Emulators]:
     """Both emulators, with the variables the provider reads pointing at them for the session."""
     logs = tmp_path_factory.mktemp("azure-emulators")
-    try:
-        context = running(logs)
-        emulators = context.__enter__()
-    except NodeMissing as err:
-        pytest.skip(f"the Azure emulators cannot run: {err}")
-    except EmulatorMissing as err:
-        pytest.fail(str(err), pytrace=False)
-    saved = {name: os.environ.get(name) for name in emulators.environment()}
-    os.environ.update(emulators.environment())
-    try:
-        yield emulators
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
-        context.__exit__(None, None, None)
+    with ExitStack() as stack:
+        try:
+            emulators = stack.enter_context(running(logs))
+        except NodeMissing as err:
+            pytest.skip(f"the Azure emulators cannot run: {err}")
+        except EmulatorMissing as err:
+            pytest.fail(str(err), pytrace=False)
+        with pytest.MonkeyPatch.context() as environment:
+            for name, value in emulators.environment().items():
+                environment.setenv(name, value)
+            yield emulators

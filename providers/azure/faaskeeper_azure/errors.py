@@ -24,6 +24,8 @@ CONFLICT = 409
 PRECONDITION_FAILED = 412
 NOT_FOUND = 404
 TOO_MANY_REQUESTS = 429
+#: Cosmos DB's sub-status of a 403 refusing a write to a logical partition that holds 20 GB.
+PARTITION_FULL = 1014
 #: Raised by a request whose condition failed (exists, changed, missing); the caller asks
 #: :func:`status_of` which.
 Refused = core_errors.HttpResponseError
@@ -50,6 +52,11 @@ def is_missing(err: BaseException) -> bool:
 
 def _hint(err: BaseException) -> str:
     status = status_of(err)
+    if status == 403 and getattr(err, "sub_status", None) == PARTITION_FULL:
+        return (
+            "; the logical partition holds Cosmos DB's 20 GB: split the tree across deployments "
+            "(see the Azure provider's page, 'Partition keys and their limits')"
+        )
     if isinstance(err, core_errors.ClientAuthenticationError) or status in (401, 403):
         return "; the key or connection string was refused: check azure.cosmos-key and azure.storage-connection-string"
     if status == NOT_FOUND:
@@ -57,7 +64,7 @@ def _hint(err: BaseException) -> str:
     if status == TOO_MANY_REQUESTS:
         return (
             "; Cosmos DB throttled the request (429): the container's request units per second are used up; "
-            "raise its throughput (see the Azure provider's page, 'Limits')"
+            "raise its throughput (see the Azure provider's page, 'Partition keys and their limits')"
         )
     if status == 413:
         return "; the item or batch is larger than Cosmos DB allows (2 MB)"

@@ -5,7 +5,15 @@ placeholder holding a create's lock), ``owner`` (the session owning an existing 
 else None), ``lock_token`` and ``lock_ts`` (None when unlocked), ``pending`` (transaction ids
 committed but not yet claimed by the distributor, in order), ``claimed`` (the last one it
 claimed; 0 before the first), ``requests`` (per session, ``[seq, timestamp]`` of its last request
-committed here while it may still be redelivered).
+committed here while it may still be redelivered), and the node's watch tally
+(:class:`~faaskeeper.api.storage.WatchTally`): ``watch_count``, the data and exists watches ever
+counted on it, and ``watch_settled``, that count when the distributor last found none of them
+stored. A create's commit sets both to 0 (no such watch can be stored on a node that does not
+exist); an item without them was never settled, and its watches are looked up.
+
+A registration counts its watch with a conditional replace of the live node's item, which reads
+the last claimed transaction in the same step; a claim is a conditional replace too, so the tally
+it reports is the one it replaced.
 
 Every node is in ONE logical partition, so that a commit over several nodes is one
 transactional batch (see :mod:`faaskeeper_azure.storage.system` for what that limits).
@@ -18,11 +26,29 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from faaskeeper.api.claims import claim_node
-from faaskeeper.api.storage import CLAIMED, Claim, Commit, Lock, NodeState, RequestMark, SystemNode
+from faaskeeper.api.storage import (
+    NO_NODE,
+    Claim,
+    Commit,
+    Lock,
+    NodeState,
+    RequestMark,
+    SystemNode,
+    WatchKind,
+    WatchRecord,
+    WatchTally,
+)
 from faaskeeper_azure.storage.cosmos import Container, Document, Operation, Refusal, cycles, exhausted, item_id
 
 #: The partition key of every node item.
 NODES = "nodes"
+#: The fields of a node's watch tally, and the ``watch_settled`` of a tally never settled.
+COUNT, SETTLED = "watch_count", "watch_settled"
+NEVER_SETTLED = -1
+
+
+def tally_of(document: Document) -> WatchTally:
+    return WatchTally(registered=int(document.get(COUNT, 0)), settled=int(document.get(SETTLED, NEVER_SETTLED)))
 
 
 def node_document(node: SystemNode) -> Document:
@@ -63,8 +89,9 @@ class NodeItems:
     def _read(self, path: str, action: str) -> Document | None:
         return self._items.read(NODES, item_id(path), action)
 
-    def _replace(self, node: SystemNode, seen: Document, action: str) -> bool:
-        return self._items.replace(node_document(node), seen["_etag"], action) is not None
+    def _replace(self, node: SystemNode, seen: Document, action: str, **fields: int) -> Document | None:
+        """Replace ``seen`` with ``node`` (keeping its tally, or setting ``fields``) if unchanged since read."""
+        return self._items.replace({**seen, **node_document(node), **fields}, seen["_etag"], action)
 
     def ensure_root(self) -> None:
         self._items.create(node_document(SystemNode("/", NodeState(True))), "create the root node")
@@ -83,7 +110,7 @@ class NodeItems:
             if node.lock is not None and node.lock.timestamp >= lock.timestamp - max_hold:
                 return None
             locked = replace(node, lock=lock)
-            if self._replace(locked, found, "lock node"):
+            if self._replace(locked, found, "lock node") is not None:
                 return locked
         raise exhausted("lock node")
 
@@ -98,7 +125,7 @@ class NodeItems:
             if not node.exists and not node.pending:
                 done = self._items.delete(NODES, found["id"], "unlock node", found["_etag"])
             else:
-                done = self._replace(replace(node, lock=None), found, "unlock node")
+                done = self._replace(replace(node, lock=None), found, "unlock node") is not None
             if done:
                 return
         raise exhausted("unlock node")
@@ -132,29 +159,64 @@ class NodeItems:
             after = replace(node, state=update.resolved(commit.txn), lock=None, pending=(*node.pending, commit.txn))
             if update.path == commit.record_path:
                 after = replace(after, requests=commit.marks(node.requests))
-            operations.append(("replace", (found["id"], node_document(after)), {"if_match_etag": found["_etag"]}))
+            document = {**found, **node_document(after)}
+            if update.created:
+                document.update({COUNT: 0, SETTLED: 0})
+            operations.append(("replace", (found["id"], document), {"if_match_etag": found["_etag"]}))
         return operations
 
     def claim_transaction(self, paths: Sequence[str], txn: int) -> Claim | None:
+        """The deciding node first; the tally of each node whose item the claim replaced, as replaced."""
+        tallies: dict[str, WatchTally] = {}
         for path in dict.fromkeys(reversed(paths)):
-            if not self._claim_path(path, txn, deciding=path == paths[-1]):
+            holds, replaced = self._claim_path(path, txn, deciding=path == paths[-1])
+            if not holds:
                 return None
-        return CLAIMED
+            if replaced is not None:
+                tallies[path] = tally_of(replaced)
+        return Claim(tallies)
 
-    def _claim_path(self, path: str, txn: int, *, deciding: bool) -> bool:
+    def _claim_path(self, path: str, txn: int, *, deciding: bool) -> tuple[bool, Document | None]:
+        """Whether the claim holds on ``path``, and the item it replaced (None: none replaced)."""
         for _ in cycles():
             found = self._read(path, "claim transaction")
             node = node_from_document(found) if found is not None else None
             holds, after = claim_node(node, txn, deciding=deciding)
             if not holds or after is node or found is None:
-                return holds
+                return holds, None
             if after is None:
-                done = self._items.delete(NODES, found["id"], "claim transaction", found["_etag"])
-            else:
-                done = self._replace(after, found, "claim transaction")
-            if done:
-                return True
+                if self._items.delete(NODES, found["id"], "claim transaction", found["_etag"]):
+                    return True, None
+            elif self._replace(after, found, "claim transaction") is not None:
+                return True, found
         raise exhausted("claim transaction")
+
+    # -- watch tallies --------------------------------------------------------------------
+
+    def count_watch(self, watch: WatchRecord) -> int | None:
+        """Count a stored data or exists watch in its live node's tally: the last transaction
+        claimed on the node before; None for a children watch or a node that is not live."""
+        if watch.kind is WatchKind.CHILDREN or watch.counter == NO_NODE:
+            return None
+        for _ in cycles():
+            found = self._read(watch.path, "count watch")
+            if found is None or not found.get("live"):
+                return None
+            node = node_from_document(found)
+            if self._replace(node, found, "count watch", **{COUNT: tally_of(found).registered + 1}) is not None:
+                return node.claimed
+        raise exhausted("count watch")
+
+    def settle_watches(self, path: str, registered: int) -> None:
+        """Settle the tally at ``registered`` unless it counted another watch since."""
+        for _ in cycles():
+            found = self._read(path, "settle watches")
+            if found is None or tally_of(found).registered != registered:
+                return
+            settled = {COUNT: registered, SETTLED: registered}
+            if self._replace(node_from_document(found), found, "settle watches", **settled) is not None:
+                return
+        raise exhausted("settle watches")
 
     def ephemeral_nodes(self, session_id: str) -> list[str]:
         found = self._items.query(NODES, "c.owner = @owner", "find ephemeral nodes", owner=session_id)

@@ -9,6 +9,9 @@ every node of the write (``state``, ``live``, ``owner``, ``pending + [txn]``, lo
 the record node the request marks), each conditional on the ETag of the item that showed it
 locked with the commit's token.
 
+Each node item also keeps the node's watch tally (:mod:`faaskeeper_azure.storage.nodes`), so that
+a write on a node no data or exists watch is stored on looks none up.
+
 Partition key design. A transactional batch stays within one logical partition, so every node
 item shares the partition key ``nodes``: a commit over a node and its parent (a create or a
 delete), or over any nodes at all, is one batch. Sessions (``sessions``), watches (``watches``)
@@ -120,8 +123,13 @@ class CosmosSystemStorage(SystemStorage):
 
     # -- watches --------------------------------------------------------------------------
 
-    def add_watch(self, watch: WatchRecord) -> None:
+    def add_watch(self, watch: WatchRecord) -> int | None:
+        """Store the watch, then count it in its node's tally."""
         self._sessions.add_watch(watch)
+        return self._nodes.count_watch(watch)
+
+    def settle_watches(self, path: str, registered: int) -> None:
+        self._nodes.settle_watches(path, registered)
 
     def triggered_watches(self, path: str, kinds: Sequence[WatchKind], txn: int) -> list[WatchRecord]:
         return self._sessions.triggered_watches(path, kinds, txn)

@@ -173,9 +173,8 @@ class CosmosUserStorage(UserStorage):
             found = self._items.read(key, key, "update node metadata")
             if found is None:
                 return
-            if self._items.replace(
-                {**found, "meta": encode_metadata(stat, children)}, found["_etag"], "update node metadata"
-            ):
+            changed = {**found, "meta": encode_metadata(stat, children)}
+            if self._items.replace(changed, found["_etag"], "update node metadata") is not None:
                 return
         raise exhausted("update node metadata")
 
