@@ -28,6 +28,7 @@ from faaskeeper_azure.queues import (
     Payloads,
     SessionTurns,
     StorageQueues,
+    Turn,
     WriterQueue,
     doorbell_sequence,
     poison_queue,
@@ -155,8 +156,10 @@ class Sessions:
         if key in self.fail:
             self.fail.discard(key)
             raise ProviderException("storage hiccup")
-        # The writer is handed a request of a live session only on its turn or once it was finished.
-        assert request.session_id not in self.alive or request.seq <= self.turns.done(request.session_id) + 1
+        # The writer is handed a request of a live session only on its turn (claimed for it: no
+        # other copy runs) or once it was finished.
+        state = self.turns.state(request.session_id)
+        assert request.session_id not in self.alive or request.seq <= state.done or state.claim == request.seq
         self.handled.append(key)
         seen = self.first.setdefault(request.session_id, [])
         if request.seq not in seen:
@@ -366,3 +369,38 @@ def test_a_request_too_large_for_a_message_travels_as_a_blob(
         assert "gone" in dead["reason"]
     finally:
         container.delete_container()
+
+
+def test_one_copy_of_a_request_is_handled_at_a_time() -> None:
+    turns = SessionTurns(MemorySystemStorage())
+    assert turns.take("s", 1, prev=0, until=time.time() + 30) is Turn.NOW
+    assert turns.take("s", 1, prev=0, until=time.time() + 30) is Turn.EARLY  # a duplicate copy waits
+    turns.release("s", 1)
+    assert turns.take("s", 1, prev=0, until=time.time() + 30) is Turn.NOW  # the handling failed: again
+    turns.finished("s", 1, prev=0)
+    assert turns.take("s", 1, prev=0) is Turn.AGAIN
+    assert turns.take("s", 2, prev=1, until=time.time() - 1) is Turn.NOW
+    assert turns.take("s", 2, prev=1) is Turn.NOW  # a claim past its delivery's deadline is taken over
+
+
+def test_a_request_whose_send_failed_is_skipped_and_never_applied_after_later_ones(
+    queues: StorageQueues, names: tuple[str, str], ordered: tuple[OrderedWriter, Sessions]
+) -> None:
+    writer, sessions = ordered
+    sessions.alive.add("s")
+    sender = WriterQueue(queues, names[0])
+    sender.send(request("s", 1, Op.REGISTER_SESSION), "s", "s:1")
+    lost = Envelope(request("s", 2), "s", "s:2", prev=1).encode()  # its sender saw the send fail...
+    sender.send(request("s", 3), "s", "s:3")  # ...and sent the next after request 1
+    deliveries = received(queues, names[0])
+    assert [Envelope.decode(text).prev for text, _ in deliveries] == [0, 1]
+    for text, delivery in reversed(deliveries):
+        writer.process(text, delivery, sessions.handle)
+    for text, delivery in received(queues, names[0], wait=1.1):
+        writer.process(text, delivery, sessions.handle)
+    assert sessions.first == {"s": [1, 3]}
+    writer.process(lost, QueueMessage(b"", 0, "", "late"), sessions.handle)  # ...but it arrives after all
+    ((dead),) = poisoned(queues, names[0])
+    assert "given up by its sender" in dead["reason"]
+    assert sessions.first == {"s": [1, 3]}
+    assert sessions.turns.state("s").skipped == (2,)

@@ -14,55 +14,62 @@ an id. Doorbells may arrive in any order, twice, or never (the heartbeat rings f
 behind).
 
 **The writer queue** carries each request in an envelope (:class:`Envelope`: the group, the
-sender's deduplication id and the body; a body too large for a message is stored as a blob of
-the deployment's payload container, :class:`Payloads`, and the envelope names it). Storage
-Queues keep no order, so the order within a session comes from the request's own sequence
-number, which the client allocates consecutively per session (the registration is 1, every later
-request of the session one more, the close last): :class:`SessionTurns` keeps, per session, the
-last sequence number the writer finished (an item of system storage, ``done``), and
+sender's deduplication id, the body, and ``prev``, the sequence number of the request its sender
+last sent in the group; a body too large for a message is stored as a blob of the deployment's
+payload container, :class:`Payloads`, and the envelope names it). Storage Queues keep no order,
+so the order within a session comes from the requests' own sequence numbers, which the client
+allocates increasing per session and sends one after the other (the registration is 1, its
+``prev`` 0; the close is last). :class:`SessionTurns` keeps each session's turn as an item of
+system storage: ``done``, the highest sequence number the writer finished; ``claim``, the request
+being handed to the writer now, until its delivery's deadline; and the requests ``skipped``.
 :meth:`OrderedWriter.process` takes a request only on its turn:
 
-* ``seq == done + 1`` (its turn): handed to the core writer; once the writer returned, ``done``
-  becomes ``seq`` (a conditional write; ``done`` never moves backwards). One that failed on its
-  ``MAX_DEQUEUE``-th delivery is dead-lettered with the error, and ``done`` moves past it.
-* ``seq <= done`` (finished before: a redelivery, or the client's duplicate): handed to the
+* ``done >= prev`` and no live claim (its turn): it claims the session (a conditional write) and
+  goes to the core writer; once the writer returned, ``done`` becomes ``seq`` and the claim is
+  cleared in one conditional write (``done`` never moves backwards), and any number between
+  ``prev`` and ``seq`` is recorded as skipped: a request whose send its client saw fail, sent on
+  without it. A request that failed gives its claim up and is delivered again; one that failed
+  on its ``MAX_DEQUEUE``-th delivery is dead-lettered with the error, and ``done`` moves past it.
+* ``seq <= done`` (finished before: a redelivery, or the sender's duplicate): handed to the
   writer, which recognises it (the session's ``last_seq``, or the request's mark on the node it
-  wrote) and only answers it again.
-* ``seq > done + 1`` (early): it waits for its turn, first in the function for a moment (its
-  predecessor is most likely being handled right now), then by being sent again, hidden for a
-  second, and acknowledged; the copy carries when it first waited. A request of a session that
-  is unknown or ended does not wait: the writer refuses it. One that waited ``wait_limit``
-  seconds (its predecessor never came: the client lost it) is dead-lettered.
+  wrote, or a later one's) and only answers it again. One that was skipped is dead-lettered: it
+  must not take effect after requests its client sent later.
+* ``done < prev``, or a live claim (early): it waits for its turn, first in the function for a
+  moment (its predecessor is most likely being handled right now), then by being sent again,
+  hidden for a second, and acknowledged; the copy carries when it first waited. A request of a
+  session that is unknown or ended does not wait: the writer refuses it. One that waited
+  ``wait_limit`` seconds (its predecessor never came) is dead-lettered.
 * The heartbeat's expiry and the distributor's sweep of a session (sequence number 0) are not
   requests of the session and wait for nothing; once the session has ended (closed, expired,
-  swept), its ``done`` is forgotten: a request of it delivered later does not wait, and is refused.
+  swept), its turn is forgotten: a request of it delivered later does not wait, and is refused.
 
-Why this is per-session FIFO: ``done`` moves to ``seq`` only after the writer finished request
-``seq``, and request ``seq + 1`` is handed to the writer only when it reads ``done == seq``
-(every request is handed over at most on its turn, or after it was finished). So request ``n +
-1`` of a session starts after request ``n`` finished, whatever order the queue delivers them in,
-however often: exactly what a FIFO queue with one message of a group in flight gives the core
-writer. A request that failed (the writer raised) leaves ``done`` behind, so it is delivered
-again before any later request of its session is taken, as on a FIFO queue; after
+Why this is per-session FIFO: take the requests a client sent, in its order. ``done`` reaches
+``n`` only after the writer finished request ``n``, and the request sent after ``n`` is taken
+only once ``done >= n``; by induction every request is taken only after every request sent
+before it finished or was given up, whatever order the queue delivers them in, however often.
+The claim lets one copy of a request run at a time, as a FIFO queue keeps one message of a group
+in flight: a second copy, delivered while the first runs, waits and then finds it finished. So
+the core writer sees each session's requests as a FIFO queue would hand them over. A request that
+failed leaves ``done`` behind, so it runs again before any later request of its session; after
 ``MAX_DEQUEUE`` failed deliveries it is dead-lettered and its session goes on, as a FIFO queue's
 group goes on past a dead-lettered message. (One whose instances died ``MAX_DEQUEUE`` times is
-moved to the poison queue by the Functions host without a word to the writer: the requests
-behind it then wait out ``wait_limit`` and follow it there. Later requests are never applied out
-of order.) A dead-lettered (malformed or forged) message never moves ``done``: a forger who
-knows a session id cannot skip its requests.
+moved to the poison queue by the Functions host without a word to the writer: the requests behind
+it then wait out ``wait_limit`` and follow it there.) A dead-lettered (malformed or forged)
+message never moves ``done``: a forger who knows a session id cannot skip its requests. A claim
+lasts at most until its delivery's deadline, after which the core writer itself expects another
+delivery (an instance that died holding it delays its session until then, never forever).
 
 Why writes stay linearizable: the writer pushes request ``n``'s write to the distributor log
-(allocating its transaction id) before it returns, so request ``n + 1``'s write gets a larger
-id, and the distributor applies ids in order (see the sequencer). Across sessions nothing
-changes: the core's locks and the log order them.
+(allocating its transaction id) before it returns, so the session's next request's write gets a
+larger id, and the distributor applies ids in order (see the sequencer). Across sessions nothing
+changes: the core's locks and the log order them. A request its client saw fail to send either
+ran before the client's next request (its send had reached the queue after all) or is skipped:
+it never takes effect after a later request of its session.
 
-Duplicates and redelivery: the writer's own checks make a request safe to hand over again; two
-copies of one request handed over at the same time (a redelivery past the visibility timeout
-while the first still runs, or the client's duplicate) meet at the node locks, and the second
-finds the first's mark. Because a copy sent again starts over at a dequeue count of 1, and a
-client's duplicate is a message of its own, the writer is told that any delivery may be a
-redelivery (``receive_count`` 0, as Pub/Sub deliveries are): it then reads the session instead
-of trusting the request's lease.
+Redelivery: because a copy sent again starts over at a dequeue count of 1, and a sender's
+duplicate is a message of its own, the writer is told that any delivery may be a redelivery
+(``receive_count`` 0, as Pub/Sub deliveries are): it then reads the session instead of trusting
+the request's lease.
 """
 
 from __future__ import annotations
@@ -74,6 +81,7 @@ import logging
 import math
 import re
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -175,9 +183,13 @@ class Envelope:
     dedup_id: str
     waiting_since: float = 0.0
     payload: str = ""
+    #: The sequence number of the request its sender sent before it in its group (-1: not said).
+    prev: int = -1
 
     def encode(self) -> str:
         fields: dict[str, Any] = {"group": self.group, "dedup": self.dedup_id}
+        if self.prev >= 0:
+            fields["prev"] = self.prev
         if self.payload:
             fields["payload"] = self.payload
         else:
@@ -203,6 +215,9 @@ class Envelope:
             raise MalformedMessage("writer-queue message without a group")
         if not isinstance(since, int | float) or isinstance(since, bool) or not math.isfinite(since):
             raise MalformedMessage("writer-queue message with a malformed waiting-since")
+        prev = fields.get("prev", -1)
+        if not isinstance(prev, int) or isinstance(prev, bool) or prev < -1:
+            raise MalformedMessage("writer-queue message with a malformed prev")
         if isinstance(fields.get("body"), str):
             body = str(fields["body"]).encode()
         elif isinstance(fields.get("body64"), str):
@@ -211,10 +226,10 @@ class Envelope:
             except (binascii.Error, ValueError) as err:
                 raise MalformedMessage(f"writer-queue message body is not base64: {err}") from err
         elif isinstance(fields.get("payload"), str) and _PAYLOAD_NAME.fullmatch(str(fields["payload"])):
-            return Envelope(b"", group, dedup, float(since), payload=str(fields["payload"]))
+            return Envelope(b"", group, dedup, float(since), payload=str(fields["payload"]), prev=prev)
         else:
             raise MalformedMessage("writer-queue message without a body")
-        return Envelope(body, group, dedup, float(since))
+        return Envelope(body, group, dedup, float(since), prev=prev)
 
 
 #: The blob names of payloads (never a path another blob of the container could have).
@@ -261,6 +276,20 @@ class WriterQueue(Queue):
         self._queues = queues
         self.name = name
         self.payloads = payloads
+        #: The sequence number of the last request of each session sent from here.
+        self._sent: dict[str, int] = {}
+        self._guard = threading.Lock()
+
+    def _ordered(self, body: bytes, group: str) -> tuple[WriteRequest, int] | None:
+        """A session's own request with the seq sent before it; None for any other message."""
+        try:
+            request = WriteRequest.decode(body, sys.maxsize)
+        except MalformedMessage:
+            return None
+        if request.op in _UNORDERED or request.session_id != group:
+            return None
+        with self._guard:
+            return request, self._sent.get(group, 0 if request.op is Op.REGISTER_SESSION else -1)
 
     def send(self, body: bytes, group: str, dedup_id: str) -> int:
         """Enqueue ``body`` for ``group`` (a body too large for a message as a payload blob).
@@ -268,11 +297,20 @@ class WriterQueue(Queue):
         sequence (a session's order is its requests' own)."""
         if not group:
             raise ProviderException("a writer-queue message needs a group (the session id)")
-        text = Envelope(body, group, dedup_id).encode()
+        ordered = self._ordered(body, group)
+        envelope = Envelope(body, group, dedup_id, prev=ordered[1] if ordered else -1)
+        text = envelope.encode()
         if fits(text) or self.payloads is None:
             self._queues.send(self.name, text)
         else:
-            self._queues.send(self.name, Envelope(b"", group, dedup_id, payload=self.payloads.put(body)).encode())
+            self._queues.send(self.name, replace(envelope, body=b"", payload=self.payloads.put(body)).encode())
+        if ordered is not None:
+            sent = ordered[0]
+            with self._guard:
+                if sent.op is Op.DEREGISTER_SESSION:
+                    self._sent.pop(group, None)  # the session's last request
+                elif sent.seq > self._sent.get(group, -1):
+                    self._sent[group] = sent.seq
         return 0
 
     def send_again(self, envelope: Envelope, delay: int) -> None:
@@ -317,45 +355,111 @@ def doorbell_sequence(text: str) -> int:
 
 
 class Turn(Enum):
-    NOW = "now"  # its turn: hand it to the writer, then move the session on
+    NOW = "now"  # its turn, claimed: hand it to the writer, then move the session on
     AGAIN = "again"  # finished before: hand it to the writer, which answers it again
-    EARLY = "early"  # a request before it is not finished
+    EARLY = "early"  # a request before it is not finished, or another copy of it is being handled
+    SKIPPED = "skipped"  # its sender gave up on it, and a later request of the session was taken
+
+
+#: Skipped sequence numbers a session's turn remembers (each is a send its client saw fail).
+SKIPPED_KEPT = 64
+#: Seconds a claim lasts where the delivery's own deadline is unknown.
+CLAIM_LIMIT = 300.0
+
+
+@dataclass(frozen=True)
+class TurnState:
+    """A session's turn as stored: the highest sequence number finished (``done``), the request
+    being handled (``claim``, until ``until`` seconds), and the requests skipped."""
+
+    done: int = 0
+    claim: int = 0
+    until: float = 0.0
+    skipped: tuple[int, ...] = ()
+    version: object | None = None
+
+    def value(self) -> dict[str, int | str | bytes]:
+        return {
+            "done": self.done,
+            "claim": self.claim,
+            "until-ms": int(self.until * 1000),
+            "skipped": ",".join(map(str, self.skipped[-SKIPPED_KEPT:])),
+        }
+
+    def ready(self, seq: int, prev: int) -> bool:
+        """Whether the request ``seq``, sent after ``prev`` (-1: not said), may be taken now."""
+        return self.done >= prev if prev >= 0 else seq == self.done + 1
 
 
 class SessionTurns:
-    """The last sequence number the writer finished, per session, as items of system storage."""
+    """Each session's turn (:class:`TurnState`), an item of system storage."""
 
-    def __init__(self, storage: SystemStorage, prefix: str = "writer-turn") -> None:
+    def __init__(
+        self, storage: SystemStorage, prefix: str = "writer-turn", clock: Callable[[], float] = time.time
+    ) -> None:
         self._storage = storage
         self._prefix = prefix
+        self._clock = clock
 
     def key(self, session_id: str) -> ItemKey:
         return (f"{self._prefix}-{session_id}",)
 
-    def done(self, session_id: str) -> int:
+    def state(self, session_id: str) -> TurnState:
         (item,) = self._storage.read_items([self.key(session_id)])
-        return 0 if item is None else int(item.value["done"])
+        if item is None:
+            return TurnState()
+        value = item.value
+        skipped = str(value.get("skipped", ""))
+        return TurnState(
+            done=int(value["done"]),
+            claim=int(value.get("claim", 0)),
+            until=int(value.get("until-ms", 0)) / 1000,
+            skipped=tuple(int(s) for s in skipped.split(",") if s),
+            version=item.version,
+        )
 
-    def turn(self, session_id: str, seq: int) -> Turn:
-        done = self.done(session_id)
-        if seq <= done:
-            return Turn.AGAIN
-        return Turn.NOW if seq == done + 1 else Turn.EARLY
+    def done(self, session_id: str) -> int:
+        return self.state(session_id).done
 
-    def finished(self, session_id: str, seq: int) -> None:
-        """Request ``seq`` of the session is finished: ``done`` becomes ``seq`` unless past it."""
+    def _write(self, session_id: str, old: TurnState, new: TurnState) -> bool:
         key = self.key(session_id)
+        write = CreateItem(key, new.value()) if old.version is None else UpdateItem(key, new.value(), old.version)
+        return self._storage.write_items([write]) is not None
+
+    def take(self, session_id: str, seq: int, prev: int = -1, until: float = math.inf) -> Turn:
+        """The request's turn; NOW only with the session's claim taken for it until ``until``."""
         for _attempt in range(50):
-            (item,) = self._storage.read_items([key])
-            if item is None:
-                write: CreateItem | UpdateItem = CreateItem(key, {"done": seq})
-            elif int(item.value["done"]) >= seq:
+            state = self.state(session_id)
+            if seq in state.skipped:
+                return Turn.SKIPPED
+            if seq <= state.done:
+                return Turn.AGAIN
+            now = self._clock()
+            if not state.ready(seq, prev) or (state.claim > state.done and now < state.until):
+                return Turn.EARLY
+            claimed = replace(state, claim=seq, until=min(until, now + CLAIM_LIMIT))
+            if self._write(session_id, state, claimed):
+                return Turn.NOW
+        raise ProviderException(f"the turn of session {session_id} kept changing")
+
+    def finished(self, session_id: str, seq: int, prev: int = -1) -> None:
+        """Request ``seq`` of the session is finished: ``done`` becomes ``seq`` unless past it, and
+        the requests between its predecessor and it that were never finished are skipped."""
+        for _attempt in range(50):
+            state = self.state(session_id)
+            if state.done >= seq:
                 return
-            else:
-                write = UpdateItem(key, {"done": seq}, item.version)
-            if self._storage.write_items([write]) is not None:
+            gap = range(max(state.done, prev) + 1, seq) if prev >= 0 else range(0)
+            new = TurnState(done=seq, skipped=(*state.skipped, *gap), version=state.version)
+            if self._write(session_id, state, new):
                 return
         raise ProviderException(f"the turn of session {session_id} kept changing")
+
+    def release(self, session_id: str, seq: int) -> None:
+        """Give up the claim of request ``seq`` (its handling failed; it is delivered again)."""
+        state = self.state(session_id)
+        if state.claim == seq and state.version is not None:
+            self._write(session_id, state, replace(state, claim=0, until=0.0))
 
     def forget(self, session_id: str) -> None:
         self._storage.write_items([DeleteItem(self.key(session_id))])
@@ -414,47 +518,60 @@ class OrderedWriter:
             receipt=delivery.receipt,
             deadline=delivery.deadline,
         )
-        turn = Turn.NOW if request.op in _UNORDERED else self._await_turn(request)
+        turn = Turn.NOW if request.op in _UNORDERED else self._await_turn(request, envelope.prev, delivery.deadline)
         if turn is Turn.EARLY:
             self._wait(text, envelope, request)
             return
+        if turn is Turn.SKIPPED:
+            self._queue.dead_letter(
+                text, f"request {request.seq} was given up by its sender, and later ones were taken"
+            )
+            return
         if delivery.receive_count > MAX_DEQUEUE:
             # Only a host allowing more dequeues delivers it: the instances it reached died.
-            self._give_up(text, request, turn, f"delivered {delivery.receive_count} times, never finished")
+            self._give_up(text, request, envelope, turn, f"delivered {delivery.receive_count} times, never finished")
             return
+        claimed = turn is Turn.NOW and request.op not in _UNORDERED
         try:
             handle(message)
         except MalformedMessage as err:
+            self._release(request, claimed)
             self._queue.dead_letter(text, str(err))
             return
         except RetryLater as later:
+            self._release(request, claimed)
             log.info("writer-queue message %s sent again in %.3f s: %s", delivery.message_id, later.delay, later)
             self._queue.send_again(envelope, max(1, math.ceil(later.delay)))
             return
         except Exception as err:
             if delivery.receive_count < MAX_DEQUEUE:
+                self._release(request, claimed)
                 raise
-            self._give_up(text, request, turn, f"failed {delivery.receive_count} times, the last: {err}")
+            self._give_up(text, request, envelope, turn, f"failed {delivery.receive_count} times, the last: {err}")
             return
         if envelope.payload and payloads is not None:
             payloads.delete(envelope.payload)
         if (request.op in SESSION_ENDS or request.op is Op.SWEEP_SESSION) and not self._active(request.session_id):
             self._turns.forget(request.session_id)
-        elif turn is Turn.NOW:
-            self._turns.finished(request.session_id, request.seq)
+        elif claimed:
+            self._turns.finished(request.session_id, request.seq, envelope.prev)
 
-    def _give_up(self, text: str, request: WriteRequest, turn: Turn, reason: str) -> None:
+    def _release(self, request: WriteRequest, claimed: bool) -> None:
+        if claimed:
+            self._turns.release(request.session_id, request.seq)
+
+    def _give_up(self, text: str, request: WriteRequest, envelope: Envelope, turn: Turn, reason: str) -> None:
         """Dead-letter a request that keeps failing; its session goes on with the next request, as
         a FIFO queue's group goes on past a dead-lettered message."""
         self._queue.dead_letter(text, reason)
-        if turn is Turn.NOW:
-            self._turns.finished(request.session_id, request.seq)
+        if turn is Turn.NOW and request.op not in _UNORDERED:
+            self._turns.finished(request.session_id, request.seq, envelope.prev)
 
-    def _await_turn(self, request: WriteRequest) -> Turn:
+    def _await_turn(self, request: WriteRequest, prev: int, deadline: float) -> Turn:
         """The request's turn, waiting up to ``patience`` seconds while it is early."""
         waited, pause = 0.0, 0.01
         while True:
-            turn = self._turns.turn(request.session_id, request.seq)
+            turn = self._turns.take(request.session_id, request.seq, prev, deadline)
             if turn is not Turn.EARLY:
                 return turn
             if waited == 0.0 and not self._active(request.session_id):
@@ -469,9 +586,10 @@ class OrderedWriter:
         now = self._clock()
         since = envelope.waiting_since or now
         if now - since >= self.wait_limit:
+            before = envelope.prev if envelope.prev >= 0 else request.seq - 1
             reason = (
                 f"request {request.seq} of session {request.session_id} waited {now - since:.0f} s for "
-                f"request {request.seq - 1}, which never came"
+                f"request {before}, which never came"
             )
             self._queue.dead_letter(text, reason)
             return
