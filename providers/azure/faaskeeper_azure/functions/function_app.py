@@ -1,7 +1,8 @@
 """The deployment's functions in the Azure Functions Python v2 programming model.
 
-The Functions host imports ``function_app.py`` at the root of the app's package, whose one line
-re-exports :data:`app` from here (the deploy package writes it). The triggers name their queues,
+The Functions host imports ``function_app.py`` at the root of the app's package: there, one line
+(``from faaskeeper_azure.functions.function_app import app``) re-exports :data:`app` from here,
+which lives under the ``functions`` role like every provider's functions. The triggers name their queues,
 schedule and storage connection through app settings (``%FK_WRITER_QUEUE%``), which
 :func:`app_settings` gives for a deployment: the function host of the emulators
 (:mod:`faaskeeper_azure.functions.host`) resolves them as the Functions host does.
