@@ -3,17 +3,14 @@ Queues feeding Azure Functions."""
 
 from __future__ import annotations
 
-from faaskeeper.api.provider import SILENT, Capability, Deployment, Provider, Reporter
+from typing import TYPE_CHECKING
+
+from faaskeeper.api.provider import SILENT, Capability, DeploymentStatus, Provider, Reporter
 from faaskeeper.config import Config
-from faaskeeper.exceptions import ProviderException
 from faaskeeper_azure.settings import SECTION_KEYS, AzureSettings
 
-
-def _not_yet(what: str) -> ProviderException:
-    return ProviderException(
-        f"Azure {what} is not available yet: this version of faaskeeper-azure provides its storage only "
-        "(faaskeeper_azure.storage)"
-    )
+if TYPE_CHECKING:
+    from faaskeeper_azure.deployment import AzureDeployment
 
 
 class AzureProvider(Provider):
@@ -31,14 +28,34 @@ class AzureProvider(Provider):
     def max_data_size(self, config: Config) -> int:
         return AzureSettings.from_config(config).max_data_size
 
-    def open(self, config: Config) -> Deployment:
-        AzureSettings.from_config(config)
-        raise _not_yet("deployment (queues, functions and client channel)")
+    def open(self, config: Config) -> AzureDeployment:
+        from faaskeeper_azure.deployment import AzureDeployment
+
+        return AzureDeployment(config, AzureSettings.from_config(config))
 
     def deploy(self, config: Config, *, clean: bool = False, reporter: Reporter = SILENT) -> Config:
-        AzureSettings.from_config(config)
-        raise _not_yet("fk deploy service")
+        from faaskeeper_azure.deploy.resources import deploy_service
+
+        settings = AzureSettings.from_config(config)
+        try:
+            return deploy_service(config, settings, clean=clean, reporter=reporter)
+        finally:
+            settings.close()
+
+    def status(self, config: Config, *, reporter: Reporter = SILENT) -> DeploymentStatus:
+        from faaskeeper_azure.deploy.status import service_status
+
+        settings = AzureSettings.from_config(config)
+        try:
+            return service_status(config, settings, reporter=reporter)
+        finally:
+            settings.close()
 
     def remove(self, config: Config, *, reporter: Reporter = SILENT) -> None:
-        AzureSettings.from_config(config)
-        raise _not_yet("fk remove service")
+        from faaskeeper_azure.deploy.resources import remove_service
+
+        settings = AzureSettings.from_config(config)
+        try:
+            remove_service(config, settings, reporter=reporter)
+        finally:
+            settings.close()

@@ -1,0 +1,1 @@
+"""Creating and removing an Azure deployment's resources (:mod:`.resources`)."""

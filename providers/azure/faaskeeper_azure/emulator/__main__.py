@@ -1,0 +1,50 @@
+"""``python -m faaskeeper_azure.emulator CONFIG``: a deployed config's functions served on this
+machine from the v2 app (:class:`~faaskeeper_azure.functions.host.FunctionHost`): its Storage
+Queues polled, its heartbeat timer run, its HTTP functions at ``azure.functions-endpoint``, until
+interrupted.
+
+The emulators themselves run with ``python -m faaskeeper_azure.emulator.servers``
+(:mod:`faaskeeper_azure.emulator.servers`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import threading
+
+from faaskeeper.config import Config
+from faaskeeper.exceptions import FaaSKeeperException
+from faaskeeper_azure.functions.host import FunctionHost
+
+log = logging.getLogger("faaskeeper.azure.host")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Serve until interrupted (0); 1, with one line, if the functions cannot be served."""
+    parser = argparse.ArgumentParser(
+        prog="python -m faaskeeper_azure.emulator",
+        description="Serve an Azure deployment's functions from the v2 app on the emulators.",
+    )
+    parser.add_argument("config", help="the client config that fk deploy wrote")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    try:
+        host = FunctionHost(Config.from_file(args.config))
+        host.start()
+    except FaaSKeeperException as err:
+        print(f"faaskeeper_azure.emulator: error: {err}", file=sys.stderr)
+        return 1
+    log.info("serving the functions of %s; Ctrl-C stops", host.config.deployment_name)
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        host.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
