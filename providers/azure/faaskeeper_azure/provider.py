@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from faaskeeper.api.provider import SILENT, Capability, Provider, Reporter
+from faaskeeper.api.provider import SILENT, Capability, DeploymentStatus, Provider, Reporter
 from faaskeeper.config import Config
 from faaskeeper_azure.settings import SECTION_KEYS, AzureSettings
 
@@ -20,7 +20,10 @@ class AzureProvider(Provider):
     capabilities = frozenset({Capability.MULTI_PROCESS, Capability.DURABLE})
 
     def validate_config(self, config: Config) -> None:
+        from faaskeeper_azure.deploy.cloud_options import CloudOptions
+
         AzureSettings.from_config(config)
+        CloudOptions.of(config)
 
     def config_keys(self) -> frozenset[str]:
         return SECTION_KEYS
@@ -48,5 +51,21 @@ class AzureProvider(Provider):
         settings = AzureSettings.from_config(config)
         try:
             remove_service(config, settings, reporter=reporter)
+        finally:
+            settings.close()
+
+    def deploy_functions(self, config: Config, *, reporter: Reporter = SILENT) -> bool:
+        """Zip-deploy the functions to the Function App (a subscription); the emulators' function host
+        runs the installed package, so there is nothing to update."""
+        from faaskeeper_azure.deploy.resources import deploy_functions
+
+        return deploy_functions(config, reporter=reporter)
+
+    def status(self, config: Config, *, reporter: Reporter = SILENT) -> DeploymentStatus:
+        from faaskeeper_azure.deploy.status import service_status
+
+        settings = AzureSettings.from_config(config)
+        try:
+            return service_status(config, settings, reporter=reporter)
         finally:
             settings.close()

@@ -1,0 +1,210 @@
+"""``fk deploy service --provider azure``, ``fk deploy functions``, ``fk status`` and ``fk remove
+service`` on the emulators, run as a user runs them: the ``fk`` command in a process of its own,
+the emulators' endpoints given as ``--azure-*`` options or the variables the servers print."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from azure.storage.blob import BlobServiceClient
+from azure.storage.queue import QueueServiceClient
+
+from faaskeeper.api.storage import SessionRecord
+from faaskeeper.config import Config
+from faaskeeper_azure.deploy.resources import queue_names
+from faaskeeper_azure.deployment import AzureDeployment
+from faaskeeper_azure.emulator.servers import Emulators
+from faaskeeper_azure.queues import payload_container
+from faaskeeper_azure.settings import AzureSettings
+
+FK = [sys.executable, "-m", "faaskeeper_deploy"]
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "azure.json"
+
+
+def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*FK, *args], capture_output=True, text=True, timeout=180, check=False, cwd=cwd)
+
+
+def fk(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    done = run(*args, cwd=cwd)
+    assert done.returncode == 0, done.stderr
+    return done
+
+
+def status(config_file: Path) -> dict[str, Any]:
+    shown: dict[str, Any] = json.loads(fk("status", "--json", "--config", str(config_file)).stdout)
+    return shown
+
+
+def found(config: Config) -> dict[str, Any]:
+    """The deployment's queues, blob containers and Cosmos DB database that exist."""
+    settings = AzureSettings.from_config(config)
+    connection = settings.storage_connection_string
+    assert connection is not None
+    prefix = settings.names.prefix
+    with QueueServiceClient.from_connection_string(connection) as queues:
+        queue_list = sorted(q.name for q in queues.list_queues(name_starts_with=prefix))
+    with BlobServiceClient.from_connection_string(connection) as blobs:
+        containers = sorted(c.name for c in blobs.list_containers(name_starts_with=prefix))
+    databases = [d["id"] for d in settings.cosmos().list_databases() if d["id"] == settings.database]
+    settings.close()
+    return {"queues": queue_list, "containers": containers, "databases": databases}
+
+
+@pytest.fixture
+def config_file(azure_emulators: Emulators, tmp_path: Path) -> Iterator[Path]:
+    """A config naming only the deployment: the provider comes from --provider, the endpoints from
+    the emulators' variables."""
+    path = tmp_path / "azure.json"
+    path.write_text(json.dumps({"deployment-name": f"d{uuid.uuid4().hex[:8]}", "heartbeat-frequency": 5}))
+    yield path
+    run("remove", "service", "--force", "--provider", "azure", "--config", str(path))
+
+
+def test_deploy_status_and_remove_through_fk(config_file: Path, azure_emulators: Emulators) -> None:
+    options = [
+        "--azure-cosmos-endpoint",
+        azure_emulators.environment()["AZURE_COSMOS_ENDPOINT"],
+        "--azure-storage-connection-string",
+        azure_emulators.azurite.connection_string,
+        "--azure-lock-max-hold",
+        "2.5",
+    ]
+    done = fk("deploy", "service", "--provider", "azure", "--config", str(config_file), *options)
+    assert "azure: deployed" in done.stdout
+    # The progress: one line per step, each resource named.
+    steps = [line for line in done.stderr.splitlines() if line.startswith("azure: ")]
+    config = Config.from_file(config_file)
+    settings = AzureSettings.from_config(config)
+    names = settings.names
+    assert any(settings.database in line for line in steps), done.stderr
+    assert any(names.blob_container in line for line in steps), done.stderr
+    assert config.cloud_provider == "azure"
+    assert config.provider_section["lock-max-hold"] == 2.5
+    assert config.provider_section["storage-connection-string"] == azure_emulators.azurite.connection_string
+
+    made = found(config)
+    assert made["queues"] == sorted(queue_names(settings))
+    assert made["containers"] == sorted([names.blob_container, payload_container(names.prefix)])
+    assert made["databases"] == [settings.database]
+
+    shown = status(config_file)
+    assert (shown["provider"], shown["deployed"], shown["nodes"], shown["sessions"]) == ("azure", True, 1, 0)
+    assert shown["details"]["transactions"] == "0"
+    assert [(q["name"], q["waiting"], q["dead_letters"]) for q in shown["queues"]] == [
+        (names.queue("writer"), 0, 0),
+        (names.queue("distributor"), 0, 0),
+    ]
+    states = {(r["kind"], r["name"]): r["state"] for r in shown["resources"]}
+    assert states[("Cosmos DB database", settings.database)] == "present"
+    assert states[("Cosmos DB container", names.system_container)] == "present"
+    assert states[("blob container", names.blob_container)] == "present"
+    assert states[("Storage Queue", names.poison_queue("writer"))] == "present, 0 messages"
+    table = fk("status", "--config", str(config_file)).stdout
+    assert "queues" in table
+    assert names.queue("distributor") in table
+    assert "dead letters" in table
+
+    # The emulators' function host runs the installed package: nothing to update.
+    assert "up to date" in fk("deploy", "functions", "--config", str(config_file)).stdout
+
+    fk("remove", "service", "--config", str(config_file))
+    assert found(config) == {"queues": [], "containers": [], "databases": []}
+    gone = status(config_file)
+    assert (gone["deployed"], "resources" in gone) == (False, False)
+    settings.close()
+
+
+def test_status_counts_a_poison_message_and_the_distributors_backlog(config_file: Path) -> None:
+    fk("deploy", "service", "--provider", "azure", "--config", str(config_file))
+    config = Config.from_file(config_file)
+    deployment = AzureDeployment(config, AzureSettings.from_config(config))
+    try:
+        deployment.queues.dead_letter(deployment.settings.names.queue("writer"), "{}", "refused")
+        deployment.distributor_queue.send(b"{}", "session", "dedup")  # no distributor serves it
+        names = deployment.settings.names
+    finally:
+        deployment.close()
+    shown = {q["name"]: q for q in status(config_file)["queues"]}
+    assert shown[names.queue("writer")]["dead_letters"] == 1
+    assert shown[names.queue("distributor")]["waiting"] == 1
+    assert shown[names.queue("distributor")]["dead_letters"] == 0
+
+
+def test_remove_refuses_while_sessions_are_live_unless_forced(config_file: Path) -> None:
+    fk("deploy", "service", "--provider", "azure", "--config", str(config_file))
+    config = Config.from_file(config_file)
+    deployment = AzureDeployment(config, AzureSettings.from_config(config))
+    try:
+        session = SessionRecord("s1", "tcp://127.0.0.1:9", "digest", created=time.time())
+        assert deployment.system_storage.create_session(session)
+    finally:
+        deployment.close()
+    refused = run("remove", "service", "--config", str(config_file))
+    assert refused.returncode == 1
+    assert "1 live session" in refused.stderr
+    assert "--force" in refused.stderr
+    assert found(config)["databases"], "nothing was removed"
+    clean = run("deploy", "service", "--clean", "--config", str(config_file))
+    assert clean.returncode == 1
+    assert "--force" in clean.stderr
+
+    done = fk("remove", "service", "--force", "--config", str(config_file))
+    assert "the calls of its 1 live session now fail" in done.stdout
+    assert found(config) == {"queues": [], "containers": [], "databases": []}
+
+
+def test_clean_starts_over_from_the_root_alone(config_file: Path) -> None:
+    fk("deploy", "service", "--provider", "azure", "--config", str(config_file))
+    config = Config.from_file(config_file)
+    deployment = AzureDeployment(config, AzureSettings.from_config(config))
+    try:
+        deployment.system_storage.create_session(SessionRecord("gone", "tcp://x:1", "d", status="closed"))
+    finally:
+        deployment.close()
+    done = fk("deploy", "service", "--clean", "--config", str(config_file))
+    assert "deleting the Cosmos DB database" in done.stderr
+    shown = status(config_file)
+    assert (shown["deployed"], shown["nodes"], shown["sessions"]) == (True, 1, 0)
+
+
+def test_the_example_is_deployed_without_being_overwritten(azure_emulators: Emulators, tmp_path: Path) -> None:
+    before = EXAMPLE.read_text()
+    try:
+        done = fk("deploy", "service", "--config", str(EXAMPLE), cwd=tmp_path)
+        written = tmp_path / "fk-azure-demo.json"
+        assert f"{EXAMPLE} is an example, left as it is" in done.stdout
+        assert EXAMPLE.read_text() == before
+        config = Config.from_file(written)
+        assert config.provider_section["functions-endpoint"] == "http://127.0.0.1:7071"
+        assert status(written)["deployed"] is True
+    finally:
+        run("remove", "service", "--force", "--config", str(tmp_path / "fk-azure-demo.json"))
+    assert EXAMPLE.read_text() == before
+
+
+def test_an_option_of_the_section_is_checked_and_blamed(config_file: Path) -> None:
+    done = run("deploy", "service", "--provider", "azure", "--config", str(config_file), "--azure-location", "East US")
+    assert done.returncode == 1
+    assert "subscription" not in json.loads(config_file.read_text()).get("azure", {})
+    done = run("deploy", "service", "--provider", "azure", "--config", str(config_file), "--azure-subscription", "nope")
+    assert done.returncode == 1
+    assert "'azure.subscription'" in done.stderr
+    assert "(set by --azure-subscription)" in done.stderr
+
+
+def test_an_azure_option_on_another_providers_config_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "local.json"
+    shutil.copy(Path(__file__).resolve().parents[2] / "examples" / "local.json", path)
+    done = run("deploy", "service", "--config", str(path), "--azure-location", "eastus")
+    assert done.returncode == 1
+    assert "--azure-location is an option of the azure provider" in done.stderr
