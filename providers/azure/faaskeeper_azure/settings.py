@@ -228,4 +228,6 @@ class AzureSettings:
             clients = dict(self._clients)
             self._clients.clear()
         for client in clients.values():
-            client.close()
+            close = getattr(client, "close", None)  # a credential may have nothing to close
+            if close is not None:
+                close()

@@ -19,14 +19,14 @@ from __future__ import annotations
 import base64
 import importlib
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 from faaskeeper.api.provider import SILENT, Reporter, ResourceStatus
 from faaskeeper.config import Config
-from faaskeeper.exceptions import ConfigurationException
+from faaskeeper.exceptions import ConfigurationException, ProviderException
 from faaskeeper_azure.deploy.cloud_options import CloudOptions
 from faaskeeper_azure.deploy.package import build_package
 from faaskeeper_azure.deploy.template import (
@@ -111,8 +111,6 @@ def connect(options: CloudOptions | None) -> CloudApis:
             timeout=PUBLISH_TIMEOUT,
         )
         if response.status_code >= 400:
-            from faaskeeper.exceptions import ProviderException
-
             raise ProviderException(f"Azure zip deploy to {url} failed ({response.status_code}): {response.text[:300]}")
 
     return CloudApis(
@@ -123,19 +121,41 @@ def connect(options: CloudOptions | None) -> CloudApis:
     )
 
 
-def client_config(config: Config, options: CloudOptions) -> Config:
-    """``config`` with the endpoints of the deployment's accounts (clients sign in with an identity)."""
+def output(outputs: Mapping[str, Any], name: str) -> str:
+    value = (outputs.get(name) or {}).get("value")
+    if not isinstance(value, str) or not value:
+        raise ProviderException(f"Azure's deployment of the ARM template gave no output {name!r}")
+    return value
+
+
+def client_config(config: Config, outputs: Mapping[str, Any]) -> Config:
+    """``config`` with the endpoints of the accounts the template made (the deployment's ``outputs``);
+    without keys: clients and functions sign in with an identity."""
     raw = config.serialize()
     section = dict(raw.get("azure", {}))
+    blob, queue = output(outputs, "blobEndpoint"), output(outputs, "queueEndpoint")
     section.update(
         {
-            "cosmos-endpoint": options.cosmos_endpoint,
-            "storage-connection-string": options.storage_connection_string,
+            "cosmos-endpoint": output(outputs, "cosmosEndpoint"),
+            "storage-connection-string": f"BlobEndpoint={blob};QueueEndpoint={queue}",
         }
     )
     section.pop("cosmos-key", None)
     raw["azure"] = section
     return Config.deserialize(raw)
+
+
+def endpoints_config(config: Config, options: CloudOptions) -> Config:
+    """``config`` with the endpoints the accounts will have in Azure's public cloud: what the functions
+    read (the template's app settings hold it before the accounts exist)."""
+    return client_config(
+        config,
+        {
+            "cosmosEndpoint": {"value": options.cosmos_endpoint},
+            "blobEndpoint": {"value": options.storage_endpoint("blob")},
+            "queueEndpoint": {"value": options.storage_endpoint("queue")},
+        },
+    )
 
 
 def deployment_request(template: dict[str, Any], options: CloudOptions) -> Any:
@@ -154,8 +174,9 @@ def publish_url(options: CloudOptions) -> str:
 
 def deploy(
     apis: CloudApis, config: Config, settings: AzureSettings, options: CloudOptions, *, reporter: Reporter = SILENT
-) -> None:
-    """Create the resource group (if missing) and deploy the template of ``config``, the client config."""
+) -> Config:
+    """Create the resource group (if missing) and deploy the template; the client config, with the
+    endpoints of the accounts made. The functions read ``config`` with the public cloud's endpoints."""
     from azure.mgmt.resource.resources.models import ResourceGroup
 
     group = options.resource_group
@@ -167,15 +188,16 @@ def deploy(
             apis.resources.resource_groups.create_or_update(
                 group, ResourceGroup(location=options.location, tags={DEPLOYMENT_TAG: options.deployment})
             )
-    template = build_template(config, settings, options, apis.principal_id)
+    template = build_template(endpoints_config(config, options), settings, options, apis.principal_id)
     reporter.step(
         f"deploying the ARM template {options.deployment_name} to {group}: storage account "
         f"{options.storage_account}, Cosmos DB account {options.cosmos_account}, Function App {options.function_app}"
     )
     with azure_errors(f"deploy the ARM template {options.deployment_name}"):
-        apis.deployments.deployments.begin_create_or_update(
+        deployed = apis.deployments.deployments.begin_create_or_update(
             group, options.deployment_name, deployment_request(template, options)
         ).result(timeout=OPERATION_TIMEOUT)
+    return client_config(config, deployed.properties.outputs or {})
 
 
 def publish_functions(apis: CloudApis, options: CloudOptions, *, reporter: Reporter = SILENT) -> None:
@@ -184,18 +206,20 @@ def publish_functions(apis: CloudApis, options: CloudOptions, *, reporter: Repor
     apis.publish(publish_url(options), package.data)
 
 
-def _resource_ids(options: CloudOptions) -> list[tuple[str, str]]:
-    """The template's top-level resources and the storage role assignments: (id, API version), in the
-    order they are deleted (the Cosmos DB role assignments go with the account)."""
+def _resource_ids(options: CloudOptions, principal_id: str | None) -> list[tuple[str, str]]:
+    """The template's top-level resources and the storage role assignments of the app and of
+    ``principal_id`` (the deployer, signed in again): (id, API version), in the order they are
+    deleted (the Cosmos DB role assignments go with the account)."""
     base = f"/subscriptions/{options.subscription}/resourceGroups/{options.resource_group}/providers"
     account = f"{base}/Microsoft.Storage/storageAccounts/{options.storage_account}"
     assignment = "Microsoft.Authorization/roleAssignments"
     ids = [
         (
-            f"{account}/providers/{assignment}/{assignment_name(options.storage_account, role, options.function_app)}",
+            f"{account}/providers/{assignment}/{assignment_name(options.storage_account, role, who)}",
             api_version(assignment),
         )
         for role in STORAGE_ROLES
+        for who in (options.function_app, *([principal_id] if principal_id else []))
     ]
     ids += [
         (f"{base}/Microsoft.Web/sites/{options.function_app}", api_version("Microsoft.Web/sites")),
@@ -232,7 +256,7 @@ def remove(apis: CloudApis, options: CloudOptions, *, reporter: Reporter = SILEN
             lambda: apis.resources.resource_groups.begin_delete(group).result(timeout=OPERATION_TIMEOUT),
         )
         return
-    for resource, version in _resource_ids(options):
+    for resource, version in _resource_ids(options, apis.principal_id):
         reporter.step(f"deleting {resource.rsplit('/providers/', 1)[1]}")
         with azure_errors(f"delete {resource}"):
             try:
@@ -256,7 +280,8 @@ def resources(apis: CloudApis, options: CloudOptions) -> list[ResourceStatus]:
     with azure_errors(f"read the deployment {options.deployment_name}"):
         try:
             deployment = apis.deployments.deployments.get(group, options.deployment_name)
-            state = str(deployment.properties.provisioning_state)
+            provisioning = deployment.properties.provisioning_state
+            state = str(getattr(provisioning, "value", provisioning))
         except Refused as err:
             if not is_missing(err):
                 raise

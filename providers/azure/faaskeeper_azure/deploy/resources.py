@@ -104,14 +104,14 @@ def _deploy_to_subscription(config: Config, options: CloudOptions, *, clean: boo
     apis = cloud.connect(options)  # a config that cannot be deployed fails before anything changes
     if clean:
         cloud.remove(apis, options, reporter=reporter)
-    deployed = cloud.client_config(config, options)
+    planned = AzureSettings.from_config(config)
+    deployed = cloud.deploy(apis, config, planned, options, reporter=reporter)
     settings = AzureSettings.from_config(deployed)
     try:
-        cloud.deploy(apis, deployed, settings, options, reporter=reporter)
         create_state(deployed, settings, reporter)
-        cloud.publish_functions(apis, options, reporter=reporter)
     finally:
         settings.close()
+    cloud.publish_functions(apis, options, reporter=reporter)
     return deployed
 
 

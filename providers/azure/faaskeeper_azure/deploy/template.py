@@ -323,6 +323,12 @@ def _cosmos_endpoint(options: CloudOptions) -> str:
     return f"[reference({account}, '{api_version(kind)}').documentEndpoint]"
 
 
+def _storage_endpoint(options: CloudOptions, service: str) -> str:
+    kind = "Microsoft.Storage/storageAccounts"
+    account = resource_id(kind, options.storage_account)[1:-1]
+    return f"[reference({account}, '{api_version(kind)}').primaryEndpoints.{service}]"
+
+
 def build_template(
     config: Config, settings: AzureSettings, options: CloudOptions, principal_id: str | None = None
 ) -> Template:
@@ -341,6 +347,8 @@ def build_template(
         "resources": resources,
         "outputs": {
             "cosmosEndpoint": {"type": "string", "value": _cosmos_endpoint(options)},
+            "blobEndpoint": {"type": "string", "value": _storage_endpoint(options, "blob")},
+            "queueEndpoint": {"type": "string", "value": _storage_endpoint(options, "queue")},
             "functionApp": {"type": "string", "value": options.function_app},
         },
     }
