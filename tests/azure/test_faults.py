@@ -4,9 +4,11 @@ ends, the queue delivers it again, and the protocol finishes the write exactly o
 
 from __future__ import annotations
 
+import random
 import threading
 import time
 import uuid
+from collections import Counter
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -14,6 +16,8 @@ import pytest
 
 import faaskeeper_azure.functions.handlers as handlers
 from faaskeeper.api.queue import QueueMessage
+from faaskeeper.check.checker import check
+from faaskeeper.check.workload import record_sessions
 from faaskeeper.client import FaaSKeeperClient
 from faaskeeper.config import Config
 from faaskeeper.plugins.manager import get_provider
@@ -242,3 +246,43 @@ def test_an_ephemeral_node_committed_after_its_sessions_close_goes_before_the_cl
             listener.stop()
     finally:
         handlers.faults = None
+
+
+SESSIONS = 3
+CALLS = 20
+#: Chance that a function dies at each fault point it passes.
+FAILURE = 0.03
+
+
+@pytest.fixture
+def dying() -> Iterator[Counter[str]]:
+    """Functions that die at random fault points; the points where they died."""
+    rng, guard, died = random.Random(8), threading.Lock(), Counter[str]()
+
+    def hook(point: str) -> None:
+        with guard:
+            draw = rng.random()
+            if draw < FAILURE:
+                died[point] += 1
+        if draw < FAILURE:
+            raise FunctionCrash(point)
+
+    handlers.faults = hook
+    yield died
+    handlers.faults = None
+
+
+def test_random_sessions_with_dying_functions_keep_the_guarantees(
+    deployed: Callable[..., Config], serve: Callable[..., FunctionHost], dying: Counter[str]
+) -> None:
+    """A short history run: sessions make random calls while the functions die at random fault
+    points (an instance that dies leaves its message to be delivered again after its visibility
+    timeout); the history is checked for ZooKeeper's guarantees."""
+    config = deployed(**{"lock-max-hold": 1})
+    serve(config, schedule=False)
+    history = record_sessions(config, SESSIONS, CALLS)
+    report = check(history)
+    print(f"Azure history: {report.operations} operations, {report.sessions} sessions, deaths {dict(dying)}")
+    assert report.operations >= SESSIONS * CALLS, "every session made its calls (a burst makes several)"
+    assert sum(dying.values()) > 0, "no function died: the run tested nothing under faults"
+    assert report.violations == [], report.violations[:5]

@@ -31,7 +31,7 @@ ROLES = frozenset(
 )
 
 
-@pytest.mark.parametrize("provider", ["local", "aws", "gcp"])
+@pytest.mark.parametrize("provider", ["local", "aws", "gcp", "azure"])
 def test_a_provider_package_holds_only_role_names(provider: str) -> None:
     package = PROVIDERS / provider / f"faaskeeper_{provider}"
     names = {p.stem for p in package.iterdir() if p.suffix == ".py" or (p / "__init__.py").is_file()}

@@ -45,6 +45,15 @@ class AzureProvider(Provider):
         finally:
             settings.close()
 
+    def status(self, config: Config, *, reporter: Reporter = SILENT) -> DeploymentStatus:
+        from faaskeeper_azure.deploy.status import service_status
+
+        settings = AzureSettings.from_config(config)
+        try:
+            return service_status(config, settings, reporter=reporter)
+        finally:
+            settings.close()
+
     def remove(self, config: Config, *, reporter: Reporter = SILENT) -> None:
         from faaskeeper_azure.deploy.resources import remove_service
 
@@ -60,12 +69,3 @@ class AzureProvider(Provider):
         from faaskeeper_azure.deploy.resources import deploy_functions
 
         return deploy_functions(config, reporter=reporter)
-
-    def status(self, config: Config, *, reporter: Reporter = SILENT) -> DeploymentStatus:
-        from faaskeeper_azure.deploy.status import service_status
-
-        settings = AzureSettings.from_config(config)
-        try:
-            return service_status(config, settings, reporter=reporter)
-        finally:
-            settings.close()

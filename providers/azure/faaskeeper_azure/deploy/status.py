@@ -66,7 +66,7 @@ def blob_resources(config: Config, settings: AzureSettings) -> list[ResourceStat
     return found
 
 
-def message_count(queues: StorageQueues, name: str) -> int | None:
+def queue_depth(queues: StorageQueues, name: str) -> int | None:
     """The approximate number of messages in queue ``name``; None if it is missing."""
     with azure_errors(f"read queue {name}"):
         try:
@@ -81,7 +81,7 @@ def queue_resources(
     queues: StorageQueues, settings: AzureSettings
 ) -> tuple[list[ResourceStatus], dict[str, int | None]]:
     """Each Storage Queue with its state, and its message count (None: missing)."""
-    counts = {name: message_count(queues, name) for name in queue_names(settings)}
+    counts = {name: queue_depth(queues, name) for name in queue_names(settings)}
     resources = [
         ResourceStatus(
             kind="Storage Queue", name=name, state=MISSING if count is None else f"{PRESENT}, {count} messages"
