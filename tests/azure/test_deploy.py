@@ -95,6 +95,8 @@ def test_deploy_status_and_remove_through_fk(config_file: Path, azure_emulators:
     names = settings.names
     assert any(settings.database in line for line in steps), done.stderr
     assert any(names.blob_container in line for line in steps), done.stderr
+    assert any(names.poison_queue("distributor") in line for line in steps), done.stderr
+    assert any(f"containers {names.system_container}" in line for line in steps), done.stderr
     assert config.cloud_provider == "azure"
     assert config.provider_section["lock-max-hold"] == 2.5
     assert config.provider_section["storage-connection-string"] == azure_emulators.azurite.connection_string

@@ -72,14 +72,15 @@ def deploy_service(
     if clean:
         remove_service(config, settings, reporter=reporter)
     key_value = config.user_storage is StorageType.KEY_VALUE
-    reporter.step(f"creating the Cosmos DB database {settings.database} and its containers")
+    containers = [settings.names.system_container] + ([settings.names.user_container] if key_value else [])
+    reporter.step(f"creating the Cosmos DB database {settings.database} and its containers {', '.join(containers)}")
     create_containers(settings, user_container=key_value)
     if not key_value:
         reporter.step(f"creating the blob container {settings.names.blob_container}")
         create_blob_container(settings)
     reporter.step(f"creating the blob container {payload_container(settings.names.prefix)} of large requests")
     create_payload_container(settings)
-    reporter.step(f"creating the Storage Queues of {settings.names.deployment!r}")
+    reporter.step(f"creating the Storage Queues {', '.join(queue_names(settings))}")
     queues = storage_queues(settings)
     try:
         create_queues(queues, queue_names(settings))
@@ -133,7 +134,7 @@ def remove_service(config: Config, settings: AzureSettings, *, reporter: Reporte
         cloud.remove(cloud.connect(options), options, reporter=reporter)
         return
     payloads = payload_container(settings.names.prefix)
-    reporter.step(f"deleting the Storage Queues of {settings.names.deployment!r}")
+    reporter.step(f"deleting the Storage Queues {', '.join(queue_names(settings))}")
     queues = storage_queues(settings)
     try:
         delete_queues(queues, queue_names(settings))
