@@ -279,6 +279,7 @@ def test_deploy_status_and_remove_in_a_resource_group_of_its_own(fake: FakeCloud
     config = subscription_config()
     options = CloudOptions.of(config)
     assert options is not None
+    assert provider.status(config) == {"provider": "azure", "deployed": False, "deployment": config.deployment_name}
     deployed = provider.deploy(config)
     [(group, request)] = fake.called("create_resource_group")
     assert (group, request) == (
@@ -374,3 +375,21 @@ def test_the_package_is_the_v2_app_and_imports_on_its_own(tmp_path: Path) -> Non
     where, functions = done.stdout.splitlines()
     assert where.startswith(str(tmp_path))
     assert functions == "['distributor', 'heartbeat', 'watch', 'writer']"
+
+
+def test_status_of_a_config_not_yet_deployed_names_no_account(fake: FakeCloud, monkeypatch: pytest.MonkeyPatch) -> None:
+    for variable in ("AZURE_COSMOS_ENDPOINT", "AZURE_STORAGE_CONNECTION_STRING"):
+        monkeypatch.delenv(variable)
+    config = subscription_config()
+    provider = get_provider("azure")
+    assert provider.status(config) == {"provider": "azure", "deployed": False, "deployment": config.deployment_name}
+    options = CloudOptions.of(config)
+    assert options is not None
+    # A deployment that failed half-way: its template's record and resources are shown.
+    from azure.mgmt.resource.resources.models import ResourceGroup
+
+    fake.groups[options.resource_group] = ResourceGroup(location="westeurope")
+    fake.deployments[(options.resource_group, options.deployment_name)] = {"resources": []}
+    shown = provider.status(config)
+    assert shown["deployed"] is False
+    assert [r["kind"] for r in shown.get("resources", [])] == ["ARM deployment"]

@@ -113,6 +113,13 @@ def service_status(config: Config, settings: AzureSettings, *, reporter: Reporte
     deployment_name = settings.names.deployment
     reporter.step(f"reading the Cosmos DB database, blob containers and Storage Queues of {deployment_name!r}")
     arm = cloud.resources(cloud.connect(options), options) if options is not None else []
+    if options is not None and (settings.cosmos_endpoint is None or settings.storage_connection_string is None):
+        # The config fk deploy has not written back yet: it names no account to look into.
+        unfinished: DeploymentStatus = {"provider": "azure", "deployed": False, "deployment": deployment_name}
+        made = [r for r in arm if r["state"] != MISSING]
+        if made:
+            unfinished["resources"] = made
+        return unfinished
     queues = storage_queues(settings)
     try:
         queue_found, counts = queue_resources(queues, settings)
