@@ -10,9 +10,10 @@ import json
 import shutil
 import subprocess
 import sys
+import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,12 +22,16 @@ from azure.storage.blob import BlobServiceClient
 from azure.storage.queue import QueueServiceClient
 
 from faaskeeper.api.storage import SessionRecord
+from faaskeeper.client import FaaSKeeperClient
 from faaskeeper.config import Config
 from faaskeeper.plugins.manager import get_provider
+from faaskeeper.testing.processes import WorkerProcess
+from faaskeeper.testing.support import wait_until
+from faaskeeper.watch import WatchedEvent
 from faaskeeper_azure.deploy.resources import queue_names
 from faaskeeper_azure.deployment import AzureDeployment
 from faaskeeper_azure.emulator.__main__ import main
-from faaskeeper_azure.emulator.servers import Emulators
+from faaskeeper_azure.emulator.servers import Emulators, free_port
 from faaskeeper_azure.queues import payload_container
 from faaskeeper_azure.settings import AzureSettings
 
@@ -290,3 +295,71 @@ def test_the_emulator_host_refuses_a_config_it_cannot_serve_in_one_line(
     assert error.startswith("faaskeeper_azure.emulator: error:")
     assert "storage-connection-string" in error
     assert len(error.splitlines()) == 1
+
+
+@pytest.fixture
+def functions_process(tmp_path: Path) -> Iterator[Callable[[Path], subprocess.Popen[bytes]]]:
+    """``functions_process(config_file)``: the deployed config's functions served in their own process."""
+    started: list[subprocess.Popen[bytes]] = []
+    log = (tmp_path / "functions.log").open("w")
+
+    def start(config_file: Path) -> subprocess.Popen[bytes]:
+        command = [sys.executable, "-m", "faaskeeper_azure.emulator", str(config_file)]
+        started.append(subprocess.Popen(command, stdout=log, stderr=log))
+        return started[-1]
+
+    yield start
+    for proc in started:
+        proc.terminate()
+        proc.wait(10)
+    log.close()
+
+
+def test_a_new_users_session(
+    config_file: Path, functions_process: Callable[[Path], subprocess.Popen[bytes]], tmp_path: Path
+) -> None:
+    """The documented commands: deploy, serve the functions, a session doing every operation and a
+    watch, a killed client's ephemeral node gone, fk status, and a removal leaving nothing."""
+    raw = json.loads(config_file.read_text())
+    raw.update({"heartbeat-frequency": 0.5, "session-timeout": 1.5})
+    config_file.write_text(json.dumps(raw))
+    endpoint = f"http://127.0.0.1:{free_port()}"
+    fk("deploy", "service", "--provider", "azure", "--config", str(config_file), "--azure-functions-endpoint", endpoint)
+    functions = functions_process(config_file)
+    config = Config.from_file(config_file)
+    client = FaaSKeeperClient(config, timeout=30)
+    client.start()
+    events: list[WatchedEvent] = []
+    fired = threading.Event()
+
+    def watcher(event: WatchedEvent) -> None:
+        events.append(event)
+        fired.set()
+
+    try:
+        client.create("/app", b"v1")
+        assert client.get_data("/app", watch=watcher).data == b"v1"
+        assert client.set_data("/app", b"v2", version=0).stat.version == 1
+        assert fired.wait(20)
+        assert [(e.event_type.name, e.path) for e in events] == [("NODE_DATA_CHANGED", "/app")]
+        job = client.create("/app/job-", b"", sequential=True)
+        assert job.path == "/app/job-0000000000"
+        assert client.exists("/app/none") is None
+        assert [c.path for c in client.get_children("/app")] == [job.path]
+        client.delete(job.path)
+
+        # Another client's ephemeral node vanishes once that client is killed.
+        worker = WorkerProcess(config, 30)
+        worker.call("create", "/app/leader", ephemeral=True)
+        assert client.exists("/app/leader") is not None
+        worker.kill()
+        wait_until(lambda: client.exists("/app/leader") is None, 30, "the killed client's ephemeral node to vanish")
+        wait_until(lambda: status(config_file)["sessions"] == 1, 30, "only this client's session to remain")
+        shown = status(config_file)
+        assert shown["nodes"] == 2
+        assert shown["details"]["functions endpoint"] == endpoint
+    finally:
+        client.stop()
+    assert functions.poll() is None, (tmp_path / "functions.log").read_text()
+    fk("remove", "service", "--config", str(config_file))
+    assert found(config) == {"queues": [], "containers": [], "databases": []}
