@@ -20,7 +20,10 @@ class AzureProvider(Provider):
     capabilities = frozenset({Capability.MULTI_PROCESS, Capability.DURABLE})
 
     def validate_config(self, config: Config) -> None:
+        from faaskeeper_azure.deploy.cloud_options import CloudOptions
+
         AzureSettings.from_config(config)
+        CloudOptions.of(config)
 
     def config_keys(self) -> frozenset[str]:
         return SECTION_KEYS
@@ -59,3 +62,10 @@ class AzureProvider(Provider):
             remove_service(config, settings, reporter=reporter)
         finally:
             settings.close()
+
+    def deploy_functions(self, config: Config, *, reporter: Reporter = SILENT) -> bool:
+        """Zip-deploy the functions to the Function App (a subscription); the emulators' function host
+        runs the installed package, so there is nothing to update."""
+        from faaskeeper_azure.deploy.resources import deploy_functions
+
+        return deploy_functions(config, reporter=reporter)

@@ -120,8 +120,10 @@ _SESSION_CHANGES = SESSION_ENDS | _UNORDERED | {Op.REGISTER_SESSION}
 class StorageQueues:
     """Clients of one storage account's queues, by name, sending and receiving base64 text."""
 
-    def __init__(self, connection_string: str) -> None:
+    def __init__(self, connection_string: str, credential: Any = None) -> None:
         self._connection_string = connection_string
+        #: Where the connection string names only endpoints: the identity's credential.
+        self._credential = credential
         self._clients: dict[str, QueueClient] = {}
 
     def client(self, name: str) -> QueueClient:
@@ -131,6 +133,7 @@ class StorageQueues:
                 client = QueueClient.from_connection_string(
                     self._connection_string,
                     name,
+                    credential=self._credential,
                     message_encode_policy=TextBase64EncodePolicy(),
                     message_decode_policy=TextBase64DecodePolicy(),
                 )

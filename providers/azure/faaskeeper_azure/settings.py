@@ -49,8 +49,10 @@ if TYPE_CHECKING:
 COSMOS_MAX_DATA_SIZE = DEFAULT_MAX_DATA_SIZE
 #: The keys of the ``"azure"`` config section this module reads.
 STORAGE_KEYS = frozenset({"cosmos-endpoint", "cosmos-key", "storage-connection-string", "database", "lock-max-hold"})
+#: The keys of a deployment to a subscription (:mod:`faaskeeper_azure.deploy.cloud_options`).
+CLOUD_KEYS = frozenset({"subscription", "resource-group", "location", "instance-memory"})
 #: Every key of the section: those, and the ones the functions, the channel and deploy read.
-SECTION_KEYS = STORAGE_KEYS | frozenset({"client-host", "functions-endpoint"})
+SECTION_KEYS = STORAGE_KEYS | CLOUD_KEYS | frozenset({"client-host", "functions-endpoint"})
 #: Hosts whose Cosmos DB certificate is not verified: the emulator's is made when it starts.
 LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
 #: The range of ``lock-max-hold``, seconds.
@@ -100,6 +102,20 @@ def _database(config: Config, names: ResourceNames) -> str:
             f"Config key 'azure.database' must be 1-255 characters without '/', '\\\\', '#' or '?', got {database!r}"
         )
     return database
+
+
+def signs_in(connection_string: str) -> bool:
+    """Whether a storage connection string holds only endpoints, so clients sign in with an identity."""
+    parts = dict(p.split("=", 1) for p in connection_string.split(";") if "=" in p)
+    return not ({"AccountKey", "SharedAccessSignature"} & parts.keys()) and "UseDevelopmentStorage" not in parts
+
+
+def identity_credential() -> Any:
+    """``DefaultAzureCredential``: a managed identity in a Function App, ``az login`` or a service
+    principal's variables elsewhere."""
+    from azure.identity import DefaultAzureCredential
+
+    return DefaultAzureCredential()
 
 
 @dataclass(frozen=True)
@@ -164,10 +180,16 @@ class AzureSettings:
         from azure.cosmos import CosmosClient
 
         endpoint = self._required(self.cosmos_endpoint, "cosmos-endpoint", ENV_COSMOS_ENDPOINT)
-        key = self._required(self.cosmos_key, "cosmos-key", ENV_COSMOS_KEY)
         host = urlparse(endpoint).hostname
         # The emulators serve a self-made certificate on the loopback interface only.
         local = host in LOOPBACK
+        # A deployment to a subscription has no keys: clients and functions sign in with an identity.
+        key: Any = (
+            self.cosmos_key
+            if self.cosmos_key is not None or local
+            else self._shared("identity", "sign in to Azure", identity_credential)
+        )
+        key = self._required(key, "cosmos-key", ENV_COSMOS_KEY)
         if local:
             warnings.filterwarnings("ignore", message=f"Unverified HTTPS request is being made to host '{host}'")
         client: CosmosClient = self._shared(
@@ -187,14 +209,25 @@ class AzureSettings:
         connection = self._required(
             self.storage_connection_string, "storage-connection-string", ENV_STORAGE_CONNECTION_STRING
         )
+        credential = self.storage_credential()
         client: BlobServiceClient = self._shared(
-            "blob", "connect to Blob Storage", lambda: BlobServiceClient.from_connection_string(connection)
+            "blob",
+            "connect to Blob Storage",
+            lambda: BlobServiceClient.from_connection_string(connection, credential=credential),
         )
         return client
+
+    def storage_credential(self) -> Any:
+        """None where the connection string carries a key or SAS; else the identity's credential."""
+        if self.storage_connection_string is None or not signs_in(self.storage_connection_string):
+            return None
+        return self._shared("identity", "sign in to Azure", identity_credential)
 
     def close(self) -> None:
         with self._guard:
             clients = dict(self._clients)
             self._clients.clear()
         for client in clients.values():
-            client.close()
+            close = getattr(client, "close", None)  # a credential may have nothing to close
+            if close is not None:
+                close()
