@@ -95,9 +95,11 @@ from azure.storage.queue import QueueClient, TextBase64DecodePolicy, TextBase64E
 from faaskeeper.api.queue import Queue, QueueMessage
 from faaskeeper.api.storage import CreateItem, DeleteItem, ItemKey, SystemStorage, UpdateItem
 from faaskeeper.exceptions import ProviderException
+from faaskeeper.metering import Meter
 from faaskeeper.protocol.batch import RetryLater
 from faaskeeper.protocol.codec import MalformedMessage
 from faaskeeper.protocol.messages import SESSION_ENDS, Op, WriteRequest
+from faaskeeper_azure.cost.metering import METER, storage_response_hook
 from faaskeeper_azure.errors import Refused, azure_errors, is_missing
 
 log = logging.getLogger("faaskeeper.azure.queues")
@@ -115,10 +117,12 @@ _UNORDERED = frozenset({Op.EXPIRE_SESSION, Op.SWEEP_SESSION})
 
 
 class StorageQueues:
-    """Clients of one storage account's queues, by name, sending and receiving base64 text."""
+    """Clients of one storage account's queues, by name, sending and receiving base64 text; their
+    requests counted in ``meter`` (by default the provider's :data:`~faaskeeper_azure.cost.metering.METER`)."""
 
-    def __init__(self, connection_string: str) -> None:
+    def __init__(self, connection_string: str, meter: Meter = METER) -> None:
         self._connection_string = connection_string
+        self._meter = meter
         self._clients: dict[str, QueueClient] = {}
 
     def client(self, name: str) -> QueueClient:
@@ -130,6 +134,7 @@ class StorageQueues:
                     name,
                     message_encode_policy=TextBase64EncodePolicy(),
                     message_decode_policy=TextBase64DecodePolicy(),
+                    raw_response_hook=storage_response_hook("queue", self._meter),
                 )
             self._clients[name] = client
         return client
