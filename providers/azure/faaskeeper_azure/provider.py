@@ -10,6 +10,7 @@ from faaskeeper.config import Config
 from faaskeeper_azure.settings import SECTION_KEYS, AzureSettings
 
 if TYPE_CHECKING:
+    from faaskeeper_azure.cost.model import AzureCostModel
     from faaskeeper_azure.deployment import AzureDeployment
 
 
@@ -50,3 +51,8 @@ class AzureProvider(Provider):
             remove_service(config, settings, reporter=reporter)
         finally:
             settings.close()
+
+    def cost_model(self, config: Config) -> AzureCostModel:
+        from faaskeeper_azure.cost.model import AzureCostModel
+
+        return AzureCostModel(config)
