@@ -404,3 +404,13 @@ def test_a_request_whose_send_failed_is_skipped_and_never_applied_after_later_on
     assert "given up by its sender" in dead["reason"]
     assert sessions.first == {"s": [1, 3]}
     assert sessions.turns.state("s").skipped == (2,)
+
+
+def test_a_registration_delivered_again_after_its_session_ended_leaves_no_turn_behind(
+    ordered: tuple[OrderedWriter, Sessions],
+) -> None:
+    writer, sessions = ordered
+    text = Envelope(request("gone", 1, Op.REGISTER_SESSION), "gone", "gone:1", prev=0).encode()
+    writer.process(text, QueueMessage(b"", 0, "", "m1"), sessions.handle)
+    assert sessions.handled == [("gone", 1)]
+    assert sessions.turns.state("gone") == SessionTurns(MemorySystemStorage()).state("gone")

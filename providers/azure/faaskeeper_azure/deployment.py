@@ -53,6 +53,22 @@ class AzureDeployment(
         endpoint = self.config.provider_section.get("functions-endpoint")
         return endpoint if isinstance(endpoint, str) and endpoint else None
 
+    def diagnose_stalled_write(self) -> str | None:
+        """Requests waiting in the writer queue that no function takes: on the emulators, the
+        function host is not running."""
+        from faaskeeper_azure.deploy.status import queue_depth  # only after a timeout
+
+        name = self.writer_queue.name
+        waiting = queue_depth(self.queues, name)
+        if not waiting:
+            return None  # the request was taken; the answer is late, not lost
+        where = "" if self.functions_endpoint is None else " on the emulators"
+        return (
+            f"no writer took the request: {waiting} messages wait in the Storage Queue {name}; the functions run"
+            f"{where} only while 'python -m faaskeeper_azure.emulator CONFIG' runs (CONFIG: this deployment's "
+            "client config): start it"
+        )
+
     def listener(self, port: int = -1) -> ChannelListener:
         host = self.config.provider_section.get("client-host")
         if isinstance(host, str) and host:

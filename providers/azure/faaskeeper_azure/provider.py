@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from faaskeeper.api.provider import SILENT, Capability, Provider, Reporter
+from faaskeeper.api.provider import SILENT, Capability, DeploymentStatus, Provider, Reporter
 from faaskeeper.config import Config
 from faaskeeper_azure.settings import SECTION_KEYS, AzureSettings
 
@@ -40,6 +40,15 @@ class AzureProvider(Provider):
         settings = AzureSettings.from_config(config)
         try:
             return deploy_service(config, settings, clean=clean, reporter=reporter)
+        finally:
+            settings.close()
+
+    def status(self, config: Config, *, reporter: Reporter = SILENT) -> DeploymentStatus:
+        from faaskeeper_azure.deploy.status import service_status
+
+        settings = AzureSettings.from_config(config)
+        try:
+            return service_status(config, settings, reporter=reporter)
         finally:
             settings.close()
 

@@ -114,6 +114,8 @@ PATIENCE = 1.0
 REQUEUE_DELAY = 1
 #: The requests of a session that are not the session's own (they carry sequence number 0).
 _UNORDERED = frozenset({Op.EXPIRE_SESSION, Op.SWEEP_SESSION})
+#: The requests after which a session may have ended, or may not have begun.
+_SESSION_CHANGES = SESSION_ENDS | _UNORDERED | {Op.REGISTER_SESSION}
 
 
 class StorageQueues:
@@ -556,7 +558,8 @@ class OrderedWriter:
             return
         if envelope.payload and payloads is not None:
             payloads.delete(envelope.payload)
-        if (request.op in SESSION_ENDS or request.op is Op.SWEEP_SESSION) and not self._active(request.session_id):
+        if request.op in _SESSION_CHANGES and not self._active(request.session_id):
+            # Ended (or a registration delivered again after its end, which the writer dropped).
             self._turns.forget(request.session_id)
         elif claimed:
             self._turns.finished(request.session_id, request.seq, envelope.prev)
