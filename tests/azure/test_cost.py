@@ -271,6 +271,15 @@ def test_a_month_against_three_b1ms_by_hand() -> None:
     assert cost.disks == pytest.approx(3 * 32 * 0.075)
 
 
+def test_the_provider_prices_its_deployments_with_the_azure_model() -> None:
+    from faaskeeper.plugins.manager import get_provider
+
+    model = get_provider("azure").cost_model(azure_config())
+    assert isinstance(model, AzureCostModel)
+    assert isinstance(model.prices(), Prices)
+    assert (model.default_vm, model.default_disk_gb) == ("B1ms", 32.0)
+
+
 def test_only_the_emulators_count_as_emulated(azure_emulators: Emulators) -> None:
     assert AzureCostModel(azure_config(azure_emulators)).emulated()
     cloud = Config.deserialize(
