@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 import faaskeeper_azure.functions.handlers as handlers
+from faaskeeper.api.channel import ChannelListener
 from faaskeeper.api.queue import QueueMessage
 from faaskeeper.check.checker import check
 from faaskeeper.check.workload import record_sessions
@@ -24,6 +25,7 @@ from faaskeeper.plugins.manager import get_provider
 from faaskeeper.protocol.messages import FLAG_EPHEMERAL, Op
 from faaskeeper.protocol.settings import FunctionCrash
 from faaskeeper.protocol.writer import Writer
+from faaskeeper.testing.fault_points import WRITE_FAULT_POINTS, FaultPointSuite
 from faaskeeper.testing.support import HandSession, Inbox, crash_at, wait_until
 from faaskeeper_azure.deployment import AzureDeployment
 from faaskeeper_azure.emulator.servers import Emulators
@@ -286,3 +288,38 @@ def test_random_sessions_with_dying_functions_keep_the_guarantees(
     assert report.operations >= SESSIONS * CALLS, "every session made its calls (a burst makes several)"
     assert sum(dying.values()) > 0, "no function died: the run tested nothing under faults"
     assert report.violations == [], report.violations[:5]
+
+
+@pytest.mark.parametrize("point", WRITE_FAULT_POINTS)
+def test_a_function_dying_at_each_point_converges_through_the_host(
+    point: str, running: Callable[..., Config], opened: Callable[[Config], AzureDeployment]
+) -> None:
+    """The fault-point suite's scenario (two sessions: one writes and closes, the other watches),
+    sent through the Storage Queues to the function host, whose functions die the first time they
+    reach ``point``: the messages are delivered again, and the state, answers and notifications
+    are those of a clean run."""
+    config = running(point)
+    deployment = opened(config)
+    listeners: list[ChannelListener] = []
+
+    def listen(inbox: Inbox) -> ChannelListener:
+        listener = deployment.listener()
+        listener.start(inbox)
+        listeners.append(listener)
+        return listener
+
+    suite = FaultPointSuite()
+    try:
+        scenario = suite._scenario(deployment, deployment.writer_queue, listen)  # type: ignore[arg-type]
+        scenario.close()
+        wait_until(lambda: scenario.actor.inbox.replies(scenario.close_seq), 60, f"the close after a crash at {point}")
+        wait_until(
+            lambda: deployment.distributor_queue.positions()[0] == deployment.distributor_queue.positions()[1],
+            30,
+            "the distributor's log to be drained",
+        )
+        suite._converged(deployment, scenario)
+    finally:
+        for listener in listeners:
+            listener.stop()
+    assert crashed == [point], f"the functions died at {crashed}"

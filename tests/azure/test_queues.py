@@ -15,6 +15,7 @@ import pytest
 from azure.storage.queue import QueueClient
 
 from faaskeeper.api.queue import QueueMessage
+from faaskeeper.api.storage import SessionRecord, SessionStatus
 from faaskeeper.exceptions import ProviderException
 from faaskeeper.protocol.batch import RetryLater
 from faaskeeper.protocol.codec import MalformedMessage
@@ -142,10 +143,18 @@ class Sessions:
     def __init__(self, storage: MemorySystemStorage) -> None:
         self.turns = SessionTurns(storage)
         self.alive: set[str] = set()
+        self.ended: set[str] = set()
         self.first: dict[str, list[int]] = {}
         self.handled: list[tuple[str, int]] = []
         self.fail: set[tuple[str, int]] = set()
         self.forged: set[tuple[str, int]] = set()
+
+    def read(self, session_id: str) -> SessionRecord | None:
+        if session_id in self.alive:
+            return SessionRecord(session_id, "", "")
+        if session_id in self.ended:
+            return SessionRecord(session_id, "", "", status=SessionStatus.DRAINED)
+        return None
 
     def handle(self, message: QueueMessage) -> None:
         request = WriteRequest.decode(message.body, 1 << 20)
@@ -174,9 +183,7 @@ def request(session: str, seq: int, op: Op = Op.CREATE) -> bytes:
 @pytest.fixture
 def ordered(queues: StorageQueues, names: tuple[str, str]) -> tuple[OrderedWriter, Sessions]:
     sessions = Sessions(MemorySystemStorage())
-    writer = OrderedWriter(
-        WriterQueue(queues, names[0]), sessions.turns, sessions.alive.__contains__, wait_limit=30.0, patience=0.0
-    )
+    writer = OrderedWriter(WriterQueue(queues, names[0]), sessions.turns, sessions.read, wait_limit=30.0, patience=0.0)
     return writer, sessions
 
 
@@ -226,6 +233,7 @@ def test_a_request_of_an_ended_session_does_not_wait(
     queues: StorageQueues, names: tuple[str, str], ordered: tuple[OrderedWriter, Sessions]
 ) -> None:
     writer, sessions = ordered
+    sessions.ended.add("gone")
     WriterQueue(queues, names[0]).send(request("gone", 4), "gone", "gone:4")
     ((text, delivery),) = received(queues, names[0])
     writer.process(text, delivery, sessions.handle)
@@ -353,7 +361,7 @@ def test_a_request_too_large_for_a_message_travels_as_a_blob(
         payloads = Payloads(container)
         sender = WriterQueue(queues, names[0], payloads)
         _, sessions = ordered
-        writer = OrderedWriter(sender, sessions.turns, sessions.alive.__contains__, wait_limit=30.0, patience=0.0)
+        writer = OrderedWriter(sender, sessions.turns, sessions.read, wait_limit=30.0, patience=0.0)
         sessions.alive.add("s")
         data = bytes(range(256)) * 400
         big = WriteRequest(Op.CREATE, "s", "token", 1, path="/big", data=data).encode()
@@ -414,3 +422,20 @@ def test_a_registration_delivered_again_after_its_session_ended_leaves_no_turn_b
     writer.process(text, QueueMessage(b"", 0, "", "m1"), sessions.handle)
     assert sessions.handled == [("gone", 1)]
     assert sessions.turns.state("gone") == SessionTurns(MemorySystemStorage()).state("gone")
+
+
+def test_a_request_of_a_session_not_registered_yet_waits_for_the_registration(
+    queues: StorageQueues, names: tuple[str, str], ordered: tuple[OrderedWriter, Sessions]
+) -> None:
+    writer, sessions = ordered
+    sender = WriterQueue(queues, names[0])
+    sender.send(request("new", 1, Op.REGISTER_SESSION), "new", "new:1")
+    sender.send(request("new", 2), "new", "new:2")
+    registration, create = received(queues, names[0])
+    writer.process(*create, sessions.handle)  # the create overtook the registration
+    assert sessions.handled == []
+    sessions.alive.add("new")
+    writer.process(*registration, sessions.handle)
+    for text, delivery in received(queues, names[0], wait=1.1):
+        writer.process(text, delivery, sessions.handle)
+    assert sessions.handled == [("new", 1), ("new", 2)]

@@ -37,8 +37,9 @@ being handed to the writer now, until its delivery's deadline; and the requests 
 * ``done < prev``, or a live claim (early): it waits for its turn, first in the function for a
   moment (its predecessor is most likely being handled right now), then by being sent again,
   hidden for a second, and acknowledged; the copy carries when it first waited. A request of a
-  session that is unknown or ended does not wait: the writer refuses it. One that waited
-  ``wait_limit`` seconds (its predecessor never came) is dead-lettered.
+  session that has ended does not wait: the writer refuses it (one of a session not registered
+  yet waits for its registration). One that waited ``wait_limit`` seconds (its predecessor never
+  came) is dead-lettered.
 * The heartbeat's expiry and the distributor's sweep of a session (sequence number 0) are not
   requests of the session and wait for nothing; once the session has ended (closed, expired,
   swept), its turn is forgotten: a request of it delivered later does not wait, and is refused.
@@ -93,7 +94,7 @@ from azure.storage.blob import ContainerClient
 from azure.storage.queue import QueueClient, TextBase64DecodePolicy, TextBase64EncodePolicy
 
 from faaskeeper.api.queue import Queue, QueueMessage
-from faaskeeper.api.storage import CreateItem, DeleteItem, ItemKey, SystemStorage, UpdateItem
+from faaskeeper.api.storage import CreateItem, DeleteItem, ItemKey, SessionRecord, SystemStorage, UpdateItem
 from faaskeeper.exceptions import ProviderException
 from faaskeeper.metering import Meter
 from faaskeeper.protocol.batch import RetryLater
@@ -472,8 +473,8 @@ class SessionTurns:
         self._storage.write_items([DeleteItem(self.key(session_id))])
 
 
-#: Whether a session is registered and has not ended (an early request of any other waits for nothing).
-SessionActive = Callable[[str], bool]
+#: A session's record in system storage (None: not registered yet, or its record is gone).
+ReadSession = Callable[[str], SessionRecord | None]
 
 
 class OrderedWriter:
@@ -484,7 +485,7 @@ class OrderedWriter:
         self,
         queue: WriterQueue,
         turns: SessionTurns,
-        active: SessionActive,
+        read_session: ReadSession,
         *,
         wait_limit: float,
         patience: float = PATIENCE,
@@ -492,7 +493,7 @@ class OrderedWriter:
     ) -> None:
         self._queue = queue
         self._turns = turns
-        self._active = active
+        self._read_session = read_session
         self.wait_limit = wait_limit
         self.patience = patience
         self._clock = clock
@@ -564,6 +565,16 @@ class OrderedWriter:
         elif claimed:
             self._turns.finished(request.session_id, request.seq, envelope.prev)
 
+    def _active(self, session_id: str) -> bool:
+        session = self._read_session(session_id)
+        return session is not None and session.active
+
+    def _ended(self, session_id: str) -> bool:
+        """Whether the session has ended (a session not registered yet may be: its registration
+        may be on its way, and its requests wait for it)."""
+        session = self._read_session(session_id)
+        return session is not None and not session.active
+
     def _release(self, request: WriteRequest, claimed: bool) -> None:
         if claimed:
             self._turns.release(request.session_id, request.seq)
@@ -582,8 +593,8 @@ class OrderedWriter:
             turn = self._turns.take(request.session_id, request.seq, prev, deadline)
             if turn is not Turn.EARLY:
                 return turn
-            if waited == 0.0 and not self._active(request.session_id):
-                return Turn.AGAIN  # a session unknown or ended: the writer refuses the request
+            if waited == 0.0 and self._ended(request.session_id):
+                return Turn.AGAIN  # the writer refuses the request
             if waited >= self.patience:
                 return turn
             time.sleep(pause)

@@ -7,7 +7,6 @@ calls with its own objects) so that tests can feed messages to functions built o
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass
 
 from faaskeeper.api.channel import ChannelSender
@@ -43,14 +42,6 @@ def wait_limit(settings: FunctionSettings) -> float:
     return max(60.0, 4 * settings.session_timeout)
 
 
-def _active(system: SystemStorage) -> Callable[[str], bool]:
-    def active(session_id: str) -> bool:
-        session = system.read_session(session_id)
-        return session is not None and session.active
-
-    return active
-
-
 @dataclass
 class Functions:
     """A deployment's writer, distributor and heartbeat, as one function instance holds them (the
@@ -78,7 +69,9 @@ class Functions:
     ) -> Functions:
         """The functions over these parts (the distributor queue's doorbells are ``doorbells``)."""
         distributor = Distributor(system, user, channel, settings, watch, writer_queue=writer_queue)
-        ordered = OrderedWriter(writer_queue, SessionTurns(system), _active(system), wait_limit=wait_limit(settings))
+        ordered = OrderedWriter(
+            writer_queue, SessionTurns(system), system.read_session, wait_limit=wait_limit(settings)
+        )
         return Functions(
             writer=Writer(system, distributor_queue, channel, settings),
             ordered=ordered,
