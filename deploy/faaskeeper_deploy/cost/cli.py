@@ -177,12 +177,13 @@ def register(commands: Any) -> None:
     """Add ``fk cost`` to the subcommands of ``fk``."""
     cost = commands.add_parser(
         "cost",
-        help="billable requests and list-price cost of each operation (aws, gcp)",
+        help="billable requests and list-price cost of each operation (aws, gcp, azure)",
         description=(
             "Measure the billable requests of each operation (create, set_data, get_data, exists, "
             "get_children, delete) on a deployment whose functions run in this process against the "
             "cloud's emulators (AWS: the Lambda emulator on moto; GCP: functions-framework on the Firestore "
-            "and Pub/Sub emulators), and price them from the provider's table of public list prices "
+            "and Pub/Sub emulators; Azure: the function host on Azurite and the Cosmos DB emulator), and price "
+            "them from the provider's table of public list prices "
             "(on AWS next to the upstream FaaSKeeper's write and read). Creates and deletes nodes under "
             "/fk-cost-*; refuses a real cloud unless --allow-real-cloud."
         ),

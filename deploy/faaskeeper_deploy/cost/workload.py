@@ -63,7 +63,9 @@ def add_workload_arguments(cost: Any) -> None:
         "rounded up to whole minutes)",
     )
     group.add_argument(
-        "--vm", metavar="TYPE", help="instance type of the ensemble (default: t3.small on AWS, e2-small on GCP)"
+        "--vm",
+        metavar="TYPE",
+        help="instance type of the ensemble (default: t3.small on AWS, e2-small on GCP, B1ms on Azure)",
     )
     group.add_argument("--vms", type=_number(1, int), default=3, metavar="N", help="VMs of the ensemble (default: 3)")
     group.add_argument(

@@ -10,6 +10,7 @@ from faaskeeper.config import Config
 from faaskeeper_azure.settings import SECTION_KEYS, AzureSettings
 
 if TYPE_CHECKING:
+    from faaskeeper_azure.cost.model import AzureCostModel
     from faaskeeper_azure.deployment import AzureDeployment
 
 
@@ -69,3 +70,8 @@ class AzureProvider(Provider):
         from faaskeeper_azure.deploy.resources import deploy_functions
 
         return deploy_functions(config, reporter=reporter)
+
+    def cost_model(self, config: Config) -> AzureCostModel:
+        from faaskeeper_azure.cost.model import AzureCostModel
+
+        return AzureCostModel(config)

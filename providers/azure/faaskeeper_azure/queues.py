@@ -96,9 +96,11 @@ from azure.storage.queue import QueueClient, TextBase64DecodePolicy, TextBase64E
 from faaskeeper.api.queue import Queue, QueueMessage
 from faaskeeper.api.storage import CreateItem, DeleteItem, ItemKey, SessionRecord, SystemStorage, UpdateItem
 from faaskeeper.exceptions import ProviderException
+from faaskeeper.metering import Meter
 from faaskeeper.protocol.batch import RetryLater
 from faaskeeper.protocol.codec import MalformedMessage
 from faaskeeper.protocol.messages import SESSION_ENDS, Op, WriteRequest
+from faaskeeper_azure.cost.metering import METER, storage_response_hook
 from faaskeeper_azure.errors import Refused, azure_errors, is_missing
 
 log = logging.getLogger("faaskeeper.azure.queues")
@@ -118,12 +120,14 @@ _SESSION_CHANGES = SESSION_ENDS | _UNORDERED | {Op.REGISTER_SESSION}
 
 
 class StorageQueues:
-    """Clients of one storage account's queues, by name, sending and receiving base64 text."""
+    """Clients of one storage account's queues, by name, sending and receiving base64 text; their
+    requests counted in ``meter`` (by default the provider's :data:`~faaskeeper_azure.cost.metering.METER`)."""
 
-    def __init__(self, connection_string: str, credential: Any = None) -> None:
+    def __init__(self, connection_string: str, credential: Any = None, meter: Meter = METER) -> None:
         self._connection_string = connection_string
         #: Where the connection string names only endpoints: the identity's credential.
         self._credential = credential
+        self._meter = meter
         self._clients: dict[str, QueueClient] = {}
 
     def client(self, name: str) -> QueueClient:
@@ -136,6 +140,7 @@ class StorageQueues:
                     credential=self._credential,
                     message_encode_policy=TextBase64EncodePolicy(),
                     message_decode_policy=TextBase64DecodePolicy(),
+                    raw_response_hook=storage_response_hook("queue", self._meter),
                 )
             self._clients[name] = client
         return client

@@ -179,6 +179,8 @@ class AzureSettings:
         """A shared Cosmos DB client of the account (thread-safe)."""
         from azure.cosmos import CosmosClient
 
+        from faaskeeper_azure.cost.metering import cosmos_response_hook
+
         endpoint = self._required(self.cosmos_endpoint, "cosmos-endpoint", ENV_COSMOS_ENDPOINT)
         host = urlparse(endpoint).hostname
         # The emulators serve a self-made certificate on the loopback interface only.
@@ -195,7 +197,13 @@ class AzureSettings:
         client: CosmosClient = self._shared(
             "cosmos",
             "connect to Cosmos DB",
-            lambda: CosmosClient(endpoint, credential=key, connection_verify=not local),
+            # The emulator's request charges are made up: its requests units are estimated instead.
+            lambda: CosmosClient(
+                endpoint,
+                credential=key,
+                connection_verify=not local,
+                raw_response_hook=cosmos_response_hook(estimate=local),
+            ),
         )
         return client
 
@@ -206,6 +214,8 @@ class AzureSettings:
         """A shared Blob Storage client of the storage account."""
         from azure.storage.blob import BlobServiceClient
 
+        from faaskeeper_azure.cost.metering import storage_response_hook
+
         connection = self._required(
             self.storage_connection_string, "storage-connection-string", ENV_STORAGE_CONNECTION_STRING
         )
@@ -213,7 +223,9 @@ class AzureSettings:
         client: BlobServiceClient = self._shared(
             "blob",
             "connect to Blob Storage",
-            lambda: BlobServiceClient.from_connection_string(connection, credential=credential),
+            lambda: BlobServiceClient.from_connection_string(
+                connection, credential=credential, raw_response_hook=storage_response_hook("blob")
+            ),
         )
         return client
 

@@ -19,7 +19,11 @@ bindings from the deployment's app settings, and then, as the Functions host doe
 
 Every invocation runs with the app settings as its environment
 (:func:`faaskeeper.protocol.environment.function_environment`), so several deployments can be
-served side by side. ``python -m faaskeeper_azure.emulator CONFIG`` runs one.
+served side by side, and is counted with its duration in the provider's meter
+(:func:`faaskeeper_azure.cost.metering.count_execution`). The host's own queue requests (its
+polls, deletes and releases) are counted in the host's :attr:`FunctionHost.meter`, apart: the
+emulated host polls far more often than Azure's. ``python -m faaskeeper_azure.emulator CONFIG``
+runs one.
 """
 
 from __future__ import annotations
@@ -42,9 +46,11 @@ from azure.storage.queue import QueueMessage as StoredMessage
 from faaskeeper.api.provider import FunctionHost as CoreFunctionHost
 from faaskeeper.config import Config
 from faaskeeper.exceptions import ConfigurationException, ProviderException
+from faaskeeper.metering import Meter
 from faaskeeper.protocol.environment import function_environment
 from faaskeeper.protocol.host import ScheduledFunction
 from faaskeeper.protocol.settings import FunctionCrash
+from faaskeeper_azure.cost.metering import count_execution
 from faaskeeper_azure.errors import azure_errors
 from faaskeeper_azure.functions.function_app import STORAGE_CONNECTION, app_settings
 from faaskeeper_azure.queues import MAX_DEQUEUE, StorageQueues, poison_queue
@@ -127,7 +133,7 @@ class _QueuePoller:
         queues: StorageQueues,
         queue: str,
         binding: Binding,
-        invoke: Callable[[Callable[[], object]], object],
+        invoke: Callable[[Callable[[], object], str], object],
         *,
         threads: int,
         visibility: int,
@@ -186,7 +192,7 @@ class _QueuePoller:
             return
         argument = self._binding.fields["name"]
         try:
-            self._invoke(lambda: self._binding.function(**{argument: bound_message(message)}))
+            self._invoke(lambda: self._binding.function(**{argument: bound_message(message)}), self._binding.name)
         except FunctionCrash as crash:
             log.warning("function instance of %s died at %s", self._binding.name, crash)
             return
@@ -232,7 +238,9 @@ class FunctionHost(CoreFunctionHost):
             raise ConfigurationException(
                 "Config key 'azure.storage-connection-string' is required to serve the functions here"
             )
-        self._queues = StorageQueues(connection)
+        #: The host's own queue requests (receives, deletes, releases, depth checks).
+        self.meter = Meter()
+        self._queues = StorageQueues(connection, self.meter)
         self._pollers: list[_QueuePoller] = []
         self._timers: list[ScheduledFunction] = []
         self._routes: dict[str, Binding] = {}
@@ -253,17 +261,22 @@ class FunctionHost(CoreFunctionHost):
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
-    def invoke(self, call: Callable[[], object]) -> object:
-        """Run one invocation with the deployment's app settings as its environment."""
-        with function_environment(self.settings):
-            return call()
+    def invoke(self, call: Callable[[], object], name: str) -> object:
+        """Run one invocation of function ``name`` with the deployment's app settings as its
+        environment, counting the execution and its duration."""
+        started = time.monotonic()
+        try:
+            with function_environment(self.settings):
+                return call()
+        finally:
+            count_execution(name, time.monotonic() - started)
 
     def _timer(self, binding: Binding) -> ScheduledFunction:
         argument = binding.fields["name"]
 
         def tick() -> None:
             try:
-                self.invoke(lambda: binding.function(**{argument: TimerRequest(past_due=False)}))
+                self.invoke(lambda: binding.function(**{argument: TimerRequest(past_due=False)}), binding.name)
             except FunctionCrash as crash:
                 log.warning("function instance of %s died at %s", binding.name, crash)
 
@@ -279,7 +292,7 @@ class FunctionHost(CoreFunctionHost):
             return func.HttpResponse("no such function", status_code=404)
         argument = binding.fields["name"]
         try:
-            response = self.invoke(lambda: binding.function(**{argument: request}))
+            response = self.invoke(lambda: binding.function(**{argument: request}), binding.name)
         except FunctionCrash as crash:
             log.warning("function instance of %s died at %s", binding.name, crash)
             return func.HttpResponse("the function instance died", status_code=500)
