@@ -142,7 +142,7 @@ def test_every_sdk_request_of_the_provider_is_counted_on_the_emulators(azure_emu
         }
 
         host_meter = Meter()
-        queues = StorageQueues(str(settings.storage_connection_string), host_meter)
+        queues = StorageQueues(str(settings.storage_connection_string), meter=host_meter)
         name = f"fk-{uuid.uuid4().hex[:8]}"
         client = queues.client(name)
         client.create_queue()

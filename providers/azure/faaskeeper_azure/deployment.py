@@ -21,7 +21,7 @@ def storage_queues(settings: AzureSettings) -> StorageQueues:
             "Config key 'azure.storage-connection-string' is required (or set AZURE_STORAGE_CONNECTION_STRING); "
             "against the emulators, python -m faaskeeper_azure.emulator.servers prints it"
         )
-    return StorageQueues(settings.storage_connection_string, settings.storage_credential())
+    return StorageQueues(settings.storage_connection_string, credential=settings.storage_credential())
 
 
 def payloads(settings: AzureSettings) -> Payloads:

@@ -123,7 +123,7 @@ class StorageQueues:
     """Clients of one storage account's queues, by name, sending and receiving base64 text; their
     requests counted in ``meter`` (by default the provider's :data:`~faaskeeper_azure.cost.metering.METER`)."""
 
-    def __init__(self, connection_string: str, credential: Any = None, meter: Meter = METER) -> None:
+    def __init__(self, connection_string: str, *, credential: Any = None, meter: Meter = METER) -> None:
         self._connection_string = connection_string
         #: Where the connection string names only endpoints: the identity's credential.
         self._credential = credential

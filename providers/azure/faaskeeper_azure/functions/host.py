@@ -240,7 +240,7 @@ class FunctionHost(CoreFunctionHost):
             )
         #: The host's own queue requests (receives, deletes, releases, depth checks).
         self.meter = Meter()
-        self._queues = StorageQueues(connection, self.meter)
+        self._queues = StorageQueues(connection, meter=self.meter)
         self._pollers: list[_QueuePoller] = []
         self._timers: list[ScheduledFunction] = []
         self._routes: dict[str, Binding] = {}
