@@ -7,6 +7,8 @@ import re
 import threading
 import time
 
+import pytest
+
 from faaskeeper.config import Config
 from faaskeeper.exceptions import ProviderException
 from faaskeeper.node import Stat
@@ -301,3 +303,26 @@ def test_exit_and_end_of_input_leave_the_shell(repl_factory):
     second.pipe.close()
     second.thread.join(10)
     assert second.status == 0
+
+
+def _restore_parser_state() -> None:
+    raise AttributeError("'_StoreAction' object has no attribute 'save_nargs'")
+
+
+def _interrupted_while_parsing() -> None:
+    """Ctrl-C lands in argparse, whose clean-up then fails on the state the interrupt left half set."""
+    try:
+        raise KeyboardInterrupt
+    finally:
+        _restore_parser_state()
+
+
+def test_ctrl_c_whose_clean_up_failed_still_ends_a_script_or_the_command(config_file):
+    results, notices = io.StringIO(), io.StringIO()
+    console = Console()
+    session = ShellSession(Config.from_file(config_file), console, timeout=20)
+    with console.writing_to(results, notices):
+        with pytest.raises(KeyboardInterrupt):
+            Shell(session, interactive=False).call("wait", _interrupted_while_parsing)
+        assert not Shell(session, interactive=True).call("wait", _interrupted_while_parsing)
+    assert results.getvalue() == "error: wait: interrupted\n"

@@ -216,6 +216,11 @@ class WatchSuite(ConformanceFixtures):
         writing.join()
         assert not failed, failed
         seen.append(watcher.get_data("/busy", watch=events).stat.mzxid)
+        # A read waits for the notifications it is owed to arrive, not for their callbacks to run:
+        # a callback queued behind them on the callback thread runs once they all have.
+        flushed = threading.Event()
+        watcher.exists_async("/busy").add_callback(lambda _done: flushed.set())
+        assert flushed.wait(self.settle_timeout), "the callback thread did not run the queued callbacks"
         told = [event.timestamp for event in events.events]
         assert len(told) == len(set(told)), f"a change was told twice: {told}"
         for before, after in itertools.pairwise(seen):

@@ -83,7 +83,13 @@ class Shell:
                 raise
             self._report(name, "interrupted")
         except Exception as err:
-            self._report(name, f"{type(err).__name__}: {err}")
+            interrupt = _interrupt_behind(err)
+            if interrupt is not None:  # Ctrl-C inside code whose clean-up then failed (argparse's does)
+                if not self.interactive:
+                    raise interrupt from err
+                self._report(name, "interrupted")
+            else:
+                self._report(name, f"{type(err).__name__}: {err}")
         return False
 
     def _report(self, name: str | None, message: str) -> None:
@@ -339,3 +345,15 @@ def _ephemerals(shell: Shell, args: argparse.Namespace) -> None:
             or path.startswith(args.prefix + "/")
         ):
             shell.console.out(path)
+
+
+def _interrupt_behind(error: BaseException) -> KeyboardInterrupt | None:
+    """The Ctrl-C that ``error`` was raised while handling, if any."""
+    seen: set[int] = set()
+    cause = error.__context__
+    while cause is not None and id(cause) not in seen:
+        if isinstance(cause, KeyboardInterrupt):
+            return cause
+        seen.add(id(cause))
+        cause = cause.__context__
+    return None
