@@ -11,13 +11,12 @@ same code give the same bytes, so its hash names the code.
 from __future__ import annotations
 
 import hashlib
-import importlib
-import importlib.metadata
 import io
-import re
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
+
+from faaskeeper.packaging import package_sources, pinned_requirements
 
 #: Packages in the archive, by import name, and the distributions whose requirements it lists.
 PACKAGES = ("faaskeeper", "faaskeeper_gcp")
@@ -58,32 +57,11 @@ class SourceArchive:
 
 def requirements() -> list[str]:
     """The pinned requirements of the packaged distributions, other than themselves and extras."""
-    own = {d.replace("-", "_") for d in DISTRIBUTIONS}
-    found: set[str] = set()
-    for distribution in DISTRIBUTIONS:
-        for requirement in importlib.metadata.requires(distribution) or []:
-            if "extra ==" in requirement:
-                continue
-            name = re.split(r"[\s<>=!~;\[]", requirement, maxsplit=1)[0]
-            if name.replace("-", "_").lower() not in own:
-                found.add(requirement.split(";")[0].strip())
-    return sorted(found, key=str.lower)
+    return pinned_requirements(DISTRIBUTIONS)
 
 
 def _package_files(name: str) -> list[tuple[str, bytes]]:
-    module = importlib.import_module(name)
-    if module.__file__ is None:
-        raise RuntimeError(f"Package {name} has no __file__: cannot package it")
-    root = Path(module.__file__).resolve().parent
-    out = []
-    for path in root.rglob("*"):
-        relative = path.relative_to(root)
-        arcname = (Path(name) / relative).as_posix()
-        if not path.is_file() or EXCLUDED_DIRS.intersection(relative.parts[:-1]) or arcname in EXCLUDED_FILES:
-            continue
-        if path.suffix == ".py" or path.name == "py.typed":
-            out.append((arcname, path.read_bytes()))
-    return out
+    return package_sources(name, EXCLUDED_DIRS, EXCLUDED_FILES)
 
 
 def build_source_archive() -> SourceArchive:
