@@ -13,7 +13,7 @@ import math
 import re
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import Enum, StrEnum
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -28,10 +28,41 @@ DEFAULT_WATCH_FANOUT = 32
 class StorageType(Enum):
     PERSISTENT = "persistent"
     KEY_VALUE = "key-value"
+    #: Named by the upstream client but never implemented there; no provider offers it, and a
+    #: config that asks for it is refused.
+    IN_MEMORY = "in-memory"
 
     @staticmethod
     def deserialize(val: str) -> StorageType:
+        if val == StorageType.IN_MEMORY.value:
+            raise _no_in_memory()
         return _enum(StorageType, "user-storage", val)
+
+
+def _no_in_memory() -> ConfigurationException:
+    return ConfigurationException(
+        "Config key 'user-storage': \"in-memory\" is not offered by any provider (the upstream client "
+        'named it but never implemented it); use "persistent" or "key-value"'
+    )
+
+
+class CloudProvider(StrEnum):
+    """The clouds the project ships providers for; a config's ``cloud_provider`` is one of these
+    when it names one (it compares equal to the name: ``CloudProvider.AWS == "aws"``), or the
+    plain name of a third-party provider."""
+
+    AWS = "aws"
+    GCP = "gcp"
+    AZURE = "azure"
+    LOCAL = "local"
+
+    @staticmethod
+    def serialize(val: CloudProvider) -> str:
+        return CloudProvider(val).value
+
+    @staticmethod
+    def deserialize(val: str) -> CloudProvider:
+        return _enum(CloudProvider, "cloud-provider", val)
 
 
 class QueueType(Enum):
@@ -157,12 +188,40 @@ def _string(key: str, val: object) -> str:
     return val
 
 
+class AWSConfig(dict[str, Any]):
+    """The ``"aws"`` section of a config, as a dict of its keys, with the upstream client's
+    ``data_bucket``: the S3 bucket of user storage (``"data-bucket"``, or the deployment's
+    ``faaskeeper-<name>-data`` when the section names none)."""
+
+    def __init__(self, *, section: dict[str, Any] | None = None, deployment_name: str | None = None) -> None:
+        super().__init__(section or {})
+        self._deployment_name = deployment_name
+
+    @property
+    def data_bucket(self) -> str:
+        bucket = self.get("data-bucket")
+        if bucket is not None:
+            return _string("aws.data-bucket", bucket)
+        if self._deployment_name:
+            return f"faaskeeper-{self._deployment_name}-data"
+        raise ConfigurationException("Config key 'aws.data-bucket' is missing and no deployment name implies it")
+
+    @staticmethod
+    def deserialize(data: dict[str, Any]) -> AWSConfig:
+        if not isinstance(data, dict):
+            raise ConfigurationException("Config key 'aws' must be an object with the provider's settings")
+        return AWSConfig(section=data)
+
+
 @dataclass
 class Config:
-    """A FaaSKeeper deployment as a client (or a function) connects to it."""
+    """A FaaSKeeper deployment as a client (or a function) connects to it.
 
-    cloud_provider: str
-    deployment_name: str
+    ``Config()`` with no arguments is an empty config, to be filled in (as the upstream client's
+    was by ``deserialize``); a client started on it fails naming the missing provider."""
+
+    cloud_provider: str = ""
+    deployment_name: str = ""
     deployment_region: str | None = None
     user_storage: StorageType = StorageType.PERSISTENT
     writer_queue: QueueType | None = None
@@ -181,6 +240,10 @@ class Config:
     #: The file the config was read from, if any (for messages that tell what to run with it).
     source: Path | None = field(default=None, repr=False, compare=False)
 
+    def __post_init__(self) -> None:
+        if self.user_storage is StorageType.IN_MEMORY:
+            raise _no_in_memory()
+
     @property
     def effective_session_timeout(self) -> float:
         return self.session_timeout if self.session_timeout is not None else 3 * self.heartbeat_frequency
@@ -194,7 +257,9 @@ class Config:
 
     @property
     def provider_config(self) -> dict[str, Any]:
-        """The provider's own section (``"aws": {...}``), as given."""
+        """The provider's own section (``"aws": {...}``), as given; for AWS an :class:`AWSConfig`."""
+        if self.cloud_provider == CloudProvider.AWS:
+            return AWSConfig(section=self.provider_section, deployment_name=self.deployment_name)
         return self.provider_section
 
     @staticmethod
@@ -208,8 +273,9 @@ class Config:
         section = data.get(provider, {})
         if not isinstance(section, dict):
             raise ConfigurationException(f"Config key {provider!r} must be an object with the provider's settings")
+        known = {p.value: p for p in CloudProvider}
         cfg = Config(
-            cloud_provider=provider,
+            cloud_provider=known.get(provider, provider),
             deployment_name=_deployment_name(data["deployment-name"]),
             provider_section=dict(section),
             raw=dict(data),
@@ -264,14 +330,14 @@ class Config:
         out: dict[str, Any] = dict(self.raw)
         out.update(
             {
-                "cloud-provider": self.cloud_provider,
+                "cloud-provider": str(self.cloud_provider),
                 "deployment-name": self.deployment_name,
                 "user-storage": self.user_storage.value,
                 "client-channel": self.client_channel.value,
                 "heartbeat-frequency": self.heartbeat_frequency,
                 "verbose": self.verbose,
                 "port": self.port,
-                self.cloud_provider: dict(self.provider_section),
+                str(self.cloud_provider): dict(self.provider_section),
             }
         )
         if self.session_timeout is not None:

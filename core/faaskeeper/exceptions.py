@@ -23,6 +23,12 @@ class ProviderException(FaaSKeeperException):
     code = "ProviderError"
 
 
+class AWSException(ProviderException):
+    """A problem signaled by an AWS service (DynamoDB, S3, SQS, Lambda), as the upstream client named it."""
+
+    code = "AWSError"
+
+
 class DeploymentNotFoundException(ProviderException):
     """The deployment a config names does not exist: it was never deployed, or was removed."""
 
@@ -84,15 +90,21 @@ class ConnectionLossException(FaaSKeeperException):
 class TimeoutException(FaaSKeeperException):
     code = "Timeout"
 
-    def __init__(self, seconds: float | str) -> None:
-        if isinstance(seconds, str):
-            super().__init__(seconds)
+    def __init__(self, time: float | str) -> None:
+        if isinstance(time, str):
+            super().__init__(time)
         else:
-            super().__init__(f"Operation timed out after {seconds:g} [s]")
+            super().__init__(f"Operation timed out after {time:g} [s]")
 
 
 class WatchSetFailureException(FaaSKeeperException):
+    """A watch could not be set on ``path``; ``reason`` says why, if known."""
+
     code = "WatchSetFailure"
+
+    def __init__(self, path: str, reason: str | None = None) -> None:
+        self.path = path
+        super().__init__(f"Failed to set a watch on node {path}: {reason}" if reason else f"Failed to set a watch on node {path}")
 
 
 class ZooKeeperException(FaaSKeeperException):
@@ -168,6 +180,8 @@ def from_code(code: str, message: str, path: str | None = None, version: int | N
         NoChildrenForEphemeralsException,
     ):
         return cls(path or "")
+    if cls is WatchSetFailureException:
+        return WatchSetFailureException(path or "", message)
     if cls is BadVersionError:
         return BadVersionError(version if version is not None else -1, path)
     if cls is TimeoutException:

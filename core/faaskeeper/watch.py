@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from enum import Enum
 
@@ -18,6 +19,17 @@ class WatchEventType(Enum):
 
     def __str__(self) -> str:
         return self.value
+
+    @classmethod
+    def _missing_(cls, value: object) -> WatchEventType | None:
+        """The upstream client's numbers (0 created, 1 deleted, 2 data changed, 3 children changed)."""
+        if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < len(_ORDER):
+            return _ORDER[value]
+        return None
+
+
+#: The upstream client's numbering of the event types.
+_ORDER = tuple(WatchEventType)
 
 
 #: The watch kinds each event fires.
@@ -70,3 +82,68 @@ class WatchedEvent:
 
 
 WatchCallbackType = Callable[[WatchedEvent], None]
+
+
+class WatchType(Enum):
+    """The read a watch was set by (the upstream client's names for the watch kinds)."""
+
+    GET_DATA = 0
+    EXISTS = 1
+    GET_CHILDREN = 2
+
+    @property
+    def kind(self) -> WatchKind:
+        """The watch kind of the storage interfaces."""
+        return _KINDS[self]
+
+    @staticmethod
+    def of(kind: WatchKind) -> WatchType:
+        return {k: t for t, k in _KINDS.items()}[kind]
+
+    def fired_by(self, event_type: WatchEventType) -> bool:
+        """Whether an event of ``event_type`` fires a watch of this type."""
+        return self.kind in FIRES[event_type]
+
+
+_KINDS = {WatchType.GET_DATA: WatchKind.DATA, WatchType.EXISTS: WatchKind.EXISTS, WatchType.GET_CHILDREN: WatchKind.CHILDREN}
+
+
+class Watch:
+    """A one-shot watch: its type, the node version (``timestamp``) it was set on, and its callback.
+
+    ``generate_message(event)`` delivers an event to the callback, once: a watch fires one time,
+    so a second event is ignored (``fired`` says whether it has fired).
+    """
+
+    def __init__(self, timestamp: int, watch_type: WatchType, callback: WatchCallbackType) -> None:
+        self._timestamp = timestamp
+        self._watch_type = watch_type
+        self._callback = callback
+        self._fired = False
+        self._guard = threading.Lock()
+
+    def generate_message(self, event: WatchedEvent) -> None:
+        with self._guard:
+            if self._fired:
+                return
+            self._fired = True
+        self._callback(event)
+
+    @property
+    def fired(self) -> bool:
+        return self._fired
+
+    @property
+    def watch_type(self) -> WatchType:
+        return self._watch_type
+
+    @property
+    def timestamp(self) -> int:
+        return self._timestamp
+
+    @property
+    def callback(self) -> WatchCallbackType:
+        return self._callback
+
+    def __repr__(self) -> str:
+        return f"Watch({self._timestamp}, {self._watch_type}, {self._callback!r})"

@@ -18,6 +18,7 @@ from enum import Enum
 from typing import TypeVar
 
 from faaskeeper import paths
+from faaskeeper.api.queue import Queue
 from faaskeeper.api.storage import NO_NODE, WatchKind, WatchRecord
 from faaskeeper.client.futures import CallbackRunner, Future
 from faaskeeper.client.pipeline import Pipeline
@@ -39,6 +40,7 @@ from faaskeeper.exceptions import (
 )
 from faaskeeper.node import Node
 from faaskeeper.plugins.manager import get_provider
+from faaskeeper.stats import counted_read, counted_write
 from faaskeeper.protocol.messages import FLAG_EPHEMERAL, FLAG_SEQUENTIAL, WRITES, Op, Reply, WriteRequest, pong
 from faaskeeper.watch import WatchCallbackType, WatchEventType
 
@@ -190,7 +192,7 @@ class FaaSKeeperClient:
         log.info("registered session %s", session.session_id)
         return session.session_id
 
-    def stop(self, timeout: float | None = None) -> None:
+    def stop(self, timeout: float | None = None) -> str:
         """Close the session: its ephemeral nodes are deleted, then the connection is released.
 
         Calls still pending complete first: a write answered meanwhile with its outcome, one sent
@@ -202,11 +204,12 @@ class FaaSKeeperClient:
         :param timeout: seconds to wait for the service to close the session (default: the
             client's timeout). The connection is released either way; if the service has not
             answered by then, TimeoutException follows (the session closes when the request is
-            processed, or expires). ``0`` releases at once, as a shutdown in a hurry wants."""
+            processed, or expires). ``0`` releases at once, as a shutdown in a hurry wants.
+        :returns: ``"closed"``, as the upstream client's ``stop`` did"""
         with self._stop_lock:
             session = self._session
             if session is None:
-                return
+                return "closed"
             try:
                 if self._state is not SessionState.LOST:
                     close = WriteRequest(Op.DEREGISTER_SESSION, session.session_id, session.token, 0)
@@ -216,6 +219,7 @@ class FaaSKeeperClient:
             finally:
                 self._set_state(SessionState.LOST)
                 self._shutdown()
+        return "closed"
 
     def _shutdown(self) -> None:
         if self._session is not None:
@@ -329,7 +333,7 @@ class FaaSKeeperClient:
             )
             queue, body, rid = session.deployment.writer_queue, request.encode(), request.request_id
             session.pipeline.add_write(
-                request.seq, future, _checked(convert), lambda: queue.send(body, request.session_id, rid)
+                request.seq, future, _checked(convert), lambda: _send(queue, body, request.session_id, rid)
             )
         if session.host is not None:
             session.host.wake()
@@ -448,7 +452,8 @@ class FaaSKeeperClient:
         """One read of user storage, after any notification it shows is owed (watch-before-data)."""
         if session is not self._session:
             raise SessionExpiredException()
-        node = session.deployment.user_storage.read(path, with_data=with_data)
+        with counted_read():
+            node = session.deployment.user_storage.read(path, with_data=with_data)
         self._await_owed(session, session.watches.owed(path, node))
         return node
 
@@ -492,9 +497,10 @@ class FaaSKeeperClient:
         try:
             claimed = deployment.system_storage.add_watch(record)
         except FaaSKeeperException as err:
-            raise WatchSetFailureException(f"Could not set a {kind} watch on {path}: {err}") from err
+            raise WatchSetFailureException(path, f"could not store the {kind} watch: {err}") from err
         if claimed is None:
-            again = deployment.user_storage.read(path, with_data=with_data)
+            with counted_read():
+                again = deployment.user_storage.read(path, with_data=with_data)
         elif node is not None and claimed <= _shown(node):
             return
         else:
@@ -509,7 +515,8 @@ class FaaSKeeperClient:
         deadline = time.monotonic() + self._timeout
         delay = 0.002
         while True:
-            node = session.deployment.user_storage.read(path, with_data=with_data)
+            with counted_read():
+                node = session.deployment.user_storage.read(path, with_data=with_data)
             if node is None or _shown(node) >= txn:
                 return node
             if time.monotonic() > deadline:
@@ -576,7 +583,8 @@ class FaaSKeeperClient:
             child_paths = [paths.join(path, name) for name in node.children or []]
             if not include_data:
                 return [Node(p) for p in child_paths]
-            found = session.deployment.user_storage.read_many(child_paths)
+            with counted_read():
+                found = session.deployment.user_storage.read_many(child_paths)
             for child_path, child in zip(child_paths, found, strict=True):
                 self._await_owed(session, session.watches.owed(child_path, child))
             return [n for n in found if n is not None]
@@ -620,6 +628,11 @@ def _checked(convert: Callable[[Reply], T]) -> Callable[[Reply], T]:
         return convert(reply)
 
     return run
+
+
+def _send(queue: Queue, body: bytes, session_id: str, request_id: str) -> None:
+    with counted_write():
+        queue.send(body, session_id, request_id)
 
 
 def _nothing(_reply: Reply) -> None:

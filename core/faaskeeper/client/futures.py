@@ -149,7 +149,11 @@ class Future(Generic[T_co]):
         else:
             callback(self)
 
-    def add_callback(self, callback: Callable[[Future[T_co]], None]) -> None:
+    def add_callback(self, callback: Callable[[Future[T_co]], None] | None = None) -> None:
+        """Call ``callback(future)`` once the future is done (at once if it is). Without a
+        callback nothing happens, as with the upstream client's ``add_callback()``."""
+        if callback is None:
+            return
         with self._lock:
             if not self._done.is_set():
                 self._callbacks.append(callback)

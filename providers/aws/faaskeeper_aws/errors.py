@@ -7,7 +7,7 @@ from contextlib import contextmanager
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from faaskeeper.exceptions import ProviderException
+from faaskeeper.exceptions import AWSException
 
 
 def error_code(err: ClientError) -> str:
@@ -16,11 +16,11 @@ def error_code(err: ClientError) -> str:
 
 @contextmanager
 def aws_errors(action: str) -> Iterator[None]:
-    """Translate any AWS SDK error raised inside into ProviderException naming ``action``."""
+    """Translate any AWS SDK error raised inside into AWSException (a ProviderException) naming ``action``."""
     try:
         yield
     except ClientError as err:
         message = err.response.get("Error", {}).get("Message", "")
-        raise ProviderException(f"AWS {action} failed: {error_code(err)}: {message}") from err
+        raise AWSException(f"AWS {action} failed: {error_code(err)}: {message}") from err
     except BotoCoreError as err:
-        raise ProviderException(f"AWS {action} failed: {err}") from err
+        raise AWSException(f"AWS {action} failed: {err}") from err
