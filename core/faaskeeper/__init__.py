@@ -24,7 +24,18 @@ _EXPORTS = {
     "TimeoutException": "faaskeeper.exceptions",
 }
 
-__all__ = ["__version__", *_EXPORTS]
+__all__ = [
+    "BadVersionError",
+    "FaaSKeeperClient",
+    "Future",
+    "NodeExistsException",
+    "ProviderException",
+    "SessionClosingException",
+    "SessionExpiredException",
+    "StorageType",
+    "TimeoutException",
+    "__version__",
+]
 
 if TYPE_CHECKING:
     from faaskeeper.client import FaaSKeeperClient

@@ -104,7 +104,8 @@ class WatchSetFailureException(FaaSKeeperException):
 
     def __init__(self, path: str, reason: str | None = None) -> None:
         self.path = path
-        super().__init__(f"Failed to set a watch on node {path}: {reason}" if reason else f"Failed to set a watch on node {path}")
+        message = f"Failed to set a watch on node {path}"
+        super().__init__(f"{message}: {reason}" if reason else message)
 
 
 class ZooKeeperException(FaaSKeeperException):

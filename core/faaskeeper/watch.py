@@ -105,7 +105,11 @@ class WatchType(Enum):
         return self.kind in FIRES[event_type]
 
 
-_KINDS = {WatchType.GET_DATA: WatchKind.DATA, WatchType.EXISTS: WatchKind.EXISTS, WatchType.GET_CHILDREN: WatchKind.CHILDREN}
+_KINDS = {
+    WatchType.GET_DATA: WatchKind.DATA,
+    WatchType.EXISTS: WatchKind.EXISTS,
+    WatchType.GET_CHILDREN: WatchKind.CHILDREN,
+}
 
 
 class Watch:

@@ -40,8 +40,8 @@ from faaskeeper.exceptions import (
 )
 from faaskeeper.node import Node
 from faaskeeper.plugins.manager import get_provider
-from faaskeeper.stats import counted_read, counted_write
 from faaskeeper.protocol.messages import FLAG_EPHEMERAL, FLAG_SEQUENTIAL, WRITES, Op, Reply, WriteRequest, pong
+from faaskeeper.stats import counted_read, counted_write
 from faaskeeper.watch import WatchCallbackType, WatchEventType
 
 log = logging.getLogger("faaskeeper.client")

@@ -34,7 +34,7 @@ class ProviderClient(ABC):
         """The node's children."""
 
     @abstractmethod
-    def register_session(self, session_id: str, sourceAddr: str, heartbeat: bool) -> Any:  # noqa: N803
+    def register_session(self, session_id: str, sourceAddr: str, heartbeat: bool) -> Any:
         """Register a session reachable at ``sourceAddr`` (the upstream's parameter name)."""
 
     @abstractmethod

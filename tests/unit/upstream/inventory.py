@@ -158,7 +158,12 @@ PROPERTIES = {
     "faaskeeper.version:Version": {"system": "rw", "epoch": "rw"},
     "faaskeeper.watch:WatchedEvent": {"timestamp": "r", "path": "r", "event_type": "r"},
     "faaskeeper.watch:Watch": {"watch_type": "r", "timestamp": "r"},
-    "faaskeeper.stats:StorageStatistics": {"read_units": "r", "write_units": "r", "read_times": "r", "write_times": "r"},
+    "faaskeeper.stats:StorageStatistics": {
+        "read_units": "r",
+        "write_units": "r",
+        "read_times": "r",
+        "write_times": "r",
+    },
     "faaskeeper.operations:Operation": {"session_id": "r", "path": "r", "name": "r"},
     "faaskeeper.operations:DirectOperation": {"watch": "r"},
     "faaskeeper.operations:CreateNode": {"name": "r", "data_b64": "rw"},

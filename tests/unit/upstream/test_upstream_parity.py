@@ -109,7 +109,9 @@ def _readable_and_writable(cls: type, name: str) -> tuple[bool, bool]:
     return False, False
 
 
-PROPERTY_CASES = sorted((cls, name, mode) for cls, props in inventory.PROPERTIES.items() for name, mode in props.items())
+PROPERTY_CASES = sorted(
+    (cls, name, mode) for cls, props in inventory.PROPERTIES.items() for name, mode in props.items()
+)
 
 
 @pytest.mark.parametrize(("target", "name", "mode"), PROPERTY_CASES)
@@ -169,7 +171,9 @@ def test_other_public_names_exist(target: str) -> None:
 
 @pytest.mark.parametrize("module", sorted(inventory.NOT_PROVIDED))
 def test_what_is_not_provided_is_said_in_the_docs(module: str) -> None:
-    docs = "\n".join(p.read_text() for p in [ROOT / "docs" / "client.md", *sorted((ROOT / "docs" / "reference").glob("*.md"))])
+    docs = "\n".join(
+        p.read_text() for p in [ROOT / "docs" / "client.md", *sorted((ROOT / "docs" / "reference").glob("*.md"))]
+    )
     assert f"`{module}`" in docs, f"the docs do not say why {module} is not provided"
     with pytest.raises(ImportError):
         importlib.import_module(module)
@@ -177,7 +181,9 @@ def test_what_is_not_provided_is_said_in_the_docs(module: str) -> None:
 
 def test_the_inventory_is_complete_for_each_module() -> None:
     """Every upstream module of the inventory is covered, so a module cannot drop out unnoticed."""
-    covered = {t.partition(":")[0] for t in [*inventory.SIGNATURES, *inventory.PROPERTIES, *inventory.ENUMS, *inventory.NAMES]}
+    covered = {
+        t.partition(":")[0] for t in [*inventory.SIGNATURES, *inventory.PROPERTIES, *inventory.ENUMS, *inventory.NAMES]
+    }
     upstream_modules = {
         "faaskeeper.client",
         "faaskeeper.config",

@@ -1,0 +1,65 @@
+"""Upstream client code on an AWS deployment (moto, functions in the Lambda emulator): the
+AWS-specific names mean what they meant upstream. ``cfg.provider_config.data_bucket`` is the S3
+bucket that holds the nodes, and a failure of an AWS service is an ``AWSException``."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+
+from faaskeeper.client import FaaSKeeperClient
+from faaskeeper.config import AWSConfig, CloudProvider, Config
+from faaskeeper.exceptions import AWSException, ProviderException
+from faaskeeper_aws.errors import aws_errors
+from faaskeeper_aws.functions.host import LambdaEmulator
+from faaskeeper_aws.settings import AwsSettings
+from faaskeeper_aws.storage.s3 import object_key
+
+
+@pytest.mark.parametrize("section", [{}, {"data-bucket": "upstream-named-bucket"}])
+def test_data_bucket_is_the_bucket_the_provider_stores_nodes_in(section: dict[str, Any]) -> None:
+    cfg = Config.deserialize(
+        {"cloud-provider": "aws", "deployment-name": "dev", "deployment-region": "us-east-1", "aws": section}
+    )
+    assert isinstance(cfg.provider_config, AWSConfig)
+    assert cfg.provider_config.data_bucket == AwsSettings.from_config(cfg).data_bucket
+    assert AWSConfig.deserialize(section).get("data-bucket") == section.get("data-bucket")
+
+
+def test_an_aws_service_failure_is_an_aws_exception() -> None:
+    refusal = ClientError({"Error": {"Code": "AccessDenied", "Message": "no"}}, "GetObject")
+    with pytest.raises(AWSException, match="AccessDenied") as caught, aws_errors("read node"):
+        raise refusal
+    assert isinstance(caught.value, ProviderException)
+
+
+def test_upstream_code_on_an_aws_deployment(
+    stackless: Callable[..., Config], emulate: Callable[..., LambdaEmulator], tmp_path: Path
+) -> None:
+    deployed = stackless(storage="persistent", channel="tcp")
+    emulate(deployed)
+    config_file = tmp_path / "config.json"
+    config_file.write_text(json.dumps(deployed.serialize()))
+
+    with open(config_file) as f:
+        cfg = Config.deserialize(json.load(f))
+    assert cfg.cloud_provider == CloudProvider.AWS
+    client = FaaSKeeperClient(cfg, -1, True)
+    try:
+        client.start()
+        client.create("/root", b"")
+        created = client.create("/root/test2", b"test")
+        node = client.get_data("/root/test2")
+        assert node.data == b"test"
+        assert node.created.system == created.created.system
+        s3 = boto3.client("s3", region_name=cfg.deployment_region)
+        stored = s3.get_object(Bucket=cfg.provider_config.data_bucket, Key=object_key("/root/test2"))["Body"].read()
+        assert stored.endswith(b"test")
+    finally:
+        assert client.stop() == "closed"
