@@ -15,10 +15,14 @@ from botocore.exceptions import ClientError
 
 from faaskeeper.client import FaaSKeeperClient
 from faaskeeper.config import AWSConfig, CloudProvider, Config
-from faaskeeper.exceptions import AWSException, ProviderException
+from faaskeeper.exceptions import AWSException, ConfigurationException, ProviderException
+from faaskeeper.node import Node, Stat
+from faaskeeper.providers.serialization import DataReader, DynamoReader, S3Reader
+from faaskeeper.stats import StorageStatistics
 from faaskeeper_aws.errors import aws_errors
 from faaskeeper_aws.functions.host import LambdaEmulator
 from faaskeeper_aws.settings import AwsSettings
+from faaskeeper_aws.storage.node_format import decode, header
 from faaskeeper_aws.storage.s3 import object_key
 
 
@@ -63,3 +67,48 @@ def test_upstream_code_on_an_aws_deployment(
         assert stored.endswith(b"test")
     finally:
         assert client.stop() == "closed"
+
+
+@pytest.mark.parametrize("storage", ["persistent", "key-value"])
+def test_the_upstream_readers_read_what_the_aws_provider_wrote(
+    stackless: Callable[..., Config], emulate: Callable[..., LambdaEmulator], storage: str
+) -> None:
+    cfg = stackless(storage=storage, channel="tcp")
+    emulate(cfg)
+    with FaaSKeeperClient(cfg, timeout=10) as client:
+        client.create("/r", b"payload")
+        client.create("/r/child", b"")
+        written = client.get_data("/r")
+    reader: DataReader
+    if storage == "persistent":
+        reader = S3Reader(cfg)
+    else:
+        reader = DynamoReader(boto3.client("dynamodb", region_name=cfg.deployment_region), cfg)
+    stats = StorageStatistics.instance()
+    stats.reset()
+    node = reader.get_data("/r")
+    assert node is not None
+    assert node.data == b"payload"
+    assert node.children == ["child"]
+    assert node.created.system == written.created.system
+    assert node.modified.system == written.modified.system
+    bare = reader.get_data("/r", False, False)
+    assert bare is not None
+    assert not bare.has_data
+    assert not bare.has_children
+    assert reader.get_data("/missing") is None
+    assert len(stats.read_times) == 3
+    if storage == "key-value":
+        assert stats.read_units >= 3
+    else:
+        with pytest.raises(ConfigurationException):
+            DynamoReader(boto3.client("dynamodb", region_name=cfg.deployment_region), cfg)
+
+
+def test_s3_reader_serializes_in_the_format_of_the_bucket() -> None:
+    node = Node("/a/b", b"\x00data", Stat(czxid=4, mzxid=9, pzxid=9, version=2), ["c", "d"], frozenset({"w1"}))
+    body = S3Reader.serialize(node)
+    assert body == header(node.stat, node.children or (), node.epoch) + b"\x00data"
+    assert S3Reader.deserialize("/a/b", body) == decode("/a/b", body)
+    assert S3Reader.deserialize("/a/b", body) == node
+    assert S3Reader.deserialize("/a/b", body, False, False) == Node("/a/b", None, node.stat, None, node.epoch)

@@ -18,6 +18,7 @@ from faaskeeper.client import FaaSKeeperClient
 from faaskeeper.config import ClientChannel, CloudProvider, Config, StorageType
 from faaskeeper.exceptions import (
     BadVersionError,
+    ConfigurationException,
     FaaSKeeperException,
     MalformedInputException,
     NodeDoesntExistException,
@@ -27,6 +28,7 @@ from faaskeeper.exceptions import (
     ZooKeeperException,
 )
 from faaskeeper.node import Node
+from faaskeeper.providers.serialization import S3Reader, UserStorageReader
 from faaskeeper.stats import StorageStatistics
 from faaskeeper.threading import Future
 from faaskeeper.version import SystemCounter, Version
@@ -279,3 +281,22 @@ def test_counters_compare_as_upstream() -> None:
     assert high.sum == 7
     assert SystemCounter(None, [7]) == high
     assert Version(high, None).serialize() == {"system": [7]}
+
+
+def test_a_user_storage_reader_reads_what_clients_wrote(cfg: Config) -> None:
+    with FaaSKeeperClient(cfg) as client:
+        client.create("/u", b"data")
+        written = client.get_data("/u")
+    reader = UserStorageReader(cfg)
+    try:
+        node = reader.get_data("/u")
+        assert node == written
+        bare = reader.get_data("/u", False, False)
+        assert bare is not None
+        assert not bare.has_data
+        assert not bare.has_children
+        assert reader.get_data("/none") is None
+    finally:
+        reader.close()
+    with pytest.raises(ConfigurationException, match="S3Reader reads an AWS deployment"):
+        S3Reader(cfg)

@@ -1,3 +1,5 @@
 """The upstream client's ``faaskeeper.providers`` package: the :class:`ProviderClient` interface
-(``faaskeeper.providers.provider``). Providers here are plugins (see the plugin contract); the
-upstream's AWS-only ``aws`` and ``serialization`` modules have no counterpart."""
+(:mod:`faaskeeper.providers.provider`) and the user storage readers
+(:mod:`faaskeeper.providers.serialization`). Providers themselves are plugins (see the plugin
+contract); the upstream's ``AWSClient`` has no counterpart: the client goes through the AWS
+provider plugin."""

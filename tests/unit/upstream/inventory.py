@@ -124,6 +124,18 @@ SIGNATURES = {
     "faaskeeper.providers.provider:ProviderClient.register_session": "self, session_id, sourceAddr, heartbeat",
     "faaskeeper.providers.provider:ProviderClient.register_watch": "self, node, watch_type, watch, listen_address",
     "faaskeeper.providers.provider:ProviderClient.execute_request": "self, op, listen_address",
+    # faaskeeper/providers/serialization.py
+    "faaskeeper.providers.serialization:DataReader": "deployment_name",
+    "faaskeeper.providers.serialization:DataReader.get_data": "self, path, include_data=True, include_children=True",
+    "faaskeeper.providers.serialization:S3Reader": "cfg",
+    "faaskeeper.providers.serialization:S3Reader.serialize": "node",
+    "faaskeeper.providers.serialization:S3Reader.deserialize": "path, data, include_data=True, include_children=True",
+    "faaskeeper.providers.serialization:S3Reader.get_data": "self, path, include_data=True, include_children=True",
+    "faaskeeper.providers.serialization:DynamoReader": "client, cfg",
+    "faaskeeper.providers.serialization:DynamoReader._dynamodb_type": "val",
+    "faaskeeper.providers.serialization:DynamoReader._dynamodb_val": "val",
+    "faaskeeper.providers.serialization:DynamoReader._convert_items": "items",
+    "faaskeeper.providers.serialization:DynamoReader.get_data": "self, path, include_data=True, include_children=True",
 }
 
 #: Properties: ``module:Class`` -> {name: "r" (read-only upstream) or "rw" (with a setter)}.
@@ -225,6 +237,7 @@ EXCEPTIONS = {
 NAMES = [
     "faaskeeper.watch:WatchCallbackType",
     "faaskeeper.version:AWSDecoder",
+    "faaskeeper.providers.serialization:BENCHMARKING",
 ]
 
 #: Upstream modules and names with no counterpart here, and why. Each is named in the docs'
@@ -232,8 +245,6 @@ NAMES = [
 NOT_PROVIDED = {
     "faaskeeper.queue": "the upstream client's threads and queues (EventQueue, WorkQueue, SubmitterThread, "
     "SorterThread, ResponseListener, SQSListener, Loop, wait_until); the client's own pipeline replaces them",
-    "faaskeeper.providers.aws": "AWSClient, the upstream client's boto3 calls; the AWS provider plugin "
-    "(faaskeeper_aws) serves every AWS deployment",
-    "faaskeeper.providers.serialization": "S3Reader, DynamoReader and their object formats; user storage "
-    "is read through the provider plugins, whose formats differ",
+    "faaskeeper.providers.aws": "AWSClient, the ProviderClient that the upstream client's threads drove with "
+    "its own wire format; the client's sessions, requests and watches go through the AWS provider plugin",
 }
