@@ -62,6 +62,7 @@ def test_upstream_code_on_an_aws_deployment(
         node = client.get_data("/root/test2")
         assert node.data == b"test"
         assert node.created.system == created.created.system
+        assert isinstance(cfg.provider_config, AWSConfig)
         s3 = boto3.client("s3", region_name=cfg.deployment_region)
         stored = s3.get_object(Bucket=cfg.provider_config.data_bucket, Key=object_key("/root/test2"))["Body"].read()
         assert stored.endswith(b"test")
