@@ -2,7 +2,7 @@
 
 :func:`invoke` sends a JSON payload, waits for the function, and returns the JSON it answered;
 if the invocation failed, or the function raised (Lambda answers ``FunctionError`` with the
-error as the payload), it raises ProviderException naming the function and the error.
+error as the payload), it raises AWSException (a ProviderException) naming the function and the error.
 
 moto stores functions but cannot run them. The Lambda emulator
 (:mod:`faaskeeper_aws.functions.host`) runs each invocation inside :func:`emulated_lambda` with its
@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
 
-from faaskeeper.exceptions import ProviderException
+from faaskeeper.exceptions import AWSException
 from faaskeeper_aws.cost.metering import MeteredClient
 from faaskeeper_aws.errors import aws_errors
 
@@ -45,7 +45,7 @@ def invoke(client: MeteredClient, function: str, payload: bytes) -> bytes:
         response = call(FunctionName=function, InvocationType="RequestResponse", Payload=payload)
         body: bytes = response["Payload"].read()
     if response.get("FunctionError"):
-        raise ProviderException(f"AWS function {function} failed: {_error(body)}")
+        raise AWSException(f"AWS function {function} failed: {_error(body)}")
     return body
 
 
