@@ -25,6 +25,7 @@ from faaskeeper.exceptions import (
     NodeExistsException,
     NotEmptyException,
     SessionExpiredException,
+    UnknownProviderException,
     ZooKeeperException,
 )
 from faaskeeper.node import Node
@@ -301,3 +302,8 @@ def test_a_user_storage_reader_reads_what_clients_wrote(cfg: Config) -> None:
         reader.close()
     with pytest.raises(ConfigurationException, match="S3Reader reads an AWS deployment"):
         S3Reader(cfg)
+
+
+def test_an_empty_config_names_no_provider_when_a_client_starts() -> None:
+    with pytest.raises(UnknownProviderException, match="names no provider"):
+        FaaSKeeperClient(Config()).start()

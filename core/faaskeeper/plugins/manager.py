@@ -111,6 +111,11 @@ class ProviderRegistry:
                 f"Provider {name!r} is installed but failed to load: {type(err).__name__}: {err}. "
                 f"Reinstall its plugin (e.g. `pip install --force-reinstall faaskeeper-{name}`)."
             )
+        if cls is None and not name:
+            installed = ", ".join(sorted(self._providers)) or "none"
+            raise UnknownProviderException(
+                f"The config names no provider: set its 'cloud-provider' (installed providers: {installed})"
+            )
         if cls is None:
             installed = ", ".join(sorted(self._providers)) or "none"
             raise UnknownProviderException(
