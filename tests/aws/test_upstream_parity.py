@@ -15,10 +15,16 @@ from botocore.exceptions import ClientError
 
 from faaskeeper.client import FaaSKeeperClient
 from faaskeeper.config import AWSConfig, CloudProvider, Config
-from faaskeeper.exceptions import AWSException, ConfigurationException, ProviderException
+from faaskeeper.exceptions import AWSException, ConfigurationException, ProviderException, SessionExpiredException
 from faaskeeper.node import Node, Stat
+from faaskeeper.operations import CreateNode, DeleteNode, DeregisterSession, ExistsNode, GetChildren, GetData, SetData
+from faaskeeper.plugins.manager import get_provider
+from faaskeeper.protocol.messages import pong
+from faaskeeper.providers.aws import AWSClient
 from faaskeeper.providers.serialization import DataReader, DynamoReader, S3Reader
 from faaskeeper.stats import StorageStatistics
+from faaskeeper.testing.support import Inbox, listeners, wait_until
+from faaskeeper.watch import Watch, WatchedEvent, WatchType
 from faaskeeper_aws.errors import aws_errors
 from faaskeeper_aws.functions.host import LambdaEmulator
 from faaskeeper_aws.settings import AwsSettings
@@ -113,3 +119,50 @@ def test_s3_reader_serializes_in_the_format_of_the_bucket() -> None:
     assert S3Reader.deserialize("/a/b", body) == decode("/a/b", body)
     assert S3Reader.deserialize("/a/b", body) == node
     assert S3Reader.deserialize("/a/b", body, False, False) == Node("/a/b", None, node.stat, None, node.epoch)
+
+
+def test_aws_client_drives_a_session_by_hand(
+    stackless: Callable[..., Config], emulate: Callable[..., LambdaEmulator]
+) -> None:
+    cfg = stackless(storage="persistent", channel="tcp")
+    emulate(cfg)
+    deployment = get_provider("aws").open(cfg)
+    session_id = "handdriven"
+    inbox = Inbox(answer=lambda m: pong(session_id) if json.loads(m).get("kind") == "ping" else None)
+    aws = AWSClient(cfg, deployment=deployment)
+    try:
+        with listeners(deployment) as listen:
+            listener = listen(inbox)
+            host, _, port = listener.address.removeprefix("tcp://").rpartition(":")
+            address = (host, int(port))
+            aws.register_session(session_id, f"{host}:{port}", True)
+            assert inbox.wait_reply(1, 10).ok
+            aws.send_request(f"{session_id}-0", CreateNode(session_id, "/x", b"v", 0).generate_request())
+            assert inbox.wait_reply(2, 10).ok
+
+            fired: list[WatchedEvent] = []
+            node, watch = aws.execute_request(GetData(session_id, "/x", fired.append), address)
+            assert node.data == b"v"
+            assert isinstance(watch, Watch)
+            assert watch.watch_type is WatchType.GET_DATA
+            assert watch.timestamp == node.modified.system.sum
+            exists, _ = aws.execute_request(ExistsNode(session_id, "/x"), address)
+            assert exists is not None
+            assert not exists.has_data
+            children, _ = aws.execute_request(GetChildren(session_id, "/", True), address)
+            assert [(c.path, c.data) for c in children] == [("/x", b"v")]
+
+            aws.send_request(f"{session_id}-1", SetData(session_id, "/x", b"w", -1).generate_request())
+            assert inbox.wait_reply(3, 10).ok
+            notices = wait_until(
+                lambda: [m for m in map(json.loads, inbox.messages) if m.get("kind") == "watch"], 10, "the notification"
+            )
+            assert [(n["path"], n["event"]) for n in notices] == [("/x", "NodeDataChanged")]
+
+            aws.send_request(f"{session_id}-2", DeregisterSession(session_id).generate_request())
+            assert inbox.wait_reply(4, 10).ok
+            with pytest.raises(SessionExpiredException):
+                aws.send_request(f"{session_id}-3", DeleteNode(session_id, "/x", -1).generate_request())
+    finally:
+        aws.close()
+        deployment.close()

@@ -124,6 +124,14 @@ SIGNATURES = {
     "faaskeeper.providers.provider:ProviderClient.register_session": "self, session_id, sourceAddr, heartbeat",
     "faaskeeper.providers.provider:ProviderClient.register_watch": "self, node, watch_type, watch, listen_address",
     "faaskeeper.providers.provider:ProviderClient.execute_request": "self, op, listen_address",
+    # faaskeeper/providers/aws.py
+    "faaskeeper.providers.aws:AWSClient": "cfg",
+    "faaskeeper.providers.aws:AWSClient.send_request": "self, request_id, data",
+    "faaskeeper.providers.aws:AWSClient.get_data": "self, path, watch_callback, listen_address",
+    "faaskeeper.providers.aws:AWSClient.exists": "self, path",
+    "faaskeeper.providers.aws:AWSClient.get_children": "self, path, include_data",
+    "faaskeeper.providers.aws:AWSClient.register_session": "self, session_id, source_addr, heartbeat",
+    "faaskeeper.providers.aws:AWSClient.register_watch": "self, node, watch_type, watch, listen_address",
     # faaskeeper/providers/serialization.py
     "faaskeeper.providers.serialization:DataReader": "deployment_name",
     "faaskeeper.providers.serialization:DataReader.get_data": "self, path, include_data=True, include_children=True",
@@ -238,6 +246,7 @@ NAMES = [
     "faaskeeper.watch:WatchCallbackType",
     "faaskeeper.version:AWSDecoder",
     "faaskeeper.providers.serialization:BENCHMARKING",
+    "faaskeeper.providers.aws:BENCHMARKING",
 ]
 
 #: Upstream modules and names with no counterpart here, and why. Each is named in the docs'
@@ -245,6 +254,4 @@ NAMES = [
 NOT_PROVIDED = {
     "faaskeeper.queue": "the upstream client's threads and queues (EventQueue, WorkQueue, SubmitterThread, "
     "SorterThread, ResponseListener, SQSListener, Loop, wait_until); the client's own pipeline replaces them",
-    "faaskeeper.providers.aws": "AWSClient, the ProviderClient that the upstream client's threads drove with "
-    "its own wire format; the client's sessions, requests and watches go through the AWS provider plugin",
 }
