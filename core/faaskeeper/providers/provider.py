@@ -129,9 +129,10 @@ class DeploymentClient(ProviderClient):
         if self._host is not None:
             self._host.wake()
 
-    def send_request(self, request_id: str, data: dict[str, Any]) -> None:
+    def send_request(self, request_id: str, data: dict[str, Any]) -> int:
         """Send a request in the upstream's form (``CreateNode(...).generate_request()``) to the
-        writer queue, as the next request of its session (registered here)."""
+        writer queue, as the next request of its session (registered here); returns its number
+        in the session, which its reply carries."""
         op = _OPS.get(str(data.get("op")))
         if op is None:
             raise MalformedInputException(f"Not a request the writer takes: {data.get('op')!r}")
@@ -155,6 +156,7 @@ class DeploymentClient(ProviderClient):
             if op is Op.DEREGISTER_SESSION:
                 del self._sessions[session_id]
             self._send(request, request_id)
+            return request.seq
 
     def get_data(
         self, path: str, watch_callback: WatchCallbackType | None, listen_address: tuple[str, int]

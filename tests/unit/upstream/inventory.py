@@ -132,6 +132,32 @@ SIGNATURES = {
     "faaskeeper.providers.aws:AWSClient.get_children": "self, path, include_data",
     "faaskeeper.providers.aws:AWSClient.register_session": "self, session_id, source_addr, heartbeat",
     "faaskeeper.providers.aws:AWSClient.register_watch": "self, node, watch_type, watch, listen_address",
+    # faaskeeper/queue.py
+    "faaskeeper.queue:wait_until": "timeout, interval, condition, *args",
+    "faaskeeper.queue:EventQueue": "",
+    "faaskeeper.queue:EventQueue.add_expected_result": "self, request_id, request, future",
+    "faaskeeper.queue:EventQueue.add_direct_result": "self, request_id, result, future",
+    "faaskeeper.queue:EventQueue.add_indirect_result": "self, result",
+    "faaskeeper.queue:EventQueue.add_watch_notification": "self, result",
+    "faaskeeper.queue:EventQueue.add_watch": "self, path, watch",
+    "faaskeeper.queue:EventQueue.get_watches": "self, paths, timestamp",
+    "faaskeeper.queue:EventQueue.get": "self",
+    "faaskeeper.queue:EventQueue.close": "self",
+    "faaskeeper.queue:WorkQueue": "",
+    "faaskeeper.queue:WorkQueue.add_request": "self, op, fut",
+    "faaskeeper.queue:WorkQueue.get": "self",
+    "faaskeeper.queue:WorkQueue.close": "self",
+    "faaskeeper.queue:WorkQueue.wait_close": "self, timeout=-1",
+    "faaskeeper.queue:ResponseListener": "event_queue, port=-1",
+    "faaskeeper.queue:ResponseListener.stop": "self",
+    "faaskeeper.queue:SQSListener": "event_queue, cfg",
+    "faaskeeper.queue:SQSListener.stop": "self",
+    "faaskeeper.queue:SubmitterThread": "session_id, provider_client, queue, event_queue, response_handler",
+    "faaskeeper.queue:SubmitterThread.stop": "self",
+    "faaskeeper.queue:SubmitterThread.run": "self",
+    "faaskeeper.queue:SorterThread": "queue",
+    "faaskeeper.queue:SorterThread.stop": "self",
+    "faaskeeper.queue:SorterThread.run": "self",
     # faaskeeper/providers/serialization.py
     "faaskeeper.providers.serialization:DataReader": "deployment_name",
     "faaskeeper.providers.serialization:DataReader.get_data": "self, path, include_data=True, include_children=True",
@@ -184,6 +210,7 @@ PROPERTIES = {
         "read_times": "r",
         "write_times": "r",
     },
+    "faaskeeper.queue:ResponseListener": {"address": "r", "port": "r"},
     "faaskeeper.operations:Operation": {"session_id": "r", "path": "r", "name": "r"},
     "faaskeeper.operations:DirectOperation": {"watch": "r"},
     "faaskeeper.operations:CreateNode": {"name": "r", "data_b64": "rw"},
@@ -205,6 +232,12 @@ ENUMS = {
     "faaskeeper.node:NodeDataType": ["DATA", "CREATED", "MODIFIED", "CHILDREN"],
     "faaskeeper.watch:WatchEventType": ["NODE_CREATED", "NODE_DELETED", "NODE_DATA_CHANGED", "NODE_CHILDREN_CHANGED"],
     "faaskeeper.watch:WatchType": ["GET_DATA", "EXISTS", "GET_CHILDREN"],
+    "faaskeeper.queue:EventQueue.EventType": [
+        "CLOUD_INDIRECT_RESULT",
+        "CLOUD_DIRECT_RESULT",
+        "CLOUD_EXPECTED_RESULT",
+        "WATCH_NOTIFICATION",
+    ],
 }
 
 #: The upstream values of the enums that had numbers, for lookups by value (``WatchEventType(2)``).
@@ -249,9 +282,9 @@ NAMES = [
     "faaskeeper.providers.aws:BENCHMARKING",
 ]
 
-#: Upstream modules and names with no counterpart here, and why. Each is named in the docs'
+#: Upstream names with no counterpart here (``module:name``), and why. Each is named in the docs'
 #: "Coming from the upstream client" sections.
 NOT_PROVIDED = {
-    "faaskeeper.queue": "the upstream client's threads and queues (EventQueue, WorkQueue, SubmitterThread, "
-    "SorterThread, ResponseListener, SQSListener, Loop, wait_until); the client's own pipeline replaces them",
+    "faaskeeper.queue:Loop": "the upstream listener's epoll loop, which read each message with one recv(1024); "
+    "ResponseListener runs on the TCP client channel's listener, whose messages are framed",
 }
