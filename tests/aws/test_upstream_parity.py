@@ -17,13 +17,25 @@ from faaskeeper.client import FaaSKeeperClient
 from faaskeeper.config import AWSConfig, CloudProvider, Config
 from faaskeeper.exceptions import AWSException, ConfigurationException, ProviderException, SessionExpiredException
 from faaskeeper.node import Node, Stat
-from faaskeeper.operations import CreateNode, DeleteNode, DeregisterSession, ExistsNode, GetChildren, GetData, SetData
+from faaskeeper.operations import (
+    CreateNode,
+    DeleteNode,
+    DeregisterSession,
+    ExistsNode,
+    GetChildren,
+    GetData,
+    Operation,
+    RegisterSession,
+    SetData,
+)
 from faaskeeper.plugins.manager import get_provider
 from faaskeeper.protocol.messages import pong
 from faaskeeper.providers.aws import AWSClient
 from faaskeeper.providers.serialization import DataReader, DynamoReader, S3Reader
+from faaskeeper.queue import EventQueue, ResponseListener, SorterThread, SQSListener, SubmitterThread, WorkQueue
 from faaskeeper.stats import StorageStatistics
 from faaskeeper.testing.support import Inbox, listeners, wait_until
+from faaskeeper.threading import Future
 from faaskeeper.watch import Watch, WatchedEvent, WatchType
 from faaskeeper_aws.errors import aws_errors
 from faaskeeper_aws.functions.host import LambdaEmulator
@@ -166,3 +178,39 @@ def test_aws_client_drives_a_session_by_hand(
     finally:
         aws.close()
         deployment.close()
+
+
+@pytest.mark.parametrize("channel", ["tcp", "sqs"])
+def test_the_upstream_engine_on_aws(
+    stackless: Callable[..., Config], emulate: Callable[..., LambdaEmulator], channel: str
+) -> None:
+    cfg = stackless(storage="key-value", channel=channel)
+    emulate(cfg)
+    work_queue, event_queue = WorkQueue(), EventQueue()
+    listener: ResponseListener | SQSListener
+    listener = SQSListener(event_queue, cfg) if channel == "sqs" else ResponseListener(event_queue, -1)
+    aws = AWSClient(cfg)
+    submitter = SubmitterThread("engine1", aws, work_queue, event_queue, listener)
+    sorter = SorterThread(event_queue)
+
+    def call(op: Operation) -> object:
+        future: Future[object] = Future()
+        work_queue.add_request(op, future)
+        return future.get(30)
+
+    try:
+        call(RegisterSession("engine1", "", True))
+        created = call(CreateNode("engine1", "/e", b"v", 1))
+        assert isinstance(created, Node)
+        assert created.path == "/e"
+        node = call(GetData("engine1", "/e"))
+        assert isinstance(node, Node)
+        assert node.data == b"v"
+        assert node.ephemeral
+        assert call(DeregisterSession("engine1")) == "engine1"
+    finally:
+        event_queue.close()
+        listener.stop()
+        submitter.stop()
+        sorter.stop()
+        aws.close()
