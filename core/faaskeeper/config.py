@@ -56,6 +56,10 @@ class CloudProvider(StrEnum):
     AZURE = "azure"
     LOCAL = "local"
 
+    def __repr__(self) -> str:
+        # Shown as the name it is, as before (messages quote a config's provider with !r).
+        return repr(self.value)
+
     @staticmethod
     def serialize(val: CloudProvider) -> str:
         return CloudProvider(val).value

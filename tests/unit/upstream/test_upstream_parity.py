@@ -217,3 +217,12 @@ def inventory_size() -> int:
         + len(inventory.EXCEPTIONS)
         + len(inventory.NAMES)
     )
+
+
+def test_a_known_provider_reads_as_its_name() -> None:
+    from faaskeeper.config import CloudProvider, Config
+
+    cfg = Config.deserialize({"cloud-provider": "gcp", "deployment-name": "dev"})
+    assert cfg.cloud_provider is CloudProvider.GCP
+    assert f"{cfg.cloud_provider} {cfg.cloud_provider!r}" == "gcp 'gcp'"
+    assert Config.deserialize({"cloud-provider": "memory", "deployment-name": "dev"}).cloud_provider == "memory"
