@@ -287,4 +287,8 @@ NAMES = [
 NOT_PROVIDED = {
     "faaskeeper.queue:Loop": "the upstream listener's epoll loop, which read each message with one recv(1024); "
     "ResponseListener runs on the TCP client channel's listener, whose messages are framed",
+    "faaskeeper.queue:ResponseListener.accept_connection": "the epoll loop's accept handler (see Loop)",
+    "faaskeeper.queue:ResponseListener.run": "the listeners are not threads: the client channel's listener "
+    "receives on threads of its own; is_alive() and stop() are as upstream",
+    "faaskeeper.queue:SQSListener.run": "as ResponseListener.run",
 }
