@@ -1,0 +1,8 @@
+"""kazoo on FaaSKeeper: ``from faaskeeper.kazoo import KazooClient`` instead of kazoo's, built from a
+FaaSKeeper client config instead of hosts; kazoo's API and recipes run unchanged on it.
+
+Needs the ``kazoo`` extra: ``pip install "faaskeeper[kazoo]"``."""
+
+from faaskeeper.kazoo.client import API_VERSION, CHROOT_KEY, KazooClient
+
+__all__ = ["API_VERSION", "CHROOT_KEY", "KazooClient"]
