@@ -49,7 +49,10 @@ def load_config(config: Config | str | Path) -> Config:
     if isinstance(config, Config):
         return config
     if isinstance(config, str | Path):
-        return Config.from_file(config)
+        try:
+            return Config.from_file(config)
+        except FaaSKeeperException as err:
+            raise ConfigurationError(f"KazooClient on FaaSKeeper takes a FaaSKeeper client config: {err}") from err
     raise ConfigurationError(
         f"KazooClient on FaaSKeeper takes a faaskeeper.config.Config or the path of a config JSON, "
         f"got {type(config).__name__}"
@@ -128,7 +131,7 @@ class KazooClient(_KazooClient):  # type: ignore[misc]  # kazoo is untyped
     def set_hosts(self, hosts: Any, randomize_hosts: bool | None = None) -> None:
         if not self._in_init:
             raise ConfigurationError("KazooClient on FaaSKeeper connects to the deployment of its config, not to hosts")
-        self.hosts = []
+        self.hosts: list[tuple[str, int]] = []
         self.chroot = self._fk_chroot
 
     @property

@@ -23,6 +23,7 @@ BY_CODE: dict[str, type[Exception]] = {
     "MalformedInput": kz.BadArgumentsError,
     "ProviderError": kz.SystemZookeeperError,
     "WatchSetFailure": kz.SystemZookeeperError,
+    "BadConfiguration": kz.ConfigurationError,
     "FaaSKeeperError": kz.ZookeeperError,
 }
 

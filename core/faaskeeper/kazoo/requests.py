@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from kazoo.exceptions import NoNodeError, OperationTimeoutError, UnimplementedError
+from kazoo.exceptions import BadVersionError, NoNodeError, OperationTimeoutError, UnimplementedError
 from kazoo.protocol.serialization import (
     Auth,
     Create,
@@ -208,12 +208,14 @@ class RequestRouter:
 
     def _set_acl(self, request: Any, result: Any) -> None:
         """Setting the open ACL changes nothing (every node has it); any other ACL is refused."""
-        check_acl(request.acl)
+        check_acl(request.acls)
         future = self._backend.exists_async(request.path)
 
         def convert(node: Node | None) -> object:
             if node is None:
                 raise NoNodeError(request.path)
+            if request.version not in (-1, node.stat.aversion):
+                raise BadVersionError(f"ACL version {request.version} of {request.path} does not match")
             return znode_stat(node.stat)
 
         self._complete(request, future, result, convert)

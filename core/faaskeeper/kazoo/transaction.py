@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from kazoo.exceptions import BadArgumentsError
+from kazoo.exceptions import BadArgumentsError, UnimplementedError
 from kazoo.protocol.serialization import CheckVersion, Create, Delete, SetData
 
 from faaskeeper.kazoo.acl import check_acl
@@ -17,12 +17,19 @@ EPHEMERAL, SEQUENTIAL = 1, 2
 
 
 def build(backend: Any, operations: Sequence[Any]) -> Any:
-    """A FaaSKeeper transaction holding kazoo's ``operations`` (Create, Delete, SetData, CheckVersion)."""
-    txn = backend.transaction()
+    """A FaaSKeeper transaction holding kazoo's ``operations`` (Create, Delete, SetData, CheckVersion);
+    an ACL, node kind or request FaaSKeeper cannot take is refused before anything is built."""
     for op in operations:
         if isinstance(op, Create):
             check_acl(op.acl)
             check_flags(op.flags)
+        elif not isinstance(op, Delete | SetData | CheckVersion):
+            raise BadArgumentsError(f"A transaction cannot hold a {type(op).__name__} request")
+    if not hasattr(backend, "transaction"):
+        raise UnimplementedError("This FaaSKeeper client has no transactions (client.transaction())")
+    txn = backend.transaction()
+    for op in operations:
+        if isinstance(op, Create):
             txn.create(
                 op.path, op.data or b"", ephemeral=bool(op.flags & EPHEMERAL), sequential=bool(op.flags & SEQUENTIAL)
             )
@@ -30,10 +37,8 @@ def build(backend: Any, operations: Sequence[Any]) -> Any:
             txn.delete(op.path, op.version)
         elif isinstance(op, SetData):
             txn.set_data(op.path, op.data or b"", op.version)
-        elif isinstance(op, CheckVersion):
-            txn.check(op.path, op.version)
         else:
-            raise BadArgumentsError(f"A transaction cannot hold a {type(op).__name__} request")
+            txn.check(op.path, op.version)
     return txn
 
 
