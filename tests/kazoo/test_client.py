@@ -149,7 +149,7 @@ def test_expired_session_is_lost_then_a_new_one_connects(zk, config):
     first = zk.client_id
     zk.add_listener(states.put)
     zk._call(_SESSION_EXPIRED, None)  # stops answering heartbeats, as kazoo's harness asks
-    seen = []
+    seen: list[KazooState] = []
     while not seen or seen[-1] != KazooState.CONNECTED or KazooState.LOST not in seen:
         seen.append(states.get(timeout=SETTLE))
     assert seen[-2:] == [KazooState.LOST, KazooState.CONNECTED]
