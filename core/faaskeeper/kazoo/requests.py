@@ -167,34 +167,51 @@ class RequestRouter:
         self._complete(request, future, result, _names)
 
     def _get_children_with_stat(self, request: Any, result: Any) -> None:
-        """The children and the node's stat of one moment: the stat read before and after the
-        children shows no change of them in between (FaaSKeeper reads them separately)."""
-        paths.validate_path(request.path)
+        """The children and the node's stat of one moment. FaaSKeeper reads them separately: the
+        stat is read before and after the children, all three in the session's order, and agrees
+        when no child came or went in between; otherwise they are read again until they agree."""
         watch = self._watches.register(request)
         backend = self._backend
+        before = backend.exists_async(request.path)
+        children = backend.get_children_async(request.path, watch=watch)
+        after = backend.exists_async(request.path)
 
-        def read() -> None:
+        def answer(first: Node | None, names: list[Node], last: Node | None) -> bool:
+            if first is None or last is None:
+                raise NoNodeError(request.path)
+            if (first.stat.czxid, first.stat.pzxid) != (last.stat.czxid, last.stat.pzxid):
+                return False
+            result.set((_names(names), znode_stat(last.stat)))
+            return True
+
+        def fail(err: Exception) -> None:
+            self._watches.forget(request)
+            result.set_exception(to_kazoo(err))
+
+        def read_again() -> None:
             try:
                 for _ in range(CHILDREN_WITH_STAT_ATTEMPTS):
-                    before = backend.exists(request.path)
-                    if before is None:
-                        raise NoNodeError(request.path)
-                    children = backend.get_children(request.path, watch=watch)
-                    after = backend.exists(request.path)
-                    if after is not None and (after.stat.czxid, after.stat.pzxid) == (
-                        before.stat.czxid,
-                        before.stat.pzxid,
+                    if answer(
+                        backend.exists(request.path),
+                        backend.get_children(request.path, watch=watch),
+                        backend.exists(request.path),
                     ):
-                        result.set((_names(children), znode_stat(after.stat)))
                         return
                 raise OperationTimeoutError(
                     f"The children of {request.path} changed during each of {CHILDREN_WITH_STAT_ATTEMPTS} reads"
                 )
             except Exception as err:
-                self._watches.forget(request)
-                result.set_exception(to_kazoo(err))
+                fail(err)
 
-        self._spawn(read)
+        def done(_last: Future[Node | None]) -> None:
+            # Completed in the session's order: the two reads before are done too.
+            try:
+                if not answer(before.get(), children.get(), after.get()):
+                    self._spawn(read_again)  # not on the client's callback thread: these reads block
+            except Exception as err:
+                fail(err)
+
+        after.add_callback(done)
 
     def _get_acl(self, request: Any, result: Any) -> None:
         future = self._backend.exists_async(request.path)

@@ -24,6 +24,7 @@ from kazoo.testing import harness
 from faaskeeper.client import FaaSKeeperClient
 from faaskeeper.config import Config
 from faaskeeper.kazoo.client import KazooClient
+from faaskeeper.plugins.manager import get_provider
 
 #: Heartbeats and session timeout of the test deployments: a session the harness expires is
 #: expired within its 5 s wait, and one that is merely slow on a loaded machine is not.
@@ -40,8 +41,6 @@ NEED_TRANSACTIONS = ("kazoo.tests.test_queue.KazooLockingQueueTests",)
 
 def deploy_local(directory: Path) -> Config:
     """A fresh local deployment in ``directory``, with the test heartbeat and session timeout."""
-    from faaskeeper_local.provider import LocalProvider
-
     config = Config.deserialize(
         {
             "cloud-provider": "local",
@@ -51,7 +50,7 @@ def deploy_local(directory: Path) -> Config:
             "local": {"path": str(directory)},
         }
     )
-    return LocalProvider().deploy(config)
+    return get_provider("local").deploy(config)
 
 
 def _setup_zookeeper(self: Any, **client_options: Any) -> None:
@@ -88,9 +87,7 @@ def _teardown_zookeeper(self: Any) -> None:
     self.client = None
     directory = getattr(self, "_fk_directory", None)
     if directory is not None:
-        from faaskeeper_local.provider import LocalProvider
-
-        LocalProvider().remove(self._fk_config)
+        get_provider("local").remove(self._fk_config)
         shutil.rmtree(directory, ignore_errors=True)
         self._fk_directory = None
 
