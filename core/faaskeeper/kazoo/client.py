@@ -102,11 +102,11 @@ class KazooClient(_KazooClient):  # type: ignore[misc]  # kazoo is untyped
         ):
             if kwargs.get(option):
                 raise ConfigurationError(f"KazooClient on FaaSKeeper does not support {option}: {why}")
-        handler = kwargs.get("handler")
-        if getattr(handler, "name", None) in ("sequential_gevent_handler", "sequential_eventlet_handler"):
+        handler_name = getattr(kwargs.get("handler"), "name", None)
+        if handler_name in ("sequential_gevent_handler", "sequential_eventlet_handler"):
             raise ConfigurationError(
                 f"KazooClient on FaaSKeeper needs a threading handler: the FaaSKeeper client completes calls "
-                f"on threads, not on {handler.name.split('_')[1]}'s green threads"
+                f"on threads, not on green threads ({handler_name})"
             )
         self._fk_config = load_config(config)
         self._fk_chroot = config_chroot(self._fk_config) if chroot is None else normal_chroot(chroot)
