@@ -121,6 +121,9 @@ class KazooClient(_KazooClient):  # type: ignore[misc]  # kazoo is untyped
         #: Serialises the session's state changes: those the FaaSKeeper client reports on its
         #: callback thread and those of start, stop and the reconnection after an expiry.
         self._state_lock = threading.RLock()
+        #: Serialises opening and closing the FaaSKeeper session: a stop while a new session opens
+        #: after an expiry closes that session, rather than leave it open.
+        self._session_lock = threading.Lock()
         #: The break the test harness asked for, if any: "drop" (resume answering heartbeats once
         #: SUSPENDED) or "expire" (stay silent until the service expires the session).
         self._break: str | None = None
@@ -175,10 +178,13 @@ class KazooClient(_KazooClient):  # type: ignore[misc]  # kazoo is untyped
     def _open_session(self) -> None:
         with self._state_lock:
             self._session_callback(KeeperState.CONNECTING)
-        try:
-            self._backend.start()
-        except FaaSKeeperException as err:
-            raise to_kazoo(err) from err
+        with self._session_lock:
+            if self._stopped.is_set():
+                return
+            try:
+                self._backend.start()
+            except FaaSKeeperException as err:
+                raise to_kazoo(err) from err
         with self._state_lock:
             if self._stopped.is_set():
                 return
@@ -211,7 +217,8 @@ class KazooClient(_KazooClient):  # type: ignore[misc]  # kazoo is untyped
             return
         self._stopped.set()
         try:
-            self._backend.stop()
+            with self._session_lock:
+                self._backend.stop()
         except FaaSKeeperException as err:
             log.warning("Closing the FaaSKeeper session: %s", err)
         finally:
