@@ -5,9 +5,10 @@ client, the same recipe code on each:
 
 - ``lock_acquire``: ``Lock.acquire()`` of a lock no one else holds (its node created, the
   contenders listed); ``lock_release``: its ``release()`` (the node deleted).
-- ``election_round``: two contenders (two sessions) run ``Election.run`` in turn; from the
-  leader's resigning (its function returning) to the other's function running as the new leader:
-  the leader's node deleted, the waiting contender's watch told, the contenders listed again.
+- ``election_round``: two contenders (two sessions) run ``Election.run`` in turn; once both are
+  in the election, from the leader's resigning (its function returning) to the other's function
+  running as the new leader: the leader's node deleted, the waiting contender's watch told, the
+  contenders listed again.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import threading
 import time
 from collections.abc import Sequence
 from contextlib import ExitStack
+from dataclasses import dataclass
 from typing import Any
 
 from faaskeeper_deploy.bench.common import BLOCK, WATCHER_TIMEOUT, BenchError, counted
@@ -39,6 +41,8 @@ class _Contender:
         self._election = client.Election(path, name)
         self._resign = threading.Event()
         self._stopped = False
+        #: What ended the contender's runs for leader, if anything did.
+        self.error: Exception | None = None
         self._thread = threading.Thread(target=self._run, name=f"bench-contender-{name}", daemon=True)
         self._thread.start()
 
@@ -49,6 +53,10 @@ class _Contender:
             try:
                 self._election.run(self._lead)
             except CancelledError:
+                return
+            except Exception as err:  # told to the bench's thread, which waits for this contender
+                self.error = err
+                self._leading.put((self, 0))
                 return
 
     def _lead(self) -> None:
@@ -66,13 +74,31 @@ class _Contender:
         self._thread.join(timeout=WATCHER_TIMEOUT)
 
 
-def _handovers(
-    system: System, leader: _Contender, leading: queue.Queue[tuple[_Contender, int]], rounds: int
-) -> tuple[_Contender, list[int]]:
-    """``rounds`` handovers from ``leader``; the leader after them, and each one's time (ns)."""
+@dataclass
+class _Election:
+    """An election of two contenders on one system, and a client that watches it."""
+
+    path: str
+    observer: Any
+    leader: _Contender
+    leading: queue.Queue[tuple[_Contender, int]]
+
+    def await_both(self, system: System) -> None:
+        """Until the contender that resigned last has joined again: a round hands over to it."""
+        deadline = time.monotonic() + WATCHER_TIMEOUT
+        while len(self.observer.get_children(self.path)) < 2:
+            if time.monotonic() > deadline:
+                raise BenchError(f"{system.name}: a contender did not join the election within {WATCHER_TIMEOUT:g} s")
+            time.sleep(0.001)
+
+
+def _handovers(system: System, election: _Election, rounds: int) -> list[int]:
+    """``rounds`` handovers from the leader to the other contender, each one's time (ns)."""
     samples = []
+    leader, leading = election.leader, election.leading
     for _ in range(rounds):
         check_interrupt()
+        election.await_both(system)
         start = time.perf_counter_ns()
         leader.resign()
         try:
@@ -81,11 +107,13 @@ def _handovers(
             raise BenchError(
                 f"{system.name}: no contender led within {WATCHER_TIMEOUT:g} s of the leader's resigning"
             ) from None
+        if new.error is not None:
+            raise BenchError(f"{system.name}: contender {new.name} failed: {type(new.error).__name__}: {new.error}")
         if new is leader:
             raise BenchError(f"{system.name}: the contender that resigned led again before the other one")
         samples.append(leads_at - start)
-        leader = new
-    return leader, samples
+        leader = election.leader = new
+    return samples
 
 
 def _locks(lock: Any, rounds: int) -> tuple[list[int], list[int]]:
@@ -111,7 +139,7 @@ def run_recipes(
     progress: Progress,
 ) -> None:
     locks: dict[str, Any] = {}
-    elections: dict[str, tuple[_Contender, queue.Queue[tuple[_Contender, int]]]] = {}
+    elections: dict[str, _Election] = {}
     for system in systems:
         remove_on_exit(stack, system, root)
         system.create(root, b"")
@@ -128,7 +156,11 @@ def run_recipes(
             first, _at = leading.get(timeout=WATCHER_TIMEOUT)
         except queue.Empty:
             raise BenchError(f"{system.name}: no contender was elected within {WATCHER_TIMEOUT:g} s") from None
-        elections[system.name] = (first, leading)
+        if first.error is not None:
+            raise BenchError(
+                f"{system.name}: contender {first.name} failed: {type(first.error).__name__}: {first.error}"
+            )
+        elections[system.name] = _Election(f"{root}/election", clients[0], first, leading)
 
     progress.phase(
         f"measuring lock_acquire and lock_release ({counted(repetitions, 'round')} after "
@@ -152,16 +184,12 @@ def run_recipes(
         (repetitions + warmup) * len(systems),
     )
     for system in systems:
-        leader, leading = elections[system.name]
-        leader, _ = _handovers(system, leader, leading, warmup)
-        elections[system.name] = (leader, leading)
+        _handovers(system, elections[system.name], warmup)
         progress.advance(warmup)
     for block, done in enumerate(range(0, repetitions, BLOCK)):
         count = min(BLOCK, repetitions - done)
         for system in systems if block % 2 == 0 else reversed(systems):
-            leader, leading = elections[system.name]
-            leader, samples = _handovers(system, leader, leading, count)
-            elections[system.name] = (leader, leading)
+            samples = _handovers(system, elections[system.name], count)
             system.samples.setdefault("election_round", []).extend(samples)
             progress.advance(count)
 
