@@ -3,6 +3,11 @@ FaaSKeeper client config instead of hosts; kazoo's API and recipes run unchanged
 
 Needs the ``kazoo`` extra: ``pip install "faaskeeper[kazoo]"``."""
 
+try:
+    import kazoo  # noqa: F401
+except ImportError as err:  # pragma: no cover - depends on what is installed
+    raise ImportError('faaskeeper.kazoo needs kazoo: pip install "faaskeeper[kazoo]"') from err
+
 from faaskeeper.kazoo.client import API_VERSION, CHROOT_KEY, KazooClient
 
 __all__ = ["API_VERSION", "CHROOT_KEY", "KazooClient"]
