@@ -11,11 +11,13 @@ import pytest
 from kazoo.exceptions import (
     BadVersionError,
     ConfigurationError,
+    ConnectionClosedError,
     InvalidACLError,
     NoChildrenForEphemeralsError,
     NodeExistsError,
     NoNodeError,
     NotEmptyError,
+    SystemZookeeperError,
     UnimplementedError,
 )
 from kazoo.protocol.connection import _SESSION_EXPIRED
@@ -179,3 +181,17 @@ def test_stop_is_lost_and_calls_after_it_are_refused(config):
         assert client.exists("/eph") is None
     finally:
         client.stop()
+
+
+def test_a_deployment_that_does_not_exist_fails_the_start_and_the_calls_after_it(tmp_path):
+    from faaskeeper.config import Config
+
+    missing = Config.deserialize(
+        {"cloud-provider": "local", "deployment-name": "gone", "local": {"path": str(tmp_path)}}
+    )
+    client = KazooClient(missing)
+    with pytest.raises(SystemZookeeperError, match="fk deploy"):
+        client.start()
+    assert not client.connected
+    with pytest.raises(ConnectionClosedError):
+        client.get("/")

@@ -162,6 +162,8 @@ class KazooClient(_KazooClient):  # type: ignore[misc]  # kazoo is untyped
             self._open_session()
         except BaseException:
             self._stopped.set()
+            with self._state_lock:
+                self._session_callback(KeeperState.CLOSED)
             self.handler.stop()
             raise
         if self.chroot and not self.exists("/"):
