@@ -46,6 +46,7 @@ API_VERSION = (3, 5, 0)
 
 
 def load_config(config: Config | str | Path) -> Config:
+    """The FaaSKeeper client config given, or read from the JSON file it names."""
     if isinstance(config, Config):
         return config
     if isinstance(config, str | Path):
@@ -65,6 +66,7 @@ def config_chroot(config: Config) -> str:
 
 
 def normal_chroot(chroot: object, what: str = "chroot") -> str:
+    """``chroot`` as kazoo keeps it: normalised, without a trailing slash; "" for none or "/"."""
     if chroot is None or chroot in ("", "/"):
         return ""
     if not isinstance(chroot, str) or not chroot.startswith("/"):
@@ -153,7 +155,10 @@ class KazooClient(_KazooClient):  # type: ignore[misc]  # kazoo is untyped
     # -- the session ------------------------------------------------------------------------
 
     def start(self, timeout: float = 15) -> None:
-        """Open a session; FaaSKeeper's error (deployment not found, unreachable) if it fails."""
+        """Open a session; FaaSKeeper's error (deployment not found, unreachable) as kazoo's if it fails.
+
+        :param timeout: kazoo's wait for a connection; here the registration of the session waits
+            as long as the client's ``operation_timeout``"""
         if self._live.is_set():
             return
         self._stopped.clear()
