@@ -20,7 +20,7 @@ from kazoo.exceptions import (
     SystemZookeeperError,
     UnimplementedError,
 )
-from kazoo.protocol.connection import _SESSION_EXPIRED
+from kazoo.protocol.connection import _CONNECTION_DROP, _SESSION_EXPIRED
 from kazoo.protocol.states import Callback, EventType, KazooState, KeeperState, WatchedEvent, ZnodeStat
 from kazoo.security import OPEN_ACL_UNSAFE, make_digest_acl
 
@@ -160,6 +160,18 @@ def test_expired_session_is_lost_then_a_new_one_connects(zk, config):
     assert zk.client_id is not None
     assert zk.client_id != first
     assert zk.exists("/mine") is None  # its ephemeral node went with the expired session
+
+
+def test_a_dropped_connection_suspends_and_comes_back_in_the_same_session(zk):
+    states: queue.Queue[KazooState] = queue.Queue()
+    zk.create("/mine", ephemeral=True)
+    first = zk.client_id
+    zk.add_listener(states.put)
+    zk._call(_CONNECTION_DROP, None)  # heartbeats unanswered until SUSPENDED, as kazoo's harness asks
+    assert states.get(timeout=SETTLE) == KazooState.SUSPENDED
+    assert states.get(timeout=SETTLE) == KazooState.CONNECTED
+    assert zk.client_id == first
+    assert zk.exists("/mine") is not None
 
 
 def test_stop_is_lost_and_calls_after_it_are_refused(config):
