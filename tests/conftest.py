@@ -12,5 +12,7 @@ from importlib.util import find_spec
 
 pytest_plugins = [
     "faaskeeper.testing.pytest_plugin",
+    # kazoo's test harness on FaaSKeeper, for kazoo's recipe tests in tests/kazoo.
+    *(["faaskeeper.kazoo.testing"] if find_spec("kazoo") is not None else []),
     *(f"tests.{cloud}.fixtures" for cloud in ("aws", "gcp", "azure") if find_spec(f"faaskeeper_{cloud}") is not None),
 ]

@@ -29,6 +29,7 @@ from faaskeeper_deploy.bench import (
     percentile,
     run_bench,
 )
+from faaskeeper_deploy.bench.common import RECIPES_OPERATIONS
 from faaskeeper_deploy.bench.files import CSV_COLUMNS
 from faaskeeper_deploy.bench.plots import write_plots
 from faaskeeper_deploy.bench.progress import LineProgress, Progress
@@ -210,6 +211,18 @@ def test_fanout_workload_waits_for_every_watcher(tmp_path: Path) -> None:
     assert fk.operations["fanout_last"].median_ms >= fk.operations["fanout_each"].median_ms
 
 
+def test_recipes_workload_times_kazoos_lock_and_election_through_faaskeeper_kazoo(tmp_path: Path) -> None:
+    result = run_bench(_config(tmp_path), workload="recipes", repetitions=6, warmup=1)
+
+    fk = result.faaskeeper
+    assert result.settings["operations"] == list(RECIPES_OPERATIONS)
+    assert {op: len(samples) for op, samples in fk.samples_ns.items()} == dict.fromkeys(RECIPES_OPERATIONS, 6)
+    assert all(sample > 0 for samples in fk.samples_ns.values() for sample in samples)
+    table = format_table(result)
+    assert "--workload recipes" in table
+    assert all(op in table for op in RECIPES_OPERATIONS)
+
+
 def test_plan_expands_each_series_over_its_axes() -> None:
     axes = Axes(size=10, sizes=(4, 256000), clients=(1, 2), read_shares=(0.5, 0.9), depths=(1,), watchers=(2, 4))
     runs = plan(["sizes", "mix", "pipeline", "fanout", "watch"], axes)
@@ -225,7 +238,7 @@ def test_plan_expands_each_series_over_its_axes() -> None:
     ]
     assert [r["size"] for r in runs[:2]] == [4, 256000]
     assert [(r["clients"], r["read_share"]) for r in runs[2:6]] == [(1, 0.5), (2, 0.5), (1, 0.9), (2, 0.9)]
-    assert len(plan(["all"], axes)) == 1 + 2 + 1 + 4 + 1 + 2
+    assert len(plan(["all"], axes)) == 1 + 2 + 1 + 4 + 1 + 2 + 1
     with pytest.raises(BenchError, match="workload must be one of"):
         plan(["nope"], axes)
 
@@ -277,7 +290,7 @@ def test_fk_bench_all_writes_json_csv_and_plots(tmp_path: Path, capsys: pytest.C
     assert document["interrupted"] is False
     assert {"cores", "cpu", "platform", "python", "faaskeeper"} <= document["machine"].keys()
     series = [run["settings"]["series"] for run in document["runs"]]
-    assert series == ["operations", "sizes", "sizes", "watch", "mix", "mix", "pipeline", "fanout"]
+    assert series == ["operations", "sizes", "sizes", "watch", "mix", "mix", "pipeline", "fanout", "recipes"]
     for run in document["runs"]:
         fk = run["systems"]["faaskeeper"]
         assert fk["description"]["provider"] == "local"
@@ -448,6 +461,7 @@ def zookeeper() -> Iterator[str]:
         ("mix", {"clients": 2, "read_share": 0.5}),
         ("pipeline", {"depth": 4}),
         ("fanout", {"watchers": 2}),
+        ("recipes", {}),
     ],
 )
 def test_workloads_run_side_by_side_with_zookeeper(

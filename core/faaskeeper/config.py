@@ -107,6 +107,9 @@ KNOWN_KEYS = frozenset(
         "port",
         "max-data-size",
         "watch-fanout",
+        # The path faaskeeper.kazoo's KazooClient works under (ZooKeeper's chroot); the client
+        # of faaskeeper.client does not use it.
+        "chroot",
     }
 )
 UPSTREAM_KEYS = frozenset({"system-storage", "configuration"})

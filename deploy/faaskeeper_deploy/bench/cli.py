@@ -148,7 +148,8 @@ def register(commands: Any) -> None:
             "on its own), sizes (the operations at each of --sizes), watch (set_data here to a data watch's "
             "callback in another process), mix (--clients concurrent clients, --read-shares of their calls "
             "reads), pipeline (async get_data and set_data, --depths in flight), fanout (one set_data to "
-            "--watchers watchers), all. Without --config, FaaSKeeper is a throwaway local deployment. "
+            "--watchers watchers), recipes (kazoo's Lock and Election, through kazoo on both systems), all. "
+            "Without --config, FaaSKeeper is a throwaway local deployment. "
             "Ctrl-C stops the run and keeps what was measured."
         ),
     )

@@ -22,11 +22,22 @@ MIX_WORKLOAD = "mix"
 PIPELINE_WORKLOAD = "pipeline"
 #: One set_data to many clients holding a data watch on the node.
 FANOUT_WORKLOAD = "fanout"
-WORKLOADS: tuple[str, ...] = (OPERATIONS_WORKLOAD, WATCH_WORKLOAD, MIX_WORKLOAD, PIPELINE_WORKLOAD, FANOUT_WORKLOAD)
+#: kazoo's Lock and Election recipes, through kazoo on both systems (faaskeeper.kazoo on FaaSKeeper).
+RECIPES_WORKLOAD = "recipes"
+WORKLOADS: tuple[str, ...] = (
+    OPERATIONS_WORKLOAD,
+    WATCH_WORKLOAD,
+    MIX_WORKLOAD,
+    PIPELINE_WORKLOAD,
+    FANOUT_WORKLOAD,
+    RECIPES_WORKLOAD,
+)
 #: What the mix and pipeline workloads report (reads, then writes).
 MIX_OPERATIONS: tuple[str, ...] = ("get_data", "set_data")
 #: What the fan-out workload reports: set_data to the last watcher's callback, and to each one's.
 FANOUT_OPERATIONS: tuple[str, ...] = ("fanout_last", "fanout_each")
+#: What the recipes workload reports: a free lock's acquire and release, and an election's handover.
+RECIPES_OPERATIONS: tuple[str, ...] = ("lock_acquire", "lock_release", "election_round")
 #: The throughput of all the operations of a run together, beside those of each operation.
 TOTAL = "total"
 #: What the watch workload reports: the watch's latency, and the setter's set_data in the same rounds.

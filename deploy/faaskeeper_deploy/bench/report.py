@@ -10,6 +10,7 @@ from faaskeeper_deploy.bench.common import (
     FANOUT_WORKLOAD,
     MIX_WORKLOAD,
     PIPELINE_WORKLOAD,
+    RECIPES_WORKLOAD,
     TOTAL,
     WATCH_WORKLOAD,
     BenchError,
@@ -52,6 +53,11 @@ def _title(s: dict[str, Any]) -> str:
             f"fk bench --workload fanout: set_data to {counted(s['watchers'], 'watcher')}, "
             f"{counted(repetitions, 'timed round')} after {counted(warmup, 'warm-up round')}, {size}"
         )
+    elif workload == RECIPES_WORKLOAD:
+        text = (
+            f"fk bench --workload recipes: kazoo's Lock and Election, {counted(repetitions, 'timed round')} "
+            f"after {counted(warmup, 'warm-up round')}"
+        )
     else:
         text = (
             f"fk bench: {counted(repetitions, 'timed call')} per operation "
@@ -84,6 +90,12 @@ def format_table(result: BenchResult) -> str:
         lines.append(f"zookeeper:  {zk.description['hosts']} (server {server}; kazoo {zk.description['kazoo']})")
     else:
         lines.append("zookeeper:  not measured (pass --zookeeper HOST:PORT)")
+    if s.get("workload") == RECIPES_WORKLOAD:
+        lines += [
+            "recipes:    through kazoo on both systems (faaskeeper.kazoo on FaaSKeeper); lock_acquire and "
+            "lock_release of a free Lock,",
+            "            election_round from the leader's resigning to the next contender leading",
+        ]
     if s.get("workload") == WATCH_WORKLOAD:
         lines += [
             f"watch:      set_data called here to the watch's callback in a watcher process ({s['clock']})",

@@ -27,6 +27,8 @@ from faaskeeper_deploy.bench.common import (
     OPERATIONS,
     OPERATIONS_WORKLOAD,
     PIPELINE_WORKLOAD,
+    RECIPES_OPERATIONS,
+    RECIPES_WORKLOAD,
     WATCH_OPERATIONS,
     WATCH_WORKLOAD,
     WORKLOADS,
@@ -42,6 +44,7 @@ from faaskeeper_deploy.bench.operations import run_operations
 from faaskeeper_deploy.bench.pipeline import run_pipeline
 from faaskeeper_deploy.bench.progress import Progress, as_progress
 from faaskeeper_deploy.bench.provenance import recorded_config
+from faaskeeper_deploy.bench.recipes import run_recipes
 from faaskeeper_deploy.bench.stats import BenchResult, SystemResult, machine_info
 from faaskeeper_deploy.bench.systems import FaaSKeeperSystem, System, ZooKeeperSystem, quietly
 from faaskeeper_deploy.bench.watch import run_watch, watcher_spec
@@ -77,7 +80,9 @@ def run_bench(
     instead: from ``set_data`` called here to the watch's callback in a watcher process. With
     ``"mix"``, ``clients`` concurrent clients make ``repetitions`` calls each, ``read_share`` of them
     reads; with ``"pipeline"``, ``repetitions`` async get_data and set_data calls, ``depth`` in
-    flight; with ``"fanout"``, ``repetitions`` rounds of one set_data to ``watchers`` watchers.
+    flight; with ``"fanout"``, ``repetitions`` rounds of one set_data to ``watchers`` watchers; with
+    ``"recipes"``, ``repetitions`` acquires and releases of kazoo's Lock and handovers of its Election,
+    through kazoo on both systems (:mod:`~faaskeeper_deploy.bench.recipes`).
 
     Interrupted (Ctrl-C, or KeyboardInterrupt), the run stops after the call in progress, cleans
     up and returns what it measured with ``settings["interrupted"]`` true. A second Ctrl-C stops
@@ -136,6 +141,8 @@ def run_bench(
                     run_pipeline(stack, systems, root, value, repetitions, warmup, depth, shown)
                 elif workload == FANOUT_WORKLOAD:
                     run_fanout(stack, systems, specs, root, value, repetitions, warmup, watchers, shown)
+                elif workload == RECIPES_WORKLOAD:
+                    run_recipes(stack, systems, root, repetitions, warmup, shown)
                 else:
                     run_operations(stack, systems, root, value, repetitions, warmup, shown)
             except KeyboardInterrupt:
@@ -207,6 +214,7 @@ def _settings(
         MIX_WORKLOAD: MIX_OPERATIONS,
         PIPELINE_WORKLOAD: MIX_OPERATIONS,
         FANOUT_WORKLOAD: FANOUT_OPERATIONS,
+        RECIPES_WORKLOAD: RECIPES_OPERATIONS,
     }.get(workload, OPERATIONS)
     settings: dict[str, Any] = {
         "workload": workload,
@@ -225,6 +233,6 @@ def _settings(
         settings.update(clients=clients, read_share=read_share, concurrency=concurrency)
     elif workload == PIPELINE_WORKLOAD:
         settings["depth"] = depth
-    else:
+    elif workload == FANOUT_WORKLOAD:
         settings["watchers"] = watchers
     return settings

@@ -21,6 +21,7 @@ from faaskeeper_deploy.bench.common import (
     MIX_WORKLOAD,
     OPERATIONS_WORKLOAD,
     PIPELINE_WORKLOAD,
+    RECIPES_WORKLOAD,
     WATCH_WORKLOAD,
     WORKLOADS,
     BenchError,
@@ -43,6 +44,7 @@ ALL_SERIES: tuple[str, ...] = (
     MIX_WORKLOAD,
     PIPELINE_WORKLOAD,
     FANOUT_WORKLOAD,
+    RECIPES_WORKLOAD,
 )
 #: Version of the layout of the JSON document and the CSV file.
 FORMAT = "faaskeeper-bench/3"

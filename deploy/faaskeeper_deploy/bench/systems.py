@@ -44,6 +44,10 @@ class System:
     def remove_tree(self, path: str) -> None:
         raise NotImplementedError
 
+    def kazoo_client(self) -> Any:
+        """A new kazoo client of the system (not started), for kazoo's recipes."""
+        raise NotImplementedError
+
     def close(self) -> None:
         raise NotImplementedError
 
@@ -53,6 +57,7 @@ class FaaSKeeperSystem(System):
 
     def __init__(self, config: Config, description: dict[str, Any]) -> None:
         super().__init__()
+        self.config = config
         self.client = FaaSKeeperClient(config)
         self.client.start()
         self.description = {**description, "session": self.client.session_id}
@@ -80,6 +85,14 @@ class FaaSKeeperSystem(System):
             self.remove_tree(f"{path}/{name}")
         self.client.delete(path)
 
+    def kazoo_client(self) -> Any:
+        """kazoo's client on this deployment: :class:`faaskeeper.kazoo.KazooClient`."""
+        try:
+            from faaskeeper.kazoo import KazooClient
+        except ImportError as err:
+            raise BenchError("the recipes workload needs kazoo: pip install 'faaskeeper[kazoo]'") from err
+        return KazooClient(self.config)
+
     def close(self) -> None:
         stop_faaskeeper(self.client)
 
@@ -97,6 +110,7 @@ class ZooKeeperSystem(System):
         except ImportError as err:
             raise BenchError("--zookeeper needs kazoo: pip install 'faaskeeper[bench]'") from err
         self.errors = (KazooException, KazooTimeoutError)
+        self.hosts, self.timeout = hosts, timeout
         self.client: Any = KazooClient(hosts=hosts, timeout=timeout)
         try:
             self.client.start(timeout=timeout)
@@ -137,6 +151,11 @@ class ZooKeeperSystem(System):
 
     def remove_tree(self, path: str) -> None:
         self.client.delete(path, recursive=True)
+
+    def kazoo_client(self) -> Any:
+        from kazoo.client import KazooClient
+
+        return KazooClient(hosts=self.hosts, timeout=self.timeout)
 
     def close(self) -> None:
         stop_kazoo(self.client)

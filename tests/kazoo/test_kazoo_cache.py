@@ -1,0 +1,3 @@
+"""kazoo's own `kazoo.tests.test_cache`, unchanged, on faaskeeper.kazoo (see faaskeeper.kazoo.testing)."""
+
+from kazoo.tests.test_cache import *  # noqa: F403

@@ -1,0 +1,3 @@
+"""kazoo's own `kazoo.tests.test_queue`, unchanged, on faaskeeper.kazoo (see faaskeeper.kazoo.testing)."""
+
+from kazoo.tests.test_queue import *  # noqa: F403

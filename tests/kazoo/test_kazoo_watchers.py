@@ -1,0 +1,3 @@
+"""kazoo's own `kazoo.tests.test_watchers`, unchanged, on faaskeeper.kazoo (see faaskeeper.kazoo.testing)."""
+
+from kazoo.tests.test_watchers import *  # noqa: F403
