@@ -35,9 +35,6 @@ from faaskeeper_azure.emulator.servers import Emulators, free_port
 from faaskeeper_azure.queues import payload_container
 from faaskeeper_azure.settings import AzureSettings
 
-#: The emulator's certificate is made at its start; clients on 127.0.0.1 do not verify it.
-pytestmark = pytest.mark.filterwarnings("ignore:Unverified HTTPS request")
-
 FK = [sys.executable, "-m", "faaskeeper_deploy"]
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "azure.json"
 

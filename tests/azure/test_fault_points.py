@@ -27,9 +27,6 @@ from faaskeeper_azure.emulator.servers import Emulators
 from faaskeeper_azure.provider import AzureProvider
 from tests.azure.polling import function_triggers
 
-#: The emulator's certificate is made at its start; clients on 127.0.0.1 do not verify it.
-pytestmark = pytest.mark.filterwarnings("ignore:Unverified HTTPS request")
-
 
 class PollingAzureProvider(AzureProvider):
     """The Azure provider, declaring POLLING_QUEUES for the test class below, which supplies the

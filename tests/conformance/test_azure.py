@@ -16,9 +16,6 @@ from faaskeeper.testing.pytest_plugin import Deploy
 from faaskeeper_azure.emulator.servers import Emulators, free_port
 from faaskeeper_azure.functions.host import FunctionHost
 
-#: The emulator's certificate is made at its start; clients on 127.0.0.1 do not verify it.
-pytestmark = pytest.mark.filterwarnings("ignore:Unverified HTTPS request")
-
 #: No session expires for answering its heartbeats late on a loaded machine; the expiry tests
 #: wait for short timeouts, as long as the function host's polling allows.
 TIMING = {"heartbeat-frequency": 0.5, "session-timeout": 10.0}
