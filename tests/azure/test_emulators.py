@@ -4,6 +4,8 @@ reachable through the connection string the servers module prints."""
 
 from __future__ import annotations
 
+import logging
+import time
 import uuid
 import warnings
 from collections.abc import Iterator
@@ -136,3 +138,20 @@ def test_clients_verify_the_emulator_against_the_certificate_its_launcher_keeps(
         CosmosClient(
             azure_emulators.cosmos.endpoint, credential=azure_emulators.cosmos.key, ssl_config=others, retry_total=0
         )
+
+
+def test_a_client_closed_at_once_leaves_no_background_check_failing(
+    azure_emulators: Emulators, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The SDK checks the account's endpoints in a thread of its own as a client starts; a client
+    closed under it (a short ``fk shell -c``) must not have that check fail with an error."""
+    config = Config.deserialize(
+        {"cloud-provider": "azure", "deployment-name": "closing", "azure": azure_emulators.config_section()}
+    )
+    for _attempt in range(5):
+        settings = AzureSettings.from_config(config)
+        with caplog.at_level(logging.ERROR, logger="azure.cosmos"):
+            settings.cosmos()
+            settings.close()
+            time.sleep(0.3)
+    assert [r.getMessage() for r in caplog.records if r.name.startswith("azure.cosmos")] == []

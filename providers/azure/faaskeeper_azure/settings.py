@@ -122,6 +122,20 @@ def emulator_trust(host: str | None) -> dict[str, Any]:
     return {"connection_verify": False}
 
 
+#: Seconds a closing Cosmos DB client waits for its endpoint check (a request or two).
+BACKGROUND_CHECK_WAIT = 10.0
+
+
+def settle_background_check(client: object) -> None:
+    """Wait for the endpoint check a Cosmos DB client runs in a thread of its own from its start
+    (azure-cosmos 4.17): closed under it, the check fails and logs an error with its traceback,
+    as every short-lived client (``fk shell -c``) would. Other clients have none."""
+    manager = getattr(getattr(client, "client_connection", None), "_global_endpoint_manager", None)
+    check = getattr(manager, "_refresh_thread", None)
+    if isinstance(check, threading.Thread) and check is not threading.current_thread():
+        check.join(BACKGROUND_CHECK_WAIT)
+
+
 def signs_in(connection_string: str) -> bool:
     """Whether a storage connection string holds only endpoints, so clients sign in with an identity."""
     parts = dict(p.split("=", 1) for p in connection_string.split(";") if "=" in p)
@@ -257,6 +271,7 @@ class AzureSettings:
             clients = dict(self._clients)
             self._clients.clear()
         for client in clients.values():
+            settle_background_check(client)
             close = getattr(client, "close", None)  # a credential may have nothing to close
             if close is not None:
                 close()

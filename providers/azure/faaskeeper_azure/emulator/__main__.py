@@ -30,6 +30,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("config", help="the client config that fk deploy wrote")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    # The Azure SDK logs each request with its headers at INFO: the host's polls would drown the
+    # functions' own lines.
+    logging.getLogger("azure").setLevel(logging.WARNING)
     try:
         host = FunctionHost(Config.from_file(args.config))
         host.start()
