@@ -367,3 +367,5 @@ def test_a_new_users_session(
     assert "http_logging_policy" not in served, "the host's log holds the functions' lines, not every request"
     fk("remove", "service", "--config", str(config_file))
     assert found(config) == {"queues": [], "containers": [], "databases": []}
+    assert functions.wait(30) == 0, "the function host stops once its deployment is removed"
+    assert "was removed" in (tmp_path / "functions.log").read_text()
