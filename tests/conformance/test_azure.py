@@ -1,6 +1,11 @@
 """The core's conformance suites on Azure: Azurite and the Cosmos DB server behind the project's
 launcher, the functions served from the v2 app by the provider's function host polling the
-Storage Queues; with each kind of user storage (Blob Storage, Cosmos DB items)."""
+Storage Queues; with each kind of user storage (Blob Storage, Cosmos DB items).
+
+The suites that need POLLING_QUEUES skip here, as the provider's Storage Queues are not
+PollingQueues: ``tests/azure/test_fault_points.py`` runs the fault-point suite over polling views
+of them with the provider's functions around the core's, and ``tests/azure/test_queues.py``
+stands in for the polling-queue suite (its docstring says why and how)."""
 
 from __future__ import annotations
 
