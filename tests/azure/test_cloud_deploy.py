@@ -41,7 +41,7 @@ from faaskeeper_azure.deploy.template import (
 from faaskeeper_azure.emulator.servers import AZURITE_ACCOUNT, AZURITE_KEY, Emulators
 from faaskeeper_azure.names import PARTITION_KEY_PATH
 from faaskeeper_azure.queues import MAX_DEQUEUE
-from faaskeeper_azure.settings import AzureSettings
+from faaskeeper_azure.settings import AzureSettings, emulator_trust, settle_background_check
 
 from .fake_cloud import FakeCloud
 
@@ -239,7 +239,9 @@ class Emulated:
         self.queues = QueueServiceClient.from_connection_string(connection)
         environment = emulators.environment()
         self.cosmos = CosmosClient(
-            environment["AZURE_COSMOS_ENDPOINT"], credential=environment["AZURE_COSMOS_KEY"], connection_verify=False
+            environment["AZURE_COSMOS_ENDPOINT"],
+            credential=environment["AZURE_COSMOS_KEY"],
+            **emulator_trust("127.0.0.1"),
         )
         self.made: dict[str, list[str]] = {}
 
@@ -272,6 +274,8 @@ class Emulated:
             self.forget(kind)
         self.blobs.close()
         self.queues.close()
+        settle_background_check(self.cosmos)
+        self.cosmos.close()
 
 
 def test_deploy_status_and_remove_in_a_resource_group_of_its_own(fake: FakeCloud) -> None:

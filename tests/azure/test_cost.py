@@ -27,9 +27,6 @@ from faaskeeper_azure.cost.pricing import Prices, Units, billable_units
 from faaskeeper_azure.emulator.servers import Emulators, free_port
 from faaskeeper_deploy.cost.model import Ensemble, Measured, Workload, monthly_cost
 
-#: The emulator's certificate is made at its start; clients on 127.0.0.1 do not verify it.
-pytestmark = pytest.mark.filterwarnings("ignore:Unverified HTTPS request")
-
 
 def azure_config(emulators: Emulators | None = None, **top: Any) -> Config:
     section = emulators.config_section() if emulators is not None else {}

@@ -35,9 +35,6 @@ from faaskeeper_azure.emulator.servers import Emulators, free_port
 from faaskeeper_azure.queues import payload_container
 from faaskeeper_azure.settings import AzureSettings
 
-#: The emulator's certificate is made at its start; clients on 127.0.0.1 do not verify it.
-pytestmark = pytest.mark.filterwarnings("ignore:Unverified HTTPS request")
-
 FK = [sys.executable, "-m", "faaskeeper_deploy"]
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "azure.json"
 
@@ -348,18 +345,27 @@ def test_a_new_users_session(
         assert [c.path for c in client.get_children("/app")] == [job.path]
         client.delete(job.path)
 
-        # Another client's ephemeral node vanishes once that client is killed.
+        # Another client's ephemeral node vanishes once that client is killed, and a watcher of
+        # it is told.
         worker = WorkerProcess(config, 30)
         worker.call("create", "/app/leader", ephemeral=True)
-        assert client.exists("/app/leader") is not None
+        fired.clear()
+        assert client.exists("/app/leader", watch=watcher) is not None
         worker.kill()
-        wait_until(lambda: client.exists("/app/leader") is None, 30, "the killed client's ephemeral node to vanish")
+        assert fired.wait(30), "the watcher of the killed client's ephemeral node was told"
+        assert [(e.event_type.name, e.path) for e in events[1:]] == [("NODE_DELETED", "/app/leader")]
+        assert client.exists("/app/leader") is None
         wait_until(lambda: status(config_file)["sessions"] == 1, 30, "only this client's session to remain")
         shown = status(config_file)
         assert shown["nodes"] == 2
         assert shown["details"]["functions endpoint"] == endpoint
     finally:
         client.stop()
-    assert functions.poll() is None, (tmp_path / "functions.log").read_text()
+    served = (tmp_path / "functions.log").read_text()
+    assert functions.poll() is None, served
+    assert "Traceback" not in served, served
+    assert "http_logging_policy" not in served, "the host's log holds the functions' lines, not every request"
     fk("remove", "service", "--config", str(config_file))
     assert found(config) == {"queues": [], "containers": [], "databases": []}
+    assert functions.wait(30) == 0, "the function host stops once its deployment is removed"
+    assert "was removed" in (tmp_path / "functions.log").read_text()

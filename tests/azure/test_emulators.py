@@ -4,24 +4,29 @@ reachable through the connection string the servers module prints."""
 
 from __future__ import annotations
 
+import logging
+import time
 import uuid
+import warnings
 from collections.abc import Iterator
 
+import certifi
 import pytest
 from azure.core import MatchConditions
-from azure.cosmos import ContainerProxy, CosmosClient, PartitionKey, exceptions
+from azure.core.exceptions import ServiceRequestError
+from azure.cosmos import ContainerProxy, CosmosClient, PartitionKey, SSLConfiguration, exceptions
 from azure.storage.blob import BlobServiceClient
+from urllib3.exceptions import InsecureRequestWarning
 
-from faaskeeper_azure.emulator.servers import EMULATOR_DIR, Emulators, installed, main
-
-#: The launcher serves a certificate made at start, which the clients on 127.0.0.1 do not verify.
-pytestmark = pytest.mark.filterwarnings("ignore:Unverified HTTPS request")
+from faaskeeper.config import Config
+from faaskeeper_azure.emulator.servers import COSMOS_CERTIFICATE, EMULATOR_DIR, Emulators, installed, main
+from faaskeeper_azure.settings import AzureSettings, emulator_trust
 
 
 @pytest.fixture
 def container(azure_emulators: Emulators) -> Iterator[ContainerProxy]:
     client = CosmosClient(
-        azure_emulators.cosmos.endpoint, credential=azure_emulators.cosmos.key, connection_verify=False
+        azure_emulators.cosmos.endpoint, credential=azure_emulators.cosmos.key, **emulator_trust("127.0.0.1")
     )
     database = client.create_database(f"emulator-{uuid.uuid4().hex[:8]}")
     yield database.create_container("items", PartitionKey("/pk"))
@@ -113,3 +118,40 @@ def test_without_node_the_servers_say_what_is_missing(
     monkeypatch.setenv("PATH", "/nonexistent")
     assert main(["--logs", "/nonexistent/logs"]) == 1
     assert "node is not on the PATH" in capsys.readouterr().err
+
+
+def test_clients_verify_the_emulator_against_the_certificate_its_launcher_keeps(azure_emulators: Emulators) -> None:
+    config = Config.deserialize(
+        {"cloud-provider": "azure", "deployment-name": "tls", "azure": azure_emulators.config_section()}
+    )
+    settings = AzureSettings.from_config(config)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", InsecureRequestWarning)
+            assert isinstance(list(settings.cosmos().list_databases()), list), "verified, no warning"
+    finally:
+        settings.close()
+    assert COSMOS_CERTIFICATE.is_file()
+    others = SSLConfiguration()
+    others.SSLCaCerts = certifi.where()  # the public authorities only
+    with pytest.raises(ServiceRequestError, match="CERTIFICATE_VERIFY_FAILED"):
+        CosmosClient(
+            azure_emulators.cosmos.endpoint, credential=azure_emulators.cosmos.key, ssl_config=others, retry_total=0
+        )
+
+
+def test_a_client_closed_at_once_leaves_no_background_check_failing(
+    azure_emulators: Emulators, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The SDK checks the account's endpoints in a thread of its own as a client starts; a client
+    closed under it (a short ``fk shell -c``) must not have that check fail with an error."""
+    config = Config.deserialize(
+        {"cloud-provider": "azure", "deployment-name": "closing", "azure": azure_emulators.config_section()}
+    )
+    for _attempt in range(5):
+        settings = AzureSettings.from_config(config)
+        with caplog.at_level(logging.ERROR, logger="azure.cosmos"):
+            settings.cosmos()
+            settings.close()
+            time.sleep(0.3)
+    assert [r.getMessage() for r in caplog.records if r.name.startswith("azure.cosmos")] == []

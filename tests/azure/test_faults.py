@@ -33,9 +33,6 @@ from faaskeeper_azure.functions.functions import function_settings
 from faaskeeper_azure.functions.host import FunctionHost
 from faaskeeper_azure.queues import SessionTurns
 
-#: The emulator's certificate is made at its start; clients on 127.0.0.1 do not verify it.
-pytestmark = pytest.mark.filterwarnings("ignore:Unverified HTTPS request")
-
 #: Seconds a message stays hidden from other pollers while its function runs (a dead instance's
 #: message is delivered again after it).
 VISIBILITY = 2

@@ -32,9 +32,6 @@ from faaskeeper_azure.queues import MAX_DEQUEUE, Doorbells, Envelope, StorageQue
 from faaskeeper_memory.system_storage import MemorySystemStorage
 from faaskeeper_memory.user_storage import MemoryUserStorage
 
-#: The emulator's certificate is made at its start; clients on 127.0.0.1 do not verify it.
-pytestmark = pytest.mark.filterwarnings("ignore:Unverified HTTPS request")
-
 
 class RecordingChannel(ChannelSender):
     def __init__(self) -> None:

@@ -1,12 +1,23 @@
 """The writer and distributor queues on Azurite's Storage Queues, with no functions running: the
 test plays the functions, and since Azurite happens to deliver in order, it shuffles and
-duplicates the deliveries itself."""
+duplicates the deliveries itself.
+
+These stand in for the core's ``PollingQueueSuite``, which tests a queue that is FIFO per group,
+keeps one batch of a group in flight and numbers its messages: Storage Queues do none of that, and
+the provider restores the same guarantees above them. What the core suite asks of a queue, and
+where it is tested here: FIFO per group and redelivery in order (each session in order whatever
+the delivery order, failures and redeliveries included; a request whose instance died holds its
+session until its delivery's end), one batch of a group in flight (one copy of a request at a
+time; concurrent consumers), dead letters and the group going on, duplicates applied once, binary
+bodies, and increasing sequence numbers (the distributor's log: gapless ids under concurrent
+appends on Cosmos DB, a retried send keeping its id, applied in id order)."""
 
 from __future__ import annotations
 
 import base64
 import json
 import random
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -16,11 +27,16 @@ from azure.storage.queue import QueueClient
 
 from faaskeeper.api.queue import QueueMessage
 from faaskeeper.api.storage import SessionRecord, SessionStatus
+from faaskeeper.config import Config
 from faaskeeper.exceptions import ProviderException
+from faaskeeper.plugins.manager import get_provider
 from faaskeeper.protocol.batch import RetryLater
 from faaskeeper.protocol.codec import MalformedMessage
 from faaskeeper.protocol.messages import Op, WriteRequest
 from faaskeeper.protocol.sequencer import SequencedLog, SequencedQueue
+from faaskeeper.protocol.settings import FunctionCrash
+from faaskeeper.testing.pytest_plugin import Deploy
+from faaskeeper_azure.deployment import AzureDeployment
 from faaskeeper_azure.emulator.servers import Emulators
 from faaskeeper_azure.queues import (
     Doorbells,
@@ -439,3 +455,133 @@ def test_a_request_of_a_session_not_registered_yet_waits_for_the_registration(
     for text, delivery in received(queues, names[0], wait=1.1):
         writer.process(text, delivery, sessions.handle)
     assert sessions.handled == [("new", 1), ("new", 2)]
+
+
+# -- the guarantees of the core's queue suite, as the provider keeps them ----------------
+
+
+@pytest.fixture
+def deployment(azure_emulators: Emulators, deploy: Deploy, deployment_name: str) -> Iterator[AzureDeployment]:
+    provider = get_provider("azure")
+    config: Config = deploy(
+        provider,
+        {"cloud-provider": "azure", "deployment-name": deployment_name, "azure": azure_emulators.config_section()},
+    )
+    opened = provider.open(config)
+    assert isinstance(opened, AzureDeployment)
+    yield opened
+    opened.close()
+
+
+def test_the_log_on_cosmos_gives_concurrent_sends_gapless_increasing_ids_once_each(
+    deployment: AzureDeployment,
+) -> None:
+    queue = deployment.distributor_queue
+    ids: dict[str, int] = {}
+    guard = threading.Lock()
+
+    def push(worker: int) -> None:
+        for i in range(5):
+            dedup = f"w{worker}-{i}"
+            seq = queue.send(dedup.encode(), "distributor", dedup)
+            with guard:
+                ids[dedup] = seq
+
+    threads = [threading.Thread(target=push, args=(w,)) for w in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(ids.values()) == list(range(1, 21))
+    for worker in range(4):
+        own = [ids[f"w{worker}-{i}"] for i in range(5)]
+        assert own == sorted(own), "one sender's events are in its order"
+    assert queue.send(b"w0-0", "distributor", "w0-0") == ids["w0-0"], "a retried send keeps its id"
+    handled: list[tuple[int, bytes]] = []
+    queue.drain(20, lambda message: handled.append((message.sequence, message.body)), lambda m, r: None)
+    assert handled == sorted((seq, dedup.encode()) for dedup, seq in ids.items())
+    assert queue.positions() == (20, 20)
+
+
+def test_concurrent_consumers_keep_each_sessions_order_one_copy_at_a_time(
+    queues: StorageQueues, names: tuple[str, str]
+) -> None:
+    """Three instances take the writer queue's messages at once, some delivered twice: each
+    session's requests reach the writer in order, never two unfinished ones of a session at once
+    (a copy of a finished request may run beside the next: the writer only answers it again)."""
+    sessions = Sessions(MemorySystemStorage())
+    writer = OrderedWriter(WriterQueue(queues, names[0]), sessions.turns, sessions.read, wait_limit=60.0, patience=0.2)
+    sender = WriterQueue(queues, names[0])
+    groups = ["a", "b", "c"]
+    sessions.alive |= set(groups)
+    for seq in range(1, 6):
+        for session in groups:
+            sender.send(request(session, seq), session, f"{session}:{seq}")
+    busy: set[str] = set()
+    overlaps: list[str] = []
+    guard = threading.Lock()
+
+    def handle(message: QueueMessage) -> None:
+        request = WriteRequest.decode(message.body, 1 << 20)
+        session = request.session_id
+        if request.seq <= sessions.turns.done(session):
+            sessions.handle(message)  # finished before: answered again
+            return
+        with guard:
+            if session in busy:
+                overlaps.append(session)
+            busy.add(session)
+        try:
+            time.sleep(0.01)
+            sessions.handle(message)
+        finally:
+            with guard:
+                busy.discard(session)
+
+    def consume(seed: int) -> None:
+        rng, client, idle = random.Random(seed), queues.client(names[0]), 0
+        while idle < 25:
+            batch = list(client.receive_messages(max_messages=4, visibility_timeout=30))
+            if not batch:
+                idle += 1
+                time.sleep(0.1)
+                continue
+            idle = 0
+            for message in batch:
+                client.delete_message(message)
+                delivery = QueueMessage(b"", 0, "", message.id, deadline=time.time() + 30)
+                for _copy in range(2 if rng.random() < 0.3 else 1):
+                    writer.process(str(message.content), delivery, handle)
+
+    threads = [threading.Thread(target=consume, args=(seed,)) for seed in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert overlaps == [], "two unfinished requests of a session were handled at once"
+    assert sessions.first == {group: [1, 2, 3, 4, 5] for group in groups}
+    assert poisoned(queues, names[0]) == []
+
+
+def test_a_request_whose_instance_died_holds_its_session_until_its_delivery_ends(
+    ordered: tuple[OrderedWriter, Sessions],
+) -> None:
+    """As a FIFO queue keeps a group behind a message in flight: the next request waits while
+    the dead instance's delivery lasts, then the request comes again first."""
+    writer, sessions = ordered
+    sessions.alive.add("s")
+    first = Envelope(request("s", 1), "s", "s:1", prev=0).encode()
+    second = Envelope(request("s", 2), "s", "s:2", prev=1).encode()
+
+    def die(message: QueueMessage) -> None:
+        raise FunctionCrash("writer.locked")
+
+    ends = time.time() + 1.0
+    with pytest.raises(FunctionCrash):
+        writer.process(first, QueueMessage(b"", 0, "", "m1", deadline=ends), die)
+    assert sessions.turns.take("s", 2, prev=1) is Turn.EARLY, "the session waits for the dead delivery"
+    assert sessions.handled == []
+    time.sleep(max(0.0, ends - time.time()) + 0.05)
+    writer.process(first, QueueMessage(b"", 0, "", "m1", deadline=time.time() + 30), sessions.handle)
+    writer.process(second, QueueMessage(b"", 0, "", "m2", deadline=time.time() + 30), sessions.handle)
+    assert sessions.first == {"s": [1, 2]}

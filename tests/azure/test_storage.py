@@ -32,9 +32,6 @@ from faaskeeper_azure.storage import BlobUserStorage, CosmosSystemStorage, Cosmo
 from faaskeeper_azure.storage.blobs import create_blob_container, delete_blob_container
 from faaskeeper_azure.storage.cosmos import MAX_ID, create_containers, delete_database, item_id
 
-#: The launcher serves a certificate made at start, which the clients on 127.0.0.1 do not verify.
-pytestmark = pytest.mark.filterwarnings("ignore:Unverified HTTPS request")
-
 
 def _config(storage: str) -> Config:
     return Config.deserialize(

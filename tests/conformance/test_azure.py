@@ -1,6 +1,11 @@
 """The core's conformance suites on Azure: Azurite and the Cosmos DB server behind the project's
 launcher, the functions served from the v2 app by the provider's function host polling the
-Storage Queues; with each kind of user storage (Blob Storage, Cosmos DB items)."""
+Storage Queues; with each kind of user storage (Blob Storage, Cosmos DB items).
+
+The suites that need POLLING_QUEUES skip here, as the provider's Storage Queues are not
+PollingQueues: ``tests/azure/test_fault_points.py`` runs the fault-point suite over polling views
+of them with the provider's functions around the core's, and ``tests/azure/test_queues.py``
+stands in for the polling-queue suite (its docstring says why and how)."""
 
 from __future__ import annotations
 
@@ -15,9 +20,6 @@ from faaskeeper.testing import ConformanceSuite
 from faaskeeper.testing.pytest_plugin import Deploy
 from faaskeeper_azure.emulator.servers import Emulators, free_port
 from faaskeeper_azure.functions.host import FunctionHost
-
-#: The emulator's certificate is made at its start; clients on 127.0.0.1 do not verify it.
-pytestmark = pytest.mark.filterwarnings("ignore:Unverified HTTPS request")
 
 #: No session expires for answering its heartbeats late on a loaded machine; the expiry tests
 #: wait for short timeouts, as long as the function host's polling allows.

@@ -23,7 +23,10 @@ if TYPE_CHECKING:
 class Capability(StrEnum):
     """What a provider declares it can do; the conformance suite skips tests by these."""
 
-    #: Queues implement :class:`~faaskeeper.api.queue.PollingQueue` (receive, ack, release).
+    #: Queues implement :class:`~faaskeeper.api.queue.PollingQueue` (receive, ack, release), so
+    #: that the conformance suite can run the functions by hand over them (or, where a provider's
+    #: queues are not PollingQueues, its tests supply polling views of them and its functions
+    #: around the core's: ``faaskeeper.testing.support.FunctionTriggers``).
     POLLING_QUEUES = "polling-queues"
     #: Several OS processes on one machine can share one deployment.
     MULTI_PROCESS = "multi-process"

@@ -60,8 +60,11 @@ What the suites use:
 * ``provider``: the :class:`~faaskeeper.api.provider.Provider`; its ``capabilities`` decide which tests
   run. Tests needing a :class:`~faaskeeper.api.provider.Capability` the provider does not declare are
   skipped (never by provider name): ``POLLING_QUEUES`` for the queue tests and the fault tests (they
-  run the core's functions by hand over your queues), ``MULTI_PROCESS`` and ``DURABLE`` for the
-  tests with several OS processes. Mark tests of your own the same way with :func:`requires`.
+  run the core's functions by hand over your queues; where your queues are not PollingQueues, your
+  test class may supply polling views of them and your functions around the core's by overriding
+  ``function_triggers``, :class:`~faaskeeper.testing.support.FunctionTriggers`), ``MULTI_PROCESS``
+  and ``DURABLE`` for the tests with several OS processes. Mark tests of your own the same way
+  with :func:`requires`.
 * ``fk_config``: the :class:`~faaskeeper.config.Config` clients load; its ``cloud-provider`` must be
   ``provider.name``. Clients find the provider through the installed entry points, as users do.
 * ``fk_expiry_config`` (optional): a config like ``fk_config`` for the tests marked

@@ -25,7 +25,15 @@ from faaskeeper.protocol.settings import FaultHook, FunctionCrash, FunctionSetti
 from faaskeeper.protocol.writer import DeliveryExpired, Writer
 from faaskeeper.testing.fixtures import ConformanceFixtures, requires
 from faaskeeper.testing.redelivery import InterleavingQueue, TwiceQueue
-from faaskeeper.testing.support import FunctionRig, HandSession, Inbox, crash_at, session_drained, wait_until
+from faaskeeper.testing.support import (
+    FunctionRig,
+    FunctionTriggers,
+    HandSession,
+    Inbox,
+    crash_at,
+    session_drained,
+    wait_until,
+)
 
 #: Every fault point of the functions, in the order a write meets them.
 WRITE_FAULT_POINTS = (
@@ -69,7 +77,11 @@ class FaultPointSuite(ConformanceFixtures):
 
     @pytest.fixture
     def fault_rig(
-        self, deployment: Deployment, writer_queue: PollingQueue, distributor_queue: PollingQueue
+        self,
+        deployment: Deployment,
+        writer_queue: PollingQueue,
+        distributor_queue: PollingQueue,
+        function_triggers: FunctionTriggers,
     ) -> Callable[..., FunctionRig]:
         def make(
             faults: FaultHook | None = None,
@@ -84,6 +96,8 @@ class FaultPointSuite(ConformanceFixtures):
                 faults=faults,
                 lock_max_hold=0.5,
                 redelivery_delay=redelivery_delay,
+                writer_trigger=function_triggers.writer,
+                distributor_trigger=function_triggers.distributor,
             )
 
         return make
@@ -375,7 +389,7 @@ class FaultPointSuite(ConformanceFixtures):
         _last_delivery_dies_after_push(deployment, distributor_queue, rig, create)
         close = actor.push(actor.request(Op.DEREGISTER_SESSION))
         writers_only = PollingFunctionHost(
-            [(writer_queue, rig.writer.handle)], visibility_timeout=rig.visibility_timeout
+            [(writer_queue, rig.writer_function)], visibility_timeout=rig.visibility_timeout
         )
         system = deployment.system_storage
 

@@ -21,7 +21,7 @@ from faaskeeper.api.queue import PollingQueue, Queue
 from faaskeeper.api.storage import SystemStorage, UserStorage
 from faaskeeper.client import FaaSKeeperClient
 from faaskeeper.config import Config
-from faaskeeper.testing.support import Inbox, listeners
+from faaskeeper.testing.support import FunctionTriggers, Inbox, listeners
 
 T = TypeVar("T")
 
@@ -131,14 +131,25 @@ class ConformanceFixtures:
         return deployment.user_storage
 
     @pytest.fixture
-    def writer_queue(self, deployment: Deployment) -> PollingQueue:
-        """The writer queue as a PollingQueue (tests using it require POLLING_QUEUES)."""
-        return _polling(deployment.writer_queue, "writer")
+    def function_triggers(self, deployment: Deployment) -> FunctionTriggers:
+        """How the tests that run the functions by hand reach them (they require POLLING_QUEUES):
+        by default the deployment's own queues, which must be PollingQueues, each message handed
+        to the core's function as it is. A provider whose queues are not PollingQueues, but whose
+        functions can be run by hand, overrides this fixture in its test class with polling views
+        of its queues and its functions around the core's, and declares POLLING_QUEUES there."""
+        return FunctionTriggers(
+            _polling(deployment.writer_queue, "writer"), _polling(deployment.distributor_queue, "distributor")
+        )
 
     @pytest.fixture
-    def distributor_queue(self, deployment: Deployment) -> PollingQueue:
+    def writer_queue(self, function_triggers: FunctionTriggers) -> PollingQueue:
+        """The writer queue as a PollingQueue (tests using it require POLLING_QUEUES)."""
+        return function_triggers.writer_queue
+
+    @pytest.fixture
+    def distributor_queue(self, function_triggers: FunctionTriggers) -> PollingQueue:
         """The distributor queue as a PollingQueue (tests using it require POLLING_QUEUES)."""
-        return _polling(deployment.distributor_queue, "distributor")
+        return function_triggers.distributor_queue
 
     @pytest.fixture
     def channel(self, deployment: Deployment) -> ChannelSender:

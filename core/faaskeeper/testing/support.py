@@ -9,6 +9,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import TypeVar
 
 from faaskeeper.api.channel import ChannelListener
@@ -23,6 +24,31 @@ from faaskeeper.protocol.settings import FaultHook, FunctionCrash, FunctionSetti
 from faaskeeper.protocol.writer import Writer
 
 T = TypeVar("T")
+
+#: What a function does with one delivered message.
+Handler = Callable[[QueueMessage], None]
+#: A platform's function around one of the core's: given the core function's handler, the
+#: handler of the messages the platform's queue delivers.
+Trigger = Callable[[Handler], Handler]
+
+
+def direct(handle: Handler) -> Handler:
+    """The trigger of a platform whose queue delivers the core function's own messages."""
+    return handle
+
+
+@dataclass(frozen=True)
+class FunctionTriggers:
+    """How a platform hands queue messages to the core's writer and distributor, for running the
+    functions by hand (:class:`FunctionRig`): the queues they are delivered from, as
+    PollingQueues that send through the deployment's own queues, and the platform's function
+    around each core function (:func:`direct` where the queue delivers the core function's own
+    messages, as SQS FIFO does; on a platform that restores order itself, its ordering step)."""
+
+    writer_queue: PollingQueue
+    distributor_queue: PollingQueue
+    writer: Trigger = direct
+    distributor: Trigger = direct
 
 
 def wait_until(condition: Callable[[], T], timeout: float, what: str, interval: float = 0.01) -> T:
@@ -242,7 +268,8 @@ class FunctionRig:
     its deadline however slow the machine. When a function dies (``FunctionCrash``), the messages
     it held are delivered again ``redelivery_delay`` seconds later, as the platform delivers them
     again once their visibility timeout has run out; with ``redelivery_delay=None``, only once the
-    test calls :meth:`redeliver`.
+    test calls :meth:`redeliver`. ``writer_trigger`` and ``distributor_trigger`` put the
+    platform's functions around the core's (:class:`FunctionTriggers`).
     """
 
     def __init__(
@@ -255,6 +282,8 @@ class FunctionRig:
         lock_max_hold: float = 0.5,
         visibility_timeout: float = 60.0,
         redelivery_delay: float | None = 0.3,
+        writer_trigger: Trigger = direct,
+        distributor_trigger: Trigger = direct,
     ) -> None:
         self.settings = FunctionSettings.from_config(deployment.config, lock_max_hold=lock_max_hold, faults=faults)
         self.writer = Writer(deployment.system_storage, distributor_queue, deployment.channel, self.settings)
@@ -265,11 +294,14 @@ class FunctionRig:
             self.settings,
             writer_queue=writer_queue,
         )
+        #: The functions as the platform runs them: what a writer-queue (distributor-queue) message is handed to.
+        self.writer_function = writer_trigger(self.writer.handle)
+        self.distributor_function = distributor_trigger(self.distributor.handle)
         self.visibility_timeout = visibility_timeout
         self._redelivery_delay = redelivery_delay
         self._in_flight = [_InFlight(writer_queue), _InFlight(distributor_queue)]
         self.host = PollingFunctionHost(
-            [(self._in_flight[0], self.writer.handle), (self._in_flight[1], self.distributor.handle)],
+            [(self._in_flight[0], self.writer_function), (self._in_flight[1], self.distributor_function)],
             visibility_timeout=visibility_timeout,
         )
 

@@ -6,8 +6,8 @@
 //     header, as the SDKs send it (the server reads it only from each operation, and fails);
 //   - a transactional batch is atomic: when one operation fails, the ones before it are undone
 //     and every other operation answers 424 Failed Dependency (the server keeps them applied).
-// The certificate is made at start with openssl (the package's own expired in 2021); clients on
-// 127.0.0.1 skip its verification. Usage: node cosmos.js [--host HOST] [--port PORT]; prints
+// The certificate is made with openssl on first start and kept in tls/ (the package's own expired
+// in 2021); clients on 127.0.0.1 verify the server against it. Usage: node cosmos.js [--host HOST] [--port PORT]; prints
 // "Ready to accept HTTPS connections at HOST:PORT" once it listens (PORT 0: a free port).
 "use strict";
 
@@ -90,17 +90,37 @@ batchDocuments.default = async (account, req, res, params) => {
 };
 
 
+// The certificate and its key, made once with openssl into tls/ beside this file and kept, so that
+// clients can trust it (faaskeeper_azure.settings verifies the emulator against tls/cert.pem).
+// Made again when it is near its end; several servers started at once share one.
+const TLS_DIR = path.join(__dirname, "tls");
+const RENEW_AFTER_MS = 300 * 24 * 3600 * 1000;
+
 function certificate() {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "fk-cosmos-"));
-  const key = path.join(dir, "key.pem");
-  const cert = path.join(dir, "cert.pem");
+  const key = path.join(TLS_DIR, "key.pem");
+  const cert = path.join(TLS_DIR, "cert.pem");
+  try {
+    if (Date.now() - fs.statSync(cert).mtimeMs < RENEW_AFTER_MS) {
+      return { key: fs.readFileSync(key), cert: fs.readFileSync(cert) };
+    }
+  } catch (err) {
+    if (err.code !== "ENOENT") throw err;
+  }
+  const dir = fs.mkdtempSync(path.join(__dirname, ".tls-"));
   try {
     execFileSync(
       "openssl",
-      ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert, "-days", "365",
+      ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", path.join(dir, "key.pem"),
+       "-out", path.join(dir, "cert.pem"), "-days", "365",
        "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"],
       { stdio: ["ignore", "ignore", "pipe"] }
     );
+    fs.rmSync(TLS_DIR, { recursive: true, force: true });
+    try {
+      fs.renameSync(dir, TLS_DIR);
+    } catch (err) {
+      if (err.code !== "ENOTEMPTY" && err.code !== "EEXIST") throw err; // another server made one first
+    }
     return { key: fs.readFileSync(key), cert: fs.readFileSync(cert) };
   } catch (err) {
     const reason = err.code === "ENOENT" ? "openssl is not installed" : String(err.stderr || err.message).trim();

@@ -104,6 +104,38 @@ def _database(config: Config, names: ResourceNames) -> str:
     return database
 
 
+def emulator_trust(host: str | None) -> dict[str, Any]:
+    """How a Cosmos DB client trusts the emulator on this machine (``host``): the SDK skips the
+    verification of a loopback endpoint unless it is given the certificates to trust, so it is
+    given the certificate the emulator's launcher made and keeps. Where that is not at hand (an
+    emulator of another launcher), unverified, with urllib3's warning of it silenced for that
+    host alone."""
+    from azure.cosmos import SSLConfiguration
+
+    from faaskeeper_azure.emulator.servers import COSMOS_CERTIFICATE
+
+    if COSMOS_CERTIFICATE.is_file():
+        trust = SSLConfiguration()
+        trust.SSLCaCerts = str(COSMOS_CERTIFICATE)
+        return {"ssl_config": trust}
+    warnings.filterwarnings("ignore", message=f"Unverified HTTPS request is being made to host '{host}'")
+    return {"connection_verify": False}
+
+
+#: Seconds a closing Cosmos DB client waits for its endpoint check (a request or two).
+BACKGROUND_CHECK_WAIT = 10.0
+
+
+def settle_background_check(client: object) -> None:
+    """Wait for the endpoint check a Cosmos DB client runs in a thread of its own from its start
+    (azure-cosmos 4.17): closed under it, the check fails and logs an error with its traceback,
+    as every short-lived client (``fk shell -c``) would. Other clients have none."""
+    manager = getattr(getattr(client, "client_connection", None), "_global_endpoint_manager", None)
+    check = getattr(manager, "_refresh_thread", None)
+    if isinstance(check, threading.Thread) and check is not threading.current_thread():
+        check.join(BACKGROUND_CHECK_WAIT)
+
+
 def signs_in(connection_string: str) -> bool:
     """Whether a storage connection string holds only endpoints, so clients sign in with an identity."""
     parts = dict(p.split("=", 1) for p in connection_string.split(";") if "=" in p)
@@ -192,8 +224,7 @@ class AzureSettings:
             else self._shared("identity", "sign in to Azure", identity_credential)
         )
         key = self._required(key, "cosmos-key", ENV_COSMOS_KEY)
-        if local:
-            warnings.filterwarnings("ignore", message=f"Unverified HTTPS request is being made to host '{host}'")
+        trusted = emulator_trust(host) if local else {}
         client: CosmosClient = self._shared(
             "cosmos",
             "connect to Cosmos DB",
@@ -201,7 +232,7 @@ class AzureSettings:
             lambda: CosmosClient(
                 endpoint,
                 credential=key,
-                connection_verify=not local,
+                **trusted,
                 raw_response_hook=cosmos_response_hook(estimate=local),
             ),
         )
@@ -240,6 +271,7 @@ class AzureSettings:
             clients = dict(self._clients)
             self._clients.clear()
         for client in clients.values():
+            settle_background_check(client)
             close = getattr(client, "close", None)  # a credential may have nothing to close
             if close is not None:
                 close()

@@ -8,6 +8,17 @@ first-tier prices. The same table holds Linux VM prices by size (``vm_hourly``) 
 managed disks per GB-month, for the ZooKeeper ensemble ``fk cost`` compares with. Check them
 before relying on a figure.
 
+Each figure's comment says where it was checked on 2026-12-07 (Azure's own pricing pages render
+their prices in the browser, so the checks are against pages that state them), or that no page
+stating it was at hand; none of the checked figures had changed.
+
+The functions are priced on the **Consumption** plan. The template deploys them on **Flex
+Consumption**, which bills an execution's time on the instance's memory (``instance-memory``,
+2048 MB by default, not the observed 256 MB) at $0.000026 per GB-s on demand
+(https://modal.com/blog/azure-function-pricing-guide, 2025-05-22), with executions and free grants
+of its own (not checked here): on Flex, the execution-time part is some 13 times the figure shown
+(8 times the memory at 1.6 times the rate); the requests-only total does not include it.
+
 :func:`billable_units` turns metering counters (``(service, unit)`` -> count) into :class:`Units`:
 
 Cosmos DB (NoSQL API)
@@ -46,7 +57,8 @@ from typing import ClassVar
 
 from faaskeeper.pricing import PriceTableMethods, UnitsMethods
 
-#: Linux pay-as-you-go list prices in East US, USD per hour (as of ``Prices.source_date``).
+#: Linux pay-as-you-go list prices in East US, USD per hour (as of ``Prices.source_date``). Not
+#: checked: no page stating them was at hand.
 VM_HOURLY: dict[str, float] = {
     "B1s": 0.0104,
     "B1ms": 0.0207,
@@ -86,29 +98,39 @@ class Prices(PriceTableMethods):
         "(Hot, LRS, GPv2); https://azure.microsoft.com/pricing/details/storage/queues/ (LRS, GPv2); "
         "https://azure.microsoft.com/pricing/details/functions/ (Consumption plan)"
     )
-    #: Cosmos DB serverless, per million request units.
+    #: Cosmos DB serverless, per million request units. Checked: Microsoft's "Understand your Azure
+    #: Cosmos DB bill" (https://learn.microsoft.com/azure/cosmos-db/understand-your-bill, US
+    #: regions: "500,000 * $0.25/million").
     cosmos_serverless_per_million_ru: float = 0.25
     #: Cosmos DB standard provisioned throughput, per 100 RU/s an hour (single-region writes).
+    #: Checked: the same page ("$0.008/hour per 100 RU/sec", $0.016 with multi-region writes).
     cosmos_provisioned_per_100_rus_hour: float = 0.008
     #: RU/s provisioned on the database; 0 prices a serverless account.
     cosmos_provisioned_rus: float = 0.0
-    #: Cosmos DB transactional storage, per GB-month (for reference).
+    #: Cosmos DB transactional storage, per GB-month (for reference). Checked: the same page ("$0.25/GB").
     cosmos_storage_per_gb_month: float = 0.25
     #: Blob Storage Hot LRS, per 10,000 operations: write (with list and create container), read, other.
+    #: Not checked: no page stating them was at hand (Microsoft's cost-estimation article,
+    #: learn.microsoft.com/azure/storage/blobs/blob-storage-estimate-costs, uses sample prices
+    #: it calls fictitious, $0.055 and $0.0044); the figures of https://azure.microsoft.com/pricing/details/storage/blobs/.
     blob_write_per_10k: float = 0.05
     blob_read_per_10k: float = 0.004
     blob_other_per_10k: float = 0.004
     #: Blob Storage Hot LRS, per GB-month, first 50 TB (for reference).
     blob_storage_per_gb_month: float = 0.018
-    #: Queue Storage LRS (GPv2), per 10,000 class 1 and class 2 operations.
+    #: Queue Storage LRS (GPv2), per 10,000 class 1 and class 2 operations. Not checked: no page
+    #: stating them was at hand; the figures of https://azure.microsoft.com/pricing/details/storage/queues/.
     queue_class1_per_10k: float = 0.004
     queue_class2_per_10k: float = 0.004
     #: Queue Storage LRS, per GB-month (for reference).
     queue_storage_per_gb_month: float = 0.045
-    #: Azure Functions Consumption plan, per million executions and per GB-second.
+    #: Azure Functions Consumption plan, per million executions and per GB-second. Checked:
+    #: https://modal.com/blog/azure-function-pricing-guide (2025-05-22, East US: "$0.000016 per
+    #: GB-second", "$0.20 per million executions"); Flex Consumption: see the module's docstring.
     functions_per_million_executions: float = 0.20
     functions_per_gb_second: float = 0.000016
-    #: The Consumption plan's monthly free grant per subscription (listed, not subtracted).
+    #: The Consumption plan's monthly free grant per subscription (listed, not subtracted). Checked:
+    #: https://azure.microsoft.com/pricing/details/functions/ ("1 million requests and 400,000 GB-s").
     functions_free_executions: float = 1_000_000
     functions_free_gb_seconds: float = 400_000
     #: Linux VMs, USD per hour, by size: the VMs of a ZooKeeper ensemble.

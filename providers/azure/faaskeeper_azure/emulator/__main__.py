@@ -1,7 +1,7 @@
 """``python -m faaskeeper_azure.emulator CONFIG``: a deployed config's functions served on this
 machine from the v2 app (:class:`~faaskeeper_azure.functions.host.FunctionHost`): its Storage
 Queues polled, its heartbeat timer run, its HTTP functions at ``azure.functions-endpoint``, until
-interrupted.
+interrupted or until the deployment is removed.
 
 The emulators themselves run with ``python -m faaskeeper_azure.emulator.servers``
 (:mod:`faaskeeper_azure.emulator.servers`).
@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-import threading
 
 from faaskeeper.config import Config
 from faaskeeper.exceptions import FaaSKeeperException
@@ -30,6 +29,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("config", help="the client config that fk deploy wrote")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    # The Azure SDK logs each request with its headers at INFO: the host's polls would drown the
+    # functions' own lines.
+    logging.getLogger("azure").setLevel(logging.WARNING)
     try:
         host = FunctionHost(Config.from_file(args.config))
         host.start()
@@ -38,7 +40,8 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     log.info("serving the functions of %s; Ctrl-C stops", host.config.deployment_name)
     try:
-        threading.Event().wait()
+        host.gone.wait()
+        print(f"faaskeeper_azure.emulator: the deployment {host.config.deployment_name} was removed", file=sys.stderr)
     except KeyboardInterrupt:
         pass
     finally:

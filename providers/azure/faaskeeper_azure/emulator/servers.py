@@ -38,6 +38,9 @@ from faaskeeper_azure.names import ENV_COSMOS_ENDPOINT, ENV_COSMOS_KEY, ENV_STOR
 #: The folder of ``package.json``, ``package-lock.json`` and ``cosmos.js`` (``FK_AZURE_EMULATOR_DIR``
 #: names another, for an installed faaskeeper-azure without the source tree).
 EMULATOR_DIR = Path(os.environ.get("FK_AZURE_EMULATOR_DIR", Path(__file__).resolve().parents[2] / "emulator"))
+#: The certificate the Cosmos DB server serves (made on its first start, then kept), which clients
+#: of an endpoint on 127.0.0.1 trust.
+COSMOS_CERTIFICATE = EMULATOR_DIR / "tls" / "cert.pem"
 #: Seconds an emulator may take to answer (a Node start on a busy 2-core machine).
 START_TIMEOUT = 60.0
 #: Seconds ``npm ci`` may take (about 35 s on a quiet machine).
@@ -203,7 +206,7 @@ def start_azurite(
 
 
 def start_cosmos(log: Path, port: int = 0, folder: Path = EMULATOR_DIR) -> Cosmos:
-    """The Cosmos DB server behind ``cosmos.js``, over HTTPS with a certificate made at start."""
+    """The Cosmos DB server behind ``cosmos.js``, over HTTPS with the certificate it keeps."""
     command = [_tool("node"), str(folder / "cosmos.js"), "--host", "127.0.0.1", "--port", str(port)]
     server = Server("the Cosmos DB server", command, log, folder)
     found: list[int] = []

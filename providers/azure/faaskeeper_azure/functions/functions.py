@@ -7,6 +7,7 @@ calls with its own objects) so that tests can feed messages to functions built o
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from faaskeeper.api.channel import ChannelSender
@@ -110,6 +111,12 @@ class Functions:
 
     def on_distributor(self, text: str) -> int:
         """One doorbell: the log drained up to the id it names; how many events were handled."""
+        return self.drain(text, self.distributor.handle)
+
+    def drain(self, text: str, handle: Callable[[QueueMessage], None]) -> int:
+        """What the distributor function does with one doorbell's text, each event of the log
+        handed to ``handle`` (the core distributor's): malformed, it is dead-lettered; else the
+        log is drained up to the id it names. How many events were handled."""
         try:
             upto = doorbell_sequence(text)
         except MalformedMessage as err:
@@ -119,7 +126,7 @@ class Functions:
         def dead(message: QueueMessage, reason: str) -> None:
             self.doorbells.dead_letter(f"record {message.sequence}: {message.body.decode(errors='replace')}", reason)
 
-        return self.distributor_queue.drain(upto, self.distributor.handle, dead)
+        return self.distributor_queue.drain(upto, handle, dead)
 
     def on_heartbeat(self) -> HeartbeatReport:
         """Ping every session and expire the silent ones; ring the distributor if its log is

@@ -4,7 +4,8 @@
 (:data:`faaskeeper_azure.functions.function_app.app`), resolves the ``%SETTING%`` names of their
 bindings from the deployment's app settings, and then, as the Functions host does:
 
-* polls each queue-triggered function's Storage Queue (the writer's with ``writer_threads``
+* polls each queue-triggered function's Storage Queue (until the queue is gone: the deployment
+  was removed, and :attr:`FunctionHost.gone` is set) (the writer's with ``writer_threads``
   pollers, the distributor's with one, a message at a time), invokes the function with an
   ``azure.functions.QueueMessage`` built from the message (id, the body's base64 decoded,
   dequeue count, pop receipt, insertion and next-visible times), deletes the message when the
@@ -45,13 +46,13 @@ from azure.storage.queue import QueueMessage as StoredMessage
 
 from faaskeeper.api.provider import FunctionHost as CoreFunctionHost
 from faaskeeper.config import Config
-from faaskeeper.exceptions import ConfigurationException, ProviderException
+from faaskeeper.exceptions import ConfigurationException, DeploymentNotFoundException, ProviderException
 from faaskeeper.metering import Meter
 from faaskeeper.protocol.environment import function_environment
 from faaskeeper.protocol.host import ScheduledFunction
 from faaskeeper.protocol.settings import FunctionCrash
 from faaskeeper_azure.cost.metering import count_execution
-from faaskeeper_azure.errors import azure_errors
+from faaskeeper_azure.errors import Refused, azure_errors, is_missing
 from faaskeeper_azure.functions.function_app import STORAGE_CONNECTION, app_settings
 from faaskeeper_azure.queues import MAX_DEQUEUE, StorageQueues, poison_queue
 
@@ -137,6 +138,7 @@ class _QueuePoller:
         *,
         threads: int,
         visibility: int,
+        gone: Callable[[DeploymentNotFoundException], None],
     ) -> None:
         self._queues = queues
         self.queue = queue
@@ -144,6 +146,7 @@ class _QueuePoller:
         self._invoke = invoke
         self._threads = threads
         self._visibility = visibility
+        self._gone = gone
         self._stopping = threading.Event()
         self._wake = threading.Event()
         self._running: list[threading.Thread] = []
@@ -169,6 +172,9 @@ class _QueuePoller:
         while not self._stopping.is_set():
             try:
                 worked = self.poll_once()
+            except DeploymentNotFoundException as err:
+                self._gone(err)
+                return
             except ProviderException as err:
                 log.warning("polling %s failed: %s", self.queue, err)
                 worked = False
@@ -180,7 +186,14 @@ class _QueuePoller:
         """Receive and handle one message; whether there was one."""
         client = self._queues.client(self.queue)
         with azure_errors(f"receive from queue {self.queue}"):
-            received = list(client.receive_messages(max_messages=1, visibility_timeout=self._visibility))
+            try:
+                received = list(client.receive_messages(max_messages=1, visibility_timeout=self._visibility))
+            except Refused as err:
+                if is_missing(err):
+                    raise DeploymentNotFoundException(
+                        f"the Storage Queue {self.queue} is gone: the deployment was removed"
+                    ) from err
+                raise
         for message in received:
             self.handle(message)
         return bool(received)
@@ -249,7 +262,15 @@ class FunctionHost(CoreFunctionHost):
                 queue = resolve(str(binding.fields["queueName"]), self.settings)
                 threads = writer_threads if binding.name == "writer" else 1
                 self._pollers.append(
-                    _QueuePoller(self._queues, queue, binding, self.invoke, threads=threads, visibility=visibility)
+                    _QueuePoller(
+                        self._queues,
+                        queue,
+                        binding,
+                        self.invoke,
+                        threads=threads,
+                        visibility=visibility,
+                        gone=self._deployment_gone,
+                    )
                 )
             elif binding.trigger == "timerTrigger" and schedule:
                 resolve(str(binding.fields["schedule"]), self.settings)
@@ -260,6 +281,14 @@ class FunctionHost(CoreFunctionHost):
         self.endpoint = endpoint or (section if isinstance(section, str) else None)
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
+        #: Set once a queue of the deployment is gone (``fk remove service``): its pollers have
+        #: stopped, and whoever runs the host stops it.
+        self.gone = threading.Event()
+
+    def _deployment_gone(self, err: DeploymentNotFoundException) -> None:
+        if not self.gone.is_set():
+            log.error("%s; the functions stop", err)
+            self.gone.set()
 
     def invoke(self, call: Callable[[], object], name: str) -> object:
         """Run one invocation of function ``name`` with the deployment's app settings as its
