@@ -49,7 +49,8 @@ suites are mixins without a ``Test`` prefix, so pytest collects them only throug
   ``SystemStorageSuite`` (= ``SystemNodeSuite`` + ``SystemSessionSuite``: locks, commits, pending
   transactions, sessions, watches), ``UserStorageSuite``, ``PollingQueueSuite``, ``ChannelSuite``;
 * the whole protocol through :class:`~faaskeeper.client.FaaSKeeperClient`: ``ClientSuite``
-  (operations and errors), ``ConsistencySuite`` (ordering, linearizability, read-your-writes),
+  (operations and errors), ``TransactionSuite`` (transactions, sync, ensure_path),
+  ``ConsistencySuite`` (ordering, linearizability, read-your-writes),
   ``SessionSuite`` (ephemeral nodes, expiry by heartbeats), ``WatchSuite``;
 * failures: ``FaultSuite`` (functions dying mid-write, duplicate deliveries, forged and malformed
   messages), ``FaultPointSuite`` (a crash at every fault point of every function, every message
@@ -103,6 +104,7 @@ pytest.register_assert_rewrite(
     "faaskeeper.testing.support",
     "faaskeeper.testing.system_sessions",
     "faaskeeper.testing.system_storage",
+    "faaskeeper.testing.transactions",
     "faaskeeper.testing.user_storage",
     "faaskeeper.testing.watches",
 )
@@ -124,6 +126,7 @@ from faaskeeper.testing.queue import PollingQueueSuite  # noqa: E402
 from faaskeeper.testing.sessions import SessionSuite  # noqa: E402
 from faaskeeper.testing.system_sessions import SystemSessionSuite  # noqa: E402
 from faaskeeper.testing.system_storage import SystemNodeSuite, SystemStorageSuite  # noqa: E402
+from faaskeeper.testing.transactions import TransactionSuite  # noqa: E402
 from faaskeeper.testing.user_storage import UserStorageSuite  # noqa: E402
 from faaskeeper.testing.watches import WatchSuite  # noqa: E402
 
@@ -135,6 +138,7 @@ class ConformanceSuite(
     PollingQueueSuite,
     ChannelSuite,
     ClientSuite,
+    TransactionSuite,
     ConsistencySuite,
     SessionSuite,
     WatchSuite,
@@ -160,6 +164,7 @@ __all__ = [
     "SystemNodeSuite",
     "SystemSessionSuite",
     "SystemStorageSuite",
+    "TransactionSuite",
     "UserStorageSuite",
     "WatchSuite",
     "on_expiry_config",
