@@ -15,7 +15,7 @@ from faaskeeper.api.provider import Capability, Deployment
 from faaskeeper.api.queue import PollingQueue
 from faaskeeper.api.storage import NO_NODE, WatchKind, WatchRecord
 from faaskeeper.protocol.messages import FLAG_EPHEMERAL, FLAG_SEQUENTIAL, Op, TxnOp
-from faaskeeper.protocol.settings import FunctionCrash
+from faaskeeper.protocol.settings import FaultHook, FunctionCrash
 from faaskeeper.testing.fault_points import WRITE_FAULT_POINTS
 from faaskeeper.testing.fixtures import ConformanceFixtures, requires
 from faaskeeper.testing.redelivery import InterleavingQueue, TwiceQueue
@@ -63,21 +63,23 @@ class TransactionFaultSuite(ConformanceFixtures):
     def txn_rig(
         self, deployment: Deployment, writer_queue: PollingQueue, distributor_queue: PollingQueue
     ) -> Callable[..., FunctionRig]:
-        def make(**options: object) -> FunctionRig:
-            writers = options.pop("writers", None) or writer_queue
-            distributors = options.pop("distributors", None) or distributor_queue
+        def make(
+            faults: FaultHook | None = None,
+            writers: PollingQueue | None = None,
+            distributors: PollingQueue | None = None,
+        ) -> FunctionRig:
             return FunctionRig(
                 deployment,
-                writers,  # type: ignore[arg-type]
-                distributors,  # type: ignore[arg-type]
+                writers or writer_queue,
+                distributors or distributor_queue,
+                faults=faults,
                 lock_max_hold=0.5,
                 redelivery_delay=0.3,
-                **options,  # type: ignore[arg-type]
             )
 
         return make
 
-    def _scenario(
+    def _txn_scenario(
         self, deployment: Deployment, writer_queue: PollingQueue, listen: Callable[[Inbox], ChannelListener]
     ) -> _Scenario:
         actor_inbox, watcher_inbox = Inbox(), Inbox()
@@ -98,7 +100,7 @@ class TransactionFaultSuite(ConformanceFixtures):
         return _Scenario(actor, watcher, setup, multi, refused, close)
 
     @staticmethod
-    def _all_or_nothing(deployment: Deployment) -> bool:
+    def _txn_all_or_nothing(deployment: Deployment) -> bool:
         """Whether user storage shows the transaction whole (True) or not at all (False)."""
         user = deployment.user_storage
         present = [name for name in NAMES if user.read(f"/big/{name}") is not None]
@@ -113,13 +115,12 @@ class TransactionFaultSuite(ConformanceFixtures):
         assert user.read(f"/big/{SEQUENTIAL}") is not None, "the creates showed without the sequential one"
         return True
 
-    def _converged(self, deployment: Deployment, scenario: _Scenario) -> None:
+    def _txn_converged(self, deployment: Deployment, scenario: _Scenario) -> None:
         actor = scenario.actor
         for seq in [*scenario.setup, scenario.multi, scenario.refused, scenario.close]:
             replies = actor.inbox.replies(seq)
             assert replies, f"request {seq} was never answered"
             assert len({(r.ok, r.error, str(r.results)) for r in replies}) == 1, f"{seq} answered two ways"
-        (done,) = set(map(str, actor.inbox.replies(scenario.multi)))
         reply = actor.inbox.replies(scenario.multi)[0]
         assert reply.ok, f"the transaction failed: {reply}"
         assert reply.results is not None
@@ -128,7 +129,7 @@ class TransactionFaultSuite(ConformanceFixtures):
         refused = actor.inbox.replies(scenario.refused)[0]
         assert refused.results is not None
         assert (refused.ok, [r["error"] for r in refused.results]) == (False, ["RolledBack", "NodeExists"])
-        assert self._all_or_nothing(deployment), "the transaction was applied"
+        assert self._txn_all_or_nothing(deployment), "the transaction was applied"
         user, system = deployment.user_storage, deployment.system_storage
         big = user.read("/big")
         assert big is not None
@@ -151,7 +152,7 @@ class TransactionFaultSuite(ConformanceFixtures):
         assert f'"txn": {txn}'.encode() in events[0], "the notification names the transaction"
 
     @pytest.mark.parametrize("point", WRITE_FAULT_POINTS)
-    def test_a_transaction_is_all_or_nothing_when_a_function_dies_at_each_point(
+    def test_a_transaction_is_txn_all_or_nothing_when_a_function_dies_at_each_point(
         self,
         point: str,
         deployment: Deployment,
@@ -160,10 +161,10 @@ class TransactionFaultSuite(ConformanceFixtures):
         listen: Callable[[Inbox], ChannelListener],
         txn_rig: Callable[..., FunctionRig],
     ) -> None:
-        scenario = self._scenario(deployment, writer_queue, listen)
+        scenario = self._txn_scenario(deployment, writer_queue, listen)
         with pytest.raises(FunctionCrash, match=point.replace(".", r"\.")):
             txn_rig(faults=crash_at(point)).run()
-        self._all_or_nothing(deployment)
+        self._txn_all_or_nothing(deployment)
         txn_rig().run_until(
             lambda: scenario.actor.inbox.replies(scenario.close)
             and writer_queue.depth() == 0
@@ -171,7 +172,7 @@ class TransactionFaultSuite(ConformanceFixtures):
             self.settle_timeout,
             f"the deployment to converge after a crash at {point}",
         )
-        self._converged(deployment, scenario)
+        self._txn_converged(deployment, scenario)
 
     def test_a_transaction_delivered_twice_is_applied_once(
         self,
@@ -181,7 +182,7 @@ class TransactionFaultSuite(ConformanceFixtures):
         listen: Callable[[Inbox], ChannelListener],
         txn_rig: Callable[..., FunctionRig],
     ) -> None:
-        scenario = self._scenario(deployment, writer_queue, listen)
+        scenario = self._txn_scenario(deployment, writer_queue, listen)
         writers = InterleavingQueue(TwiceQueue(writer_queue), random.Random(18))
         distributors = TwiceQueue(distributor_queue)
         txn_rig(writers=writers, distributors=distributors).run_until(
@@ -192,4 +193,4 @@ class TransactionFaultSuite(ConformanceFixtures):
             "every message to be delivered twice",
         )
         assert distributors.redelivered, "the distributor's messages were delivered twice"
-        self._converged(deployment, scenario)
+        self._txn_converged(deployment, scenario)
