@@ -81,6 +81,14 @@ def test_set_with_versions(repl, client):
     assert client.get_data("/v").data == b"seven"
 
 
+def test_sync_waits_for_every_completed_write(repl, client):
+    client.create("/synced", b"1")
+    repl.run("sync /synced", "Synced /synced")
+    repl.run("sync", "Synced /")
+    repl.run("get /synced", "1")
+    repl.run("sync nope", "error: sync: argument PATH: Path 'nope' must begin with /")
+
+
 def test_delete_with_versions_and_recursively(repl, client):
     client.create("/d", b"")
     repl.run("delete -v 3 /d", "error: delete: Update failed: version 3 of /d does not match the node's version")

@@ -253,6 +253,15 @@ def _delete(shell: Shell, args: argparse.Namespace) -> None:
     shell.console.out(f"Deleted {args.path}{more}")
 
 
+def _sync_args(p: parse.CommandParser) -> None:
+    p.add_argument("path", nargs="?", type=parse.node_path, default=paths.ROOT, metavar="PATH", help="default: /")
+
+
+@command("sync", "wait until every write completed anywhere is visible to this session", _sync_args)
+def _sync(shell: Shell, args: argparse.Namespace) -> None:
+    shell.console.out(f"Synced {shell.session.require().sync(args.path)}")
+
+
 # -- reads -----------------------------------------------------------------------------------
 
 
