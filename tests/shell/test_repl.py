@@ -239,7 +239,7 @@ def test_help(repl):
 
 def test_bad_input_gives_one_line_errors(repl):
     every = "the commands are " + ", ".join(command_names())
-    assert every.endswith("delete, ephemerals, exists, exit, get, help, ls, quit, set, stat, tree, wait")
+    assert every.endswith("delete, ephemerals, exists, exit, get, help, ls, quit, set, stat, sync, tree, wait")
     repl.run("frobnicate /a", f"error: frobnicate: unknown command; {every}")
     repl.run("craete /a", "error: craete: unknown command; did you mean 'create'?")
     repl.run("sta /a", "error: sta: unknown command; did you mean 'stat'?")
