@@ -28,6 +28,7 @@ from faaskeeper.exceptions import (
 )
 from faaskeeper.node import Stat
 from faaskeeper.testing.fixtures import ConformanceFixtures, on_expiry_config
+from faaskeeper.transaction import Transaction
 from faaskeeper.watch import WatchedEvent, WatchEventType
 
 Factory = Callable[[], FaaSKeeperClient]
@@ -85,7 +86,7 @@ class TransactionSuite(ConformanceFixtures):
         client.create("/k", b"0")
         client.create("/k/c")
         client.create("/e", ephemeral=True)
-        failing = {
+        failing: dict[str, tuple[Callable[[Transaction], Transaction], type[Exception]]] = {
             "exists": (lambda t: t.create("/k"), NodeExistsException),
             "no parent": (lambda t: t.create("/none/x"), NodeDoesntExistException),
             "set version": (lambda t: t.set_data("/k", b"1", version=5), BadVersionError),
