@@ -339,12 +339,13 @@ class Writer:
                     or (redelivered and self._marked_above(record, request))
                 ):
                     raise _AlreadyCommitted
+                # The draft adds the nodes it locks as it goes to ``nodes``: they are released too.
                 draft = _Draft(nodes, functools.partial(self._lock_more, lock=lock))
                 return self._validate(ops, lock, draft, request.session_id)
             except _Contended:
                 self._release(lock, nodes)
                 time.sleep(settings.backoff(attempt))
-            except (_OpFailed, _AlreadyCommitted, MalformedInputException):
+            except (_OpFailed, _AlreadyCommitted, FaaSKeeperException):
                 self._release(lock, nodes)
                 raise
         attempts = settings.lock_attempts

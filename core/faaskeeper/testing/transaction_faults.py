@@ -25,6 +25,9 @@ from faaskeeper.testing.support import FunctionRig, HandSession, Inbox, crash_at
 #: check and a delete, it has 50 operations.
 CREATES = 45
 NAMES = [f"n{i:02d}" for i in range(CREATES)]
+#: Seconds a writer may hold its locks: a writer takes the ~50 locks of the transaction one by one
+#: and must be done within half of it, on an emulated cloud storage too.
+LOCK_MAX_HOLD = 2.0
 #: The parent's cversion before the transaction's sequential create: /big/old, the creates, /big/e.
 SEQUENTIAL = f"s-{1 + CREATES + 1:010d}"
 
@@ -73,7 +76,7 @@ class TransactionFaultSuite(ConformanceFixtures):
                 writers or writer_queue,
                 distributors or distributor_queue,
                 faults=faults,
-                lock_max_hold=0.5,
+                lock_max_hold=LOCK_MAX_HOLD,
                 redelivery_delay=0.3,
             )
 
@@ -152,7 +155,7 @@ class TransactionFaultSuite(ConformanceFixtures):
         assert f'"txn": {txn}'.encode() in events[0], "the notification names the transaction"
 
     @pytest.mark.parametrize("point", WRITE_FAULT_POINTS)
-    def test_a_transaction_is_txn_all_or_nothing_when_a_function_dies_at_each_point(
+    def test_a_transaction_is_all_or_nothing_when_a_function_dies_at_each_point(
         self,
         point: str,
         deployment: Deployment,
@@ -169,7 +172,8 @@ class TransactionFaultSuite(ConformanceFixtures):
             lambda: scenario.actor.inbox.replies(scenario.close)
             and writer_queue.depth() == 0
             and distributor_queue.depth() == 0,
-            self.settle_timeout,
+            # Fifty nodes locked, committed, claimed and applied one by one, perhaps twice.
+            3 * self.settle_timeout,
             f"the deployment to converge after a crash at {point}",
         )
         self._txn_converged(deployment, scenario)
@@ -189,7 +193,7 @@ class TransactionFaultSuite(ConformanceFixtures):
             lambda: scenario.actor.inbox.replies(scenario.close)
             and writer_queue.depth() == 0
             and distributor_queue.depth() == 0,
-            self.settle_timeout,
+            3 * self.settle_timeout,
             "every message to be delivered twice",
         )
         assert distributors.redelivered, "the distributor's messages were delivered twice"
