@@ -11,13 +11,16 @@ import pytest
 
 from faaskeeper.api.channel import ChannelSender
 from faaskeeper.api.queue import Queue, QueueMessage
-from faaskeeper.api.storage import SystemStorage
+from faaskeeper.api.storage import NodeState, NodeUpdate, SystemStorage
 from faaskeeper.exceptions import BadVersionError
+from faaskeeper.node import Stat
 from faaskeeper.protocol.codec import MalformedMessage, decode, encode
 from faaskeeper.protocol.messages import (
     FLAG_EPHEMERAL,
     FLAG_SEQUENTIAL,
+    DistributorEvent,
     Op,
+    OpResult,
     Reply,
     TxnOp,
     WriteRequest,
@@ -115,3 +118,22 @@ def test_the_writer_dead_letters_a_transaction_over_the_providers_limit() -> Non
     with pytest.raises(MalformedMessage, match="4 operations exceeds the limit of 3"):
         writer.handle(message)
     assert WriteRequest.decode(forged.encode(), sys.maxsize).ops == forged.ops
+
+
+def test_an_event_pushed_before_transactions_is_still_applied() -> None:
+    state = NodeState(True, Stat(data_length=1))
+    header = {
+        "kind": "commit",
+        "session": "s1",
+        "seq": 3,
+        "reply_to": "tcp://x",
+        "op": "create",
+        "lock": "t",
+        "updates": [NodeUpdate("/n", state, created=True).to_dict(), NodeUpdate("/", NodeState(True)).to_dict()],
+        "data_path": "/n",
+        "result_path": "/n",
+        "counts": True,
+    }
+    event = DistributorEvent.decode(encode(header, b"v"))
+    assert event.data == (("/n", b"v"),)
+    assert event.results == (OpResult(Op.CREATE, "/n", state.stat, created=True),)

@@ -392,6 +392,9 @@ class DistributorEvent:
                 validate_path(update.path)
             if kind is EventKind.COMMIT and not updates:
                 raise MalformedMessage("a commit event has no updates")
+            op = Op(get(header, "op", str))
+            if "data_path" in header or "result_path" in header:
+                return _single_write_event(header, kind, op, updates, payload)
             data, offset = [], 0
             for path, size in get(header, "data", list, optional=True) or []:
                 if not isinstance(size, int) or isinstance(size, bool) or size < 0:
@@ -405,7 +408,7 @@ class DistributorEvent:
                 session_id=get(header, "session", str),
                 seq=get(header, "seq", int),
                 reply_to=get(header, "reply_to", str),
-                op=Op(get(header, "op", str)),
+                op=op,
                 lock_token=get(header, "lock", str),
                 updates=updates,
                 data=tuple(data),
@@ -419,6 +422,33 @@ class DistributorEvent:
             return checked("distributor event", build)
         except MalformedInputException as err:
             raise MalformedMessage(str(err)) from err
+
+
+def _single_write_event(
+    header: dict[str, Any], kind: EventKind, op: Op, updates: tuple[NodeUpdate, ...], payload: bytes
+) -> DistributorEvent:
+    """An event in the form writers pushed before transactions (one write, its data on
+    ``data_path``), still in a queue when the functions were updated."""
+    data_path = get(header, "data_path", str, optional=True)
+    result_path = get(header, "result_path", str, optional=True)
+    results: tuple[OpResult, ...] = ()
+    if updates and result_path is not None:
+        primary = updates[0]
+        stat = primary.state.stat if op in (Op.CREATE, Op.SET_DATA) else None
+        results = (OpResult(op, validate_path(result_path), stat, created=primary.created),)
+    return DistributorEvent(
+        kind=kind,
+        session_id=get(header, "session", str),
+        seq=get(header, "seq", int),
+        reply_to=get(header, "reply_to", str),
+        op=op,
+        lock_token=get(header, "lock", str),
+        updates=updates,
+        data=((validate_path(data_path), payload),) if data_path is not None else (),
+        results=results,
+        counts_for_session=get(header, "counts", bool),
+        inherited=_marks(get(header, "inherit", dict, optional=True) or {}),
+    )
 
 
 def _marks(raw: dict[str, Any]) -> dict[str, RequestMark]:

@@ -192,10 +192,10 @@ class TransactionSuite(ConformanceFixtures):
     def test_limits_are_refused_before_anything_is_sent(
         self, client: FaaSKeeperClient, provider: Provider, fk_checked_config: Config
     ) -> None:
-        limit = client.config.max_data_size
+        limit = provider.max_data_size(fk_checked_config)
         half = b"x" * (limit // 2 + 1)
         too_large = client.transaction().create("/big1", half).create("/big2", half)
-        with pytest.raises(MalformedInputException, match="exceeds the limit"):
+        with pytest.raises(MalformedInputException, match=r"A transaction's data of .* exceeds the limit"):
             too_large.commit()
         ops = provider.max_commit_writes(fk_checked_config)
         if ops is not None:
