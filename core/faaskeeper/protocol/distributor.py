@@ -5,7 +5,10 @@ claims the write in system storage if it committed (finishing the commit first i
 between push and commit), applies it to user storage, fires its watches (delivering their
 notifications itself, or through the watch function for a large fan-out), then tells the client.
 Redelivered events are harmless: one claimed before is applied again to the same result, unless
-a later write claimed one of its nodes since; one that never committed is dropped.
+a later write claimed one of its nodes since; one that never committed is dropped. A transaction
+is one event: it is claimed on all its nodes, applied to all of them and has the watches of each
+of its operations fired before its client is answered. A sync is an event that changes nothing:
+answered in its place in the order, after every event before it.
 """
 
 from __future__ import annotations

@@ -5,6 +5,18 @@ Triggered by the writer queue (FIFO per session). Each message is first admitted
 a write it hands back is executed here. Every step is safe to redo: a request the session already
 finished is recognised by its sequence number, and a write whose writer died between push and
 commit is finished by the distributor.
+
+Every write is a transaction (:class:`~faaskeeper.protocol.messages.TxnOp`; a single create,
+set_data or delete is a transaction of one). It is atomic because each step that decides it covers
+all its nodes at once: the writer holds the lock of every node it changes or checks from
+validation to commit, validates the operations in order against a draft of those nodes, pushes
+one event with every node's new state, and commits it with one conditional write over all of them
+(:meth:`~faaskeeper.api.storage.SystemStorage.commit`), which takes effect on every node or, if a
+lock was lost, on none. The request is marked on the lowest common ancestor of the locked nodes,
+which the transaction neither creates nor deletes (it locks the parent of each node it creates or
+deletes, and a parent comes before its children in the lock order); the marks of the nodes it
+deletes move there, to an ancestor of each, so a redelivery finds them as it finds a single
+write's.
 """
 
 from __future__ import annotations
