@@ -19,6 +19,7 @@ from faaskeeper.protocol.messages import (
     FLAG_EPHEMERAL,
     FLAG_SEQUENTIAL,
     DistributorEvent,
+    EventKind,
     Op,
     OpResult,
     Reply,
@@ -48,7 +49,7 @@ def test_a_transaction_round_trips_with_each_operations_data() -> None:
     decoded = WriteRequest.decode(_multi().encode(), 1024)
     assert decoded.ops == OPS
     assert decoded.txn_ops == OPS
-    assert decoded.data_size == 6
+    assert decoded.data_size == 6 + sum(512 + 3 * len(op.path) for op in OPS)
 
 
 def test_a_single_write_is_a_transaction_of_one() -> None:
@@ -137,3 +138,29 @@ def test_an_event_pushed_before_transactions_is_still_applied() -> None:
     event = DistributorEvent.decode(encode(header, b"v"))
     assert event.data == (("/n", b"v"),)
     assert event.results == (OpResult(Op.CREATE, "/n", state.stat, created=True),)
+
+
+def test_a_transactions_size_counts_its_operations_headers() -> None:
+    ops = (TxnOp(Op.CREATE, "/a", b"xy"), TxnOp(Op.SET_DATA, "/bc", b"z"))
+    request = _multi(ops)
+    assert request.data_size == 3 + (512 + 3 * 2) + (512 + 3 * 3)
+    # What the allowance stands for: the distributor event of 499 creates under one parent
+    # (states, results, the parent's children) adds less than it per operation.
+    names = [f"/parent/n{i:03d}" for i in range(499)]
+    creates = tuple(TxnOp(Op.CREATE, name) for name in names)
+    updates = tuple(NodeUpdate(name, NodeState(True, Stat(ctime=2**41, mtime=2**41)), created=True) for name in names)
+    children = tuple(name.rsplit("/", 1)[1] for name in names)
+    parent = NodeUpdate("/parent", NodeState(True, Stat(cversion=499, num_children=499), children))
+    results = tuple(OpResult(Op.CREATE, name, Stat(ctime=2**41, mtime=2**41), created=True) for name in names)
+    event = DistributorEvent(
+        EventKind.COMMIT,
+        "s" * 16,
+        5,
+        "tcp://127.0.0.1:40000",
+        Op.MULTI,
+        "t" * 32,
+        (*updates, parent),
+        tuple((name, b"") for name in names),
+        results,
+    )
+    assert len(event.encode()) < _multi(creates).data_size

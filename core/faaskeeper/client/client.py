@@ -49,6 +49,7 @@ from faaskeeper.protocol.messages import (
     TxnOp,
     WriteRequest,
     pong,
+    transaction_headers,
     transaction_writes,
 )
 from faaskeeper.transaction import Transaction
@@ -466,10 +467,11 @@ class FaaSKeeperClient:
                 f"A transaction writing {transaction_writes(ops)} nodes exceeds the provider's limit of {limit} "
                 "writes per commit"
             )
-        size = sum(len(op.data) for op in ops)
-        if size > self._max_data_size:
+        data, headers = sum(len(op.data) for op in ops), transaction_headers(ops)
+        if data + headers > self._max_data_size:
             raise MalformedInputException(
-                f"A transaction's data of {size} bytes exceeds the limit of {self._max_data_size} bytes"
+                f"A transaction's data of {data} bytes (and {headers} bytes for its operations' headers) "
+                f"exceeds the limit of {self._max_data_size} bytes"
             )
         if not ops:
             return self._read(lambda _session: [])

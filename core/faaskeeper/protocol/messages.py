@@ -104,6 +104,17 @@ def locked_paths(ops: Sequence[TxnOp]) -> list[str]:
     return paths.lock_order([common_ancestor(wanted), *wanted])
 
 
+#: What each operation of a transaction adds to the messages that carry it, counted against the
+#: deployment's data limit with the data: the node's state and the op's result in the
+#: distributor's event, about 500 bytes, and its path three times.
+OP_HEADER_ALLOWANCE = 512
+
+
+def transaction_headers(ops: Sequence[TxnOp]) -> int:
+    """The bytes a transaction's operations add to its messages beside their data (an allowance)."""
+    return sum(OP_HEADER_ALLOWANCE + 3 * len(op.path) for op in ops)
+
+
 def transaction_writes(ops: Sequence[TxnOp]) -> int:
     """The most items a commit of ``ops`` can write as a client can tell before sending it: the
     nodes it locks and, if it creates ephemeral nodes, their owner's index. The writer counts
@@ -184,8 +195,12 @@ class WriteRequest:
 
     @property
     def data_size(self) -> int:
-        """The node data the request carries, over all its operations."""
-        return sum(len(op.data) for op in self.ops) if self.op is Op.MULTI else len(self.data)
+        """The node data the request carries, counted against the deployment's limit: a
+        transaction's with :func:`transaction_headers`, so that its messages are no larger than
+        the largest single write's."""
+        if self.op is Op.MULTI:
+            return sum(len(op.data) for op in self.ops) + transaction_headers(self.ops)
+        return len(self.data)
 
     @property
     def ephemeral(self) -> bool:

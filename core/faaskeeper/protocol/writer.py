@@ -195,7 +195,8 @@ class Writer:
             return
         if request.data_size > self._settings.max_data_size:
             limit = self._settings.max_data_size
-            too_large = f"Node data of {request.data_size} bytes exceeds the deployment's limit of {limit} bytes"
+            what = "A transaction's data" if request.op is Op.MULTI else "Node data"
+            too_large = f"{what} of {request.data_size} bytes exceeds the deployment's limit of {limit} bytes"
             self._fail(request, session, message, MalformedInputException(too_large))
             return
         if request.op is Op.SYNC:
