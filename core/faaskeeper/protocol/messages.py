@@ -331,23 +331,32 @@ class OpResult:
     op: Op
     path: str
     stat: Stat | None = None
+    #: Which of the node's counters take the transaction id (the node was created, or had its
+    #: children changed, by this op or an earlier one of the transaction).
     created: bool = False
+    children_changed: bool = False
 
     def resolved_stat(self, txn: int) -> Stat | None:
         if self.stat is None:
             return None
-        state = NodeState(True, self.stat).with_txn(txn, created=self.created, modified=True, children_changed=False)
+        state = NodeState(True, self.stat).with_txn(
+            txn, created=self.created, modified=True, children_changed=self.children_changed
+        )
         return state.stat
 
     def to_wire(self) -> list[Any]:
-        return [self.op.value, self.path, self.stat.to_dict() if self.stat else None, self.created]
+        stat = self.stat.to_dict() if self.stat else None
+        return [self.op.value, self.path, stat, self.created, self.children_changed]
 
     @staticmethod
     def from_wire(raw: Any) -> OpResult:
-        if not isinstance(raw, list) or len(raw) != 4:
-            raise MalformedMessage("an operation's result is not [op, path, stat, created]")
-        op, path, stat, created = raw
-        return OpResult(Op(op), validate_path(path), Stat.from_dict(stat) if stat else None, bool(created))
+        if not isinstance(raw, list) or len(raw) not in (4, 5):
+            raise MalformedMessage("an operation's result is not [op, path, stat, created, children changed]")
+        op, path, stat, created = raw[:4]
+        children_changed = bool(raw[4]) if len(raw) == 5 else False
+        return OpResult(
+            Op(op), validate_path(path), Stat.from_dict(stat) if stat else None, bool(created), children_changed
+        )
 
 
 @dataclass(frozen=True)

@@ -434,7 +434,13 @@ class Writer:
             draft.states[op.path] = NodeState(True, new, state.children)
             draft.modified.add(op.path)
             draft.data[op.path] = op.data
-            return OpResult(Op.SET_DATA, op.path, new, created=op.path in draft.created)
+            return OpResult(
+                Op.SET_DATA,
+                op.path,
+                new,
+                created=op.path in draft.created,
+                children_changed=op.path in draft.children_changed,
+            )
         if state.children:
             raise NotEmptyException(op.path)
         draft.states[op.path] = NodeState(False, stat, ())

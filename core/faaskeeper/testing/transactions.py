@@ -64,6 +64,9 @@ class TransactionSuite(ConformanceFixtures):
         assert [n.path for n in client.get_children("/t")] == ["/t/child", "/t/eph"]
         assert (t.stat.num_children, t.stat.cversion) == (2, 2)
         assert client.get_data("/t/eph").stat.ephemeral_owner == client.session_id
+        set_after_child = client.transaction().create("/t/later").set_data("/t", b"p2").commit()
+        later = client.get_data("/t").stat
+        assert set_after_child[1] == later, "a set_data's stat shows the children the transaction changed before it"
 
     def test_a_failed_transaction_changes_nothing_and_says_which_operation_failed(
         self, client: FaaSKeeperClient
