@@ -160,6 +160,26 @@ class MalformedInputException(ZooKeeperException):
     code = "MalformedInput"
 
 
+class RolledBackException(ZooKeeperException):
+    """An operation of a transaction that would have succeeded, undone because a later one failed
+    (ZooKeeper's RolledBackError)."""
+
+    code = "RolledBack"
+
+    def __init__(self, message: str = "Rolled back: a later operation of the transaction failed") -> None:
+        super().__init__(message)
+
+
+class RuntimeInconsistencyException(ZooKeeperException):
+    """An operation of a transaction not run because an earlier one failed (ZooKeeper's
+    RuntimeInconsistency)."""
+
+    code = "RuntimeInconsistency"
+
+    def __init__(self, message: str = "Not run: an earlier operation of the transaction failed") -> None:
+        super().__init__(message)
+
+
 _BY_CODE: dict[str, type[FaaSKeeperException]] = {}
 
 

@@ -14,7 +14,7 @@ import pytest
 from faaskeeper.api.provider import Capability, Provider
 from faaskeeper.config import Config
 from faaskeeper.plugins.manager import get_provider
-from faaskeeper.testing import FaultPointSuite, FaultSuite, PollingQueueSuite
+from faaskeeper.testing import FaultPointSuite, FaultSuite, PollingQueueSuite, TransactionFaultSuite
 from faaskeeper.testing.support import wait_until
 from faaskeeper_aws.provider import AwsProvider
 from faaskeeper_aws.queues import REASON_ATTRIBUTE, SqsQueue, fifo_token
@@ -53,6 +53,10 @@ class TestFaultsOverSqs(FaultSuite):
 class TestFaultPointsOverSqs(FaultPointSuite):
     """Each function dying at each of its fault points over SQS, DynamoDB and S3, every message
     delivered twice with the groups interleaved, and the redelivery cases that follow."""
+
+
+class TestTransactionFaultsOverSqs(TransactionFaultSuite):
+    """A transaction of 50 operations under the same, over SQS, DynamoDB and S3."""
 
 
 @pytest.fixture

@@ -27,6 +27,7 @@ from faaskeeper.protocol.settings import FunctionCrash
 from faaskeeper.protocol.writer import Writer
 from faaskeeper.testing.fault_points import WRITE_FAULT_POINTS, FaultPointSuite
 from faaskeeper.testing.support import HandSession, Inbox, crash_at, wait_until
+from faaskeeper.testing.transaction_faults import LOCK_MAX_HOLD, TransactionFaultSuite
 from faaskeeper_azure.deployment import AzureDeployment
 from faaskeeper_azure.emulator.servers import Emulators
 from faaskeeper_azure.functions.functions import function_settings
@@ -84,11 +85,12 @@ def serve() -> Iterator[Callable[..., FunctionHost]]:
 
 @pytest.fixture
 def running(deployed: Callable[..., Config], serve: Callable[..., FunctionHost]) -> Iterator[Callable[..., Config]]:
-    """``running(*crash_points)``: a deployment whose functions die the first time they reach each point."""
+    """``running(*crash_points, lock_max_hold=1)``: a deployment whose functions die the first
+    time they reach each point."""
     crashed.clear()
 
-    def start(*points: str) -> Config:
-        config = deployed(**{"lock-max-hold": 1})
+    def start(*points: str, lock_max_hold: float = 1) -> Config:
+        config = deployed(**{"lock-max-hold": lock_max_hold})
         crash = crash_at(*points)
 
         def hook(point: str) -> None:
@@ -316,6 +318,39 @@ def test_a_function_dying_at_each_point_converges_through_the_host(
             "the distributor's log to be drained",
         )
         suite._converged(deployment, scenario)
+    finally:
+        for listener in listeners:
+            listener.stop()
+    assert crashed == [point], f"the functions died at {crashed}"
+
+
+@pytest.mark.parametrize("point", WRITE_FAULT_POINTS)
+def test_a_transaction_of_50_operations_is_all_or_nothing_at_each_point_through_the_host(
+    point: str, running: Callable[..., Config], opened: Callable[[Config], AzureDeployment]
+) -> None:
+    """The transaction fault suite's scenario (a 50-op transaction, a refused one and the close,
+    with a watcher) through the Storage Queues and the function host, its functions dying the
+    first time they reach ``point``: applied once, whole."""
+    config = running(point, lock_max_hold=LOCK_MAX_HOLD)
+    deployment = opened(config)
+    listeners: list[ChannelListener] = []
+
+    def listen(inbox: Inbox) -> ChannelListener:
+        listener = deployment.listener()
+        listener.start(inbox)
+        listeners.append(listener)
+        return listener
+
+    suite = TransactionFaultSuite()
+    try:
+        scenario = suite._txn_scenario(deployment, deployment.writer_queue, listen)  # type: ignore[arg-type]
+        wait_until(lambda: scenario.actor.inbox.replies(scenario.close), 90, f"the close after a crash at {point}")
+        wait_until(
+            lambda: deployment.distributor_queue.positions()[0] == deployment.distributor_queue.positions()[1],
+            30,
+            "the distributor's log to be drained",
+        )
+        suite._txn_converged(deployment, scenario)
     finally:
         for listener in listeners:
             listener.stop()

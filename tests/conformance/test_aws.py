@@ -12,7 +12,7 @@ import pytest
 from faaskeeper.api.provider import Provider
 from faaskeeper.config import Config
 from faaskeeper.plugins.manager import get_provider
-from faaskeeper.testing import ClientSuite, ConsistencySuite, SessionSuite, WatchSuite
+from faaskeeper.testing import ClientSuite, ConsistencySuite, SessionSuite, TransactionSuite, WatchSuite
 from faaskeeper_aws.functions.host import LambdaEmulator
 
 
@@ -45,7 +45,7 @@ class _OnAws:
         return self._running(stackless, emulate, session_timeout=1.5)
 
 
-class _Everything(_OnAws, ClientSuite, ConsistencySuite, SessionSuite, WatchSuite):
+class _Everything(_OnAws, ClientSuite, TransactionSuite, ConsistencySuite, SessionSuite, WatchSuite):
     pass
 
 

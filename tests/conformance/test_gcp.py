@@ -19,6 +19,7 @@ from faaskeeper.testing import (
     ProcessSuite,
     SessionSuite,
     SystemStorageSuite,
+    TransactionSuite,
     UserStorageSuite,
     WatchSuite,
 )
@@ -57,7 +58,7 @@ class TestInterfaces(_OnGcp, DeploymentSuite, SystemStorageSuite, UserStorageSui
     pass
 
 
-class TestProtocol(_OnGcp, ClientSuite, ConsistencySuite, SessionSuite, WatchSuite, ProcessSuite):
+class TestProtocol(_OnGcp, ClientSuite, TransactionSuite, ConsistencySuite, SessionSuite, WatchSuite, ProcessSuite):
     pass
 
 

@@ -188,3 +188,48 @@ def test_an_ephemeral_node_committed_after_its_sessions_close_goes_before_the_cl
             listener.stop()
     finally:
         handlers.faults = None
+
+
+#: The fault points a client's transaction meets, with a watch on a node it creates.
+TRANSACTION_FAULT_POINTS = (
+    "writer.locked.first",
+    "writer.locked",
+    "writer.pushed",
+    "writer.committed",
+    "distributor.claimed",
+    "distributor.applied",
+    "watch.deliver",
+    "watch.delivered",
+    "distributor.replied",
+)
+
+
+@pytest.mark.parametrize("point", TRANSACTION_FAULT_POINTS)
+def test_a_transaction_of_50_operations_is_applied_once_whole_when_a_function_dies(
+    point: str, running: Callable[..., Config], opened: Callable[[Config], GcpDeployment]
+) -> None:
+    config = running(point)
+    deployment = opened(config)
+    names = [f"/big/n{i:02d}" for i in range(45)]
+    with FaaSKeeperClient(config, timeout=60) as client, FaaSKeeperClient(config, timeout=60) as watcher:
+        events: list[object] = []
+        watcher.exists("/big/n00", watch=events.append)
+        txn = client.transaction().create("/big", b"0")
+        for name in names:
+            txn.create(name, name.encode())
+        txn.create("/big/e", ephemeral=True).create("/big/s-", sequential=True)
+        txn.set_data("/big", b"set", version=0).check("/big", 1)
+        assert len(txn.operations) == 50
+        results = txn.commit()
+        assert results[1:46] == names
+        assert results[47] == "/big/s-0000000046"
+        big = client.get_data("/big")
+        assert (big.data, big.stat.version, big.stat.num_children) == (b"set", 1, 47), "applied once"
+        for name in names:
+            assert client.get_data(name).stat.czxid == big.stat.czxid, "one transaction id"
+        wait_until(lambda: events, 20, "the watcher's notification")
+    assert crashed == [point]
+    for path in ["/big", *names]:
+        node = deployment.system_storage.read_node(path)
+        assert node is not None
+        assert (node.lock, node.pending) == (None, ())

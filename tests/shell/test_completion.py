@@ -91,7 +91,7 @@ def test_a_new_node_is_offered_once_the_cache_is_forgotten(session):
 def test_commands_flags_and_help_topics(complete):
     assert complete("") == [
         *("close", "connect", "create", "delete", "ephemerals", "exists", "exit", "get"),
-        *("help", "ls", "quit", "set", "stat", "tree", "wait"),
+        *("help", "ls", "multi", "quit", "set", "stat", "sync", "tree", "wait"),
     ]
     assert complete("cr") == ["create"]
     assert complete("e") == ["ephemerals", "exists", "exit"]

@@ -81,6 +81,34 @@ def test_set_with_versions(repl, client):
     assert client.get_data("/v").data == b"seven"
 
 
+def test_sync_waits_for_every_completed_write(repl, client):
+    client.create("/synced", b"1")
+    repl.run("sync /synced", "Synced /synced")
+    repl.run("sync", "Synced /")
+    repl.run("get /synced", "1")
+    repl.run("sync nope", "error: sync: argument PATH: Path 'nope' must begin with /")
+
+
+def test_multi_applies_every_operation_or_none(repl, client):
+    client.create("/m", b"0")
+    repl.run(
+        "multi 'create /m/a x' 'create -s /m/q-' 'set -v 0 /m one' 'check /m 1'",
+        "Created /m/a",
+        "Created /m/q-0000000001",
+        "Set /m (version 1)",
+        "Checked /m",
+    )
+    assert client.get_data("/m/a").data == b"x"
+    repl.run(
+        "multi 'delete /m/a' 'set -v 0 /m two'",
+        "error: multi: nothing applied: 'set -v 0 /m two' failed: "
+        "Update failed: version 0 of /m does not match the node's version",
+    )
+    assert client.exists("/m/a") is not None, "the failed transaction deleted nothing"
+    repl.run("multi 'ls /m'", "error: multi: 'ls /m' is not an operation of a transaction (check, create, delete, set)")
+    repl.run("multi 'delete -r /m'", "error: multi: delete -r cannot be part of a transaction")
+
+
 def test_delete_with_versions_and_recursively(repl, client):
     client.create("/d", b"")
     repl.run("delete -v 3 /d", "error: delete: Update failed: version 3 of /d does not match the node's version")
@@ -231,7 +259,7 @@ def test_help(repl):
 
 def test_bad_input_gives_one_line_errors(repl):
     every = "the commands are " + ", ".join(command_names())
-    assert every.endswith("delete, ephemerals, exists, exit, get, help, ls, quit, set, stat, tree, wait")
+    assert every.endswith("delete, ephemerals, exists, exit, get, help, ls, multi, quit, set, stat, sync, tree, wait")
     repl.run("frobnicate /a", f"error: frobnicate: unknown command; {every}")
     repl.run("craete /a", "error: craete: unknown command; did you mean 'create'?")
     repl.run("sta /a", "error: sta: unknown command; did you mean 'stat'?")

@@ -55,7 +55,7 @@ def test_exit_status_is_1_if_any_command_failed_and_the_others_still_run(config_
         (
             "nosuch",
             "error: nosuch: unknown command; the commands are close, connect, create, delete, ephemerals, exists, "
-            "exit, get, help, ls, quit, set, stat, tree, wait",
+            "exit, get, help, ls, multi, quit, set, stat, sync, tree, wait",
         ),
         (
             "create /a two words",

@@ -233,7 +233,7 @@ def watchers(storage: LocalSystemStorage, count: int) -> list[str]:
 def test_the_watches_a_write_fires_become_one_message_per_session_and_event(storage: LocalSystemStorage) -> None:
     addresses = watchers(storage, 2)
     storage.add_watch(WatchRecord("/n", WatchKind.DATA, "later", 50, "tcp://127.0.0.1:9"))
-    fired, request = fired_watches(storage, Op.DELETE, "/n", 10)
+    fired, request = fired_watches(storage, [(Op.DELETE, "/n")], 10)
     assert len(fired) == 6, "both sessions' data, exists and children watches"
     assert request == WatchDelivery(
         10,
@@ -251,7 +251,7 @@ def test_fan_outs_over_the_threshold_go_to_the_watch_function(
     addresses = watchers(storage, 3)
     channel = Recorder()
     remote = Counting(channel)
-    Notifier(storage, channel, FunctionSettings(watch_fanout=fanout), remote).fire(Op.SET_DATA, "/n", 10)
+    Notifier(storage, channel, FunctionSettings(watch_fanout=fanout), remote).fire([(Op.SET_DATA, "/n")], 10)
     assert [r.txn for r in remote.requests] == ([10] if handed_over else [])
     for address in addresses:
         assert channel.to(address) == [json.loads(notification(10, "/n", CHANGED))], "told once"
@@ -262,7 +262,7 @@ def test_a_failed_invocation_leaves_the_delivery_to_the_distributor(storage: Loc
     addresses = watchers(storage, 3)
     channel = Recorder()
     remote = Counting(channel, fail=True)
-    Notifier(storage, channel, FunctionSettings(watch_fanout=1), remote).fire(Op.SET_DATA, "/n", 10)
+    Notifier(storage, channel, FunctionSettings(watch_fanout=1), remote).fire([(Op.SET_DATA, "/n")], 10)
     assert len(remote.requests) == 1
     assert sorted(a for a, _ in channel.sent) == sorted(addresses), "each watcher told once"
     assert storage.count_watches() == 3
@@ -276,7 +276,7 @@ def test_watches_are_removed_only_after_their_delivery(storage: LocalSystemStora
         seen.append((point, storage.count_watches()))
 
     Notifier(storage, Recorder(), FunctionSettings(watch_fanout=0, faults=fault), Counting(Recorder())).fire(
-        Op.SET_DATA, "/n", 10
+        [(Op.SET_DATA, "/n")], 10
     )
     assert seen == [("watch.deliver", 6), ("watch.delivered", 6)]
     assert storage.count_watches() == 2

@@ -211,6 +211,15 @@ class Provider(ABC):
         """The largest node data this provider's deployment stores (``max-data-size`` by default)."""
         return config.max_data_size
 
+    def max_commit_writes(self, config: Config) -> int | None:
+        """The most items one commit may write in this provider's system storage, which bounds a
+        transaction: at most this many operations, and a commit of at most this many writes,
+        counted as :func:`faaskeeper.protocol.writer.commit_writes` does (one per node it locks,
+        one per session whose ephemeral nodes it creates or deletes). None (the default): no
+        limit. A client refuses a larger transaction before sending it; the writer dead-letters
+        a message with more operations and refuses a commit with more writes."""
+        return None
+
     @abstractmethod
     def open(self, config: Config) -> Deployment:
         """Connect to an existing deployment, which only ``deploy`` creates.

@@ -139,14 +139,20 @@ class Commit:
     Conditional on every node still being locked with ``lock_token``; sets each node's new
     state (counters resolved to ``txn``), appends ``txn`` to its pending list and unlocks it.
     When ``request_seq`` is set, the same write records it as the session's :class:`RequestMark`
-    on the node the writer locked first (the last update: the parent of a create or delete, the
-    node of a set_data), so a redelivered request is recognised as done when its lock is taken,
+    on the node the writer locked first (the last update: the lowest common ancestor of the
+    nodes it locks, so the parent of a single create or delete, the node of a set_data), so a
+    redelivered request is recognised as done when its lock is taken,
     and drops the marks of the sessions in ``forget`` there (too old to be redelivered). The
     session's own record is not written: a set_data commit is one node.
 
     A node a commit deletes hands its marks to the record node (``inherited``, each already the
     later of the two nodes' marks), so a request recorded on a node deleted since is still
     recognised, by its mark on an ancestor.
+
+    A transaction's commit updates every node it locked, those it only checked or locked as
+    the common ancestor included (their state unchanged, no counter flag set): the commit is
+    conditional on each lock and releases each. It must be one atomic write however many nodes
+    it has, up to the provider's :meth:`~faaskeeper.api.provider.Provider.max_commit_writes`.
     """
 
     txn: int

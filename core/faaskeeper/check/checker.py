@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from faaskeeper.check import sessions
 from faaskeeper.check.history import READS, WRITES, Call, History, SessionEnd
 from faaskeeper.check.linearizability import Timed, linearize
-from faaskeeper.check.model import DECIDED_ERRORS, EndOfSession, NodeOp, step
+from faaskeeper.check.model import DECIDED_ERRORS, EndOfSession, NodeOp, Nodes, step, step_nodes
 
 
 @dataclass(frozen=True)
@@ -81,14 +81,37 @@ def _node_of(call: Call) -> str | None:
     return call.path
 
 
+def _components(calls: list[Call]) -> dict[str, str]:
+    """Each node's representative among the nodes transactions tie together (union-find)."""
+    parent: dict[str, str] = {}
+
+    def find(path: str) -> str:
+        parent.setdefault(path, path)
+        while parent[path] != path:
+            parent[path] = parent[parent[path]]
+            path = parent[path]
+        return path
+
+    for call in calls:
+        if call.op == "multi":
+            nodes = [part.path for part in call.parts()]
+            for path in nodes[1:]:
+                parent[find(path)] = find(nodes[0])
+    return {path: find(path) for path in parent}
+
+
 def _check_linearizable(history: History, report: Report, with_reads: bool, budget: int) -> None:
     by_node: dict[str, list[Timed[NodeOp]]] = defaultdict(list)
+    tied = _components(history.calls)
     for call in history.calls:
         path = _node_of(call)
         if path is None or (call.op in READS and not (with_reads and call.known)):
             continue
-        by_node[path].append(Timed(call, call.invoke, call.complete if call.known else None))
+        by_node[tied.get(path, path)].append(Timed(call, call.invoke, call.complete if call.known else None))
     report.nodes = len(by_node)
+    members: dict[str, list[str]] = defaultdict(list)
+    for path, root in tied.items():
+        members[root].append(path)
     last_call: dict[str, float] = defaultdict(float)
     last_taken: dict[str, float] = defaultdict(float)
     for call in history.calls:
@@ -99,7 +122,13 @@ def _check_linearizable(history: History, report: Report, with_reads: bool, budg
         if any(isinstance(t.op, Call) and t.op.ephemeral for t in ops):
             for end in history.ends:
                 ops.append(Timed(EndOfSession(end.session), _ended_after(end, last_call, last_taken), end.time))
-        outcome = linearize(ops, None, step, budget)
+        if path in members:
+            # Nodes a transaction ties together are searched as one state, so it is atomic.
+            initial: Nodes = tuple((node, None) for node in sorted(members[path]))
+            outcome = linearize(ops, initial, step_nodes, budget)
+            path = ", ".join(sorted(members[path]))
+        else:
+            outcome = linearize(ops, None, step, budget)
         report.explored += outcome.explored
         if not outcome.conclusive:
             report.inconclusive.append(f"{path}: no answer within {budget} states ({len(ops)} operations)")
@@ -147,6 +176,8 @@ def zxid_of(call: Call) -> int | None:
         return int(call.result["czxid"])
     if call.op == "set":
         return int(call.result["mzxid"])
+    if call.op == "multi":
+        return int(call.result["txn"])
     return None
 
 

@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-WRITES = frozenset({"create", "set", "delete"})
+WRITES = frozenset({"create", "set", "delete", "multi"})
 READS = frozenset({"get", "exists", "children"})
 
 
@@ -38,8 +38,30 @@ class Call:
     ok: bool | None = None
     error: str | None = None
     #: create: path, czxid; set: version, mzxid; get/exists: the node (data hex, version, czxid,
-    #: mzxid, owner) or None; children: names.
+    #: mzxid, owner) or None; children: names; multi: its transaction id and each op's new
+    #: version ({"txn", "versions"}), or on failure the index of the op that failed ({"failed"}).
     result: Any = None
+    #: multi: its operations, each {"op": "set" | "check" | "create" | "delete", "path", "data",
+    #: "version"}; ``path`` is the first one's.
+    ops: list[dict[str, Any]] | None = None
+
+    def parts(self) -> list[Call]:
+        """A multi's operations as calls of their own (sharing its times and outcome, with
+        ``ok`` None: only the multi's outcome says what they did)."""
+        return [
+            Call(
+                self.session,
+                self.index,
+                str(op["op"]),
+                str(op["path"]),
+                self.invoke,
+                self.complete,
+                data=op.get("data"),
+                version=int(op.get("version", -1)),
+                ephemeral=bool(op.get("ephemeral", False)),
+            )
+            for op in self.ops or []
+        ]
 
     @property
     def known(self) -> bool:

@@ -8,7 +8,7 @@ saw the node, a create returned version 0. The end of a session deletes the node
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from faaskeeper.check.history import Call
 
@@ -30,6 +30,85 @@ class EndOfSession:
 
 
 NodeOp = Call | EndOfSession
+
+
+#: The states of several nodes that transactions tie together, by path, in path order.
+Nodes = tuple[tuple[str, NodeState], ...]
+#: The failures a multi reports for the operations other than the one that failed.
+NOT_RUN = frozenset({"RolledBack", "RuntimeInconsistency"})
+
+
+def step_nodes(state: Nodes, op: NodeOp) -> Iterator[Nodes]:
+    """The states ``op`` may lead to from ``state``: a single call changes its node, a multi
+    all of its nodes at once or none, the end of a session every node it owns."""
+    nodes = dict(state)
+    if isinstance(op, EndOfSession):
+        yield tuple((path, next(step(node, op))) for path, node in state)
+        return
+    if op.op != "multi":
+        for after in step(nodes[op.path], op):
+            yield tuple((path, after if path == op.path else node) for path, node in state)
+        return
+    applied = _apply_multi(nodes, op)
+    if not op.known:
+        yield state
+        if applied is not None:
+            yield tuple((path, applied[path]) for path, _node in state)
+        return
+    if op.ok:
+        if applied is not None and _multi_matches(applied, op):
+            yield tuple((path, applied[path]) for path, _node in state)
+        return
+    if _multi_failure_fits(nodes, op):
+        yield state
+
+
+def _apply_multi(nodes: dict[str, NodeState], op: Call) -> dict[str, NodeState] | None:
+    """The nodes after every operation of ``op`` succeeds in order, or None if one would fail."""
+    after = dict(nodes)
+    for part in op.parts():
+        if part.op == "check":
+            state = after[part.path]
+            if state is None or part.version not in (-1, state[1]):
+                return None
+            continue
+        applied = _apply(after[part.path], part)
+        if isinstance(applied, _Refused):
+            return None
+        after[part.path] = applied
+    return after
+
+
+def _multi_matches(after: dict[str, NodeState], op: Call) -> bool:
+    versions = op.result.get("versions") if isinstance(op.result, dict) else None
+    if versions is None:
+        return True
+    for part, version in zip(op.parts(), versions, strict=False):
+        state = after[part.path]
+        if part.op == "set" and version is not None and (state is None or state[1] != version):
+            return False
+    return True
+
+
+def _multi_failure_fits(nodes: dict[str, NodeState], op: Call) -> bool:
+    """Whether the operation the multi says failed fails, with its error, where the operations
+    before it leave the nodes, and those before it succeed."""
+    if op.error in UNRELATED_ERRORS:
+        return True
+    failed = op.result.get("failed") if isinstance(op.result, dict) else None
+    parts = op.parts()
+    if not isinstance(failed, int) or not 0 <= failed < len(parts):
+        return False
+    before = _apply_multi(nodes, replace(op, ops=(op.ops or [])[:failed]))
+    if before is None:
+        return False
+    part = replace(parts[failed], ok=False, error=op.error)
+    if part.op == "check":
+        state = before[part.path]
+        return (state is None and op.error == "NoNode") or (
+            state is not None and op.error == "BadVersion" and state[1] != part.version
+        )
+    return _failure_fits(before[part.path], part)
 
 
 def step(state: NodeState, op: NodeOp) -> Iterator[NodeState]:
@@ -97,7 +176,7 @@ def _failure_fits(state: NodeState, op: Call) -> bool:
         # A create fails with NoNode when its parent is missing, which this node does not decide.
         return op.op == "create" or state is None
     if error == "BadVersion":
-        return state is not None and state[1] != op.version
+        return state is not None and op.version != -1 and state[1] != op.version
     if error == "NotEmpty":
         return state is not None
     return False

@@ -4,6 +4,7 @@ returns a message per violation (see :mod:`faaskeeper.check.checker`)."""
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import replace
 from itertools import pairwise
 
 from faaskeeper.check.history import Call, History, WatchNotice
@@ -42,7 +43,7 @@ def fifo(history: History) -> list[str]:
 def _zxid(call: Call) -> int | None:
     if not call.ok or not isinstance(call.result, dict):
         return None
-    key = {"create": "czxid", "set": "mzxid"}.get(call.op)
+    key = {"create": "czxid", "set": "mzxid", "multi": "txn"}.get(call.op)
     return int(call.result[key]) if key is not None else None
 
 
@@ -73,11 +74,30 @@ def monotonic(history: History) -> list[str]:
     return problems
 
 
+def _with_parts(calls: list[Call]) -> list[Call]:
+    """The calls, a multi's operations among them as calls with its outcome and each its version."""
+    found = []
+    for call in calls:
+        if call.op != "multi":
+            found.append(call)
+            continue
+        versions = call.result.get("versions", []) if call.ok and isinstance(call.result, dict) else []
+        for i, part in enumerate(call.parts()):
+            version = versions[i] if i < len(versions) else None
+            result = {"version": version} if call.ok and version is not None else None
+            if call.known and call.ok and part.op == "create":
+                result = {}
+            if call.known and not call.ok:
+                continue  # applied nothing
+            found.append(replace(part, ok=call.ok if call.known else None, result=result))
+    return found
+
+
 def reads_were_written(history: History) -> list[str]:
     """Every (data, version) a read returned was written by a create or set invoked before the read returned."""
     written: dict[tuple[str, str, int], float] = {}
     unknown: dict[str, float] = {}
-    for call in history.calls:
+    for call in _with_parts(history.calls):
         if call.op == "create" and not call.sequential and call.ok is not False:
             key = (call.path, call.data or "", 0)
         elif call.op == "set" and call.ok and isinstance(call.result, dict):

@@ -23,14 +23,33 @@ from faaskeeper.check.history import Call, History, SessionEnd, WatchNotice
 from faaskeeper.client import FaaSKeeperClient, Future
 from faaskeeper.client.client import SessionState
 from faaskeeper.config import Config
-from faaskeeper.exceptions import ConnectionLossException, FaaSKeeperException, TimeoutException
-from faaskeeper.node import Node
+from faaskeeper.exceptions import (
+    ConnectionLossException,
+    FaaSKeeperException,
+    RolledBackException,
+    RuntimeInconsistencyException,
+    TimeoutException,
+)
+from faaskeeper.node import Node, Stat
 from faaskeeper.watch import WatchedEvent
 
 ROOT = "/h"
 QUEUE = f"{ROOT}/q"
 #: Answers that leave a call's outcome unknown: it is recorded without a response.
 UNKNOWN_OUTCOMES = (TimeoutException, ConnectionLossException)
+
+
+#: What a failed transaction reports for the operations other than the one that failed.
+NOT_RUN = (RolledBackException, RuntimeInconsistencyException)
+
+
+class _MultiFailed(Exception):
+    """Operation ``index`` of a transaction failed with ``error``."""
+
+    def __init__(self, index: int, error: FaaSKeeperException) -> None:
+        super().__init__(str(error))
+        self.index = index
+        self.error = error
 
 
 class Recorder:
@@ -106,6 +125,8 @@ class Workload:
             call.ok = True
         except UNKNOWN_OUTCOMES:
             return  # no response: the call stays recorded without one
+        except _MultiFailed as failed:
+            call.ok, call.error, call.result = False, failed.error.code, {"failed": failed.index}
         except FaaSKeeperException as err:
             call.ok, call.error = False, err.code
         call.complete = time.monotonic()
@@ -127,6 +148,8 @@ class Workload:
         choice = rng.random()
         if choice < 0.05:
             self._burst()
+        elif choice < 0.09:
+            self._multi()
         elif choice < 0.15:
             self._call("create", path, lambda _: self._created(client.create(path, data)), data=data.hex())
         elif choice < 0.40:
@@ -147,6 +170,39 @@ class Workload:
         else:
             queued = lambda _: self._created(client.create(f"{QUEUE}/s-", b"", sequential=True))  # noqa: E731
             self._call("create", f"{QUEUE}/s-", queued, data="", sequential=True)
+
+    def _multi(self) -> None:
+        """A transaction: set_datas of two or three nodes, each conditional or not, and
+        sometimes a check of another."""
+        rng = self.rng
+        chosen = rng.sample(self.nodes, min(len(self.nodes), rng.randint(2, 3)))
+        ops: list[dict[str, Any]] = []
+        for path in chosen:
+            version = self._versions.get(path, 0) if rng.random() < 0.5 else -1
+            if ops and rng.random() < 0.25:
+                ops.append({"op": "check", "path": path, "version": version})
+            else:
+                ops.append({"op": "set", "path": path, "data": rng.randbytes(2).hex(), "version": version})
+
+        def run(_call: Call) -> dict[str, Any]:
+            txn = self.client.transaction()
+            for op in ops:
+                if op["op"] == "check":
+                    txn.check(op["path"], op["version"])
+                else:
+                    txn.set_data(op["path"], bytes.fromhex(op["data"]), op["version"])
+            results = txn.commit()
+            for index, result in enumerate(results):
+                if isinstance(result, FaaSKeeperException) and not isinstance(result, NOT_RUN):
+                    raise _MultiFailed(index, result)
+            versions = [r.version if isinstance(r, Stat) else None for r in results]
+            for op, version in zip(ops, versions, strict=True):
+                if version is not None:
+                    self._versions[op["path"]] = version
+            stats = [r for r in results if isinstance(r, Stat)]
+            return {"txn": stats[0].mzxid if stats else 0, "versions": versions}
+
+        self._call("multi", ops[0]["path"], run, ops=ops)
 
     def _burst(self) -> None:
         """A few set_data calls issued at once, without waiting. Their responses are recorded by

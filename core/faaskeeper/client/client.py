@@ -6,6 +6,7 @@ come back over the client channel. Per session, operations complete in the order
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import secrets
@@ -15,7 +16,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import replace
 from enum import Enum
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from faaskeeper import paths
 from faaskeeper.api.queue import Queue
@@ -38,10 +39,22 @@ from faaskeeper.exceptions import (
     WatchSetFailureException,
     from_code,
 )
-from faaskeeper.node import Node
+from faaskeeper.node import Node, Stat
 from faaskeeper.plugins.manager import get_provider
-from faaskeeper.protocol.messages import FLAG_EPHEMERAL, FLAG_SEQUENTIAL, WRITES, Op, Reply, WriteRequest, pong
+from faaskeeper.protocol.messages import (
+    FLAG_EPHEMERAL,
+    FLAG_SEQUENTIAL,
+    REQUESTS,
+    Op,
+    Reply,
+    TxnOp,
+    WriteRequest,
+    pong,
+    transaction_headers,
+    transaction_writes,
+)
 from faaskeeper.stats import counted_read, counted_write
+from faaskeeper.transaction import Transaction
 from faaskeeper.watch import WatchCallbackType, WatchEventType
 
 log = logging.getLogger("faaskeeper.client")
@@ -91,6 +104,7 @@ class FaaSKeeperClient:
             raise MalformedInputException(f"cfg must be a faaskeeper.config.Config, got {type(cfg).__name__}")
         self._config = cfg
         self._max_data_size = cfg.max_data_size
+        self._max_commit_writes: int | None = None
         self._port = port if port != -1 else cfg.port
         self._heartbeat = heartbeat
         self._timeout = timeout
@@ -145,6 +159,7 @@ class FaaSKeeperClient:
         try:
             # After the open: a provider may read the limit from the deployment itself.
             self._max_data_size = provider.max_data_size(self._config)
+            self._max_commit_writes = provider.max_commit_writes(self._config)
         except BaseException:
             deployment.close()
             raise
@@ -329,7 +344,7 @@ class FaaSKeeperClient:
                 request,
                 seq=session.seq,
                 reply_to=session.listener.address,
-                lease=session.lease if request.op in WRITES else None,
+                lease=session.lease if request.op in REQUESTS else None,
             )
             queue, body, rid = session.deployment.writer_queue, request.encode(), request.request_id
             session.pipeline.add_write(
@@ -438,6 +453,56 @@ class FaaSKeeperClient:
         version = self._check_version(version)
         delete = WriteRequest(Op.DELETE, session.session_id, session.token, 0, path=path, version=version)
         return self._submit(session, delete, _nothing)
+
+    def transaction(self) -> Transaction:
+        """A new transaction of this session (see :mod:`faaskeeper.transaction`)."""
+        return Transaction(self)
+
+    def _commit_transaction(self, ops: tuple[TxnOp, ...]) -> Future[list[Any]]:
+        """Send a transaction, once it is known to fit the deployment's limits."""
+        session = self._active()
+        limit = self._max_commit_writes
+        if limit is not None and len(ops) > limit:
+            raise MalformedInputException(
+                f"A transaction of {len(ops)} operations exceeds the provider's limit of {limit} per transaction"
+            )
+        if limit is not None and transaction_writes(ops) > limit:
+            raise MalformedInputException(
+                f"A transaction writing {transaction_writes(ops)} nodes exceeds the provider's limit of {limit} "
+                "writes per commit"
+            )
+        data, headers = sum(len(op.data) for op in ops), transaction_headers(ops)
+        if data + headers > self._max_data_size:
+            raise MalformedInputException(
+                f"A transaction's data of {data} bytes (and {headers} bytes for its operations' headers) "
+                f"exceeds the limit of {self._max_data_size} bytes"
+            )
+        if not ops:
+            return self._read(lambda _session: [])
+        request = WriteRequest(Op.MULTI, session.session_id, session.token, 0, ops=ops)
+        return self._submit(session, request, _transaction_results(ops))
+
+    def sync(self, path: str) -> str:
+        """Wait until every write completed before the call is visible to this client's reads."""
+        return self._await_write(self.sync_async(path))
+
+    def sync_async(self, path: str) -> Future[str]:
+        """A barrier through the writer queue and the distributor, in the total order of writes."""
+        session = self._active()
+        path = paths.validate_path(path)
+        sync = WriteRequest(Op.SYNC, session.session_id, session.token, 0, path=path)
+        return self._submit(session, sync, lambda reply: reply.path or path)
+
+    def ensure_path(self, path: str) -> None:
+        """Create ``path`` and every missing ancestor (with empty data); nothing for those that exist."""
+        paths.validate_path(path)
+        parts = [] if path == paths.ROOT else path.split("/")[1:]
+        for depth in range(1, len(parts) + 1):
+            node = "/" + "/".join(parts[:depth])
+            if self.exists(node) is not None:
+                continue
+            with contextlib.suppress(NodeExistsException):  # created meanwhile by another client
+                self.create(node)
 
     # -- reads ----------------------------------------------------------------------------
 
@@ -620,10 +685,11 @@ def _change(kind: WatchKind, before: Node | None, after: Node | None) -> WatchEv
 
 
 def _checked(convert: Callable[[Reply], T]) -> Callable[[Reply], T]:
-    """Turn a failed reply into its exception, a successful one into the operation's result."""
+    """Turn a failed reply into its exception, a successful one into the operation's result (a
+    transaction's failure is its result)."""
 
     def run(reply: Reply) -> T:
-        if not reply.ok:
+        if not reply.ok and reply.results is None:
             raise from_code(reply.error or "", reply.message, reply.error_path, reply.version)
         return convert(reply)
 
@@ -633,6 +699,32 @@ def _checked(convert: Callable[[Reply], T]) -> Callable[[Reply], T]:
 def _send(queue: Queue, body: bytes, session_id: str, request_id: str) -> None:
     with counted_write():
         queue.send(body, session_id, request_id)
+
+
+def _transaction_results(ops: tuple[TxnOp, ...]) -> Callable[[Reply], list[Any]]:
+    """The results of a transaction from its reply: one per op, an exception for each on failure."""
+
+    def convert(reply: Reply) -> list[Any]:
+        if reply.results is None or len(reply.results) != len(ops):
+            if not reply.ok:
+                raise from_code(reply.error or "", reply.message, reply.error_path, reply.version)
+            raise ProviderException(f"the reply to a transaction of {len(ops)} operations has no result of each")
+        if not reply.ok:
+            return [
+                from_code(str(r.get("error", "")), str(r.get("message", "")), r.get("error_path"), r.get("version"))
+                for r in reply.results
+            ]
+        out: list[Any] = []
+        for op, result in zip(ops, reply.results, strict=True):
+            if op.op is Op.CREATE:
+                out.append(str(result["path"]))
+            elif op.op is Op.SET_DATA:
+                out.append(Stat.from_dict(result["stat"]))
+            else:
+                out.append(True)
+        return out
+
+    return convert
 
 
 def _nothing(_reply: Reply) -> None:

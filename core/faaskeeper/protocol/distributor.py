@@ -5,13 +5,17 @@ claims the write in system storage if it committed (finishing the commit first i
 between push and commit), applies it to user storage, fires its watches (delivering their
 notifications itself, or through the watch function for a large fan-out), then tells the client.
 Redelivered events are harmless: one claimed before is applied again to the same result, unless
-a later write claimed one of its nodes since; one that never committed is dropped.
+a later write claimed one of its nodes since; one that never committed is dropped. A transaction
+is one event: it is claimed on all its nodes, applied to all of them and has the watches of each
+of its operations fired before its client is answered. A sync is an event that changes nothing:
+answered in its place in the order, after every event before it.
 """
 
 from __future__ import annotations
 
 import logging
 import time
+from dataclasses import replace
 
 from faaskeeper.api.channel import ChannelSender
 from faaskeeper.api.queue import Queue, QueueMessage
@@ -64,6 +68,10 @@ class Distributor:
         if event.kind is EventKind.BARRIER:
             self._end_session(event, txn)
             return
+        if event.kind is EventKind.SYNC:
+            # Every write pushed before it is applied and answered: the sync's client reads them.
+            self._reply(event.reply_to, Reply.success(event.seq, event.path))
+            return
         claim = self._claim(event, txn, message)
         if claim is None:
             log.info("transaction %d (%s %s) not committed, or superseded; dropped", txn, event.op, event.primary_path)
@@ -78,10 +86,9 @@ class Distributor:
         # Watches fire after the data is in user storage (a watch registered meanwhile is seen
         # by its client's re-read, or, counted after the claim, by the read that waits for this
         # transaction) and before the writer's client is answered.
-        self._watches.fire(event.op, event.primary_path, txn, claim.tallies)
+        self._watches.fire([(r.op, r.path) for r in event.results], txn, claim.tallies)
         if event.counts_for_session:
-            primary = event.updates[0].resolved(txn)
-            self._reply(event.reply_to, Reply.success(event.seq, event.result_path, primary.stat))
+            self._reply(event.reply_to, _success(event, txn))
         self._settings.fault("distributor.replied")
 
     def _end_session(self, event: DistributorEvent, txn: int) -> None:
@@ -157,12 +164,17 @@ class Distributor:
         return node.lock
 
     def _apply(self, event: DistributorEvent, txn: int) -> None:
+        """Write each node the transaction changed to user storage (a node it only locked, the
+        one its request is recorded on or one it checked, is left as it is)."""
+        data = dict(event.data)
         for update in event.updates:
+            if not (update.created or update.modified or update.children_changed):
+                continue
             state = update.resolved(txn)
             if not state.exists:
                 self._user.delete(update.path)
-            elif update.path == event.data_path:
-                self._user.write(Node(update.path, event.data, state.stat, list(state.children)))
+            elif update.path in data:
+                self._user.write(Node(update.path, data[update.path], state.stat, list(state.children)))
             else:
                 self._user.update_metadata(update.path, state.stat, state.children)
 
@@ -176,3 +188,19 @@ class Distributor:
             self._channel.send(address, message)
         except ProviderException as err:
             log.warning("client at %s unreachable: %s", address, err)
+
+
+def _success(event: DistributorEvent, txn: int) -> Reply:
+    """The reply to a committed write: a single write's path and the node's stat, a
+    transaction's result of each op."""
+    if event.op is not Op.MULTI:
+        result = event.results[0]
+        return Reply.success(event.seq, result.path, result.resolved_stat(txn))
+    results = []
+    for result in event.results:
+        entry: dict[str, object] = {"path": result.path}
+        stat = result.resolved_stat(txn)
+        if stat is not None:
+            entry["stat"] = stat.to_dict()
+        results.append(entry)
+    return replace(Reply.success(event.seq), results=results)

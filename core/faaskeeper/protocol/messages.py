@@ -5,13 +5,19 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
-from faaskeeper.api.storage import NodeUpdate, RequestMark
-from faaskeeper.exceptions import FaaSKeeperException, MalformedInputException
+from faaskeeper import paths
+from faaskeeper.api.storage import NodeState, NodeUpdate, RequestMark
+from faaskeeper.exceptions import (
+    FaaSKeeperException,
+    MalformedInputException,
+    RolledBackException,
+    RuntimeInconsistencyException,
+)
 from faaskeeper.node import Stat
 from faaskeeper.paths import validate_path
 from faaskeeper.protocol.codec import MalformedMessage, checked, decode, encode
@@ -29,13 +35,108 @@ class Op(StrEnum):
     CREATE = "create"
     SET_DATA = "set_data"
     DELETE = "delete"
+    #: Only inside a transaction: the node exists at a version.
+    CHECK = "check"
+    #: A transaction: several creates, set_datas, deletes and checks applied atomically.
+    MULTI = "multi"
+    #: A barrier in the total order of writes (changes nothing).
+    SYNC = "sync"
 
 
 FLAG_EPHEMERAL = 1
 FLAG_SEQUENTIAL = 2
 
-#: The requests that change nodes (the others manage the session).
+#: The requests that change one node.
 WRITES = frozenset({Op.CREATE, Op.SET_DATA, Op.DELETE})
+#: The operations a transaction may hold.
+TRANSACTION_OPS = frozenset({Op.CREATE, Op.SET_DATA, Op.DELETE, Op.CHECK})
+#: The requests that go through the distributor in the session's name (the others manage the
+#: session): they carry the session's lease.
+REQUESTS = WRITES | {Op.MULTI, Op.SYNC}
+
+
+@dataclass(frozen=True)
+class TxnOp:
+    """One operation of a write: a single write is a transaction of one."""
+
+    op: Op
+    path: str
+    data: bytes = b""
+    version: int = -1
+    flags: int = 0
+
+    @property
+    def ephemeral(self) -> bool:
+        return bool(self.flags & FLAG_EPHEMERAL)
+
+    @property
+    def sequential(self) -> bool:
+        return bool(self.flags & FLAG_SEQUENTIAL)
+
+    def validated(self) -> TxnOp:
+        """This op, or MalformedMessage naming what is wrong with it."""
+        if self.op not in TRANSACTION_OPS:
+            raise MalformedMessage(f"{self.op} is not an operation of a transaction")
+        try:
+            validate_path(self.path, allow_root=self.op is not Op.DELETE)
+        except MalformedInputException as err:
+            raise MalformedMessage(str(err)) from err
+        if self.flags & ~(FLAG_EPHEMERAL | FLAG_SEQUENTIAL) or (self.flags and self.op is not Op.CREATE):
+            raise MalformedMessage(f"unknown flags {self.flags} on {self.op}")
+        if self.version < -1:
+            raise MalformedMessage(f"version {self.version} of {self.op} {self.path}")
+        if self.data and self.op not in (Op.CREATE, Op.SET_DATA):
+            raise MalformedMessage(f"{self.op} carries no data")
+        return self
+
+
+def locked_paths(ops: Sequence[TxnOp]) -> list[str]:
+    """The nodes a write locks before it validates, in the order it locks them
+    (:func:`faaskeeper.paths.lock_order`): every node an op names, the parent of every create and
+    delete, and their lowest common ancestor, on which the request is recorded (first in the
+    order). A sequential create's node is named by its parent's counter: it is locked later."""
+    wanted: set[str] = set()
+    for op in ops:
+        if op.op in (Op.CREATE, Op.DELETE) and op.path != paths.ROOT:
+            wanted.add(paths.parent(op.path))
+        if not (op.op is Op.CREATE and op.sequential):
+            wanted.add(op.path)
+    return paths.lock_order([common_ancestor(wanted), *wanted])
+
+
+#: What each operation of a transaction adds to the messages that carry it, counted against the
+#: deployment's data limit with the data: the node's state and the op's result in the
+#: distributor's event, about 500 bytes, and its path three times.
+OP_HEADER_ALLOWANCE = 512
+
+
+def transaction_headers(ops: Sequence[TxnOp]) -> int:
+    """The bytes a transaction's operations add to its messages beside their data (an allowance)."""
+    return sum(OP_HEADER_ALLOWANCE + 3 * len(op.path) for op in ops)
+
+
+def transaction_writes(ops: Sequence[TxnOp]) -> int:
+    """The most items a commit of ``ops`` can write as a client can tell before sending it: the
+    nodes it locks and, if it creates ephemeral nodes, their owner's index. The writer counts
+    the commit's writes exactly (deleting others' ephemeral nodes writes their owners' too)."""
+    sequential = sum(1 for op in ops if op.op is Op.CREATE and op.sequential)
+    owners = 1 if any(op.op is Op.CREATE and op.ephemeral for op in ops) else 0
+    return len(locked_paths(ops)) + sequential + owners
+
+
+def common_ancestor(nodes: Iterable[str]) -> str:
+    """The deepest node that is an ancestor of (or is) each of ``nodes``."""
+    common: list[str] | None = None
+    for node in nodes:
+        parts = [] if node == paths.ROOT else node.split("/")[1:]
+        if common is None:
+            common = parts
+            continue
+        size = 0
+        while size < min(len(common), len(parts)) and common[size] == parts[size]:
+            size += 1
+        common = common[:size]
+    return "/" + "/".join(common or [])
 
 
 def token_digest(token: str) -> str:
@@ -78,10 +179,28 @@ class WriteRequest:
     lease: Lease | None = None
     #: On a sweep: the request that ended the session (``seq`` is that request's).
     ends: Op | None = None
+    #: The operations of a transaction (MULTI).
+    ops: tuple[TxnOp, ...] = ()
 
     @property
     def request_id(self) -> str:
         return f"{self.session_id}:{self.seq}"
+
+    @property
+    def txn_ops(self) -> tuple[TxnOp, ...]:
+        """The operations the write applies: a single write is a transaction of one."""
+        if self.op is Op.MULTI:
+            return self.ops
+        return (TxnOp(self.op, self.path, self.data, self.version, self.flags),)
+
+    @property
+    def data_size(self) -> int:
+        """The node data the request carries, counted against the deployment's limit: a
+        transaction's with :func:`transaction_headers`, so that its messages are no larger than
+        the largest single write's."""
+        if self.op is Op.MULTI:
+            return sum(len(op.data) for op in self.ops) + transaction_headers(self.ops)
+        return len(self.data)
 
     @property
     def ephemeral(self) -> bool:
@@ -101,8 +220,13 @@ class WriteRequest:
         }
         if self.op in WRITES:
             header.update(path=self.path, version=self.version, flags=self.flags)
-            if self.lease is not None:
-                header["lease"] = self.lease.to_wire()
+        if self.op is Op.SYNC:
+            header["path"] = self.path
+        if self.op in REQUESTS and self.lease is not None:
+            header["lease"] = self.lease.to_wire()
+        if self.op is Op.MULTI:
+            header["ops"] = [[op.op.value, op.path, op.version, op.flags, len(op.data)] for op in self.ops]
+            return encode(header, b"".join(op.data for op in self.ops))
         if self.op is Op.REGISTER_SESSION:
             header.update(channel=self.channel, heartbeat=self.heartbeat)
         if self.op is Op.SWEEP_SESSION and self.ends is not None:
@@ -141,8 +265,17 @@ class WriteRequest:
                     data=data,
                     version=get(header, "version", int),
                     flags=flags,
-                    lease=Lease.from_wire(header["lease"]) if header.get("lease") is not None else None,
+                    lease=_lease(header),
                 )
+            elif op is Op.MULTI:
+                ops = _ops(get(header, "ops", list), data, max_data_size)
+                request = replace(request, ops=ops, lease=_lease(header))
+            elif op is Op.SYNC:
+                try:
+                    path = validate_path(get(header, "path", str))
+                except MalformedInputException as err:
+                    raise MalformedMessage(str(err)) from err
+                request = replace(request, path=path, lease=_lease(header))
             elif op is Op.SWEEP_SESSION:
                 ends = Op(get(header, "ends", str))
                 if ends not in SESSION_ENDS:
@@ -157,11 +290,73 @@ class WriteRequest:
         return checked("write request", build)
 
 
+def _lease(header: dict[str, Any]) -> Lease | None:
+    return Lease.from_wire(header["lease"]) if header.get("lease") is not None else None
+
+
+def _ops(raw: list[Any], data: bytes, max_data_size: int) -> tuple[TxnOp, ...]:
+    """A transaction's operations from their headers and the data they carry, one after another."""
+    if len(data) > max_data_size:
+        raise MalformedMessage(f"data of {len(data)} bytes exceeds the limit of {max_data_size}")
+    ops, offset = [], 0
+    for entry in raw:
+        if not isinstance(entry, list) or len(entry) != 5:
+            raise MalformedMessage("a transaction's operation is not [op, path, version, flags, size]")
+        name, path, version, flags, size = entry
+        if not isinstance(name, str) or not isinstance(path, str):
+            raise MalformedMessage("a transaction's operation names its op and path as strings")
+        if any(isinstance(v, bool) or not isinstance(v, int) for v in (version, flags, size)) or size < 0:
+            raise MalformedMessage("a transaction's operation has a non-integer version, flags or size")
+        ops.append(TxnOp(Op(name), path, data[offset : offset + size], version, flags).validated())
+        offset += size
+    if offset != len(data):
+        raise MalformedMessage(f"a transaction's operations carry {offset} bytes of its {len(data)}")
+    return tuple(ops)
+
+
 class EventKind(StrEnum):
     #: A committed (or about to be committed) write to apply to user storage.
     COMMIT = "commit"
     #: No storage change; only a reply to deliver in transaction order (session closed).
     BARRIER = "barrier"
+    #: No storage change: a client's sync, answered in transaction order.
+    SYNC = "sync"
+
+
+@dataclass(frozen=True)
+class OpResult:
+    """The outcome of one operation of a committed write, for its client: the path it wrote and
+    the node's state right after it (the transaction id filled in by the distributor)."""
+
+    op: Op
+    path: str
+    stat: Stat | None = None
+    #: Which of the node's counters take the transaction id (the node was created, or had its
+    #: children changed, by this op or an earlier one of the transaction).
+    created: bool = False
+    children_changed: bool = False
+
+    def resolved_stat(self, txn: int) -> Stat | None:
+        if self.stat is None:
+            return None
+        state = NodeState(True, self.stat).with_txn(
+            txn, created=self.created, modified=True, children_changed=self.children_changed
+        )
+        return state.stat
+
+    def to_wire(self) -> list[Any]:
+        stat = self.stat.to_dict() if self.stat else None
+        return [self.op.value, self.path, stat, self.created, self.children_changed]
+
+    @staticmethod
+    def from_wire(raw: Any) -> OpResult:
+        if not isinstance(raw, list) or len(raw) not in (4, 5):
+            raise MalformedMessage("an operation's result is not [op, path, stat, created, children changed]")
+        op, path, stat, created = raw[:4]
+        children_changed = bool(raw[4]) if len(raw) == 5 else False
+        return OpResult(
+            Op(op), validate_path(path), Stat.from_dict(stat) if stat else None, bool(created), children_changed
+        )
 
 
 @dataclass(frozen=True)
@@ -170,7 +365,8 @@ class DistributorEvent:
 
     Carries everything needed to finish the commit on the writer's behalf if it died between
     push and commit: the lock token, every node's new state, the session's request seq and the
-    request marks a deleted node hands to its parent.
+    request marks deleted nodes hand to the node the request is recorded on. ``data`` is the new
+    data of each node the write creates or sets, ``results`` what each of its operations did.
     """
 
     kind: EventKind
@@ -180,15 +376,16 @@ class DistributorEvent:
     op: Op
     lock_token: str = ""
     updates: tuple[NodeUpdate, ...] = ()
-    data_path: str | None = None
-    data: bytes = b""
-    result_path: str | None = None
+    data: tuple[tuple[str, bytes], ...] = ()
+    results: tuple[OpResult, ...] = ()
     counts_for_session: bool = True
     inherited: Mapping[str, RequestMark] = field(default_factory=dict)
+    #: The node a sync names.
+    path: str = "/"
 
     @property
     def primary_path(self) -> str:
-        return self.updates[0].path
+        return self.results[0].path if self.results else self.updates[0].path if self.updates else self.path
 
     def encode(self) -> bytes:
         header: dict[str, Any] = {
@@ -199,17 +396,18 @@ class DistributorEvent:
             "op": self.op.value,
             "lock": self.lock_token,
             "updates": [u.to_dict() for u in self.updates],
-            "data_path": self.data_path,
-            "result_path": self.result_path,
+            "data": [[path, len(data)] for path, data in self.data],
+            "results": [r.to_wire() for r in self.results],
             "counts": self.counts_for_session,
+            "path": self.path,
         }
         if self.inherited:
             header["inherit"] = {sid: [m.seq, m.timestamp] for sid, m in self.inherited.items()}
-        return encode(header, self.data)
+        return encode(header, b"".join(data for _path, data in self.data))
 
     @staticmethod
     def decode(message: bytes) -> DistributorEvent:
-        header, data = decode(message)
+        header, payload = decode(message)
 
         def build() -> DistributorEvent:
             kind = EventKind(get(header, "kind", str))
@@ -218,25 +416,63 @@ class DistributorEvent:
                 validate_path(update.path)
             if kind is EventKind.COMMIT and not updates:
                 raise MalformedMessage("a commit event has no updates")
+            op = Op(get(header, "op", str))
+            if "data_path" in header or "result_path" in header:
+                return _single_write_event(header, kind, op, updates, payload)
+            data, offset = [], 0
+            for path, size in get(header, "data", list, optional=True) or []:
+                if not isinstance(size, int) or isinstance(size, bool) or size < 0:
+                    raise MalformedMessage("a node's data size is not a count")
+                data.append((validate_path(path), payload[offset : offset + size]))
+                offset += size
+            if offset != len(payload):
+                raise MalformedMessage(f"the event's nodes carry {offset} bytes of its {len(payload)}")
             return DistributorEvent(
                 kind=kind,
                 session_id=get(header, "session", str),
                 seq=get(header, "seq", int),
                 reply_to=get(header, "reply_to", str),
-                op=Op(get(header, "op", str)),
+                op=op,
                 lock_token=get(header, "lock", str),
                 updates=updates,
-                data_path=get(header, "data_path", str, optional=True),
-                data=data,
-                result_path=get(header, "result_path", str, optional=True),
+                data=tuple(data),
+                results=tuple(OpResult.from_wire(r) for r in get(header, "results", list, optional=True) or []),
                 counts_for_session=get(header, "counts", bool),
                 inherited=_marks(get(header, "inherit", dict, optional=True) or {}),
+                path=validate_path(get(header, "path", str, optional=True) or "/"),
             )
 
         try:
             return checked("distributor event", build)
         except MalformedInputException as err:
             raise MalformedMessage(str(err)) from err
+
+
+def _single_write_event(
+    header: dict[str, Any], kind: EventKind, op: Op, updates: tuple[NodeUpdate, ...], payload: bytes
+) -> DistributorEvent:
+    """An event in the form writers pushed before transactions (one write, its data on
+    ``data_path``), still in a queue when the functions were updated."""
+    data_path = get(header, "data_path", str, optional=True)
+    result_path = get(header, "result_path", str, optional=True)
+    results: tuple[OpResult, ...] = ()
+    if updates and result_path is not None:
+        primary = updates[0]
+        stat = primary.state.stat if op in (Op.CREATE, Op.SET_DATA) else None
+        results = (OpResult(op, validate_path(result_path), stat, created=primary.created),)
+    return DistributorEvent(
+        kind=kind,
+        session_id=get(header, "session", str),
+        seq=get(header, "seq", int),
+        reply_to=get(header, "reply_to", str),
+        op=op,
+        lock_token=get(header, "lock", str),
+        updates=updates,
+        data=((validate_path(data_path), payload),) if data_path is not None else (),
+        results=results,
+        counts_for_session=get(header, "counts", bool),
+        inherited=_marks(get(header, "inherit", dict, optional=True) or {}),
+    )
 
 
 def _marks(raw: dict[str, Any]) -> dict[str, RequestMark]:
@@ -263,6 +499,10 @@ class Reply:
     extra: dict[str, Any] = field(default_factory=dict)
     #: A lease for the session, on the reply to its registration.
     lease: Lease | None = None
+    #: A transaction's outcome, one entry per operation: on success ``{"path", "stat"}`` (each
+    #: where the op has one); on failure the error of each (``{"error", "message", "error_path",
+    #: "version"}``).
+    results: list[dict[str, Any]] | None = None
 
     @staticmethod
     def success(seq: int, path: str | None = None, stat: Stat | None = None) -> Reply:
@@ -289,6 +529,8 @@ class Reply:
             out.update(error=self.error, message=self.message, error_path=self.error_path, version=self.version)
         if self.lease is not None:
             out["lease"] = self.lease.to_wire()
+        if self.results is not None:
+            out["results"] = self.results
         return out
 
     def encode(self) -> bytes:
@@ -306,7 +548,28 @@ class Reply:
             message=str(data.get("message", "")),
             error_path=data.get("error_path"),
             version=data.get("version"),
+            results=list(data["results"]) if isinstance(data.get("results"), list) else None,
         )
+
+    @staticmethod
+    def transaction_failure(seq: int, count: int, index: int, err: FaaSKeeperException) -> Reply:
+        """A transaction refused: op ``index`` failed with ``err``, the ops before it are rolled
+        back and the ops after it were not run, as ZooKeeper's multi reports it."""
+
+        def entry(error: FaaSKeeperException) -> dict[str, Any]:
+            return {
+                "error": error.code,
+                "message": str(error),
+                "error_path": getattr(error, "path", None),
+                "version": getattr(error, "version", None),
+            }
+
+        results = [
+            entry(err if i == index else RolledBackException() if i < index else RuntimeInconsistencyException())
+            for i in range(count)
+        ]
+        failed = Reply.failure(seq, err)
+        return replace(failed, results=results)
 
 
 def session_expired_notice(session_id: str) -> bytes:

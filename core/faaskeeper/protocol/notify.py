@@ -22,11 +22,11 @@ again, and clients drop the duplicates.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 
 from faaskeeper import paths
 from faaskeeper.api.channel import ChannelSender
-from faaskeeper.api.storage import SystemStorage, WatchRecord, WatchTally
+from faaskeeper.api.storage import SystemStorage, WatchKind, WatchRecord, WatchTally
 from faaskeeper.exceptions import ProviderException
 from faaskeeper.protocol.codec import MalformedMessage
 from faaskeeper.protocol.messages import Op
@@ -51,17 +51,24 @@ def events_of(op: Op, path: str) -> Iterator[tuple[str, WatchEventType]]:
 
 
 def fired_watches(
-    system: SystemStorage, op: Op, path: str, txn: int, tallies: Mapping[str, WatchTally] | None = None
+    system: SystemStorage,
+    changes: Sequence[tuple[Op, str]],
+    txn: int,
+    tallies: Mapping[str, WatchTally] | None = None,
 ) -> tuple[list[WatchRecord], WatchDelivery]:
     """The watches write ``txn`` fires, and the notifications it owes: one per session and
     event (a session told of a change fires all its watches the change concerns), by client.
+    ``changes`` are the write's operations, in order: a transaction fires the watches of each,
+    every watch once, on the first event that concerns it (as ZooKeeper's one-shot watches).
 
     ``tallies``, the watch tallies the write's claim read: a data change of a node whose tally
     is quiet fires nothing, and is not looked up; one that finds nothing to fire settles the
     tally, so the node's next writes need not look."""
     fired: list[WatchRecord] = []
+    seen: set[tuple[str, WatchKind, str]] = set()
     owed: dict[str, dict[tuple[str, WatchEventType], None]] = {}
-    for target, event in events_of(op, path):
+    events = dict.fromkeys(event for op, path in changes for event in events_of(op, path))
+    for target, event in events:
         tally = (tallies or {}).get(target) if event is WatchEventType.NODE_DATA_CHANGED else None
         if tally is not None and tally.quiet:
             continue
@@ -69,6 +76,9 @@ def fired_watches(
         if tally is not None and not found:
             system.settle_watches(target, tally.registered)
         for watch in found:
+            if (watch.path, watch.kind, watch.session_id) in seen:
+                continue
+            seen.add((watch.path, watch.kind, watch.session_id))
             fired.append(watch)
             if watch.address:
                 owed.setdefault(watch.address, {})[(target, event)] = None
@@ -91,13 +101,15 @@ class Notifier:
         self._local = WatchFunction(channel)
         self._remote = watch_function
 
-    def fire(self, op: Op, path: str, txn: int, tallies: Mapping[str, WatchTally] | None = None) -> None:
+    def fire(
+        self, changes: Sequence[tuple[Op, str]], txn: int, tallies: Mapping[str, WatchTally] | None = None
+    ) -> None:
         """Deliver every notification write ``txn`` owes, then remove the fired watches
         (``tallies``: see :func:`fired_watches`).
 
         Removal comes last: if this dies midway, the redelivered write delivers again and
         clients drop the duplicates."""
-        fired, delivery = fired_watches(self._system, op, path, txn, tallies)
+        fired, delivery = fired_watches(self._system, changes, txn, tallies)
         if not fired:
             return
         self._settings.fault("watch.deliver")

@@ -27,7 +27,7 @@ from faaskeeper.protocol import leases
 from faaskeeper.protocol.batch import RetryLater
 from faaskeeper.protocol.codec import MalformedMessage
 from faaskeeper.protocol.messages import (
-    WRITES,
+    REQUESTS,
     DistributorEvent,
     EventKind,
     Op,
@@ -123,7 +123,7 @@ class Sessions:
         """The session as its lease shows it, for the first delivery of a write carrying a valid
         lease; None where the session must be read."""
         key = self._settings.lease_key
-        if key is None or request.lease is None or request.op not in WRITES or delivery.receive_count != 1:
+        if key is None or request.lease is None or request.op not in REQUESTS or delivery.receive_count != 1:
             return None
         digest = token_digest(request.token)
         now = self._settings.clock()

@@ -42,6 +42,9 @@ class FunctionSettings:
     #: no longer commits, records or applies anything for it: the time one storage request takes.
     delivery_margin: float = 0.05
     max_data_size: int = DEFAULT_MAX_DATA_SIZE
+    #: The most items one commit may write in system storage (see
+    #: :meth:`faaskeeper.api.provider.Provider.max_commit_writes`); None: no limit.
+    max_commit_writes: int | None = None
     #: Seconds between heartbeat runs (the config's ``heartbeat-frequency``).
     heartbeat_interval: float = 5.0
     #: A session that has not answered a heartbeat for this long is expired.

@@ -49,11 +49,13 @@ suites are mixins without a ``Test`` prefix, so pytest collects them only throug
   ``SystemStorageSuite`` (= ``SystemNodeSuite`` + ``SystemSessionSuite``: locks, commits, pending
   transactions, sessions, watches), ``UserStorageSuite``, ``PollingQueueSuite``, ``ChannelSuite``;
 * the whole protocol through :class:`~faaskeeper.client.FaaSKeeperClient`: ``ClientSuite``
-  (operations and errors), ``ConsistencySuite`` (ordering, linearizability, read-your-writes),
+  (operations and errors), ``TransactionSuite`` (transactions, sync, ensure_path),
+  ``ConsistencySuite`` (ordering, linearizability, read-your-writes),
   ``SessionSuite`` (ephemeral nodes, expiry by heartbeats), ``WatchSuite``;
 * failures: ``FaultSuite`` (functions dying mid-write, duplicate deliveries, forged and malformed
   messages), ``FaultPointSuite`` (a crash at every fault point of every function, every message
-  delivered twice with groups interleaved), ``ProcessSuite`` (several OS processes, kill -9).
+  delivered twice with groups interleaved), ``TransactionFaultSuite`` (a transaction of 50
+  operations under the same), ``ProcessSuite`` (several OS processes, kill -9).
 
 What the suites use:
 
@@ -106,6 +108,8 @@ pytest.register_assert_rewrite(
     "faaskeeper.testing.support",
     "faaskeeper.testing.system_sessions",
     "faaskeeper.testing.system_storage",
+    "faaskeeper.testing.transaction_faults",
+    "faaskeeper.testing.transactions",
     "faaskeeper.testing.user_storage",
     "faaskeeper.testing.watches",
 )
@@ -127,6 +131,8 @@ from faaskeeper.testing.queue import PollingQueueSuite  # noqa: E402
 from faaskeeper.testing.sessions import SessionSuite  # noqa: E402
 from faaskeeper.testing.system_sessions import SystemSessionSuite  # noqa: E402
 from faaskeeper.testing.system_storage import SystemNodeSuite, SystemStorageSuite  # noqa: E402
+from faaskeeper.testing.transaction_faults import TransactionFaultSuite  # noqa: E402
+from faaskeeper.testing.transactions import TransactionSuite  # noqa: E402
 from faaskeeper.testing.user_storage import UserStorageSuite  # noqa: E402
 from faaskeeper.testing.watches import WatchSuite  # noqa: E402
 
@@ -138,11 +144,13 @@ class ConformanceSuite(
     PollingQueueSuite,
     ChannelSuite,
     ClientSuite,
+    TransactionSuite,
     ConsistencySuite,
     SessionSuite,
     WatchSuite,
     FaultSuite,
     FaultPointSuite,
+    TransactionFaultSuite,
     ProcessSuite,
 ):
     """Every suite: what a provider must pass to be a FaaSKeeper provider."""
@@ -163,6 +171,8 @@ __all__ = [
     "SystemNodeSuite",
     "SystemSessionSuite",
     "SystemStorageSuite",
+    "TransactionFaultSuite",
+    "TransactionSuite",
     "UserStorageSuite",
     "WatchSuite",
     "on_expiry_config",

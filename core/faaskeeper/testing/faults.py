@@ -18,7 +18,7 @@ from faaskeeper.client import FaaSKeeperClient
 from faaskeeper.config import Config
 from faaskeeper.node import Node, Stat
 from faaskeeper.protocol import codec
-from faaskeeper.protocol.messages import FLAG_SEQUENTIAL, DistributorEvent, EventKind, Op, WriteRequest
+from faaskeeper.protocol.messages import FLAG_SEQUENTIAL, DistributorEvent, EventKind, Op, OpResult, WriteRequest
 from faaskeeper.protocol.settings import FaultHook, FunctionCrash
 from faaskeeper.protocol.writer import DISTRIBUTOR_GROUP, DeliveryExpired
 from faaskeeper.testing.fixtures import ConformanceFixtures, requires
@@ -275,9 +275,8 @@ class FaultSuite(ConformanceFixtures):
             op=Op.CREATE,
             lock_token="never-held",
             updates=(NodeUpdate("/ghost", NodeState(True, Stat()), created=True),),
-            data_path="/ghost",
-            data=b"ghost",
-            result_path="/ghost",
+            data=(("/ghost", b"ghost"),),
+            results=(OpResult(Op.CREATE, "/ghost", Stat(), created=True),),
         )
         distributors.send(b"\x00not an event", DISTRIBUTOR_GROUP, "poison-event")
         distributors.send(ghost.encode(), DISTRIBUTOR_GROUP, "ghost-event")

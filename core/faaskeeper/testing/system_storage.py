@@ -173,6 +173,34 @@ class SystemNodeSuite(ConformanceFixtures):
         assert after.pending == ()
         assert after.lock == ours
 
+    def test_a_commit_of_a_transactions_sixty_nodes_is_all_or_nothing(self, system_storage: SystemStorage) -> None:
+        """A transaction's commit: one atomic write over many nodes (below every provider's limit)."""
+        names = [f"t{i:02d}" for i in range(59)]
+        ours = new_lock()
+        root = system_storage.lock_node("/", ours, HOLD)
+        assert root is not None
+        for name in names:
+            assert system_storage.lock_node(f"/{name}", ours, HOLD) is not None
+        created = tuple(NodeUpdate(f"/{name}", NodeState(True, Stat()), created=True) for name in names)
+        parent = NodeUpdate("/", NodeState(True, root.state.stat, tuple(names)), children_changed=True)
+        assert system_storage.commit(Commit(11, ours.token, (*created, parent), "", None))
+        for name in names:
+            node = system_storage.read_node(f"/{name}")
+            assert node is not None
+            assert (node.exists, node.lock, node.pending) == (True, None, (11,))
+        again, theirs = new_lock(), new_lock()
+        for name in names[:-1]:
+            assert system_storage.lock_node(f"/{name}", again, HOLD) is not None
+        assert system_storage.lock_node(f"/{names[-1]}", theirs, HOLD) is not None
+        modified = tuple(
+            NodeUpdate(f"/{name}", NodeState(True, Stat(version=1)), modified=True) for name in reversed(names)
+        )
+        assert not system_storage.commit(Commit(12, again.token, modified, "", None))
+        for name in names:
+            node = system_storage.read_node(f"/{name}")
+            assert node is not None
+            assert (node.state.stat.version, node.pending) == (0, (11,)), f"/{name} changed by a refused commit"
+
     def test_commit_refused_after_lock_taken_over(self, system_storage: SystemStorage) -> None:
         now = time.time()
         old = new_lock(now - 2 * HOLD)

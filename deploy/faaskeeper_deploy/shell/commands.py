@@ -13,7 +13,15 @@ from collections.abc import Callable
 from pathlib import Path
 
 from faaskeeper import paths
-from faaskeeper.exceptions import BadVersionError, FaaSKeeperException, NodeDoesntExistException
+from faaskeeper.exceptions import (
+    BadVersionError,
+    FaaSKeeperException,
+    NodeDoesntExistException,
+    RolledBackException,
+    RuntimeInconsistencyException,
+)
+from faaskeeper.protocol.messages import Op
+from faaskeeper.transaction import Transaction
 from faaskeeper.watch import WatchCallbackType
 from faaskeeper_deploy.config_file import load_config
 from faaskeeper_deploy.shell import parse
@@ -251,6 +259,78 @@ def _delete(shell: Shell, args: argparse.Namespace) -> None:
     client.delete(args.path, version)
     more = f" and {len(descendants)} descendants" if descendants else ""
     shell.console.out(f"Deleted {args.path}{more}")
+
+
+def _check_args(p: parse.CommandParser) -> None:
+    p.add_argument("path", type=parse.node_path, metavar="PATH", help="the node's path")
+    p.add_argument("version", type=parse.version, metavar="VERSION", help="the version it must be at (-1: any)")
+
+
+#: The operations ``multi`` takes, each parsed as its own command is (``check`` only there).
+_MULTI_OPS = {"create", "set", "delete", "check"}
+_CHECK = parse.CommandParser("check", "the node exists at VERSION")
+_check_args(_CHECK)
+
+
+def _multi_args(p: parse.CommandParser) -> None:
+    p.add_argument(
+        "ops",
+        nargs="+",
+        metavar="OP",
+        help="quoted: 'create [-e] [-s] [-x] PATH [DATA]', 'set [-v VERSION] [-x] PATH DATA', "
+        "'delete [-v VERSION] PATH' or 'check PATH VERSION'",
+    )
+
+
+@command("multi", "apply several creates, sets, deletes and checks atomically, or none", _multi_args)
+def _multi(shell: Shell, args: argparse.Namespace) -> None:
+    txn = shell.session.require().transaction()
+    for text in args.ops:
+        _add_operation(txn, text)
+    results = txn.commit()
+    for text, result in zip(args.ops, results, strict=True):
+        if isinstance(result, FaaSKeeperException) and not isinstance(
+            result, RolledBackException | RuntimeInconsistencyException
+        ):
+            raise ShellError(f"nothing applied: {text!r} failed: {result}")
+    for op, result in zip(txn.operations, results, strict=True):
+        if op.op is Op.CREATE:
+            shell.console.out(f"Created {result}")
+        elif op.op is Op.SET_DATA:
+            shell.console.out(f"Set {op.path} (version {result.version})")
+        elif op.op is Op.DELETE:
+            shell.console.out(f"Deleted {op.path}")
+        else:
+            shell.console.out(f"Checked {op.path}")
+
+
+def _add_operation(txn: Transaction, text: str) -> None:
+    """Add the operation ``text`` names to ``txn``, its arguments parsed as its own command's."""
+    words = parse.split_words(text)
+    if not words or words[0] not in _MULTI_OPS:
+        raise ShellError(f"{text!r} is not an operation of a transaction ({', '.join(sorted(_MULTI_OPS))})")
+    found = find(words[0])
+    op = (found.parser if found is not None and words[0] != "check" else _CHECK).parse_intermixed_args(words[1:])
+    if words[0] == "create":
+        ephemeral, sequential = op.ephemeral or bool(op.ephemeral_bool), op.sequential or bool(op.sequential_bool)
+        txn.create(op.path, parse.data_bytes(op.data, op.hex), ephemeral=ephemeral, sequential=sequential)
+    elif words[0] == "set":
+        txn.set_data(op.path, parse.data_bytes(op.data, op.hex), _one_version(op))
+    elif words[0] == "delete":
+        if op.recursive:
+            raise ShellError("delete -r cannot be part of a transaction")
+        txn.delete(op.path, _one_version(op))
+    else:
+        txn.check(op.path, op.version)
+
+
+def _sync_args(p: parse.CommandParser) -> None:
+    p.add_argument("path", nargs="?", type=parse.node_path, default=paths.ROOT, metavar="PATH", help="default: /")
+
+
+@command("sync", "wait until every write completed anywhere is visible to this session", _sync_args)
+def _sync(shell: Shell, args: argparse.Namespace) -> None:
+    shell.console.out(f"Synced {shell.session.require().sync(args.path)}")
 
 
 # -- reads -----------------------------------------------------------------------------------

@@ -7,7 +7,7 @@ from faaskeeper.api.provider import SILENT, DeploymentStatus, Provider, Reporter
 from faaskeeper.config import Config
 from faaskeeper_aws.deploy.tunables import DeployOptions
 from faaskeeper_aws.deployment import AwsDeployment
-from faaskeeper_aws.settings import SECTION_KEYS, AwsSettings
+from faaskeeper_aws.settings import MAX_COMMIT_WRITES, SECTION_KEYS, AwsSettings
 
 
 class AwsProvider(Provider):
@@ -23,6 +23,9 @@ class AwsProvider(Provider):
 
     def max_data_size(self, config: Config) -> int:
         return AwsSettings.from_config(config).max_data_size
+
+    def max_commit_writes(self, config: Config) -> int:
+        return MAX_COMMIT_WRITES
 
     def open(self, config: Config) -> AwsDeployment:
         return AwsDeployment(config, AwsSettings.from_config(config))

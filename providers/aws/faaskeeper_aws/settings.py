@@ -55,6 +55,9 @@ def _new_client(service: str, *, emulated: bool = False, **options: Any) -> Any:
 
 #: Node data a DynamoDB item holds beside the node's metadata (items are limited to 400 KB).
 KEY_VALUE_MAX_DATA_SIZE = 380_000
+#: What one commit may write: DynamoDB's TransactWriteItems takes at most 100 items, one per node
+#: and one per ephemeral-node owner's index item the commit updates.
+MAX_COMMIT_WRITES = 100
 #: The keys of the ``"aws"`` config section: the storage and endpoint, the client's reachable
 #: host (TCP channel), and the deploy options (:class:`faaskeeper_aws.deploy.tunables.DeployOptions`).
 SECTION_KEYS = frozenset(

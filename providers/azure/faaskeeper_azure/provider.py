@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from faaskeeper.api.provider import SILENT, Capability, DeploymentStatus, Provider, Reporter
 from faaskeeper.config import Config
-from faaskeeper_azure.settings import SECTION_KEYS, AzureSettings
+from faaskeeper_azure.settings import MAX_COMMIT_WRITES, SECTION_KEYS, AzureSettings
 
 if TYPE_CHECKING:
     from faaskeeper_azure.cost.model import AzureCostModel
@@ -31,6 +31,9 @@ class AzureProvider(Provider):
 
     def max_data_size(self, config: Config) -> int:
         return AzureSettings.from_config(config).max_data_size
+
+    def max_commit_writes(self, config: Config) -> int:
+        return MAX_COMMIT_WRITES
 
     def open(self, config: Config) -> AzureDeployment:
         from faaskeeper_azure.deployment import AzureDeployment

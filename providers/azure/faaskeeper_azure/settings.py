@@ -47,6 +47,9 @@ if TYPE_CHECKING:
 #: Node data a Cosmos DB item holds beside its metadata: an item is at most 2 MB of JSON, and the
 #: data is kept base64-encoded (4 bytes for 3).
 COSMOS_MAX_DATA_SIZE = DEFAULT_MAX_DATA_SIZE
+#: What one commit may write: a Cosmos DB transactional batch holds at most 100 operations, one
+#: per node.
+MAX_COMMIT_WRITES = 100
 #: The keys of the ``"azure"`` config section this module reads.
 STORAGE_KEYS = frozenset({"cosmos-endpoint", "cosmos-key", "storage-connection-string", "database", "lock-max-hold"})
 #: The keys of a deployment to a subscription (:mod:`faaskeeper_azure.deploy.cloud_options`).

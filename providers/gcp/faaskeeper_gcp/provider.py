@@ -8,7 +8,7 @@ from faaskeeper.api.cost import CostModel
 from faaskeeper.api.provider import SILENT, Capability, DeploymentStatus, Provider, Reporter
 from faaskeeper.config import Config
 from faaskeeper_gcp.deploy.cloud_options import DeployOptions
-from faaskeeper_gcp.settings import SECTION_KEYS, GcpSettings
+from faaskeeper_gcp.settings import MAX_COMMIT_WRITES, SECTION_KEYS, GcpSettings
 
 if TYPE_CHECKING:
     from faaskeeper_gcp.deployment import GcpDeployment
@@ -29,6 +29,9 @@ class GcpProvider(Provider):
 
     def max_data_size(self, config: Config) -> int:
         return GcpSettings.from_config(config).max_data_size
+
+    def max_commit_writes(self, config: Config) -> int:
+        return MAX_COMMIT_WRITES
 
     def open(self, config: Config) -> GcpDeployment:
         from faaskeeper_gcp.deployment import GcpDeployment

@@ -34,6 +34,8 @@ if TYPE_CHECKING:
 #: Node data a Firestore document holds beside its metadata (documents are limited to 1 MiB, and a
 #: distributor record carries the data with the write's header).
 FIRESTORE_MAX_DATA_SIZE = 900_000
+#: What one commit may write: a Firestore batch holds at most 500 writes, one per node.
+MAX_COMMIT_WRITES = 500
 #: The keys of the ``"gcp"`` config section: the project, where the functions are served, the
 #: lock hold, the client's reachable host (TCP channel), and the deploy options
 #: (:class:`faaskeeper_gcp.deploy.cloud_options.DeployOptions`).

@@ -15,7 +15,7 @@ from faaskeeper.exceptions import ProviderException
 from faaskeeper.protocol.embedded import EmbeddedFunctions
 from faaskeeper.protocol.settings import FaultHook, FunctionSettings, StorageFault
 from faaskeeper_local.queues import LocalQueue
-from faaskeeper_local.settings import LocalSettings
+from faaskeeper_local.settings import MAX_COMMIT_WRITES, LocalSettings
 from faaskeeper_local.storage.database import Database
 from faaskeeper_local.storage.system import LocalSystemStorage
 from faaskeeper_local.storage.user import LocalUserStorage
@@ -66,6 +66,7 @@ class _SharedFile:
                 redelivery_window=settings.visibility_timeout * settings.max_receives,
                 # The deployment's own limit, not the client's: its config may allow more.
                 max_data_size=self.max_data_size,
+                max_commit_writes=MAX_COMMIT_WRITES,
             ),
             visibility_timeout=settings.visibility_timeout,
             max_receives=settings.max_receives,

@@ -11,7 +11,7 @@ from faaskeeper.protocol.settings import FaultHook, StorageFault
 from faaskeeper_local import deployment as local_deployment
 from faaskeeper_local.deploy.status import service_status
 from faaskeeper_local.deployment import LocalDeployment, create_deployment
-from faaskeeper_local.settings import SECTION_KEYS, LocalSettings
+from faaskeeper_local.settings import MAX_COMMIT_WRITES, SECTION_KEYS, LocalSettings
 from faaskeeper_local.storage.database import writes_held
 
 
@@ -37,6 +37,9 @@ class LocalProvider(Provider):
                 f"create it with `fk deploy service --config {source}`"
             )
         return LocalDeployment(config, settings)
+
+    def max_commit_writes(self, config: Config) -> int:
+        return MAX_COMMIT_WRITES
 
     def max_data_size(self, config: Config) -> int:
         """The limit ``fk deploy`` stored with the deployment: a client's config cannot raise it."""

@@ -8,6 +8,9 @@ from pathlib import Path
 from faaskeeper.config import Config, checked_number
 from faaskeeper.exceptions import ConfigurationException
 
+#: What one commit may write: SQLite has no limit; this one keeps a commit's database
+#: transaction, which holds every other writer up, short.
+MAX_COMMIT_WRITES = 1000
 #: The keys of the ``local`` section.
 SECTION_KEYS = frozenset({"path", "lock-max-hold", "visibility-timeout", "max-receives"})
 #: The numbers of the section: key, attribute, range, unit (seconds, or "" for a whole number). At

@@ -29,7 +29,7 @@ from faaskeeper_aws.deployment import AwsDeployment
 from faaskeeper_aws.functions.events import Event, batch_response, queue_message
 from faaskeeper_aws.functions.watch import LambdaWatchFunction
 from faaskeeper_aws.queues import SqsQueue, sqs_client
-from faaskeeper_aws.settings import AwsSettings
+from faaskeeper_aws.settings import MAX_COMMIT_WRITES, AwsSettings
 
 log = logging.getLogger("faaskeeper.aws.functions")
 
@@ -46,6 +46,7 @@ def function_settings(config: Config, settings: AwsSettings, lease_key: bytes | 
         lock_max_hold=settings.lock_max_hold,
         clock_drift=settings.clock_drift,
         max_data_size=settings.max_data_size,
+        max_commit_writes=MAX_COMMIT_WRITES,
         # A message shows again after each visibility timeout until it is dead-lettered.
         redelivery_window=float(options.visibility_timeout * options.max_receive_count),
         # A DynamoDB or S3 request with botocore's retries, within a tenth of the function's time.

@@ -25,14 +25,18 @@ from faaskeeper.protocol.watch_function import WatchInvoker
 from faaskeeper.protocol.writer import Writer
 from faaskeeper_azure.functions.watch import watch_function
 from faaskeeper_azure.queues import Doorbells, OrderedWriter, SessionTurns, WriterQueue, doorbell_sequence
-from faaskeeper_azure.settings import AzureSettings
+from faaskeeper_azure.settings import MAX_COMMIT_WRITES, AzureSettings
 
 log = logging.getLogger("faaskeeper.azure.functions")
 
 
 def function_settings(config: Config, settings: AzureSettings, faults: FaultHook | None = None) -> FunctionSettings:
     return FunctionSettings.from_config(
-        config, lock_max_hold=settings.lock_max_hold, max_data_size=settings.max_data_size, faults=faults
+        config,
+        lock_max_hold=settings.lock_max_hold,
+        max_data_size=settings.max_data_size,
+        max_commit_writes=MAX_COMMIT_WRITES,
+        faults=faults,
     )
 
 

@@ -30,7 +30,7 @@ from faaskeeper_gcp.deployment import GcpDeployment
 from faaskeeper_gcp.functions.watch import HttpWatchFunction
 from faaskeeper_gcp.names import ACK_DEADLINE, ENV_WATCH_URL
 from faaskeeper_gcp.queues import GROUP_ATTRIBUTE, SEQUENCE_ATTRIBUTE, doorbell_sequence
-from faaskeeper_gcp.settings import GcpSettings
+from faaskeeper_gcp.settings import MAX_COMMIT_WRITES, GcpSettings
 
 log = logging.getLogger("faaskeeper.gcp.functions")
 
@@ -89,6 +89,7 @@ def function_settings(config: Config, settings: GcpSettings, faults: FaultHook |
         lock_max_hold=settings.lock_max_hold,
         clock_drift=settings.clock_drift,
         max_data_size=settings.max_data_size,
+        max_commit_writes=MAX_COMMIT_WRITES,
         faults=faults,
     )
 
