@@ -184,7 +184,9 @@ _BY_CODE: dict[str, type[FaaSKeeperException]] = {}
 
 
 def _index(cls: type[FaaSKeeperException]) -> None:
-    _BY_CODE[cls.code] = cls
+    # The first class with a code keeps it: a subclass defined elsewhere (a test's, a plugin's)
+    # that inherits or repeats a code must not change what a reported error rebuilds as.
+    _BY_CODE.setdefault(cls.code, cls)
     for sub in cls.__subclasses__():
         _index(sub)
 

@@ -1,7 +1,6 @@
 """kazoo's transactions and sync on FaaSKeeper's client.transaction() and client.sync().
 
-The mapping is tested against a stand-in for the FaaSKeeper transaction (the agreed API); the
-tests on a deployment run once the FaaSKeeper client has transaction() and sync()."""
+The mapping is tested against a stand-in for the FaaSKeeper transaction, then on a deployment."""
 
 from __future__ import annotations
 
@@ -18,26 +17,13 @@ from kazoo.protocol.serialization import CheckVersion, Create, Delete, SetData, 
 from kazoo.protocol.states import ZnodeStat
 from kazoo.security import OPEN_ACL_UNSAFE, make_digest_acl
 
-import faaskeeper.exceptions as fk_exceptions
-from faaskeeper.client import FaaSKeeperClient
 from faaskeeper.client.futures import Future
-from faaskeeper.exceptions import NodeDoesntExistException, ZooKeeperException
+from faaskeeper.exceptions import BadVersionError as fk_BadVersion
+from faaskeeper.exceptions import NodeDoesntExistException, RolledBackException, RuntimeInconsistencyException
 from faaskeeper.kazoo.requests import RequestRouter
 from faaskeeper.kazoo.stat import znode_stat
 from faaskeeper.kazoo.watches import WatchBridge
 from faaskeeper.node import Stat
-
-
-class _RolledBack(ZooKeeperException):
-    code = "RolledBack"
-
-
-class _RuntimeInconsistency(ZooKeeperException):
-    code = "RuntimeInconsistency"
-
-
-RolledBackException = getattr(fk_exceptions, "RolledBackException", _RolledBack)
-RuntimeInconsistencyException = getattr(fk_exceptions, "RuntimeInconsistencyException", _RuntimeInconsistency)
 
 
 class StandInTransaction:
@@ -122,7 +108,7 @@ def test_a_failed_transaction_reports_each_op_as_kazoo_does():
 
 
 def test_a_bad_version_is_kazoos_and_an_acl_refuses_the_whole_transaction():
-    backend = StandInClient([fk_exceptions.BadVersionError(2, "/app/value")])
+    backend = StandInClient([fk_BadVersion(2, "/app/value")])
     assert [type(r) for r in commit(backend, [OPS[2]])] == [BadVersionError]
     guarded = Create("/app/guarded", b"", [make_digest_acl("u", "p", all=True)], 0)
     refused = StandInClient([])
@@ -131,13 +117,6 @@ def test_a_bad_version_is_kazoos_and_an_acl_refuses_the_whole_transaction():
     assert refused.txn.ops == []  # nothing was built, nothing sent
 
 
-needs_transactions = pytest.mark.skipif(
-    not hasattr(FaaSKeeperClient, "transaction"), reason="FaaSKeeperClient has no transaction() yet"
-)
-needs_sync = pytest.mark.skipif(not hasattr(FaaSKeeperClient, "sync"), reason="FaaSKeeperClient has no sync() yet")
-
-
-@needs_transactions
 def test_a_transaction_on_a_deployment_is_all_or_nothing(zk):
     zk.create("/value", b"0")
     with zk.transaction() as txn:
@@ -154,7 +133,6 @@ def test_a_transaction_on_a_deployment_is_all_or_nothing(zk):
     assert zk.exists("/made") is not None
 
 
-@needs_sync
 def test_sync_returns_the_path(zk):
     zk.create("/synced")
     assert zk.sync("/synced") == "/synced"

@@ -21,7 +21,6 @@ import pytest
 from kazoo.exceptions import KazooException
 from kazoo.testing import harness
 
-from faaskeeper.client import FaaSKeeperClient
 from faaskeeper.config import Config
 from faaskeeper.kazoo.client import KazooClient
 from faaskeeper.plugins.manager import get_provider
@@ -33,10 +32,6 @@ SESSION_TIMEOUT = 3.0
 
 #: kazoo tests that cannot pass on FaaSKeeper, by ``module.Class.test``, with the reason.
 CANNOT_PASS: dict[str, str] = {}
-
-#: kazoo test classes whose recipes commit transactions (ZooKeeper's multi) and sync: they run
-#: once the FaaSKeeper client has ``transaction()``.
-NEED_TRANSACTIONS = ("kazoo.tests.test_queue.KazooLockingQueueTests",)
 
 
 def deploy_local(directory: Path) -> Config:
@@ -146,15 +141,12 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    has_transactions = hasattr(FaaSKeeperClient, "transaction")
     for item in items:
         name = kazoo_test_name(item)
         if name is None:
             continue
         if name in CANNOT_PASS:
             item.add_marker(pytest.mark.skip(reason=f"cannot pass on FaaSKeeper: {CANNOT_PASS[name]}"))
-        elif not has_transactions and name.rsplit(".", 1)[0] in NEED_TRANSACTIONS:
-            item.add_marker(pytest.mark.skip(reason="needs FaaSKeeperClient.transaction(), not in this client yet"))
 
 
 @pytest.hookimpl(tryfirst=True)
