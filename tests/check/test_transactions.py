@@ -9,7 +9,7 @@ import pytest
 
 from faaskeeper.check.checker import check
 from faaskeeper.check.history import Call, History, SessionEnd
-from faaskeeper.check.soak import SoakOptions, local_config, run_round
+from faaskeeper.check.soak import SoakOptions, count_multis, local_config, run_round
 from faaskeeper.plugins.manager import get_provider
 
 from .histories import call, node
@@ -167,11 +167,27 @@ def test_the_workload_issues_transactions_and_their_histories_check(tmp_path: Pa
     multis = [c for c in history.calls if c.op == "multi"]
     assert multis, "the workload issued transactions"
     for multi in multis:
-        if multi.known and not multi.ok and multi.error in ("NoNode", "BadVersion"):
+        if multi.known and not multi.ok and multi.error in ("NoNode", "BadVersion", "NodeExists"):
             assert isinstance(multi.result, dict), "a refused transaction records the operation that failed"
             assert 0 <= multi.result["failed"] < len(multi.ops or [])
+    counts = count_multis(history)
+    for kind in ("create-delete", "sequential"):
+        assert counts[kind]["committed"] > counts[kind]["failed"], f"most {kind} transactions commit: {counts}"
     report = check(history)
     assert report.violations == [], report.violations[:3]
+    assert report.inconclusive == []
+    # The same history with one sequential name given again must fail.
+    named = [
+        (c, i)
+        for c in multis
+        if c.ok and c.known
+        for i, p in enumerate(c.ops or [])
+        if p.get("sequential") and p["path"].startswith("/h/ms/")
+    ]
+    assert len(named) >= 2, "transactions created sequential nodes under the shared parent"
+    (first, i), (second, j) = named[0], named[-1]
+    second.result["paths"][j] = first.result["paths"][i]
+    assert {"sequential", "linearizable"} <= {v.property for v in check(history).violations}
 
 
 def _create(path: str, *, ephemeral: bool = False, sequential: bool = False) -> dict[str, object]:
