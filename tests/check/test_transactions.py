@@ -177,15 +177,14 @@ def test_the_workload_issues_transactions_and_their_histories_check(tmp_path: Pa
     assert report.violations == [], report.violations[:3]
     assert report.inconclusive == []
     # The same history with one sequential name given again must fail.
-    named = [
-        (c, i)
-        for c in multis
-        if c.ok and c.known
-        for i, p in enumerate(c.ops or [])
-        if p.get("sequential") and p["path"].startswith("/h/ms/")
-    ]
-    assert len(named) >= 2, "transactions created sequential nodes under the shared parent"
-    (first, i), (second, j) = named[0], named[-1]
+    named: dict[str, list[tuple[Call, int]]] = {}
+    for multi in multis:
+        for i, part in enumerate(multi.ops or []):
+            if multi.known and multi.ok and part.get("sequential"):
+                named.setdefault(part["path"], []).append((multi, i))
+    twice = [made for made in named.values() if len(made) >= 2]
+    assert twice, "transactions created sequential nodes under one parent more than once"
+    (first, i), (second, j) = twice[0][0], twice[0][-1]
     second.result["paths"][j] = first.result["paths"][i]
     assert {"sequential", "linearizable"} <= {v.property for v in check(history).violations}
 
@@ -356,3 +355,12 @@ def test_a_suffix_must_count_the_creates_and_deletes_before_it_in_its_transactio
     after = _made("c", 0, 4.0, [_delete("/p/x"), seq], [None, "/p/s-0000000004"], 3)
     assert properties(History(calls=[PARENT, right, after])) == set()  # type: ignore[list-item]
     assert properties(History(calls=[PARENT, wrong, after])) == {"linearizable"}  # type: ignore[list-item]
+
+
+def test_a_sequential_create_fails_on_a_name_only_if_that_name_was_given() -> None:
+    seq = _create("/p/s-", sequential=True)
+    made = _made("b", 0, 2.0, [seq], ["/p/s-0000000000"], 2)
+    exists = call("c", 0, "multi", "/p/s-", 4.0, 5.0, ok=False, error="NodeExists", ops=[seq], result={"failed": 0})
+    assert properties(History(calls=[PARENT, made, exists])) == {"linearizable"}  # type: ignore[list-item]
+    missing = call("c", 0, "multi", "/p/s-", 4.0, 5.0, ok=False, error="NoNode", ops=[seq], result={"failed": 0})
+    assert properties(History(calls=[PARENT, made, missing])) == set()  # type: ignore[list-item]

@@ -201,8 +201,11 @@ def _multi_failure_fits(nodes: dict[str, Slot], op: Call) -> bool:
         )
     if part.op == "create" and part.sequential:
         name = _sequential_name(after, part, None)
-        if name is None or name not in after:
+        if name is None:
             return op.error in ("NodeExists", "NoNode")
+        if name not in after:
+            # No call named a node so: it was never created (the counter only grows).
+            return op.error == "NoNode"
         part = replace(part, path=name)
     if part.path not in after:
         return op.error in ("NodeExists", "NoNode", "NotEmpty")

@@ -27,6 +27,7 @@ from pathlib import Path
 
 from faaskeeper.api.queue import PollingQueue
 from faaskeeper.api.storage import SessionStatus
+from faaskeeper.check.broken import BREAKS
 from faaskeeper.check.checker import Report, check
 from faaskeeper.check.history import Call, History, SessionEnd
 from faaskeeper.check.worker import KILLED, MODES
@@ -327,7 +328,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="probability that a worker closes its session while writing (default %(default)s)",
     )
     parser.add_argument("--keep", type=Path, metavar="DIR", help="save the histories with violations in DIR")
-    parser.add_argument("--broken", choices=["skip-lock"], help="run a deliberately broken writer")
+    parser.add_argument("--broken", choices=BREAKS, help="run a deliberately broken writer")
 
 
 def run(args: argparse.Namespace) -> int:

@@ -164,6 +164,9 @@ class Workload:
         watch = self._watch if rng.random() < 0.3 else None
         watched = watch is not None
         choice = rng.random()
+        if 0.49 <= choice < 0.80 and rng.random() < 0.3:
+            # Reads of the nodes transactions create and delete, too.
+            path = rng.choice([*SHARED, *(f"{self.tree}/a{i}" for i in range(OWN_CHILDREN))])
         if choice < 0.05:
             self._burst()
         elif choice < 0.15:
