@@ -364,3 +364,22 @@ def test_a_sequential_create_fails_on_a_name_only_if_that_name_was_given() -> No
     assert properties(History(calls=[PARENT, made, exists])) == {"linearizable"}  # type: ignore[list-item]
     missing = call("c", 0, "multi", "/p/s-", 4.0, 5.0, ok=False, error="NoNode", ops=[seq], result={"failed": 0})
     assert properties(History(calls=[PARENT, made, missing])) == set()  # type: ignore[list-item]
+
+
+def test_a_node_a_transaction_set_may_go_with_the_session_that_created_it_ephemeral() -> None:
+    owned = call("e", 0, "create", "/p/a", 1.0, 1.5, data="", ephemeral=True, result={"path": "/p/a", "czxid": 1})
+    both = call(
+        "b",
+        0,
+        "multi",
+        "/p/a",
+        2.0,
+        3.0,
+        ops=[_set("/p/a", "01"), _create("/p/b")],
+        result={"txn": 2, "versions": [1, None], "paths": [None, "/p/b"]},
+    )
+    gone = call("c", 0, "exists", "/p/a", 5.0, 5.5, result=None)
+    history = History(calls=[PARENT, owned, both, gone], ends=[SessionEnd("e", "closed", 4.5, since=4.0)], final={})
+    assert properties(history) == set()
+    history.ends = []
+    assert properties(history) == {"atomic"}

@@ -12,11 +12,11 @@ def _name(call: Call) -> str:
     return f"{call.session}#{call.index} {call.op} {call.path}"
 
 
-def left_by(multi: Call) -> dict[str, bool]:
-    """The nodes a committed multi created or set and did not delete after, each with whether it
-    created it ephemeral; sequential ones by the names its result gave."""
+def left_by(multi: Call) -> set[str]:
+    """The nodes a committed multi created or set and did not delete after; sequential ones by
+    the names its result gave."""
     made = multi.result.get("paths") or [] if isinstance(multi.result, dict) else []
-    left: dict[str, bool] = {}
+    left: set[str] = set()
     for index, part in enumerate(multi.parts()):
         path = part.path
         if part.op == "create" and part.sequential:
@@ -25,9 +25,9 @@ def left_by(multi: Call) -> dict[str, bool]:
                 continue
             path = name
         if part.op in ("create", "set"):
-            left[path] = left.get(path, False) or part.ephemeral
+            left.add(path)
         elif part.op == "delete":
-            left.pop(path, None)
+            left.discard(path)
     return left
 
 
@@ -46,7 +46,15 @@ def seen_whole(history: History) -> list[str]:
     nor older than the transaction's id."""
     reads: dict[str, list[Call]] = defaultdict(list)
     deleters: dict[str, list[Call]] = defaultdict(list)
+    #: The sessions that created each node ephemeral (its end deletes it), by name or by result.
+    owners: dict[str, set[str]] = defaultdict(set)
     for call in history.calls:
+        made = call.result.get("paths") or [] if call.op == "multi" and isinstance(call.result, dict) else []
+        for index, part in enumerate(call.parts() if call.op == "multi" else [call]):
+            if part.op == "create" and part.ephemeral:
+                owners[part.path].add(call.session)
+                if index < len(made) and isinstance(made[index], str):
+                    owners[made[index]].add(call.session)
         if call.op in ("get", "exists") and call.known:
             reads[call.path].append(call)
         elif call.op == "delete" and call.ok is not False:
@@ -61,13 +69,13 @@ def seen_whole(history: History) -> list[str]:
         if multi.op != "multi" or not multi.known or not multi.ok or multi.complete is None:
             continue
         txn = multi.result.get("txn") if isinstance(multi.result, dict) else None
-        for path, ephemeral in left_by(multi).items():
+        for path in left_by(multi):
             for read in reads[path]:
                 if read.invoke <= multi.complete or read.complete is None:
                     continue
                 absent = _absent(read)
                 if absent:
-                    if ephemeral and multi.session in ended:
+                    if owners[path] & ended:
                         continue
                     if any(
                         d.invoke < read.complete and (d.complete is None or d.complete > multi.invoke)
