@@ -121,6 +121,8 @@ class Workload:
         #: ones), with their versions (-1: not known); the sequential ones it made and may delete.
         self._present: dict[str, int] = {}
         self._sequentials: list[str] = []
+        #: The shared nodes the session last found missing.
+        self._missing: set[str] = set()
         #: When the client learnt that the service ended its session.
         self.lost_at: float | None = None
         client.add_listener(self._on_state)
@@ -211,7 +213,9 @@ class Workload:
     def _updates(self) -> list[dict[str, Any]]:
         """Set_datas of two or three nodes, each conditional or not, and sometimes a check of another."""
         rng = self.rng
-        chosen = rng.sample(self.nodes, min(len(self.nodes), rng.randint(2, 3)))
+        present = [p for p in self.nodes if p not in self._missing]
+        pool = present if len(present) >= 2 else self.nodes
+        chosen = rng.sample(pool, min(len(pool), rng.randint(2, 3)))
         ops: list[dict[str, Any]] = []
         for path in chosen:
             if ops and rng.random() < 0.25:
@@ -395,6 +399,7 @@ class Workload:
             recorded.set()
 
     def _record_answer(self, call: Call) -> None:
+        self._note_presence(call)
         with self._order:
             call.completed = self._completed
             self._completed += 1
@@ -436,6 +441,16 @@ class Workload:
             raise error
         call.complete = stamps[0]
         self._record_answer(call)
+
+    def _note_presence(self, call: Call) -> None:
+        """What an answered call showed of whether its node exists (transactions choose by it)."""
+        if call.op == "multi":
+            return
+        gone = call.op in ("delete", "exists") and call.ok and not call.result
+        if gone or (call.error == "NoNode" and call.op != "create"):
+            self._missing.add(call.path)
+        elif call.ok or call.error == "NodeExists":
+            self._missing.discard(call.path)
 
     def _created(self, node: Node) -> dict[str, Any]:
         self._versions[node.path] = 0
