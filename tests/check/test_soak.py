@@ -40,3 +40,15 @@ def test_skipping_the_lock_is_caught(tmp_path: Path) -> None:
     report = check(history)
     assert report.operations >= 200, "every worker made its calls (a burst makes several)"
     assert "linearizable" in report.by_property(), report.violations[:3]
+
+
+def test_a_stale_sequential_counter_is_caught(tmp_path: Path) -> None:
+    provider = get_provider("local")
+    config = provider.deploy(local_config(tmp_path, "stale"), clean=True)
+    options = SoakOptions(workers=4, calls=80, faults=0.0, kills=0.0, pauses=0.0, client_timeout=5.0)
+    try:
+        history = run_round(config, tmp_path, options, env={"FK_CHECK_BROKEN": "stale-counter"})
+    finally:
+        provider.remove(config)
+    found = check(history).by_property()
+    assert {"linearizable", "sequential"} & found.keys(), found

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from faaskeeper.check.checker import check
-from faaskeeper.check.history import History
-from faaskeeper.check.soak import SoakOptions, local_config, run_round
+from faaskeeper.check.history import Call, History, SessionEnd
+from faaskeeper.check.soak import SoakOptions, count_multis, local_config, run_round
 from faaskeeper.plugins.manager import get_provider
 
 from .histories import call, node
@@ -167,8 +167,219 @@ def test_the_workload_issues_transactions_and_their_histories_check(tmp_path: Pa
     multis = [c for c in history.calls if c.op == "multi"]
     assert multis, "the workload issued transactions"
     for multi in multis:
-        if multi.known and not multi.ok and multi.error in ("NoNode", "BadVersion"):
+        if multi.known and not multi.ok and multi.error in ("NoNode", "BadVersion", "NodeExists"):
             assert isinstance(multi.result, dict), "a refused transaction records the operation that failed"
             assert 0 <= multi.result["failed"] < len(multi.ops or [])
+    counts = count_multis(history)
+    for kind in ("create-delete", "sequential"):
+        assert counts[kind]["committed"] > counts[kind]["failed"], f"most {kind} transactions commit: {counts}"
     report = check(history)
     assert report.violations == [], report.violations[:3]
+    assert report.inconclusive == []
+    # The same history with one sequential name given again must fail.
+    named: dict[str, list[tuple[Call, int]]] = {}
+    for multi in multis:
+        for i, part in enumerate(multi.ops or []):
+            if multi.known and multi.ok and part.get("sequential"):
+                named.setdefault(part["path"], []).append((multi, i))
+    twice = [made for made in named.values() if len(made) >= 2]
+    assert twice, "transactions created sequential nodes under one parent more than once"
+    (first, i), (second, j) = twice[0][0], twice[0][-1]
+    second.result["paths"][j] = first.result["paths"][i]
+    assert {"sequential", "linearizable"} <= {v.property for v in check(history).violations}
+
+
+def _create(path: str, *, ephemeral: bool = False, sequential: bool = False) -> dict[str, object]:
+    return {"op": "create", "path": path, "data": "00", "ephemeral": ephemeral, "sequential": sequential}
+
+
+def _delete(path: str, version: int = -1) -> dict[str, object]:
+    return {"op": "delete", "path": path, "version": version}
+
+
+PARENT = call("p", 0, "create", "/p", 0.0, 1.0, data="", result={"path": "/p", "czxid": 0})
+
+
+def _made(
+    session: str, index: int, at: float, ops: list[dict[str, object]], made: list[str | None], txn: int
+) -> object:
+    return call(session, index, "multi", str(ops[0]["path"]), at, at + 1.0, ops=ops, result={"txn": txn, "paths": made})
+
+
+def test_transactions_that_create_and_delete_in_some_order_pass() -> None:
+    seq = _create("/p/s-", sequential=True)
+    history = History(
+        calls=[
+            PARENT,
+            # Suffixes from /p's counter as the earlier ops leave it: the plain create moves it too.
+            _made("b", 0, 2.0, [seq, _create("/p/x"), seq], ["/p/s-0000000000", "/p/x", "/p/s-0000000002"], 2),  # type: ignore[list-item]
+            _made(
+                "c",
+                0,
+                4.0,
+                [_delete("/p/x"), seq, _create("/p/e", ephemeral=True)],
+                [None, "/p/s-0000000004", "/p/e"],
+                3,
+            ),  # type: ignore[list-item]
+            _made("b", 1, 6.0, [_delete("/p/s-0000000000"), seq], [None, "/p/s-0000000007"], 4),  # type: ignore[list-item]
+            call("b", 2, "exists", "/p/e", 8.0, 8.5, result=node("00", 0, 3, czxid=3, owner="c")),
+            call("c", 1, "exists", "/p/x", 8.0, 8.5, result=None),
+            call("b", 3, "create", "/p/x", 9.0, 9.5, data="01", result={"path": "/p/x", "czxid": 5}),
+        ],
+        ends=[SessionEnd("c", "closed", 11.0, since=10.0)],
+        final={"/p/x": {"owner": None}},
+    )
+    assert check(history).violations == []
+    # Two failing transactions: a create of a node that exists, a delete of one that does not.
+    history.calls.append(
+        call(
+            "d",
+            0,
+            "multi",
+            "/p/y",
+            12.0,
+            12.5,
+            ok=False,
+            error="NodeExists",
+            ops=[_create("/p/y"), _create("/p/x")],
+            result={"failed": 1},
+        )
+    )
+    history.calls.append(
+        call(
+            "d",
+            1,
+            "multi",
+            "/p/x",
+            13.0,
+            13.5,
+            ok=False,
+            error="NoNode",
+            ops=[seq, _delete("/p/zz")],
+            result={"failed": 1},
+        )
+    )
+    assert check(history).violations == [], "failures where the model fails them"
+
+
+def _pair(*reads: Call) -> History:
+    both = call(
+        "b",
+        0,
+        "multi",
+        "/p/a",
+        2.0,
+        3.0,
+        ops=[_create("/p/a"), _create("/p/b")],
+        result={"txn": None, "paths": ["/p/a", "/p/b"]},
+    )
+    return History(calls=[PARENT, both, *reads])
+
+
+def test_a_transaction_seen_partially_applied_after_it_returned_is_caught() -> None:
+    found = call("c", 0, "exists", "/p/a", 4.0, 4.5, result=node("00", 0, 2))
+    assert properties(_pair(found, call("c", 1, "exists", "/p/b", 5.0, 5.5, result=node("00", 0, 2)))) == set()
+    missing = call("c", 1, "exists", "/p/b", 5.0, 5.5, result=None)
+    assert properties(_pair(found, missing)) == {"atomic"}
+    assert properties(_pair(found, call("c", 1, "get", "/p/b", 5.0, 5.5, ok=False, error="NoNode"))) == {"atomic"}
+    during = call("c", 1, "exists", "/p/b", 2.5, 5.5, result=None)
+    assert properties(_pair(found, during)) == set(), "a read while the transaction is applied may see it or not"
+    deleted = call("d", 0, "delete", "/p/b", 3.5, 4.0)
+    assert properties(_pair(found, missing, deleted)) == set(), "deleted since"
+
+
+def test_a_transaction_applied_twice_is_caught() -> None:
+    first = _made("b", 0, 2.0, [_set("/a", "11", 0), _create("/p/s-", sequential=True)], [None, "/p/s-0000000000"], 3)
+    first.result["versions"] = [1, None]  # type: ignore[attr-defined]
+    once = [
+        *CREATED,
+        PARENT,
+        first,
+        _made("c", 0, 4.0, [_create("/p/s-", sequential=True)], ["/p/s-0000000001"], 4),
+        call("c", 1, "set", "/a", 6.0, 6.5, data="22", version=1, result={"version": 2, "mzxid": 5}),
+    ]
+    assert properties(History(calls=once)) == set()  # type: ignore[arg-type]
+    twice = [
+        *once[:4],
+        # Applied a second time: the counter moved twice and /a is at version 2.
+        _made("c", 0, 4.0, [_create("/p/s-", sequential=True)], ["/p/s-0000000002"], 4),
+        call("c", 1, "set", "/a", 6.0, 6.5, data="22", version=1, ok=False, error="BadVersion"),
+    ]
+    assert properties(History(calls=twice)) == {"linearizable"}  # type: ignore[arg-type]
+
+
+def test_a_failed_transaction_whose_create_took_effect_is_caught() -> None:
+    failed = call(
+        "b",
+        0,
+        "multi",
+        "/p/x",
+        2.0,
+        3.0,
+        ok=False,
+        error="NodeExists",
+        ops=[_create("/p/x"), _create("/a")],
+        result={"failed": 1},
+    )
+    later = call("c", 0, "create", "/p/x", 4.0, 5.0, data="01", result={"path": "/p/x", "czxid": 4})
+    assert properties(History(calls=[*CREATED, PARENT, failed, later])) == set()
+    refused = call("c", 0, "create", "/p/x", 4.0, 5.0, data="01", ok=False, error="NodeExists")
+    assert properties(History(calls=[*CREATED, PARENT, failed, refused])) == {"linearizable"}, "/p/x was created"
+
+
+@pytest.mark.parametrize(
+    ("suffixes", "ok"),
+    [((0, 1, 2), True), ((0, 2, 3), False), ((0, 1, 1), False), ((0, 0, 1), False)],
+)
+def test_a_sequential_suffix_that_skips_or_repeats_is_caught(suffixes: tuple[int, int, int], ok: bool) -> None:
+    seq = _create("/p/s-", sequential=True)
+    first, second, third = (f"/p/s-{s:010d}" for s in suffixes)
+    history = History(
+        calls=[
+            PARENT,
+            _made("b", 0, 2.0, [seq], [first], 2),  # type: ignore[list-item]
+            # Two in one transaction, the second named by the counter the first moved.
+            _made("c", 0, 4.0, [seq, seq], [second, third], 3),  # type: ignore[list-item]
+        ]
+    )
+    found = properties(history)
+    assert found == set() if ok else "linearizable" in found, check(history).violations
+
+
+def test_a_suffix_must_count_the_creates_and_deletes_before_it_in_its_transaction() -> None:
+    seq = _create("/p/s-", sequential=True)
+    ops = [seq, _create("/p/x"), seq]
+    right = _made("b", 0, 2.0, ops, ["/p/s-0000000000", "/p/x", "/p/s-0000000002"], 2)
+    wrong = _made("b", 0, 2.0, ops, ["/p/s-0000000000", "/p/x", "/p/s-0000000001"], 2)
+    # A later transaction pins the counter, so the first suffix is checked too.
+    after = _made("c", 0, 4.0, [_delete("/p/x"), seq], [None, "/p/s-0000000004"], 3)
+    assert properties(History(calls=[PARENT, right, after])) == set()  # type: ignore[list-item]
+    assert properties(History(calls=[PARENT, wrong, after])) == {"linearizable"}  # type: ignore[list-item]
+
+
+def test_a_sequential_create_fails_on_a_name_only_if_that_name_was_given() -> None:
+    seq = _create("/p/s-", sequential=True)
+    made = _made("b", 0, 2.0, [seq], ["/p/s-0000000000"], 2)
+    exists = call("c", 0, "multi", "/p/s-", 4.0, 5.0, ok=False, error="NodeExists", ops=[seq], result={"failed": 0})
+    assert properties(History(calls=[PARENT, made, exists])) == {"linearizable"}  # type: ignore[list-item]
+    missing = call("c", 0, "multi", "/p/s-", 4.0, 5.0, ok=False, error="NoNode", ops=[seq], result={"failed": 0})
+    assert properties(History(calls=[PARENT, made, missing])) == set()  # type: ignore[list-item]
+
+
+def test_a_node_a_transaction_set_may_go_with_the_session_that_created_it_ephemeral() -> None:
+    owned = call("e", 0, "create", "/p/a", 1.0, 1.5, data="", ephemeral=True, result={"path": "/p/a", "czxid": 1})
+    both = call(
+        "b",
+        0,
+        "multi",
+        "/p/a",
+        2.0,
+        3.0,
+        ops=[_set("/p/a", "01"), _create("/p/b")],
+        result={"txn": 2, "versions": [1, None], "paths": [None, "/p/b"]},
+    )
+    gone = call("c", 0, "exists", "/p/a", 5.0, 5.5, result=None)
+    history = History(calls=[PARENT, owned, both, gone], ends=[SessionEnd("e", "closed", 4.5, since=4.0)], final={})
+    assert properties(history) == set()
+    history.ends = []
+    assert properties(history) == {"atomic"}

@@ -11,7 +11,8 @@
 * ``watch-before-data``: a session holding a watch is told of a change before it reads the change;
   every notification it gets answers a watch it set;
 * ``sequential``: sequential suffixes under a parent are unique and increase with the transaction;
-* ``ephemeral``: no one reads a session's ephemeral node after the session ended, and none is left.
+* ``ephemeral``: no one reads a session's ephemeral node after the session ended, and none is left;
+* ``atomic``: once a transaction returned, every read of a node it created or set shows it.
 
 Reads are not part of the linearizability search: ZooKeeper promises linearizable writes and, for
 reads, a single system image per session (``monotonic``, ``reads``); ``linearizable_reads=True``
@@ -24,10 +25,10 @@ import math
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from faaskeeper.check import sessions
+from faaskeeper.check import sessions, transactions
 from faaskeeper.check.history import READS, WRITES, Call, History, SessionEnd
 from faaskeeper.check.linearizability import Timed, linearize
-from faaskeeper.check.model import DECIDED_ERRORS, EndOfSession, NodeOp, Nodes, step, step_nodes
+from faaskeeper.check.model import DECIDED_ERRORS, EndOfSession, NodeOp, Nodes, counter_key, step, step_nodes
 
 
 @dataclass(frozen=True)
@@ -69,20 +70,44 @@ def check(history: History, *, linearizable_reads: bool = False, budget: int = 2
     report.add("watch-before-data", sessions.watch_before_data(history))
     report.add("sequential", sessions.sequential_suffixes(history))
     report.add("ephemeral", sessions.ephemerals_gone(history))
+    report.add("atomic", transactions.seen_whole(history))
     return report
 
 
-def _node_of(call: Call) -> str | None:
-    """The node a call's outcome is about (a sequential create's own path is chosen by the service)."""
-    if call.op == "create" and call.sequential:
-        return None
+def _counted(calls: list[Call]) -> set[str]:
+    """The counter keys of the parents under which transactions create sequential nodes."""
+    return {
+        counter_key(p.path) for c in calls if c.op == "multi" for p in c.parts() if p.op == "create" and p.sequential
+    }
+
+
+def _keys(call: Call, counted: set[str]) -> list[str]:
+    """What a call's outcome is about: its nodes and the counters of the parents whose children it
+    creates or deletes (a sequential create's own node is named by the service: where its parent's
+    counter is tracked, by the result)."""
     if call.op == "children":
-        return None
-    return call.path
+        return []
+    parts = call.parts() if call.op == "multi" else [call]
+    made = call.result.get("paths") if call.ok and isinstance(call.result, dict) else None
+    if call.op == "create" and call.ok and isinstance(call.result, dict):
+        made = [call.result.get("path")]
+    keys: list[str] = []
+    for index, part in enumerate(parts):
+        counter = counter_key(part.path) if part.op in ("create", "delete") else None
+        if part.op == "create" and part.sequential:
+            if counter not in counted:
+                continue
+            if made and index < len(made) and isinstance(made[index], str):
+                keys.append(str(made[index]))
+        else:
+            keys.append(part.path)
+        if counter in counted:
+            keys.append(str(counter))
+    return keys
 
 
-def _components(calls: list[Call]) -> dict[str, str]:
-    """Each node's representative among the nodes transactions tie together (union-find)."""
+def _components(calls: list[Call], counted: set[str]) -> dict[str, str]:
+    """Each key's representative among the keys transactions tie together (union-find)."""
     parent: dict[str, str] = {}
 
     def find(path: str) -> str:
@@ -93,21 +118,28 @@ def _components(calls: list[Call]) -> dict[str, str]:
         return path
 
     for call in calls:
-        if call.op == "multi":
-            nodes = [part.path for part in call.parts()]
-            for path in nodes[1:]:
-                parent[find(path)] = find(nodes[0])
+        keys = _keys(call, counted)
+        if call.op == "multi" or len(keys) > 1:
+            for path in keys[1:]:
+                parent[find(path)] = find(keys[0])
+            if keys:
+                find(keys[0])
     return {path: find(path) for path in parent}
+
+
+def _creates_ephemeral(call: Call) -> bool:
+    return call.ephemeral or any(p.ephemeral for p in call.parts())
 
 
 def _check_linearizable(history: History, report: Report, with_reads: bool, budget: int) -> None:
     by_node: dict[str, list[Timed[NodeOp]]] = defaultdict(list)
-    tied = _components(history.calls)
+    counted = _counted(history.calls)
+    tied = _components(history.calls, counted)
     for call in history.calls:
-        path = _node_of(call)
-        if path is None or (call.op in READS and not (with_reads and call.known)):
+        keys = _keys(call, counted)
+        if not keys or (call.op in READS and not (with_reads and call.known)):
             continue
-        by_node[tied.get(path, path)].append(Timed(call, call.invoke, call.complete if call.known else None))
+        by_node[tied.get(keys[0], keys[0])].append(Timed(call, call.invoke, call.complete if call.known else None))
     report.nodes = len(by_node)
     members: dict[str, list[str]] = defaultdict(list)
     for path, root in tied.items():
@@ -119,7 +151,7 @@ def _check_linearizable(history: History, report: Report, with_reads: bool, budg
         if call.op in WRITES and call.known and (call.ok or call.error in DECIDED_ERRORS):
             last_taken[call.session] = max(last_taken[call.session], call.invoke)
     for path, ops in sorted(by_node.items()):
-        if any(isinstance(t.op, Call) and t.op.ephemeral for t in ops):
+        if any(isinstance(t.op, Call) and _creates_ephemeral(t.op) for t in ops):
             for end in history.ends:
                 ops.append(Timed(EndOfSession(end.session), _ended_after(end, last_call, last_taken), end.time))
         if path in members:
@@ -157,6 +189,12 @@ def describe(op: NodeOp) -> str:
     if isinstance(op, EndOfSession):
         return f"end of session {op.session}"
     args = op.path + (f" data={op.data}" if op.data else "")
+    if op.op == "multi":
+        args = (
+            "["
+            + ", ".join(f"{p['op']} {p['path']}" + (" seq" if p.get("sequential") else "") for p in op.ops or [])
+            + "]"
+        )
     args += f" version={op.version}" if op.version != -1 else ""
     outcome = "no response" if not op.known else ("ok" if op.ok else op.error)
     result = f" -> {op.result}" if op.ok and op.result is not None else ""
@@ -176,7 +214,7 @@ def zxid_of(call: Call) -> int | None:
         return int(call.result["czxid"])
     if call.op == "set":
         return int(call.result["mzxid"])
-    if call.op == "multi":
+    if call.op == "multi" and call.result.get("txn") is not None:
         return int(call.result["txn"])
     return None
 

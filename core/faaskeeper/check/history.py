@@ -38,11 +38,12 @@ class Call:
     ok: bool | None = None
     error: str | None = None
     #: create: path, czxid; set: version, mzxid; get/exists: the node (data hex, version, czxid,
-    #: mzxid, owner) or None; children: names; multi: its transaction id and each op's new
-    #: version ({"txn", "versions"}), or on failure the index of the op that failed ({"failed"}).
+    #: mzxid, owner) or None; children: names; multi: its transaction id (None when no op returned
+    #: it), each set's new version and each create's path ({"txn", "versions", "paths"}), or on
+    #: failure the index of the op that failed ({"failed"}).
     result: Any = None
     #: multi: its operations, each {"op": "set" | "check" | "create" | "delete", "path", "data",
-    #: "version"}; ``path`` is the first one's.
+    #: "version", "ephemeral", "sequential"}; ``path`` is the first one's.
     ops: list[dict[str, Any]] | None = None
 
     def parts(self) -> list[Call]:
@@ -59,6 +60,7 @@ class Call:
                 data=op.get("data"),
                 version=int(op.get("version", -1)),
                 ephemeral=bool(op.get("ephemeral", False)),
+                sequential=bool(op.get("sequential", False)),
             )
             for op in self.ops or []
         ]

@@ -44,7 +44,8 @@ def _zxid(call: Call) -> int | None:
     if not call.ok or not isinstance(call.result, dict):
         return None
     key = {"create": "czxid", "set": "mzxid", "multi": "txn"}.get(call.op)
-    return int(call.result[key]) if key is not None else None
+    zxid = call.result.get(key) if key is not None else None
+    return int(zxid) if zxid is not None else None
 
 
 def _seen(call: Call) -> int | None:
@@ -175,19 +176,28 @@ def _comparable(op: str) -> set[str]:
 
 def sequential_suffixes(history: History) -> list[str]:
     """Under each parent, sequential suffixes are unique and increase with the creating transaction."""
-    created: dict[str, list[tuple[int, int, Call]]] = defaultdict(list)
+    created: dict[str, list[tuple[int | None, int, Call]]] = defaultdict(list)
     for call in history.calls:
         if call.op == "create" and call.sequential and call.ok and isinstance(call.result, dict):
             name = str(call.result["path"])
             parent = call.path.rsplit("/", 1)[0] or "/"
             created[parent].append((int(call.result["czxid"]), int(name[-10:]), call))
+        elif call.op == "multi" and call.ok and isinstance(call.result, dict):
+            # A transaction's sequential creates share its id; its result names each.
+            made = call.result.get("paths") or []
+            txn = call.result.get("txn")
+            for part, name in zip(call.parts(), made, strict=False):
+                if part.op == "create" and part.sequential and isinstance(name, str):
+                    parent = part.path.rsplit("/", 1)[0] or "/"
+                    created[parent].append((None if txn is None else int(txn), int(name[-10:]), call))
     problems = []
-    for parent, made in created.items():
-        suffixes = [s for _, s, _ in made]
+    for parent, made_under in created.items():
+        suffixes = [s for _, s, _ in made_under]
         if len(set(suffixes)) != len(suffixes):
             twice = sorted({s for s in suffixes if suffixes.count(s) > 1})
             problems.append(f"sequential suffixes under {parent} given twice: {twice}")
-        ordered = [s for _, s, _ in sorted(made, key=lambda m: m[0])]
+        known = [(z, s) for z, s, _ in made_under if z is not None]
+        ordered = [s for _, s in sorted(known)]
         if ordered != sorted(ordered):
             problems.append(f"sequential suffixes under {parent} do not increase with the transaction: {ordered}")
     return problems

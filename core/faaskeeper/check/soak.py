@@ -20,14 +20,16 @@ import sys
 import tempfile
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 from faaskeeper.api.queue import PollingQueue
 from faaskeeper.api.storage import SessionStatus
+from faaskeeper.check.broken import BREAKS
 from faaskeeper.check.checker import Report, check
-from faaskeeper.check.history import History, SessionEnd
+from faaskeeper.check.history import Call, History, SessionEnd
 from faaskeeper.check.worker import KILLED, MODES
 from faaskeeper.check.workload import prepare, snapshot
 from faaskeeper.client import FaaSKeeperClient
@@ -194,6 +196,36 @@ def _wait_for_expiry(config: Config, sessions: list[str], timeout: float = 60.0)
         deployment.close()
 
 
+#: The kinds of transactions the soak counts, by what their operations do.
+MULTI_KINDS = ("set-check", "create-delete", "sequential")
+
+
+def multi_kind(call: Call) -> str:
+    """A transaction's kind: it creates sequential nodes, else it creates or deletes, else it sets and checks."""
+    parts = call.parts()
+    if any(p.op == "create" and p.sequential for p in parts):
+        return "sequential"
+    return "create-delete" if any(p.op in ("create", "delete") for p in parts) else "set-check"
+
+
+def count_multis(history: History) -> dict[str, Counter[str]]:
+    """Per kind, how many transactions committed, failed (an op's error) or went unanswered."""
+    counts: dict[str, Counter[str]] = {kind: Counter() for kind in MULTI_KINDS}
+    for call in history.calls:
+        if call.op == "multi":
+            outcome = "unanswered" if not call.known else "committed" if call.ok else "failed"
+            counts[multi_kind(call)][outcome] += 1
+    return counts
+
+
+def describe_multis(counts: dict[str, Counter[str]]) -> str:
+    return ", ".join(
+        f"{kind} {c['committed']} committed/{c['failed']} failed"
+        + (f"/{c['unanswered']} unanswered" if c["unanswered"] else "")
+        for kind, c in counts.items()
+    )
+
+
 def soak(
     seconds: float,
     options: SoakOptions,
@@ -205,6 +237,7 @@ def soak(
     with violations is saved in ``keep``, if given."""
     provider = get_provider("local")
     reports: list[Report] = []
+    multis: dict[str, Counter[str]] = {kind: Counter() for kind in MULTI_KINDS}
     expiries = 0
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="fk-soak-") as scratch:
@@ -222,11 +255,14 @@ def soak(
             lost = sum(1 for e in history.ends if e.how == "lost")
             expired = sum(1 for e in history.ends if e.how == "expired")
             expiries += expired
+            counted = count_multis(history)
+            for kind, outcomes in counted.items():
+                multis[kind].update(outcomes)
             out(
                 f"round {number + 1}: {report.sessions} sessions ({lost} killed or unanswered at close, "
                 f"{expired} expired while running), {report.operations} operations "
                 f"({unanswered} unanswered), {history.faults} faults injected, {report.nodes} nodes searched, "
-                f"{len(report.violations)} violations"
+                f"{len(report.violations)} violations; transactions: {describe_multis(counted)}"
             )
             for violation in report.violations[:5]:
                 out(f"  {violation.property}: {violation.message}")
@@ -247,7 +283,8 @@ def soak(
     out(
         f"checked {len(reports)} histories, {total_sessions} sessions ({expiries} expired while running), "
         f"{total_ops} operations in {time.monotonic() - started:.0f} s: "
-        f"{total_violations} violations{detail}, {inconclusive} inconclusive searches"
+        f"{total_violations} violations{detail}, {inconclusive} inconclusive searches; "
+        f"transactions: {describe_multis(multis)}"
     )
     return reports
 
@@ -291,7 +328,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="probability that a worker closes its session while writing (default %(default)s)",
     )
     parser.add_argument("--keep", type=Path, metavar="DIR", help="save the histories with violations in DIR")
-    parser.add_argument("--broken", choices=["skip-lock"], help="run a deliberately broken writer")
+    parser.add_argument("--broken", choices=BREAKS, help="run a deliberately broken writer")
 
 
 def run(args: argparse.Namespace) -> int:

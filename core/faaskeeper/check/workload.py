@@ -4,6 +4,9 @@ Every record is a line written and flushed at once, so a process killed mid-call
 recorded without a response. Nodes: ``ROOT/n0..`` (create, set with and without versions, delete,
 get, exists, watches), ``ROOT/e0..`` (ephemeral creates, contended between sessions), and
 ``ROOT/q`` (sequential creates); ``get_children`` of ``ROOT`` with and without watches.
+Transactions set and check ``ROOT/n0..``; create and delete plain, ephemeral and sequential
+children of the session's own subtree ``ROOT/t/<session>``, mostly where they succeed; and create
+and delete the contended ``ROOT/m0``, ``ROOT/m1`` and sequential children of ``ROOT/ms``.
 """
 
 from __future__ import annotations
@@ -35,6 +38,14 @@ from faaskeeper.watch import WatchedEvent
 
 ROOT = "/h"
 QUEUE = f"{ROOT}/q"
+#: Each session's own subtree, ``TREES/<session>``, where its transactions create and delete.
+TREES = f"{ROOT}/t"
+#: Nodes every session's transactions create and delete, contended.
+SHARED = (f"{ROOT}/m0", f"{ROOT}/m1")
+#: The parent of the sequential nodes every session's transactions create.
+SHARED_SEQUENTIAL = f"{ROOT}/ms"
+#: The plain (or ephemeral) children of a session's subtree.
+OWN_CHILDREN = 3
 #: Answers that leave a call's outcome unknown: it is recorded without a response.
 UNKNOWN_OUTCOMES = (TimeoutException, ConnectionLossException)
 
@@ -104,6 +115,14 @@ class Workload:
         self._completed = 0
         self._order = threading.Lock()
         self._versions: dict[str, int] = {}
+        self.tree = f"{TREES}/{self.session}"
+        self._tree_made = False
+        #: The nodes this session's transactions believe exist (in its subtree and the shared
+        #: ones), with their versions (-1: not known); the sequential ones it made and may delete.
+        self._present: dict[str, int] = {}
+        self._sequentials: list[str] = []
+        #: The shared nodes the session last found missing.
+        self._missing: set[str] = set()
         #: When the client learnt that the service ended its session.
         self.lost_at: float | None = None
         client.add_listener(self._on_state)
@@ -116,7 +135,7 @@ class Workload:
         notice = WatchNotice(self.session, event.path, event.type, event.timestamp, time.monotonic())
         self.recorder.write("notice", notice)
 
-    def _call(self, op: str, path: str, run: Callable[[Call], Any], **args: Any) -> None:
+    def _call(self, op: str, path: str, run: Callable[[Call], Any], **args: Any) -> Call:
         call = Call(self.session, self._index, op, path, time.monotonic(), **args)
         self._index += 1
         self.recorder.write("call", call)
@@ -124,13 +143,14 @@ class Workload:
             call.result = run(call)
             call.ok = True
         except UNKNOWN_OUTCOMES:
-            return  # no response: the call stays recorded without one
+            return call  # no response: the call stays recorded without one
         except _MultiFailed as failed:
             call.ok, call.error, call.result = False, failed.error.code, {"failed": failed.index}
         except FaaSKeeperException as err:
             call.ok, call.error = False, err.code
         call.complete = time.monotonic()
         self._record_answer(call)
+        return call
 
     @property
     def expired(self) -> bool:
@@ -146,16 +166,19 @@ class Workload:
         watch = self._watch if rng.random() < 0.3 else None
         watched = watch is not None
         choice = rng.random()
+        if 0.49 <= choice < 0.80 and rng.random() < 0.3:
+            # Reads of the nodes transactions create and delete, too.
+            path = rng.choice([*SHARED, *(f"{self.tree}/a{i}" for i in range(OWN_CHILDREN))])
         if choice < 0.05:
             self._burst()
-        elif choice < 0.09:
-            self._multi()
         elif choice < 0.15:
+            self._multi()
+        elif choice < 0.20:
             self._call("create", path, lambda _: self._created(client.create(path, data)), data=data.hex())
-        elif choice < 0.40:
+        elif choice < 0.42:
             update = lambda _: self._set(client.set_data(path, data, version))  # noqa: E731
             self._call("set", path, update, data=data.hex(), version=version)
-        elif choice < 0.48:
+        elif choice < 0.49:
             self._call("delete", path, lambda _: client.delete(path, version), version=version)
         elif choice < 0.68:
             self._read("get", path, lambda: client.get_data_async(path, watch), self._seen, watched)
@@ -172,37 +195,148 @@ class Workload:
             self._call("create", f"{QUEUE}/s-", queued, data="", sequential=True)
 
     def _multi(self) -> None:
-        """A transaction: set_datas of two or three nodes, each conditional or not, and
-        sometimes a check of another."""
+        """A transaction: sets and checks of the shared nodes, creates and deletes in the
+        session's own subtree (plus, sometimes, a set or check of a shared node), or creates and
+        deletes of the contended nodes."""
+        kind = self.rng.random()
+        if kind < 0.3:
+            ops = self._updates()
+        elif kind < 0.75:
+            if not self._tree_made:
+                self._make_tree()
+                return
+            ops = self._own_changes()
+        else:
+            ops = self._shared_changes()
+        self._call("multi", ops[0]["path"], lambda _call: self._commit(ops), ops=ops)
+
+    def _updates(self) -> list[dict[str, Any]]:
+        """Set_datas of two or three nodes, each conditional or not, and sometimes a check of another."""
         rng = self.rng
-        chosen = rng.sample(self.nodes, min(len(self.nodes), rng.randint(2, 3)))
+        present = [p for p in self.nodes if p not in self._missing]
+        pool = present if len(present) >= 2 else self.nodes
+        chosen = rng.sample(pool, min(len(pool), rng.randint(2, 3)))
         ops: list[dict[str, Any]] = []
         for path in chosen:
-            version = self._versions.get(path, 0) if rng.random() < 0.5 else -1
             if ops and rng.random() < 0.25:
-                ops.append({"op": "check", "path": path, "version": version})
+                ops.append(self._check_op(path))
             else:
-                ops.append({"op": "set", "path": path, "data": rng.randbytes(2).hex(), "version": version})
+                ops.append(self._set_op(path))
+        return ops
 
-        def run(_call: Call) -> dict[str, Any]:
-            txn = self.client.transaction()
-            for op in ops:
-                if op["op"] == "check":
-                    txn.check(op["path"], op["version"])
+    def _set_op(self, path: str) -> dict[str, Any]:
+        version = self._versions.get(path, 0) if self.rng.random() < 0.5 else -1
+        return {"op": "set", "path": path, "data": self.rng.randbytes(2).hex(), "version": version}
+
+    def _check_op(self, path: str) -> dict[str, Any]:
+        return {"op": "check", "path": path, "version": self._versions.get(path, 0) if self.rng.random() < 0.5 else -1}
+
+    def _make_tree(self) -> None:
+        made = self._call("create", self.tree, lambda _: self._created(self.client.create(self.tree)), data="")
+        self._tree_made = bool(made.ok) or made.error == "NodeExists"
+
+    def _own_changes(self) -> list[dict[str, Any]]:
+        """Two to four creates, deletes and sets in the session's subtree, each valid where the
+        ones before leave it as far as the session knows (one in ten is not); sometimes a set or
+        check of a shared node."""
+        rng = self.rng
+        present = dict(self._present)
+        used: set[str] = set()
+        ops: list[dict[str, Any]] = []
+        mine = [f"{self.tree}/a{i}" for i in range(OWN_CHILDREN)]
+        for _ in range(rng.randint(2, 4)):
+            choice = rng.random()
+            free = [p for p in mine if p not in used]
+            made = [p for p in self._sequentials if p.startswith(self.tree) and p in present and p not in used]
+            if choice < 0.3 or not free:
+                ops.append(_create_op(f"{self.tree}/s-", ephemeral=rng.random() < 0.2, sequential=True))
+                continue
+            if choice < 0.4 and made:
+                path = rng.choice(made)
+                ops.append({"op": "delete", "path": path, "version": present.pop(path)})
+                used.add(path)
+                continue
+            path = rng.choice(free)
+            used.add(path)
+            exists = (path in present) != (rng.random() < 0.1)  # now and then, an op that fails
+            if choice < 0.8:
+                if exists:
+                    ops.append({"op": "delete", "path": path, "version": present.pop(path, -1)})
                 else:
-                    txn.set_data(op["path"], bytes.fromhex(op["data"]), op["version"])
-            results = txn.commit()
-            for index, result in enumerate(results):
-                if isinstance(result, FaaSKeeperException) and not isinstance(result, NOT_RUN):
-                    raise _MultiFailed(index, result)
-            versions = [r.version if isinstance(r, Stat) else None for r in results]
-            for op, version in zip(ops, versions, strict=True):
-                if version is not None:
-                    self._versions[op["path"]] = version
-            stats = [r for r in results if isinstance(r, Stat)]
-            return {"txn": stats[0].mzxid if stats else 0, "versions": versions}
+                    ops.append(_create_op(path, ephemeral=rng.random() < 0.3))
+                    present[path] = 0
+            elif exists:
+                ops.append({**self._set_op(path), "version": present.get(path, -1)})
+            else:
+                ops.append({"op": "check", "path": self.tree, "version": 0})
+        if rng.random() < 0.2:
+            shared = rng.choice(self.nodes)
+            ops.append(self._set_op(shared) if rng.random() < 0.5 else self._check_op(shared))
+        return ops
 
-        self._call("multi", ops[0]["path"], run, ops=ops)
+    def _shared_changes(self) -> list[dict[str, Any]]:
+        """A create or delete of a contended node, a sequential create beside it, sometimes the
+        delete of a sequential node the session made there, a set or a check of a shared node."""
+        rng = self.rng
+        path = rng.choice(SHARED)
+        ops: list[dict[str, Any]]
+        if path in self._present:
+            ops = [{"op": "delete", "path": path, "version": self._present[path] if rng.random() < 0.5 else -1}]
+        else:
+            ops = [_create_op(path, ephemeral=rng.random() < 0.2)]
+        if rng.random() < 0.6:
+            ops.append(_create_op(f"{SHARED_SEQUENTIAL}/s-", sequential=True))
+        made = [p for p in self._sequentials if p.startswith(SHARED_SEQUENTIAL) and p in self._present]
+        if made and rng.random() < 0.4:
+            ops.append({"op": "delete", "path": rng.choice(made), "version": -1})
+        if rng.random() < 0.4:
+            shared = rng.choice(self.nodes)
+            ops.append(self._set_op(shared) if rng.random() < 0.5 else self._check_op(shared))
+        rng.shuffle(ops)
+        return ops
+
+    def _commit(self, ops: list[dict[str, Any]]) -> dict[str, Any]:
+        """Commit ``ops`` as one transaction; its result, or _MultiFailed naming the failing op.
+        What the session believes exists follows what the transaction did, or what its failure showed."""
+        txn = self.client.transaction()
+        for op in ops:
+            if op["op"] == "check":
+                txn.check(op["path"], op["version"])
+            elif op["op"] == "set":
+                txn.set_data(op["path"], bytes.fromhex(op["data"]), op["version"])
+            elif op["op"] == "create":
+                txn.create(op["path"], bytes.fromhex(op["data"]), op["ephemeral"], op["sequential"])
+            else:
+                txn.delete(op["path"], op["version"])
+        for op in ops:  # not known until it is answered
+            if op["op"] in ("create", "delete"):
+                self._present.pop(op["path"], None)
+        results = txn.commit()
+        for index, result in enumerate(results):
+            if isinstance(result, FaaSKeeperException) and not isinstance(result, NOT_RUN):
+                self._learn(ops[index], result)
+                raise _MultiFailed(index, result)
+        versions = [r.version if isinstance(r, Stat) else None for r in results]
+        made = [r if op["op"] == "create" else None for op, r in zip(ops, results, strict=True)]
+        for op, version, path in zip(ops, versions, made, strict=True):
+            if version is not None:
+                self._versions[op["path"]] = version
+                self._present[op["path"]] = version
+            elif path is not None:
+                self._present[path] = 0
+                if op["sequential"]:
+                    self._sequentials.append(path)
+            elif op["op"] == "delete":
+                self._present.pop(op["path"], None)
+        stats = [r for r in results if isinstance(r, Stat)]
+        return {"txn": stats[0].mzxid if stats else None, "versions": versions, "paths": made}
+
+    def _learn(self, op: dict[str, Any], error: FaaSKeeperException) -> None:
+        """What a transaction's failing op showed of its node."""
+        if error.code == "NodeExists" and not op.get("sequential"):
+            self._present[op["path"]] = -1
+        elif error.code == "NoNode" and op["op"] != "create":
+            self._present.pop(op["path"], None)
 
     def _burst(self) -> None:
         """A few set_data calls issued at once, without waiting. Their responses are recorded by
@@ -265,6 +399,7 @@ class Workload:
             recorded.set()
 
     def _record_answer(self, call: Call) -> None:
+        self._note_presence(call)
         with self._order:
             call.completed = self._completed
             self._completed += 1
@@ -306,6 +441,16 @@ class Workload:
             raise error
         call.complete = stamps[0]
         self._record_answer(call)
+
+    def _note_presence(self, call: Call) -> None:
+        """What an answered call showed of whether its node exists (transactions choose by it)."""
+        if call.op == "multi":
+            return
+        gone = call.op in ("delete", "exists") and call.ok and not call.result
+        if gone or (call.error == "NoNode" and call.op != "create"):
+            self._missing.add(call.path)
+        elif call.ok or call.error == "NodeExists":
+            self._missing.discard(call.path)
 
     def _created(self, node: Node) -> dict[str, Any]:
         self._versions[node.path] = 0
@@ -357,13 +502,17 @@ class Workload:
                 return
 
 
+def _create_op(path: str, *, ephemeral: bool = False, sequential: bool = False) -> dict[str, Any]:
+    return {"op": "create", "path": path, "data": "", "ephemeral": ephemeral, "sequential": sequential}
+
+
 def _names(children: list[Node]) -> list[str]:
     return [paths.name(n.path) for n in children]
 
 
 def prepare(client: FaaSKeeperClient) -> None:
     """Create the workload's parents, if missing."""
-    for path in (ROOT, QUEUE):
+    for path in (ROOT, QUEUE, TREES, SHARED_SEQUENTIAL):
         if client.exists(path) is None:
             try:
                 client.create(path)
@@ -375,10 +524,12 @@ def prepare(client: FaaSKeeperClient) -> None:
 def snapshot(client: FaaSKeeperClient) -> dict[str, dict[str, Any]]:
     """The workload's nodes now (for the history's final record)."""
     found: dict[str, dict[str, Any]] = {}
-    for parent in (ROOT, QUEUE):
-        for child in client.get_children(parent, include_data=True):
-            if child.path != QUEUE:
-                found[child.path] = {**(_node(child) or {})}
+    parents = [ROOT]
+    while parents:
+        for child in client.get_children(parents.pop(), include_data=True):
+            found[child.path] = {**(_node(child) or {})}
+            if child.stat.num_children:
+                parents.append(child.path)
     return found
 
 
