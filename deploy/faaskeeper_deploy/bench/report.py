@@ -201,11 +201,12 @@ def format_siblings(runs: list[BenchResult]) -> str:
         f"{'RSS, ZooKeeper filled':>21}",
     ]
     for run in series:
-        fk = run.faaskeeper.memory
-        zk = run.zookeeper.memory if run.zookeeper is not None else {}
+        fk_memory = run.faaskeeper.memory
+        zk_memory = run.zookeeper.memory if run.zookeeper is not None else {}
         lines.append(
-            f"{_siblings(run):>9}  {_mib(fk.get('rss_bytes')):>22}  {_mib(fk.get('deployment_file_bytes')):>15}  "
-            f"{_mib(fk.get('wal_bytes')):>8}  {_mib(zk.get('rss_bytes')):>21}"
+            f"{_siblings(run):>9}  {_mib(fk_memory.get('rss_bytes')):>22}  "
+            f"{_mib(fk_memory.get('deployment_file_bytes')):>15}  {_mib(fk_memory.get('wal_bytes')):>8}  "
+            f"{_mib(zk_memory.get('rss_bytes')):>21}"
         )
     return "\n".join(lines)
 
