@@ -29,10 +29,13 @@ from faaskeeper_deploy.bench import (
     percentile,
     run_bench,
 )
-from faaskeeper_deploy.bench.common import RECIPES_OPERATIONS
+from faaskeeper_deploy.bench.common import RECIPES_OPERATIONS, SIBLINGS_OPERATIONS
 from faaskeeper_deploy.bench.files import CSV_COLUMNS
+from faaskeeper_deploy.bench.memory import deployment_file_sizes, rss_bytes
 from faaskeeper_deploy.bench.plots import write_plots
 from faaskeeper_deploy.bench.progress import LineProgress, Progress
+from faaskeeper_deploy.bench.report import format_siblings
+from faaskeeper_deploy.bench.stats import BenchResult, SystemResult
 from faaskeeper_deploy.bench.suite import FORMAT, Axes, plan, run_suite
 from faaskeeper_deploy.bench.watch import WatcherProcess
 
@@ -616,3 +619,147 @@ def test_fk_bench_writes_the_run_a_second_ctrl_c_in_cleanup_cut_short(
         rows = list(csv.DictReader(stream))
     assert {r["operation"] for r in rows} == set(OPERATIONS)
     assert all(r["interrupted"] == "True" for r in rows)
+
+
+# -- the siblings workload and its memory figures ---------------------------------------------------
+
+
+def test_siblings_workload_times_each_operation_among_n_siblings_and_cleans_up(tmp_path: Path) -> None:
+    config = _config(tmp_path)
+    lines: list[str] = []
+    result = run_bench(config, workload="siblings", siblings=25, repetitions=4, warmup=1, progress=lines.append)
+
+    fk = result.faaskeeper
+    assert result.operations == SIBLINGS_OPERATIONS
+    assert result.settings["siblings"] == 25
+    assert {op: len(samples) for op, samples in fk.samples_ns.items()} == dict.fromkeys(SIBLINGS_OPERATIONS, 4)
+    assert all(sample > 0 for samples in fk.samples_ns.values() for sample in samples)
+    assert any("with 25 siblings" in line for line in lines)
+    # A deployment given by its config keeps no node of the run, its 25 siblings included.
+    assert _bench_roots(config) == []
+    memory = fk.memory
+    assert memory.keys() == {"rss_bytes", "rss_growth_bytes", "deployment_file_bytes", "wal_bytes"}
+    assert memory["rss_bytes"] > 0
+    assert memory["deployment_file_bytes"] > 0
+    assert json.loads(json.dumps(result.to_dict()))["systems"]["faaskeeper"]["memory"] == memory
+    table = format_table(result)
+    assert "--workload siblings: create, get_children and delete among 25 siblings" in table
+    assert "faaskeeper: RSS " in table
+    assert "deployment file " in table
+
+
+def test_deployment_file_sizes_are_those_of_the_sqlite_file_and_its_wal(tmp_path: Path) -> None:
+    config = _config(tmp_path)
+    directory = tmp_path / "bench"
+
+    sizes = deployment_file_sizes(config)
+
+    assert sizes == {
+        "deployment_file_bytes": (directory / "faaskeeper.sqlite3").stat().st_size,
+        "wal_bytes": (directory / "faaskeeper.sqlite3-wal").stat().st_size
+        if (directory / "faaskeeper.sqlite3-wal").exists()
+        else 0,
+    }
+    assert sizes["deployment_file_bytes"] > 0
+    other = Config.deserialize({"cloud-provider": "memory", "deployment-name": "bench"})
+    assert deployment_file_sizes(other) == {}
+
+
+def test_rss_counts_memory_this_process_touches() -> None:
+    before = rss_bytes()
+    held = b"\x01" * (64 * 2**20)
+    after = rss_bytes()
+
+    assert held[-1] == 1
+    assert after - before >= 48 * 2**20
+
+
+def test_fk_bench_siblings_prints_each_median_against_the_fewest_siblings(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "bench.csv"
+    code = cli.main(
+        [
+            *("bench", "--workload", "siblings", "--siblings", "12,3,12", "--repetitions", "3", "--warmup", "0"),
+            *("--quiet", "--csv", str(out)),
+        ]
+    )
+
+    assert code == 0
+    printed = capsys.readouterr().out
+    assert "medians (ms), and each against the same among 3 (target: at most 1.50x)" in printed
+    summary = printed[printed.index("medians (ms), and each against") :]
+    rows = [line.split() for line in summary.splitlines() if line.split()[:1] == ["create"]]
+    assert [row[1] for row in rows] == ["3", "12"]
+    assert rows[0][3] == "1.00x"
+    assert float(rows[1][3].rstrip("x")) == pytest.approx(float(rows[1][2]) / float(rows[0][2]), abs=0.01)
+    with out.open(newline="") as stream:
+        written = list(csv.DictReader(stream))
+    # Once per number of siblings (12 is not run twice), three operations each.
+    assert sorted((r["siblings"], r["operation"]) for r in written) == sorted(
+        (n, op) for n in ("3", "12") for op in SIBLINGS_OPERATIONS
+    )
+    for row in written:
+        assert int(row["rss_bytes"]) > 0
+        assert int(row["deployment_file_bytes"]) > 0
+        assert row["wal_bytes"] != ""
+
+
+def test_siblings_summary_divides_each_median_by_the_one_among_the_fewest() -> None:
+    def run(siblings: int, create_ms: float, zk_create_ms: float) -> BenchResult:
+        def system(name: str, ms: float) -> SystemResult:
+            samples = {"create": [int(ms * 1e6)] * 3, "get_children": [1_000_000] * 3, "delete": [2_000_000] * 3}
+            return SystemResult(name, {}, samples, memory={"rss_bytes": siblings * 2**20})
+
+        settings = {"workload": "siblings", "siblings": siblings, "operations": list(SIBLINGS_OPERATIONS)}
+        return BenchResult(
+            {},
+            settings,
+            {"faaskeeper": system("faaskeeper", create_ms), "zookeeper": system("zookeeper", zk_create_ms)},
+        )
+
+    text = format_siblings([run(1000, 6.0, 1.0), run(10, 2.0, 0.5)])
+
+    lines = [line.split() for line in text.splitlines()]
+    assert ["create", "10", "2.000", "1.00x", "0.500", "1.00x", "4.00x"] in lines
+    assert ["create", "1000", "6.000", "3.00x", "1.000", "2.00x", "6.00x"] in lines
+    assert ["delete", "1000", "2.000", "1.00x", "2.000", "1.00x", "1.00x"] in lines
+    assert ["1000", "1000.0", "-", "-", "1000.0"] in lines
+    assert format_siblings([]) == ""
+
+
+def test_plan_runs_siblings_once_per_number_and_all_leaves_it_out() -> None:
+    runs = plan(["siblings"], Axes(siblings=(10, 100, 10)))
+
+    assert [(r["workload"], r["siblings"]) for r in runs] == [("siblings", 10), ("siblings", 100)]
+    assert "siblings" not in {r["workload"] for r in plan(["all"], Axes())}
+
+
+def test_siblings_rejects_fewer_than_one(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(BenchError, match="siblings must be at least 1"):
+        run_bench(_config(tmp_path), workload="siblings", siblings=0)
+    with pytest.raises(SystemExit):
+        cli.main(["bench", "--siblings", "10,0"])
+    assert "at least 1" in capsys.readouterr().err
+
+
+def test_siblings_beside_zookeeper_removes_its_siblings_there(zookeeper: str, tmp_path: Path) -> None:
+    from kazoo.client import KazooClient
+
+    result = run_bench(
+        _config(tmp_path), zookeeper=zookeeper, workload="siblings", siblings=40, repetitions=3, warmup=1
+    )
+
+    zk = result.zookeeper
+    assert zk is not None
+    assert {op: len(samples) for op, samples in zk.samples_ns.items()} == dict.fromkeys(SIBLINGS_OPERATIONS, 3)
+    assert zk.memory["rss_bytes"] > 0
+    assert "deployment_file_bytes" not in zk.memory
+    assert set(result.ratios()) == set(SIBLINGS_OPERATIONS)
+    client = KazooClient(hosts=zookeeper)
+    client.start(timeout=10)
+    try:
+        assert not [name for name in client.get_children("/") if name.startswith("fk-bench-")]
+    finally:
+        client.stop()
+        client.close()

@@ -8,11 +8,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from faaskeeper_deploy.bench.common import DEFAULT_SIZES, OPERATIONS_WORKLOAD, counted
+from faaskeeper_deploy.bench.common import DEFAULT_SIBLINGS, DEFAULT_SIZES, OPERATIONS_WORKLOAD, counted
 from faaskeeper_deploy.bench.files import write_csv, write_suite_json
 from faaskeeper_deploy.bench.mix import CONCURRENCY, THREADS
 from faaskeeper_deploy.bench.progress import LineProgress, Progress, RichProgress
-from faaskeeper_deploy.bench.report import format_table
+from faaskeeper_deploy.bench.report import format_siblings, format_table
 from faaskeeper_deploy.bench.run import run_bench
 from faaskeeper_deploy.bench.suite import ALL, SERIES, Axes, Suite, plan, run_suite
 from faaskeeper_deploy.config_file import load_config
@@ -110,6 +110,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
         depths=args.depths,
         watchers=args.watchers,
         concurrency=args.concurrency,
+        siblings=args.siblings,
     )
     runs = plan(args.workload or [OPERATIONS_WORKLOAD], axes)
     progress = _progress(args)
@@ -126,6 +127,9 @@ def cmd_bench(args: argparse.Namespace) -> int:
     finally:
         progress.close()
     print("\n\n".join(format_table(run) for run in suite.runs))
+    siblings = format_siblings(suite.runs)
+    if siblings:
+        print("\n" + siblings)
     written = _write_files(suite, args)
     if written:
         print("\nwritten: " + ", ".join(str(path) for path in written))
@@ -148,7 +152,9 @@ def register(commands: Any) -> None:
             "on its own), sizes (the operations at each of --sizes), watch (set_data here to a data watch's "
             "callback in another process), mix (--clients concurrent clients, --read-shares of their calls "
             "reads), pipeline (async get_data and set_data, --depths in flight), fanout (one set_data to "
-            "--watchers watchers), recipes (kazoo's Lock and Election, through kazoo on both systems), all. "
+            "--watchers watchers), recipes (kazoo's Lock and Election, through kazoo on both systems), siblings "
+            "(create, get_children and delete of one node among each of --siblings children), all (every "
+            "workload but siblings). "
             "Without --config, FaaSKeeper is a throwaway local deployment. "
             "Ctrl-C stops the run and keeps what was measured."
         ),
@@ -215,6 +221,13 @@ def register(commands: Any) -> None:
     )
     bench.add_argument(
         "--watchers", type=_counts(1), default=Axes().watchers, metavar="N,N,...", help="fan-out watchers (1,8)"
+    )
+    bench.add_argument(
+        "--siblings",
+        type=_counts(1),
+        default=DEFAULT_SIBLINGS,
+        metavar="N,N,...",
+        help="children of the parent in the siblings workload (default: " + ",".join(map(str, DEFAULT_SIBLINGS)) + ")",
     )
     bench.add_argument(
         "--output", metavar="DIR", help="write bench.json, bench.csv and the PNG plots into this directory"

@@ -24,6 +24,8 @@ PIPELINE_WORKLOAD = "pipeline"
 FANOUT_WORKLOAD = "fanout"
 #: kazoo's Lock and Election recipes, through kazoo on both systems (faaskeeper.kazoo on FaaSKeeper).
 RECIPES_WORKLOAD = "recipes"
+#: create, get_children and delete of one node among N siblings, for each N of a series.
+SIBLINGS_WORKLOAD = "siblings"
 WORKLOADS: tuple[str, ...] = (
     OPERATIONS_WORKLOAD,
     WATCH_WORKLOAD,
@@ -31,6 +33,7 @@ WORKLOADS: tuple[str, ...] = (
     PIPELINE_WORKLOAD,
     FANOUT_WORKLOAD,
     RECIPES_WORKLOAD,
+    SIBLINGS_WORKLOAD,
 )
 #: What the mix and pipeline workloads report (reads, then writes).
 MIX_OPERATIONS: tuple[str, ...] = ("get_data", "set_data")
@@ -38,6 +41,9 @@ MIX_OPERATIONS: tuple[str, ...] = ("get_data", "set_data")
 FANOUT_OPERATIONS: tuple[str, ...] = ("fanout_last", "fanout_each")
 #: What the recipes workload reports: a free lock's acquire and release, and an election's handover.
 RECIPES_OPERATIONS: tuple[str, ...] = ("lock_acquire", "lock_release", "election_round")
+#: What the siblings workload reports, in the order of each round: a create among the siblings, the
+#: parent's get_children, and the delete of the node the round created.
+SIBLINGS_OPERATIONS: tuple[str, ...] = ("create", "get_children", "delete")
 #: The throughput of all the operations of a run together, beside those of each operation.
 TOTAL = "total"
 #: What the watch workload reports: the watch's latency, and the setter's set_data in the same rounds.
@@ -47,6 +53,11 @@ WATCHER_TIMEOUT = 60.0
 
 #: The node sizes of ``--sizes`` by default: 4 B to 250 kB, as in the upstream's evaluation.
 DEFAULT_SIZES: tuple[int, ...] = (4, 1024, 16 * 1024, 64 * 1024, 250 * 1024)
+
+#: The numbers of siblings of ``--siblings`` by default: from 10 to 100,000.
+DEFAULT_SIBLINGS: tuple[int, ...] = (10, 1000, 10000, 100000)
+#: The goal for an operation among many siblings: at most this many times its median among the fewest.
+SIBLINGS_TARGET = 1.5
 
 FAASKEEPER = "faaskeeper"
 ZOOKEEPER = "zookeeper"

@@ -45,6 +45,7 @@ CSV_COLUMNS: tuple[str, ...] = (
     "read_share",
     "depth",
     "watchers",
+    "siblings",
     "operation",
     "count",
     "median_ms",
@@ -55,6 +56,10 @@ CSV_COLUMNS: tuple[str, ...] = (
     "throughput_ops_s",
     "total_throughput_ops_s",
     "ratio_median",
+    "rss_bytes",
+    "rss_growth_bytes",
+    "deployment_file_bytes",
+    "wal_bytes",
     "cores",
     "cpu",
     "platform",
@@ -71,6 +76,10 @@ _CONFIG_COLUMNS: dict[str, str] = {
     "client_channel": "client-channel",
     "heartbeat_frequency": "heartbeat-frequency",
 }
+
+
+#: The memory figures of a system (siblings workload), each a column of its own.
+_MEMORY_COLUMNS = ("rss_bytes", "rss_growth_bytes", "deployment_file_bytes", "wal_bytes")
 
 
 def _system_columns(name: str, description: dict[str, Any], machine: dict[str, Any]) -> dict[str, Any]:
@@ -116,12 +125,13 @@ def csv_rows(suite: Suite) -> list[dict[str, Any]]:
                     "faaskeeper_version": m.get("faaskeeper", ""),
                     "git_commit": m.get("git_commit") or "",
                     **{key: s.get(key, "") for key in ("size", "repetitions", "warmup", "clients", "concurrency")},
-                    **{key: s.get(key, "") for key in ("read_share", "depth", "watchers")},
+                    **{key: s.get(key, "") for key in ("read_share", "depth", "watchers", "siblings")},
                     "operation": op,
                     **summary.to_dict(),
                     "throughput_ops_s": system.throughput.get(op, ""),
                     "total_throughput_ops_s": system.throughput.get(TOTAL, ""),
                     "ratio_median": ratios[op]["median"] if op in ratios and name != ZOOKEEPER else "",
+                    **{key: system.memory.get(key, "") for key in _MEMORY_COLUMNS},
                     "cores": m.get("cores", ""),
                     "cpu": m.get("cpu") or "",
                     "platform": m.get("platform", ""),

@@ -27,7 +27,7 @@ from faaskeeper_deploy.bench.systems import System, remove_on_exit
 REPLY_TIMEOUT = 60.0
 
 
-def _pipelined(
+def pipelined(
     submit: Callable[[], Any], count: int, depth: int, samples: list[int], progress: Progress
 ) -> tuple[int, int]:
     """Issue ``count`` requests, ``depth`` at most in flight; their latencies go to ``samples``.
@@ -83,9 +83,9 @@ def _measure_system(
     spans: dict[str, int] = {}
     for op in MIX_OPERATIONS:
         samples = system.samples.setdefault(op, [])
-        _pipelined(calls[op], warmup, depth, [], Progress())
+        pipelined(calls[op], warmup, depth, [], Progress())
         gc.collect()
-        first, last = _pipelined(calls[op], count, depth, samples, progress)
+        first, last = pipelined(calls[op], count, depth, samples, progress)
         spans[op] = last - first
         system.throughput[op] = count / (spans[op] / 1e9) if spans[op] > 0 else 0.0
     total = sum(spans.values())

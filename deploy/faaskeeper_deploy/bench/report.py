@@ -11,12 +11,15 @@ from faaskeeper_deploy.bench.common import (
     MIX_WORKLOAD,
     PIPELINE_WORKLOAD,
     RECIPES_WORKLOAD,
+    SIBLINGS_OPERATIONS,
+    SIBLINGS_TARGET,
+    SIBLINGS_WORKLOAD,
     TOTAL,
     WATCH_WORKLOAD,
     BenchError,
     counted,
 )
-from faaskeeper_deploy.bench.stats import BenchResult
+from faaskeeper_deploy.bench.stats import BenchResult, SystemResult
 
 
 def _ms(value: float | None) -> str:
@@ -58,6 +61,12 @@ def _title(s: dict[str, Any]) -> str:
             f"fk bench --workload recipes: kazoo's Lock and Election, {counted(repetitions, 'timed round')} "
             f"after {counted(warmup, 'warm-up round')}"
         )
+    elif workload == SIBLINGS_WORKLOAD:
+        text = (
+            f"fk bench --workload siblings: create, get_children and delete among "
+            f"{counted(s['siblings'], 'sibling')}, {counted(repetitions, 'timed round')} "
+            f"after {counted(warmup, 'warm-up round')}, {size}"
+        )
     else:
         text = (
             f"fk bench: {counted(repetitions, 'timed call')} per operation "
@@ -96,6 +105,8 @@ def format_table(result: BenchResult) -> str:
             "lock_release of a free Lock,",
             "            election_round from the leader's resigning to the next contender leading",
         ]
+    if s.get("workload") == SIBLINGS_WORKLOAD:
+        lines += _memory_lines(result)
     if s.get("workload") == WATCH_WORKLOAD:
         lines += [
             f"watch:      set_data called here to the watch's callback in a watcher process ({s['clock']})",
@@ -125,6 +136,84 @@ def format_table(result: BenchResult) -> str:
             line += f"  {_ops(fk_rate.get(op)):>10}{_ops(zk_rate.get(op)):>10}"
         lines.append(line)
     return "\n".join(lines)
+
+
+def _mib(value: int | None) -> str:
+    return "-" if value is None else f"{value / 2**20:.1f}"
+
+
+def _memory_lines(result: BenchResult) -> list[str]:
+    """What the siblings workload measured of memory, a line per system."""
+    lines = []
+    for name, system in result.systems.items():
+        m = system.memory
+        if not m:
+            continue
+        text = f"{name + ':':<12}RSS {_mib(m.get('rss_bytes'))} MiB after the fill (+{_mib(m.get('rss_growth_bytes'))})"
+        if "deployment_file_bytes" in m:
+            text += (
+                f", deployment file {_mib(m['deployment_file_bytes'])} MiB and its WAL {_mib(m.get('wal_bytes'))} MiB"
+            )
+        lines.append(text)
+    return lines
+
+
+def _median(system: SystemResult | None, op: str) -> float | None:
+    if system is None:
+        return None
+    summary = system.operations.get(op)
+    return summary.median_ms if summary is not None else None
+
+
+def _over(value: float | None, base: float | None) -> float | None:
+    return None if value is None or base is None or base <= 0 else value / base
+
+
+def format_siblings(runs: list[BenchResult]) -> str:
+    """The siblings runs of a suite side by side: each operation's median at each number of
+    siblings, on each system, and its ratio to the same among the fewest siblings (the target is
+    :data:`~faaskeeper_deploy.bench.common.SIBLINGS_TARGET`); then the memory after each fill.
+    Empty when the suite ran no siblings workload."""
+    series = sorted((r for r in runs if r.settings.get("workload") == SIBLINGS_WORKLOAD), key=_siblings)
+    if not series:
+        return ""
+    fewest = _siblings(series[0])
+    lines = [
+        f"fk bench --workload siblings: medians (ms), and each against the same among {fewest} "
+        f"(target: at most {SIBLINGS_TARGET:.2f}x)",
+        "",
+        f"{'operation':<14}{'siblings':>9}  {'FaaSKeeper':>10}{f'vs {fewest}':>9}  "
+        f"{'ZooKeeper':>10}{f'vs {fewest}':>9}  {'FaaSKeeper/ZooKeeper':>20}",
+    ]
+    lines.append("-" * len(lines[-1]))
+    for op in SIBLINGS_OPERATIONS:
+        fk_base, zk_base = _median(series[0].faaskeeper, op), _median(series[0].zookeeper, op)
+        for run in series:
+            fk, zk = _median(run.faaskeeper, op), _median(run.zookeeper, op)
+            lines.append(
+                f"{op:<14}{_siblings(run):>9}  {_ms(fk):>10}{_ratio(_over(fk, fk_base)):>9}  "
+                f"{_ms(zk):>10}{_ratio(_over(zk, zk_base)):>9}  {_ratio(_over(fk, zk)):>20}"
+            )
+    lines += [
+        "",
+        "memory after the fill (MiB): RSS of the bench process (its clients, and the local provider's functions)",
+        f"{'siblings':>9}  {'RSS, FaaSKeeper filled':>22}  {'deployment file':>15}  {'WAL':>8}  "
+        f"{'RSS, ZooKeeper filled':>21}",
+    ]
+    for run in series:
+        fk_memory = run.faaskeeper.memory
+        zk_memory = run.zookeeper.memory if run.zookeeper is not None else {}
+        lines.append(
+            f"{_siblings(run):>9}  {_mib(fk_memory.get('rss_bytes')):>22}  "
+            f"{_mib(fk_memory.get('deployment_file_bytes')):>15}  {_mib(fk_memory.get('wal_bytes')):>8}  "
+            f"{_mib(zk_memory.get('rss_bytes')):>21}"
+        )
+    return "\n".join(lines)
+
+
+def _siblings(run: BenchResult) -> int:
+    count: int = run.settings["siblings"]
+    return count
 
 
 def write_json(result: BenchResult, path: Path) -> None:

@@ -29,6 +29,8 @@ from faaskeeper_deploy.bench.common import (
     PIPELINE_WORKLOAD,
     RECIPES_OPERATIONS,
     RECIPES_WORKLOAD,
+    SIBLINGS_OPERATIONS,
+    SIBLINGS_WORKLOAD,
     WATCH_OPERATIONS,
     WATCH_WORKLOAD,
     WORKLOADS,
@@ -45,6 +47,7 @@ from faaskeeper_deploy.bench.pipeline import run_pipeline
 from faaskeeper_deploy.bench.progress import Progress, as_progress
 from faaskeeper_deploy.bench.provenance import recorded_config
 from faaskeeper_deploy.bench.recipes import run_recipes
+from faaskeeper_deploy.bench.siblings import run_siblings
 from faaskeeper_deploy.bench.stats import BenchResult, SystemResult, machine_info
 from faaskeeper_deploy.bench.systems import FaaSKeeperSystem, System, ZooKeeperSystem, quietly
 from faaskeeper_deploy.bench.watch import run_watch, watcher_spec
@@ -73,6 +76,7 @@ def run_bench(
     concurrency: str = THREADS,
     depth: int = 16,
     watchers: int = 8,
+    siblings: int = 10,
 ) -> BenchResult:
     """Time each operation ``repetitions`` times on FaaSKeeper (and ZooKeeper, given its hosts).
 
@@ -82,7 +86,10 @@ def run_bench(
     reads; with ``"pipeline"``, ``repetitions`` async get_data and set_data calls, ``depth`` in
     flight; with ``"fanout"``, ``repetitions`` rounds of one set_data to ``watchers`` watchers; with
     ``"recipes"``, ``repetitions`` acquires and releases of kazoo's Lock and handovers of its Election,
-    through kazoo on both systems (:mod:`~faaskeeper_deploy.bench.recipes`).
+    through kazoo on both systems (:mod:`~faaskeeper_deploy.bench.recipes`); with ``"siblings"``,
+    ``repetitions`` rounds of a create, the parent's get_children and a delete among ``siblings``
+    children (:mod:`~faaskeeper_deploy.bench.siblings`), with the process's resident set and the
+    local deployment's file size after the fill in each system's ``memory``.
 
     Interrupted (Ctrl-C, or KeyboardInterrupt), the run stops after the call in progress, cleans
     up and returns what it measured with ``settings["interrupted"]`` true. A second Ctrl-C stops
@@ -97,11 +104,14 @@ def run_bench(
     :param progress: receives the phases of the run (a function receives a line per phase)
     :param workload: one of :data:`WORKLOADS`
     :param concurrency: ``"threads"`` or ``"processes"``: how the mix's clients run
+    :param siblings: children of the parent that the siblings workload creates and deletes among
     """
-    _check_settings(workload, repetitions, warmup, size, clients, read_share, concurrency, depth, watchers)
+    _check_settings(workload, repetitions, warmup, size, clients, read_share, concurrency, depth, watchers, siblings)
     shown = as_progress(progress)
     value = os.urandom(size)
-    settings = _settings(workload, repetitions, warmup, size, clients, read_share, concurrency, depth, watchers)
+    settings = _settings(
+        workload, repetitions, warmup, size, clients, read_share, concurrency, depth, watchers, siblings
+    )
     machine = machine_info()
     systems: list[System] = []
     errors: tuple[type[BaseException], ...] = ()
@@ -143,6 +153,8 @@ def run_bench(
                     run_fanout(stack, systems, specs, root, value, repetitions, warmup, watchers, shown)
                 elif workload == RECIPES_WORKLOAD:
                     run_recipes(stack, systems, root, repetitions, warmup, shown)
+                elif workload == SIBLINGS_WORKLOAD:
+                    run_siblings(stack, systems, root, value, repetitions, warmup, siblings, shown)
                 else:
                     run_operations(stack, systems, root, value, repetitions, warmup, shown)
             except KeyboardInterrupt:
@@ -162,7 +174,7 @@ def run_bench(
     return BenchResult(
         machine=machine,
         settings=settings,
-        systems={s.name: SystemResult(s.name, s.description, s.samples, s.throughput) for s in systems},
+        systems={s.name: SystemResult(s.name, s.description, s.samples, s.throughput, s.memory) for s in systems},
     )
 
 
@@ -176,6 +188,7 @@ def _check_settings(
     concurrency: str,
     depth: int,
     watchers: int,
+    siblings: int,
 ) -> None:
     if workload not in WORKLOADS:
         raise BenchError(f"workload must be one of {', '.join(WORKLOADS)}, got {workload!r}")
@@ -195,6 +208,8 @@ def _check_settings(
         raise BenchError(f"pipeline depth must be at least 1, got {depth}")
     if watchers < 1:
         raise BenchError(f"watchers must be at least 1, got {watchers}")
+    if siblings < 1:
+        raise BenchError(f"siblings must be at least 1, got {siblings}")
 
 
 def _settings(
@@ -207,6 +222,7 @@ def _settings(
     concurrency: str,
     depth: int,
     watchers: int,
+    siblings: int,
 ) -> dict[str, Any]:
     """What a run was configured with, as its JSON and CSV record it."""
     operations = {
@@ -215,6 +231,7 @@ def _settings(
         PIPELINE_WORKLOAD: MIX_OPERATIONS,
         FANOUT_WORKLOAD: FANOUT_OPERATIONS,
         RECIPES_WORKLOAD: RECIPES_OPERATIONS,
+        SIBLINGS_WORKLOAD: SIBLINGS_OPERATIONS,
     }.get(workload, OPERATIONS)
     settings: dict[str, Any] = {
         "workload": workload,
@@ -235,4 +252,6 @@ def _settings(
         settings["depth"] = depth
     elif workload == FANOUT_WORKLOAD:
         settings["watchers"] = watchers
+    elif workload == SIBLINGS_WORKLOAD:
+        settings["siblings"] = siblings
     return settings

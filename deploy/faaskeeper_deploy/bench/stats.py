@@ -66,6 +66,9 @@ class SystemResult:
     samples_ns: dict[str, list[int]] = field(default_factory=dict)
     #: Operations per second, per operation and ``"total"``, of the workloads that measure it.
     throughput: dict[str, float] = field(default_factory=dict)
+    #: Bytes: the process's resident set after filling the siblings workload's parent, and on the
+    #: local provider the deployment's file and write-ahead log (:mod:`~faaskeeper_deploy.bench.memory`).
+    memory: dict[str, int] = field(default_factory=dict)
 
     @property
     def operations(self) -> dict[str, Summary]:
@@ -76,6 +79,7 @@ class SystemResult:
             "description": self.description,
             "operations": {op: s.to_dict() for op, s in self.operations.items()},
             "throughput_ops_s": self.throughput,
+            "memory": self.memory,
             "samples_ns": self.samples_ns,
         }
 

@@ -1,10 +1,12 @@
 """A suite of ``fk bench`` runs: the workloads asked for, each over its configurations, one after another.
 
 ``sizes`` is the operations workload at each node size; ``mix`` runs for every number of clients
-and read share; ``pipeline`` for every depth; ``fanout`` for every number of watchers; ``all`` is
-every one of them. Each run is a :func:`~faaskeeper_deploy.bench.run_bench` of its own (a fresh
-throwaway deployment unless a config is given). An interrupted run ends the suite: the runs before
-it and what it measured are kept, and the suite says it was interrupted.
+and read share; ``pipeline`` for every depth; ``fanout`` for every number of watchers;
+``siblings`` for every number of siblings; ``all`` is every one of them but ``siblings`` (whose
+default series fills a parent with 100,000 children). Each run is a
+:func:`~faaskeeper_deploy.bench.run_bench` of its own (a fresh throwaway deployment unless a
+config is given). An interrupted run ends the suite: the runs before it and what it measured are
+kept, and the suite says it was interrupted.
 """
 
 from __future__ import annotations
@@ -16,12 +18,14 @@ from typing import Any
 
 from faaskeeper.config import Config
 from faaskeeper_deploy.bench.common import (
+    DEFAULT_SIBLINGS,
     DEFAULT_SIZES,
     FANOUT_WORKLOAD,
     MIX_WORKLOAD,
     OPERATIONS_WORKLOAD,
     PIPELINE_WORKLOAD,
     RECIPES_WORKLOAD,
+    SIBLINGS_WORKLOAD,
     WATCH_WORKLOAD,
     WORKLOADS,
     BenchError,
@@ -36,7 +40,7 @@ SIZES_SERIES = "sizes"
 #: Every series.
 ALL = "all"
 SERIES: tuple[str, ...] = (*WORKLOADS[:1], SIZES_SERIES, *WORKLOADS[1:])
-#: The order ``all`` runs them in.
+#: The order ``all`` runs them in (all but ``siblings``, which takes long at its default numbers).
 ALL_SERIES: tuple[str, ...] = (
     OPERATIONS_WORKLOAD,
     SIZES_SERIES,
@@ -47,7 +51,7 @@ ALL_SERIES: tuple[str, ...] = (
     RECIPES_WORKLOAD,
 )
 #: Version of the layout of the JSON document and the CSV file.
-FORMAT = "faaskeeper-bench/3"
+FORMAT = "faaskeeper-bench/4"
 
 
 @dataclass(frozen=True)
@@ -61,6 +65,7 @@ class Axes:
     depths: tuple[int, ...] = (1, 16)
     watchers: tuple[int, ...] = (1, 8)
     concurrency: str = "threads"
+    siblings: tuple[int, ...] = DEFAULT_SIBLINGS
 
 
 def plan(series: Sequence[str], axes: Axes) -> list[dict[str, Any]]:
@@ -88,6 +93,8 @@ def plan(series: Sequence[str], axes: Axes) -> list[dict[str, Any]]:
             runs += [{**base, "workload": name, "depth": depth} for depth in axes.depths]
         elif name == FANOUT_WORKLOAD:
             runs += [{**base, "workload": name, "watchers": n} for n in axes.watchers]
+        elif name == SIBLINGS_WORKLOAD:
+            runs += [{**base, "workload": name, "siblings": n} for n in dict.fromkeys(axes.siblings)]
         else:
             runs.append({**base, "workload": name})
     return runs

@@ -24,12 +24,14 @@ class System:
     def __init__(self) -> None:
         self.description: dict[str, Any] = {}
         self.ops: dict[str, Callable[..., Any]] = {}
-        #: get_data and set_data returning a result whose ``get()`` waits for the reply.
+        #: get_data, set_data, create and delete returning a result whose ``get()`` waits for the reply.
         self.async_ops: dict[str, Callable[..., Any]] = {}
         #: Timed samples per operation, in nanoseconds.
         self.samples: dict[str, list[int]] = {}
         #: Operations per second, per operation and in total (mix and pipeline workloads).
         self.throughput: dict[str, float] = {}
+        #: Memory figures in bytes (siblings workload: :mod:`~faaskeeper_deploy.bench.memory`).
+        self.memory: dict[str, int] = {}
 
     def create(self, path: str, value: bytes) -> None:
         self.ops["create"](path, value)
@@ -70,7 +72,12 @@ class FaaSKeeperSystem(System):
             "get_children": c.get_children,
             "delete": c.delete,
         }
-        self.async_ops = {"get_data": c.get_data_async, "set_data": c.set_data_async}
+        self.async_ops = {
+            "get_data": c.get_data_async,
+            "set_data": c.set_data_async,
+            "create": c.create_async,
+            "delete": c.delete_async,
+        }
 
     def read(self, path: str) -> bytes | None:
         return self.client.get_data(path).data
@@ -128,7 +135,12 @@ class ZooKeeperSystem(System):
             "get_children": c.get_children,
             "delete": c.delete,
         }
-        self.async_ops = {"get_data": c.get_async, "set_data": c.set_async}
+        self.async_ops = {
+            "get_data": c.get_async,
+            "set_data": c.set_async,
+            "create": c.create_async,
+            "delete": c.delete_async,
+        }
 
     def _server_version(self) -> tuple[str | None, str | None]:
         """The server's version and build date (:func:`~.provenance.zookeeper_version`)."""
@@ -186,9 +198,12 @@ def quietly(system: System, fn: Callable[..., Any], *args: Any) -> None:
         log.warning("%s: cleanup (%s) failed: %s: %s", system.name, fn.__name__, type(err).__name__, err)
 
 
-def remove_on_exit(stack: ExitStack, system: System, root: str) -> None:
-    """Remove ``root`` and all below it from ``system`` when ``stack`` closes; after a second
-    Ctrl-C, say instead that it is left (unless the deployment is a throwaway one)."""
+def remove_on_exit(
+    stack: ExitStack, system: System, root: str, remove_tree: Callable[[str], None] | None = None
+) -> None:
+    """Remove ``root`` and all below it from ``system`` when ``stack`` closes (with ``remove_tree``,
+    else the system's own); after a second Ctrl-C, say instead that it is left (unless the
+    deployment is a throwaway one)."""
 
     def left() -> None:
         if not system.description.get("throwaway"):
@@ -199,7 +214,7 @@ def remove_on_exit(stack: ExitStack, system: System, root: str) -> None:
             left()
             return
         try:
-            quietly(system, system.remove_tree, root)
+            quietly(system, remove_tree or system.remove_tree, root)
         except KeyboardInterrupt:
             left()
             raise
