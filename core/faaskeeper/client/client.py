@@ -277,11 +277,23 @@ class FaaSKeeperClient:
     def _watch_heartbeats(self, session: Session) -> None:
         """SUSPENDED when the service's heartbeats stop arriving; CONNECTED when they resume."""
         period = self._config.heartbeat_interval
+        allowed = 2 * period + 0.5
+        checked = time.monotonic()
+        #: Until when silence is not held against the service: see below.
+        grace_until = checked
         while not session.monitor_stop.wait(period / 2):
             if self._state is SessionState.LOST:
                 return
-            silent = time.monotonic() - session.last_ping
-            if silent > 2 * period + 0.5:
+            now = time.monotonic()
+            if now - checked > period:
+                # This process did not run for a while (a long garbage collection, a machine
+                # too busy, a stop): pings that arrived meanwhile are not read yet, and where the
+                # functions run in this process none were sent. Its own stall is no evidence of
+                # the service's silence; it gets the full allowance from now.
+                grace_until = now + allowed
+            checked = now
+            silent = now - session.last_ping
+            if silent > allowed and now >= grace_until:
                 self._set_state(SessionState.SUSPENDED)
 
     def _lost(self, session: Session) -> None:
