@@ -5,6 +5,7 @@ clean run gives; every message delivered twice, and groups interleaved, changes 
 from __future__ import annotations
 
 import contextlib
+import functools
 import random
 import threading
 import time
@@ -27,7 +28,6 @@ from faaskeeper.testing.fixtures import ConformanceFixtures, requires
 from faaskeeper.testing.redelivery import InterleavingQueue, TwiceQueue
 from faaskeeper.testing.support import (
     FunctionRig,
-    FunctionTriggers,
     HandSession,
     Inbox,
     crash_at,
@@ -76,31 +76,8 @@ class FaultPointSuite(ConformanceFixtures):
     """Each fault point, on its own: the function dies there and the system converges."""
 
     @pytest.fixture
-    def fault_rig(
-        self,
-        deployment: Deployment,
-        writer_queue: PollingQueue,
-        distributor_queue: PollingQueue,
-        function_triggers: FunctionTriggers,
-    ) -> Callable[..., FunctionRig]:
-        def make(
-            faults: FaultHook | None = None,
-            writers: PollingQueue | None = None,
-            distributors: PollingQueue | None = None,
-            redelivery_delay: float | None = 0.3,
-        ) -> FunctionRig:
-            return FunctionRig(
-                deployment,
-                writers or writer_queue,
-                distributors or distributor_queue,
-                faults=faults,
-                lock_max_hold=0.5,
-                redelivery_delay=redelivery_delay,
-                writer_trigger=function_triggers.writer,
-                distributor_trigger=function_triggers.distributor,
-            )
-
-        return make
+    def fault_rig(self, function_rig: Callable[..., FunctionRig]) -> Callable[..., FunctionRig]:
+        return functools.partial(function_rig, lock_max_hold=0.5)
 
     def _scenario(
         self, deployment: Deployment, writer_queue: PollingQueue, listen: Callable[[Inbox], ChannelListener]

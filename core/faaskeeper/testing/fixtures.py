@@ -21,7 +21,8 @@ from faaskeeper.api.queue import PollingQueue, Queue
 from faaskeeper.api.storage import SystemStorage, UserStorage
 from faaskeeper.client import FaaSKeeperClient
 from faaskeeper.config import Config
-from faaskeeper.testing.support import FunctionTriggers, Inbox, listeners
+from faaskeeper.protocol.settings import FaultHook
+from faaskeeper.testing.support import FunctionRig, FunctionTriggers, Inbox, listeners
 
 T = TypeVar("T")
 
@@ -140,6 +141,39 @@ class ConformanceFixtures:
         return FunctionTriggers(
             _polling(deployment.writer_queue, "writer"), _polling(deployment.distributor_queue, "distributor")
         )
+
+    @pytest.fixture
+    def function_rig(
+        self,
+        deployment: Deployment,
+        writer_queue: PollingQueue,
+        distributor_queue: PollingQueue,
+        function_triggers: FunctionTriggers,
+    ) -> Callable[..., FunctionRig]:
+        """``function_rig(faults=..., writers=..., distributors=..., lock_max_hold=...,
+        redelivery_delay=...)`` runs the deployment's functions by hand over its queues (or the
+        wrappers given), through the provider's own steps around the core's functions."""
+
+        def make(
+            faults: FaultHook | None = None,
+            writers: PollingQueue | None = None,
+            distributors: PollingQueue | None = None,
+            *,
+            lock_max_hold: float,
+            redelivery_delay: float | None = 0.3,
+        ) -> FunctionRig:
+            return FunctionRig(
+                deployment,
+                writers or writer_queue,
+                distributors or distributor_queue,
+                faults=faults,
+                lock_max_hold=lock_max_hold,
+                redelivery_delay=redelivery_delay,
+                writer_trigger=function_triggers.writer,
+                distributor_trigger=function_triggers.distributor,
+            )
+
+        return make
 
     @pytest.fixture
     def writer_queue(self, function_triggers: FunctionTriggers) -> PollingQueue:

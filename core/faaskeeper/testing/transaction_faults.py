@@ -4,6 +4,7 @@ delivered."""
 
 from __future__ import annotations
 
+import functools
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -15,7 +16,7 @@ from faaskeeper.api.provider import Capability, Deployment
 from faaskeeper.api.queue import PollingQueue
 from faaskeeper.api.storage import NO_NODE, WatchKind, WatchRecord
 from faaskeeper.protocol.messages import FLAG_EPHEMERAL, FLAG_SEQUENTIAL, Op, TxnOp
-from faaskeeper.protocol.settings import FaultHook, FunctionCrash
+from faaskeeper.protocol.settings import FunctionCrash
 from faaskeeper.testing.fault_points import WRITE_FAULT_POINTS
 from faaskeeper.testing.fixtures import ConformanceFixtures, requires
 from faaskeeper.testing.redelivery import InterleavingQueue, TwiceQueue
@@ -63,24 +64,8 @@ class TransactionFaultSuite(ConformanceFixtures):
     """A transaction of 50 operations under a crash at each fault point and under redelivery."""
 
     @pytest.fixture
-    def txn_rig(
-        self, deployment: Deployment, writer_queue: PollingQueue, distributor_queue: PollingQueue
-    ) -> Callable[..., FunctionRig]:
-        def make(
-            faults: FaultHook | None = None,
-            writers: PollingQueue | None = None,
-            distributors: PollingQueue | None = None,
-        ) -> FunctionRig:
-            return FunctionRig(
-                deployment,
-                writers or writer_queue,
-                distributors or distributor_queue,
-                faults=faults,
-                lock_max_hold=LOCK_MAX_HOLD,
-                redelivery_delay=0.3,
-            )
-
-        return make
+    def txn_rig(self, function_rig: Callable[..., FunctionRig]) -> Callable[..., FunctionRig]:
+        return functools.partial(function_rig, lock_max_hold=LOCK_MAX_HOLD)
 
     def _txn_scenario(
         self, deployment: Deployment, writer_queue: PollingQueue, listen: Callable[[Inbox], ChannelListener]
