@@ -31,7 +31,7 @@ from faaskeeper.config import Config
 from faaskeeper.exceptions import MalformedInputException, SessionClosingException, TimeoutException
 from faaskeeper.node import Node
 from faaskeeper.operations import Operation, RegisterSession, RequestOperation
-from faaskeeper.protocol.messages import Reply
+from faaskeeper.protocol.messages import Reply, pong
 from faaskeeper.providers.provider import ProviderClient
 from faaskeeper.providers.serialization import open_deployment
 from faaskeeper.watch import Watch, WatchedEvent, WatchEventType
@@ -206,7 +206,7 @@ class _ChannelTranslator:
             message = json.loads(payload)
             kind = message.get("kind")
             if kind == "ping":
-                return json.dumps({"kind": "pong", "session": self.session_id}).encode()
+                return pong(self.session_id)
             if kind == "watch":
                 self._event_queue.add_watch_notification(
                     {"path": message["path"], "watch-event": message["event"], "timestamp": message["txn"]}
@@ -220,26 +220,15 @@ class _ChannelTranslator:
         return None
 
 
-class ResponseListener:
-    """Receives replies and notifications on a TCP port (``port``; -1 picks one) and hands them
-    to ``event_queue``. ``host``: the address to listen on and give the service; it must reach
-    this process (the upstream looked up its public IP instead)."""
+class _ChannelListening:
+    """What the upstream's two listeners share: a channel listener whose messages go to the
+    event queue, answering the pings of the session the submitter sets."""
 
-    def __init__(self, event_queue: EventQueue, port: int = -1, *, host: str = "127.0.0.1") -> None:
+    def __init__(self, event_queue: EventQueue, listener: ChannelListener) -> None:
         self._translator = _ChannelTranslator(event_queue)
-        self._listener = TcpListener(host, port)
+        self._listener = listener
         self._listener.start(self._translator)
         self._running = True
-        self._public_addr, _, port_text = self._listener.address.removeprefix("tcp://").rpartition(":")
-        self._port = int(port_text)
-
-    @property
-    def address(self) -> str:
-        return self._public_addr
-
-    @property
-    def port(self) -> int:
-        return self._port
 
     @property
     def session_id(self) -> str:
@@ -256,41 +245,47 @@ class ResponseListener:
     def stop(self) -> None:
         if self._running:
             self._listener.stop()
+            self._released()
             self._running = False
 
+    def _released(self) -> None:
+        """Release what the listener used, once it has stopped."""
 
-class SQSListener:
+
+class ResponseListener(_ChannelListening):
+    """Receives replies and notifications on a TCP port (``port``; -1 picks one) and hands them
+    to ``event_queue``. ``host``: the address to listen on and give the service; it must reach
+    this process (the upstream looked up its public IP instead)."""
+
+    def __init__(self, event_queue: EventQueue, port: int = -1, *, host: str = "127.0.0.1") -> None:
+        super().__init__(event_queue, TcpListener(host, port))
+        self._public_addr, _, port_text = self._listener.address.removeprefix("tcp://").rpartition(":")
+        self._port = int(port_text)
+
+    @property
+    def address(self) -> str:
+        return self._public_addr
+
+    @property
+    def port(self) -> int:
+        return self._port
+
+
+class SQSListener(_ChannelListening):
     """Receives replies and notifications on the client channel of ``cfg``'s deployment when it
     is a queue per client (``"client-channel": "sqs"``, or the provider's equivalent)."""
 
     def __init__(self, event_queue: EventQueue, cfg: Config) -> None:
-        self._translator = _ChannelTranslator(event_queue)
         self._deployment = open_deployment(cfg)
-        self._listener: ChannelListener = self._deployment.listener()
-        self._listener.start(self._translator)
-        self._running = True
+        super().__init__(event_queue, self._deployment.listener())
 
     @property
     def channel(self) -> str:
         """The channel's address, to register the session with."""
         return self._listener.address
 
-    @property
-    def session_id(self) -> str:
-        return self._translator.session_id
-
-    @session_id.setter
-    def session_id(self, value: str) -> None:
-        self._translator.session_id = value
-
-    def is_alive(self) -> bool:
-        return self._running
-
-    def stop(self) -> None:
-        if self._running:
-            self._listener.stop()
-            self._deployment.close()
-            self._running = False
+    def _released(self) -> None:
+        self._deployment.close()
 
 
 class SubmitterThread(threading.Thread):
