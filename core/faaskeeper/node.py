@@ -58,6 +58,19 @@ class NodeDataType(Enum):
     CHILDREN = 3
 
 
+@dataclass(frozen=True)
+class Footprint:
+    """A write that changed several nodes in user storage, as each of them records it: its
+    transaction id and its sentinel, the node among them that the distributor writes last.
+
+    User storage is written node by node, so a reader that saw one of the nodes at ``txn`` knows
+    the write is applied whole once the sentinel shows it (see
+    :mod:`faaskeeper.client.applied`)."""
+
+    txn: int
+    sentinel: str
+
+
 #: The stat of a node whose stat was not read (a child listed without ``include_data``, a node
 #: built by hand): ``has_created`` and ``has_modified`` are false for it.
 NO_STAT = Stat()
@@ -78,6 +91,8 @@ class Node:
     stat: Stat = NO_STAT
     children: list[str] | None = None
     epoch: frozenset[str] = frozenset()
+    #: The write that last changed this node and others with it, or None.
+    footprint: Footprint | None = field(default=None, repr=False, compare=False)
     _created: Version | None = field(default=None, init=False, repr=False, compare=False)
     _modified: Version | None = field(default=None, init=False, repr=False, compare=False)
 
@@ -168,22 +183,26 @@ class Node:
         return out
 
 
-def encode_metadata(stat: Stat, children: Sequence[str], epoch: Iterable[str] = ()) -> str:
-    """A node's metadata as user storage keeps it beside the data: stat, children and epoch as JSON."""
-    return json.dumps(
-        {"stat": stat.to_dict(), "children": list(children), "epoch": sorted(epoch)},
-        separators=(",", ":"),
-        ensure_ascii=False,
-    )
+def encode_metadata(
+    stat: Stat, children: Sequence[str], epoch: Iterable[str] = (), footprint: Footprint | None = None
+) -> str:
+    """A node's metadata as user storage keeps it beside the data: stat, children, epoch and the
+    footprint of a write that changed other nodes with it, as JSON."""
+    meta: dict[str, Any] = {"stat": stat.to_dict(), "children": list(children), "epoch": sorted(epoch)}
+    if footprint is not None:
+        meta["txn"] = [footprint.txn, footprint.sentinel]
+    return json.dumps(meta, separators=(",", ":"), ensure_ascii=False)
 
 
 def decode_metadata(path: str, data: bytes | None, metadata: str) -> Node:
     """The node whose metadata ``encode_metadata`` wrote, with ``data`` (None when not read)."""
     parsed: dict[str, Any] = json.loads(metadata)
+    written = parsed.get("txn")
     return Node(
         path=path,
         data=data,
         stat=Stat.from_dict(parsed["stat"]),
         children=list(parsed["children"]),
         epoch=frozenset(parsed.get("epoch", ())),
+        footprint=Footprint(int(written[0]), str(written[1])) if written else None,
     )

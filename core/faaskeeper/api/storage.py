@@ -8,7 +8,7 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any, TypeAlias
 
-from faaskeeper.node import Node, Stat
+from faaskeeper.node import Footprint, Node, Stat
 
 
 @dataclass(frozen=True)
@@ -474,11 +474,13 @@ class UserStorage(ABC):
 
     @abstractmethod
     def write(self, node: Node) -> None:
-        """Store the node with its data (create or set_data)."""
+        """Store the node with its data and footprint (create or set_data)."""
 
     @abstractmethod
-    def update_metadata(self, path: str, stat: Stat, children: Sequence[str]) -> None:
-        """Replace stat and children, keeping the data (a child added or removed)."""
+    def update_metadata(
+        self, path: str, stat: Stat, children: Sequence[str], footprint: Footprint | None = None
+    ) -> None:
+        """Replace stat, children and footprint, keeping the data (a child added or removed)."""
 
     @abstractmethod
     def delete(self, path: str) -> None: ...

@@ -21,6 +21,7 @@ from typing import Any, TypeVar
 from faaskeeper import paths
 from faaskeeper.api.queue import Queue
 from faaskeeper.api.storage import NO_NODE, WatchKind, WatchRecord
+from faaskeeper.client.applied import shown, shows_whole
 from faaskeeper.client.futures import CallbackRunner, Future
 from faaskeeper.client.pipeline import Pipeline
 from faaskeeper.client.session import Session
@@ -322,6 +323,9 @@ class FaaSKeeperClient:
                 session.take_lease(message["lease"])
             if kind == "result":
                 reply = Reply.from_dict(message)
+                if reply.ok and reply.stat is not None:
+                    # The distributor answers a write once it has applied all of it.
+                    session.applied.applied(shown(reply.stat))
                 if not reply.ok and reply.error == SessionExpiredException.code:
                     session.refused(reply.seq)
                     self._lost(session)
@@ -526,13 +530,55 @@ class FaaSKeeperClient:
         return future
 
     def _fetch(self, session: Session, path: str, with_data: bool) -> Node | None:
-        """One read of user storage, after any notification it shows is owed (watch-before-data)."""
+        """One read of user storage, once every write an earlier read showed part of is whole,
+        and after any notification it shows is owed (watch-before-data)."""
         if session is not self._session:
             raise SessionExpiredException()
+        self._await_whole(session)
         with counted_read():
             node = session.deployment.user_storage.read(path, with_data=with_data)
+        session.applied.saw(node)
         self._await_owed(session, session.watches.owed(path, node))
         return node
+
+    def _fetch_many(self, session: Session, wanted: list[str]) -> list[Node | None]:
+        """The nodes at ``wanted`` read together, none of them showing part of a write that
+        another shows all of (read again, once it is whole, until so)."""
+        deadline = time.monotonic() + self._timeout
+        while True:
+            with counted_read():
+                found = session.deployment.user_storage.read_many(wanted)
+            for node in found:
+                session.applied.saw(node)
+            if session.applied.unproven() is None:
+                return found
+            if time.monotonic() > deadline:
+                raise TimeoutException(
+                    f"Writes to {len(wanted)} nodes were not applied whole within {self._timeout:g} s"
+                )
+            self._await_whole(session)
+
+    def _await_whole(self, session: Session) -> None:
+        """Wait until every write a read of this session showed part of is applied whole: read
+        the sentinel of the latest of them until it shows it (see :mod:`faaskeeper.client.applied`)."""
+        footprint = session.applied.unproven()
+        if footprint is None:
+            return
+        deadline = time.monotonic() + self._timeout
+        delay = 0.002
+        while True:
+            with counted_read():
+                sentinel = session.deployment.user_storage.read(footprint.sentinel, with_data=False)
+            if shows_whole(footprint, sentinel):
+                session.applied.applied(footprint.txn)
+                return
+            if time.monotonic() > deadline:
+                raise TimeoutException(
+                    f"Transaction {footprint.txn} was not applied to all its nodes within {self._timeout:g} s "
+                    f"({footprint.sentinel} does not show it)"
+                )
+            time.sleep(delay)
+            delay = min(delay * 2, 0.05)
 
     def _await_owed(self, session: Session, owed: list[Owed]) -> None:
         """Wait for the notifications a read showed are on their way (not for their callbacks)."""
@@ -660,8 +706,7 @@ class FaaSKeeperClient:
             child_paths = [paths.join(path, name) for name in node.children or []]
             if not include_data:
                 return [Node(p) for p in child_paths]
-            with counted_read():
-                found = session.deployment.user_storage.read_many(child_paths)
+            found = self._fetch_many(session, child_paths)
             for child_path, child in zip(child_paths, found, strict=True):
                 self._await_owed(session, session.watches.owed(child_path, child))
             return [n for n in found if n is not None]

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from faaskeeper.api.channel import ChannelListener
 from faaskeeper.api.provider import Deployment, FunctionHost
+from faaskeeper.client.applied import AppliedWrites
 from faaskeeper.client.futures import CallbackRunner
 from faaskeeper.client.pipeline import Pipeline
 from faaskeeper.client.watches import WatchRegistry
@@ -35,6 +36,8 @@ class Session:
     runner: CallbackRunner
     pipeline: Pipeline
     watches: WatchRegistry
+    #: How far this session's reads have seen the distributor apply writes whole.
+    applied: AppliedWrites = field(default_factory=AppliedWrites)
     #: The sequence number of the latest request sent.
     seq: int = 0
     #: The session's latest lease from the service, sent with every write.

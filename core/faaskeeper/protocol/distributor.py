@@ -19,9 +19,9 @@ from dataclasses import replace
 
 from faaskeeper.api.channel import ChannelSender
 from faaskeeper.api.queue import Queue, QueueMessage
-from faaskeeper.api.storage import Claim, Lock, SystemStorage, UserStorage
+from faaskeeper.api.storage import Claim, Lock, NodeUpdate, SystemStorage, UserStorage
 from faaskeeper.exceptions import ProviderException
-from faaskeeper.node import Node
+from faaskeeper.node import Footprint, Node
 from faaskeeper.protocol.messages import (
     DistributorEvent,
     EventKind,
@@ -165,18 +165,28 @@ class Distributor:
 
     def _apply(self, event: DistributorEvent, txn: int) -> None:
         """Write each node the transaction changed to user storage (a node it only locked, the
-        one its request is recorded on or one it checked, is left as it is)."""
+        one its request is recorded on or one it checked, is left as it is).
+
+        User storage takes one node at a time. When a write changes several, each of them
+        records its footprint, and the sentinel goes last: a reader that saw one of them knows
+        the write is whole once the sentinel shows it (:mod:`faaskeeper.client.applied`)."""
         data = dict(event.data)
-        for update in event.updates:
-            if not (update.created or update.modified or update.children_changed):
-                continue
+        changed = [u for u in event.updates if u.created or u.modified or u.children_changed]
+        sentinel = _sentinel(changed) if len(changed) > 1 else None
+        footprint = None
+        if sentinel is not None:
+            changed.remove(sentinel)
+            changed.append(sentinel)
+            footprint = Footprint(txn, sentinel.path)
+        for update in changed:
             state = update.resolved(txn)
             if not state.exists:
                 self._user.delete(update.path)
             elif update.path in data:
-                self._user.write(Node(update.path, data[update.path], state.stat, list(state.children)))
+                node = Node(update.path, data[update.path], state.stat, list(state.children), footprint=footprint)
+                self._user.write(node)
             else:
-                self._user.update_metadata(update.path, state.stat, state.children)
+                self._user.update_metadata(update.path, state.stat, state.children, footprint)
 
     def _reply(self, address: str, reply: Reply) -> None:
         self._send(address, reply.encode())
@@ -188,6 +198,20 @@ class Distributor:
             self._channel.send(address, message)
         except ProviderException as err:
             log.warning("client at %s unreachable: %s", address, err)
+
+
+def _sentinel(changed: list[NodeUpdate]) -> NodeUpdate | None:
+    """The node a write that changed several shows itself whole by: one that existed before it
+    and still does after it, so that a reader finds it gone only when a later write deleted it.
+    Every such write has one (the parent of its uppermost create or delete, or a node it set);
+    without one the write is applied as before footprints, each node on its own."""
+    for update in changed:
+        if not update.created and update.state.exists:
+            return update
+    log.error(
+        "a write changing %s changes no node that it keeps; applied without a footprint", [u.path for u in changed]
+    )
+    return None
 
 
 def _success(event: DistributorEvent, txn: int) -> Reply:

@@ -101,7 +101,7 @@ class S3Reader(UserStorageReader):
     @staticmethod
     def serialize(node: Node) -> bytes:
         """The body of the S3 object that holds ``node``: the metadata header, then the data."""
-        meta = encode_metadata(node.stat, node.children or (), node.epoch).encode()
+        meta = encode_metadata(node.stat, node.children or (), node.epoch, node.footprint).encode()
         return OBJECT_MAGIC + len(meta).to_bytes(4, "big") + meta + (node.data or b"")
 
     @staticmethod

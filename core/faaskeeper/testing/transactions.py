@@ -7,12 +7,14 @@ completed before it visible to the session's reads."""
 from __future__ import annotations
 
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable
 
 import pytest
 
 from faaskeeper.api.provider import Provider
+from faaskeeper.api.storage import UserStorage
 from faaskeeper.client import FaaSKeeperClient
 from faaskeeper.client.futures import Future
 from faaskeeper.config import Config
@@ -26,7 +28,7 @@ from faaskeeper.exceptions import (
     RolledBackException,
     RuntimeInconsistencyException,
 )
-from faaskeeper.node import Stat
+from faaskeeper.node import Footprint, Node, Stat
 from faaskeeper.testing.fixtures import ConformanceFixtures, on_expiry_config
 from faaskeeper.transaction import Transaction
 from faaskeeper.watch import WatchedEvent, WatchEventType
@@ -235,3 +237,39 @@ class TransactionSuite(ConformanceFixtures):
         client.ensure_path("/e1/e2/e3")
         client.ensure_path("/")
         assert [n.path for n in client.get_children("/e1")] == ["/e1/e2"]
+
+    def test_each_node_a_transaction_changes_records_its_footprint(self, client: FaaSKeeperClient) -> None:
+        client.create("/fp", b"")
+        client.create("/fp/s", b"0")
+        client.transaction().create("/fp/new", b"n").set_data("/fp/s", b"1").commit()
+        new, kept, parent = client.get_data("/fp/new"), client.get_data("/fp/s"), client.get_data("/fp")
+        assert new.footprint is not None
+        assert new.footprint.txn == new.stat.czxid
+        assert new.footprint.sentinel in ("/fp", "/fp/s"), "the sentinel existed before the transaction"
+        assert kept.footprint == parent.footprint == new.footprint
+        client.set_data("/fp/s", b"2")
+        assert client.get_data("/fp/s").footprint is None, "a write of one node needs no footprint"
+
+    def test_a_read_after_one_that_showed_part_of_a_write_shows_all_of_it(
+        self, client: FaaSKeeperClient, user_storage: UserStorage
+    ) -> None:
+        """User storage is left by hand as the distributor leaves it between two nodes of a
+        transaction: a read that showed the first holds the next read back until the sentinel,
+        the node written last, shows the transaction."""
+        client.create("/part", b"")
+        client.create("/part/a", b"a0")
+        client.create("/part/b", b"b0")
+        a, b = client.get_data("/part/a"), client.get_data("/part/b")
+        txn = b.stat.czxid + 1
+        footprint = Footprint(txn, "/part/b")
+        user_storage.write(Node("/part/a", b"a1", a.stat.updated(mzxid=txn, version=1), [], footprint=footprint))
+        assert client.get_data("/part/a").data == b"a1"
+        held: Future[bytes | None] = Future()
+        reader = threading.Thread(target=lambda: held.set_result(client.get_data("/part/b").data), daemon=True)
+        reader.start()
+        time.sleep(0.5)
+        assert not held.done(), "the read of the sentinel waits for it to show the transaction"
+        user_storage.write(Node("/part/b", b"b1", b.stat.updated(mzxid=txn, version=1), [], footprint=footprint))
+        assert held.get(self.client_timeout) == b"b1"
+        reader.join(self.client_timeout)
+        assert client.get_data("/part/a").data == b"a1"

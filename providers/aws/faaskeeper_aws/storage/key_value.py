@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from botocore.exceptions import ClientError
 
 from faaskeeper.api.storage import UserStorage
-from faaskeeper.node import Node, Stat, decode_metadata, encode_metadata
+from faaskeeper.node import Footprint, Node, Stat, decode_metadata, encode_metadata
 from faaskeeper_aws.errors import aws_errors
 from faaskeeper_aws.settings import AwsSettings
 from faaskeeper_aws.storage.dynamodb import S, batch_get, dynamodb, expression, is_condition_failure
@@ -65,12 +65,14 @@ class DynamoDbUserStorage(UserStorage):
         item = {
             "path": S(node.path),
             "data": {"B": bytes(node.data or b"")},
-            "meta": S(encode_metadata(node.stat, node.children or (), node.epoch)),
+            "meta": S(encode_metadata(node.stat, node.children or (), node.epoch, node.footprint)),
         }
         with aws_errors("write node"):
             self._ddb.put_item(TableName=self._table, Item=item)
 
-    def update_metadata(self, path: str, stat: Stat, children: Sequence[str]) -> None:
+    def update_metadata(
+        self, path: str, stat: Stat, children: Sequence[str], footprint: Footprint | None = None
+    ) -> None:
         condition = "attribute_exists(#path)"
         with aws_errors("update node metadata"):
             try:
@@ -80,7 +82,7 @@ class DynamoDbUserStorage(UserStorage):
                     UpdateExpression="SET #meta = :meta",
                     ConditionExpression=condition,
                     ExpressionAttributeNames=expression(_NAMES, "#meta", condition),
-                    ExpressionAttributeValues={":meta": S(encode_metadata(stat, children))},
+                    ExpressionAttributeValues={":meta": S(encode_metadata(stat, children, footprint=footprint))},
                 )
             except ClientError as err:
                 # A missing node stays missing, as in the local provider.

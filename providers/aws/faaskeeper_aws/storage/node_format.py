@@ -2,7 +2,8 @@
 the data, so one GET returns data, stat, children and epoch together.
 
 A header is ``FKN1``, the length of the JSON that follows (4 bytes, big-endian), then
-``{"stat": {...}, "children": [...], "epoch": [...]}``. Children lists of large directories
+``{"stat": {...}, "children": [...], "epoch": [...]}``, with ``"txn": [id, sentinel]`` after a
+write that changed other nodes with it (its footprint). Children lists of large directories
 can be long, so they never go into S3's user metadata (2 KB).
 """
 
@@ -11,14 +12,14 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 from faaskeeper.exceptions import ProviderException
-from faaskeeper.node import Node, Stat, decode_metadata, encode_metadata
+from faaskeeper.node import Footprint, Node, Stat, decode_metadata, encode_metadata
 
 MAGIC = b"FKN1"
 _PREFIX = len(MAGIC) + 4
 
 
-def header(stat: Stat, children: Sequence[str], epoch: Iterable[str] = ()) -> bytes:
-    meta = encode_metadata(stat, children, epoch).encode()
+def header(stat: Stat, children: Sequence[str], epoch: Iterable[str] = (), footprint: Footprint | None = None) -> bytes:
+    meta = encode_metadata(stat, children, epoch, footprint).encode()
     return MAGIC + len(meta).to_bytes(4, "big") + meta
 
 

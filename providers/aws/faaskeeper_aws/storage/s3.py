@@ -16,7 +16,7 @@ from botocore.exceptions import ClientError
 
 from faaskeeper.api.storage import UserStorage
 from faaskeeper.exceptions import ProviderException
-from faaskeeper.node import Node, Stat
+from faaskeeper.node import Footprint, Node, Stat
 from faaskeeper_aws.cost.metering import MeteredClient
 from faaskeeper_aws.errors import aws_errors, error_code
 from faaskeeper_aws.settings import AwsSettings
@@ -91,11 +91,13 @@ class S3UserStorage(UserStorage):
             return list(pool.map(self.read, wanted))
 
     def write(self, node: Node) -> None:
-        body = header(node.stat, node.children or (), node.epoch) + bytes(node.data or b"")
+        body = header(node.stat, node.children or (), node.epoch, node.footprint) + bytes(node.data or b"")
         with aws_errors("write node"):
             self._s3.put_object(Bucket=self._bucket, Key=object_key(node.path), Body=body)
 
-    def update_metadata(self, path: str, stat: Stat, children: Sequence[str]) -> None:
+    def update_metadata(
+        self, path: str, stat: Stat, children: Sequence[str], footprint: Footprint | None = None
+    ) -> None:
         """Read the object, write it back with the new header and the same data, conditional on
         its ETag (only the distributor writes, in order; the condition guards a stale one)."""
         with aws_errors("update node metadata"):
@@ -107,7 +109,10 @@ class S3UserStorage(UserStorage):
                 data = body[header_length(body) :]
                 try:
                     self._s3.put_object(
-                        Bucket=self._bucket, Key=object_key(path), Body=header(stat, children) + data, IfMatch=etag
+                        Bucket=self._bucket,
+                        Key=object_key(path),
+                        Body=header(stat, children, footprint=footprint) + data,
+                        IfMatch=etag,
                     )
                     return
                 except ClientError as err:

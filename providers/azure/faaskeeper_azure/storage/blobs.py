@@ -1,7 +1,8 @@
 """Blob Storage helpers: the deployment's blob container, and how a node blob holds its metadata.
 
 A blob is ``FKN1``, the length of the JSON that follows (4 bytes, big-endian),
-``{"stat": {...}, "children": [...], "epoch": [...]}``, then the node's data, so one GET returns
+``{"stat": {...}, "children": [...], "epoch": [...]}`` (with ``"txn": [id, sentinel]``, the footprint
+of a write that changed other nodes with it), then the node's data, so one GET returns
 them together, and a ranged GET of the first bytes the metadata alone. Children lists of large
 directories can be long, so they never go into the blob's user metadata (8 KB).
 """
@@ -11,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 from faaskeeper.exceptions import ProviderException
-from faaskeeper.node import Node, Stat, decode_metadata, encode_metadata
+from faaskeeper.node import Footprint, Node, Stat, decode_metadata, encode_metadata
 from faaskeeper_azure.errors import Refused, azure_errors, is_conflict, is_missing
 from faaskeeper_azure.settings import AzureSettings
 
@@ -25,8 +26,8 @@ def blob_name(path: str) -> str:
     return BLOB_PREFIX if path == "/" else BLOB_PREFIX + path
 
 
-def header(stat: Stat, children: Sequence[str], epoch: Iterable[str] = ()) -> bytes:
-    meta = encode_metadata(stat, children, epoch).encode()
+def header(stat: Stat, children: Sequence[str], epoch: Iterable[str] = (), footprint: Footprint | None = None) -> bytes:
+    meta = encode_metadata(stat, children, epoch, footprint).encode()
     return MAGIC + len(meta).to_bytes(4, "big") + meta
 
 

@@ -11,7 +11,7 @@ from azure.core import MatchConditions
 
 from faaskeeper.api.storage import UserStorage
 from faaskeeper.config import StorageType
-from faaskeeper.node import Node, Stat, decode_metadata, encode_metadata
+from faaskeeper.node import Footprint, Node, Stat, decode_metadata, encode_metadata
 from faaskeeper_azure.errors import Refused, azure_errors, is_conflict, is_missing
 from faaskeeper_azure.settings import AzureSettings
 from faaskeeper_azure.storage.blobs import blob_name, decode, header, header_length
@@ -96,11 +96,13 @@ class BlobUserStorage(UserStorage):
         return _many(self, paths)
 
     def write(self, node: Node) -> None:
-        body = header(node.stat, node.children or (), node.epoch) + bytes(node.data or b"")
+        body = header(node.stat, node.children or (), node.epoch, node.footprint) + bytes(node.data or b"")
         with azure_errors("write node"):
             self._container.upload_blob(blob_name(node.path), body, overwrite=True)
 
-    def update_metadata(self, path: str, stat: Stat, children: Sequence[str]) -> None:
+    def update_metadata(
+        self, path: str, stat: Stat, children: Sequence[str], footprint: Footprint | None = None
+    ) -> None:
         """Read the blob, write it back with the new metadata and the same data, conditional on
         its ETag (only the distributor writes, in order; the condition guards a stale one)."""
         with azure_errors("update node metadata"):
@@ -113,7 +115,7 @@ class BlobUserStorage(UserStorage):
                 try:
                     self._container.upload_blob(
                         blob_name(path),
-                        header(stat, children) + data,
+                        header(stat, children, footprint=footprint) + data,
                         overwrite=True,
                         etag=etag,
                         match_condition=MatchConditions.IfNotModified,
@@ -163,17 +165,19 @@ class CosmosUserStorage(UserStorage):
         return _many(self, paths)
 
     def write(self, node: Node) -> None:
-        meta = encode_metadata(node.stat, node.children or (), node.epoch)
+        meta = encode_metadata(node.stat, node.children or (), node.epoch, node.footprint)
         self._items.upsert(_node_document(node.path, meta, bytes(node.data or b"")), "write node")
 
-    def update_metadata(self, path: str, stat: Stat, children: Sequence[str]) -> None:
+    def update_metadata(
+        self, path: str, stat: Stat, children: Sequence[str], footprint: Footprint | None = None
+    ) -> None:
         """Replace the metadata conditional on the item read; a missing node stays missing."""
         key = item_id(path)
         for _ in cycles():
             found = self._items.read(key, key, "update node metadata")
             if found is None:
                 return
-            changed = {**found, "meta": encode_metadata(stat, children)}
+            changed = {**found, "meta": encode_metadata(stat, children, footprint=footprint)}
             if self._items.replace(changed, found["_etag"], "update node metadata") is not None:
                 return
         raise exhausted("update node metadata")

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from google.cloud.firestore_v1.document import DocumentReference
 
 from faaskeeper.api.storage import UserStorage
-from faaskeeper.node import Node, Stat, decode_metadata, encode_metadata
+from faaskeeper.node import Footprint, Node, Stat, decode_metadata, encode_metadata
 from faaskeeper_gcp.errors import NotFound
 from faaskeeper_gcp.settings import GcpSettings
 from faaskeeper_gcp.storage.firestore import Documents, document_id
@@ -48,16 +48,21 @@ class FirestoreUserStorage(UserStorage):
         ]
 
     def write(self, node: Node) -> None:
-        fields = {"meta": encode_metadata(node.stat, node.children or (), node.epoch), "data": bytes(node.data or b"")}
+        fields = {
+            "meta": encode_metadata(node.stat, node.children or (), node.epoch, node.footprint),
+            "data": bytes(node.data or b""),
+        }
         self._docs.set(self._ref(node.path), fields, "write node")
 
-    def update_metadata(self, path: str, stat: Stat, children: Sequence[str]) -> None:
+    def update_metadata(
+        self, path: str, stat: Stat, children: Sequence[str], footprint: Footprint | None = None
+    ) -> None:
         """Replace the metadata in place; a missing node stays missing, as in the local provider."""
         ref = self._ref(path)
 
         def update() -> bool:
             try:
-                ref.update({"meta": encode_metadata(stat, children)})
+                ref.update({"meta": encode_metadata(stat, children, footprint=footprint)})
             except NotFound:
                 return False
             return True

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 from faaskeeper.api.storage import UserStorage
-from faaskeeper.node import Node, Stat, decode_metadata, encode_metadata
+from faaskeeper.node import Footprint, Node, Stat, decode_metadata, encode_metadata
 from faaskeeper_local.storage.database import Database
 
 
@@ -40,12 +40,19 @@ class LocalUserStorage(UserStorage):
         with self._db.transaction() as conn:
             conn.execute(
                 "INSERT OR REPLACE INTO user_nodes VALUES (?, ?, ?)",
-                (node.path, node.data or b"", encode_metadata(node.stat, node.children or (), node.epoch)),
+                (
+                    node.path,
+                    node.data or b"",
+                    encode_metadata(node.stat, node.children or (), node.epoch, node.footprint),
+                ),
             )
 
-    def update_metadata(self, path: str, stat: Stat, children: Sequence[str]) -> None:
+    def update_metadata(
+        self, path: str, stat: Stat, children: Sequence[str], footprint: Footprint | None = None
+    ) -> None:
+        meta = encode_metadata(stat, children, footprint=footprint)
         with self._db.transaction() as conn:
-            conn.execute("UPDATE user_nodes SET meta = ? WHERE path = ?", (encode_metadata(stat, children), path))
+            conn.execute("UPDATE user_nodes SET meta = ? WHERE path = ?", (meta, path))
 
     def delete(self, path: str) -> None:
         with self._db.transaction() as conn:

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from faaskeeper.api.storage import UserStorage
-from faaskeeper.node import Node, Stat
+from faaskeeper.node import Footprint, Node, Stat
 
 
 @dataclass(frozen=True)
@@ -16,6 +16,7 @@ class _Stored:
     stat: Stat
     children: tuple[str, ...]
     epoch: frozenset[str]
+    footprint: Footprint | None = None
 
 
 class MemoryUserStorage(UserStorage):
@@ -29,18 +30,22 @@ class MemoryUserStorage(UserStorage):
         if stored is None:
             return None
         data = stored.data if with_data else None
-        return Node(path, data, stored.stat, list(stored.children), stored.epoch)
+        return Node(path, data, stored.stat, list(stored.children), stored.epoch, stored.footprint)
 
     def write(self, node: Node) -> None:
-        stored = _Stored(bytes(node.data or b""), node.stat, tuple(node.children or ()), frozenset(node.epoch))
+        stored = _Stored(
+            bytes(node.data or b""), node.stat, tuple(node.children or ()), frozenset(node.epoch), node.footprint
+        )
         with self._guard:
             self._nodes[node.path] = stored
 
-    def update_metadata(self, path: str, stat: Stat, children: Sequence[str]) -> None:
+    def update_metadata(
+        self, path: str, stat: Stat, children: Sequence[str], footprint: Footprint | None = None
+    ) -> None:
         with self._guard:
             stored = self._nodes.get(path)
             if stored is not None:
-                self._nodes[path] = _Stored(stored.data, stat, tuple(children), stored.epoch)
+                self._nodes[path] = _Stored(stored.data, stat, tuple(children), stored.epoch, footprint)
 
     def delete(self, path: str) -> None:
         with self._guard:
