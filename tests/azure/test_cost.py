@@ -18,13 +18,18 @@ from faaskeeper_azure.cost.metering import (
     METER,
     QUERY_RU,
     WRITE_RU_PER_KB,
+    billed_ms,
     count_execution,
     estimated_charge,
     storage_operation,
 )
 from faaskeeper_azure.cost.model import AzureCostModel
 from faaskeeper_azure.cost.pricing import Prices, Units, billable_units
+from faaskeeper_azure.deploy import cloud
+from faaskeeper_azure.deploy.cloud_options import CloudOptions
+from faaskeeper_azure.deploy.template import build_template
 from faaskeeper_azure.emulator.servers import Emulators, free_port
+from faaskeeper_azure.settings import AzureSettings
 from faaskeeper_deploy.cost.model import Ensemble, Measured, Workload, monthly_cost
 
 
@@ -162,15 +167,22 @@ def test_every_sdk_request_of_the_provider_is_counted_on_the_emulators(azure_emu
         settings.close()
 
 
-def test_executions_are_billed_at_least_100_ms() -> None:
+def test_executions_are_billed_as_flex_consumption_bills_them() -> None:
+    # At least 1,000 ms, then rounded up to the next 100 ms.
+    assert billed_ms(0.0123) == 1000
+    assert billed_ms(0.999) == 1000
+    assert billed_ms(1.0) == 1000
+    assert billed_ms(1.0001) == 1100
+    assert billed_ms(1.1) == 1100  # 1.1 * 1000 is 1100.0000000000002 in floating point
+    assert billed_ms(2.2501) == 2300
     meter = Meter()
     count_execution("writer", 0.0123, meter)
-    count_execution("writer", 0.2501, meter)
+    count_execution("writer", 1.2501, meter)
     assert meter.snapshot() == {
         ("functions", "executions"): 2,
-        ("functions", "ms"): 100 + 251,
+        ("functions", "ms"): 1000 + 1300,
         ("functions:writer", "executions"): 2,
-        ("functions:writer", "ms"): 351,
+        ("functions:writer", "ms"): 2300,
     }
 
 
@@ -192,11 +204,11 @@ def test_counters_become_billable_units() -> None:
         ("queue", "GetMessages.empty"): 7,
         ("queue", "GetQueueMetadata"): 1,
         ("functions", "executions"): 2,
-        ("functions", "ms"): 300,
+        ("functions", "ms"): 2300,
         ("functions:writer", "executions"): 1,
-        ("functions:writer", "ms"): 100,
+        ("functions:writer", "ms"): 1000,
     }
-    units = billable_units(counts, memory_mb=200)  # billed as 256 MB
+    units = billable_units(counts, instance_memory_mb=2048)
     assert units == Units(
         cosmos_ru=12.5,
         blob_write=3,
@@ -205,17 +217,35 @@ def test_counters_become_billable_units() -> None:
         queue_class1=6,
         queue_class2=8,
         function_executions=2,
-        function_gb_seconds=0.3 * 0.25,
+        function_gb_seconds=2.3 * 2,  # 2.3 billed seconds on 2 GB instances
     )
+
+
+def test_execution_time_is_billed_on_the_instance_memory() -> None:
+    one_execution: dict[Key, float] = {("functions", "executions"): 1, ("functions", "ms"): billed_ms(0.02)}
+    small = billable_units(one_execution, instance_memory_mb=512)
+    default = billable_units(one_execution, instance_memory_mb=2048)
+    large = billable_units(one_execution, instance_memory_mb=4096)
+    # The 1,000 ms minimum on 0.5, 2 and 4 GB, whatever memory the code used.
+    assert (small.function_gb_seconds, default.function_gb_seconds, large.function_gb_seconds) == (0.5, 2.0, 4.0)
+    assert default.function_gb_seconds == 4 * small.function_gb_seconds
+    prices = Prices()
+    duration = default.cost(prices) - default.cost(prices, duration=False)
+    assert duration == pytest.approx(4 * (small.cost(prices) - small.cost(prices, duration=False)), rel=1e-12)
+    assert duration == pytest.approx(2.0 * 0.000026, rel=1e-12)
+    # The execution itself costs the same on any instance size.
+    assert default.cost(prices, duration=False) == small.cost(prices, duration=False) == pytest.approx(0.40e-6)
 
 
 def test_units_are_priced_from_the_table() -> None:
     prices = Prices()
     units = Units(cosmos_ru=20, blob_write=1, blob_read=2, queue_class1=6, function_executions=2)
-    expected = 20 * 0.25e-6 + (1 * 0.05 + 2 * 0.004) / 1e4 + 6 * 0.004 / 1e4 + 2 * 0.2e-6
+    # Flex Consumption: $0.40 per million executions.
+    expected = 20 * 0.25e-6 + (1 * 0.05 + 2 * 0.004) / 1e4 + 6 * 0.004 / 1e4 + 2 * 0.40e-6
     assert units.cost(prices) == pytest.approx(expected, rel=1e-12)
+    # Flex Consumption on demand: $0.000026 per GB-s of instance memory.
     duration = Units(function_gb_seconds=2)
-    assert duration.cost(prices) == pytest.approx(2 * 0.000016)
+    assert duration.cost(prices) == pytest.approx(2 * 0.000026, rel=1e-12)
     assert duration.cost(prices, duration=False) == 0
     # At rest: the host's polls of two queues, a poll a minute each.
     assert prices.idle_units(10, False) == Units(queue_class2=2 * 730 * 60)
@@ -232,6 +262,16 @@ def test_provisioned_throughput_bills_by_the_hour_instead_of_by_request(tmp_path
     assert idle.cost(prices) == pytest.approx(4 * 730 * 0.008 + 2 * 730 * 60 * 0.004 / 1e4)
 
 
+def test_the_free_grant_is_listed_and_not_subtracted() -> None:
+    prices = Prices()
+    grant = prices.free_grant()
+    assert grant == Units(function_executions=250_000, function_gb_seconds=100_000)
+    # Worth 250,000 x $0.40 / 1e6 + 100,000 x $0.000026 = $0.10 + $2.60 a month.
+    assert grant.cost(prices) == pytest.approx(2.70, rel=1e-12)
+    # The first executions of a month are priced all the same: the figures are marginal prices.
+    assert Units(function_executions=1, function_gb_seconds=2).cost(prices) == pytest.approx(0.40e-6 + 2 * 0.000026)
+
+
 def test_prices_are_overridden_from_a_file(tmp_path: Path) -> None:
     path = tmp_path / "prices.json"
     path.write_text(json.dumps({"blob-write-per-10k": 0.065, "vm_hourly": {"B1ms": 0.02}}))
@@ -239,8 +279,17 @@ def test_prices_are_overridden_from_a_file(tmp_path: Path) -> None:
     assert prices.blob_write_per_10k == 0.065
     assert prices.vm_per_hour("B1ms") == 0.02
     assert prices.vm_per_hour("B2s") == Prices().vm_per_hour("B2s")
+    path.write_text(json.dumps({"flex-per-million-executions": 0.5, "flex_on_demand_per_gb_second": 0.00003}))
+    prices = Prices.load(path)
+    assert Units(function_executions=2, function_gb_seconds=3).cost(prices) == pytest.approx(2 * 0.5e-6 + 3 * 0.00003)
+    path.write_text(json.dumps({"flex_free_executions": 0, "flex_free_gb_seconds": 0}))
+    assert Prices.load(path).free_grant().cost(Prices.load(path)) == 0
     path.write_text(json.dumps({"cosmos_ru": 1}))
     with pytest.raises(ConfigurationException, match="Unknown price"):
+        Prices.load(path)
+    # The Consumption plan's keys are gone with it: no figure prices a plan the template does not deploy.
+    path.write_text(json.dumps({"functions_per_gb_second": 0.000016}))
+    with pytest.raises(ConfigurationException, match=r"Unknown price 'functions_per_gb_second'.*flex_on_demand"):
         Prices.load(path)
     with pytest.raises(ConfigurationException, match=r"No price for instance type 't3\.small'.*B1ms"):
         Ensemble("t3.small").monthly(Prices())
@@ -261,8 +310,8 @@ def test_a_month_against_three_b1ms_by_hand() -> None:
     days = 730 / 24
     assert cost.reads == pytest.approx(900_000 * days * 0.25e-6)
     assert cost.writes == pytest.approx(100_000 * days * write.cost(Prices()))
-    # 43,800 runs a month, each 23 RU (3 + 2 x 10 sessions) and an execution
-    assert cost.heartbeats == pytest.approx(43_800 * (23 * 0.25e-6 + 0.2e-6))
+    # 43,800 runs a month, each 23 RU (3 + 2 x 10 sessions) and an execution; no free grant subtracted
+    assert cost.heartbeats == pytest.approx(43_800 * (23 * 0.25e-6 + 0.40e-6))
     assert cost.idle_polling == pytest.approx(2 * 43_800 * 0.004 / 1e4)
     assert cost.vms == pytest.approx(3 * 0.0207 * 730)
     assert cost.disks == pytest.approx(3 * 32 * 0.075)
@@ -275,6 +324,41 @@ def test_the_provider_prices_its_deployments_with_the_azure_model() -> None:
     assert isinstance(model, AzureCostModel)
     assert isinstance(model.prices(), Prices)
     assert (model.default_vm, model.default_disk_gb) == ("B1ms", 32.0)
+
+
+def test_the_instance_memory_priced_is_the_one_the_template_deploys() -> None:
+    one_execution: dict[Key, float] = {("functions", "executions"): 1, ("functions", "ms"): 1000}
+    for memory in (512, 2048, 4096):
+        config = Config.deserialize(
+            {
+                "cloud-provider": "azure",
+                "deployment-name": f"c{uuid.uuid4().hex[:8]}",
+                "azure": {"subscription": "12345678-1234-1234-1234-123456789abc", "instance-memory": memory},
+            }
+        )
+        options = CloudOptions.of(config)
+        assert options is not None
+        template = build_template(cloud.endpoints_config(config, options), AzureSettings.from_config(config), options)
+        [plan] = [r for r in template["resources"] if r["type"] == "Microsoft.Web/serverfarms"]
+        assert plan["sku"] == {"name": "FC1", "tier": "FlexConsumption"}
+        [site] = [r for r in template["resources"] if r["type"] == "Microsoft.Web/sites"]
+        deployed = site["properties"]["functionAppConfig"]["scaleAndConcurrency"]["instanceMemoryMB"]
+        model = AzureCostModel(config)
+        assert model.settings() == {"plan": "FlexConsumption", "instance_memory_mb": deployed}
+        assert deployed == memory
+        assert model.units(one_execution).function_gb_seconds == memory / 1024
+        assert f"{memory} MB instances" in model.describe(model.prices())
+
+
+def test_the_emulated_deployment_is_priced_on_its_configured_instance_memory() -> None:
+    default = AzureCostModel(azure_config())
+    assert default.instance_memory_mb == CloudOptions.instance_memory == 2048  # the template's default
+    assert default.units({("functions", "ms"): 1000}).function_gb_seconds == 2.0
+    config = Config.deserialize({"cloud-provider": "azure", "deployment-name": "d", "azure": {"instance-memory": 4096}})
+    assert AzureCostModel(config).units({("functions", "ms"): 1000}).function_gb_seconds == 4.0
+    bad = Config.deserialize({"cloud-provider": "azure", "deployment-name": "d", "azure": {"instance-memory": 1024}})
+    with pytest.raises(ConfigurationException, match=r"'azure\.instance-memory' must be one of 512, 2048, 4096"):
+        AzureCostModel(bad)
 
 
 def test_only_the_emulators_count_as_emulated(azure_emulators: Emulators) -> None:
@@ -363,8 +447,15 @@ def test_fk_cost_answers_a_month_of_a_million_requests_a_day(
     assert "3 x 32 GB Standard SSD" in printed
     assert "Break-even:" in printed
     document = json.loads(out.read_text())
+    assert (document["plan"], document["instance_memory_mb"]) == ("FlexConsumption", 2048)
     rows = {row["operation"]: row for row in document["operations"]}
     assert rows["get_data"]["usd_per_100k"] == pytest.approx(0.04)  # one blob read
+    set_data = rows["set_data"]["units"]
+    # Two executions, each billed at least 1,000 ms on a 2 GB instance.
+    assert set_data["function_executions"] == 2
+    assert set_data["function_gb_seconds"] >= 2 * 2.0
+    duration = rows["set_data"]["usd_per_100k_with_duration"] - rows["set_data"]["usd_per_100k"]
+    assert duration == pytest.approx(1e5 * set_data["function_gb_seconds"] * 0.000026, rel=1e-9)
     monthly = document["monthly"]["monthly_usd"]
     days = 730 / 24
     assert monthly["reads"] == pytest.approx(900_000 * days * rows["get_data"]["usd_per_op"])

@@ -28,8 +28,8 @@ with), keyed ``(service, unit)`` by what Azure bills:
   (throttling, server errors) are not billed and not counted.
 * ``("functions", "executions")`` and ``("functions", "ms")``, and per function
   ``("functions:<name>", ...)``: counted by the function host for each execution
-  (:func:`count_execution`); milliseconds as the Consumption plan bills them, each execution at
-  least 100 ms.
+  (:func:`count_execution`); milliseconds as the Flex Consumption plan bills an on-demand
+  instance's activity, each execution at least 1,000 ms and then in steps of 100 ms.
 
 Function handlers can take ``METER.snapshot()`` before and after an invocation and log
 :func:`~faaskeeper.metering.difference`.
@@ -56,8 +56,13 @@ WRITE_RU_PER_KB = 5.5
 QUERY_RU = 2.3
 #: Estimated request units of a request Cosmos DB refused by its condition (missing, exists, changed).
 REFUSED_RU = 1.0
-#: Billed milliseconds of an execution at least (the Consumption plan's minimum).
-MIN_EXECUTION_MS = 100
+#: Billed milliseconds of an execution at least: the Flex Consumption plan's minimum billable
+#: execution period ("1,000 ms", Microsoft Learn, "Azure Functions Flex Consumption plan hosting",
+#: Billing: https://learn.microsoft.com/azure/azure-functions/flex-consumption-plan#billing).
+MIN_EXECUTION_MS = 1000
+#: Past the minimum, the billed period is rounded up to this many milliseconds (the same page:
+#: "rounded up to the nearest 100 ms").
+EXECUTION_STEP_MS = 100
 
 _REFUSED = frozenset({404, 409, 412})
 _WRITES = {"CreateItem", "UpsertItem", "ReplaceItem", "PatchItem", "DeleteItem"}
@@ -247,10 +252,18 @@ def storage_response_hook(service: str, meter: Meter = METER) -> ResponseHook:
     return hook
 
 
+def billed_ms(seconds: float) -> int:
+    """The milliseconds the Flex Consumption plan bills for an execution that ran ``seconds`` alone
+    on its instance: at least :data:`MIN_EXECUTION_MS`, rounded up to :data:`EXECUTION_STEP_MS`.
+    Executions overlapping on one instance share its billed period, so under concurrent load
+    this is an upper bound."""
+    ms = math.ceil(round(seconds * 1000, 6))
+    return max(MIN_EXECUTION_MS, -(-ms // EXECUTION_STEP_MS) * EXECUTION_STEP_MS)
+
+
 def count_execution(name: str, seconds: float, meter: Meter = METER) -> None:
-    """One execution of function ``name`` that ran ``seconds``, billed as the Consumption plan does:
-    rounded up to the millisecond, at least :data:`MIN_EXECUTION_MS`."""
-    ms = max(MIN_EXECUTION_MS, math.ceil(seconds * 1000))
+    """One execution of function ``name`` that ran ``seconds``, with its :func:`billed_ms`."""
+    ms = billed_ms(seconds)
     for service in ("functions", f"functions:{name}"):
         meter.add(service, "executions")
         meter.add(service, "ms", ms)

@@ -11,12 +11,10 @@ from urllib.parse import urlsplit
 from faaskeeper.api.cost import CostModel, HeartbeatMeasurement, Measurement, PriceTable
 from faaskeeper.config import Config
 from faaskeeper.metering import Key
+from faaskeeper_azure.cost.metering import EXECUTION_STEP_MS, MIN_EXECUTION_MS
 from faaskeeper_azure.cost.pricing import Prices, Units, billable_units
+from faaskeeper_azure.deploy.cloud_options import instance_memory
 from faaskeeper_azure.settings import LOOPBACK, AzureSettings
-
-#: The memory an execution is billed for: the Python worker's observed memory, rounded up to
-#: 128 MB (the Consumption plan measures it; nothing here can).
-FUNCTION_MEMORY_MB = 256
 
 
 def _storage_hosts(connection_string: str) -> set[str]:
@@ -53,6 +51,8 @@ class AzureCostModel(CostModel):
     def __init__(self, config: Config) -> None:
         super().__init__(config)
         self._settings = AzureSettings.from_config(config)
+        #: The memory of the Flex Consumption instances the config deploys, which every execution is billed on.
+        self.instance_memory_mb = instance_memory(config)
 
     def prices(self, path: str | None = None) -> Prices:
         return Prices.load(path) if path else Prices()
@@ -77,7 +77,7 @@ class AzureCostModel(CostModel):
         return measure_heartbeat(self.config)
 
     def units(self, counts: Mapping[Key, float]) -> Units:
-        return billable_units(counts, memory_mb=FUNCTION_MEMORY_MB)
+        return billable_units(counts, instance_memory_mb=self.instance_memory_mb)
 
     def heartbeat_minutes(self) -> float:
         return self.config.heartbeat_interval / 60
@@ -90,21 +90,26 @@ class AzureCostModel(CostModel):
             else "Cosmos DB serverless"
         )
         return (
-            f"prices {prices.region} as of {prices.source_date}, {cosmos}, Functions Consumption at "
-            f"{FUNCTION_MEMORY_MB} MB"
+            f"prices {prices.region} as of {prices.source_date}, {cosmos}, Functions Flex Consumption on demand, "
+            f"{self.instance_memory_mb} MB instances"
         )
 
     def notes(self) -> list[str]:
+        grant = Prices().free_grant()
         return [
             "$/op and $/100k: requests only (Cosmos DB request units estimated from Azure's documented costs, "
             "as the emulator charges none; blob and queue operations by billing class; function executions, not "
-            "duration); $/100k+dur adds GB-seconds from the milliseconds measured on this machine (at least "
-            f"100 ms each, {FUNCTION_MEMORY_MB} MB), which are not Azure's. The Functions free grant (1 million "
-            "executions, 400,000 GB-s a month) is not subtracted."
+            "duration); $/100k+dur adds the execution time Flex Consumption bills on the instance memory "
+            f"({self.instance_memory_mb} MB, azure.instance-memory): each execution at least {MIN_EXECUTION_MS:,} ms, "
+            f"then in steps of {EXECUTION_STEP_MS} ms, from the milliseconds measured on this machine, which are "
+            "not Azure's; executions sharing an instance share its billed time, so this is an upper bound. "
+            "The Flex Consumption free grant (a month per subscription: the price table's flex_free_executions "
+            f"and flex_free_gb_seconds, by default {grant.function_executions:,.0f} executions and "
+            f"{grant.function_gb_seconds:,.0f} GB-s) is not subtracted."
         ]
 
     def settings(self) -> dict[str, Any]:
-        return {"memory_mb": FUNCTION_MEMORY_MB}
+        return {"plan": "FlexConsumption", "instance_memory_mb": self.instance_memory_mb}
 
     def bench_functions(self) -> AbstractContextManager[dict[str, Any]]:
         return _served(self.config, self.emulated())

@@ -8,16 +8,17 @@ first-tier prices. The same table holds Linux VM prices by size (``vm_hourly``) 
 managed disks per GB-month, for the ZooKeeper ensemble ``fk cost`` compares with. Check them
 before relying on a figure.
 
-Each figure's comment says where it was checked on 2026-12-07 (Azure's own pricing pages render
-their prices in the browser, so the checks are against pages that state them), or that no page
-stating it was at hand; none of the checked figures had changed.
+The table is dated (``source_date``) when it was last revised, 2026-12-07. Each figure's comment
+says where it was checked then (Azure's own pricing pages render their prices in the browser, so
+the checks are against pages that state them), or that no page stating it was at hand, in which
+case it is the figure copied on 2025-06-01; none of the figures kept from then that were checked
+had changed.
 
-The functions are priced on the **Consumption** plan. The template deploys them on **Flex
-Consumption**, which bills an execution's time on the instance's memory (``instance-memory``,
-2048 MB by default, not the observed 256 MB) at $0.000026 per GB-s on demand
-(https://modal.com/blog/azure-function-pricing-guide, 2025-05-22), with executions and free grants
-of its own (not checked here): on Flex, the execution-time part is some 13 times the figure shown
-(8 times the memory at 1.6 times the rate); the requests-only total does not include it.
+The functions are priced on the plan the template deploys (:mod:`faaskeeper_azure.deploy.template`:
+``FC1``, **Flex Consumption**, on demand, no always-ready instances): it bills the memory of the
+instance (``azure.instance-memory``, 512, 2048 or 4096 MB, not what the code uses) for the time
+the instance is executing, and each execution. The template deploys no other plan, so the table
+holds no other plan's prices.
 
 :func:`billable_units` turns metering counters (``(service, unit)`` -> count) into :class:`Units`:
 
@@ -36,13 +37,16 @@ Queue Storage (LRS, general-purpose v2)
     ``CreateQueue``, ``DeleteQueue``, ``ListQueues``, ``SetQueue*`` and a ``GetMessages`` that
     returned messages, billed as a write); class 2 operations (an empty ``GetMessages``,
     ``PeekMessages``, ``GetQueueMetadata``, ``GetQueueACL``).
-Azure Functions (Consumption plan)
+Azure Functions (Flex Consumption, on demand)
     ``("functions", "executions")``: one execution each; ``("functions", "ms")``: billed
-    milliseconds (each execution at least 100 ms) times the function's observed memory, rounded
-    up to 128 MB (``memory_mb``), in GB-seconds. Milliseconds measured on this machine are not
-    Azure's: treat duration as indicative only. The monthly free grant (``functions_free_*``:
-    1 million executions and 400,000 GB-s per subscription) is listed but not subtracted, as the
-    other clouds' free tiers are not: the figures are marginal prices. Per-function keys
+    milliseconds (:func:`~faaskeeper_azure.cost.metering.billed_ms`: each execution at least
+    1,000 ms, then rounded up to 100 ms) times the instance memory (``instance_memory_mb``), in
+    GB-seconds. Each execution is billed as if alone on its instance; executions overlapping on
+    one instance share its billed period, so under concurrent load the GB-seconds are an upper
+    bound. Milliseconds measured on this machine are not Azure's, but most executions here are
+    far below the 1,000 ms minimum, which sets their bill. The monthly free grant
+    (``flex_free_*``, :meth:`Prices.free_grant`) is listed but not subtracted, as the other
+    clouds' free tiers are not: the figures are marginal prices. Per-function keys
     (``functions:<name>``) repeat the totals.
 
 Storage of the data (Cosmos DB, blobs, queue messages in flight) is per GB-month and left out of
@@ -90,13 +94,13 @@ class Prices(PriceTableMethods):
     requests_total_label: ClassVar[str] = "total (executions, not duration)"
     duration_total_label: ClassVar[str] = "total with locally measured execution time"
 
-    source_date: str = "2025-06-01"
+    source_date: str = "2026-12-07"
     region: str = "eastus"
     source: str = (
         "https://azure.microsoft.com/pricing/details/cosmos-db/serverless/ and .../autoscale-provisioned/ "
         "(standard provisioned throughput, single region); https://azure.microsoft.com/pricing/details/storage/blobs/ "
         "(Hot, LRS, GPv2); https://azure.microsoft.com/pricing/details/storage/queues/ (LRS, GPv2); "
-        "https://azure.microsoft.com/pricing/details/functions/ (Consumption plan)"
+        "https://azure.microsoft.com/pricing/details/functions/ (Flex Consumption, on demand)"
     )
     #: Cosmos DB serverless, per million request units. Checked: Microsoft's "Understand your Azure
     #: Cosmos DB bill" (https://learn.microsoft.com/azure/cosmos-db/understand-your-bill, US
@@ -124,15 +128,25 @@ class Prices(PriceTableMethods):
     queue_class2_per_10k: float = 0.004
     #: Queue Storage LRS, per GB-month (for reference).
     queue_storage_per_gb_month: float = 0.045
-    #: Azure Functions Consumption plan, per million executions and per GB-second. Checked:
-    #: https://modal.com/blog/azure-function-pricing-guide (2025-05-22, East US: "$0.000016 per
-    #: GB-second", "$0.20 per million executions"); Flex Consumption: see the module's docstring.
-    functions_per_million_executions: float = 0.20
-    functions_per_gb_second: float = 0.000016
-    #: The Consumption plan's monthly free grant per subscription (listed, not subtracted). Checked:
-    #: https://azure.microsoft.com/pricing/details/functions/ ("1 million requests and 400,000 GB-s").
-    functions_free_executions: float = 1_000_000
-    functions_free_gb_seconds: float = 400_000
+    #: Azure Functions Flex Consumption, on demand execution time, per GB-second of instance memory.
+    #: Checked against a third-party page only: https://modal.com/blog/azure-function-pricing-guide
+    #: (2025-05-22, "Flex Consumption ... Execution Time: $0.000026 per GB-second"); Azure's pricing
+    #: page (https://azure.microsoft.com/pricing/details/functions/) renders the figure in the
+    #: browser, and Microsoft Learn's billing pages defer to it.
+    flex_on_demand_per_gb_second: float = 0.000026
+    #: Flex Consumption, on demand, per million executions. Not confirmed: no page at hand states it
+    #: (Microsoft Learn says executions are billed, not at what price; the third-party pages at hand
+    #: state only the execution-time rate and the free grant). Check it against
+    #: https://azure.microsoft.com/pricing/details/functions/ before relying on it.
+    flex_per_million_executions: float = 0.40
+    #: Flex Consumption's monthly free grant per subscription, on demand only (listed, not
+    #: subtracted: :meth:`free_grant`). Microsoft Learn confirms there is one, "a free grant of GB-s
+    #: per month" and "of executions" (https://learn.microsoft.com/azure/azure-functions/flex-consumption-plan#billing),
+    #: not its size; the size is checked against a third-party page only:
+    #: https://go2share.net/article/azure-function-flex-consumption ("250,000 executions and
+    #: 100,000 GB-s of resource consumption per month").
+    flex_free_executions: float = 250_000
+    flex_free_gb_seconds: float = 100_000
     #: Linux VMs, USD per hour, by size: the VMs of a ZooKeeper ensemble.
     vm_hourly: Mapping[str, float] = field(default_factory=lambda: dict(VM_HOURLY))
     #: Standard SSD managed disk, USD per GB-month (an E4 disk, 32 GiB, is $2.40 a month).
@@ -145,6 +159,10 @@ class Prices(PriceTableMethods):
     @property
     def disk_per_gb_month(self) -> float:
         return self.standard_ssd_per_gb_month
+
+    def free_grant(self) -> Units:
+        """The Flex Consumption plan's monthly free grant, as units priced by this table."""
+        return Units(function_executions=self.flex_free_executions, function_gb_seconds=self.flex_free_gb_seconds)
 
     def idle_units(self, clients: int, queue_channel: bool) -> Units:
         """A month at rest: the Functions host's polls of the writer's and the distributor's queues
@@ -187,8 +205,8 @@ class Units(UnitsMethods):
             / 1e4,
             "queue": (self.queue_class1 * prices.queue_class1_per_10k + self.queue_class2 * prices.queue_class2_per_10k)
             / 1e4,
-            "functions": self.function_executions * prices.functions_per_million_executions / 1e6,
-            "functions_duration": self.function_gb_seconds * prices.functions_per_gb_second,
+            "functions": self.function_executions * prices.flex_per_million_executions / 1e6,
+            "functions_duration": self.function_gb_seconds * prices.flex_on_demand_per_gb_second,
         }
 
 
@@ -201,14 +219,9 @@ _QUEUE_CLASS2 = frozenset(
 )
 
 
-def memory_bucket(memory_mb: float) -> int:
-    """Memory as the Consumption plan bills it: rounded up to 128 MB."""
-    return max(128, -(-int(memory_mb) // 128) * 128)
-
-
-def billable_units(counts: Mapping[tuple[str, str], float], *, memory_mb: int = 256) -> Units:
-    """The billable units of metering counters (see the module's assumptions), for functions
-    observed using ``memory_mb`` MB."""
+def billable_units(counts: Mapping[tuple[str, str], float], *, instance_memory_mb: int) -> Units:
+    """The billable units of metering counters (see the module's assumptions), for functions on
+    Flex Consumption instances of ``instance_memory_mb`` MB."""
     ru = write = read = other = class1 = class2 = executions = ms = 0.0
     for (service, unit), n in counts.items():
         if service == "cosmos":
@@ -241,5 +254,5 @@ def billable_units(counts: Mapping[tuple[str, str], float], *, memory_mb: int = 
         queue_class1=class1,
         queue_class2=class2,
         function_executions=executions,
-        function_gb_seconds=ms / 1000 * memory_bucket(memory_mb) / GB,
+        function_gb_seconds=ms / 1000 * instance_memory_mb / GB,
     )

@@ -111,16 +111,23 @@ class CloudOptions:
             raise ConfigurationException(
                 f"Config key 'azure.location' must be a region such as \"eastus\", got {location!r}"
             )
-        memory = section.get("instance-memory", CloudOptions.instance_memory)
-        if isinstance(memory, bool) or memory not in INSTANCE_MEMORY:
-            choices = ", ".join(map(str, INSTANCE_MEMORY))
-            raise ConfigurationException(f"Config key 'azure.instance-memory' must be one of {choices}, got {memory!r}")
+        memory = instance_memory(config)
         if subscription is None:  # the other keys are checked all the same: a typo is told at once
             return None
         return CloudOptions(
             subscription=subscription.lower(),
             resource_group=group,
             location=location,
-            instance_memory=int(memory),
+            instance_memory=memory,
             deployment=names.deployment,
         )
+
+
+def instance_memory(config: Config) -> int:
+    """The memory (MB) of each Flex Consumption instance the Function App of ``config`` runs on:
+    ``azure.instance-memory``, 2048 by default; a ConfigurationException names a size the plan has not."""
+    memory = config.provider_section.get("instance-memory", CloudOptions.instance_memory)
+    if isinstance(memory, bool) or memory not in INSTANCE_MEMORY:
+        choices = ", ".join(map(str, INSTANCE_MEMORY))
+        raise ConfigurationException(f"Config key 'azure.instance-memory' must be one of {choices}, got {memory!r}")
+    return int(memory)
