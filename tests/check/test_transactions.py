@@ -383,3 +383,19 @@ def test_a_node_a_transaction_set_may_go_with_the_session_that_created_it_epheme
     assert properties(history) == set()
     history.ends = []
     assert properties(history) == {"atomic"}
+
+
+def test_a_read_after_one_that_showed_part_of_a_transaction_must_show_the_rest() -> None:
+    """Before the transaction returned: session c saw its set of /a, so its next read of /b must
+    show the set of /b too; session d saw nothing of it and may read /b before it."""
+    both = call(
+        "b", 0, "multi", "/a", 3.0, 9.0, ops=[_set("/a", "11"), _set("/b", "11")], result={"txn": 5, "versions": [1, 1]}
+    )
+    saw_a = call("c", 0, "get", "/a", 4.0, 4.5, result=node("11", 1, 5))
+    whole = call("c", 1, "get", "/b", 5.0, 5.5, result=node("11", 1, 5, czxid=2))
+    part = call("c", 1, "get", "/b", 5.0, 5.5, result=node("00", 0, 2, czxid=2))
+    unaware = call("d", 0, "get", "/b", 5.0, 5.5, result=node("00", 0, 2, czxid=2))
+    assert properties(History(calls=[*CREATED, both, saw_a, whole, unaware])) == set()
+    report = check(History(calls=[*CREATED, both, saw_a, part]))
+    assert {v.property for v in report.violations} == {"atomic"}
+    assert "showed in c#0 get /a" in report.violations[0].message

@@ -12,7 +12,8 @@
   every notification it gets answers a watch it set;
 * ``sequential``: sequential suffixes under a parent are unique and increase with the transaction;
 * ``ephemeral``: no one reads a session's ephemeral node after the session ended, and none is left;
-* ``atomic``: once a transaction returned, every read of a node it created or set shows it.
+* ``atomic``: once a transaction returned, or a read of a session showed it on one node, every
+  read (of that session) of a node it created or set shows it.
 
 Reads are not part of the linearizability search: ZooKeeper promises linearizable writes and, for
 reads, a single system image per session (``monotonic``, ``reads``); ``linearizable_reads=True``

@@ -31,6 +31,29 @@ def left_by(multi: Call) -> set[str]:
     return left
 
 
+def _seen_by_sessions(history: History, reads: dict[str, list[Call]]) -> dict[int, dict[str, tuple[float, Call]]]:
+    """For each committed multi whose id is known, per session the first read (by completion,
+    with its completion) that showed it on one of the nodes it created or set."""
+    left = {
+        int(call.result["txn"]): left_by(call)
+        for call in history.calls
+        if call.op == "multi" and call.ok and isinstance(call.result, dict) and call.result.get("txn") is not None
+    }
+    seen: dict[int, dict[str, tuple[float, Call]]] = defaultdict(dict)
+    for path, calls in reads.items():
+        for read in calls:
+            if read.complete is None or not read.ok or not isinstance(read.result, dict):
+                continue
+            for key in ("czxid", "mzxid"):
+                txn = read.result.get(key)
+                if txn is None or int(txn) not in left or path not in left[int(txn)]:
+                    continue
+                first = seen[int(txn)].get(read.session)
+                if first is None or read.complete < first[0]:
+                    seen[int(txn)][read.session] = (read.complete, read)
+    return seen
+
+
 def _absent(read: Call) -> bool | None:
     """Whether a read found no node (None: it says nothing)."""
     if read.op == "exists" and read.ok:
@@ -43,7 +66,8 @@ def _absent(read: Call) -> bool | None:
 def seen_whole(history: History) -> list[str]:
     """Once a transaction's reply arrived, every read of a node it created or set shows it or a
     later state: no one reads such a node missing (unless a delete of it may have come after),
-    nor older than the transaction's id."""
+    nor older than the transaction's id. So does every read of a session after one of its reads
+    showed the transaction on another of those nodes (ZooKeeper applies a write whole)."""
     reads: dict[str, list[Call]] = defaultdict(list)
     deleters: dict[str, list[Call]] = defaultdict(list)
     #: The sessions that created each node ephemeral (its end deletes it), by name or by result.
@@ -64,15 +88,21 @@ def seen_whole(history: History) -> list[str]:
                 if part.op == "delete":
                     deleters[part.path].append(call)
     ended = {end.session for end in history.ends}
+    seen = _seen_by_sessions(history, reads)
     problems = []
     for multi in history.calls:
-        if multi.op != "multi" or not multi.known or not multi.ok or multi.complete is None:
+        if multi.op != "multi" or not multi.known or not multi.ok:
             continue
         txn = multi.result.get("txn") if isinstance(multi.result, dict) else None
+        seen_at = seen.get(int(txn), {}) if txn is not None else {}
         for path in left_by(multi):
             for read in reads[path]:
-                if read.invoke <= multi.complete or read.complete is None:
+                after_reply = multi.complete is not None and read.invoke > multi.complete
+                saw = seen_at.get(read.session)
+                after_seeing = saw is not None and read.invoke > saw[0]
+                if read.complete is None or not (after_reply or after_seeing):
                     continue
+                since = "returned" if after_reply or saw is None else f"showed in {_name(saw[1])}"
                 absent = _absent(read)
                 if absent:
                     if owners[path] & ended:
@@ -82,11 +112,11 @@ def seen_whole(history: History) -> list[str]:
                         for d in deleters[path]
                     ):
                         continue
-                    problems.append(f"{_name(read)} found no node, after {_name(multi)} (which made it) returned")
+                    problems.append(f"{_name(read)} found no node, after {_name(multi)} (which made it) {since}")
                 elif absent is False and txn is not None and isinstance(read.result, dict):
                     if int(read.result["mzxid"]) < int(txn):
                         problems.append(
                             f"{_name(read)} read transaction {read.result['mzxid']}, older than {_name(multi)} "
-                            f"({txn}), which wrote it and had returned"
+                            f"({txn}), which wrote it and had {since}"
                         )
     return problems
