@@ -34,7 +34,7 @@ from faaskeeper_deploy.bench.files import CSV_COLUMNS
 from faaskeeper_deploy.bench.memory import deployment_file_sizes, rss_bytes
 from faaskeeper_deploy.bench.plots import write_plots
 from faaskeeper_deploy.bench.progress import LineProgress, Progress
-from faaskeeper_deploy.bench.report import format_siblings
+from faaskeeper_deploy.bench.report import format_durability, format_siblings
 from faaskeeper_deploy.bench.stats import BenchResult, SystemResult
 from faaskeeper_deploy.bench.suite import FORMAT, Axes, plan, run_suite
 from faaskeeper_deploy.bench.watch import WatcherProcess
@@ -763,3 +763,68 @@ def test_siblings_beside_zookeeper_removes_its_siblings_there(zookeeper: str, tm
     finally:
         client.stop()
         client.close()
+
+
+def test_plan_runs_each_workload_once_in_each_durability_mode() -> None:
+    runs = plan(["operations", "watch"], Axes(durabilities=("normal", "fsync")))
+
+    assert [(r["workload"], r["durability"]) for r in runs] == [
+        ("operations", "normal"),
+        ("operations", "fsync"),
+        ("watch", "normal"),
+        ("watch", "fsync"),
+    ]
+    assert all("durability" not in r for r in plan(["operations"], Axes()))
+
+
+def test_run_bench_deploys_the_throwaway_local_deployment_in_the_mode_asked(tmp_path: Path) -> None:
+    result = run_bench(repetitions=2, warmup=0, durability="fsync")
+
+    assert result.settings["durability"] == "fsync"
+    assert result.faaskeeper.description["config"]["local"]["durability"] == "fsync"
+    assert "local durability fsync" in format_table(result)
+    with pytest.raises(BenchError, match="durability mode is for the throwaway local deployment"):
+        run_bench(_config(tmp_path), repetitions=2, warmup=0, durability="fsync")
+
+
+def test_durability_summary_puts_each_modes_medians_beside_zookeepers_in_the_same_run() -> None:
+    def run(mode: str, create_ms: float, zk_create_ms: float) -> BenchResult:
+        def system(name: str, ms: float) -> SystemResult:
+            return SystemResult(name, {}, {op: [int(ms * 1e6)] * 3 for op in OPERATIONS})
+
+        settings = {"workload": "operations", "repetitions": 3, "warmup": 0, "size": 100, "durability": mode}
+        settings["operations"] = list(OPERATIONS)
+        systems = {"faaskeeper": system("faaskeeper", create_ms), "zookeeper": system("zookeeper", zk_create_ms)}
+        return BenchResult({}, settings, systems)
+
+    text = format_durability([run("normal", 1.0, 0.5), run("fsync", 3.0, 0.6)])
+
+    lines = [line.split() for line in text.splitlines()]
+    assert ["operation", "normal", "ZooKeeper", "ratio", "fsync", "ZooKeeper", "ratio"] in lines
+    assert ["create", "1.000", "0.500", "2.00x", "3.000", "0.600", "5.00x"] in lines
+    assert format_durability([run("normal", 1.0, 0.5)]) == ""
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["--local-durability", "normal,paranoid"], "expected a comma-separated list of normal, fsync, got paranoid"),
+        (["--local-durability", ","], "expected a comma-separated list of normal, fsync"),
+    ],
+)
+def test_fk_bench_rejects_unknown_durability_modes(
+    arguments: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit):
+        cli.main(["bench", *arguments])
+    assert message in capsys.readouterr().err
+
+
+def test_fk_bench_refuses_a_durability_mode_for_a_deployment_given_by_its_config(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "fk.json"
+    config.write_text(json.dumps(_config(tmp_path).serialize()))
+
+    assert cli.main(["bench", "--config", str(config), "--local-durability", "fsync", "--quiet"]) == 2
+    assert "keeps the durability it was deployed with" in capsys.readouterr().err

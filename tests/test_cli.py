@@ -91,6 +91,10 @@ def test_output_option_keeps_the_input(tmp_path):
             {"cloud-provider": "local", "deployment-name": "d", "local": {"path": "p", "lock-max-hold": "5"}},
             "'local.lock-max-hold' must be a number from 0.01 to 3600 seconds, got '5'",
         ),
+        (
+            {"cloud-provider": "local", "deployment-name": "d", "local": {"path": "p", "durability": "FULL"}},
+            "Config key 'local.durability' must be one of 'normal', 'fsync', got 'FULL'",
+        ),
         ({"cloud-provider": "local", "deployment-name": "d", "verbose": "maybe"}, "'verbose' must be true or false"),
         ("{broken", "not valid JSON"),
     ],
@@ -370,6 +374,10 @@ def test_a_third_party_plugin_adds_a_deploy_option_without_touching_the_cli(tmp_
         (["--local-max-receives", "x"], "argument --local-max-receives: expected an integer, got 'x'"),
         (["--local-lock-max-hold", "soon"], "argument --local-lock-max-hold: expected a number, got 'soon'"),
         (["--local-path", ""], "argument --local-path: expected a value, got an empty string"),
+        (
+            ["--local-durability", "always"],
+            "'local.durability' must be one of 'normal', 'fsync', got 'always' (set by --local-durability)",
+        ),
         (
             ["--local-lock-max-hold", "-1"],
             "'local.lock-max-hold' must be a number from 0.01 to 3600 seconds, got -1.0 (set by --local-lock-max-hold)",

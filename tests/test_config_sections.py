@@ -3,6 +3,8 @@ the key it most resembles, as fk reports a misspelt top-level key."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from faaskeeper.config import Config
@@ -78,7 +80,7 @@ def test_every_number_of_a_provider_section_is_checked_for_range(provider: str, 
 def test_the_section_numbers_listed_are_every_number_a_section_reads() -> None:
     named = {(provider, key) for provider, key, _ in SECTION_NUMBERS}
     textual = {"path", "data-bucket", "endpoint-url", "client-host", "project", "functions-endpoint", "region"}
-    textual |= {"service-account", "runtime"}
+    textual |= {"service-account", "runtime", "durability"}
     for provider in SECTIONS:
         keys = get_provider(provider).config_keys() or frozenset()
         assert {(provider, key) for key in keys - textual} == {(p, k) for p, k in named if p == provider}
@@ -89,4 +91,12 @@ def test_the_local_provider_refuses_more_data_than_sqlite_holds_in_a_value() -> 
         {"cloud-provider": "local", "deployment-name": "d", "local": {"path": "p"}, "max-data-size": 2**30}
     )
     with pytest.raises(ConfigurationException, match=r"'max-data-size' must be at most 536870912 bytes on the local"):
+        get_provider("local").validate_config(config)
+
+
+@pytest.mark.parametrize("mode", ["sync", "FSYNC", "", 2, None, ["fsync"]])
+def test_an_unknown_local_durability_names_the_key_and_the_modes(mode: object) -> None:
+    config = _config("local", {**SECTIONS["local"], "durability": mode})
+    expected = f"Config key 'local.durability' must be one of 'normal', 'fsync', got {mode!r}"
+    with pytest.raises(ConfigurationException, match=f"^{re.escape(expected)}$"):
         get_provider("local").validate_config(config)

@@ -12,7 +12,7 @@ from faaskeeper_deploy.bench.common import DEFAULT_SIBLINGS, DEFAULT_SIZES, OPER
 from faaskeeper_deploy.bench.files import write_csv, write_suite_json
 from faaskeeper_deploy.bench.mix import CONCURRENCY, THREADS
 from faaskeeper_deploy.bench.progress import LineProgress, Progress, RichProgress
-from faaskeeper_deploy.bench.report import format_siblings, format_table
+from faaskeeper_deploy.bench.report import format_durability, format_siblings, format_table
 from faaskeeper_deploy.bench.run import run_bench
 from faaskeeper_deploy.bench.suite import ALL, SERIES, Axes, Suite, plan, run_suite
 from faaskeeper_deploy.config_file import load_config
@@ -73,6 +73,18 @@ def _shares(text: str) -> tuple[float, ...]:
     return tuple(values)
 
 
+def _durabilities(text: str) -> tuple[str, ...]:
+    from faaskeeper_local.storage.durability import MODES
+
+    values = tuple(dict.fromkeys(part.strip() for part in text.split(",") if part.strip()))
+    unknown = [value for value in values if value not in MODES]
+    if unknown or not values:
+        raise argparse.ArgumentTypeError(
+            f"expected a comma-separated list of {', '.join(MODES)}, got {', '.join(unknown) or repr(text)}"
+        )
+    return values
+
+
 def _progress(args: argparse.Namespace) -> Progress:
     if args.quiet:
         return Progress()
@@ -102,6 +114,13 @@ def _write_files(suite: Suite, args: argparse.Namespace) -> list[Path]:
 
 def cmd_bench(args: argparse.Namespace) -> int:
     config = load_config(Path(args.config)) if args.config else None
+    if config is not None and args.local_durability:
+        print(
+            "fk bench: error: --local-durability sets up the throwaway local deployment; a deployment given "
+            "by --config keeps the durability it was deployed with",
+            file=sys.stderr,
+        )
+        return 2
     axes = Axes(
         size=args.size,
         sizes=args.sizes,
@@ -111,6 +130,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
         watchers=args.watchers,
         concurrency=args.concurrency,
         siblings=args.siblings,
+        durabilities=args.local_durability or (),
     )
     runs = plan(args.workload or [OPERATIONS_WORKLOAD], axes)
     progress = _progress(args)
@@ -130,6 +150,9 @@ def cmd_bench(args: argparse.Namespace) -> int:
     siblings = format_siblings(suite.runs)
     if siblings:
         print("\n" + siblings)
+    durability = format_durability(suite.runs)
+    if durability:
+        print("\n" + durability)
     written = _write_files(suite, args)
     if written:
         print("\nwritten: " + ", ".join(str(path) for path in written))
@@ -228,6 +251,13 @@ def register(commands: Any) -> None:
         default=DEFAULT_SIBLINGS,
         metavar="N,N,...",
         help="children of the parent in the siblings workload (default: " + ",".join(map(str, DEFAULT_SIBLINGS)) + ")",
+    )
+    bench.add_argument(
+        "--local-durability",
+        type=_durabilities,
+        metavar="MODE,MODE",
+        help="run each workload on a throwaway local deployment in each of these durability modes "
+        "(normal, fsync), and print their medians side by side (default: one run, in the default mode)",
     )
     bench.add_argument(
         "--output", metavar="DIR", help="write bench.json, bench.csv and the PNG plots into this directory"

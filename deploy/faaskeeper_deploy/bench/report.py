@@ -72,6 +72,8 @@ def _title(s: dict[str, Any]) -> str:
             f"fk bench: {counted(repetitions, 'timed call')} per operation "
             f"after {counted(warmup, 'warm-up call')}, {size}"
         )
+    if s.get("durability"):
+        text += f", local durability {s['durability']}"
     return text + (" (INTERRUPTED: partial)" if s.get("interrupted") else "")
 
 
@@ -208,6 +210,42 @@ def format_siblings(runs: list[BenchResult]) -> str:
             f"{_mib(fk_memory.get('deployment_file_bytes')):>15}  {_mib(fk_memory.get('wal_bytes')):>8}  "
             f"{_mib(zk_memory.get('rss_bytes')):>21}"
         )
+    return "\n".join(lines)
+
+
+#: What differs between the runs of one workload that ``--local-durability`` repeats in each mode.
+_PER_RUN = frozenset({"durability", "interrupted"})
+
+
+def format_durability(runs: list[BenchResult]) -> str:
+    """The runs that ``--local-durability`` repeated in each mode side by side: each operation's
+    median on the local provider in each mode, and ZooKeeper's in the same run. Empty unless the
+    suite ran a workload in more than one mode."""
+    groups: dict[str, list[BenchResult]] = {}
+    for run in runs:
+        if run.settings.get("durability"):
+            key = json.dumps({k: v for k, v in run.settings.items() if k not in _PER_RUN}, sort_keys=True)
+            groups.setdefault(key, []).append(run)
+    groups = {key: group for key, group in groups.items() if len(group) > 1}
+    if not groups:
+        return ""
+    modes = list(dict.fromkeys(run.settings["durability"] for group in groups.values() for run in group))
+    head = f"{'operation':<14}" + "".join(f"{mode:>10}{'ZooKeeper':>11}{'ratio':>8}" for mode in modes)
+    lines = [
+        "fk bench --local-durability: medians (ms), the local provider in each mode beside ZooKeeper in the same run"
+    ]
+    for group in groups.values():
+        by_mode = {run.settings["durability"]: run for run in group}
+        lines += ["", _title({k: v for k, v in group[0].settings.items() if k not in _PER_RUN}), head]
+        lines.append("-" * len(head))
+        for op in group[0].operations:
+            line = f"{op:<14}"
+            for mode in modes:
+                measured = by_mode.get(mode)
+                fk = _median(measured.faaskeeper, op) if measured is not None else None
+                zk = _median(measured.zookeeper, op) if measured is not None else None
+                line += f"{_ms(fk):>10}{_ms(zk):>11}{_ratio(_over(fk, zk)):>8}"
+            lines.append(line)
     return "\n".join(lines)
 
 

@@ -54,10 +54,11 @@ from faaskeeper_deploy.bench.watch import run_watch, watcher_spec
 
 
 @contextmanager
-def _throwaway_local() -> Iterator[tuple[Config, dict[str, Any]]]:
+def _throwaway_local(durability: str | None) -> Iterator[tuple[Config, dict[str, Any]]]:
     with tempfile.TemporaryDirectory(prefix="fk-bench-") as directory:
+        section = {"path": directory, **({"durability": durability} if durability else {})}
         config = get_provider("local").deploy(
-            Config.deserialize({"cloud-provider": "local", "deployment-name": "bench", "local": {"path": directory}})
+            Config.deserialize({"cloud-provider": "local", "deployment-name": "bench", "local": section})
         )
         yield config, {"provider": "local", "deployment": "bench", "throwaway": True, "path": directory}
 
@@ -77,6 +78,7 @@ def run_bench(
     depth: int = 16,
     watchers: int = 8,
     siblings: int = 10,
+    durability: str | None = None,
 ) -> BenchResult:
     """Time each operation ``repetitions`` times on FaaSKeeper (and ZooKeeper, given its hosts).
 
@@ -105,13 +107,18 @@ def run_bench(
     :param workload: one of :data:`WORKLOADS`
     :param concurrency: ``"threads"`` or ``"processes"``: how the mix's clients run
     :param siblings: children of the parent that the siblings workload creates and deletes among
+    :param durability: ``local.durability`` of the throwaway local deployment (without ``config``)
     """
     _check_settings(workload, repetitions, warmup, size, clients, read_share, concurrency, depth, watchers, siblings)
     shown = as_progress(progress)
     value = os.urandom(size)
+    if durability is not None and config is not None:
+        raise BenchError("a durability mode is for the throwaway local deployment, not one given by its config")
     settings = _settings(
         workload, repetitions, warmup, size, clients, read_share, concurrency, depth, watchers, siblings
     )
+    if durability is not None:
+        settings["durability"] = durability
     machine = machine_info()
     systems: list[System] = []
     errors: tuple[type[BaseException], ...] = ()
@@ -120,7 +127,7 @@ def run_bench(
     try:
         with deferred_interrupt(), ExitStack() as stack:
             if config is None:
-                config, description = stack.enter_context(_throwaway_local())
+                config, description = stack.enter_context(_throwaway_local(durability))
             else:
                 description = {
                     "provider": config.cloud_provider,

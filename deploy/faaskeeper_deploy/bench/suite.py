@@ -66,6 +66,9 @@ class Axes:
     watchers: tuple[int, ...] = (1, 8)
     concurrency: str = "threads"
     siblings: tuple[int, ...] = DEFAULT_SIBLINGS
+    #: Durability modes of the throwaway local deployment: each run once in each, one after the
+    #: other; empty, once in the default mode.
+    durabilities: tuple[str, ...] = ()
 
 
 def plan(series: Sequence[str], axes: Axes) -> list[dict[str, Any]]:
@@ -97,6 +100,8 @@ def plan(series: Sequence[str], axes: Axes) -> list[dict[str, Any]]:
             runs += [{**base, "workload": name, "siblings": n} for n in dict.fromkeys(axes.siblings)]
         else:
             runs.append({**base, "workload": name})
+    if axes.durabilities:
+        runs = [{**run, "durability": mode} for run in runs for mode in axes.durabilities]
     return runs
 
 

@@ -85,8 +85,8 @@ class _SharedFile:
 
 def create_deployment(settings: LocalSettings, max_data_size: int) -> str:
     """Create the deployment file of ``settings`` with both root nodes if it does not exist yet,
-    and store its node data limit; its deployment id. An existing file must be a deployment."""
-    db = Database(settings.database, create=True)
+    and store its node data limit and durability mode; its deployment id. An existing file must be a deployment."""
+    db = Database(settings.database, create=True, durability_mode=settings.durability)
     try:
         db.check_integrity()
         LocalSystemStorage(db).ensure_root()

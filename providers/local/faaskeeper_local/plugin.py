@@ -12,6 +12,12 @@ from faaskeeper_local.provider import LocalProvider
 DEPLOY_OPTIONS = [
     DeployOption("path", "local.path", "directory that holds the deployment (created if missing)", metavar="DIR"),
     DeployOption(
+        "durability",
+        "local.durability",
+        "normal (commits survive a killed process; the default) or fsync (they also survive a power loss)",
+        metavar="MODE",
+    ),
+    DeployOption(
         "lock-max-hold",
         "local.lock-max-hold",
         "seconds a writer may hold a node lock before another takes it over (default 5)",

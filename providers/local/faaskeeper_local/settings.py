@@ -7,12 +7,13 @@ from pathlib import Path
 
 from faaskeeper.config import Config, checked_number
 from faaskeeper.exceptions import ConfigurationException
+from faaskeeper_local.storage import durability as durability_modes
 
 #: What one commit may write: SQLite has no limit; this one keeps a commit's database
 #: transaction, which holds every other writer up, short.
 MAX_COMMIT_WRITES = 1000
 #: The keys of the ``local`` section.
-SECTION_KEYS = frozenset({"path", "lock-max-hold", "visibility-timeout", "max-receives"})
+SECTION_KEYS = frozenset({"path", "durability", "lock-max-hold", "visibility-timeout", "max-receives"})
 #: The numbers of the section: key, attribute, range, unit (seconds, or "" for a whole number). At
 #: most an hour of lock hold, SQS's twelve hours of visibility, and as many receives as SQS allows.
 _NUMBERS = (
@@ -34,6 +35,8 @@ class LocalSettings:
     visibility_timeout: float = 10.0
     #: Deliveries of one message before it goes to the dead letters.
     max_receives: int = 5
+    #: How durable commits are (:data:`durability_modes.MODES`); ``fk deploy`` stores it in the file.
+    durability: str = durability_modes.DEFAULT
 
     @property
     def database(self) -> Path:
@@ -50,6 +53,10 @@ class LocalSettings:
         path = section["path"]
         if not isinstance(path, str) or not path:
             raise ConfigurationException(f"Config key 'local.path' must be a directory path, got {path!r}")
+        mode = section.get("durability", durability_modes.DEFAULT)
+        if mode not in durability_modes.MODES:
+            allowed = ", ".join(map(repr, durability_modes.MODES))
+            raise ConfigurationException(f"Config key 'local.durability' must be one of {allowed}, got {mode!r}")
         values: dict[str, float] = {}
         for key, attr, (low, high), unit in _NUMBERS:
             if key in section:
@@ -65,4 +72,5 @@ class LocalSettings:
             lock_max_hold=float(values.get("lock_max_hold", settings.lock_max_hold)),
             visibility_timeout=float(values.get("visibility_timeout", settings.visibility_timeout)),
             max_receives=int(values.get("max_receives", settings.max_receives)),
+            durability=mode,
         )

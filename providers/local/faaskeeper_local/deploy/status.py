@@ -32,6 +32,7 @@ def service_status(config: Config, settings: LocalSettings) -> DeploymentStatus:
         status["details"] = {
             "deployment id": db.deployment_id,
             "max-data-size": f"{stored_max_data_size(db)} bytes",
+            "durability": db.durability,
             "functions": "run inside each client process (no daemon)",
         }
     finally:

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from faaskeeper.exceptions import DeploymentCorruptException, DeploymentUnusableException, ProviderException
-from faaskeeper_local.storage import sqlite_errors
+from faaskeeper_local.storage import durability, sqlite_errors
 from faaskeeper_local.storage.file_identity import FileIdentity
 from faaskeeper_local.storage.schema import MIGRATIONS, SCHEMA, SCHEMA_VERSION, TABLES
 from faaskeeper_local.storage.wal_guard import forbid_checkpoint
@@ -40,10 +40,21 @@ Listener = Callable[[ProviderException], None]
 class Database:
     """One deployment file. Thread-safe: each thread gets its own connection."""
 
-    def __init__(self, path: Path, *, create: bool = False, busy_timeout: float = 30.0) -> None:
+    def __init__(
+        self, path: Path, *, create: bool = False, busy_timeout: float = 30.0, durability_mode: str | None = None
+    ) -> None:
         """Open the deployment file ``path``. Only with ``create`` is a missing file (and its directory)
-        created; an existing file that is not a deployment raises DeploymentCorruptException."""
+        created; an existing file that is not a deployment raises DeploymentCorruptException.
+
+        ``durability_mode`` (one of :data:`durability.MODES`) is stored in the file for every process
+        that opens it; without it, the file's stored mode applies (the default for files without one)."""
         self.path = path
+        if durability_mode is not None and durability_mode not in durability.SYNCHRONOUS:
+            raise ProviderException(
+                f"Unknown durability {durability_mode!r}: expected one of {', '.join(durability.MODES)}"
+            )
+        #: The file's durability mode, as stored in it once opened.
+        self.durability = durability_mode or durability.DEFAULT
         self._busy_timeout = busy_timeout
         self._local = threading.local()
         self._connections: list[sqlite3.Connection] = []
@@ -55,6 +66,7 @@ class Database:
         self._failure: DeploymentUnusableException | None = None
         self._listeners: list[Listener] = []
         self._full_reported = float("-inf")
+        self._durability_given = durability_mode is not None
         self.deployment_id = ""
         new = create and not path.exists()
         if new:
@@ -99,11 +111,34 @@ class Database:
                 # Deployments made before they had an id get one when first opened.
                 conn.execute("INSERT OR IGNORE INTO meta VALUES ('deployment-id', ?)", (uuid.uuid4().hex,))
                 (self.deployment_id,) = conn.execute("SELECT value FROM meta WHERE key = 'deployment-id'").fetchone()
+                self._store_durability(conn)
         if version != SCHEMA_VERSION:
             raise ProviderException(
                 f"The deployment file {self.path} has layout {version}; this version of FaaSKeeper needs layout "
                 f"{SCHEMA_VERSION}: redeploy it with `fk deploy service --clean`"
             )
+        # The level cannot change inside a transaction; later connections take it as they open.
+        self._apply_durability(conn)
+
+    def _store_durability(self, conn: sqlite3.Connection) -> None:
+        """Store the mode given to the constructor, or take the one the file stores."""
+        if self._durability_given:
+            conn.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (durability.DURABILITY_KEY, self.durability))
+            return
+        row = conn.execute("SELECT value FROM meta WHERE key = ?", (durability.DURABILITY_KEY,)).fetchone()
+        stored = row[0] if row is not None else durability.DEFAULT
+        if stored not in durability.SYNCHRONOUS:
+            raise ProviderException(
+                f"The deployment file {self.path} stores the durability {stored!r}, which this version of "
+                f"FaaSKeeper does not know (it knows {', '.join(durability.MODES)})"
+            )
+        self.durability = stored
+
+    def _apply_durability(self, conn: sqlite3.Connection) -> None:
+        try:
+            conn.execute(f"PRAGMA synchronous={durability.SYNCHRONOUS[self.durability]}")
+        except sqlite3.Error as err:
+            raise self._failed(err) from err
 
     def _verify(self, conn: sqlite3.Connection) -> None:
         """Raise DeploymentCorruptException unless the file holds a deployment's tables and layout version."""
@@ -145,9 +180,9 @@ class Database:
                     self._connections.append(conn)
                 if self._verified:
                     conn.execute("PRAGMA journal_mode=WAL")
-                # NORMAL survives the death of any process (the WAL is in the OS's hands); only a
-                # power loss could drop the last transactions.
-                conn.execute("PRAGMA synchronous=NORMAL")
+                # Until the file is open, the mode is the one given or the default; the first
+                # connection takes the file's own once it has read it (_open).
+                conn.execute(f"PRAGMA synchronous={durability.SYNCHRONOUS[self.durability]}")
             except sqlite3.Error as err:
                 if sqlite_errors.is_corruption(err):
                     raise self._failed(err) from err
