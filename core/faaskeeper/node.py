@@ -65,7 +65,7 @@ class Footprint:
 
     User storage is written node by node, so a reader that saw one of the nodes at ``txn`` knows
     the write is applied whole once the sentinel shows it (see
-    :mod:`faaskeeper.client.applied`)."""
+    ``faaskeeper.client.applied``)."""
 
     txn: int
     sentinel: str

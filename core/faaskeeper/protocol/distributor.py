@@ -169,7 +169,7 @@ class Distributor:
 
         User storage takes one node at a time. When a write changes several, each of them
         records its footprint, and the sentinel goes last: a reader that saw one of them knows
-        the write is whole once the sentinel shows it (:mod:`faaskeeper.client.applied`)."""
+        the write is whole once the sentinel shows it (``faaskeeper.client.applied``)."""
         data = dict(event.data)
         changed = [u for u in event.updates if u.created or u.modified or u.children_changed]
         sentinel = _sentinel(changed) if len(changed) > 1 else None
