@@ -90,7 +90,8 @@ def check_priced(load: LoadMeasurement, needed: tuple[str, ...]) -> None:
 def describe_load(load: LoadMeasurement) -> str:
     """The load in words, for the report's first line."""
     return (
-        f"{load.clients} concurrent clients at {load.rate:g} calls/s for {load.seconds:g} s "
+        f"{load.clients} concurrent client{'' if load.clients == 1 else 's'} at {load.rate:g} calls/s "
+        f"for {load.seconds:g} s "
         f"({load.achieved_rate:.1f}/s made), {load.read_share:.0%} reads, {load.size} B nodes"
     )
 
