@@ -154,3 +154,45 @@ def test_fk_cost_rejects_bad_workload_arguments(
     with pytest.raises(SystemExit):
         cli.main(["cost", "--config", "x.json", argument])
     assert message in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["--rate=-5"], "argument --rate: must be above 0"),
+        (["--rate=0"], "argument --rate: must be above 0"),
+        (["--rate=5", "--seconds=0"], "argument --seconds: must be above 0"),
+        (["--rate=5", "--clients=-1"], "argument --clients: must be at least 0"),
+    ],
+)
+def test_fk_cost_rejects_bad_load_arguments(
+    arguments: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit):
+        cli.main(["cost", "--config", "x.json", *arguments])
+    assert message in capsys.readouterr().err
+
+
+def test_fk_cost_refuses_a_load_of_no_clients_before_reading_the_config(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["cost", "--config", "missing.json", "--clients", "0", "--rate", "5"]) == 1
+    err = capsys.readouterr().err
+    assert "--clients must be at least 1 with --rate, got 0" in err
+    assert "missing.json" not in err
+
+
+def test_fk_cost_refuses_to_price_a_month_of_a_load_without_writes(capsys: pytest.CaptureFixture[str]) -> None:
+    code = cli.main(
+        ["cost", "--config", "missing.json", "--rate", "5", "--read-share", "100%", "--requests-per-day", "1000"]
+    )
+    assert code == 1
+    assert "--read-share must be above 0 and below 1" in capsys.readouterr().err
+
+
+def test_a_sessions_calls_are_reads_at_the_read_share() -> None:
+    from faaskeeper.measure import is_read
+
+    assert [is_read(i, 0.9) for i in range(10)] == [False] + [True] * 9
+    assert sum(is_read(i, 0.9) for i in range(1000)) == 900
+    assert sum(is_read(i, 0.5) for i in range(7, 107)) == 50
+    assert not any(is_read(i, 0.0) for i in range(50))
+    assert all(is_read(i, 1.0) for i in range(50))

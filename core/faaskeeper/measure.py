@@ -3,22 +3,26 @@
 The providers' cost models (:class:`faaskeeper.api.cost.CostModel`) run their deployment's
 functions and know how to count what they bill; these loops are the part they share: which
 calls are made, in what order, and how a heartbeat run's requests are split into a fixed part and
-a part per session.
+a part per session, and how concurrent sessions are driven at a rate (:func:`measure_load`).
 """
 
 from __future__ import annotations
 
+import math
+import threading
+import time
 import uuid
 from collections import Counter
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from typing import TypeVar
 
-from faaskeeper.api.cost import OPERATIONS, HeartbeatMeasurement, Measurement
+from faaskeeper.api.cost import OPERATIONS, HeartbeatMeasurement, LoadMeasurement, Measurement
 from faaskeeper.client import FaaSKeeperClient
 from faaskeeper.config import Config
 from faaskeeper.exceptions import FaaSKeeperException
-from faaskeeper.metering import Key
+from faaskeeper.metering import BATCHES, READS, Key, Meter, batch_sizes, difference
 
 Mark = TypeVar("Mark")
 
@@ -68,6 +72,138 @@ def measure_calls(
         size=size,
         requests={name: {key: n / repetitions for key, n in sorted(c.items())} for name, c in totals.items()},
     )
+
+
+#: The operations of a load: a read and a write of one node.
+LOAD_OPERATIONS: tuple[str, str] = ("set_data", "get_data")
+#: Errors of failed calls kept for the report.
+_ERRORS_KEPT = 5
+
+
+def is_read(call: int, read_share: float) -> bool:
+    """Whether call number ``call`` of a session is a read: of any run of calls, ``read_share`` of
+    them, spread evenly (with 0.9, one write then nine reads)."""
+    # The epsilon keeps 10 * 0.9 from flooring to 8.
+    return math.floor((call + 1) * read_share + 1e-9) > math.floor(call * read_share + 1e-9)
+
+
+def measure_load(
+    config: Config,
+    *,
+    clients: int,
+    rate: float,
+    seconds: float,
+    read_share: float,
+    size: int,
+    idle: Callable[[], None],
+    mark: Callable[[], Mark],
+    billed: Callable[[Mark], Mapping[Key, int]],
+    meter: Meter,
+    timeout: float = 10.0,
+) -> LoadMeasurement:
+    """Open ``clients`` sessions, each on a thread of its own with a node of its own under a fresh
+    ``/fk-cost-<random>`` node, and have them call get_data (``read_share`` of the calls) and
+    set_data, one call at a time each, ``rate`` calls a second in all, for ``seconds``.
+
+    A session's calls are due every ``clients / rate`` seconds, the sessions staggered evenly
+    across that interval; a call that is due while the session's previous call is still running
+    starts when it returns. What the run billed is ``billed(m)`` with ``m = mark()`` taken once the
+    sessions are open and the functions idle, and read again once they are idle after the last
+    call; ``meter`` is the provider's meter, whose requests counted under
+    :data:`~faaskeeper.metering.READS` are the reads'. The function hosts' batches are counted in
+    :data:`~faaskeeper.metering.BATCHES`."""
+    if clients < 1:
+        raise ValueError(f"clients must be at least 1, got {clients}")
+    if not rate > 0:
+        raise ValueError(f"the rate must be above 0, got {rate:g}")
+    if not seconds > 0:
+        raise ValueError(f"seconds must be above 0, got {seconds:g}")
+    if not 0 <= read_share <= 1:
+        raise ValueError(f"the read share must be from 0 to 1, got {read_share:g}")
+    base = f"/fk-cost-{uuid.uuid4().hex[:8]}"
+    data = bytes(size)
+    interval = clients / rate
+    issued: Counter[str] = Counter()
+    completed: Counter[str] = Counter()
+    errors: list[str] = []
+    guard = threading.Lock()
+
+    def drive(session: int, client: FaaSKeeperClient, started: float) -> None:
+        node = f"{base}/c{session}"
+        first = started + session * interval / clients
+        call = 0
+        while (due := first + call * interval) < started + seconds:
+            delay = due - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
+            name = "get_data" if is_read(call + session, read_share) else "set_data"
+            with guard:
+                issued[name] += 1
+            try:
+                if name == "get_data":
+                    client.get_data(node)
+                else:
+                    client.set_data(node, data)
+            except FaaSKeeperException as err:
+                with guard:
+                    if len(errors) < _ERRORS_KEPT:
+                        errors.append(f"{name} {node}: {type(err).__name__}: {err}")
+            else:
+                with guard:
+                    completed[name] += 1
+            call += 1
+
+    with ExitStack() as running:
+        sessions = [running.enter_context(FaaSKeeperClient(config, timeout=timeout)) for _ in range(clients)]
+        owner = sessions[0]
+        owner.create(base, b"")
+        try:
+            for session in range(clients):
+                owner.create(f"{base}/c{session}", data)
+            idle()
+            before = mark()
+            reads_before = meter.snapshot(READS)
+            batches_before = BATCHES.snapshot()
+            started = time.monotonic()
+            with ThreadPoolExecutor(max_workers=clients, thread_name_prefix="fk-cost-load") as pool:
+                for future in [pool.submit(drive, i, client, started) for i, client in enumerate(sessions)]:
+                    future.result()
+            elapsed = time.monotonic() - started
+            idle()
+            counted = dict(billed(before))
+            reads = difference(meter.snapshot(READS), reads_before)
+            batches = batch_sizes(difference(BATCHES.snapshot(), batches_before))
+        finally:
+            _remove(owner, base)
+    return LoadMeasurement(
+        clients=clients,
+        rate=rate,
+        seconds=seconds,
+        read_share=read_share,
+        size=size,
+        elapsed=elapsed,
+        issued={name: issued[name] for name in LOAD_OPERATIONS},
+        completed={name: completed[name] for name in LOAD_OPERATIONS},
+        errors=errors,
+        requests=_per_call(counted, reads, completed),
+        batches=batches,
+    )
+
+
+def _per_call(
+    counted: Mapping[Key, int], reads: Mapping[Key, int], completed: Mapping[str, int]
+) -> dict[str, dict[Key, float]]:
+    """The requests of one read and of one write: the reads' metered requests over the reads, the
+    rest over the writes (operations that did not run have no entry)."""
+    by_operation = {
+        "set_data": {key: n - reads.get(key, 0) for key, n in counted.items() if n > reads.get(key, 0)},
+        "get_data": {key: n for key, n in reads.items() if key in counted},
+    }
+    return {
+        name: {key: n / completed[name] for key, n in sorted(by_operation[name].items())}
+        for name in LOAD_OPERATIONS
+        if completed.get(name, 0)
+    }
 
 
 def measure_sessions(

@@ -15,6 +15,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import ClassVar
 
+from faaskeeper.metering import READS, metered_as
+
 
 class StorageStatistics:
     """Counts and times of storage reads and writes; ``reset()`` starts over."""
@@ -76,10 +78,12 @@ class StorageStatistics:
 
 @contextmanager
 def counted_read() -> Iterator[None]:
-    """Count one storage read, and its time, in the process's statistics."""
+    """Count one storage read, and its time, in the process's statistics; the requests it makes
+    are metered as a read's (:data:`faaskeeper.metering.READS`)."""
     began = time.perf_counter()
     try:
-        yield
+        with metered_as(READS):
+            yield
     finally:
         stats = StorageStatistics.instance()
         stats.add_read_units(1)

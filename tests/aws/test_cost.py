@@ -180,6 +180,56 @@ def test_workload_report_prices_a_month_from_the_measurement(stackless: Callable
     assert "3 x t3.small" in text
 
 
+def test_one_client_under_load_bills_as_the_sequential_measurement(stackless: Callable[..., Config]) -> None:
+    from faaskeeper_aws.cost.measure import measure_load, measure_operations
+
+    config = stackless(storage="persistent", channel="tcp", heartbeat=60, session_timeout=180)
+    sequential = measure_operations(config, repetitions=2, functions="local")
+    # One call due every 0.25 s for 3 s: 12 calls, every other one a read.
+    load = measure_load(config, clients=1, rate=4, seconds=3, read_share=0.5, functions="local")
+
+    assert load.issued == {"set_data": 6, "get_data": 6}
+    assert load.completed == load.issued, load.errors
+    assert load.errors == []
+    writer = next(sizes for function, sizes in load.batches.items() if function.endswith("writer"))
+    # One session waits for each write's reply: the writer never finds two requests queued.
+    assert writer == {1: 6}
+    assert load.requests["get_data"] == sequential.requests["get_data"] == {("s3", "GetObject"): 1}
+    under_load, one_at_a_time = (
+        billable_units(load.requests["set_data"]),
+        billable_units(sequential.requests["set_data"]),
+    )
+    if all(set(sizes) == {1} for sizes in load.batches.values()):
+        # Without batches, a write under load makes the queue and function requests of one alone.
+        for field in ("sqs_requests", "lambda_requests", "s3_put", "s3_get"):
+            assert getattr(under_load, field) == getattr(one_at_a_time, field), (field, under_load, one_at_a_time)
+    # A write takes a GetItem and an UpdateItem more or not, by timing, in either measurement.
+    assert under_load.dynamodb_wru == pytest.approx(one_at_a_time.dynamodb_wru, abs=1)
+    assert under_load.dynamodb_rru == pytest.approx(one_at_a_time.dynamodb_rru, abs=1)
+
+
+def test_four_clients_under_load_hand_each_write_to_one_batch(stackless: Callable[..., Config]) -> None:
+    from faaskeeper_aws.cost.measure import measure_load
+
+    config = stackless(storage="persistent", channel="tcp", heartbeat=60, session_timeout=180)
+    # Each of the 4 sessions has a call due every 0.25 s for 3 s: 12 calls each.
+    load = measure_load(config, clients=4, rate=16, seconds=3, read_share=0.5, functions="local")
+
+    assert sum(load.issued.values()) == 48
+    assert load.completed == load.issued, load.errors
+    writes = load.completed["set_data"]
+    assert writes == 24
+    assert {function.rsplit("-", 1)[-1] for function in load.batches} == {"writer", "distributor"}
+    for function, sizes in load.batches.items():
+        assert all(size >= 1 and n >= 1 for size, n in sizes.items()), (function, sizes)
+        # Every write is one message to the writer and one to the distributor, each in one batch.
+        assert sum(size * n for size, n in sizes.items()) == writes, (function, sizes)
+    invocations = sum(sum(sizes.values()) for sizes in load.batches.values())
+    assert load.requests["set_data"][("lambda", "Invoke")] == pytest.approx(invocations / writes)
+    assert load.requests["set_data"][("sqs", "SendMessage")] == pytest.approx(2)
+    assert load.requests["get_data"] == {("s3", "GetObject"): 1}
+
+
 @pytest.fixture(scope="module")
 def deployed(moto_server, tmp_path_factory: pytest.TempPathFactory):
     """A stack deployed to moto as a new user makes one; its client config file. Removed afterwards."""
@@ -242,3 +292,48 @@ def test_fk_bench_runs_the_functions_of_an_emulated_deployment(deployed: Path) -
     assert "Lambda emulator" in fk.description["functions"]
     assert set(fk.operations) == set(OPERATIONS)
     assert all(len(fk.samples_ns[op]) == 2 for op in OPERATIONS)
+
+
+def test_fk_cost_under_load_prices_each_call_from_the_run(deployed: Path, tmp_path: Path, capsys) -> None:
+    from faaskeeper_deploy.cli import main
+
+    out = tmp_path / "load.json"
+    code = main(
+        [
+            *("cost", "--config", str(deployed), "--clients", "2", "--rate", "8", "--seconds", "2"),
+            *("--read-share", "50%", "--requests-per-day", "1000000", "--json", str(out)),
+        ]
+    )
+
+    printed = capsys.readouterr().out
+    assert code == 0, printed
+    assert "2 concurrent clients at 8 calls/s for 2 s" in printed
+    assert "Messages per invocation" in printed
+    document = json.loads(out.read_text())
+    assert document["repetitions"] is None
+    load = document["load"]
+    assert {k: load[k] for k in ("clients", "rate", "seconds", "read_share", "size")} == {
+        "clients": 2,
+        "rate": 8,
+        "seconds": 2,
+        "read_share": 0.5,
+        "size": 100,
+    }
+    assert load["operations"] == {"set_data": {"issued": 8, "completed": 8}, "get_data": {"issued": 8, "completed": 8}}
+    assert load["errors"] == []
+    assert load["achieved_rate"] > 0
+    assert load["elapsed"] > 0
+    assert len(load["batches"]) == 2
+    for batches in load["batches"].values():
+        assert batches["messages"] == 8
+        assert 1 <= batches["mean"] <= batches["max"]
+        assert sum(int(size) * n for size, n in batches["sizes"].items()) == 8
+    rows = {row["operation"]: row for row in document["operations"]}
+    assert [name for name in rows if not name.startswith("upstream")] == ["set_data", "get_data"]
+    for name in ("set_data", "get_data"):
+        counted = {tuple(key.split(".", 1)): n for key, n in rows[name]["requests"].items()}
+        assert rows[name]["usd_per_op"] == pytest.approx(billable_units(counted).cost(Prices(), duration=False))
+    days = 730 / 24
+    assert document["monthly"]["monthly_usd"]["writes"] == pytest.approx(
+        500_000 * days * rows["set_data"]["usd_per_op"]
+    )

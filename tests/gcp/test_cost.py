@@ -142,6 +142,26 @@ def test_operations_are_measured_with_the_functions_served_here(deployed: Callab
     assert measurement.requests["delete"][("firestore", "deletes")] >= 1
 
 
+@pytest.mark.parametrize("clients", [1, 4])
+def test_operations_under_load_are_counted_per_call(deployed: Callable[..., Config], clients: int) -> None:
+    model = GcpCostModel(deployed(heartbeat=60, session_timeout=180))
+    # Each session has a call due every 0.5 s for 3 s: 6 calls each, every other one a read.
+    load = model.measure_load(clients=clients, rate=2 * clients, seconds=3, read_share=0.5, size=100)
+
+    assert load.issued == {"set_data": 3 * clients, "get_data": 3 * clients}
+    assert load.completed == load.issued, load.errors
+    writes = load.completed["set_data"]
+    assert set(load.batches) == {"writer", "distributor"}
+    for function, sizes in load.batches.items():
+        # Pub/Sub pushes one message to each invocation: the request and the distributor's doorbell.
+        assert sizes == {1: writes}, (function, sizes)
+    counted = load.requests["set_data"]
+    assert counted[("functions", "invocations")] == pytest.approx(2)
+    assert counted[("pubsub", "messages")] == pytest.approx(2)
+    assert counted[("pubsub", "deliveries")] == pytest.approx(2)
+    assert model.units(load.requests["get_data"]) == Units(firestore_reads=1), load.requests["get_data"]
+
+
 def test_fk_cost_answers_a_month_of_a_million_requests_a_day(
     deployed: Callable[..., Config], tmp_path: Path, capsys
 ) -> None:

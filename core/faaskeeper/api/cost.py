@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar, Protocol
 
 from faaskeeper.config import Config
+from faaskeeper.exceptions import ConfigurationException
 from faaskeeper.metering import Key
 
 #: The operations measured, in the order they run (the creates make the nodes the deletes remove).
@@ -35,6 +36,35 @@ class Measurement:
     repetitions: int
     size: int
     requests: dict[str, dict[Key, float]]
+
+
+@dataclass(frozen=True)
+class LoadMeasurement:
+    """What ``clients`` concurrent sessions billed issuing reads and writes at ``rate`` a second.
+
+    ``requests``: per operation that ran, the requests of one call: the meter's counters over the
+    run divided by the calls that completed (a read's are those its storage reads made; everything
+    else, the functions' included, is the writes'). ``batches``: per function, how many
+    invocations were handed how many messages."""
+
+    clients: int
+    rate: float
+    seconds: float
+    read_share: float
+    size: int
+    #: Seconds from the first call to the last call's return.
+    elapsed: float
+    issued: dict[str, int]
+    completed: dict[str, int]
+    #: The first few errors of the calls that failed (a failed call's requests are counted too).
+    errors: list[str]
+    requests: dict[str, dict[Key, float]]
+    batches: dict[str, dict[int, int]]
+
+    @property
+    def achieved_rate(self) -> float:
+        """Calls a second actually issued."""
+        return sum(self.issued.values()) / self.elapsed if self.elapsed > 0 else 0.0
 
 
 @dataclass(frozen=True)
@@ -138,6 +168,16 @@ class CostModel(ABC):
     def measure_operations(self, *, repetitions: int, size: int) -> Measurement:
         """The requests of each operation of :data:`OPERATIONS`, averaged over
         ``repetitions`` calls with ``size`` bytes of data; creates and removes its own nodes."""
+
+    def measure_load(
+        self, *, clients: int, rate: float, seconds: float, read_share: float, size: int
+    ) -> LoadMeasurement:
+        """``clients`` sessions issuing get_data (``read_share`` of the calls) and set_data on nodes of
+        ``size`` bytes, ``rate`` calls a second in all for ``seconds``, the functions running
+        meanwhile (:func:`faaskeeper.measure.measure_load`)."""
+        raise ConfigurationException(
+            f"fk cost --rate: provider {self.config.cloud_provider!r} cannot measure its requests under load"
+        )
 
     @abstractmethod
     def measure_heartbeat(self) -> HeartbeatMeasurement | None:

@@ -7,6 +7,11 @@ counted requests into billable units and prices them from its table of list pric
 measurement creates and deletes nodes, so it runs only against an emulator unless
 ``--allow-real-cloud`` is given; there only the client's requests are counted.
 
+With ``--rate`` it measures under load instead (:mod:`faaskeeper_deploy.cost.load`): ``--clients``
+concurrent sessions issuing get_data and set_data at that many calls a second in all, so that the
+functions are handed batches as they would be; each operation is priced from the requests the
+run counted divided by the calls it made, with the batch sizes the functions were handed.
+
 With ``--requests-per-day`` it also prices a month of a described workload against a ZooKeeper
 ensemble of VMs, with the break-even point (:mod:`faaskeeper_deploy.cost.workload`).
 """
@@ -18,11 +23,19 @@ import json
 from pathlib import Path
 from typing import Any
 
-from faaskeeper.api.cost import CostModel, PriceTable
+from faaskeeper.api.cost import CostModel, LoadMeasurement, PriceTable
 from faaskeeper.exceptions import ConfigurationException, FaaSKeeperException
 from faaskeeper.metering import Key
 from faaskeeper.plugins.manager import get_provider
 from faaskeeper_deploy.config_file import load_config
+from faaskeeper_deploy.cost.load import (
+    add_load_arguments,
+    check_load_arguments,
+    check_priced,
+    describe_load,
+    load_document,
+    render_load,
+)
 from faaskeeper_deploy.cost.workload import add_workload_arguments
 
 
@@ -97,20 +110,38 @@ def cost_model(config: Any) -> CostModel:
 
 
 def cmd_cost(args: argparse.Namespace) -> int:
+    if args.rate is not None:
+        check_load_arguments(args)
     config = load_config(Path(args.config))
     model = cost_model(config)
     emulated = model.emulated()
     if not emulated and not args.allow_real_cloud:
         raise ConfigurationException(model.real_cloud_refusal)
     prices = model.prices(args.prices)
-    measurement = model.measure_operations(repetitions=args.repetitions, size=args.size)
-    rows = cost_rows(measurement.requests, prices, model)
-    print(
-        f"fk cost: {config.deployment_name!r}, {config.user_storage.value} storage, {config.client_channel.value} "
-        f"channel; {measurement.repetitions} calls per operation, {measurement.size} B nodes; "
-        f"{model.describe(prices)}\n"
+    heading = (
+        f"fk cost: {config.deployment_name!r}, {config.user_storage.value} storage, "
+        f"{config.client_channel.value} channel"
     )
-    print(render(rows, model))
+    load: LoadMeasurement | None = None
+    if args.rate is None:
+        measurement = model.measure_operations(repetitions=args.repetitions, size=args.size)
+        requests = measurement.requests
+        rows = cost_rows(requests, prices, model)
+        print(
+            f"{heading}; {measurement.repetitions} calls per operation, {measurement.size} B nodes; "
+            f"{model.describe(prices)}\n"
+        )
+        print(render(rows, model))
+    else:
+        load = model.measure_load(
+            clients=args.clients, rate=args.rate, seconds=args.seconds, read_share=args.read_share, size=args.size
+        )
+        requests = load.requests
+        rows = cost_rows(requests, prices, model)
+        print(f"{heading}; {describe_load(load)}; {model.describe(prices)}\n")
+        print(render_load(load, render(rows, model)))
+        if args.requests_per_day is not None:
+            check_priced(load, ("get_data", "set_data"))
     if not emulated:
         print(
             f"\nReal {prices.cloud}: the functions ran on {model.functions_platform}, "
@@ -120,15 +151,15 @@ def cmd_cost(args: argparse.Namespace) -> int:
     if args.requests_per_day is not None:
         from faaskeeper_deploy.cost.workload import workload_report
 
-        text, monthly = workload_report(args, model, measurement.requests, prices)
+        text, monthly = workload_report(args, model, requests, prices)
         print("\n" + text)
     if args.json:
         document = {
             "deployment": config.deployment_name,
             "user_storage": config.user_storage.value,
             "client_channel": config.client_channel.value,
-            "repetitions": measurement.repetitions,
-            "size": measurement.size,
+            "repetitions": None if load is not None else args.repetitions,
+            "size": args.size,
             **model.settings(),
             "prices": prices.to_dict(),
             "operations": [
@@ -144,6 +175,7 @@ def cmd_cost(args: argparse.Namespace) -> int:
                 }
                 for row in rows
             ],
+            "load": None if load is None else load_document(load),
             "monthly": monthly,
         }
         try:
@@ -190,7 +222,11 @@ def register(commands: Any) -> None:
     )
     cost.add_argument("--config", metavar="CLIENT_CONFIG", required=True, help="client config of the deployment")
     cost.add_argument(
-        "--repetitions", type=_positive, default=10, metavar="N", help="calls per operation (default: 10)"
+        "--repetitions",
+        type=_positive,
+        default=10,
+        metavar="N",
+        help="calls per operation, one at a time (default: 10; not with --rate)",
     )
     cost.add_argument("--size", type=_size, default=100, metavar="BYTES", help="bytes of data per node (default: 100)")
     cost.add_argument("--prices", metavar="FILE", help="JSON object of prices replacing the defaults")
@@ -202,5 +238,6 @@ def register(commands: Any) -> None:
         action="store_true",
         help="measure even without an emulator (creates nodes; counts only the client's requests)",
     )
+    add_load_arguments(cost)
     add_workload_arguments(cost)
     cost.set_defaults(func=cmd_cost)

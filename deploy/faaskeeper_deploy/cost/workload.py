@@ -53,9 +53,6 @@ def add_workload_arguments(cost: Any) -> None:
         "--read-share", type=_share, default=0.9, metavar="S", help="share of reads, as 0.9 or 90%% (default: 0.9)"
     )
     group.add_argument(
-        "--clients", type=_number(0, int), default=10, metavar="N", help="client sessions, each pinged (default: 10)"
-    )
-    group.add_argument(
         "--heartbeat-minutes",
         type=_number(1e-9),
         metavar="M",

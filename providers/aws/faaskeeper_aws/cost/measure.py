@@ -17,6 +17,9 @@ What is counted per call:
   polls of an idle queue cost some cents a month per queue), nor are the emulator's own queue
   depth checks, which Lambda does not make.
 
+:func:`measure_load` counts the same under load (:func:`faaskeeper.measure.measure_load`), and the
+messages of each batch the emulator hands the writer and the distributor.
+
 The heartbeat function is not run while measuring (it depends on time and sessions, not on
 operations).
 """
@@ -26,17 +29,26 @@ from __future__ import annotations
 from collections.abc import Mapping
 from contextlib import ExitStack
 
-from faaskeeper.api.cost import OPERATIONS, WRITES, Measurement
+from faaskeeper.api.cost import OPERATIONS, WRITES, LoadMeasurement, Measurement
 from faaskeeper.config import Config
 from faaskeeper.exceptions import ProviderException
 from faaskeeper.measure import measure_calls
+from faaskeeper.measure import measure_load as drive_load
 from faaskeeper.metering import Key, Meter, difference
 from faaskeeper_aws.cost.metering import METER
 from faaskeeper_aws.functions.deployed import deployed_functions, local_functions
 from faaskeeper_aws.functions.host import LambdaEmulator
 from faaskeeper_aws.settings import AwsSettings
 
-__all__ = ["IDLE_TIMEOUT", "OPERATIONS", "WRITES", "Measurement", "measure_operations"]
+__all__ = [
+    "IDLE_TIMEOUT",
+    "OPERATIONS",
+    "WRITES",
+    "LoadMeasurement",
+    "Measurement",
+    "measure_load",
+    "measure_operations",
+]
 
 #: Seconds to wait for the functions to finish a call's work.
 IDLE_TIMEOUT = 30.0
@@ -85,6 +97,44 @@ def measure_operations(
                 difference(poller.snapshot(), before[1]),
                 [f.function for f in emulator.invoked] if emulator is not None else [],
             ),
+        )
+
+
+def measure_load(
+    config: Config,
+    *,
+    clients: int,
+    rate: float,
+    seconds: float,
+    read_share: float = 0.9,
+    size: int = 100,
+    functions: str = "deployed",
+    timeout: float = 10.0,
+) -> LoadMeasurement:
+    """``clients`` sessions calling get_data and set_data at ``rate`` calls a second in all for
+    ``seconds`` on ``config``'s deployment, its functions run as in :func:`measure_operations`."""
+    settings = AwsSettings.from_config(config)
+    poller = Meter()
+    emulator = _emulator(config, settings, functions, poller)
+    with ExitStack() as running:
+        if emulator is not None:
+            running.enter_context(emulator)
+        return drive_load(
+            config,
+            clients=clients,
+            rate=rate,
+            seconds=seconds,
+            read_share=read_share,
+            size=size,
+            timeout=timeout,
+            idle=lambda: _idle(emulator),
+            mark=lambda: (METER.snapshot(), poller.snapshot()),
+            billed=lambda before: _billed(
+                difference(METER.snapshot(), before[0]),
+                difference(poller.snapshot(), before[1]),
+                [f.function for f in emulator.invoked] if emulator is not None else [],
+            ),
+            meter=METER,
         )
 
 

@@ -9,7 +9,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
 from typing import Any, ClassVar
 
-from faaskeeper.api.cost import CostModel, HeartbeatMeasurement, Measurement, PriceTable
+from faaskeeper.api.cost import CostModel, HeartbeatMeasurement, LoadMeasurement, Measurement, PriceTable
 from faaskeeper.api.cost import Units as BillableUnits
 from faaskeeper.config import Config
 from faaskeeper.metering import Key
@@ -58,6 +58,21 @@ class AwsCostModel(CostModel):
         from faaskeeper_aws.cost.measure import measure_operations
 
         return measure_operations(self.config, repetitions=repetitions, size=size, functions=self._functions)
+
+    def measure_load(
+        self, *, clients: int, rate: float, seconds: float, read_share: float, size: int
+    ) -> LoadMeasurement:
+        from faaskeeper_aws.cost.measure import measure_load
+
+        return measure_load(
+            self.config,
+            clients=clients,
+            rate=rate,
+            seconds=seconds,
+            read_share=read_share,
+            size=size,
+            functions=self._functions,
+        )
 
     def measure_heartbeat(self) -> HeartbeatMeasurement | None:
         if self._functions == "none":

@@ -28,7 +28,8 @@ The function's configured environment is passed through
 by changing ``os.environ``, so functions of several deployments run side by side. Invocations
 and their billed milliseconds are counted in :data:`faaskeeper_aws.cost.metering.METER` as
 ``("lambda", "Invoke")`` and ``("lambda", "Invoke.ms")``, and per function as
-``("lambda:<name>", ...)``. A function's timeout is not enforced (a thread cannot be killed).
+``("lambda:<name>", ...)``; the messages of each batch in :data:`faaskeeper.metering.BATCHES`.
+A function's timeout is not enforced (a thread cannot be killed).
 """
 
 from __future__ import annotations
@@ -48,7 +49,7 @@ from botocore.response import StreamingBody
 
 from faaskeeper.api.provider import FunctionHost
 from faaskeeper.exceptions import ProviderException
-from faaskeeper.metering import Meter
+from faaskeeper.metering import Meter, count_batch
 from faaskeeper.protocol.environment import function_environment
 from faaskeeper.protocol.host import ScheduledFunction
 from faaskeeper_aws.channel.client_queues import queue_missing
@@ -298,6 +299,7 @@ class LambdaEmulator(FunctionHost):
             self._sqs.change_message_visibility_batch(QueueUrl=url, Entries=entries)
 
     def _run(self, trigger: QueueTrigger, url: str, messages: list[dict[str, Any]]) -> None:
+        count_batch(trigger.function, len(messages))
         event = sqs_event(messages, self._arn(trigger.queue, url), self.settings.region)
         outcome = self._invoke(trigger.function, trigger.handler, event, trigger.environment, trigger.timeout)
         done = self._succeeded(trigger, messages, outcome)

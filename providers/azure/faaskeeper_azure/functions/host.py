@@ -47,7 +47,7 @@ from azure.storage.queue import QueueMessage as StoredMessage
 from faaskeeper.api.provider import FunctionHost as CoreFunctionHost
 from faaskeeper.config import Config
 from faaskeeper.exceptions import ConfigurationException, DeploymentNotFoundException, ProviderException
-from faaskeeper.metering import Meter
+from faaskeeper.metering import Meter, count_batch
 from faaskeeper.protocol.environment import function_environment
 from faaskeeper.protocol.host import ScheduledFunction
 from faaskeeper.protocol.settings import FunctionCrash
@@ -204,6 +204,7 @@ class _QueuePoller:
             self._poison(message)
             return
         argument = self._binding.fields["name"]
+        count_batch(self._binding.name, 1)  # a queue trigger is handed one message
         try:
             self._invoke(lambda: self._binding.function(**{argument: bound_message(message)}), self._binding.name)
         except FunctionCrash as crash:

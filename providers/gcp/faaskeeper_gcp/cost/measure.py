@@ -8,6 +8,9 @@ invocations with their billed milliseconds. Before and after each call the measu
 until no function has run for a moment. Without a functions endpoint (a real project, whose
 Cloud Functions run the functions) only the client's requests are counted.
 
+:func:`measure_load` counts the same under concurrent load; each push is one message to one
+invocation, so Pub/Sub's batches are always of one.
+
 A heartbeat run is what Cloud Scheduler starts: a tick published to the heartbeat's topic and
 pushed to the function; the server's own schedule is off meanwhile.
 """
@@ -18,10 +21,11 @@ import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 
-from faaskeeper.api.cost import HeartbeatMeasurement, Measurement
+from faaskeeper.api.cost import HeartbeatMeasurement, LoadMeasurement, Measurement
 from faaskeeper.config import Config
 from faaskeeper.exceptions import ProviderException
 from faaskeeper.measure import measure_calls, measure_sessions
+from faaskeeper.measure import measure_load as drive_load
 from faaskeeper.metering import Key, difference
 from faaskeeper_gcp.cost.metering import METER
 from faaskeeper_gcp.functions.host import FunctionServer, endpoint_in_use
@@ -73,6 +77,34 @@ def measure_operations(config: Config, *, repetitions: int = 10, size: int = 100
             idle=lambda: _idle(server),
             mark=METER.snapshot,
             billed=lambda before: _billed(difference(METER.snapshot(), before)),
+        )
+
+
+def measure_load(
+    config: Config,
+    *,
+    clients: int,
+    rate: float,
+    seconds: float,
+    read_share: float = 0.9,
+    size: int = 100,
+    timeout: float = 10.0,
+) -> LoadMeasurement:
+    """``clients`` sessions calling get_data and set_data at ``rate`` calls a second in all for
+    ``seconds`` on ``config``'s deployment, its functions served here."""
+    with serving(config) as server:
+        return drive_load(
+            config,
+            clients=clients,
+            rate=rate,
+            seconds=seconds,
+            read_share=read_share,
+            size=size,
+            timeout=timeout,
+            idle=lambda: _idle(server),
+            mark=METER.snapshot,
+            billed=lambda before: _billed(difference(METER.snapshot(), before)),
+            meter=METER,
         )
 
 

@@ -8,7 +8,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
-from faaskeeper.api.cost import CostModel, HeartbeatMeasurement, Measurement, PriceTable
+from faaskeeper.api.cost import CostModel, HeartbeatMeasurement, LoadMeasurement, Measurement, PriceTable
 from faaskeeper.config import Config
 from faaskeeper.metering import Key
 from faaskeeper_gcp.cost.pricing import Prices, Units, billable_units
@@ -60,6 +60,15 @@ class GcpCostModel(CostModel):
         from faaskeeper_gcp.cost.measure import measure_operations
 
         return measure_operations(self._config(), repetitions=repetitions, size=size)
+
+    def measure_load(
+        self, *, clients: int, rate: float, seconds: float, read_share: float, size: int
+    ) -> LoadMeasurement:
+        from faaskeeper_gcp.cost.measure import measure_load
+
+        return measure_load(
+            self._config(), clients=clients, rate=rate, seconds=seconds, read_share=read_share, size=size
+        )
 
     def measure_heartbeat(self) -> HeartbeatMeasurement | None:
         if not self.emulated():

@@ -29,6 +29,7 @@ import flask
 import functions_framework
 from cloudevents.http import CloudEvent
 
+from faaskeeper.metering import count_batch
 from faaskeeper.protocol.codec import MalformedMessage
 from faaskeeper.protocol.environment import PerDeployment
 from faaskeeper.protocol.settings import FaultHook
@@ -70,6 +71,7 @@ def _metered(name: str, call: Callable[[], T]) -> T:
 
 def _pushed(name: str, cloud_event: CloudEvent, call: Callable[[], T]) -> T:
     count_delivery(cloud_event.data)
+    count_batch(name, 1)  # a push delivers one message
     return _metered(name, call)
 
 
