@@ -425,6 +425,26 @@ def test_operations_are_measured_with_the_functions_served_here(deployed: Callab
         assert not any(":" in service for service, _ in counted), "per-function counters repeat the totals"
 
 
+@pytest.mark.parametrize("clients", [1, 4])
+def test_operations_under_load_are_counted_per_call(deployed: Callable[..., Config], clients: int) -> None:
+    model = AzureCostModel(deployed(**{"heartbeat-frequency": 60, "session-timeout": 180}))
+    # Each session has a call due every 0.5 s for 3 s: 6 calls each, every other one a read.
+    load = model.measure_load(clients=clients, rate=2 * clients, seconds=3, read_share=0.5, size=100)
+
+    assert load.issued == {"set_data": 3 * clients, "get_data": 3 * clients}
+    assert load.completed == load.issued, load.errors
+    writes = load.completed["set_data"]
+    # A queue trigger is handed one message: the request, then the distributor's doorbell.
+    assert load.batches == {"writer": {1: writes}, "distributor": {1: writes}}, load.batches
+    counted = load.requests["set_data"]
+    assert counted[("functions", "executions")] == pytest.approx(2), counted
+    assert counted[("queue", "GetMessages")] == pytest.approx(2), counted
+    assert counted[("queue", "DeleteMessage")] == pytest.approx(2), counted
+    read = model.units(load.requests["get_data"])
+    assert read.blob_read + read.blob_other == pytest.approx(1), load.requests["get_data"]
+    assert (read.cosmos_ru, read.function_executions) == (0, 0), load.requests["get_data"]
+
+
 def test_fk_cost_answers_a_month_of_a_million_requests_a_day(
     deployed: Callable[..., Config], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

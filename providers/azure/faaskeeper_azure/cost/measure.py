@@ -13,6 +13,9 @@ every 50 ms, Azure's backs off to a poll a minute; :meth:`Prices.idle_units
 the measurement waits until the queues have been empty for a moment. Without the emulators (a
 real subscription, whose Function App runs the functions) only the client's requests are counted.
 
+:func:`measure_load` counts the same under concurrent load; a queue trigger is handed one message
+per execution, so the batches are always of one.
+
 A heartbeat run is what the timer trigger starts: the heartbeat function executed once; the
 host's own timer is off meanwhile.
 """
@@ -26,10 +29,11 @@ from contextlib import contextmanager
 
 from azure.functions.timer import TimerRequest
 
-from faaskeeper.api.cost import HeartbeatMeasurement, Measurement
+from faaskeeper.api.cost import HeartbeatMeasurement, LoadMeasurement, Measurement
 from faaskeeper.config import Config
 from faaskeeper.exceptions import ProviderException
 from faaskeeper.measure import measure_calls, measure_sessions
+from faaskeeper.measure import measure_load as drive_load
 from faaskeeper.metering import Key, difference
 from faaskeeper_azure.cost.metering import METER
 from faaskeeper_azure.functions.function_app import app
@@ -118,6 +122,35 @@ def measure_operations(
             idle=lambda: _idle(host),
             mark=lambda: _mark(host),
             billed=lambda before: _since(host, before),
+        )
+
+
+def measure_load(
+    config: Config,
+    *,
+    clients: int,
+    rate: float,
+    seconds: float,
+    read_share: float = 0.9,
+    size: int = 100,
+    functions: bool = True,
+    timeout: float = 10.0,
+) -> LoadMeasurement:
+    """``clients`` sessions calling get_data and set_data at ``rate`` calls a second in all for
+    ``seconds`` on ``config``'s deployment, its functions served here unless not ``functions``."""
+    with hosting(config, functions=functions) as host:
+        return drive_load(
+            config,
+            clients=clients,
+            rate=rate,
+            seconds=seconds,
+            read_share=read_share,
+            size=size,
+            timeout=timeout,
+            idle=lambda: _idle(host),
+            mark=lambda: _mark(host),
+            billed=lambda before: _since(host, before),
+            meter=METER,
         )
 
 

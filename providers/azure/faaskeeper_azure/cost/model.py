@@ -8,7 +8,7 @@ from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 from urllib.parse import urlsplit
 
-from faaskeeper.api.cost import CostModel, HeartbeatMeasurement, Measurement, PriceTable
+from faaskeeper.api.cost import CostModel, HeartbeatMeasurement, LoadMeasurement, Measurement, PriceTable
 from faaskeeper.config import Config
 from faaskeeper.metering import Key
 from faaskeeper_azure.cost.metering import EXECUTION_STEP_MS, MIN_EXECUTION_MS
@@ -68,6 +68,21 @@ class AzureCostModel(CostModel):
         from faaskeeper_azure.cost.measure import measure_operations
 
         return measure_operations(self.config, repetitions=repetitions, size=size, functions=self.emulated())
+
+    def measure_load(
+        self, *, clients: int, rate: float, seconds: float, read_share: float, size: int
+    ) -> LoadMeasurement:
+        from faaskeeper_azure.cost.measure import measure_load
+
+        return measure_load(
+            self.config,
+            clients=clients,
+            rate=rate,
+            seconds=seconds,
+            read_share=read_share,
+            size=size,
+            functions=self.emulated(),
+        )
 
     def measure_heartbeat(self) -> HeartbeatMeasurement | None:
         if not self.emulated():
