@@ -89,6 +89,7 @@ def create_deployment(settings: LocalSettings, max_data_size: int) -> str:
     db = Database(settings.database, create=True, durability_mode=settings.durability)
     try:
         db.check_integrity()
+        db.store_durability()
         LocalSystemStorage(db).ensure_root()
         LocalUserStorage(db).ensure_root()
         with db.transaction() as conn:

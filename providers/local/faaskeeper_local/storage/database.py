@@ -111,7 +111,7 @@ class Database:
                 # Deployments made before they had an id get one when first opened.
                 conn.execute("INSERT OR IGNORE INTO meta VALUES ('deployment-id', ?)", (uuid.uuid4().hex,))
                 (self.deployment_id,) = conn.execute("SELECT value FROM meta WHERE key = 'deployment-id'").fetchone()
-                self._store_durability(conn)
+                self._take_durability(conn, new)
         if version != SCHEMA_VERSION:
             raise ProviderException(
                 f"The deployment file {self.path} has layout {version}; this version of FaaSKeeper needs layout "
@@ -120,10 +120,13 @@ class Database:
         # The level cannot change inside a transaction; later connections take it as they open.
         self._apply_durability(conn)
 
-    def _store_durability(self, conn: sqlite3.Connection) -> None:
-        """Store the mode given to the constructor, or take the one the file stores."""
+    def _take_durability(self, conn: sqlite3.Connection, new: bool) -> None:
+        """Keep the mode given to the constructor (stored at once in a new file; in an existing one
+        by :meth:`store_durability`, once the file is known to be whole), or take the one the file
+        stores."""
         if self._durability_given:
-            conn.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (durability.DURABILITY_KEY, self.durability))
+            if new:
+                conn.execute("INSERT INTO meta VALUES (?, ?)", (durability.DURABILITY_KEY, self.durability))
             return
         row = conn.execute("SELECT value FROM meta WHERE key = ?", (durability.DURABILITY_KEY,)).fetchone()
         stored = row[0] if row is not None else durability.DEFAULT
@@ -133,6 +136,11 @@ class Database:
                 f"FaaSKeeper does not know (it knows {', '.join(durability.MODES)})"
             )
         self.durability = stored
+
+    def store_durability(self) -> None:
+        """Store this process's mode in the file, for every process that opens it later."""
+        with self.transaction() as conn:
+            conn.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (durability.DURABILITY_KEY, self.durability))
 
     def _apply_durability(self, conn: sqlite3.Connection) -> None:
         try:
