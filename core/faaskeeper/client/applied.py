@@ -25,8 +25,9 @@ from faaskeeper.node import Footprint, Node, Stat
 
 
 def shown(stat: Stat) -> int:
-    """The latest transaction a node's stat shows."""
-    return max(stat.czxid, stat.mzxid, stat.pzxid)
+    """The latest transaction a node's stat shows: every write to a node sets its mzxid (a create
+    too) or its pzxid, or deletes it."""
+    return max(stat.mzxid, stat.pzxid)
 
 
 def shows_whole(footprint: Footprint, sentinel: Node | None) -> bool:

@@ -624,7 +624,7 @@ class FaaSKeeperClient:
         if claimed is None:
             with counted_read():
                 again = deployment.user_storage.read(path, with_data=with_data)
-        elif node is not None and claimed <= _shown(node):
+        elif node is not None and claimed <= shown(node.stat):
             return
         else:
             again = self._read_through(session, path, claimed, with_data)
@@ -640,7 +640,7 @@ class FaaSKeeperClient:
         while True:
             with counted_read():
                 node = session.deployment.user_storage.read(path, with_data=with_data)
-            if node is None or _shown(node) >= txn:
+            if node is None or shown(node.stat) >= txn:
                 return node
             if time.monotonic() > deadline:
                 raise TimeoutException(f"Transaction {txn} on {path} was not applied within {self._timeout:g} s")
@@ -719,12 +719,6 @@ def _counter(kind: WatchKind, node: Node | None) -> int:
     if node is None:
         return NO_NODE
     return node.stat.pzxid if kind is WatchKind.CHILDREN else node.stat.mzxid
-
-
-def _shown(node: Node) -> int:
-    """The last transaction that wrote this read of a node: every write claimed on the node
-    sets its mzxid or its pzxid, or deletes it."""
-    return max(node.stat.mzxid, node.stat.pzxid)
 
 
 def _change(kind: WatchKind, before: Node | None, after: Node | None) -> WatchEventType | None:
