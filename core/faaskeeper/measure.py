@@ -16,7 +16,8 @@ from collections import Counter
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
-from typing import TypeVar
+from dataclasses import dataclass
+from typing import Generic, TypeVar
 
 from faaskeeper.api.cost import OPERATIONS, HeartbeatMeasurement, LoadMeasurement, Measurement
 from faaskeeper.client import FaaSKeeperClient
@@ -27,21 +28,29 @@ from faaskeeper.metering import BATCHES, READS, Key, Meter, batch_sizes, differe
 Mark = TypeVar("Mark")
 
 
+@dataclass(frozen=True)
+class Probe(Generic[Mark]):
+    """How a provider counts what calls billed: ``idle()`` waits until the functions it runs have
+    finished; what was billed since ``m = mark()`` is ``billed(m)``."""
+
+    idle: Callable[[], None]
+    mark: Callable[[], Mark]
+    billed: Callable[[Mark], Mapping[Key, int]]
+
+
 def measure_calls(
     config: Config,
     *,
     repetitions: int,
     size: int,
-    idle: Callable[[], None],
-    mark: Callable[[], Mark],
-    billed: Callable[[Mark], Mapping[Key, int]],
+    probe: Probe[Mark],
     timeout: float = 10.0,
 ) -> Measurement:
     """Call each operation of :data:`~faaskeeper.api.cost.OPERATIONS` ``repetitions`` times, one at a time, on nodes
     under a fresh ``/fk-cost-<random>`` node (removed afterwards).
 
-    Before and after each call ``idle()`` waits until the functions have finished; what the call
-    billed is ``billed(m)`` with ``m = mark()`` taken just before it."""
+    Before and after each call ``probe.idle()`` waits until the functions have finished; what the
+    call billed is ``probe.billed(m)`` with ``m = probe.mark()`` taken just before it."""
     if repetitions < 1:
         raise ValueError("repetitions must be at least 1")
     base = f"/fk-cost-{uuid.uuid4().hex[:8]}"
@@ -60,11 +69,11 @@ def measure_calls(
         try:
             for name in OPERATIONS:
                 for i in range(repetitions):
-                    idle()
-                    before = mark()
+                    probe.idle()
+                    before = probe.mark()
                     calls[name](i)
-                    idle()
-                    totals[name].update(billed(before))
+                    probe.idle()
+                    totals[name].update(probe.billed(before))
         finally:
             _remove(client, base)
     return Measurement(
@@ -95,9 +104,7 @@ def measure_load(
     seconds: float,
     read_share: float,
     size: int,
-    idle: Callable[[], None],
-    mark: Callable[[], Mark],
-    billed: Callable[[Mark], Mapping[Key, int]],
+    probe: Probe[Mark],
     meter: Meter,
     timeout: float = 10.0,
 ) -> LoadMeasurement:
@@ -107,7 +114,7 @@ def measure_load(
 
     A session's calls are due every ``clients / rate`` seconds, the sessions staggered evenly
     across that interval; a call that is due while the session's previous call is still running
-    starts when it returns. What the run billed is ``billed(m)`` with ``m = mark()`` taken once the
+    starts when it returns. What the run billed is ``probe.billed(m)`` with ``m = probe.mark()`` taken once the
     sessions are open and the functions idle, and read again once they are idle after the last
     call; ``meter`` is the provider's meter, whose requests counted under
     :data:`~faaskeeper.metering.READS` are the reads'. The function hosts' batches are counted in
@@ -160,8 +167,8 @@ def measure_load(
         try:
             for session in range(clients):
                 owner.create(f"{base}/c{session}", data)
-            idle()
-            before = mark()
+            probe.idle()
+            before = probe.mark()
             reads_before = meter.snapshot(READS)
             batches_before = BATCHES.snapshot()
             started = time.monotonic()
@@ -169,8 +176,8 @@ def measure_load(
                 for future in [pool.submit(drive, i, client, started) for i, client in enumerate(sessions)]:
                     future.result()
             elapsed = time.monotonic() - started
-            idle()
-            counted = dict(billed(before))
+            probe.idle()
+            counted = dict(probe.billed(before))
             reads = difference(meter.snapshot(READS), reads_before)
             batches = batch_sizes(difference(BATCHES.snapshot(), batches_before))
         finally:

@@ -26,13 +26,13 @@ operations).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from contextlib import ExitStack
+from collections.abc import Iterator, Mapping
+from contextlib import ExitStack, contextmanager
 
 from faaskeeper.api.cost import OPERATIONS, WRITES, LoadMeasurement, Measurement
 from faaskeeper.config import Config
 from faaskeeper.exceptions import ProviderException
-from faaskeeper.measure import measure_calls
+from faaskeeper.measure import Probe, measure_calls
 from faaskeeper.measure import measure_load as drive_load
 from faaskeeper.metering import Key, Meter, difference
 from faaskeeper_aws.cost.metering import METER
@@ -68,6 +68,27 @@ def _emulator(config: Config, settings: AwsSettings, functions: str, meter: Mete
     raise ValueError(f"functions must be 'deployed', 'local' or 'none', got {functions!r}")
 
 
+@contextmanager
+def _probe(config: Config, functions: str) -> Iterator[Probe[tuple[dict[Key, int], dict[Key, int]]]]:
+    """What the calls of the block bill, the functions run as ``functions`` says (see
+    :func:`measure_operations`) while it lasts."""
+    settings = AwsSettings.from_config(config)
+    poller = Meter()
+    emulator = _emulator(config, settings, functions, poller)
+    with ExitStack() as running:
+        if emulator is not None:
+            running.enter_context(emulator)
+        yield Probe(
+            idle=lambda: _idle(emulator),
+            mark=lambda: (METER.snapshot(), poller.snapshot()),
+            billed=lambda before: _billed(
+                difference(METER.snapshot(), before[0]),
+                difference(poller.snapshot(), before[1]),
+                [f.function for f in emulator.invoked] if emulator is not None else [],
+            ),
+        )
+
+
 def measure_operations(
     config: Config, *, repetitions: int = 10, size: int = 100, functions: str = "deployed", timeout: float = 10.0
 ) -> Measurement:
@@ -79,25 +100,8 @@ def measure_operations(
     real AWS, whose Lambda runs them): then only the client's requests are counted."""
     if repetitions < 1:
         raise ValueError("repetitions must be at least 1")
-    settings = AwsSettings.from_config(config)
-    poller = Meter()
-    emulator = _emulator(config, settings, functions, poller)
-    with ExitStack() as running:
-        if emulator is not None:
-            running.enter_context(emulator)
-        return measure_calls(
-            config,
-            repetitions=repetitions,
-            size=size,
-            timeout=timeout,
-            idle=lambda: _idle(emulator),
-            mark=lambda: (METER.snapshot(), poller.snapshot()),
-            billed=lambda before: _billed(
-                difference(METER.snapshot(), before[0]),
-                difference(poller.snapshot(), before[1]),
-                [f.function for f in emulator.invoked] if emulator is not None else [],
-            ),
-        )
+    with _probe(config, functions) as probe:
+        return measure_calls(config, repetitions=repetitions, size=size, timeout=timeout, probe=probe)
 
 
 def measure_load(
@@ -113,12 +117,7 @@ def measure_load(
 ) -> LoadMeasurement:
     """``clients`` sessions calling get_data and set_data at ``rate`` calls a second in all for
     ``seconds`` on ``config``'s deployment, its functions run as in :func:`measure_operations`."""
-    settings = AwsSettings.from_config(config)
-    poller = Meter()
-    emulator = _emulator(config, settings, functions, poller)
-    with ExitStack() as running:
-        if emulator is not None:
-            running.enter_context(emulator)
+    with _probe(config, functions) as probe:
         return drive_load(
             config,
             clients=clients,
@@ -127,13 +126,7 @@ def measure_load(
             read_share=read_share,
             size=size,
             timeout=timeout,
-            idle=lambda: _idle(emulator),
-            mark=lambda: (METER.snapshot(), poller.snapshot()),
-            billed=lambda before: _billed(
-                difference(METER.snapshot(), before[0]),
-                difference(poller.snapshot(), before[1]),
-                [f.function for f in emulator.invoked] if emulator is not None else [],
-            ),
+            probe=probe,
             meter=METER,
         )
 

@@ -32,7 +32,7 @@ from azure.functions.timer import TimerRequest
 from faaskeeper.api.cost import HeartbeatMeasurement, LoadMeasurement, Measurement
 from faaskeeper.config import Config
 from faaskeeper.exceptions import ProviderException
-from faaskeeper.measure import measure_calls, measure_sessions
+from faaskeeper.measure import Probe, measure_calls, measure_sessions
 from faaskeeper.measure import measure_load as drive_load
 from faaskeeper.metering import Key, difference
 from faaskeeper_azure.cost.metering import METER
@@ -108,21 +108,18 @@ def _since(host: FunctionHost | None, before: Snapshots) -> dict[Key, int]:
     return billed(difference(after[0], before[0]), difference(after[1], before[1]))
 
 
+def _probe(host: FunctionHost | None) -> Probe[Snapshots]:
+    """What calls bill, with the functions ``host`` serves."""
+    return Probe(idle=lambda: _idle(host), mark=lambda: _mark(host), billed=lambda before: _since(host, before))
+
+
 def measure_operations(
     config: Config, *, repetitions: int = 10, size: int = 100, functions: bool = True, timeout: float = 10.0
 ) -> Measurement:
     """Measure each operation ``repetitions`` times on ``config``'s deployment, its functions served
     here unless not ``functions``."""
     with hosting(config, functions=functions) as host:
-        return measure_calls(
-            config,
-            repetitions=repetitions,
-            size=size,
-            timeout=timeout,
-            idle=lambda: _idle(host),
-            mark=lambda: _mark(host),
-            billed=lambda before: _since(host, before),
-        )
+        return measure_calls(config, repetitions=repetitions, size=size, timeout=timeout, probe=_probe(host))
 
 
 def measure_load(
@@ -147,9 +144,7 @@ def measure_load(
             read_share=read_share,
             size=size,
             timeout=timeout,
-            idle=lambda: _idle(host),
-            mark=lambda: _mark(host),
-            billed=lambda before: _since(host, before),
+            probe=_probe(host),
             meter=METER,
         )
 

@@ -24,7 +24,7 @@ from contextlib import contextmanager
 from faaskeeper.api.cost import HeartbeatMeasurement, LoadMeasurement, Measurement
 from faaskeeper.config import Config
 from faaskeeper.exceptions import ProviderException
-from faaskeeper.measure import measure_calls, measure_sessions
+from faaskeeper.measure import Probe, measure_calls, measure_sessions
 from faaskeeper.measure import measure_load as drive_load
 from faaskeeper.metering import Key, difference
 from faaskeeper_gcp.cost.metering import METER
@@ -66,18 +66,19 @@ def _billed(counted: Mapping[Key, int]) -> dict[Key, int]:
     return {key: n for key, n in counted.items() if ":" not in key[0]}
 
 
+def _probe(server: FunctionServer | None) -> Probe[dict[Key, int]]:
+    """What calls bill, with the functions ``server`` serves."""
+    return Probe(
+        idle=lambda: _idle(server),
+        mark=METER.snapshot,
+        billed=lambda before: _billed(difference(METER.snapshot(), before)),
+    )
+
+
 def measure_operations(config: Config, *, repetitions: int = 10, size: int = 100, timeout: float = 10.0) -> Measurement:
     """Measure each operation ``repetitions`` times on ``config``'s deployment, its functions served here."""
     with serving(config) as server:
-        return measure_calls(
-            config,
-            repetitions=repetitions,
-            size=size,
-            timeout=timeout,
-            idle=lambda: _idle(server),
-            mark=METER.snapshot,
-            billed=lambda before: _billed(difference(METER.snapshot(), before)),
-        )
+        return measure_calls(config, repetitions=repetitions, size=size, timeout=timeout, probe=_probe(server))
 
 
 def measure_load(
@@ -101,9 +102,7 @@ def measure_load(
             read_share=read_share,
             size=size,
             timeout=timeout,
-            idle=lambda: _idle(server),
-            mark=METER.snapshot,
-            billed=lambda before: _billed(difference(METER.snapshot(), before)),
+            probe=_probe(server),
             meter=METER,
         )
 
