@@ -195,8 +195,13 @@ def test_the_heartbeat_leases_only_sessions_that_answered(deployment: Deployment
 
 
 def test_leases_end_before_their_session_can_expire() -> None:
-    timing = settings(session_timeout=3.0, clock_drift=0.5, delivery_margin=0.05)
-    assert 0 < timing.lease_duration < timing.session_timeout - timing.clock_drift
+    timing = settings(session_timeout=3.0, heartbeat_interval=1.0, clock_drift=0.5, delivery_margin=0.05)
+    assert timing.silence_allowed == 2.0, "the timeout counts from the ping answered a heartbeat before"
+    # A lease issued with the first unanswered ping, on a clock running clock_drift fast, ends
+    # before the expiry is due on one running clock_drift slow.
+    issued = 100.0
+    assert issued + timing.lease_duration + timing.clock_drift < timing.expiry_due(issued) - timing.clock_drift
+    assert timing.lease_duration > 0
     assert settings(lease_key=None).lease_duration == 0, "no key, no leases"
     assert settings(session_timeout=0.5, clock_drift=0.5).lease_duration == 0
 
@@ -209,10 +214,11 @@ def expire(deployment: Deployment, session: SessionRecord, now: float) -> None:
     writer.handle(delivery(request))
 
 
-def test_an_expiry_waits_for_the_sessions_leases_to_end(deployment: Deployment) -> None:
+def test_an_expiry_waits_until_it_is_due(deployment: Deployment) -> None:
     session = register(deployment, silent_since=NOW - 3.0)
-    ended = settings().leases_end(session.silent_since)
-    assert ended >= session.silent_since + settings().lease_duration + settings().clock_drift
+    ended = settings().expiry_due(session.silent_since)
+    assert ended >= settings().leases_end(session.silent_since), "every lease of the session has run out"
+    assert ended == session.silent_since + settings().silence_allowed
     with pytest.raises(LeasesOutstanding) as held:
         expire(deployment, session, ended - 0.01)
     assert held.value.delay == pytest.approx(0.01), "delivered again when the leases have run out"
@@ -231,3 +237,34 @@ def test_an_expiry_of_a_session_that_answers_again_is_dropped(deployment: Deploy
     session = register(deployment, silent_since=0.0)
     expire(deployment, session, NOW)
     assert deployment.system_storage.read_session(session.session_id) is not None
+
+
+class Expiries:
+    """A writer queue that records the groups of the requests sent to it."""
+
+    def __init__(self) -> None:
+        self.groups: list[str] = []
+
+    def send(self, body: bytes, group: str, dedup: str) -> None:
+        self.groups.append(group)
+
+
+def test_the_heartbeat_counts_the_timeout_from_the_ping_answered_last(deployment: Deployment) -> None:
+    # Session timeout 3 s, a heartbeat a second: a session that fell silent at the run of NOW - s
+    # answered last one interval before that, so it expires 2 s after it fell silent. The expiry
+    # goes out half an interval early (so that a run's own pings do not delay it by a whole
+    # run); the writer holds it until it is due.
+    timing = settings(heartbeat_interval=1.0)
+    register(deployment, "due", silent_since=NOW - 2.0)
+    register(deployment, "almost", silent_since=NOW - 1.5)
+    register(deployment, "recent", silent_since=NOW - 1.4)
+    queue = Expiries()
+    report = HeartbeatFunction(deployment.system_storage, queue, Silent(), timing).run()  # type: ignore[arg-type]
+    assert sorted(queue.groups) == ["almost", "due"]
+    assert sorted(report.expired) == ["almost", "due"]
+    assert report.silent == ["recent"]
+    almost = deployment.system_storage.read_session("almost")
+    assert almost is not None
+    with pytest.raises(LeasesOutstanding) as held:
+        expire(deployment, almost, NOW)
+    assert held.value.delay == pytest.approx(0.5)

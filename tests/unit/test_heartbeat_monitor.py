@@ -34,14 +34,16 @@ class _Waits:
         return False
 
 
-def _monitor(monkeypatch: pytest.MonkeyPatch, durations: list[float], pings: dict[int, float]) -> list[SessionState]:
+def _monitor(
+    monkeypatch: pytest.MonkeyPatch, durations: list[float], pings: dict[int, float], session_timeout: float = 30
+) -> list[SessionState]:
     """Run the monitor over waits of ``durations`` seconds; ``pings[i]`` is a ping arriving during
     wait ``i`` (as seconds after that wait began). The states it reported."""
     clock = _Clock()
     monkeypatch.setattr(client_module, "time", SimpleNamespace(monotonic=clock.monotonic))
     config = Config(cloud_provider="local", deployment_name="monitor")
     config.heartbeat_frequency = 1.0
-    config.session_timeout = 30
+    config.session_timeout = session_timeout
     client = FaaSKeeperClient(config)
     states: list[SessionState] = []
     client.add_listener(states.append)
@@ -83,3 +85,13 @@ def test_a_stall_of_this_process_is_not_the_services_silence(monkeypatch: pytest
 def test_silence_that_goes_on_after_a_stall_still_suspends(monkeypatch: pytest.MonkeyPatch) -> None:
     durations = [0.5, 0.5, 4.0] + [0.5] * 8
     assert _monitor(monkeypatch, durations, {0: 0.5, 1: 0.5}) == [SessionState.SUSPENDED]
+
+
+def test_it_suspends_before_the_service_may_expire_the_session(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A heartbeat a second, pings read every quarter second, then none for 2.25 s. With a long
+    # timeout that is one late ping; with a 3 s timeout the service may expire a session 2 s
+    # after a ping whose answer it did not get, so the client must be SUSPENDED by then.
+    durations = [0.25] * 16
+    pings = {i: 0.25 for i in (0, 1, 2, 3, 13, 14, 15)}
+    assert _monitor(monkeypatch, durations, pings, session_timeout=30) == []
+    assert _monitor(monkeypatch, durations, pings, session_timeout=3) == [SessionState.SUSPENDED]

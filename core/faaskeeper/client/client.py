@@ -278,7 +278,10 @@ class FaaSKeeperClient:
     def _watch_heartbeats(self, session: Session) -> None:
         """SUSPENDED when the service's heartbeats stop arriving; CONNECTED when they resume."""
         period = self._config.heartbeat_interval
-        allowed = 2 * period + 0.5
+        # Two periods and a half tolerate one ping arriving late; never more than the silence
+        # the service allows after a ping whose answer it did not get, so a session learns it is
+        # SUSPENDED no later than its expiry can be due.
+        allowed = min(2 * period + 0.5, self._config.effective_session_timeout - period)
         checked = time.monotonic()
         #: Until when silence is not held against the service: see below.
         grace_until = checked

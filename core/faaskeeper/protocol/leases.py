@@ -4,13 +4,17 @@ The heartbeat function signs a lease into each ping to a session that answered t
 (and the writer into the reply to a registration): the session id, its token's digest and its
 channel, valid until a time. The client sends its latest lease with every write. On a request's
 first delivery, a valid lease tells the writer what the session record would: the token is the
-session's (only the functions hold the deployment's lease key), replies go to the signed channel,
-and the session has not expired. For the last: a lease ends ``lease_duration`` after the ping
-that carried it, and the heartbeat expires a session only ``session_timeout`` after the first
-ping it left unanswered, so every lease of a session has ended, even on a clock ``clock_drift``
-away, before its expiry is processed. Requests behind the expiry in the session's FIFO group are
-taken only after it, with their leases ended: they read the session, find it gone, and fail.
-A request without a valid lease, and every redelivery, reads the session as before.
+session's (only the functions hold the deployment's lease key), replies go to the signed
+channel, and the session has not expired. For the last: a lease ends ``lease_duration`` after
+the ping that carried it, and the writer takes a session's expiry only ``silence_allowed`` (the
+session timeout less the heartbeat interval before that ping) after the end of the run whose
+ping it left unanswered first; a lease is that long less twice ``clock_drift`` and
+``delivery_margin``, so every lease of a session has ended, even on a clock ``clock_drift``
+away, before its expiry is processed. A heartbeat run that began before another recorded the
+silence, and leased the session meanwhile, did so within one storage request of that record
+(``delivery_margin``). Requests behind the expiry in the session's FIFO group are taken only
+after it, with their leases ended: they read the session, find it gone, and fail. A request
+without a valid lease, and every redelivery, reads the session as before.
 """
 
 from __future__ import annotations

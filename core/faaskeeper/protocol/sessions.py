@@ -51,8 +51,8 @@ SendReply = Callable[[str, Reply], None]
 
 
 class LeasesOutstanding(RetryLater):
-    """An expiry reached the writer before every lease of its session could have ended; the
-    message is delivered again when they have."""
+    """An expiry reached the writer before it is due (the session's silence allowed, every lease
+    of it ended); the message is delivered again when it is."""
 
 
 @dataclass(frozen=True)
@@ -156,19 +156,17 @@ class Sessions:
         self._reply(request.channel, replace(Reply.success(request.seq), lease=lease))
 
     def _expire(self, request: WriteRequest, session: SessionRecord, delivery: QueueMessage) -> None:
-        """The heartbeat's expiry of a silent session. It waits until every lease the session was
-        given has run out; one whose session answered a ping again since the heartbeat decided
-        on it is dropped: the session lives."""
+        """The heartbeat's expiry of a silent session. It waits until it is due: the session's
+        allowed silence is over and every lease it was given has run out. One whose session
+        answered a ping again since the heartbeat decided on it is dropped: the session lives."""
         if session.active:
             if session.silent_since == 0.0:
                 log.info("session %s answers again; its expiry is dropped", session.session_id)
                 return
-            ended = self._settings.leases_end(session.silent_since)
+            due = self._settings.expiry_due(session.silent_since)
             now = self._settings.clock()
-            if now < ended:
-                raise LeasesOutstanding(
-                    f"leases of session {session.session_id} may last until {ended:.3f}", ended - now
-                )
+            if now < due:
+                raise LeasesOutstanding(f"session {session.session_id} expires at {due:.3f}", due - now)
             # No lease was issued after the session fell silent: it ended then, as far as leases go.
             ended_at = session.silent_since
         else:

@@ -47,7 +47,7 @@ class FunctionSettings:
     max_commit_writes: int | None = None
     #: Seconds between heartbeat runs (the config's ``heartbeat-frequency``).
     heartbeat_interval: float = 5.0
-    #: A session that has not answered a heartbeat for this long is expired.
+    #: A session that has answered no heartbeat for this long is expired (:meth:`expiry_due`).
     session_timeout: float = 15.0
     #: The deployment's key for session leases (:mod:`faaskeeper.protocol.leases`); None: no
     #: leases, the writer reads the session of every request.
@@ -78,12 +78,33 @@ class FunctionSettings:
         return self.lock_max_hold + self.clock_drift
 
     @property
+    def unseen_silence(self) -> float:
+        """Seconds a session may already have been silent when a ping first finds it so: the time
+        since the ping it answered last, one heartbeat interval on schedule (at most a third of
+        the session timeout, as the config keeps it)."""
+        return min(self.heartbeat_interval, self.session_timeout / 3)
+
+    @property
+    def silence_allowed(self) -> float:
+        """Seconds after the first ping it left unanswered that a session expires: the session
+        timeout counts from the ping it answered last, as ZooKeeper counts it from the last
+        message it heard."""
+        return self.session_timeout - self.unseen_silence
+
+    @property
     def lease_duration(self) -> float:
         """Seconds a session lease lasts: short enough to have ended, on every function's clock,
-        when the session it was issued to can first be expired. 0: no leases are issued."""
+        when the session it was issued to can first be expired (:meth:`expiry_due` of the ping
+        that carried it). 0: no leases are issued."""
         if self.lease_key is None:
             return 0.0
-        return max(0.0, self.session_timeout - 2 * self.clock_drift - self.delivery_margin)
+        return max(0.0, self.silence_allowed - 2 * self.clock_drift - self.delivery_margin)
+
+    def expiry_due(self, silent_since: float) -> float:
+        """When a session silent since ``silent_since`` (the end of the heartbeat run whose ping it
+        left unanswered first) is expired: ``silence_allowed`` later, and not before every lease
+        it was given has run out."""
+        return max(silent_since + self.silence_allowed, self.leases_end(silent_since))
 
     def leases_end(self, since: float) -> float:
         """When every lease issued to a session up to ``since`` has run out, on every function's
