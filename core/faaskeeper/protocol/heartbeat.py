@@ -21,6 +21,11 @@ from faaskeeper.protocol.settings import FunctionSettings
 
 log = logging.getLogger("faaskeeper.heartbeat")
 
+#: The most seconds an expiry is sent before it is due. The writer holds it meanwhile, and where
+#: the platform holds a message by redelivering it with backoff (Pub/Sub), every second held
+#: costs deliveries toward the dead-letter limit.
+EARLY_EXPIRY = 1.0
+
 
 @dataclass
 class HeartbeatReport:
@@ -76,11 +81,12 @@ class HeartbeatFunction:
         return report
 
     def _expiry_sent(self, silent_since: float) -> float:
-        """When the expiry of a session silent since ``silent_since`` is sent: half a heartbeat
-        interval before it is due, so that a run whose pings took less time than the run that
-        found the silence does not leave it to the next run. The writer holds it until it is due."""
+        """When the expiry of a session silent since ``silent_since`` is sent: a little before it
+        is due (half a heartbeat interval, at most :data:`EARLY_EXPIRY`), so that a run whose
+        pings took less time than the run that found the silence does not leave it to the next
+        run. The writer holds it until it is due."""
         settings = self._settings
-        return settings.expiry_due(silent_since) - settings.unseen_silence / 2
+        return settings.expiry_due(silent_since) - min(settings.unseen_silence / 2, EARLY_EXPIRY)
 
     def _ping(self, session: SessionRecord, listed_at: float) -> bool:
         timeout = max(0.05, min(2.0, self._settings.heartbeat_interval))
