@@ -182,7 +182,8 @@ class _NumberedPushes:
             raw = json.dumps(body).encode()
         environ["wsgi.input"] = io.BytesIO(raw)
         environ["CONTENT_LENGTH"] = str(len(raw))
-        return self._app(environ, start_response)
+        served: Iterable[bytes] = self._app(environ, start_response)
+        return served
 
 
 class _QuietHandler(WSGIRequestHandler):
