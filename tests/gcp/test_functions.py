@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import base64
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 import pytest
+from google.api_core import exceptions as google_errors
 
 from faaskeeper.client import FaaSKeeperClient
 from faaskeeper.config import Config
@@ -17,12 +18,22 @@ from faaskeeper.metering import difference
 from faaskeeper.plugins.manager import get_provider
 from faaskeeper.protocol.messages import DistributorEvent, EventKind, Op, WriteRequest
 from faaskeeper.testing.support import Inbox, wait_until
+from faaskeeper_gcp import queues
 from faaskeeper_gcp.cost.metering import METER
 from faaskeeper_gcp.deployment import GcpDeployment
 from faaskeeper_gcp.functions.functions import PushedMessage
 from faaskeeper_gcp.functions.host import DeliveryAttempts, FunctionServer
-from faaskeeper_gcp.queues import GROUP_ATTRIBUTE, PUBLISH_ATTRIBUTE, REASON_ATTRIBUTE, SEQUENCE_ATTRIBUTE, Topics
+from faaskeeper_gcp.queues import (
+    GROUP_ATTRIBUTE,
+    PUBLISH_ATTRIBUTE,
+    REASON_ATTRIBUTE,
+    SEQUENCE_ATTRIBUTE,
+    PubSubQueue,
+    Topics,
+)
 from faaskeeper_gcp.settings import GcpSettings
+
+from .fixtures import gcp_config
 
 
 @pytest.fixture
@@ -125,6 +136,40 @@ def test_a_pushes_delivery_attempt_is_the_requests_receive_count_only_for_a_firs
     assert delivered(0, **{PUBLISH_ATTRIBUTE: "1"}) == 0, "a push that does not say is unknown"
     assert delivered(1, **{PUBLISH_ATTRIBUTE: "2"}) == 0, "a retried publish may be a second message of the request"
     assert delivered(1) == 0, "a sender that does not number its publishes"
+
+
+def test_a_writer_queue_publish_is_retried_by_the_queue_numbering_its_attempts(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    class FailingTopics(Topics):
+        def __init__(self, failures: list[Exception]) -> None:
+            self.failures = failures
+            self.published: list[tuple[str, bool]] = []
+
+        def publish(
+            self,
+            topic: str,
+            data: bytes,
+            ordering_key: str = "",
+            attributes: Mapping[str, str] | None = None,
+            *,
+            retried: bool = True,
+        ) -> str:
+            self.published.append(((attributes or {})[PUBLISH_ATTRIBUTE], retried))
+            if self.failures:
+                cause = self.failures.pop(0)
+                raise ProviderException(f"publish failed: {cause}") from cause
+            return "42"
+
+    monkeypatch.setattr(queues, "PUBLISH_BACKOFF", 0.001)
+    settings = GcpSettings.from_config(gcp_config())
+    topics = FailingTopics([google_errors.ServiceUnavailable("down"), google_errors.DeadlineExceeded("slow")])
+    assert PubSubQueue(settings, topics).send(b"request", "s1", "s1:1") == 42
+    assert topics.published == [("1", False), ("2", False), ("3", False)], "the client library retries nothing"
+    refused = FailingTopics([google_errors.PermissionDenied("no")])
+    with pytest.raises(ProviderException, match="publish failed"):
+        PubSubQueue(settings, refused).send(b"request", "s1", "s1:2")
+    assert refused.published == [("1", False)], "an error the library would not retry is not retried"
 
 
 def test_the_host_numbers_each_messages_pushes_as_pubsub_does() -> None:

@@ -11,7 +11,8 @@ redelivered request is recognised by its per-session sequence number. A request 
 with ``fk-publish``, the attempt at publishing it: a publish that failed may have reached Pub/Sub
 all the same, and the next attempt is then a second message carrying the same request, which a
 push presents as a first delivery. So the client library does not retry writer-queue publishes
-itself; :meth:`PubSubQueue.send` does, numbering its attempts, and the writer takes a push's
+itself (with ordering keys it would for as long as it takes); :meth:`PubSubQueue.send` does, for
+up to PUBLISH_TIMEOUT seconds, numbering its attempts, and the writer takes a push's
 ``deliveryAttempt`` for the request's only on a message of the first attempt. Transaction ids come
 from the distributor queue: the core's sequenced log (:mod:`faaskeeper.protocol.sequencer`) in
 Firestore, whose doorbells are messages on the ``distributor`` topic, all of one ordering key.
@@ -41,9 +42,9 @@ SEQUENCE_ATTRIBUTE = "fk-sequence"
 REASON_ATTRIBUTE = "fk-reason"
 SOURCE_ATTRIBUTE = "fk-source"
 PUBLISH_ATTRIBUTE = "fk-publish"
-#: Attempts at publishing a writer-queue request, and the seconds before the first retry (doubling).
-PUBLISH_ATTEMPTS = 5
+#: Seconds before the first retry of a writer-queue publish, doubling up to the second figure.
 PUBLISH_BACKOFF = 0.1
+PUBLISH_BACKOFF_MAX = 2.0
 #: Seconds to wait for the service to accept a published message.
 PUBLISH_TIMEOUT = 30.0
 #: The errors after which a writer-queue publish is tried again (those the client library retries).
@@ -119,20 +120,23 @@ class PubSubQueue(Queue):
         identifies the message but orders nothing (the protocol uses no writer-queue sequence)."""
         if not group:
             raise ProviderException("a writer-queue message needs a group (the session id)")
-        for attempt in range(1, PUBLISH_ATTEMPTS + 1):
+        deadline = time.monotonic() + PUBLISH_TIMEOUT
+        attempt = 1
+        while True:
             attributes = {GROUP_ATTRIBUTE: group, DEDUP_ATTRIBUTE: dedup_id, PUBLISH_ATTRIBUTE: str(attempt)}
             try:
                 message_id = self._topics.publish(
                     self.topic, body, ordering_key=group, attributes=attributes, retried=False
                 )
             except ProviderException as err:
-                if attempt == PUBLISH_ATTEMPTS or not isinstance(err.__cause__, RETRIED_PUBLISH_ERRORS):
+                pause = min(PUBLISH_BACKOFF_MAX, PUBLISH_BACKOFF * 2 ** (attempt - 1))
+                if not isinstance(err.__cause__, RETRIED_PUBLISH_ERRORS) or time.monotonic() + pause > deadline:
                     raise
                 log.warning("publishing to %s failed (attempt %d), trying again: %s", self.topic, attempt, err)
-                time.sleep(PUBLISH_BACKOFF * 2 ** (attempt - 1))
+                time.sleep(pause)
+                attempt += 1
                 continue
             return int(message_id) if message_id.isdigit() else 0
-        raise AssertionError("unreachable")
 
 
 class Doorbells:
