@@ -192,6 +192,10 @@ def test_the_host_numbers_each_messages_pushes_as_pubsub_does() -> None:
     # Remembering two messages at most, the host forgot "2" (then "1"): their pushes are not numbered again.
     assert push("2", after) is None
     assert push("5", "1970-01-01T00:20:01Z") == 2
+    # Listening again from 1300 s: another host may have held the address meanwhile.
+    attempts.listening(1300.0)
+    assert push("5", "1970-01-01T00:20:01Z") is None
+    assert push("6", "1970-01-01T00:21:41Z") == 1
 
 
 def test_a_first_delivery_reads_no_ancestors(running: Config) -> None:

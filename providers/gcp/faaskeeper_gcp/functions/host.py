@@ -128,16 +128,22 @@ class DeliveryAttempts:
     policy (the emulator leaves ``deliveryAttempt`` out of its push requests): a raw push without
     one gets the number of times this host has been handed the message, this one included.
 
-    Only for messages published since the host started (``since``, ``time.time()`` seconds) and
-    not forgotten since: an older one may have been pushed to an earlier host, so it is left
-    unnumbered, which the writer takes for "unknown". At most ``keep`` messages are remembered;
-    forgetting one moves that horizon past its publish time."""
+    Only for messages published since the host last began to listen (``since``, ``time.time()``
+    seconds; :meth:`listening`) and not forgotten since: an older one may have been pushed to
+    another host, so it is left unnumbered, which the writer takes for "unknown". At most ``keep``
+    messages are remembered; forgetting one moves that horizon past its publish time."""
 
     def __init__(self, since: float, keep: int = 100_000) -> None:
         self._horizon = since
         self._keep = keep
         self._seen: OrderedDict[tuple[str, str], tuple[float, int]] = OrderedDict()
         self._guard = threading.Lock()
+
+    def listening(self, since: float) -> None:
+        """The host holds its address from ``since`` on: what was published before may have been
+        pushed to whatever listened there until then."""
+        with self._guard:
+            self._horizon = max(self._horizon, since)
 
     def number(self, body: Any) -> None:
         """Add ``deliveryAttempt`` to a raw push's JSON ``body`` (in place) where it can be told."""
@@ -310,6 +316,7 @@ class FunctionServer(FunctionHost):
             self._server = make_server(self._host, self._port, self._app, threaded=True, request_handler=_QuietHandler)
         except OSError as err:
             raise ProviderException(f"cannot serve the functions at {self.endpoint}: {err}") from err
+        self.attempts.listening(time.time())
         self._thread = threading.Thread(target=self._server.serve_forever, name="faaskeeper-functions", daemon=True)
         self._thread.start()
         if self._ticks is not None:
