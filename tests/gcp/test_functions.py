@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import base64
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 import pytest
+from google.api_core import exceptions as google_errors
 
 from faaskeeper.client import FaaSKeeperClient
 from faaskeeper.config import Config
@@ -17,12 +18,22 @@ from faaskeeper.metering import difference
 from faaskeeper.plugins.manager import get_provider
 from faaskeeper.protocol.messages import DistributorEvent, EventKind, Op, WriteRequest
 from faaskeeper.testing.support import Inbox, wait_until
+from faaskeeper_gcp import queues
 from faaskeeper_gcp.cost.metering import METER
 from faaskeeper_gcp.deployment import GcpDeployment
 from faaskeeper_gcp.functions.functions import PushedMessage
-from faaskeeper_gcp.functions.host import FunctionServer
-from faaskeeper_gcp.queues import GROUP_ATTRIBUTE, REASON_ATTRIBUTE, SEQUENCE_ATTRIBUTE, Topics
+from faaskeeper_gcp.functions.host import DeliveryAttempts, FunctionServer
+from faaskeeper_gcp.queues import (
+    GROUP_ATTRIBUTE,
+    PUBLISH_ATTRIBUTE,
+    REASON_ATTRIBUTE,
+    SEQUENCE_ATTRIBUTE,
+    PubSubQueue,
+    Topics,
+)
 from faaskeeper_gcp.settings import GcpSettings
+
+from .fixtures import gcp_config
 
 
 @pytest.fixture
@@ -113,6 +124,110 @@ def test_push_payload_shapes() -> None:
         PushedMessage.from_event_data({"subscription": "s"})
     with pytest.raises(ValueError, match="not base64"):
         PushedMessage.from_event_data({"message": {"data": "%%%", "messageId": "1"}})
+
+
+def test_a_pushes_delivery_attempt_is_the_requests_receive_count_only_for_a_first_publish() -> None:
+    def delivered(attempt: int, **attributes: str) -> int:
+        message = {"data": "", "attributes": {GROUP_ATTRIBUTE: "s1", **attributes}, "messageId": "7"}
+        return PushedMessage.from_event_data({"message": message}, attempt).queue_message().receive_count
+
+    assert delivered(1, **{PUBLISH_ATTRIBUTE: "1"}) == 1
+    assert delivered(3, **{PUBLISH_ATTRIBUTE: "1"}) == 3
+    assert delivered(0, **{PUBLISH_ATTRIBUTE: "1"}) == 0, "a push that does not say is unknown"
+    assert delivered(1, **{PUBLISH_ATTRIBUTE: "2"}) == 0, "a retried publish may be a second message of the request"
+    assert delivered(1) == 0, "a sender that does not number its publishes"
+
+
+def test_a_writer_queue_publish_is_retried_by_the_queue_numbering_its_attempts(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    class FailingTopics(Topics):
+        def __init__(self, failures: list[Exception]) -> None:
+            self.failures = failures
+            self.published: list[tuple[str, bool]] = []
+
+        def publish(
+            self,
+            topic: str,
+            data: bytes,
+            ordering_key: str = "",
+            attributes: Mapping[str, str] | None = None,
+            *,
+            retried: bool = True,
+        ) -> str:
+            self.published.append(((attributes or {})[PUBLISH_ATTRIBUTE], retried))
+            if self.failures:
+                cause = self.failures.pop(0)
+                raise ProviderException(f"publish failed: {cause}") from cause
+            return "42"
+
+    monkeypatch.setattr(queues, "PUBLISH_BACKOFF", 0.001)
+    settings = GcpSettings.from_config(gcp_config())
+    topics = FailingTopics([google_errors.ServiceUnavailable("down"), google_errors.DeadlineExceeded("slow")])
+    assert PubSubQueue(settings, topics).send(b"request", "s1", "s1:1") == 42
+    assert topics.published == [("1", False), ("2", False), ("3", False)], "the client library retries nothing"
+    refused = FailingTopics([google_errors.PermissionDenied("no")])
+    with pytest.raises(ProviderException, match="publish failed"):
+        PubSubQueue(settings, refused).send(b"request", "s1", "s1:2")
+    assert refused.published == [("1", False)], "an error the library would not retry is not retried"
+
+
+def test_the_host_numbers_each_messages_pushes_as_pubsub_does() -> None:
+    attempts = DeliveryAttempts(since=1000.0, keep=2)
+
+    def push(message_id: str, published: str, **extra: object) -> object:
+        body: dict[str, object] = {
+            "subscription": "projects/p/subscriptions/w",
+            "message": {"messageId": message_id, "publishTime": published},
+            **extra,
+        }
+        attempts.number(body)
+        return body.get("deliveryAttempt")
+
+    after = "1970-01-01T00:20:00.500Z"  # 1200.5 s
+    assert [push("1", after), push("1", after), push("2", after), push("1", after)] == [1, 2, 1, 3]
+    assert push("3", "1970-01-01T00:16:39.999Z") is None, "published before the host started: maybe pushed before"
+    assert push("4", after, deliveryAttempt=5) == 5, "a push that says is left as it is"
+    assert push("5", "1970-01-01T00:20:01Z") == 1
+    # Remembering two messages at most, the host forgot "2" (then "1"): their pushes are not numbered again.
+    assert push("2", after) is None
+    assert push("5", "1970-01-01T00:20:01Z") == 2
+    # Listening again from 1300 s: another host may have held the address meanwhile.
+    attempts.listening(1300.0)
+    assert push("5", "1970-01-01T00:20:01Z") is None
+    assert push("6", "1970-01-01T00:21:41Z") == 1
+
+
+def test_a_first_delivery_reads_no_ancestors(running: Config) -> None:
+    """A set_data's writer reads the node's ancestors only on a delivery that may repeat an
+    earlier one: the same write costs as many document reads five levels down as at the top."""
+    start = METER.snapshot()
+    writes = 0
+
+    def settled() -> dict[tuple[str, str], int]:
+        """What was counted since the start, once every write's functions have returned."""
+
+        def done() -> bool:
+            counted = difference(METER.snapshot(), start)
+            return all(counted.get((f"functions:{f}", "invocations"), 0) >= writes for f in ("writer", "distributor"))
+
+        wait_until(done, 10, f"the functions of {writes} writes")
+        return difference(METER.snapshot(), start)
+
+    with FaaSKeeperClient(running, timeout=20) as client:
+        for path in ("/top", "/a", "/a/b", "/a/b/c", "/a/b/c/d", "/a/b/c/d/deep"):
+            client.create(path, b"v0")
+            writes += 1
+
+        def reads_of_set_data(path: str) -> int:
+            nonlocal writes
+            before = settled()[("firestore", "reads")]
+            client.set_data(path, b"v1")
+            writes += 1
+            return settled()[("firestore", "reads")] - before
+
+        deep, top = reads_of_set_data("/a/b/c/d/deep"), reads_of_set_data("/top")
+        assert deep == top, f"{deep - top} more documents read five levels down"
 
 
 def test_requests_of_one_write_are_metered(running: Config) -> None:

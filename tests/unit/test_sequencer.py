@@ -5,11 +5,12 @@ whatever order the doorbells come in."""
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 
 import pytest
 
 from faaskeeper.api.queue import QueueMessage
-from faaskeeper.api.storage import CreateItem, DeleteItem, UpdateItem
+from faaskeeper.api.storage import CreateItem, DeleteItem, Item, ItemKey, UpdateItem
 from faaskeeper.exceptions import ProviderException
 from faaskeeper.protocol.codec import MalformedMessage
 from faaskeeper.protocol.sequencer import SequencedLog, SequencedQueue, record_id
@@ -47,11 +48,23 @@ def rung() -> list[int]:
     return []
 
 
-@pytest.fixture
-def queue(storage: MemorySystemStorage, rung: list[int]) -> SequencedQueue:
-    made = SequencedQueue(SequencedLog(storage), rung.append)
+@pytest.fixture(params=[False, True], ids=["reading", "fewer-reads"])
+def queue(storage: MemorySystemStorage, rung: list[int], request: pytest.FixtureRequest) -> SequencedQueue:
+    made = SequencedQueue(SequencedLog(storage, fewer_reads=request.param), rung.append)
     made.ensure()
     return made
+
+
+class CountingStorage(MemorySystemStorage):
+    """The memory plugin's storage, counting the items read."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.read: list[ItemKey] = []
+
+    def read_items(self, keys: Sequence[ItemKey]) -> list[Item | None]:
+        self.read.extend(keys)
+        return super().read_items(keys)
 
 
 def test_items_are_written_all_or_none(storage: MemorySystemStorage) -> None:
@@ -173,3 +186,24 @@ def test_a_log_not_created_names_the_problem(storage: MemorySystemStorage) -> No
         queue.send(b"e", "distributor", "d")
     with pytest.raises(ProviderException, match="is the service deployed"):
         queue.positions()
+
+
+def test_with_fewer_reads_an_instance_appends_on_the_counter_it_wrote_and_drains_from_the_cursor() -> None:
+    storage = CountingStorage()
+    here, there = (SequencedQueue(SequencedLog(storage, fewer_reads=True), lambda seq: None) for _ in range(2))
+    here.ensure()
+    assert here.send(b"e1", "distributor", "d1") == 1
+    storage.read.clear()
+    assert here.send(b"e2", "distributor", "d2") == 2
+    assert storage.read == [], "the counter as this instance wrote it"
+    # Another instance appends: this one's view of the counter is stale, its batch fails, it reads.
+    assert there.send(b"e3", "distributor", "d3") == 3
+    assert here.send(b"e4", "distributor", "d4") == 4
+    assert here.send(b"e4", "distributor", "d4") == 4, "a retried send keeps its id"
+    storage.read.clear()
+    recorder = Recorder()
+    assert there.drain(3, recorder.handle, recorder.dead_letter) == 3
+    assert storage.read == [("cursor",), *(("distributor", "records", record_id(i)) for i in (1, 2, 3))]
+    assert there.drain(10**12, recorder.handle, recorder.dead_letter) == 1, "a forged doorbell drains what exists"
+    assert recorder.handled == [1, 2, 3, 4]
+    assert here.positions() == (4, 4)

@@ -28,7 +28,7 @@ class GcpDeployment(Deployment[FirestoreSystemStorage, FirestoreUserStorage, Pub
             system_storage=system,
             user_storage=FirestoreUserStorage(settings, self.documents),
             writer_queue=PubSubQueue(settings, self.topics),
-            distributor_queue=SequencedQueue(SequencedLog(system), doorbells.ring),
+            distributor_queue=SequencedQueue(SequencedLog(system, fewer_reads=True), doorbells.ring),
             channel=GcpClientChannel(settings, self.topics),
         )
 

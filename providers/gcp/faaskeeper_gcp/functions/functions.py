@@ -29,7 +29,7 @@ from faaskeeper_gcp.deploy.cloud_options import DeployOptions
 from faaskeeper_gcp.deployment import GcpDeployment
 from faaskeeper_gcp.functions.watch import HttpWatchFunction
 from faaskeeper_gcp.names import ACK_DEADLINE, ENV_WATCH_URL
-from faaskeeper_gcp.queues import GROUP_ATTRIBUTE, SEQUENCE_ATTRIBUTE, doorbell_sequence
+from faaskeeper_gcp.queues import GROUP_ATTRIBUTE, PUBLISH_ATTRIBUTE, SEQUENCE_ATTRIBUTE, doorbell_sequence
 from faaskeeper_gcp.settings import MAX_COMMIT_WRITES, GcpSettings
 
 log = logging.getLogger("faaskeeper.gcp.functions")
@@ -46,9 +46,12 @@ class PushedMessage:
     data: bytes
     attributes: dict[str, str]
     message_id: str
+    #: Which delivery of the message this is, as the push request's ``deliveryAttempt`` says (a
+    #: subscription with a dead-letter policy carries it); 0 when the request does not say.
+    delivery_attempt: int = 0
 
     @staticmethod
-    def from_event_data(event_data: Any) -> PushedMessage:
+    def from_event_data(event_data: Any, delivery_attempt: int = 0) -> PushedMessage:
         """The message of a CloudEvent's ``data``: ``{"message": {"data": base64, "attributes",
         "messageId"}, ...}``, as Eventarc delivers it and functions-framework converts a raw push.
         MalformedMessage if it is not shaped so."""
@@ -63,22 +66,28 @@ class PushedMessage:
         except (binascii.Error, ValueError) as err:
             raise MalformedMessage(f"the Pub/Sub message's data is not base64: {err}") from err
         message_id = message.get("messageId") or message.get("message_id") or ""
-        return PushedMessage(data, dict(attributes), str(message_id))
+        return PushedMessage(data, dict(attributes), str(message_id), delivery_attempt)
 
     def queue_message(self) -> QueueMessage:
         """As the writer takes it: its group from ``fk-group`` (push requests do not show ordering keys),
-        held until the push's ack deadline, after which Pub/Sub may push it again. A CloudEvent does
-        not say which delivery of the message it is: any may be a redelivery."""
+        held until the push's ack deadline, after which Pub/Sub may push it again.
+
+        Its receive count is the push's delivery attempt only for a message its sender published
+        at the first try (``fk-publish`` is 1: a publish retried after a failure that may have
+        reached Pub/Sub can be a second message with the same request, which Pub/Sub delivers
+        as a first attempt too). Otherwise, or when the push does not say, it is 0: unknown, so
+        any delivery is taken for a possible redelivery."""
         group = self.attributes.get(GROUP_ATTRIBUTE)
         if not group:
             raise MalformedMessage(f"writer-queue message {self.message_id} has no {GROUP_ATTRIBUTE} attribute")
         sequence = int(self.message_id) if self.message_id.isdigit() else 0
+        first_publish = self.attributes.get(PUBLISH_ATTRIBUTE) == "1"
         return QueueMessage(
             body=self.data,
             sequence=sequence,
             group=group,
             message_id=self.message_id,
-            receive_count=0,
+            receive_count=self.delivery_attempt if first_publish else 0,
             deadline=time.time() + ACK_DEADLINE,
         )
 
@@ -147,11 +156,12 @@ class Functions:
         log.error("dead-lettering a %s message: %s", function, reason)
         self.deployment.topics.dead_letter(function, data, reason, attributes)
 
-    def on_writer(self, event_data: Any) -> None:
-        """One pushed writer-queue message. A malformed or forged one is dead-lettered and
-        acknowledged; any other failure raises, and Pub/Sub redelivers the message."""
+    def on_writer(self, event_data: Any, delivery_attempt: int = 0) -> None:
+        """One pushed writer-queue message, ``delivery_attempt`` as the push request says (0: it
+        does not). A malformed or forged one is dead-lettered and acknowledged; any other failure
+        raises, and Pub/Sub redelivers the message."""
         try:
-            pushed = PushedMessage.from_event_data(event_data)
+            pushed = PushedMessage.from_event_data(event_data, delivery_attempt)
         except MalformedMessage as err:
             self._dead_letter("writer", json.dumps(event_data, default=str).encode(), str(err), {})
             return

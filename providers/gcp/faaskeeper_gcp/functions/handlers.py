@@ -80,7 +80,21 @@ def _pushed(name: str, cloud_event: CloudEvent, call: Callable[[], T]) -> T:
 # Pub/Sub pushes it receives into CloudEvents, as it does under the local host.
 @functions_framework.cloud_event
 def writer(cloud_event: CloudEvent) -> None:
-    _pushed("writer", cloud_event, lambda: functions().on_writer(cloud_event.data))
+    attempt = delivery_attempt()
+    _pushed("writer", cloud_event, lambda: functions().on_writer(cloud_event.data, attempt))
+
+
+def delivery_attempt() -> int:
+    """The ``deliveryAttempt`` of the raw Pub/Sub push being served (a subscription with a
+    dead-letter policy carries it beside the message); 0 when it carries none, or the event did
+    not come as a raw push (an Eventarc CloudEvent's data has no such field). functions-framework
+    keeps only the message when it converts a raw push into a CloudEvent, so it is read from the
+    request itself."""
+    if not flask.has_request_context():
+        return 0
+    body = flask.request.get_json(silent=True)
+    attempt = body.get("deliveryAttempt") if isinstance(body, dict) else None
+    return attempt if isinstance(attempt, int) and not isinstance(attempt, bool) and attempt > 0 else 0
 
 
 @functions_framework.cloud_event

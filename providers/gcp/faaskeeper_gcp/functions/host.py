@@ -8,7 +8,9 @@ functions-framework app per function (built by ``functions_framework.create_app`
 exactly as functions-framework converts them on Cloud Run, HTTP for the watch function), each
 request run with the deployment's
 ``FK_CONFIG`` through :func:`faaskeeper.protocol.environment.function_environment`, so functions of
-several deployments are served side by side. As Cloud Scheduler would, it publishes a tick to
+several deployments are served side by side. Each push comes with its ``deliveryAttempt``, as
+Pub/Sub numbers the pushes of a subscription with a dead-letter policy and the emulator does not
+(:class:`DeliveryAttempts`). As Cloud Scheduler would, it publishes a tick to
 the heartbeat topic every ``heartbeat-frequency`` seconds; Pub/Sub pushes it to the heartbeat.
 
 A tick that cannot be published makes the host look for the deployment, and one that stays gone
@@ -19,6 +21,7 @@ schedule (:attr:`FunctionServer.removed`); ``python -m faaskeeper_gcp.emulator C
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import os
@@ -27,8 +30,10 @@ import sys
 import threading
 import time
 import urllib.parse
+from collections import OrderedDict
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -118,6 +123,75 @@ class _WithEnvironment:
             return [b"the function instance died\n"]
 
 
+class DeliveryAttempts:
+    """Numbers the pushes of each message, as Pub/Sub does for a subscription with a dead-letter
+    policy (the emulator leaves ``deliveryAttempt`` out of its push requests): a raw push without
+    one gets the number of times this host has been handed the message, this one included.
+
+    Only for messages published since the host last began to listen (``since``, ``time.time()``
+    seconds; :meth:`listening`) and not forgotten since: an older one may have been pushed to
+    another host, so it is left unnumbered, which the writer takes for "unknown". At most ``keep``
+    messages are remembered; forgetting one moves that horizon past its publish time."""
+
+    def __init__(self, since: float, keep: int = 100_000) -> None:
+        self._horizon = since
+        self._keep = keep
+        self._seen: OrderedDict[tuple[str, str], tuple[float, int]] = OrderedDict()
+        self._guard = threading.Lock()
+
+    def listening(self, since: float) -> None:
+        """The host holds its address from ``since`` on: what was published before may have been
+        pushed to whatever listened there until then."""
+        with self._guard:
+            self._horizon = max(self._horizon, since)
+
+    def number(self, body: Any) -> None:
+        """Add ``deliveryAttempt`` to a raw push's JSON ``body`` (in place) where it can be told."""
+        if not isinstance(body, dict) or "deliveryAttempt" in body:
+            return
+        message = body.get("message")
+        if not isinstance(message, dict):
+            return
+        key = (str(body.get("subscription", "")), str(message.get("messageId", "")))
+        try:
+            published = datetime.fromisoformat(str(message["publishTime"]).replace("Z", "+00:00")).timestamp()
+        except (KeyError, ValueError):
+            return
+        with self._guard:
+            if published < self._horizon:
+                return
+            attempts = self._seen.pop(key, (published, 0))[1] + 1
+            self._seen[key] = (published, attempts)
+            while len(self._seen) > self._keep:
+                _, (forgotten, _) = self._seen.popitem(last=False)
+                self._horizon = max(self._horizon, forgotten + 0.001)
+        body["deliveryAttempt"] = attempts
+
+
+class _NumberedPushes:
+    """A pushed function's WSGI app, handed each raw push with its delivery attempt (see
+    :class:`DeliveryAttempts`)."""
+
+    def __init__(self, app: WsgiApp, attempts: DeliveryAttempts) -> None:
+        self._app = app
+        self._attempts = attempts
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        raw = environ["wsgi.input"].read(length) if length else b""
+        try:
+            body = json.loads(raw)
+        except ValueError:
+            body = None
+        if isinstance(body, dict) and "message" in body and "subscription" in body:
+            self._attempts.number(body)
+            raw = json.dumps(body).encode()
+        environ["wsgi.input"] = io.BytesIO(raw)
+        environ["CONTENT_LENGTH"] = str(len(raw))
+        served: Iterable[bytes] = self._app(environ, start_response)
+        return served
+
+
 class _QuietHandler(WSGIRequestHandler):
     """No access log line per delivery; failures are logged by the functions themselves."""
 
@@ -158,16 +232,15 @@ class FunctionServer(FunctionHost):
         self._host, self._port = endpoint_address(self._settings.functions_endpoint)
         variables = {ENV_CONFIG: json.dumps(config.serialize())}
         self._activity = _Activity()
-        apps: dict[str, Any] = {
-            f"/{name}": _WithEnvironment(
-                functions_framework.create_app(  # type: ignore[no-untyped-call]
-                    target=name, source=str(SOURCE), signature_type="cloudevent" if name in PUSHED_FUNCTIONS else "http"
-                ),
-                variables,
-                self._activity,
+        self.attempts = DeliveryAttempts(time.time())
+        apps: dict[str, Any] = {}
+        for name in FUNCTIONS:
+            pushed = name in PUSHED_FUNCTIONS
+            app = functions_framework.create_app(  # type: ignore[no-untyped-call]
+                target=name, source=str(SOURCE), signature_type="cloudevent" if pushed else "http"
             )
-            for name in FUNCTIONS
-        }
+            served = _WithEnvironment(app, variables, self._activity)
+            apps[f"/{name}"] = _NumberedPushes(served, self.attempts) if pushed else served
         self._app = DispatcherMiddleware(_not_found, apps)
         self._server: BaseWSGIServer | None = None
         self._thread: threading.Thread | None = None
@@ -243,6 +316,7 @@ class FunctionServer(FunctionHost):
             self._server = make_server(self._host, self._port, self._app, threaded=True, request_handler=_QuietHandler)
         except OSError as err:
             raise ProviderException(f"cannot serve the functions at {self.endpoint}: {err}") from err
+        self.attempts.listening(time.time())
         self._thread = threading.Thread(target=self._server.serve_forever, name="faaskeeper-functions", daemon=True)
         self._thread.start()
         if self._ticks is not None:

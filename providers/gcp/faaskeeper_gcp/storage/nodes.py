@@ -11,8 +11,11 @@ its last request committed here while it may still be redelivered; absent when n
 from __future__ import annotations
 
 import json
+import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import replace
+from datetime import datetime
 from typing import Any
 
 from google.cloud.firestore_v1.base_query import FieldFilter
@@ -50,12 +53,33 @@ def node_from_snapshot(path: str, snapshot: Snapshot) -> SystemNode:
     )
 
 
+#: Locks taken here whose nodes are remembered for their commit, at most.
+REMEMBERED_LOCKS = 10_000
+
+
 class NodeDocuments:
-    """Locks, commits and claimed transactions over the node documents."""
+    """Locks, commits and claimed transactions over the node documents.
+
+    A lock taken here remembers the node as locked and the update time of the locking write, so
+    that its commit, conditional on that time, need not read the node again: if the document
+    changed since, the condition fails and the commit reads it, as without the memory."""
 
     def __init__(self, documents: Documents) -> None:
         self._docs = documents
         self._nodes = documents.collection("nodes")
+        self._locked: OrderedDict[tuple[str, str], tuple[SystemNode, datetime]] = OrderedDict()
+        self._guard = threading.Lock()
+
+    def _remember(self, node: SystemNode, written: datetime) -> None:
+        assert node.lock is not None
+        with self._guard:
+            self._locked[(node.path, node.lock.token)] = (node, written)
+            while len(self._locked) > REMEMBERED_LOCKS:
+                self._locked.popitem(last=False)
+
+    def _recall(self, path: str, token: str) -> tuple[SystemNode, datetime] | None:
+        with self._guard:
+            return self._locked.pop((path, token), None)
 
     def ref(self, path: str) -> DocumentReference:
         return self._nodes.document(document_id(path))
@@ -70,21 +94,26 @@ class NodeDocuments:
         ref = self.ref(path)
         for _ in cycles():
             snapshot = self._docs.get(ref, "lock node")
+            batch = self._docs.batch()
             if not snapshot.exists:
-                placeholder = NodeState(False)
-                if self._docs.create(ref, self.fields(path, placeholder, lock, ()), "lock node"):
-                    return SystemNode(path, placeholder, lock, ())
-                continue
-            node = node_from_snapshot(path, snapshot)
-            if node.lock == lock:
-                return node  # our own lock: a retried request that had succeeded
-            if node.lock is not None and node.lock.timestamp >= lock.timestamp - max_hold:
-                return None
-            if self._docs.update(ref, {"lock_token": lock.token, "lock_ts": lock.timestamp}, snapshot, "lock node"):
-                return replace(node, lock=lock)
+                locked = SystemNode(path, NodeState(False), lock, ())
+                batch.create(ref, self.fields(path, locked.state, lock, ()))
+            else:
+                node = node_from_snapshot(path, snapshot)
+                if node.lock == lock:
+                    self._remember(node, snapshot.update_time)
+                    return node  # our own lock: a retried request that had succeeded
+                if node.lock is not None and node.lock.timestamp >= lock.timestamp - max_hold:
+                    return None
+                locked = replace(node, lock=lock)
+                batch.update(ref, {"lock_token": lock.token, "lock_ts": lock.timestamp}, snapshot)
+            if batch.commit("lock node"):
+                self._remember(locked, batch.update_times[0])
+                return locked
         raise exhausted("lock node")
 
     def unlock_node(self, path: str, lock: Lock) -> None:
+        self._recall(path, lock.token)
         ref = self.ref(path)
         for _ in cycles():
             snapshot = self._docs.get(ref, "unlock node")
@@ -106,16 +135,24 @@ class NodeDocuments:
         return node_from_snapshot(path, snapshot) if snapshot.exists else None
 
     def stage_commit(self, commit: Commit, batch: Batch) -> bool | None:
-        """Add the node writes of ``commit`` to ``batch``, each conditional on the snapshot read here.
+        """Add the node writes of ``commit`` to ``batch``, each conditional on the node as this
+        instance locked it (remembered, once) or else as read here.
 
         False if a node is not locked with the commit's token (nothing to do), True if the commit is
         already in place (a retried request that had succeeded); None to proceed."""
-        refs = [self.ref(u.path) for u in commit.updates]
-        snapshots = self._docs.get_all(refs, "commit")
-        for update, ref, snapshot in zip(commit.updates, refs, snapshots, strict=True):
-            if not snapshot.exists:
+        seen: dict[str, tuple[SystemNode, datetime] | None] = {}
+        for update in commit.updates:
+            remembered = self._recall(update.path, commit.lock_token)
+            if remembered is not None:
+                seen[update.path] = remembered
+        unread = [u.path for u in commit.updates if u.path not in seen]
+        for path, snapshot in zip(unread, self._docs.get_all([self.ref(p) for p in unread], "commit"), strict=True):
+            seen[path] = (node_from_snapshot(path, snapshot), snapshot.update_time) if snapshot.exists else None
+        for update in commit.updates:
+            found = seen[update.path]
+            if found is None:
                 return False
-            node = node_from_snapshot(update.path, snapshot)
+            node, since = found
             if node.lock is None or node.lock.token != commit.lock_token:
                 return commit.txn in node.pending
             state = update.resolved(commit.txn)
@@ -123,7 +160,7 @@ class NodeDocuments:
             if update.path == commit.record_path:
                 marks = commit.marks(node.requests)
                 fields["requests"] = {sid: [mark.seq, mark.timestamp] for sid, mark in marks.items()}
-            batch.update(ref, fields, snapshot)
+            batch.update(self.ref(update.path), fields, since)
         return None
 
     def claim_transaction(self, paths: Sequence[str], txn: int) -> Claim | None:
