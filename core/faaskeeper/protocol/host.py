@@ -6,9 +6,11 @@ whose process died is redelivered to another after its visibility timeout, as a 
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 
 from faaskeeper.api.provider import FunctionHost
 from faaskeeper.api.queue import PollingQueue, QueueMessage
@@ -29,13 +31,18 @@ class PollingFunctionHost(FunctionHost):
         batch_size: int = 10,
         idle_poll: float = 0.05,
         name: str = "faaskeeper-functions",
+        invocation: Callable[[], AbstractContextManager[object]] = contextlib.nullcontext,
     ) -> None:
+        """``invocation``: what the handling and settling of each batch received run within, as
+        one function invocation (a provider's scope for the invocation's storage changes; by
+        default none)."""
         self._triggers = triggers
         self._visibility_timeout = visibility_timeout
         self._max_receives = max_receives
         self._batch_size = batch_size
         self._idle_poll = idle_poll
         self._name = name
+        self._invocation = invocation
         self._wakeup = threading.Event()
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
@@ -66,7 +73,8 @@ class PollingFunctionHost(FunctionHost):
             if not messages:
                 continue
             busy = True
-            self._settle(queue, self._screen(queue, messages, handler))
+            with self._invocation():
+                self._settle(queue, self._screen(queue, messages, handler))
         return busy
 
     def _screen(

@@ -74,6 +74,13 @@ class LocalSystemStorage(SystemStorage):
         return bytes.fromhex(value)
 
     def lock_node(self, path: str, lock: Lock, max_hold: float) -> SystemNode | None:
+        node = self._lock_node(path, lock, max_hold)
+        if node is None:
+            # Its writer waits for the lock's holder: a function's open transaction must not hold it up.
+            self._db.commit_now()
+        return node
+
+    def _lock_node(self, path: str, lock: Lock, max_hold: float) -> SystemNode | None:
         with self._db.transaction() as conn:
             row = conn.execute(f"SELECT {_NODE_COLUMNS} FROM system_nodes WHERE path = ?", (path,)).fetchone()
             if row is None:
@@ -138,6 +145,14 @@ class LocalSystemStorage(SystemStorage):
         return _node(rows[0]) if rows else None
 
     def claim_transaction(self, paths: Sequence[str], txn: int) -> Claim | None:
+        claim = self._claim_transaction(paths, txn)
+        if claim is None:
+            # The distributor may wait for the write's writer to commit: a function's open
+            # transaction must not hold that commit up.
+            self._db.commit_now()
+        return claim
+
+    def _claim_transaction(self, paths: Sequence[str], txn: int) -> Claim | None:
         with self._db.transaction() as conn:
             rows = {}
             for path in paths:
