@@ -33,9 +33,11 @@ class PollingFunctionHost(FunctionHost):
         name: str = "faaskeeper-functions",
         invocation: Callable[[], AbstractContextManager[object]] = contextlib.nullcontext,
     ) -> None:
-        """``invocation``: what the handling and settling of each batch received run within, as
-        one function invocation (a provider's scope for the invocation's storage changes; by
-        default none)."""
+        """``invocation``: what the host's work runs within while messages keep coming (the
+        receiving, handling and settling of batches), as one function invocation: a provider's
+        scope for the storage changes of its functions (by default none). A provider that
+        shares transactions between them commits a batch's receipt before its handling, so that
+        a function that dies is counted against its messages' receives."""
         self._triggers = triggers
         self._visibility_timeout = visibility_timeout
         self._max_receives = max_receives
@@ -66,15 +68,28 @@ class PollingFunctionHost(FunctionHost):
         self._thread = None
 
     def run_once(self) -> bool:
-        """Give every trigger one batch; True if any message was handled."""
+        """Give every trigger one batch, in one invocation; True if any message was handled."""
+        with self._invocation():
+            return self._run_triggers()
+
+    def _run_burst(self) -> bool:
+        """Give the triggers batches, in one invocation, until none has a message; True if any
+        message was handled."""
+        with self._invocation():
+            if not self._run_triggers():
+                return False
+            while not self._stopping.is_set() and self._run_triggers():
+                pass
+            return True
+
+    def _run_triggers(self) -> bool:
         busy = False
         for queue, handler in self._triggers:
             messages = queue.receive(self._batch_size, self._visibility_timeout)
             if not messages:
                 continue
             busy = True
-            with self._invocation():
-                self._settle(queue, self._screen(queue, messages, handler))
+            self._settle(queue, self._screen(queue, messages, handler))
         return busy
 
     def _screen(
@@ -105,7 +120,7 @@ class PollingFunctionHost(FunctionHost):
         failing: str | None = None
         while not self._stopping.is_set():
             try:
-                busy = self.run_once()
+                busy = self._run_burst()
                 failing = None
             except FunctionCrash as crash:
                 log.error("function crashed at %s; host stops", crash)
