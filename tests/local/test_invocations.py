@@ -56,13 +56,19 @@ def _put_and_refuse(db: Database, key: str) -> None:
         raise ValueError("refused")
 
 
-def test_a_change_that_raises_is_undone_alone(db: Database) -> None:
+def test_a_change_that_raises_loses_what_the_invocation_had_not_committed(db: Database) -> None:
     with db.invocation():
         _put(db, "k1")
+        db.commit_pending()
+        _put(db, "k2")
         with pytest.raises(ValueError, match="refused"):
-            _put_and_refuse(db, "k2")
-        _put(db, "k3")
-    assert _stored(db) == {"k1", "k3"}
+            _put_and_refuse(db, "k3")
+        # As if the function had died before the change: the message it handles is not acked.
+        with pytest.raises(ProviderException, match="refused"):
+            _put(db, "k4")
+    assert _stored(db) == {"k1"}
+    _put(db, "k5")
+    assert _stored(db) == {"k1", "k5"}
 
 
 def _invocation_ending_with(db: Database, end: BaseException) -> None:

@@ -231,8 +231,9 @@ class Database:
         is reported to the listeners: the functions' changes report it, so that the clients
         waiting for them hear why; a change whose caller is told at once need not.
 
-        Within an :meth:`invocation` the change joins the invocation's open transaction (as a
-        savepoint: a change that raises is undone alone) instead of committing at once."""
+        Within an :meth:`invocation` the change joins the invocation's open transaction instead
+        of committing at once; a change that raises loses what the invocation had not committed,
+        and fails its later changes."""
         invocation: _Invocation | None = getattr(self._local, "invocation", None)
         if invocation is not None:
             with self._joined(invocation, report_full) as conn:
@@ -328,26 +329,22 @@ class Database:
             conn = self._connection()  # the invocation's: it runs on this thread
             self._begin_invocation(invocation, report_full)
             try:
-                conn.execute("SAVEPOINT change")
                 yield conn
-                conn.execute("RELEASE change")
             except sqlite3.Error as err:
                 # SQLite may have rolled the whole transaction back (a full disk, an I/O error).
-                raise self._invocation_failed(invocation, err, report_full) from err
-            except BaseException:
-                try:
-                    conn.execute("ROLLBACK TO change")
-                    conn.execute("RELEASE change")
-                except sqlite3.Error as err:
-                    self._invocation_failed(invocation, err, report_full)
+                self._abort_invocation(invocation)
+                failure = self._failed(err, report_full=report_full, consequence="the change was not made")
+                invocation.failure = failure
+                raise _copy(failure) from err
+            except BaseException as err:
+                # A change cannot be undone alone: the invocation loses what it had not committed,
+                # as if its function had died before the change.
+                self._abort_invocation(invocation)
+                invocation.failure = ProviderException(
+                    f"A change to the deployment file {self.path} failed ({err!r}); the function's changes "
+                    "since its last commit were not made"
+                )
                 raise
-
-    def _invocation_failed(self, invocation: _Invocation, err: sqlite3.Error, report_full: bool) -> ProviderException:
-        """Lose what the invocation had not committed, and refuse its later changes."""
-        self._abort_invocation(invocation)
-        failure = self._failed(err, report_full=report_full, consequence="the change was not made")
-        invocation.failure = failure
-        return _copy(failure)
 
     def _begin_invocation(self, invocation: _Invocation, report_full: bool) -> None:
         if invocation.open:
