@@ -14,7 +14,7 @@ from faaskeeper.config import DEFAULT_MAX_DATA_SIZE, Config
 from faaskeeper.exceptions import ProviderException
 from faaskeeper.protocol.embedded import EmbeddedFunctions
 from faaskeeper.protocol.settings import FaultHook, FunctionSettings, StorageFault
-from faaskeeper_local.invocations import CommittingChannel, committing_faults
+from faaskeeper_local.invocations import CommittingChannel, committing_faults, committing_writer_storage
 from faaskeeper_local.queues import LocalQueue
 from faaskeeper_local.settings import MAX_COMMIT_WRITES, LocalSettings
 from faaskeeper_local.storage.database import Database
@@ -63,7 +63,7 @@ class _SharedFile:
                 lock_max_hold=settings.lock_max_hold,
                 lease_key=self.system.lease_key(),
                 faults=committing_faults(faults, self.db),
-                writer_storage=writer_storage,
+                writer_storage=committing_writer_storage(writer_storage, self.db),
                 redelivery_window=settings.visibility_timeout * settings.max_receives,
                 # The deployment's own limit, not the client's: its config may allow more.
                 max_data_size=self.max_data_size,

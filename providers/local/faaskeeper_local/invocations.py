@@ -8,8 +8,12 @@ never see the file as it was before the changes the function made up to there.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any, cast
+
 from faaskeeper.api.channel import ChannelSender
-from faaskeeper.protocol.settings import FaultHook
+from faaskeeper.api.storage import SystemStorage
+from faaskeeper.protocol.settings import FaultHook, StorageFault
 from faaskeeper_local.storage.database import Database
 
 
@@ -44,3 +48,37 @@ def committing_faults(faults: FaultHook | None, db: Database) -> FaultHook | Non
         faults(point)
 
     return fault
+
+
+class _CommittingStorage:
+    """System storage whose every call is committed on its own."""
+
+    def __init__(self, inner: SystemStorage, db: Database) -> None:
+        self._inner = inner
+        self._db = db
+
+    def __getattr__(self, name: str) -> Any:
+        attribute = getattr(self._inner, name)
+        if not callable(attribute):
+            return attribute
+
+        def committed(*args: Any, **kwargs: Any) -> Any:
+            result = attribute(*args, **kwargs)
+            self._db.commit_now()
+            return result
+
+        return committed
+
+
+def committing_writer_storage(writer_storage: StorageFault | None, db: Database) -> StorageFault | None:
+    """``writer_storage`` (a broken build's view of system storage) over storage whose every call
+    commits on its own: what such a build does between its calls (a cloud request's latency) is
+    seen by the other processes as it would be on a cloud, not hidden inside one transaction."""
+    if writer_storage is None:
+        return None
+    fault: Callable[[SystemStorage], SystemStorage] = writer_storage
+
+    def view(system: SystemStorage) -> SystemStorage:
+        return fault(cast(SystemStorage, _CommittingStorage(system, db)))
+
+    return view
