@@ -6,6 +6,7 @@ from __future__ import annotations
 import collections
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -13,12 +14,14 @@ from typing import Any
 import pytest
 
 from faaskeeper.api.channel import ChannelSender
+from faaskeeper.api.storage import Lock
 from faaskeeper.client import FaaSKeeperClient
 from faaskeeper.config import Config
 from faaskeeper.exceptions import ProviderException
 from faaskeeper.protocol.settings import FunctionCrash
 from faaskeeper_local.invocations import CommittingChannel, committing_faults
 from faaskeeper_local.storage.database import Database
+from faaskeeper_local.storage.system import LocalSystemStorage
 
 
 @pytest.fixture
@@ -144,6 +147,35 @@ def test_a_fault_hook_finds_the_step_before_it_committed(db: Database) -> None:
         _put(db, "k1")
         fault("writer.pushed")
     assert seen == [{"k1"}]
+
+
+def _write_lock_free(db: Database) -> bool:
+    """Whether another process could begin a change of the file now."""
+    other = sqlite3.connect(db.path, timeout=0, isolation_level=None)
+    try:
+        other.execute("BEGIN IMMEDIATE")
+        other.execute("ROLLBACK")
+        return True
+    except sqlite3.OperationalError:
+        return False
+    finally:
+        other.close()
+
+
+def test_a_writer_backing_off_from_a_held_lock_holds_nothing_open(db: Database) -> None:
+    system = LocalSystemStorage(db)
+    assert system.lock_node("/held", Lock("other", time.time()), 5) is not None
+    mine = Lock("mine", time.time())
+    with db.invocation():
+        assert system.lock_node("/a", mine, 5) is not None
+        assert not _write_lock_free(db), "the invocation's change is open"
+        assert system.lock_node("/held", mine, 5) is None
+        system.unlock_node("/a", mine)
+        # The writer sleeps before it tries again: the other writer can commit and unlock meanwhile.
+        assert _write_lock_free(db)
+        with sqlite3.connect(db.path) as conn:
+            locked = conn.execute("SELECT path FROM system_nodes WHERE lock_token IS NOT NULL").fetchall()
+        assert locked == [("/held",)]
 
 
 def test_a_write_takes_a_handful_of_commits(config: Config) -> None:
