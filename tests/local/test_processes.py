@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import signal
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -16,6 +17,7 @@ import pytest
 from faaskeeper.client import FaaSKeeperClient
 from faaskeeper_local.deployment import LocalDeployment
 from faaskeeper_local.provider import LocalProvider
+from faaskeeper_local.settings import LocalSettings
 
 WORKER = str(Path(__file__).with_name("worker.py"))
 #: Seconds to wait for what must happen: only a failing test waits this long.
@@ -203,3 +205,33 @@ def test_process_dying_inside_a_function_converges(config, point):
         final = client.get_data("/c")
         assert final.data == b"after"
         assert final.stat.version == 2
+
+
+def test_process_dying_before_its_distributor_commits_loses_only_that_and_converges(config):
+    assert run_script(config, {"op": "create", "path": "/c", "data": "before"})[0]["ok"]
+    # The worker's first send answers its registration; its second would answer the set, once
+    # the distributor's claim and update of user storage are committed: it dies just before.
+    proc = spawn(config, "die-at-send", "2", "script", json.dumps({"op": "set", "path": "/c", "data": "during"}))
+    _, err = proc.communicate(timeout=SETTLE)
+    assert proc.returncode == 137, err
+    # No process runs the functions now: the file shows what the dead one had committed.
+    conn = sqlite3.connect(LocalSettings.from_config(config).database)
+    try:
+        (data,) = conn.execute("SELECT data FROM user_nodes WHERE path = '/c'").fetchone()
+        assert bytes(data) == b"before", "the dead distributor's update of user storage was not committed"
+        events = conn.execute("SELECT receive_count FROM queue_messages WHERE queue = 'distributor'").fetchall()
+        assert events == [(1,)], "the writer's steps and the event's receipt were committed"
+        sets = conn.execute(
+            "SELECT COUNT(*) FROM queue_messages WHERE queue = 'writer' AND instr(body, CAST('set_data' AS BLOB))"
+        ).fetchone()
+        assert sets == (0,), "the writer's ack was committed with them"
+    finally:
+        conn.close()
+    with FaaSKeeperClient(config, timeout=SETTLE) as client:
+        deadline = time.monotonic() + SETTLE
+        while client.get_data("/c").data != b"during":
+            assert time.monotonic() < deadline, "the write whose distributor died was never applied"
+            time.sleep(0.05)
+        assert client.get_data("/c").stat.version == 1
+        client.set_data("/c", b"after")
+        assert client.get_data("/c").stat.version == 2

@@ -8,8 +8,10 @@ any message, so one that dies mid-function has its message redelivered to anothe
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 
 from faaskeeper.api.channel import ChannelSender
 from faaskeeper.api.provider import FunctionHost
@@ -39,9 +41,11 @@ class EmbeddedFunctions:
         max_receives: int,
         claim_heartbeat: Callable[[], bool] | None = None,
         name: str = "faaskeeper",
+        invocation: Callable[[], AbstractContextManager[object]] = contextlib.nullcontext,
     ) -> None:
         """``claim_heartbeat``, where several processes share a deployment, says whether this
-        process runs the heartbeat this period; without it every period's heartbeat runs here."""
+        process runs the heartbeat this period; without it every period's heartbeat runs here.
+        ``invocation``: see :class:`~faaskeeper.protocol.host.PollingFunctionHost`."""
         self.writer = Writer(system, distributor_queue, channel, settings)
         self.watch = WatchFunction(channel)
         self.distributor = Distributor(
@@ -53,7 +57,11 @@ class EmbeddedFunctions:
             (distributor_queue, self.distributor.handle),
         ]
         self.host = PollingFunctionHost(
-            triggers, visibility_timeout=visibility_timeout, max_receives=max_receives, name=f"{name}-functions"
+            triggers,
+            visibility_timeout=visibility_timeout,
+            max_receives=max_receives,
+            name=f"{name}-functions",
+            invocation=invocation,
         )
         self._schedule = ScheduledFunction(settings.heartbeat_interval, self._run_heartbeat, f"{name}-heartbeat")
         self._claim = claim_heartbeat

@@ -6,9 +6,11 @@ whose process died is redelivered to another after its visibility timeout, as a 
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 
 from faaskeeper.api.provider import FunctionHost
 from faaskeeper.api.queue import PollingQueue, QueueMessage
@@ -29,13 +31,20 @@ class PollingFunctionHost(FunctionHost):
         batch_size: int = 10,
         idle_poll: float = 0.05,
         name: str = "faaskeeper-functions",
+        invocation: Callable[[], AbstractContextManager[object]] = contextlib.nullcontext,
     ) -> None:
+        """``invocation``: what the host's work runs within while messages keep coming (the
+        receiving, handling and settling of batches), as one function invocation: a provider's
+        scope for the storage changes of its functions (by default none). A provider that
+        shares transactions between them commits a batch's receipt before its handling, so that
+        a function that dies is counted against its messages' receives."""
         self._triggers = triggers
         self._visibility_timeout = visibility_timeout
         self._max_receives = max_receives
         self._batch_size = batch_size
         self._idle_poll = idle_poll
         self._name = name
+        self._invocation = invocation
         self._wakeup = threading.Event()
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
@@ -59,7 +68,21 @@ class PollingFunctionHost(FunctionHost):
         self._thread = None
 
     def run_once(self) -> bool:
-        """Give every trigger one batch; True if any message was handled."""
+        """Give every trigger one batch, in one invocation; True if any message was handled."""
+        with self._invocation():
+            return self._run_triggers()
+
+    def _run_burst(self) -> bool:
+        """Give the triggers batches, in one invocation, until none has a message; True if any
+        message was handled."""
+        with self._invocation():
+            if not self._run_triggers():
+                return False
+            while not self._stopping.is_set() and self._run_triggers():
+                pass
+            return True
+
+    def _run_triggers(self) -> bool:
         busy = False
         for queue, handler in self._triggers:
             messages = queue.receive(self._batch_size, self._visibility_timeout)
@@ -97,7 +120,7 @@ class PollingFunctionHost(FunctionHost):
         failing: str | None = None
         while not self._stopping.is_set():
             try:
-                busy = self.run_once()
+                busy = self._run_burst()
                 failing = None
             except FunctionCrash as crash:
                 log.error("function crashed at %s; host stops", crash)

@@ -14,6 +14,7 @@ from faaskeeper.config import DEFAULT_MAX_DATA_SIZE, Config
 from faaskeeper.exceptions import ProviderException
 from faaskeeper.protocol.embedded import EmbeddedFunctions
 from faaskeeper.protocol.settings import FaultHook, FunctionSettings, StorageFault
+from faaskeeper_local.invocations import CommittingChannel, committing_faults, committing_writer_storage
 from faaskeeper_local.queues import LocalQueue
 from faaskeeper_local.settings import MAX_COMMIT_WRITES, LocalSettings
 from faaskeeper_local.storage.database import Database
@@ -56,13 +57,13 @@ class _SharedFile:
             user=self.user,
             writer_queue=self.writer_queue,
             distributor_queue=self.distributor_queue,
-            channel=self.channel,
+            channel=CommittingChannel(self.channel, self.db),
             settings=FunctionSettings.from_config(
                 config,
                 lock_max_hold=settings.lock_max_hold,
                 lease_key=self.system.lease_key(),
-                faults=faults,
-                writer_storage=writer_storage,
+                faults=committing_faults(faults, self.db),
+                writer_storage=committing_writer_storage(writer_storage, self.db),
                 redelivery_window=settings.visibility_timeout * settings.max_receives,
                 # The deployment's own limit, not the client's: its config may allow more.
                 max_data_size=self.max_data_size,
@@ -72,6 +73,8 @@ class _SharedFile:
             max_receives=settings.max_receives,
             claim_heartbeat=lambda: self.system.claim_schedule("heartbeat", time.time(), claim_interval),
             name="faaskeeper-local",
+            # Each batch's changes share transactions, committed before anything is sent.
+            invocation=self.db.invocation,
         )
 
     def usable(self) -> bool:

@@ -5,6 +5,14 @@ Opening a file checks that it is a deployment (only ``create`` makes one, of a m
 every operation checks that the file is still the one opened (:mod:`faaskeeper_local.storage.file_identity`).
 A file found removed, replaced or corrupt makes the handle unusable: every later operation fails
 at once with that cause, and the handle's listeners hear of it, as they hear of a full disk.
+
+A function invocation's changes share transactions (:meth:`Database.invocation`): each commit of
+the file is a write to its WAL, and the steps of a write that a function makes back to back
+(lock, push, commit, ack) need not be seen apart. They are committed together whenever anything
+outside the file may learn of them (:meth:`Database.commit_pending`, before every send on the
+client channel), when the function is about to wait for another one (:meth:`Database.commit_now`),
+and when the invocation ends; a function that dies loses only what it had not committed, which
+leaves the file as its death at an earlier step of the protocol would.
 """
 
 from __future__ import annotations
@@ -17,7 +25,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from faaskeeper.exceptions import DeploymentCorruptException, DeploymentUnusableException, ProviderException
 from faaskeeper_local.storage import durability, sqlite_errors
@@ -33,8 +41,22 @@ FULL_REPORT_INTERVAL = 0.2
 #: a change is always looked for before and after a commit.
 READ_CHECK_INTERVAL = 0.001
 
+_Failure = TypeVar("_Failure", bound=ProviderException)
+
 #: Told, on a thread of its own, why the deployment file failed.
 Listener = Callable[[ProviderException], None]
+
+
+class _Invocation:
+    """One function invocation's changes on its thread: a transaction kept open between them."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+        #: Whether a transaction is open, holding the file's write lock.
+        self.open = False
+        #: Why a change of the invocation failed: the changes it had not committed are lost, so
+        #: none after may be made (its message must not be acked as done).
+        self.failure: ProviderException | None = None
 
 
 class Database:
@@ -62,6 +84,9 @@ class Database:
         # Threads of one process queue here rather than in SQLite's busy handler, which sleeps
         # in steps of milliseconds; other processes still meet SQLite's file lock.
         self._writer = threading.Lock()
+        # Guards the open invocation, which a thread sending for it commits (commit_pending).
+        self._invocation_guard = threading.RLock()
+        self._open_invocation: _Invocation | None = None
         self._identity: FileIdentity | None = None
         self._failure: DeploymentUnusableException | None = None
         self._listeners: list[Listener] = []
@@ -204,7 +229,16 @@ class Database:
 
         A full disk fails it with ProviderException naming the cause, and, with ``report_full``,
         is reported to the listeners: the functions' changes report it, so that the clients
-        waiting for them hear why; a change whose caller is told at once need not."""
+        waiting for them hear why; a change whose caller is told at once need not.
+
+        Within an :meth:`invocation` the change joins the invocation's open transaction instead
+        of committing at once; a change that raises loses what the invocation had not committed,
+        and fails its later changes."""
+        invocation: _Invocation | None = getattr(self._local, "invocation", None)
+        if invocation is not None:
+            with self._joined(invocation, report_full) as conn:
+                yield conn
+            return
         conn = self._connection()
         with self._writer:
             self._raise_failure()
@@ -226,7 +260,16 @@ class Database:
         self._check_identity()
 
     def query(self, sql: str, params: tuple[Any, ...] = ()) -> list[Any]:
-        """One read-only statement (a consistent snapshot)."""
+        """One read-only statement (a consistent snapshot; within an :meth:`invocation`, one that
+        sees the invocation's changes)."""
+        invocation: _Invocation | None = getattr(self._local, "invocation", None)
+        if invocation is None:
+            return self._query(sql, params)
+        with self._invocation_guard:
+            _raise_invocation_failure(invocation)
+            return self._query(sql, params)
+
+    def _query(self, sql: str, params: tuple[Any, ...]) -> list[Any]:
         conn = self._connection()
         self._raise_failure()
         try:
@@ -235,6 +278,125 @@ class Database:
             raise self._failed(err) from err
         self._check_identity(unless_within=READ_CHECK_INTERVAL)
         return rows
+
+    # -- invocations ----------------------------------------------------------------------
+
+    @contextmanager
+    def invocation(self) -> Iterator[None]:
+        """The block's changes on this thread, a function invocation's, share transactions: one
+        stays open from the first change until :meth:`commit_pending` or :meth:`commit_now`, or
+        the end of the block, commits it. A block left by an exception commits what it changed,
+        as the changes' own transactions would have; one left by a function's death
+        (a ``BaseException`` that is no ``Exception``, as a fault hook's crash) loses what it
+        had not committed, as a process killed there would."""
+        if getattr(self._local, "invocation", None) is not None:
+            yield  # the enclosing invocation decides
+            return
+        invocation = _Invocation(self._connection())
+        self._local.invocation = invocation
+        try:
+            yield
+        except Exception:
+            self._commit_invocation(invocation, quiet=True)
+            raise
+        except BaseException:
+            self._abort_invocation(invocation)
+            raise
+        else:
+            self._commit_invocation(invocation)
+        finally:
+            self._local.invocation = None
+
+    def commit_pending(self) -> None:
+        """Commit what the open invocation (of whichever thread) changed so far: called before
+        anything outside the file may learn of it, such as a reply it reports."""
+        with self._invocation_guard:
+            invocation = self._open_invocation
+        if invocation is not None:
+            self._commit_invocation(invocation)
+
+    def commit_now(self) -> None:
+        """Commit what this thread's invocation changed so far, releasing the file's write lock:
+        called where its function is about to wait for another function's change."""
+        invocation: _Invocation | None = getattr(self._local, "invocation", None)
+        if invocation is not None:
+            self._commit_invocation(invocation)
+
+    @contextmanager
+    def _joined(self, invocation: _Invocation, report_full: bool) -> Iterator[sqlite3.Connection]:
+        with self._invocation_guard:
+            _raise_invocation_failure(invocation)
+            conn = self._connection()  # the invocation's: it runs on this thread
+            self._begin_invocation(invocation, report_full)
+            try:
+                yield conn
+            except sqlite3.Error as err:
+                # SQLite may have rolled the whole transaction back (a full disk, an I/O error).
+                self._abort_invocation(invocation)
+                failure = self._failed(err, report_full=report_full, consequence="the change was not made")
+                invocation.failure = failure
+                raise _copy(failure) from err
+            except BaseException as err:
+                # A change cannot be undone alone: the invocation loses what it had not committed,
+                # as if its function had died before the change.
+                self._abort_invocation(invocation)
+                invocation.failure = ProviderException(
+                    f"A change to the deployment file {self.path} failed ({err!r}); the function's changes "
+                    "since its last commit were not made"
+                )
+                raise
+
+    def _begin_invocation(self, invocation: _Invocation, report_full: bool) -> None:
+        if invocation.open:
+            return
+        self._writer.acquire()
+        try:
+            self._raise_failure()
+            try:
+                invocation.conn.execute("BEGIN IMMEDIATE")
+            except sqlite3.Error as err:
+                raise self._failed(err, report_full=report_full, consequence="the change was not made") from err
+            try:
+                self._check_identity()
+            except BaseException:
+                _rollback(invocation.conn)
+                raise
+        except BaseException:
+            self._writer.release()
+            raise
+        invocation.open = True
+        self._open_invocation = invocation
+
+    def _commit_invocation(self, invocation: _Invocation, *, quiet: bool = False) -> None:
+        """Commit the invocation's open transaction; ``quiet``: a failure is logged, not raised
+        (the invocation already fails with another exception)."""
+        with self._invocation_guard:
+            if not invocation.open:
+                return
+            invocation.open = False
+            self._open_invocation = None
+            try:
+                invocation.conn.execute("COMMIT")
+            except sqlite3.Error as err:
+                _rollback(invocation.conn)
+                failure = self._failed(err, report_full=True, consequence="the change was not made")
+                invocation.failure = failure
+                if quiet:
+                    log.warning("a function's changes were lost: %s", failure)
+                    return
+                raise _copy(failure) from err
+            finally:
+                self._writer.release()
+        self._check_identity()
+
+    def _abort_invocation(self, invocation: _Invocation) -> None:
+        with self._invocation_guard:
+            if not invocation.open:
+                return
+            invocation.open = False
+            self._open_invocation = None
+            _rollback(invocation.conn)
+            self._writer.release()
 
     # -- failures -------------------------------------------------------------------------
 
@@ -355,9 +517,14 @@ def _rollback(conn: sqlite3.Connection) -> None:
             log.warning("rolling back failed: %s", err)
 
 
-def _copy(failure: DeploymentUnusableException) -> DeploymentUnusableException:
+def _copy(failure: _Failure) -> _Failure:
     """A fresh exception like ``failure``, so that raising it again starts a new traceback."""
     return type(failure)(str(failure))
+
+
+def _raise_invocation_failure(invocation: _Invocation) -> None:
+    if invocation.failure is not None:
+        raise _copy(invocation.failure)
 
 
 def _notify(listeners: list[Listener], error: ProviderException) -> None:

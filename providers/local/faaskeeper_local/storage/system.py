@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, replace
 from typing import Any
@@ -58,6 +59,8 @@ def _session(row: Any) -> SessionRecord:
 class LocalSystemStorage(SystemStorage):
     def __init__(self, db: Database) -> None:
         self._db = db
+        #: Per thread, the token of a lock that just found a node held by another writer.
+        self._contended = threading.local()
 
     def ensure_root(self) -> None:
         with self._db.transaction() as conn:
@@ -74,6 +77,16 @@ class LocalSystemStorage(SystemStorage):
         return bytes.fromhex(value)
 
     def lock_node(self, path: str, lock: Lock, max_hold: float) -> SystemNode | None:
+        node = self._lock_node(path, lock, max_hold)
+        if node is None:
+            # Its writer waits for the lock's holder: a function's open transaction must not hold it up.
+            self._contended.lock = lock.token
+            self._db.commit_now()
+        else:
+            self._contended.lock = None
+        return node
+
+    def _lock_node(self, path: str, lock: Lock, max_hold: float) -> SystemNode | None:
         with self._db.transaction() as conn:
             row = conn.execute(f"SELECT {_NODE_COLUMNS} FROM system_nodes WHERE path = ?", (path,)).fetchone()
             if row is None:
@@ -93,6 +106,13 @@ class LocalSystemStorage(SystemStorage):
             return replace(node, lock=lock)
 
     def unlock_node(self, path: str, lock: Lock) -> None:
+        self._unlock_node(path, lock)
+        if getattr(self._contended, "lock", None) == lock.token:
+            # Its writer found a node locked and gives up the others to back off: not while its
+            # open transaction holds up every other writer.
+            self._db.commit_now()
+
+    def _unlock_node(self, path: str, lock: Lock) -> None:
         with self._db.transaction() as conn:
             conn.execute(
                 "DELETE FROM system_nodes WHERE path = ? AND lock_token = ? AND node_exists = 0 AND pending = '[]'",
@@ -138,6 +158,14 @@ class LocalSystemStorage(SystemStorage):
         return _node(rows[0]) if rows else None
 
     def claim_transaction(self, paths: Sequence[str], txn: int) -> Claim | None:
+        claim = self._claim_transaction(paths, txn)
+        if claim is None:
+            # The distributor may wait for the write's writer to commit: a function's open
+            # transaction must not hold that commit up.
+            self._db.commit_now()
+        return claim
+
+    def _claim_transaction(self, paths: Sequence[str], txn: int) -> Claim | None:
         with self._db.transaction() as conn:
             rows = {}
             for path in paths:
