@@ -28,6 +28,8 @@ DEFAULT_WATCH_FANOUT = 32
 class StorageType(Enum):
     PERSISTENT = "persistent"
     KEY_VALUE = "key-value"
+    #: A key-value item while the node is small, an object above a size threshold (AWS only).
+    HYBRID = "hybrid"
     #: Named by the upstream client but never implemented there; no provider offers it, and a
     #: config that asks for it is refused.
     IN_MEMORY = "in-memory"
@@ -42,7 +44,7 @@ class StorageType(Enum):
 def _no_in_memory() -> ConfigurationException:
     return ConfigurationException(
         "Config key 'user-storage': \"in-memory\" is not offered by any provider (the upstream client "
-        'named it but never implemented it); use "persistent" or "key-value"'
+        'named it but never implemented it); use "persistent", "key-value" or "hybrid"'
     )
 
 
