@@ -232,6 +232,7 @@ class Config:
     cloud_provider: str = ""
     deployment_name: str = ""
     deployment_region: str | None = None
+    #: ``deserialize`` makes it ``HYBRID`` for an AWS config that names none.
     user_storage: StorageType = StorageType.PERSISTENT
     writer_queue: QueueType | None = None
     distributor_queue: QueueType | None = None
@@ -293,6 +294,8 @@ class Config:
             cfg.deployment_region = _string("deployment-region", data["deployment-region"])
         if "user-storage" in data:
             cfg.user_storage = StorageType.deserialize(data["user-storage"])
+        elif cfg.cloud_provider == CloudProvider.AWS:
+            cfg.user_storage = StorageType.HYBRID
         if "worker-queue" in data:
             cfg.writer_queue = _enum(QueueType, "worker-queue", data["worker-queue"])
         if "distributor-queue" in data:

@@ -198,3 +198,29 @@ def test_read_many_mixes_forms(storage):
     storage.write(_node("/b", LARGE))
     found = storage.read_many(["/b", "/none", "/a"])
     assert [n.data if n is not None else None for n in found] == [LARGE, None, SMALL]
+
+
+def test_a_metadata_update_that_loses_a_race_leaves_no_object_behind(settings, storage, monkeypatch):
+    """The update writes the node whole on the condition that the item is the one it read; a
+    write in between refuses it, the object of the refused attempt is deleted, and the update
+    is made again on the node as it now is."""
+    storage.write(_node("/dir", LARGE, version=1))
+    read_node = storage._node
+    racing = iter([_node("/dir", LARGE + b"2", version=2)])
+
+    def node_then_write(path: str, item: Any, *, with_data: bool) -> Any:
+        node = read_node(path, item, with_data=with_data)
+        following = next(racing, None)
+        if following is not None:
+            storage.write(following)
+        return node
+
+    monkeypatch.setattr(storage, "_node", node_then_write)
+    puts = []
+    put_item = storage._ddb.put_item
+    monkeypatch.setattr(storage._ddb, "put_item", lambda **params: puts.append(params) or put_item(**params))
+    storage.update_metadata("/dir", Stat(version=2), ["child"])
+    assert ["ConditionExpression" in p for p in puts] == [False, True, True], "the race, the refused try, the retry"
+    node = storage.read("/dir")
+    assert (node.data, node.children) == (LARGE + b"2", ["child"])
+    assert _objects(settings) == [_item(settings, "/dir")["object"]["S"]]

@@ -177,8 +177,10 @@ class HybridUserStorage(UserStorage):
             old = self._ddb.put_item(TableName=self._table, Item=item, ReturnValues="ALL_OLD", **params).get(
                 "Attributes"
             )
-        except ClientError:
-            if "object" in item:  # never named by an item
+        except ClientError as err:
+            # Refused by its condition, the item names the old version still: the new object is
+            # no one's. Any other failure may hide a write that took effect; the object stays.
+            if is_condition_failure(err) and "object" in item:
                 self._s3.delete_object(Bucket=self._bucket, Key=item["object"]["S"])
             raise
         self._drop_object_of(old)
