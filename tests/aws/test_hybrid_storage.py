@@ -216,9 +216,14 @@ def test_a_metadata_update_that_loses_a_race_leaves_no_object_behind(settings, s
         return node
 
     monkeypatch.setattr(storage, "_node", node_then_write)
-    puts = []
+    puts: list[dict[str, Any]] = []
     put_item = storage._ddb.put_item
-    monkeypatch.setattr(storage._ddb, "put_item", lambda **params: puts.append(params) or put_item(**params))
+
+    def counted_put(**params: Any) -> Any:
+        puts.append(params)
+        return put_item(**params)
+
+    monkeypatch.setattr(storage._ddb, "put_item", counted_put)
     storage.update_metadata("/dir", Stat(version=2), ["child"])
     assert ["ConditionExpression" in p for p in puts] == [False, True, True], "the race, the refused try, the retry"
     node = storage.read("/dir")
