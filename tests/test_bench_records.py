@@ -135,7 +135,7 @@ def test_recorded_config_has_the_settings_in_effect_and_no_secrets() -> None:
     assert section["nested"] == {"session_token": REDACTED, "access-key-id": REDACTED}
     # Defaults the config left out are recorded as in effect.
     assert recorded["heartbeat-frequency"] == 5.0
-    assert recorded["user-storage"] == "persistent"
+    assert recorded["user-storage"] == "hybrid"  # the AWS default
     assert config.provider_section["secret-access-key"] == "hunter2"  # the config itself is untouched
 
 

@@ -28,6 +28,8 @@ DEFAULT_WATCH_FANOUT = 32
 class StorageType(Enum):
     PERSISTENT = "persistent"
     KEY_VALUE = "key-value"
+    #: A key-value item while the node is small, an object above a size threshold (AWS only).
+    HYBRID = "hybrid"
     #: Named by the upstream client but never implemented there; no provider offers it, and a
     #: config that asks for it is refused.
     IN_MEMORY = "in-memory"
@@ -42,7 +44,7 @@ class StorageType(Enum):
 def _no_in_memory() -> ConfigurationException:
     return ConfigurationException(
         "Config key 'user-storage': \"in-memory\" is not offered by any provider (the upstream client "
-        'named it but never implemented it); use "persistent" or "key-value"'
+        'named it but never implemented it); use "persistent", "key-value" or "hybrid"'
     )
 
 
@@ -230,6 +232,7 @@ class Config:
     cloud_provider: str = ""
     deployment_name: str = ""
     deployment_region: str | None = None
+    #: ``deserialize`` makes it ``HYBRID`` for an AWS config that names none.
     user_storage: StorageType = StorageType.PERSISTENT
     writer_queue: QueueType | None = None
     distributor_queue: QueueType | None = None
@@ -291,6 +294,8 @@ class Config:
             cfg.deployment_region = _string("deployment-region", data["deployment-region"])
         if "user-storage" in data:
             cfg.user_storage = StorageType.deserialize(data["user-storage"])
+        elif cfg.cloud_provider == CloudProvider.AWS:
+            cfg.user_storage = StorageType.HYBRID
         if "worker-queue" in data:
             cfg.writer_queue = _enum(QueueType, "worker-queue", data["worker-queue"])
         if "distributor-queue" in data:

@@ -11,9 +11,8 @@ from typing import Any
 
 from faaskeeper.config import Config
 from faaskeeper_aws.settings import AwsSettings
-from faaskeeper_aws.storage.key_value import DynamoDbUserStorage
-from faaskeeper_aws.storage.s3 import S3UserStorage
 from faaskeeper_aws.storage.system import DynamoDbSystemStorage
+from faaskeeper_aws.storage.user import user_storage
 
 from .resources import create_buckets, create_queues, create_tables
 
@@ -59,6 +58,5 @@ def create(
     create_buckets(settings)
     create_queues(settings, visibility_timeout=visibility_timeout, max_receives=max_receives)
     DynamoDbSystemStorage(settings).ensure_root()
-    user = S3UserStorage(settings) if cfg.user_storage.value == "persistent" else DynamoDbUserStorage(settings)
-    user.ensure_root()
+    user_storage(settings).ensure_root()
     return settings

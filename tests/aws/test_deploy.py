@@ -29,7 +29,14 @@ from faaskeeper_deploy.cli import main
 
 from .inventory import leftovers
 
-COMBINATIONS = [("persistent", "sqs"), ("persistent", "tcp"), ("key-value", "sqs"), ("key-value", "tcp")]
+COMBINATIONS = [
+    ("persistent", "sqs"),
+    ("persistent", "tcp"),
+    ("key-value", "sqs"),
+    ("key-value", "tcp"),
+    ("hybrid", "sqs"),
+    ("hybrid", "tcp"),
+]
 
 
 def config_data(name: str, storage: str = "persistent", channel: str = "sqs") -> dict[str, Any]:
@@ -108,9 +115,11 @@ def test_each_role_gets_only_what_its_function_touches(storage, channel):
     assert "lambda:" not in writer + heartbeat + watch
     assert "DataTable" not in writer
     assert "nodes/" not in writer  # user storage is the distributor's alone
+    assert "large/" not in writer
     assert ("nodes/" in distributor) == (storage == "persistent")
-    assert ("DataTable" in distributor) == (storage == "key-value")
-    for other in ("NodesTable", "WatchesTable", "DataTable", "nodes/", "s3:DeleteObject", "DistributorQueue"):
+    assert ("large/" in distributor) == (storage == "hybrid")
+    assert ("DataTable" in distributor) == (storage in ("key-value", "hybrid"))
+    for other in ("NodesTable", "WatchesTable", "DataTable", "nodes/", "large/", "s3:DeleteObject", "DistributorQueue"):
         assert other not in heartbeat
     assert ("client-*-answers" in heartbeat) == (channel == "sqs")
     assert ("sqs:ReceiveMessage" in heartbeat) == (channel == "sqs")  # only from the answer queues
@@ -127,7 +136,7 @@ def test_each_role_gets_only_what_its_function_touches(storage, channel):
     assert "DistributorDeadLetterQueue" not in writer
     assert "WriterQueue" not in distributor
     assert "DistributorDeadLetterQueue" in distributor
-    assert ("DataTable" in resources) == (storage == "key-value")
+    assert ("DataTable" in resources) == (storage in ("key-value", "hybrid"))
 
 
 @pytest.mark.parametrize(
@@ -383,5 +392,27 @@ def test_aws_options_of_fk_deploy_reach_the_stack_and_the_written_config(moto_se
     for role in FUNCTIONS:
         function = settings.client("lambda").get_function(FunctionName=settings.names.function(role))
         assert function["Configuration"]["MemorySize"] == 256
+    assert main(["remove", "service", "--config", str(path)]) == 0
+    assert leftovers(settings) == {}
+
+
+def test_hybrid_storage_deploys_its_table_and_bucket_and_removes_its_objects(moto_server, tmp_path):
+    from faaskeeper.node import Node, Stat
+    from faaskeeper_aws.provider import AwsProvider
+    from faaskeeper_aws.storage.hybrid import INLINE_LIMIT, HybridUserStorage
+
+    path, config, settings = deployed(moto_server, tmp_path, config_data(unique(), "hybrid", "tcp"))
+    check_tables(settings, key_value=True)
+    check_root(config)
+    deployment = AwsProvider().open(config)
+    try:
+        assert isinstance(deployment.user_storage, HybridUserStorage)
+        large = b"x" * (INLINE_LIMIT * 2)
+        deployment.user_storage.write(Node("/large", large, Stat(), []))
+        found = deployment.user_storage.read("/large")
+        assert found is not None
+        assert found.data == large
+    finally:
+        deployment.close()
     assert main(["remove", "service", "--config", str(path)]) == 0
     assert leftovers(settings) == {}

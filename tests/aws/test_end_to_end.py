@@ -18,7 +18,14 @@ from faaskeeper.watch import WatchedEvent, WatchEventType
 from faaskeeper_aws.cost.metering import METER
 from faaskeeper_aws.functions.host import LambdaEmulator
 
-COMBINATIONS = [("tcp", "persistent"), ("sqs", "persistent"), ("tcp", "key-value"), ("sqs", "key-value")]
+COMBINATIONS = [
+    ("tcp", "persistent"),
+    ("sqs", "persistent"),
+    ("tcp", "key-value"),
+    ("sqs", "key-value"),
+    ("tcp", "hybrid"),
+    ("sqs", "hybrid"),
+]
 
 
 class Events:
@@ -91,6 +98,13 @@ def test_a_session_does_every_operation_and_watch(running: Callable[..., Config]
         big = bytes(range(256)) * 1200
         assert other.create("/big", big).stat.data_length == len(big)
         assert other.get_data("/big").data == big
+        # Hybrid storage moves the node into its item and back out to S3.
+        assert other.set_data("/big", b"small").stat.data_length == 5
+        assert other.get_data("/big").data == b"small"
+        other.set_data("/big", big[::-1])
+        assert other.get_data("/big").data == big[::-1]
+        other.delete("/big")
+        assert other.exists("/big") is None
 
 
 @pytest.mark.parametrize("channel", ["tcp", "sqs"])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 import pytest
@@ -25,6 +26,16 @@ def config(**keys: object) -> Config:
 
 def test_s3_storage_keeps_zookeepers_limit():
     assert get_provider("aws").max_data_size(config()) == 1024 * 1024
+
+
+def test_hybrid_storage_keeps_zookeepers_limit():
+    """Nodes too large for an item go to S3, so hybrid storage takes what S3 storage takes."""
+    assert get_provider("aws").max_data_size(config(**{"user-storage": "hybrid"})) == 1024 * 1024
+
+
+def test_an_unknown_user_storage_is_refused_naming_the_valid_ones():
+    with pytest.raises(ConfigurationException, match=re.escape("one of persistent | key-value | hybrid")):
+        config(**{"user-storage": "mixed"})
 
 
 def test_key_value_storage_caps_the_default_limit():

@@ -31,9 +31,9 @@ from faaskeeper.testing import SystemStorageSuite, UserStorageSuite
 from faaskeeper_aws.cost.metering import METER
 from faaskeeper_aws.settings import AwsSettings
 from faaskeeper_aws.storage.dynamodb import dynamodb, scan
-from faaskeeper_aws.storage.key_value import DynamoDbUserStorage
 from faaskeeper_aws.storage.s3 import HEADER_RANGE, S3UserStorage, object_key
 from faaskeeper_aws.storage.system import DynamoDbSystemStorage
+from faaskeeper_aws.storage.user import AwsUserStorage, user_storage
 
 from .resources import create_all
 
@@ -50,8 +50,8 @@ def _config(storage: str) -> Config:
     )
 
 
-def _user_storage(settings: AwsSettings) -> S3UserStorage | DynamoDbUserStorage:
-    return S3UserStorage(settings) if settings.user_storage.value == "persistent" else DynamoDbUserStorage(settings)
+def _user_storage(settings: AwsSettings) -> AwsUserStorage:
+    return user_storage(settings)
 
 
 #: Settings by deployment name: each holds its boto3 clients, which take a while to create.
@@ -107,6 +107,10 @@ class TestS3UserStorage(_DirectStorages, UserStorageSuite):
 
 class TestDynamoDbUserStorage(_DirectStorages, UserStorageSuite):
     user_storage_type = "key-value"
+
+
+class TestHybridUserStorage(_DirectStorages, UserStorageSuite):
+    user_storage_type = "hybrid"
 
 
 def test_the_deployment_opens_these_storages(provider, fk_config):
@@ -320,7 +324,7 @@ def test_s3_keys_and_missing_nodes(moto_server):
     assert root.children == ["a"]
 
 
-@pytest.mark.parametrize("kind", ["persistent", "key-value"])
+@pytest.mark.parametrize("kind", ["persistent", "key-value", "hybrid"])
 def test_read_many_in_batches_with_duplicates(moto_server, kind):
     settings = _deploy(_config(kind))
     storage = _user_storage(settings)
@@ -346,7 +350,7 @@ def test_system_root_is_idempotent(moto_server, settings):
 # -- what one write and one read cost --------------------------------------------------------
 
 
-@pytest.mark.parametrize("kind", ["persistent", "key-value"])
+@pytest.mark.parametrize("kind", ["persistent", "key-value", "hybrid"])
 def test_requests_of_one_create_set_data_and_get_data(moto_server, kind, record_property):
     """The core's writer and distributor over these storages (queues and channel in memory)."""
     from faaskeeper.protocol.distributor import Distributor

@@ -100,6 +100,13 @@ def test_deployment_names_that_cannot_name_queues_are_refused(name: str) -> None
         ResourceNames(name)
 
 
+def test_hybrid_user_storage_is_refused_naming_the_valid_ones() -> None:
+    with pytest.raises(ConfigurationException, match=r'"persistent" .* or "key-value" .* got "hybrid"'):
+        AzureSettings.from_config(
+            Config.deserialize({"cloud-provider": "azure", "deployment-name": "dev", "user-storage": "hybrid"})
+        )
+
+
 def test_the_data_limit_is_what_a_cosmos_item_holds() -> None:
     assert get_provider("azure").max_data_size(_config()) == COSMOS_MAX_DATA_SIZE
     assert AzureSettings.from_config(_config(None, **{"max-data-size": 1000})).max_data_size == 1000

@@ -1,7 +1,8 @@
 """The conformance suites that run the whole protocol through FaaSKeeperClient, on moto with the
 functions in the Lambda emulator: ClientSuite for each client channel and user storage; the
-session, watch and consistency suites for TCP with S3 and SQS with DynamoDB (each channel and
-each storage once, to keep the run short)."""
+session, watch and consistency suites for TCP with S3, SQS with DynamoDB and TCP with hybrid
+storage (each channel and each storage once, to keep the run short), and hybrid storage again
+with an item limit so small that nodes move between their item and S3 all the time."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from faaskeeper.config import Config
 from faaskeeper.plugins.manager import get_provider
 from faaskeeper.testing import ClientSuite, ConsistencySuite, SessionSuite, TransactionSuite, WatchSuite
 from faaskeeper_aws.functions.host import LambdaEmulator
+from faaskeeper_aws.storage import hybrid
 
 
 @pytest.fixture
@@ -64,3 +66,19 @@ class TestSqsS3(_OnAws, ClientSuite):
 
 class TestTcpDynamoDb(_OnAws, ClientSuite):
     storage = "key-value"
+
+
+class TestTcpHybrid(_Everything):
+    storage = "hybrid"
+
+
+class TestSqsHybridMovingNodes(_OnAws, ClientSuite, ConsistencySuite, WatchSuite):
+    """A node with a few bytes of data and no children fits this limit; more data, a child or a
+    footprint sends it to S3, and back when it shrinks."""
+
+    channel = "sqs"
+    storage = "hybrid"
+
+    @pytest.fixture(autouse=True)
+    def _small_items(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        monkeypatch.setattr(hybrid, "INLINE_LIMIT", 320)

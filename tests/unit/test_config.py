@@ -175,3 +175,13 @@ def test_the_heartbeat_runs_at_least_three_times_per_session_timeout(heartbeat, 
     config = Config.deserialize(raw)
     assert config.heartbeat_interval == pytest.approx(interval)
     assert FunctionSettings.from_config(config).heartbeat_interval == pytest.approx(interval)
+
+
+def test_aws_user_storage_is_hybrid_unless_the_config_names_one():
+    aws = {"cloud-provider": "aws", "deployment-name": "dev", "deployment-region": "us-east-1"}
+    assert Config.deserialize(aws).user_storage is StorageType.HYBRID
+    for named in ("persistent", "key-value", "hybrid"):
+        assert Config.deserialize({**aws, "user-storage": named}).user_storage.value == named
+    assert Config.deserialize({**aws, "cloud-provider": "local"}).user_storage is StorageType.PERSISTENT
+    written = Config.deserialize(aws).serialize()
+    assert written["user-storage"] == "hybrid", "a written config names the storage it was deployed with"

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
-from faaskeeper.config import DEFAULT_MAX_DATA_SIZE, Config, checked_number, unknown_keys
+from faaskeeper.config import DEFAULT_MAX_DATA_SIZE, Config, StorageType, checked_number, unknown_keys
 from faaskeeper.exceptions import ConfigurationException
 from faaskeeper_azure.names import (
     ENV_COSMOS_ENDPOINT,
@@ -172,6 +172,11 @@ class AzureSettings:
         for key, near in unknown_keys(section, SECTION_KEYS):
             hint = f" (did you mean {near!r}?)" if near else ""
             raise ConfigurationException(f"Unknown config key 'azure.{key}'{hint}")
+        if config.user_storage is StorageType.HYBRID:
+            raise ConfigurationException(
+                'Config key \'user-storage\' must be "persistent" (Blob Storage) or "key-value" (Cosmos DB) '
+                'for Azure, got "hybrid"'
+            )
         names = ResourceNames(config.deployment_name)
         hold = checked_number("azure.lock-max-hold", section.get("lock-max-hold", 5.0), *LOCK_MAX_HOLD, unit="seconds")
         max_data_size = config.max_data_size

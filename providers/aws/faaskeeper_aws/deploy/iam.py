@@ -26,6 +26,7 @@ from faaskeeper_aws.deploy import logical
 from faaskeeper_aws.deploy.logical import arn, sub
 from faaskeeper_aws.names import ResourceNames
 from faaskeeper_aws.queues.payload import PREFIX as PAYLOADS
+from faaskeeper_aws.storage.hybrid import KEY_PREFIX as LARGE_NODES
 from faaskeeper_aws.storage.s3 import KEY_PREFIX as NODES
 
 Statement = dict[str, Any]
@@ -121,12 +122,17 @@ class RolePolicies:
 
     def distributor(self) -> list[Statement]:
         if self.user_storage is StorageType.PERSISTENT:
-            user = statement("UserStorage", OBJECTS_RW, [objects(f"{NODES}/")])
+            user = [statement("UserStorage", OBJECTS_RW, [objects(f"{NODES}/")])]
+        elif self.user_storage is StorageType.HYBRID:
+            user = [
+                statement("UserStorage", TABLE_RW, [arn(logical.DATA_TABLE)]),
+                statement("LargeNodes", OBJECTS_RW, [objects(LARGE_NODES)]),
+            ]
         else:
-            user = statement("UserStorage", TABLE_RW, [arn(logical.DATA_TABLE)])
+            user = [statement("UserStorage", TABLE_RW, [arn(logical.DATA_TABLE)])]
         return [
             statement("SystemStorage", TABLE_RW, [arn(t) for t in SYSTEM_TABLES]),
-            user,
+            *user,
             statement("ConsumeDistributorQueue", QUEUE_CONSUME, [arn(logical.DISTRIBUTOR_QUEUE)]),
             statement("SendDeadLetters", QUEUE_SEND, [arn(logical.DISTRIBUTOR_DLQ)]),
             statement("Payloads", OBJECTS_RW, [objects(PAYLOADS)]),

@@ -3,9 +3,10 @@
 Resources, all named by :class:`~faaskeeper_aws.names.ResourceNames`:
 
 - DynamoDB tables, on-demand: nodes (``path``), sessions (``session_id``), watches (``path`` +
-  ``watch``) and, only with ``user-storage: key-value``, the user data table (``path``). With S3
-  user storage no function would touch a data table, so none is created.
+  ``watch``) and, only with ``user-storage: key-value`` or ``hybrid``, the user data table
+  (``path``). With S3 user storage no function would touch a data table, so none is created.
 - The S3 data bucket, always: user storage with ``user-storage: persistent`` (under ``nodes/``),
+  large nodes with ``hybrid`` (under ``large/``),
   and oversize queue payloads with either storage (under ``queue-payloads/``, expired by a
   lifecycle rule after the dead-letter queues drop their messages). Public access blocked, encrypted.
 - SQS FIFO writer and distributor queues, each with a FIFO dead-letter queue and a redrive policy.
@@ -46,6 +47,8 @@ LOG_RETENTION_DAYS = 14
 BATCH_SIZE = 10
 #: Outputs that name the user storage; ``deploy`` compares it before an update.
 USER_STORAGE_OUTPUT = "UserStorage"
+#: The user storages that keep nodes in the data table.
+TABLE_STORAGES = frozenset({StorageType.KEY_VALUE, StorageType.HYBRID})
 
 
 def build_template(client_config: Config, settings: AwsSettings, code_key: str, options: DeployOptions) -> Template:
@@ -96,7 +99,7 @@ def _tables(settings: AwsSettings) -> dict[str, Any]:
         logical.SESSIONS_TABLE: _table(names.sessions_table, [("session_id", "HASH")]),
         logical.WATCHES_TABLE: _table(names.watches_table, [("path", "HASH"), ("watch", "RANGE")]),
     }
-    if settings.user_storage is StorageType.KEY_VALUE:
+    if settings.user_storage in TABLE_STORAGES:
         tables[logical.DATA_TABLE] = _table(names.data_table, [("path", "HASH")])
     return tables
 
@@ -254,7 +257,7 @@ def _outputs(settings: AwsSettings, code_key: str) -> dict[str, Any]:
         "DistributorDeadLetterQueueUrl": ref(logical.DISTRIBUTOR_DLQ),
         "HeartbeatSchedule": ref(logical.HEARTBEAT_RULE),
     }
-    if settings.user_storage is StorageType.KEY_VALUE:
+    if settings.user_storage in TABLE_STORAGES:
         outputs["DataTable"] = ref(logical.DATA_TABLE)
     for role in FUNCTIONS:
         outputs[f"{role.capitalize()}Function"] = ref(logical.function(role))

@@ -19,7 +19,12 @@ _PREFIX = len(MAGIC) + 4
 
 
 def header(stat: Stat, children: Sequence[str], epoch: Iterable[str] = (), footprint: Footprint | None = None) -> bytes:
-    meta = encode_metadata(stat, children, epoch, footprint).encode()
+    return header_of(encode_metadata(stat, children, epoch, footprint))
+
+
+def header_of(metadata: str) -> bytes:
+    """The header of metadata already encoded by :func:`faaskeeper.node.encode_metadata`."""
+    meta = metadata.encode()
     return MAGIC + len(meta).to_bytes(4, "big") + meta
 
 
