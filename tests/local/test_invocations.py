@@ -19,7 +19,7 @@ from faaskeeper.client import FaaSKeeperClient
 from faaskeeper.config import Config
 from faaskeeper.exceptions import ProviderException
 from faaskeeper.protocol.settings import FunctionCrash
-from faaskeeper_local.invocations import CommittingChannel, committing_faults
+from faaskeeper_local.functions import CommittingChannel, committing_faults
 from faaskeeper_local.storage.database import Database
 from faaskeeper_local.storage.system import LocalSystemStorage
 

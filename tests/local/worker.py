@@ -40,20 +40,20 @@ def main() -> None:
     if action == "die-at-send":
         # Die like kill -9 at the functions' Nth send on the client channel, before the commit
         # that precedes it: what they changed since their last commit is lost with the process.
-        from faaskeeper_local import invocations
+        from faaskeeper_local import functions
 
         deadly = int(args[0])
         sent = 0
-        send = invocations.CommittingChannel.send
+        send = functions.CommittingChannel.send
 
-        def dying_send(self: invocations.CommittingChannel, address: str, message: bytes) -> None:
+        def dying_send(self: functions.CommittingChannel, address: str, message: bytes) -> None:
             nonlocal sent
             sent += 1
             if sent == deadly:
                 os._exit(137)
             send(self, address, message)
 
-        invocations.CommittingChannel.send = dying_send  # type: ignore[method-assign]
+        functions.CommittingChannel.send = dying_send  # type: ignore[method-assign]
         args = args[1:]
         action = args.pop(0)
     client = FaaSKeeperClient(config, timeout=30)

@@ -14,7 +14,7 @@ from faaskeeper.config import DEFAULT_MAX_DATA_SIZE, Config
 from faaskeeper.exceptions import ProviderException
 from faaskeeper.protocol.embedded import EmbeddedFunctions
 from faaskeeper.protocol.settings import FaultHook, FunctionSettings, StorageFault
-from faaskeeper_local.invocations import CommittingChannel, committing_faults, committing_writer_storage
+from faaskeeper_local.functions import CommittingChannel, committing_faults, committing_writer_storage
 from faaskeeper_local.queues import LocalQueue
 from faaskeeper_local.settings import MAX_COMMIT_WRITES, LocalSettings
 from faaskeeper_local.storage.database import Database
