@@ -42,6 +42,7 @@ from faaskeeper_aws.storage.dynamodb import (
     expression,
     is_condition_failure,
 )
+from faaskeeper_aws.storage.key_value import put_root_item
 from faaskeeper_aws.storage.node_format import decode, header_of
 
 #: The largest item kept inline, in bytes as DynamoDB sizes items (attribute names and values).
@@ -76,17 +77,7 @@ class HybridUserStorage(UserStorage):
         self._bucket = settings.data_bucket
 
     def ensure_root(self) -> None:
-        with aws_errors("create the root node"):
-            try:
-                self._ddb.put_item(
-                    TableName=self._table,
-                    Item={"path": S("/"), "data": {"B": b""}, "meta": S(encode_metadata(Stat(), ()))},
-                    ConditionExpression="attribute_not_exists(#path)",
-                    ExpressionAttributeNames={"#path": "path"},
-                )
-            except ClientError as err:
-                if not is_condition_failure(err):
-                    raise
+        put_root_item(self._ddb, self._table)
 
     # Reads
 

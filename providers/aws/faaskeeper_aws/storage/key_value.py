@@ -16,7 +16,7 @@ from faaskeeper.api.storage import UserStorage
 from faaskeeper.node import Footprint, Node, Stat, decode_metadata, encode_metadata
 from faaskeeper_aws.errors import aws_errors
 from faaskeeper_aws.settings import AwsSettings
-from faaskeeper_aws.storage.dynamodb import S, batch_get, dynamodb, expression, is_condition_failure
+from faaskeeper_aws.storage.dynamodb import DynamoDbClient, S, batch_get, dynamodb, expression, is_condition_failure
 
 _NAMES = {"path": "path", "data": "data", "meta": "meta"}
 
@@ -27,17 +27,7 @@ class DynamoDbUserStorage(UserStorage):
         self._table = settings.names.data_table
 
     def ensure_root(self) -> None:
-        with aws_errors("create the root node"):
-            try:
-                self._ddb.put_item(
-                    TableName=self._table,
-                    Item={"path": S("/"), "data": {"B": b""}, "meta": S(encode_metadata(Stat(), ()))},
-                    ConditionExpression="attribute_not_exists(#path)",
-                    ExpressionAttributeNames={"#path": "path"},
-                )
-            except ClientError as err:
-                if not is_condition_failure(err):
-                    raise
+        put_root_item(self._ddb, self._table)
 
     def read(self, path: str, *, with_data: bool = True) -> Node | None:
         params = {} if with_data else {"ProjectionExpression": "#meta", "ExpressionAttributeNames": {"#meta": "meta"}}
@@ -92,3 +82,18 @@ class DynamoDbUserStorage(UserStorage):
     def delete(self, path: str) -> None:
         with aws_errors("delete node"):
             self._ddb.delete_item(TableName=self._table, Key={"path": S(path)})
+
+
+def put_root_item(ddb: DynamoDbClient, table: str) -> None:
+    """The root node's item in a user-storage table, unless one is there: an empty node, inline."""
+    with aws_errors("create the root node"):
+        try:
+            ddb.put_item(
+                TableName=table,
+                Item={"path": S("/"), "data": {"B": b""}, "meta": S(encode_metadata(Stat(), ()))},
+                ConditionExpression="attribute_not_exists(#path)",
+                ExpressionAttributeNames={"#path": "path"},
+            )
+        except ClientError as err:
+            if not is_condition_failure(err):
+                raise
