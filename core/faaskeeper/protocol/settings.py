@@ -102,9 +102,9 @@ class FunctionSettings:
 
     def expiry_due(self, silent_since: float) -> float:
         """When a session silent since ``silent_since`` (the end of the heartbeat run whose ping it
-        left unanswered first) is expired: ``silence_allowed`` later, and not before every lease
-        it was given has run out."""
-        return max(silent_since + self.silence_allowed, self.leases_end(silent_since))
+        left unanswered first) is expired: ``silence_allowed`` later, by when every lease it was
+        given has run out (:meth:`leases_end`: ``lease_duration`` leaves the room for that)."""
+        return silent_since + self.silence_allowed
 
     def leases_end(self, since: float) -> float:
         """When every lease issued to a session up to ``since`` has run out, on every function's
