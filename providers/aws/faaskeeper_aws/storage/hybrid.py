@@ -29,7 +29,7 @@ from botocore.exceptions import ClientError
 
 from faaskeeper.api.storage import UserStorage
 from faaskeeper.exceptions import ProviderException
-from faaskeeper.node import Footprint, Node, Stat, decode_metadata, encode_metadata
+from faaskeeper.node import Footprint, Node, Stat, encode_metadata
 from faaskeeper_aws.cost.metering import MeteredClient
 from faaskeeper_aws.errors import aws_errors, error_code
 from faaskeeper_aws.settings import AwsSettings
@@ -42,7 +42,7 @@ from faaskeeper_aws.storage.dynamodb import (
     expression,
     is_condition_failure,
 )
-from faaskeeper_aws.storage.key_value import put_root_item
+from faaskeeper_aws.storage.key_value import inline_node, put_root_item, set_metadata
 from faaskeeper_aws.storage.node_format import decode, header_of
 
 #: The largest item kept inline, in bytes as DynamoDB sizes items (attribute names and values).
@@ -106,7 +106,7 @@ class HybridUserStorage(UserStorage):
     def _node(self, path: str, item: Item, *, with_data: bool) -> Node | None:
         """The node ``item`` holds or names; None if it names an object deleted since."""
         if "object" not in item:
-            return decode_metadata(path, bytes(item["data"]["B"]) if with_data else None, item["meta"]["S"])
+            return inline_node(path, item, with_data=with_data)
         body = self._get_object(item["object"]["S"])
         if body is None:
             return None
@@ -194,21 +194,9 @@ class HybridUserStorage(UserStorage):
         meta = encode_metadata(stat, children, footprint=footprint)
         room = INLINE_LIMIT - item_size(path, b"", meta)
         with aws_errors("update node metadata"):
-            if room >= 0:
-                condition = "attribute_exists(#data) AND size(#data) <= :room"
-                try:
-                    self._ddb.update_item(
-                        TableName=self._table,
-                        Key={"path": S(path)},
-                        UpdateExpression="SET #meta = :meta",
-                        ConditionExpression=condition,
-                        ExpressionAttributeNames=expression(_NAMES, "#meta", condition),
-                        ExpressionAttributeValues={":meta": S(meta), ":room": {"N": str(room)}},
-                    )
-                    return
-                except ClientError as err:
-                    if not is_condition_failure(err):
-                        raise
+            condition = "attribute_exists(#data) AND size(#data) <= :room"
+            if room >= 0 and set_metadata(self._ddb, self._table, path, meta, condition, {":room": {"N": str(room)}}):
+                return
             for _attempt in range(ATTEMPTS):
                 item = self._get_item(path, with_data=True)
                 if item is None:

@@ -9,6 +9,7 @@ this storage should keep ``max-data-size`` below that.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 from botocore.exceptions import ClientError
 
@@ -16,7 +17,15 @@ from faaskeeper.api.storage import UserStorage
 from faaskeeper.node import Footprint, Node, Stat, decode_metadata, encode_metadata
 from faaskeeper_aws.errors import aws_errors
 from faaskeeper_aws.settings import AwsSettings
-from faaskeeper_aws.storage.dynamodb import DynamoDbClient, S, batch_get, dynamodb, expression, is_condition_failure
+from faaskeeper_aws.storage.dynamodb import (
+    DynamoDbClient,
+    Item,
+    S,
+    batch_get,
+    dynamodb,
+    expression,
+    is_condition_failure,
+)
 
 _NAMES = {"path": "path", "data": "data", "meta": "meta"}
 
@@ -37,7 +46,7 @@ class DynamoDbUserStorage(UserStorage):
             )
         if not item:
             return None
-        return decode_metadata(path, bytes(item["data"]["B"]) if with_data else None, item["meta"]["S"])
+        return inline_node(path, item, with_data=with_data)
 
     def read_many(self, paths: Iterable[str]) -> list[Node | None]:
         wanted = list(paths)
@@ -63,21 +72,10 @@ class DynamoDbUserStorage(UserStorage):
     def update_metadata(
         self, path: str, stat: Stat, children: Sequence[str], footprint: Footprint | None = None
     ) -> None:
-        condition = "attribute_exists(#path)"
+        meta = encode_metadata(stat, children, footprint=footprint)
         with aws_errors("update node metadata"):
-            try:
-                self._ddb.update_item(
-                    TableName=self._table,
-                    Key={"path": S(path)},
-                    UpdateExpression="SET #meta = :meta",
-                    ConditionExpression=condition,
-                    ExpressionAttributeNames=expression(_NAMES, "#meta", condition),
-                    ExpressionAttributeValues={":meta": S(encode_metadata(stat, children, footprint=footprint))},
-                )
-            except ClientError as err:
-                # A missing node stays missing, as in the local provider.
-                if not is_condition_failure(err):
-                    raise
+            # A missing node stays missing, as in the local provider.
+            set_metadata(self._ddb, self._table, path, meta, "attribute_exists(#path)")
 
     def delete(self, path: str) -> None:
         with aws_errors("delete node"):
@@ -97,3 +95,29 @@ def put_root_item(ddb: DynamoDbClient, table: str) -> None:
         except ClientError as err:
             if not is_condition_failure(err):
                 raise
+
+
+def inline_node(path: str, item: Item, *, with_data: bool) -> Node:
+    """The node an item holding its ``data`` and ``meta`` stores (without its data if not ``with_data``)."""
+    return decode_metadata(path, bytes(item["data"]["B"]) if with_data else None, item["meta"]["S"])
+
+
+def set_metadata(
+    ddb: DynamoDbClient, table: str, path: str, meta: str, condition: str, values: dict[str, Any] | None = None
+) -> bool:
+    """Set the ``meta`` of ``path``'s item where ``condition`` (with ``values``) holds; False where
+    it does not."""
+    try:
+        ddb.update_item(
+            TableName=table,
+            Key={"path": S(path)},
+            UpdateExpression="SET #meta = :meta",
+            ConditionExpression=condition,
+            ExpressionAttributeNames=expression(_NAMES, "#meta", condition),
+            ExpressionAttributeValues={":meta": S(meta), **(values or {})},
+        )
+    except ClientError as err:
+        if not is_condition_failure(err):
+            raise
+        return False
+    return True
