@@ -37,12 +37,11 @@ from faaskeeper_aws.storage.dynamodb import (
     ATTEMPTS,
     Item,
     S,
-    batch_get,
     dynamodb,
     expression,
     is_condition_failure,
 )
-from faaskeeper_aws.storage.key_value import inline_node, put_root_item, set_metadata
+from faaskeeper_aws.storage.key_value import inline_node, items_by_path, put_root_item, set_metadata
 from faaskeeper_aws.storage.node_format import decode, header_of
 
 #: The largest item kept inline, in bytes as DynamoDB sizes items (attribute names and values).
@@ -125,11 +124,7 @@ class HybridUserStorage(UserStorage):
 
     def read_many(self, paths: Iterable[str]) -> list[Node | None]:
         wanted = list(paths)
-        if not wanted:
-            return []
-        with aws_errors("read nodes"):
-            items = batch_get(self._ddb, self._table, [{"path": S(p)} for p in wanted], names=_NAMES)
-        by_path = {item["path"]["S"]: item for item in items}
+        by_path = items_by_path(self._ddb, self._table, wanted, _NAMES)
         inline = {p: self._node(p, item, with_data=True) for p, item in by_path.items() if "object" not in item}
         in_s3 = [p for p, item in by_path.items() if "object" in item]
         if in_s3:

@@ -8,7 +8,7 @@ this storage should keep ``max-data-size`` below that.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -50,15 +50,8 @@ class DynamoDbUserStorage(UserStorage):
 
     def read_many(self, paths: Iterable[str]) -> list[Node | None]:
         wanted = list(paths)
-        if not wanted:
-            return []
-        with aws_errors("read nodes"):
-            items = batch_get(self._ddb, self._table, [{"path": S(p)} for p in wanted], names=_NAMES)
-        found = {
-            item["path"]["S"]: decode_metadata(item["path"]["S"], bytes(item["data"]["B"]), item["meta"]["S"])
-            for item in items
-        }
-        return [found.get(p) for p in wanted]
+        found = items_by_path(self._ddb, self._table, wanted, _NAMES)
+        return [inline_node(p, found[p], with_data=True) if p in found else None for p in wanted]
 
     def write(self, node: Node) -> None:
         item = {
@@ -121,3 +114,12 @@ def set_metadata(
             raise
         return False
     return True
+
+
+def items_by_path(ddb: DynamoDbClient, table: str, paths: list[str], names: Mapping[str, str]) -> dict[str, Item]:
+    """The items of those of ``paths`` that exist, by path, read in batches."""
+    if not paths:
+        return {}
+    with aws_errors("read nodes"):
+        items = batch_get(ddb, table, [{"path": S(p)} for p in paths], names=names)
+    return {item["path"]["S"]: item for item in items}
